@@ -1,0 +1,67 @@
+//! Base62 (`0-9A-Za-z`) encoding shared by ids and API keys.
+//!
+//! The alphabet is in ASCII order, so fixed-width encodings sort like the numbers they
+//! encode; that keeps UUIDv7-based ids time-sortable as plain strings.
+
+/// The base62 alphabet, in ASCII order.
+pub const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Width of a `u128` in base62 (62^22 > 2^128).
+pub const U128_WIDTH: usize = 22;
+
+/// The value of one base62 digit, or `None` for any other byte.
+pub fn digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'Z' => Some(b - b'A' + 10),
+        b'a'..=b'z' => Some(b - b'a' + 36),
+        _ => None,
+    }
+}
+
+/// Encodes `value` in exactly `width` digits, most significant first, zero-padded.
+///
+/// Digits beyond `width` are dropped, so callers pick a width that fits their range.
+pub fn encode_fixed(mut value: u128, width: usize) -> String {
+    let mut out = vec![b'0'; width];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(value % 62) as usize];
+        value /= 62;
+    }
+    out.into_iter().map(char::from).collect()
+}
+
+/// Decodes a base62 string into a `u128`, refusing other bytes and overflow.
+pub fn decode(s: &str) -> Option<u128> {
+    s.bytes().try_fold(0u128, |acc, b| {
+        acc.checked_mul(62)?.checked_add(u128::from(digit(b)?))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn max_u128_fits_in_the_fixed_width() {
+        let s = encode_fixed(u128::MAX, U128_WIDTH);
+        assert_eq!(s.len(), U128_WIDTH);
+        assert_eq!(decode(&s), Some(u128::MAX));
+    }
+
+    #[test]
+    fn decode_rejects_foreign_bytes_and_overflow() {
+        assert_eq!(decode("ab-c"), None);
+        assert_eq!(decode("zzzzzzzzzzzzzzzzzzzzzzzz"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_encoding_round_trips_and_preserves_order(a: u128, b: u128) {
+            let (ea, eb) = (encode_fixed(a, U128_WIDTH), encode_fixed(b, U128_WIDTH));
+            prop_assert_eq!(decode(&ea), Some(a));
+            prop_assert_eq!(a.cmp(&b), ea.cmp(&eb));
+        }
+    }
+}

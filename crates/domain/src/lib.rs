@@ -1,0 +1,24 @@
+//! Tengine's domain: entities, ids, API keys, permissions and validation.
+//!
+//! Pure and synchronous: no I/O, no async runtime, no clock. Time and randomness come
+//! in as arguments, so other programs can embed this crate.
+
+pub mod account;
+pub mod api_key;
+pub mod base62;
+pub mod error;
+pub mod ids;
+pub mod page;
+pub mod permission;
+pub mod principal;
+pub mod project;
+pub mod time;
+
+pub use account::{Account, AccountName, Plan};
+pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, PlainApiKey, PreviousSecret};
+pub use error::{FieldError, ValidationError, Validator};
+pub use ids::{AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, WebhookId};
+pub use page::{Page, PageRequest};
+pub use permission::{Permission, PermissionSet};
+pub use principal::{Denied, GrantError, Principal};
+pub use project::{Project, ProjectDescription, ProjectName, ProjectPatch};

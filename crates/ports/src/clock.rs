@@ -1,0 +1,26 @@
+//! Time and randomness, injected so the core stays deterministic under test.
+
+use chrono::{DateTime, Utc};
+use tengine_domain::PlainApiKey;
+use uuid::Uuid;
+
+/// The current time.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now, truncated to microseconds (what every store keeps).
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Fresh ids.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    /// A new time-ordered UUID (v7).
+    fn next_uuid(&self) -> Uuid;
+}
+
+/// Fresh secrets from a cryptographically secure source.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait SecretGenerator: Send + Sync {
+    /// A new random API key.
+    fn api_key(&self) -> PlainApiKey;
+}

@@ -1,0 +1,85 @@
+//! Transactions: every write goes through one, so related changes (and, later, the
+//! events they cause) commit or vanish together.
+
+use chrono::{DateTime, Utc};
+use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Project, ProjectId};
+
+use crate::RepoError;
+
+/// Opens transactions.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait::async_trait]
+pub trait UnitOfWork: Send + Sync {
+    /// Starts a transaction; dropping it without `commit` rolls it back.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError>;
+}
+
+/// One open transaction. Reads through it see its own writes and lock what they read.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait::async_trait]
+pub trait Transaction: Send {
+    /// Marks the store as bootstrapped; `false` if someone already did.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn claim_bootstrap(&mut self) -> Result<bool, RepoError>;
+
+    /// Inserts an account.
+    ///
+    /// # Errors
+    /// `Conflict` if the id exists.
+    async fn insert_account(&mut self, account: &Account) -> Result<(), RepoError>;
+
+    /// Inserts a project.
+    ///
+    /// # Errors
+    /// `Conflict` if the id exists.
+    async fn insert_project(&mut self, project: &Project) -> Result<(), RepoError>;
+
+    /// Reads a live project of `account` and locks it until the end of the transaction.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn lock_project(&mut self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError>;
+
+    /// Writes a project's name, description and `updated_at`.
+    ///
+    /// # Errors
+    /// `NotFound` if the project is missing or deleted.
+    async fn update_project(&mut self, project: &Project) -> Result<(), RepoError>;
+
+    /// Soft-deletes a live project at `at`.
+    ///
+    /// # Errors
+    /// `NotFound` if the project is missing, deleted or another account's.
+    async fn delete_project(&mut self, account: AccountId, id: ProjectId, at: DateTime<Utc>) -> Result<(), RepoError>;
+
+    /// Inserts a key record.
+    ///
+    /// # Errors
+    /// `Conflict` if the id or a digest exists.
+    async fn insert_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError>;
+
+    /// Reads any key by id (revoked ones included) and locks it until the end of the
+    /// transaction; callers check account and scope.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn lock_api_key(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
+
+    /// Writes every mutable field of a key (name, permissions, secret digests, prefix,
+    /// expiry, revocation, `updated_at`).
+    ///
+    /// # Errors
+    /// `NotFound` if the key does not exist.
+    async fn update_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError>;
+
+    /// Commits every write of the transaction.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached; nothing is then written.
+    async fn commit(self: Box<Self>) -> Result<(), RepoError>;
+}
