@@ -1,4 +1,5 @@
-//! Read-side repository traits, one per resource.
+//! Read-side repository traits, one per resource. Method names are unique across the
+//! traits, since one store implements them all (and one mock mocks them all).
 
 use chrono::{DateTime, Utc};
 use tengine_domain::{Account, AccountId, ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, Project, ProjectId};
@@ -13,7 +14,7 @@ pub trait AccountRepository: Send + Sync {
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
-    async fn get(&self, id: AccountId) -> Result<Option<Account>, RepoError>;
+    async fn get_account(&self, id: AccountId) -> Result<Option<Account>, RepoError>;
 }
 
 /// Reads live (not soft-deleted) projects.
@@ -24,14 +25,14 @@ pub trait ProjectRepository: Send + Sync {
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
-    async fn get(&self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError>;
+    async fn get_project(&self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError>;
 
     /// A page of the account's live projects, newest first (created_at, id);
     /// `only` restricts it to one project (for project-scoped keys).
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
-    async fn list(
+    async fn list_projects(
         &self,
         account: AccountId,
         only: Option<ProjectId>,
@@ -54,13 +55,13 @@ pub trait ApiKeyRepository: Send + Sync {
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
-    async fn get(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
+    async fn get_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
 
     /// A page of the project's keys, newest first, revoked ones included.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
-    async fn list(&self, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError>;
+    async fn list_api_keys(&self, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError>;
 
     /// Sets `last_used_at` for each key, never moving it backwards.
     ///
