@@ -1,1 +1,59 @@
-//! stub
+//! Tengine's use cases. Every permission, scope and escalation rule is enforced here,
+//! over ports only, so the rules are unit-tested without a database or a server.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod auth;
+pub mod error;
+pub mod last_used;
+pub mod projects;
+
+use std::sync::Arc;
+
+use tengine_ports::{Clock, IdGenerator, SecretGenerator, Store};
+
+pub use accounts::{AccountWithKey, NewAccount};
+pub use api_keys::{ApiKeyPatch, NewApiKey};
+pub use error::{AppError, AuthFailure};
+pub use last_used::LastUsedTracker;
+pub use projects::NewProject;
+
+/// The ports the use cases run on.
+#[derive(Clone)]
+pub struct Deps {
+    /// Storage: repositories and transactions.
+    pub store: Arc<dyn Store>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Fresh ids.
+    pub ids: Arc<dyn IdGenerator>,
+    /// Fresh secrets.
+    pub secrets: Arc<dyn SecretGenerator>,
+}
+
+/// The use cases, one method each; cheap to clone and share across requests.
+#[derive(Clone)]
+pub struct Tengine {
+    deps: Deps,
+    last_used: Arc<LastUsedTracker>,
+}
+
+impl Tengine {
+    /// Builds the use cases over `deps`.
+    pub fn new(deps: Deps) -> Self {
+        Self { deps, last_used: Arc::new(LastUsedTracker::default()) }
+    }
+
+    /// The tracker of key use, drained by a background flusher.
+    pub fn last_used(&self) -> &Arc<LastUsedTracker> {
+        &self.last_used
+    }
+
+    /// The store, for health checks and flushers.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.deps.store
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -1,0 +1,194 @@
+//! `ApiError`: the one place that knows status codes and the error envelope.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use tengine_application::{AppError, AuthFailure};
+use tengine_domain::{Denied, ValidationError};
+
+use crate::request_id;
+
+/// An error response: `{"error": {"code", "message", "details", "request_id"}}`.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Map<String, Value>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with empty details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: Map::new(), retry_after: None }
+    }
+
+    /// Adds one entry to `details`.
+    #[must_use]
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// 400 for a body that is not JSON at all.
+    pub fn malformed_json(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", "The request body is not valid JSON")
+            .detail("field", "body")
+            .detail("reason", reason.into())
+    }
+
+    /// 422 for one field.
+    pub fn invalid_field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ValidationError::field(field, reason).into()
+    }
+
+    /// 404 `NOT_FOUND` for a resource kind.
+    pub fn not_found(resource: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("The requested {} was not found", resource.replace('_', " ")))
+            .detail("resource", resource)
+    }
+
+    /// 404 `PROJECT_NOT_FOUND`.
+    pub fn project_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND", "Project not found").detail("resource", "project")
+    }
+
+    /// 405 for a known path with another method.
+    pub fn method_not_allowed(method: &str) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("Method {method} is not allowed on this resource"))
+            .detail("method", method)
+    }
+
+    /// 413 for a body over the limit.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", format!("The request body exceeds {limit} bytes"))
+            .detail("limit_bytes", limit)
+    }
+
+    /// 415 for a body that is not `application/json`.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "The request body must be application/json")
+            .detail("field", "content-type")
+            .detail("expected", "application/json")
+    }
+
+    /// 500 without internals.
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "An internal error occurred")
+    }
+
+    /// 503 with `Retry-After`.
+    pub fn unavailable() -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable; retry shortly");
+        e.retry_after = Some(1);
+        e
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(v: ValidationError) -> Self {
+        let first = v.first();
+        let message = format!("Validation failed: {} {}", first.field, first.reason);
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message)
+            .detail("field", first.field.clone())
+            .detail("reason", first.reason.clone());
+        if let Some(value) = &first.value {
+            e = e.detail("value", value.clone());
+        }
+        let all: Vec<Value> = v
+            .errors()
+            .map(|f| {
+                let mut o = json!({"field": f.field, "reason": f.reason});
+                if let (Some(value), Some(map)) = (&f.value, o.as_object_mut()) {
+                    map.insert("value".into(), value.clone().into());
+                }
+                o
+            })
+            .collect();
+        e.detail("errors", all)
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unauthenticated { failure, prefix } => {
+                let mut err = ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_API_KEY", failure.message())
+                    .detail("field", "authorization")
+                    .detail("reason", reason(failure));
+                if let Some(prefix) = prefix {
+                    err = err.detail("value", prefix);
+                }
+                err
+            }
+            AppError::Forbidden(d) => {
+                let err = ApiError::new(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS", capitalize(&d.to_string()))
+                    .detail("reason", d.to_string());
+                match d {
+                    Denied::Missing(p) | Denied::CannotGrant(p) => err.detail("permission", p.as_str()),
+                    Denied::AccountWideKeyRequired => err.detail("required_scope", "account"),
+                }
+            }
+            AppError::ProjectNotFound => ApiError::project_not_found(),
+            AppError::NotFound(resource) => ApiError::not_found(resource),
+            AppError::Validation(v) => v.into(),
+            AppError::Unavailable(source) => {
+                tracing::warn!(error = %error_chain(&source), "store unavailable");
+                ApiError::unavailable()
+            }
+            AppError::Internal(source) => {
+                tracing::error!(error = %error_chain(&source), "internal error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+fn reason(f: AuthFailure) -> &'static str {
+    match f {
+        AuthFailure::Missing => "missing",
+        AuthFailure::Malformed => "malformed",
+        AuthFailure::Unknown => "invalid",
+        AuthFailure::Expired => "expired",
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// Renders an error and its sources on one line, for the log.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = Map::new();
+        error.insert("code".into(), self.code.into());
+        error.insert("message".into(), self.message.into());
+        error.insert("details".into(), Value::Object(self.details));
+        if let Some(id) = request_id::current() {
+            error.insert("request_id".into(), id.into());
+        }
+        let mut res = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}

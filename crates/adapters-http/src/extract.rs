@@ -1,0 +1,168 @@
+//! Extractors that answer every rejection with our error envelope.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use tengine_domain::{FieldError, PageRequest, Principal, ValidationError, Validator};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The request body cap (SPEC: 1 MiB).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A JSON body: `application/json`, at most 1 MiB, deserialized with field paths.
+pub struct ApiJson<T>(pub T);
+
+/// Like [`ApiJson`], but an empty body (with or without a content type) is `None`.
+pub struct OptionalJson<T>(pub Option<T>);
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(BODY_LIMIT)
+        } else {
+            ApiError::malformed_json("the request body could not be read")
+        }
+    })
+}
+
+/// Deserializes `bytes`, naming the failing field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    let value = result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = strip_position(&inner.to_string());
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            return ApiError::malformed_json(message);
+        }
+        field_error(&path, &message).into()
+    })?;
+    Ok(value)
+}
+
+/// Turns a serde data error into a field error: `unknown field `x`` names `x`.
+fn field_error(path: &str, message: &str) -> ValidationError {
+    let quoted = message.split('`').nth(1).unwrap_or("");
+    let join = |name: &str| if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    if message.starts_with("unknown field") {
+        FieldError::new(join(quoted), "unknown field").into()
+    } else if message.starts_with("missing field") {
+        FieldError::new(join(quoted), "is required").into()
+    } else if path == "." || path.is_empty() {
+        FieldError::new("body", message).into()
+    } else {
+        FieldError::new(path, message).into()
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::unsupported_media_type());
+        }
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        if !json {
+            return Err(ApiError::unsupported_media_type());
+        }
+        parse_json(&bytes).map(|v| OptionalJson(Some(v)))
+    }
+}
+
+/// The authenticated caller.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = match parts.headers.get(header::AUTHORIZATION) {
+            None => None,
+            // A non-ASCII header is a malformed key, not a missing one.
+            Some(v) => Some(v.to_str().unwrap_or("invalid")),
+        };
+        let principal = state.tengine.authenticate(header).await?;
+        Ok(Auth(principal))
+    }
+}
+
+/// Query parameters, parsed strictly: unknown or repeated names are refused.
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Parses the raw query, allowing only `allowed` names.
+    ///
+    /// # Errors
+    /// A `VALIDATION_ERROR` naming the bad parameter.
+    pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+            .map_err(|_| ApiError::invalid_field("query", "is not a valid URL-encoded query string"))?;
+        let mut v = Validator::new();
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&name.as_str()) {
+                let known = allowed.join(", ");
+                v.push(FieldError::new(name.chars().take(64).collect::<String>(), format!("unknown query parameter (known: {known})")));
+            } else if pairs[..i].iter().any(|(n, _)| n == name) {
+                v.push(FieldError::new(name.clone(), "must not be repeated"));
+            }
+        }
+        v.finish()?;
+        Ok(Self { pairs })
+    }
+
+    /// The value of `name`, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The page request from `page` and `per_page`.
+    ///
+    /// # Errors
+    /// A `VALIDATION_ERROR` for out-of-range or non-integer values.
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::parse(self.get("page"), self.get("per_page"))?)
+    }
+}
+
+/// Path parameters; a path that cannot be decoded is simply not found.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(_: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::not_found("route")
+    }
+}

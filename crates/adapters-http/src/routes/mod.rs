@@ -1,0 +1,46 @@
+//! The routes, one module per resource.
+
+pub mod api_keys;
+pub mod health;
+pub mod projects;
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use tengine_domain::{Page, ProjectId};
+
+use crate::dto::ListBody;
+use crate::error::ApiError;
+
+/// Parses a project id from a path; a malformed one is simply not found.
+pub fn project_id(raw: &str) -> Result<ProjectId, ApiError> {
+    raw.parse().map_err(|_| ApiError::project_not_found())
+}
+
+/// Parses any other id from a path; a malformed one is `NOT_FOUND`.
+pub fn path_id<T: std::str::FromStr>(raw: &str, resource: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found(resource))
+}
+
+/// A list body with an RFC 8288 `Link` header (first, prev, next, last) for `path`.
+pub fn list_response<T: Serialize>(page: Page<T>, path: &str) -> Response {
+    let per = page.request.per_page();
+    let current = page.request.page();
+    let has_next = page.has_next();
+    let last = u32::try_from(page.total.div_ceil(u64::from(per))).unwrap_or(u32::MAX).max(1);
+    let link = |n: u32, rel: &str| format!("<{path}?page={n}&per_page={per}>; rel=\"{rel}\"");
+    let mut links = vec![link(1, "first")];
+    if current > 1 {
+        links.push(link((current - 1).min(last), "prev"));
+    }
+    if has_next {
+        links.push(link(current + 1, "next"));
+    }
+    links.push(link(last, "last"));
+    let mut res = Json(ListBody::new(page)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
+        res.headers_mut().insert(header::LINK, v);
+    }
+    res
+}

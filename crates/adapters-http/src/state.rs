@@ -1,0 +1,19 @@
+//! The state every handler shares.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tengine_application::Tengine;
+
+/// A readiness check: resolves to `true` when the database answers.
+pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// Shared, cheaply cloned handler state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub tengine: Tengine,
+    /// Answers `/readyz`.
+    pub ready: ReadinessCheck,
+}
