@@ -1,1 +1,86 @@
-fn main() {}
+//! Developer tasks: `cargo xtask test` (the whole suite), `cargo xtask ci` (format,
+//! lints, then the suite). Standard library only, so it builds in seconds.
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("ci") => ci(),
+        Some("pg") => ensure_postgres(),
+        _ => {
+            eprintln!("usage: cargo xtask <test [cargo test args]|ci|pg>");
+            eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test");
+            eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, then `test`");
+            eprintln!("  pg    start the local PostgreSQL cluster if it is down");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn cargo(args: &[&str]) -> Result {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(cargo).args(args).status().map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn test(extra: &[String]) -> Result {
+    ensure_postgres()?;
+    // End-to-end tests drive the real binary, so build it before any test runs.
+    cargo(&["build", "--workspace", "--bins"])?;
+    let mut args = vec!["test", "--workspace", "--no-fail-fast"];
+    args.extend(extra.iter().map(String::as_str));
+    cargo(&args)
+}
+
+fn ci() -> Result {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    test(&[])
+}
+
+fn postgres_up() -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], 5432));
+    TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
+}
+
+/// Starts the machine's PostgreSQL cluster if nothing listens on 127.0.0.1:5432.
+/// Set `TENGINE_TEST_PG_URL` to use another server; then nothing is started.
+fn ensure_postgres() -> Result {
+    if std::env::var_os("TENGINE_TEST_PG_URL").is_some() || postgres_up() {
+        return Ok(());
+    }
+    let versions: Vec<String> = std::fs::read_dir("/etc/postgresql")
+        .map_err(|_| "PostgreSQL is not running on 127.0.0.1:5432 and not installed (see .ci/run)".to_owned())?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    for version in &versions {
+        eprintln!("xtask: starting PostgreSQL {version}");
+        let _ = Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", version, "main", "start"]).status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if postgres_up() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err("PostgreSQL did not come up on 127.0.0.1:5432".into())
+}
