@@ -55,12 +55,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Turns a serde data error into a field error: `unknown field `x`` names `x`.
 fn field_error(path: &str, message: &str) -> ValidationError {
     let quoted = message.split('`').nth(1).unwrap_or("");
-    let join = |name: &str| if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    let top = path == "." || path.is_empty();
+    let join = |name: &str| if top { name.to_owned() } else { format!("{path}.{name}") };
     if message.starts_with("unknown field") {
-        FieldError::new(join(quoted), "unknown field").into()
+        // The path of an unknown field already ends with the field itself.
+        let field = if top { quoted.to_owned() } else { path.to_owned() };
+        FieldError::new(field, "unknown field").into()
     } else if message.starts_with("missing field") {
         FieldError::new(join(quoted), "is required").into()
-    } else if path == "." || path.is_empty() {
+    } else if top {
         FieldError::new("body", message).into()
     } else {
         FieldError::new(path, message).into()

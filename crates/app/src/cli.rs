@@ -1,0 +1,124 @@
+//! Command-line interface: every setting is a flag with a matching environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tengine: projects, API keys, usage analytics, rate limits and signed webhooks.
+#[derive(Debug, Parser)]
+#[command(name = "tengine", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `serve` settings, for when no subcommand is given.
+    #[command(flatten)]
+    pub serve: Serve,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// `postgres://...` for PostgreSQL or `sqlite://PATH?mode=rwc`; unset means an
+    /// embedded SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded SQLite database lives when `DATABASE_URL` is unset.
+    #[arg(long, env = "TENGINE_DATA_DIR", default_value = "./tengine-data", global = true)]
+    pub data_dir: PathBuf,
+    /// Log format.
+    #[arg(long, env = "TENGINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(long, env = "TENGINE_LOG", default_value = "info", global = true)]
+    pub log: String,
+    /// Maximum database connections per process.
+    #[arg(long, env = "TENGINE_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+}
+
+/// How logs are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API and background workers (the default).
+    Serve(Serve),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Manage account-wide API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Args, Default)]
+pub struct Serve {
+    /// Address to listen on.
+    #[arg(long, env = "TENGINE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// A key to use as the first admin key on an empty database.
+    #[arg(long, env = "TENGINE_BOOTSTRAP_KEY", hide_env_values = true)]
+    pub bootstrap_key: Option<String>,
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    #[arg(long, env = "TENGINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Serve {
+    /// The listen address, defaulting to loopback port 8080.
+    pub fn listen(&self) -> SocketAddr {
+        self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+}
+
+/// `tengine accounts ...`.
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account and an account-wide key with every permission.
+    Create {
+        /// The account's name.
+        #[arg(long)]
+        name: String,
+        /// Its plan: free, pro or enterprise.
+        #[arg(long, default_value = "free")]
+        plan: String,
+        /// Requests per hour (enterprise only; omit for unlimited).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+}
+
+/// `tengine keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an account-wide key.
+    Create {
+        /// The account (`acct_...`).
+        #[arg(long)]
+        account: String,
+        /// Comma-separated permissions: read, write, webhook, admin.
+        #[arg(long, value_delimiter = ',', default_value = "read,write,webhook,admin")]
+        permissions: Vec<String>,
+    },
+    /// Revoke any key at once.
+    Revoke {
+        /// The key (`key_...`).
+        #[arg(long)]
+        key_id: String,
+    },
+}

@@ -1,0 +1,116 @@
+//! Opens the configured store and assembles the use cases and the HTTP state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tengine_adapters_http::{AppState, ReadinessCheck};
+use tengine_adapters_postgres::PgStore;
+use tengine_adapters_sqlite::SqliteStore;
+use tengine_application::{Deps, Tengine};
+use tengine_ports::Store;
+
+use crate::cli::Global;
+use crate::system::{OsSecrets, SystemClock, UuidV7Ids};
+
+/// The storage backend chosen by `DATABASE_URL`.
+#[derive(Clone)]
+pub enum Backend {
+    /// PostgreSQL (production; many instances may share it).
+    Postgres(PgStore),
+    /// Embedded SQLite (the zero-setup default; one instance).
+    Sqlite(SqliteStore),
+}
+
+impl Backend {
+    /// Opens the store `global` describes, retrying a briefly unreachable PostgreSQL for
+    /// up to `patience`, and applies migrations.
+    ///
+    /// # Errors
+    /// When the database stays unreachable or a migration fails.
+    pub async fn open(global: &Global, patience: Duration) -> anyhow::Result<Self> {
+        let backend = match global.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let deadline = tokio::time::Instant::now() + patience;
+                let mut delay = Duration::from_millis(200);
+                let store = loop {
+                    match PgStore::connect(url, global.db_max_connections).await {
+                        Ok(store) => break store,
+                        Err(e) if tokio::time::Instant::now() + delay < deadline => {
+                            tracing::warn!(error = %e, retry_in_ms = delay.as_millis(), "database unreachable; retrying");
+                            tokio::time::sleep(delay).await;
+                            delay = (delay * 2).min(Duration::from_secs(5));
+                        }
+                        Err(e) => return Err(e).context("could not connect to PostgreSQL"),
+                    }
+                };
+                Backend::Postgres(store)
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                Backend::Sqlite(SqliteStore::connect(url).await.context("could not open the SQLite database")?)
+            }
+            Some(_) => anyhow::bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:"),
+            None => {
+                let path = global.data_dir.join("tengine.db");
+                let store = SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("could not open the SQLite database at {}", path.display()))?;
+                Backend::Sqlite(store)
+            }
+        };
+        backend.migrate().await?;
+        Ok(backend)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Backend::Postgres(s) => s.migrate().await.context("PostgreSQL migration failed"),
+            Backend::Sqlite(s) => s.migrate().await.context("SQLite migration failed"),
+        }
+    }
+
+    /// A name for logs.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// The store behind the ports.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Postgres(s) => Arc::new(s.clone()),
+            Backend::Sqlite(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The `/readyz` check: the database answers a trivial query.
+    pub fn readiness(&self) -> ReadinessCheck {
+        let backend = self.clone();
+        Arc::new(move || {
+            let backend = backend.clone();
+            Box::pin(async move {
+                match &backend {
+                    Backend::Postgres(s) => s.ping().await.is_ok(),
+                    Backend::Sqlite(s) => s.ping().await.is_ok(),
+                }
+            })
+        })
+    }
+}
+
+/// The use cases over `backend` with the system clock, ids and secrets.
+pub fn tengine(backend: &Backend) -> Tengine {
+    Tengine::new(Deps {
+        store: backend.store(),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Ids),
+        secrets: Arc::new(OsSecrets),
+    })
+}
+
+/// The HTTP state.
+pub fn http_state(backend: &Backend, tengine: Tengine) -> AppState {
+    AppState { tengine, ready: backend.readiness() }
+}
