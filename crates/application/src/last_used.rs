@@ -50,6 +50,7 @@ impl LastUsedTracker {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use uuid::Uuid;

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use tengine_domain::{
-    AccountId, ApiKey, ApiKeyId, Denied, KeyScope, Page, PageRequest, Permission, PlainApiKey, Principal, Project,
-    ProjectId,
+    AccountId, ApiKey, ApiKeyId, Denied, KeyScope, Page, PageRequest, Permission, PlainApiKey,
+    Principal, Project, ProjectId,
 };
-use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockTransaction, RepoError};
+use tengine_ports::{
+    MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockTransaction, RepoError,
+};
 use uuid::Uuid;
 
 use crate::{AppError, Deps, Tengine};
@@ -86,7 +88,12 @@ pub fn harness(setup: impl FnOnce(&mut MockStore)) -> Tengine {
     ids.expect_next_uuid().returning(|| Uuid::from_u128(0xABCD));
     let mut secrets = MockSecretGenerator::new();
     secrets.expect_api_key().returning(|| plain(9));
-    Tengine::new(Deps { store: Arc::new(store), clock: Arc::new(clock), ids: Arc::new(ids), secrets: Arc::new(secrets) })
+    Tengine::new(Deps {
+        store: Arc::new(store),
+        clock: Arc::new(clock),
+        ids: Arc::new(ids),
+        secrets: Arc::new(secrets),
+    })
 }
 
 /// Expects one transaction, set up by `setup`, that may commit.
@@ -95,7 +102,10 @@ pub fn expect_tx(store: &mut MockStore, setup: impl FnOnce(&mut MockTransaction)
     setup(&mut tx);
     tx.expect_commit().returning(|| Ok(()));
     let mut tx = Some(tx);
-    store.expect_begin().times(1).returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
+    store
+        .expect_begin()
+        .times(1)
+        .returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
 }
 
 /// Expects one transaction, set up by `setup`, that must not commit (a commit panics).
@@ -103,7 +113,10 @@ pub fn expect_tx_without_commit(store: &mut MockStore, setup: impl FnOnce(&mut M
     let mut tx = MockTransaction::new();
     setup(&mut tx);
     let mut tx = Some(tx);
-    store.expect_begin().times(1).returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
+    store
+        .expect_begin()
+        .times(1)
+        .returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
 }
 
 /// A day before [`now`]: when stored fixtures last changed, so a write at `now` shows.
@@ -118,7 +131,11 @@ pub fn fresh_uuid() -> Uuid {
 
 /// An empty page answering `request`.
 pub fn empty_page<T>(request: PageRequest) -> Page<T> {
-    Page { items: Vec::new(), total: 0, request }
+    Page {
+        items: Vec::new(),
+        total: 0,
+        request,
+    }
 }
 
 /// A store outage.
@@ -127,38 +144,68 @@ pub fn outage() -> RepoError {
 }
 
 /// Each single permission and whether it suffices for a use case needing `read`.
-pub const NEEDS_READ: [(Permission, bool); 4] =
-    [(Permission::Read, true), (Permission::Write, false), (Permission::Webhook, false), (Permission::Admin, true)];
+pub const NEEDS_READ: [(Permission, bool); 4] = [
+    (Permission::Read, true),
+    (Permission::Write, false),
+    (Permission::Webhook, false),
+    (Permission::Admin, true),
+];
 
 /// Each single permission and whether it suffices for a use case needing `write`.
-pub const NEEDS_WRITE: [(Permission, bool); 4] =
-    [(Permission::Read, false), (Permission::Write, true), (Permission::Webhook, false), (Permission::Admin, true)];
+pub const NEEDS_WRITE: [(Permission, bool); 4] = [
+    (Permission::Read, false),
+    (Permission::Write, true),
+    (Permission::Webhook, false),
+    (Permission::Admin, true),
+];
 
 /// Each single permission and whether it suffices for a use case needing `admin`.
-pub const NEEDS_ADMIN: [(Permission, bool); 4] =
-    [(Permission::Read, false), (Permission::Write, false), (Permission::Webhook, false), (Permission::Admin, true)];
+pub const NEEDS_ADMIN: [(Permission, bool); 4] = [
+    (Permission::Read, false),
+    (Permission::Write, false),
+    (Permission::Webhook, false),
+    (Permission::Admin, true),
+];
 
 /// Asserts one cell of the permission matrix: success when `allowed`, otherwise a 403
 /// naming `required`.
 #[track_caller]
-pub fn assert_gate<T: Debug>(use_case: &str, required: Permission, (held, allowed): (Permission, bool), result: Result<T, AppError>) {
+pub fn assert_gate<T: Debug>(
+    use_case: &str,
+    required: Permission,
+    (held, allowed): (Permission, bool),
+    result: Result<T, AppError>,
+) {
     match (&result, allowed) {
         (Ok(_), true) => {}
         (Err(AppError::Forbidden(Denied::Missing(p))), false) if *p == required => {}
-        _ => panic!("{use_case} by a key holding only {held}: expected {}, got {result:?}", if allowed { "success".to_owned() } else { format!("Forbidden(Missing({required}))") }),
+        _ => panic!(
+            "{use_case} by a key holding only {held}: expected {}, got {result:?}",
+            if allowed {
+                "success".to_owned()
+            } else {
+                format!("Forbidden(Missing({required}))")
+            }
+        ),
     }
 }
 
 /// Asserts `result` is a 403 for `denied`.
 #[track_caller]
 pub fn assert_denied<T: Debug>(case: &str, denied: Denied, result: Result<T, AppError>) {
-    assert!(matches!(&result, Err(AppError::Forbidden(d)) if *d == denied), "{case}: expected Forbidden({denied:?}), got {result:?}");
+    assert!(
+        matches!(&result, Err(AppError::Forbidden(d)) if *d == denied),
+        "{case}: expected Forbidden({denied:?}), got {result:?}"
+    );
 }
 
 /// Asserts `result` is a 404 for the project.
 #[track_caller]
 pub fn assert_project_not_found<T: Debug>(case: &str, result: Result<T, AppError>) {
-    assert!(matches!(result, Err(AppError::ProjectNotFound)), "{case}: expected ProjectNotFound, got {result:?}");
+    assert!(
+        matches!(result, Err(AppError::ProjectNotFound)),
+        "{case}: expected ProjectNotFound, got {result:?}"
+    );
 }
 
 /// Asserts `result` is a 422 whose first error is on `field`.
