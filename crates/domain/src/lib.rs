@@ -13,6 +13,7 @@ pub mod permission;
 pub mod principal;
 pub mod project;
 pub mod time;
+pub mod usage;
 
 pub use account::{Account, AccountName, Plan};
 pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, PlainApiKey, PreviousSecret};
