@@ -1,1 +1,84 @@
-//! stub
+//! PostgreSQL implementations of Tengine's storage ports.
+//!
+//! [`PgStore`] wraps a connection pool and implements every repository trait plus
+//! `UnitOfWork`; [`PgTransaction`] is its transaction. Queries are built at run time
+//! (`query_as` into private row structs), so building needs no database. The schema is
+//! embedded as [`MIGRATOR`].
+
+mod account;
+mod api_key;
+mod error;
+mod project;
+mod rows;
+pub mod testing;
+mod transaction;
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tengine_ports::RepoError;
+
+pub use transaction::PgTransaction;
+
+/// The embedded schema migrations.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a caller waits for a pooled connection before the store is "unavailable".
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every storage port, backed by one PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects a pool of at most `max_connections` to `url` (`postgres://...`).
+    ///
+    /// # Errors
+    /// `Unavailable` when the server cannot be reached; `Other` for a malformed URL.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, RepoError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .connect(url)
+            .await
+            .map_err(error::map_err)?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// Wraps an existing pool.
+    pub fn from_pool(pool: PgPool) -> PgStore {
+        PgStore { pool }
+    }
+
+    /// The underlying pool (for other adapters sharing the database).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies every pending migration.
+    ///
+    /// # Errors
+    /// `Unavailable` when the server cannot be reached; `Other` if a migration fails.
+    pub async fn migrate(&self) -> Result<(), RepoError> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => error::map_err(e),
+            e => RepoError::other(e),
+        })
+    }
+
+    /// Checks that the database answers (for readiness probes).
+    ///
+    /// # Errors
+    /// `Unavailable` when the server cannot be reached.
+    pub async fn ping(&self) -> Result<(), RepoError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(error::map_err)?;
+        Ok(())
+    }
+}

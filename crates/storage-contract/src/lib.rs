@@ -1,1 +1,64 @@
-//! stub
+//! The port-contract test suite: one set of cases that every storage adapter must
+//! pass, so PostgreSQL and SQLite behave the same behind the ports.
+//!
+//! An adapter's `tests/contract.rs` calls [`contract_tests!`] with an async function
+//! that returns a fresh, empty, migrated store and a cleanup future; the macro expands
+//! to one `#[tokio::test]` per case in [`cases`].
+
+pub mod cases;
+pub mod fixtures;
+
+/// Expands to one `#[tokio::test]` per contract case.
+///
+/// `$make` is an async function (or closure) with no arguments returning
+/// `(store, cleanup)`: a fresh empty migrated store implementing
+/// `tengine_ports::Store + 'static`, and a future that disposes of it. The cleanup runs
+/// even when the case fails. The calling crate needs `tokio` (macros, multi-thread).
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:expr) => {
+        $crate::contract_tests!(@cases $make;
+            accounts_round_trip_with_their_plans,
+            a_duplicate_account_id_is_a_conflict,
+            an_inserted_project_reads_back_unchanged,
+            another_accounts_project_is_never_seen,
+            projects_are_listed_newest_first_with_ties_broken_by_id,
+            project_pages_report_the_total_and_honour_the_offset,
+            a_project_list_can_be_restricted_to_one_project,
+            updating_a_project_writes_name_description_and_updated_at,
+            a_soft_deleted_project_disappears_with_its_keys,
+            changing_a_missing_or_foreign_project_is_not_found,
+            a_duplicate_project_id_is_a_conflict,
+            an_inserted_key_reads_back_unchanged,
+            a_key_is_only_found_under_its_own_project,
+            keys_are_listed_newest_first_with_pages_and_totals,
+            a_duplicate_key_id_or_digest_is_a_conflict,
+            keys_are_found_by_current_and_previous_digest,
+            updating_a_key_round_trips_every_field,
+            last_used_only_moves_forward,
+            bootstrap_is_claimed_once,
+            concurrent_bootstrap_claims_have_one_winner,
+            a_dropped_transaction_leaves_nothing_behind,
+            committed_writes_become_visible,
+            reads_inside_a_transaction_see_its_own_writes,
+            concurrent_transactions_all_succeed,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, cleanup) = ($make)().await;
+                // Run the case in its own task so a failure still reaches the cleanup.
+                let outcome = ::tokio::spawn(async move { $crate::cases::$case(&store).await }).await;
+                cleanup.await;
+                if let Err(e) = outcome {
+                    match e.try_into_panic() {
+                        Ok(panic) => ::std::panic::resume_unwind(panic),
+                        Err(e) => panic!("contract case {} did not finish: {e}", stringify!($case)),
+                    }
+                }
+            }
+        )*
+    };
+}

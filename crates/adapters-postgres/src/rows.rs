@@ -1,0 +1,173 @@
+//! Private row structs and their conversions into domain types.
+
+use chrono::{DateTime, Utc};
+use tengine_domain::{
+    Account, ApiKey, ApiKeyDigest, KeyScope, PermissionSet, Plan, PreviousSecret, Project,
+};
+use tengine_ports::RepoError;
+
+/// The columns of [`AccountRow`], in order.
+macro_rules! account_columns {
+    () => {
+        "id, name, plan, rate_limit_per_hour, created_at"
+    };
+}
+
+/// The columns of [`ProjectRow`], in order.
+macro_rules! project_columns {
+    () => {
+        "id, account_id, name, description, created_at, updated_at"
+    };
+}
+
+/// The columns of [`ApiKeyRow`], in order.
+macro_rules! api_key_columns {
+    () => {
+        "id, account_id, project_id, name, permissions, prefix, digest, previous_digest, \
+         previous_expires_at, expires_at, created_at, updated_at, last_used_at, revoked_at"
+    };
+}
+
+pub(crate) use {account_columns, api_key_columns, project_columns};
+
+/// A row of `accounts`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: String,
+    name: String,
+    plan: String,
+    rate_limit_per_hour: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = RepoError;
+
+    fn try_from(row: AccountRow) -> Result<Self, RepoError> {
+        let limit = row
+            .rate_limit_per_hour
+            .map(u32::try_from)
+            .transpose()
+            .map_err(RepoError::other)?;
+        Ok(Account {
+            id: row.id.parse().map_err(RepoError::other)?,
+            name: row.name.parse().map_err(RepoError::other)?,
+            plan: Plan::from_parts(&row.plan, limit).map_err(RepoError::other)?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// The custom limit column of a plan (enterprise only).
+pub(crate) fn plan_limit(plan: &Plan) -> Option<i64> {
+    match plan {
+        Plan::Enterprise { limit } => limit.map(i64::from),
+        Plan::Free | Plan::Pro => None,
+    }
+}
+
+/// A row of `projects`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProjectRow {
+    id: String,
+    account_id: String,
+    name: String,
+    description: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ProjectRow> for Project {
+    type Error = RepoError;
+
+    fn try_from(row: ProjectRow) -> Result<Self, RepoError> {
+        Ok(Project {
+            id: row.id.parse().map_err(RepoError::other)?,
+            account_id: row.account_id.parse().map_err(RepoError::other)?,
+            name: row.name.parse().map_err(RepoError::other)?,
+            description: row
+                .description
+                .map(|d| d.parse())
+                .transpose()
+                .map_err(RepoError::other)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A row of `api_keys`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    id: String,
+    account_id: String,
+    project_id: Option<String>,
+    name: String,
+    permissions: i16,
+    prefix: String,
+    digest: Vec<u8>,
+    previous_digest: Option<Vec<u8>>,
+    previous_expires_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+fn digest(bytes: &[u8]) -> Result<ApiKeyDigest, RepoError> {
+    <[u8; 32]>::try_from(bytes)
+        .map(ApiKeyDigest::from_bytes)
+        .map_err(RepoError::other)
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = RepoError;
+
+    fn try_from(row: ApiKeyRow) -> Result<Self, RepoError> {
+        let scope = match row.project_id {
+            None => KeyScope::Account,
+            Some(p) => KeyScope::Project(p.parse().map_err(RepoError::other)?),
+        };
+        let permissions = u8::try_from(row.permissions)
+            .ok()
+            .and_then(PermissionSet::from_bits)
+            .ok_or_else(|| {
+                RepoError::other(format!("invalid permission bits {}", row.permissions))
+            })?;
+        let previous = match (row.previous_digest, row.previous_expires_at) {
+            (Some(d), Some(expires_at)) => Some(PreviousSecret {
+                digest: digest(&d)?,
+                expires_at,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(RepoError::other(
+                    "previous digest without expiry (or the reverse)",
+                ))
+            }
+        };
+        Ok(ApiKey {
+            id: row.id.parse().map_err(RepoError::other)?,
+            account_id: row.account_id.parse().map_err(RepoError::other)?,
+            scope,
+            name: row.name.parse().map_err(RepoError::other)?,
+            permissions,
+            prefix: row.prefix,
+            digest: digest(&row.digest)?,
+            previous,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+/// Collects rows into domain values, failing on the first bad row.
+pub(crate) fn convert<R, T: TryFrom<R, Error = RepoError>>(
+    rows: Vec<R>,
+) -> Result<Vec<T>, RepoError> {
+    rows.into_iter().map(T::try_from).collect()
+}

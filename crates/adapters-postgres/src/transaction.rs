@@ -1,0 +1,74 @@
+//! `PgTransaction`: the ports' `Transaction` over one PostgreSQL transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::Postgres;
+use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Project, ProjectId};
+use tengine_ports::{RepoError, Transaction, UnitOfWork};
+
+use crate::error::map_err;
+use crate::{account, api_key, project, PgStore};
+
+/// One open PostgreSQL transaction; dropping it without `commit` rolls it back.
+pub struct PgTransaction {
+    tx: sqlx::Transaction<'static, Postgres>,
+}
+
+#[async_trait::async_trait]
+impl UnitOfWork for PgStore {
+    async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
+        let tx = self.pool.begin().await.map_err(map_err)?;
+        Ok(Box::new(PgTransaction { tx }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Transaction for PgTransaction {
+    async fn claim_bootstrap(&mut self) -> Result<bool, RepoError> {
+        account::claim_bootstrap(&mut *self.tx).await
+    }
+
+    async fn insert_account(&mut self, a: &Account) -> Result<(), RepoError> {
+        account::insert(&mut *self.tx, a).await
+    }
+
+    async fn insert_project(&mut self, p: &Project) -> Result<(), RepoError> {
+        project::insert(&mut *self.tx, p).await
+    }
+
+    async fn lock_project(
+        &mut self,
+        account: AccountId,
+        id: ProjectId,
+    ) -> Result<Option<Project>, RepoError> {
+        project::fetch(&mut *self.tx, account, id, true).await
+    }
+
+    async fn update_project(&mut self, p: &Project) -> Result<(), RepoError> {
+        project::update(&mut *self.tx, p).await
+    }
+
+    async fn delete_project(
+        &mut self,
+        account: AccountId,
+        id: ProjectId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        project::delete(&mut *self.tx, account, id, at).await
+    }
+
+    async fn insert_api_key(&mut self, k: &ApiKey) -> Result<(), RepoError> {
+        api_key::insert(&mut *self.tx, k).await
+    }
+
+    async fn lock_api_key(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError> {
+        api_key::lock(&mut *self.tx, id).await
+    }
+
+    async fn update_api_key(&mut self, k: &ApiKey) -> Result<(), RepoError> {
+        api_key::update(&mut *self.tx, k).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), RepoError> {
+        self.tx.commit().await.map_err(map_err)
+    }
+}

@@ -1,0 +1,132 @@
+//! Projects: reads on the reader pool, writes inside a write transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteExecutor;
+use tengine_domain::{AccountId, Page, PageRequest, Project, ProjectId};
+use tengine_ports::{ProjectRepository, RepoError};
+
+use crate::error::{affected, map_err};
+use crate::rows::{convert, micros, project_columns, ProjectRow};
+use crate::SqliteStore;
+
+/// Reads a live project of `account`. Inside an immediate transaction this is also a
+/// lock: SQLite has one writer, which holds the whole database.
+pub(crate) async fn fetch(
+    ex: impl SqliteExecutor<'_>,
+    account: AccountId,
+    id: ProjectId,
+) -> Result<Option<Project>, RepoError> {
+    sqlx::query_as::<_, ProjectRow>(concat!(
+        "SELECT ",
+        project_columns!(),
+        " FROM projects WHERE account_id = ?1 AND id = ?2 AND deleted_at IS NULL"
+    ))
+    .bind(account.to_string())
+    .bind(id.to_string())
+    .fetch_optional(ex)
+    .await
+    .map_err(map_err)?
+    .map(Project::try_from)
+    .transpose()
+}
+
+/// Inserts a project; `Conflict` on a duplicate id.
+pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, p: &Project) -> Result<(), RepoError> {
+    sqlx::query(
+        "INSERT INTO projects (id, account_id, name, description, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(p.id.to_string())
+    .bind(p.account_id.to_string())
+    .bind(p.name.as_str())
+    .bind(p.description.as_ref().map(|d| d.as_str()))
+    .bind(micros(p.created_at))
+    .bind(micros(p.updated_at))
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Writes name, description and `updated_at` of a live project.
+pub(crate) async fn update(ex: impl SqliteExecutor<'_>, p: &Project) -> Result<(), RepoError> {
+    let done = sqlx::query(
+        "UPDATE projects SET name = ?3, description = ?4, updated_at = ?5 \
+         WHERE account_id = ?1 AND id = ?2 AND deleted_at IS NULL",
+    )
+    .bind(p.account_id.to_string())
+    .bind(p.id.to_string())
+    .bind(p.name.as_str())
+    .bind(p.description.as_ref().map(|d| d.as_str()))
+    .bind(micros(p.updated_at))
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    affected(done)
+}
+
+/// Soft-deletes a live project.
+pub(crate) async fn delete(
+    ex: impl SqliteExecutor<'_>,
+    account: AccountId,
+    id: ProjectId,
+    at: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let done =
+        sqlx::query("UPDATE projects SET deleted_at = ?3 WHERE account_id = ?1 AND id = ?2 AND deleted_at IS NULL")
+            .bind(account.to_string())
+            .bind(id.to_string())
+            .bind(micros(at))
+            .execute(ex)
+            .await
+            .map_err(map_err)?;
+    affected(done)
+}
+
+#[async_trait::async_trait]
+impl ProjectRepository for SqliteStore {
+    async fn get_project(
+        &self,
+        account: AccountId,
+        id: ProjectId,
+    ) -> Result<Option<Project>, RepoError> {
+        fetch(&self.reader, account, id).await
+    }
+
+    async fn list_projects(
+        &self,
+        account: AccountId,
+        only: Option<ProjectId>,
+        page: PageRequest,
+    ) -> Result<Page<Project>, RepoError> {
+        let account = account.to_string();
+        let only = only.map(|p| p.to_string());
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM projects \
+             WHERE account_id = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR id = ?2)",
+        )
+        .bind(&account)
+        .bind(&only)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(map_err)?;
+        let rows = sqlx::query_as::<_, ProjectRow>(concat!(
+            "SELECT ",
+            project_columns!(),
+            " FROM projects WHERE account_id = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR id = ?2) \
+             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
+        ))
+        .bind(&account)
+        .bind(&only)
+        .bind(i64::from(page.per_page()))
+        .bind(i64::try_from(page.offset()).map_err(RepoError::other)?)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        Ok(Page {
+            items: convert(rows)?,
+            total: u64::try_from(total).map_err(RepoError::other)?,
+            request: page,
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! `SqliteTransaction`: the ports' `Transaction` over one SQLite write transaction,
+//! begun with `BEGIN IMMEDIATE` on the single writer connection, so it never meets a
+//! lock upgrade failure ("database is locked") half way.
+
+use chrono::{DateTime, Utc};
+use sqlx::Sqlite;
+use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Project, ProjectId};
+use tengine_ports::{RepoError, Transaction, UnitOfWork};
+
+use crate::error::map_err;
+use crate::{account, api_key, project, SqliteStore};
+
+/// One open SQLite write transaction; dropping it without `commit` rolls it back.
+pub struct SqliteTransaction {
+    tx: sqlx::Transaction<'static, Sqlite>,
+}
+
+#[async_trait::async_trait]
+impl UnitOfWork for SqliteStore {
+    async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
+        let tx = self.begin_immediate().await?;
+        Ok(Box::new(SqliteTransaction { tx }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Transaction for SqliteTransaction {
+    async fn claim_bootstrap(&mut self) -> Result<bool, RepoError> {
+        account::claim_bootstrap(&mut *self.tx).await
+    }
+
+    async fn insert_account(&mut self, a: &Account) -> Result<(), RepoError> {
+        account::insert(&mut *self.tx, a).await
+    }
+
+    async fn insert_project(&mut self, p: &Project) -> Result<(), RepoError> {
+        project::insert(&mut *self.tx, p).await
+    }
+
+    async fn lock_project(
+        &mut self,
+        account: AccountId,
+        id: ProjectId,
+    ) -> Result<Option<Project>, RepoError> {
+        project::fetch(&mut *self.tx, account, id).await
+    }
+
+    async fn update_project(&mut self, p: &Project) -> Result<(), RepoError> {
+        project::update(&mut *self.tx, p).await
+    }
+
+    async fn delete_project(
+        &mut self,
+        account: AccountId,
+        id: ProjectId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        project::delete(&mut *self.tx, account, id, at).await
+    }
+
+    async fn insert_api_key(&mut self, k: &ApiKey) -> Result<(), RepoError> {
+        api_key::insert(&mut *self.tx, k).await
+    }
+
+    async fn lock_api_key(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError> {
+        api_key::fetch(&mut *self.tx, id).await
+    }
+
+    async fn update_api_key(&mut self, k: &ApiKey) -> Result<(), RepoError> {
+        api_key::update(&mut *self.tx, k).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), RepoError> {
+        self.tx.commit().await.map_err(map_err)
+    }
+}

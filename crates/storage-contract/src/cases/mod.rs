@@ -1,0 +1,32 @@
+//! The contract cases, one `pub async fn` per behaviour, each taking a fresh empty
+//! store. Run them through [`crate::contract_tests!`].
+
+mod account;
+mod api_key;
+mod project;
+mod transaction;
+
+pub use account::*;
+pub use api_key::*;
+pub use project::*;
+pub use transaction::*;
+
+use tengine_ports::RepoError;
+
+/// Panics unless `result` is a `Conflict`.
+#[track_caller]
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, RepoError>) {
+    assert!(
+        matches!(result, Err(RepoError::Conflict(_))),
+        "expected a conflict, got {result:?}"
+    );
+}
+
+/// Panics unless `result` is a `NotFound`.
+#[track_caller]
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, RepoError>) {
+    assert!(
+        matches!(result, Err(RepoError::NotFound)),
+        "expected not found, got {result:?}"
+    );
+}

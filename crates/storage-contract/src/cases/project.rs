@@ -1,0 +1,242 @@
+//! Projects: reads, listing, updates and soft deletion.
+
+use tengine_domain::{KeyScope, PageRequest, Project, ProjectId};
+use tengine_ports::Store;
+use uuid::Uuid;
+
+use super::{assert_conflict, assert_not_found};
+use crate::fixtures::{account, at, key, new_project, project};
+
+/// The expected listing order: newest first, ties broken by id, descending.
+fn newest_first(mut projects: Vec<Project>) -> Vec<Project> {
+    projects.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    projects
+}
+
+/// A stored project, with or without a description, reads back unchanged.
+pub async fn an_inserted_project_reads_back_unchanged<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let with = project(store, acct.id, at(1)).await;
+    let mut without = new_project(acct.id, at(2));
+    without.description = None;
+    without.updated_at = at(3);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_project(&without).await.expect("insert");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.get_project(acct.id, with.id).await.expect("get"),
+        Some(with)
+    );
+    assert_eq!(
+        store.get_project(acct.id, without.id).await.expect("get"),
+        Some(without)
+    );
+    let missing = ProjectId::from_uuid(Uuid::now_v7());
+    assert_eq!(
+        store.get_project(acct.id, missing).await.expect("get"),
+        None
+    );
+}
+
+/// Another account's project is absent from get, list and lock.
+pub async fn another_accounts_project_is_never_seen<S: Store>(store: &S) {
+    let (mine, theirs) = (account(store).await, account(store).await);
+    let p = project(store, theirs.id, at(1)).await;
+    assert_eq!(store.get_project(mine.id, p.id).await.expect("get"), None);
+    let page = store
+        .list_projects(mine.id, None, PageRequest::default())
+        .await
+        .expect("list");
+    assert!(page.items.is_empty());
+    assert_eq!(page.total, 0);
+    let page = store
+        .list_projects(mine.id, Some(p.id), PageRequest::default())
+        .await
+        .expect("list");
+    assert!(page.items.is_empty());
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.lock_project(mine.id, p.id).await.expect("lock"), None);
+    assert_eq!(
+        tx.lock_project(theirs.id, p.id).await.expect("lock"),
+        Some(p)
+    );
+}
+
+/// Lists are newest first; projects created at the same instant are ordered by id.
+pub async fn projects_are_listed_newest_first_with_ties_broken_by_id<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let mut all = Vec::new();
+    for secs in [5, 1, 5, 9, 5, 1] {
+        all.push(project(store, acct.id, at(secs)).await);
+    }
+    let page = store
+        .list_projects(acct.id, None, PageRequest::new(1, 100))
+        .await
+        .expect("list");
+    assert_eq!(page.total, 6);
+    assert_eq!(page.items, newest_first(all));
+}
+
+/// Pages hold `per_page` items from `offset`, and every page reports the full total.
+pub async fn project_pages_report_the_total_and_honour_the_offset<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let mut all = Vec::new();
+    for secs in 0..5 {
+        all.push(project(store, acct.id, at(secs)).await);
+    }
+    let expected = newest_first(all);
+    let mut seen = Vec::new();
+    for (page_no, len) in [(1, 2), (2, 2), (3, 1), (4, 0)] {
+        let request = PageRequest::new(page_no, 2);
+        let page = store
+            .list_projects(acct.id, None, request)
+            .await
+            .expect("list");
+        assert_eq!(
+            (page.items.len(), page.total, page.request),
+            (len, 5, request),
+            "page {page_no}"
+        );
+        seen.extend(page.items);
+    }
+    assert_eq!(seen, expected);
+}
+
+/// `only` narrows a list to one live project of the account.
+pub async fn a_project_list_can_be_restricted_to_one_project<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p1 = project(store, acct.id, at(1)).await;
+    let p2 = project(store, acct.id, at(2)).await;
+    let page = store
+        .list_projects(acct.id, Some(p1.id), PageRequest::default())
+        .await
+        .expect("list");
+    assert_eq!((page.items, page.total), (vec![p1.clone()], 1));
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_project(acct.id, p1.id, at(3))
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    let page = store
+        .list_projects(acct.id, Some(p1.id), PageRequest::default())
+        .await
+        .expect("list");
+    assert_eq!((page.items.len(), page.total), (0, 0));
+    let page = store
+        .list_projects(acct.id, None, PageRequest::default())
+        .await
+        .expect("list");
+    assert_eq!((page.items, page.total), (vec![p2], 1));
+}
+
+/// An update writes name, description (including clearing it) and `updated_at`.
+pub async fn updating_a_project_writes_name_description_and_updated_at<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let mut p = project(store, acct.id, at(1)).await;
+    p.name = "Renamed".parse().expect("name");
+    p.description = None;
+    p.updated_at = at(7);
+    let mut tx = store.begin().await.expect("begin");
+    tx.update_project(&p).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.get_project(acct.id, p.id).await.expect("get"),
+        Some(p.clone())
+    );
+    p.description = Some("Back again".parse().expect("description"));
+    p.updated_at = at(8);
+    let mut tx = store.begin().await.expect("begin");
+    tx.update_project(&p).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.get_project(acct.id, p.id).await.expect("get"),
+        Some(p)
+    );
+}
+
+/// A deleted project leaves get, list and lock; its keys stop being found; changing
+/// it again is not found. Other projects and account-wide keys are untouched.
+pub async fn a_soft_deleted_project_disappears_with_its_keys<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let doomed = project(store, acct.id, at(1)).await;
+    let kept = project(store, acct.id, at(2)).await;
+    let (doomed_key, doomed_secret) =
+        key(store, acct.id, KeyScope::Project(doomed.id), at(3)).await;
+    let (_, kept_secret) = key(store, acct.id, KeyScope::Project(kept.id), at(3)).await;
+    let (_, wide_secret) = key(store, acct.id, KeyScope::Account, at(3)).await;
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_project(acct.id, doomed.id, at(4))
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+
+    assert_eq!(
+        store.get_project(acct.id, doomed.id).await.expect("get"),
+        None
+    );
+    let page = store
+        .list_projects(acct.id, None, PageRequest::default())
+        .await
+        .expect("list");
+    assert_eq!((page.items, page.total), (vec![kept.clone()], 1));
+    assert_eq!(
+        store
+            .find_by_digest(&doomed_secret.digest())
+            .await
+            .expect("find"),
+        None
+    );
+    assert!(store
+        .find_by_digest(&kept_secret.digest())
+        .await
+        .expect("find")
+        .is_some());
+    assert!(store
+        .find_by_digest(&wide_secret.digest())
+        .await
+        .expect("find")
+        .is_some());
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.lock_project(acct.id, doomed.id).await.expect("lock"),
+        None
+    );
+    assert_not_found(tx.update_project(&doomed).await);
+    assert_not_found(tx.delete_project(acct.id, doomed.id, at(5)).await);
+    // The key record itself is still there for audit; only lookups by secret skip it.
+    assert_eq!(
+        tx.lock_api_key(doomed_key.id).await.expect("lock"),
+        Some(doomed_key)
+    );
+}
+
+/// Updating or deleting a missing project, or another account's, is not found and
+/// changes nothing.
+pub async fn changing_a_missing_or_foreign_project_is_not_found<S: Store>(store: &S) {
+    let (mine, theirs) = (account(store).await, account(store).await);
+    let p = project(store, theirs.id, at(1)).await;
+    let missing = new_project(mine.id, at(1));
+    let mut hijacked = p.clone();
+    hijacked.account_id = mine.id;
+    hijacked.name = "Hijacked".parse().expect("name");
+    let mut tx = store.begin().await.expect("begin");
+    assert_not_found(tx.update_project(&missing).await);
+    assert_not_found(tx.delete_project(mine.id, missing.id, at(2)).await);
+    assert_not_found(tx.update_project(&hijacked).await);
+    assert_not_found(tx.delete_project(mine.id, p.id, at(2)).await);
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.get_project(theirs.id, p.id).await.expect("get"),
+        Some(p)
+    );
+}
+
+/// Inserting a project id twice is a conflict.
+pub async fn a_duplicate_project_id_is_a_conflict<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(1)).await;
+    let mut tx = store.begin().await.expect("begin");
+    assert_conflict(tx.insert_project(&p).await);
+}

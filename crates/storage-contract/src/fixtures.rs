@@ -1,0 +1,108 @@
+//! Builders for the records the contract cases store. Timestamps are whole
+//! microseconds (what every store keeps); ids are fresh UUIDv7s.
+
+use chrono::{DateTime, Duration, Utc};
+use tengine_domain::base62;
+use tengine_domain::{
+    Account, AccountId, ApiKey, ApiKeyId, KeyScope, PermissionSet, PlainApiKey, Plan, Project,
+    ProjectId,
+};
+use tengine_ports::Store;
+use uuid::Uuid;
+
+/// A fixed instant plus `secs` seconds, with a sub-second part in whole microseconds.
+pub fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("a valid instant")
+        + Duration::seconds(secs)
+}
+
+/// A fresh random API key secret.
+pub fn secret() -> PlainApiKey {
+    let random = base62::encode_fixed(Uuid::new_v4().as_u128(), base62::U128_WIDTH)
+        + &base62::encode_fixed(Uuid::new_v4().as_u128(), base62::U128_WIDTH);
+    PlainApiKey::from_random(&random[..40]).expect("40 base62 characters")
+}
+
+/// An account record (not stored) on `plan`.
+pub fn new_account(plan: Plan) -> Account {
+    Account {
+        id: AccountId::from_uuid(Uuid::now_v7()),
+        name: "Acme Inc".parse().expect("a valid name"),
+        plan,
+        created_at: at(0),
+    }
+}
+
+/// A project record (not stored) of `account`, created at `created`.
+pub fn new_project(account: AccountId, created: DateTime<Utc>) -> Project {
+    Project {
+        id: ProjectId::from_uuid(Uuid::now_v7()),
+        account_id: account,
+        name: "Project".parse().expect("a valid name"),
+        description: Some("A project\nfor tests".parse().expect("a valid description")),
+        created_at: created,
+        updated_at: created,
+    }
+}
+
+/// A key record (not stored) with a fresh secret, and that secret.
+pub fn new_key(
+    account: AccountId,
+    scope: KeyScope,
+    created: DateTime<Utc>,
+) -> (ApiKey, PlainApiKey) {
+    let plain = secret();
+    let key = ApiKey {
+        id: ApiKeyId::from_uuid(Uuid::now_v7()),
+        account_id: account,
+        scope,
+        name: "Key".parse().expect("a valid name"),
+        permissions: PermissionSet::all(),
+        prefix: plain.display_prefix().to_owned(),
+        digest: plain.digest(),
+        previous: None,
+        expires_at: None,
+        created_at: created,
+        updated_at: created,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    (key, plain)
+}
+
+/// Stores a fresh free-plan account.
+pub async fn account<S: Store>(store: &S) -> Account {
+    let account = new_account(Plan::Free);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_account(&account).await.expect("insert account");
+    tx.commit().await.expect("commit");
+    account
+}
+
+/// Stores a fresh project of `account` created at `created`.
+pub async fn project<S: Store>(store: &S, account: AccountId, created: DateTime<Utc>) -> Project {
+    let project = new_project(account, created);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_project(&project).await.expect("insert project");
+    tx.commit().await.expect("commit");
+    project
+}
+
+/// Stores `key`.
+pub async fn store_key<S: Store>(store: &S, key: &ApiKey) {
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_api_key(key).await.expect("insert key");
+    tx.commit().await.expect("commit");
+}
+
+/// Stores a fresh key and returns it with its secret.
+pub async fn key<S: Store>(
+    store: &S,
+    account: AccountId,
+    scope: KeyScope,
+    created: DateTime<Utc>,
+) -> (ApiKey, PlainApiKey) {
+    let (key, plain) = new_key(account, scope, created);
+    store_key(store, &key).await;
+    (key, plain)
+}
