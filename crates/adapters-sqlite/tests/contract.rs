@@ -53,3 +53,17 @@ async fn sqlite_urls_and_in_memory_databases_open() {
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_write_concurrently_without_lock_errors() {
+    // Like the CLI writing while a server runs: two processes' worth of pools.
+    let (first, cleanup) = fresh_store().await;
+    let path = first.writer().connect_options().get_filename().to_owned();
+    let second = SqliteStore::open(&path).await.expect("open the same file");
+    tokio::join!(
+        tengine_storage_contract::cases::concurrent_transactions_all_succeed(&first),
+        tengine_storage_contract::cases::concurrent_transactions_all_succeed(&second),
+    );
+    second.close().await;
+    cleanup.await;
+}
