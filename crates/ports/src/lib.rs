@@ -3,32 +3,50 @@
 
 pub mod clock;
 pub mod error;
+pub mod rate_limit;
 pub mod repository;
 pub mod unit_of_work;
+pub mod usage;
 
 pub use clock::{Clock, IdGenerator, SecretGenerator};
 pub use error::RepoError;
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
+pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use unit_of_work::{Transaction, UnitOfWork};
+pub use usage::{UsageDelta, UsageRecord, UsageRepository, UsageSink};
 
 #[cfg(feature = "mocks")]
 pub use clock::{MockClock, MockIdGenerator, MockSecretGenerator};
 #[cfg(feature = "mocks")]
 pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRepository};
 #[cfg(feature = "mocks")]
+pub use rate_limit::{MockRateCounterRepository, MockRateLimiter};
+#[cfg(feature = "mocks")]
 pub use unit_of_work::{MockTransaction, MockUnitOfWork};
+#[cfg(feature = "mocks")]
+pub use usage::{MockUsageRepository, MockUsageSink};
 
 /// Every storage port at once: what a storage adapter provides.
-pub trait Store: AccountRepository + ProjectRepository + ApiKeyRepository + UnitOfWork {}
+pub trait Store:
+    AccountRepository + ProjectRepository + ApiKeyRepository + UsageRepository + RateCounterRepository + UnitOfWork
+{
+}
 
-impl<T: AccountRepository + ProjectRepository + ApiKeyRepository + UnitOfWork> Store for T {}
+impl<T> Store for T where
+    T: AccountRepository + ProjectRepository + ApiKeyRepository + UsageRepository + RateCounterRepository + UnitOfWork
+{
+}
 
 #[cfg(feature = "mocks")]
 mod mock_store {
     use chrono::{DateTime, Utc};
+    use tengine_domain::usage::UsageCounts;
     use tengine_domain::{Account, AccountId, ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, Project, ProjectId};
 
-    use crate::{AccountRepository, ApiKeyRepository, ProjectRepository, RepoError, Transaction, UnitOfWork};
+    use crate::{
+        AccountRepository, ApiKeyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, Transaction,
+        UnitOfWork, UsageDelta, UsageRepository,
+    };
 
     mockall::mock! {
         /// A mock of every storage port at once, for application unit tests.
@@ -51,6 +69,18 @@ mod mock_store {
             async fn get_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
             async fn list_api_keys(&self, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError>;
             async fn touch_last_used(&self, uses: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl UsageRepository for Store {
+            async fn add_usage(&self, deltas: &[UsageDelta]) -> Result<(), RepoError>;
+            async fn usage_by_hour(&self, project: ProjectId, key: Option<ApiKeyId>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl RateCounterRepository for Store {
+            async fn sync_rate_counters(&self, deltas: &[RateDelta]) -> Result<Vec<(u64, u64)>, RepoError>;
+            async fn admit_one(&self, account: AccountId, window_start: DateTime<Utc>, pending: u64, carried: u64, limit: u64) -> Result<(bool, u64), RepoError>;
         }
 
         #[async_trait::async_trait]

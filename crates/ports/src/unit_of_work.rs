@@ -2,7 +2,7 @@
 //! events they cause) commit or vanish together.
 
 use chrono::{DateTime, Utc};
-use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Project, ProjectId};
+use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Event, EventType, Project, ProjectId};
 
 use crate::RepoError;
 
@@ -18,6 +18,9 @@ pub trait UnitOfWork: Send + Sync {
 }
 
 /// One open transaction. Reads through it see its own writes and lock what they read.
+///
+/// After any error the transaction is spoiled (PostgreSQL refuses further statements):
+/// drop it, which rolls it back.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait::async_trait]
 pub trait Transaction: Send {
@@ -76,6 +79,24 @@ pub trait Transaction: Send {
     /// # Errors
     /// `NotFound` if the key does not exist.
     async fn update_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError>;
+
+    /// Appends an event to the outbox (and the project's event log).
+    ///
+    /// # Errors
+    /// `Conflict` if the id exists.
+    async fn append_event(&mut self, event: &Event) -> Result<(), RepoError>;
+
+    /// Records that the usage alert `kind` was sent for `account` in the hour window
+    /// starting at `window_start`; `false` if it already was (by any instance).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn claim_usage_alert(
+        &mut self,
+        account: AccountId,
+        kind: EventType,
+        window_start: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
 
     /// Commits every write of the transaction.
     ///
