@@ -78,6 +78,21 @@ impl ApiError {
             .detail("expected", "application/json")
     }
 
+    /// 429 with `Retry-After`, the limit and when it resets.
+    pub fn rate_limited(d: &tengine_ports::RateDecision) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            format!("Rate limit exceeded: {} requests per hour; retry in {} s", d.limit, d.retry_after_secs),
+        )
+        .detail("limit", d.limit)
+        .detail("remaining", d.remaining)
+        .detail("reset_at", tengine_domain::time::format(d.reset_at))
+        .detail("retry_after_seconds", d.retry_after_secs);
+        e.retry_after = Some(d.retry_after_secs);
+        e
+    }
+
     /// 500 without internals.
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "An internal error occurred")

@@ -10,6 +10,7 @@ use tengine_domain::{FieldError, PageRequest, Principal, ValidationError, Valida
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usage::{AuthSlot, Authenticated};
 
 /// The request body cap (SPEC: 1 MiB).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -115,6 +116,25 @@ impl FromRequestParts<AppState> for Auth {
             Some(v) => Some(v.to_str().unwrap_or("invalid")),
         };
         let principal = state.tengine.authenticate(header).await?;
+        let rate = state.tengine.admit(&principal).await?;
+        if let Some(slot) = parts.extensions.get::<AuthSlot>() {
+            let _ = slot.0.set(Authenticated { principal: principal.clone(), rate });
+        }
+        if let Some(d) = rate {
+            if let Some(kind) = state.tengine.usage_alert(&principal, &d) {
+                let tengine = state.tengine.clone();
+                let account = principal.account_id;
+                // Off the request path: one small transaction per account and window.
+                tokio::spawn(async move {
+                    if let Err(e) = tengine.emit_usage_alert(account, kind, d).await {
+                        tracing::warn!(error = %e, "could not record a usage alert");
+                    }
+                });
+            }
+            if !d.allowed {
+                return Err(ApiError::rate_limited(&d));
+            }
+        }
         Ok(Auth(principal))
     }
 }

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod request_id;
 pub mod routes;
 pub mod state;
+pub mod usage;
 
 use std::any::Any;
 
@@ -25,7 +26,11 @@ pub const API_PREFIX: &str = "/api/v1";
 
 /// Builds the whole application: API routes, health routes, fallbacks and middleware.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(routes::projects::router()).merge(routes::api_keys::router());
+    let api = Router::new()
+        .merge(routes::projects::router())
+        .merge(routes::api_keys::router())
+        .merge(routes::analytics::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), usage::layer));
     Router::new()
         .nest(API_PREFIX, api)
         .merge(routes::health::router())

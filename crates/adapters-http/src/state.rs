@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tengine_application::Tengine;
+use tengine_ports::UsageSink;
 
 /// A readiness check: resolves to `true` when the database answers.
 pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
@@ -16,4 +17,6 @@ pub struct AppState {
     pub tengine: Tengine,
     /// Answers `/readyz`.
     pub ready: ReadinessCheck,
+    /// Where usage records go (a non-blocking buffer).
+    pub usage: Arc<dyn UsageSink>,
 }

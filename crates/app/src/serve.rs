@@ -3,16 +3,24 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::Context;
-use tengine_application::{AccountWithKey, Tengine};
+use tengine_application::{AccountWithKey, SlidingWindowLimiter, Tengine, UsageBuffer};
 use tengine_domain::PlainApiKey;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::cli::{Global, Serve};
 use crate::wiring::{self, Backend};
 
 /// How often `last_used_at` updates are written.
 const LAST_USED_FLUSH: Duration = Duration::from_secs(5);
+
+/// How often buffered usage is written (an unclean crash loses at most this much).
+const USAGE_FLUSH: Duration = Duration::from_secs(1);
+
+/// Distinct (project, key, hour) rows the usage buffer holds before dropping.
+const USAGE_CAPACITY: usize = 100_000;
 
 /// Runs the server until SIGTERM/SIGINT.
 ///
@@ -27,8 +35,12 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         ),
     };
     let backend = Backend::open(global, Duration::from_secs(60)).await?;
-    let tengine = wiring::tengine(&backend);
+    let limiter = backend.limiter();
+    let tengine = wiring::tengine_with(&backend, limiter.clone());
     bootstrap(&tengine, preset).await?;
+    let wake = Arc::new(Notify::new());
+    let waker = wake.clone();
+    let usage = Arc::new(UsageBuffer::new(USAGE_CAPACITY, move || waker.notify_one()));
 
     let listener = tokio::net::TcpListener::bind(serve.listen())
         .await
@@ -38,12 +50,14 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let flusher = tokio::spawn(flush_last_used(tengine.clone(), stop_rx.clone()));
-    let app = tengine_adapters_http::router(wiring::http_state(&backend, tengine.clone()));
+    let syncer = limiter.is_shared().then(|| tokio::spawn(sync_limiter(limiter.clone(), stop_rx.clone())));
+    let app = tengine_adapters_http::router(wiring::http_state(&backend, tengine.clone(), usage.clone()));
     let mut shutdown_rx = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = shutdown_rx.wait_for(|stop| *stop).await;
     });
     let server = tokio::spawn(async move { server.await });
+    let usage_task = tokio::spawn(flush_usage_loop(tengine.clone(), usage.clone(), wake, stop_rx.clone()));
 
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
@@ -55,6 +69,12 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("in-flight requests did not finish in time"),
     }
     let _ = flusher.await;
+    let _ = usage_task.await;
+    // Requests are done: write every buffered usage record before exiting.
+    flush_usage(&tengine, &usage).await;
+    if let Some(syncer) = syncer {
+        let _ = syncer.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -90,6 +110,49 @@ async fn flush_last_used(tengine: Tengine, mut stop: watch::Receiver<bool>) {
             if let Err(e) = tengine.store().touch_last_used(&batch).await {
                 tracing::warn!(error = %e, keys = batch.len(), "could not record key use");
             }
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Writes buffered usage every second, or sooner when the buffer fills.
+async fn flush_usage_loop(tengine: Tengine, usage: Arc<UsageBuffer>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(USAGE_FLUSH);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = wake.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        flush_usage(&tengine, &usage).await;
+    }
+}
+
+/// One flush; on failure the records go back into the buffer for the next try.
+async fn flush_usage(tengine: &Tengine, usage: &UsageBuffer) {
+    let batch = usage.drain();
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(e) = tengine.store().add_usage(&batch).await {
+        tracing::warn!(error = %e, rows = batch.len(), "could not write usage; keeping it buffered");
+        usage.restore(batch);
+    }
+}
+
+/// Keeps a shared rate limiter's counts in step with the other instances.
+async fn sync_limiter(limiter: Arc<SlidingWindowLimiter>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(tengine_application::rate_limit::SYNC_INTERVAL_MS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = tick.tick() => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if let Err(e) = limiter.sync(chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "could not sync rate-limit counters");
         }
         if stopping {
             return;

@@ -7,8 +7,8 @@ use anyhow::Context;
 use tengine_adapters_http::{AppState, ReadinessCheck};
 use tengine_adapters_postgres::PgStore;
 use tengine_adapters_sqlite::SqliteStore;
-use tengine_application::{Deps, Tengine};
-use tengine_ports::Store;
+use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
+use tengine_ports::{RateCounterRepository, Store};
 
 use crate::cli::Global;
 use crate::system::{OsSecrets, SystemClock, UuidV7Ids};
@@ -100,17 +100,37 @@ impl Backend {
     }
 }
 
-/// The use cases over `backend` with the system clock, ids and secrets.
-pub fn tengine(backend: &Backend) -> Tengine {
+impl Backend {
+    /// The rate limiter: shared through the database for PostgreSQL (many instances),
+    /// in-process and exact for SQLite (one instance).
+    pub fn limiter(&self) -> Arc<SlidingWindowLimiter> {
+        match self {
+            Backend::Postgres(s) => {
+                let counters: Arc<dyn RateCounterRepository> = Arc::new(s.clone());
+                Arc::new(SlidingWindowLimiter::shared(counters))
+            }
+            Backend::Sqlite(_) => Arc::new(SlidingWindowLimiter::local()),
+        }
+    }
+}
+
+/// The use cases over `backend` with the system clock, ids, secrets and `limiter`.
+pub fn tengine_with(backend: &Backend, limiter: Arc<SlidingWindowLimiter>) -> Tengine {
     Tengine::new(Deps {
         store: backend.store(),
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         secrets: Arc::new(OsSecrets),
+        limiter,
     })
 }
 
+/// The use cases for one-shot commands (no limiter syncing).
+pub fn tengine(backend: &Backend) -> Tengine {
+    tengine_with(backend, backend.limiter())
+}
+
 /// The HTTP state.
-pub fn http_state(backend: &Backend, tengine: Tengine) -> AppState {
-    AppState { tengine, ready: backend.readiness() }
+pub fn http_state(backend: &Backend, tengine: Tengine, usage: Arc<UsageBuffer>) -> AppState {
+    AppState { tengine, ready: backend.readiness(), usage }
 }

@@ -2,21 +2,28 @@
 //! over ports only, so the rules are unit-tested without a database or a server.
 
 pub mod accounts;
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
 pub mod error;
 pub mod last_used;
+mod limits;
 pub mod projects;
+pub mod rate_limit;
+pub mod usage;
 
 use std::sync::Arc;
 
-use tengine_ports::{Clock, IdGenerator, SecretGenerator, Store};
+use tengine_ports::{Clock, IdGenerator, RateLimiter, SecretGenerator, Store};
 
 pub use accounts::{AccountWithKey, NewAccount};
+pub use analytics::Analytics;
 pub use api_keys::{ApiKeyPatch, NewApiKey};
 pub use error::{AppError, AuthFailure};
 pub use last_used::LastUsedTracker;
 pub use projects::NewProject;
+pub use rate_limit::SlidingWindowLimiter;
+pub use usage::UsageBuffer;
 
 /// The ports the use cases run on.
 #[derive(Clone)]
@@ -29,6 +36,8 @@ pub struct Deps {
     pub ids: Arc<dyn IdGenerator>,
     /// Fresh secrets.
     pub secrets: Arc<dyn SecretGenerator>,
+    /// The plan limiter.
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 /// The use cases, one method each; cheap to clone and share across requests.
@@ -36,12 +45,13 @@ pub struct Deps {
 pub struct Tengine {
     deps: Deps,
     last_used: Arc<LastUsedTracker>,
+    plans: Arc<limits::PlanCache>,
 }
 
 impl Tengine {
     /// Builds the use cases over `deps`.
     pub fn new(deps: Deps) -> Self {
-        Self { deps, last_used: Arc::new(LastUsedTracker::default()) }
+        Self { deps, last_used: Arc::new(LastUsedTracker::default()), plans: Arc::default() }
     }
 
     /// The tracker of key use, drained by a background flusher.

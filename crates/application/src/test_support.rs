@@ -93,6 +93,7 @@ pub fn harness(setup: impl FnOnce(&mut MockStore)) -> Tengine {
         clock: Arc::new(clock),
         ids: Arc::new(ids),
         secrets: Arc::new(secrets),
+        limiter: Arc::new(crate::SlidingWindowLimiter::local()),
     })
 }
 

@@ -1,5 +1,6 @@
 //! The routes, one module per resource.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod health;
 pub mod projects;

@@ -1,0 +1,122 @@
+//! Usage analytics: every bucket of a range, from hourly rollups.
+
+use chrono::{DateTime, Utc};
+use tengine_domain::usage::{AnalyticsRange, UsageCounts};
+use tengine_domain::{ApiKeyId, FieldError, Permission, Principal, ProjectId};
+
+use crate::{AppError, Tengine};
+
+/// An analytics answer: totals and one entry per bucket, zeros included, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analytics {
+    /// The project.
+    pub project_id: ProjectId,
+    /// The range and granularity asked for.
+    pub range: AnalyticsRange,
+    /// Sums over all buckets.
+    pub totals: UsageCounts,
+    /// Each bucket's start and counts.
+    pub buckets: Vec<(DateTime<Utc>, UsageCounts)>,
+}
+
+impl Tengine {
+    /// Usage of a project (or one of its keys) over a range.
+    ///
+    /// # Errors
+    /// `Forbidden` without `read`; `ProjectNotFound`; `Validation` on `api_key_id`
+    /// for a key that is not the project's.
+    pub async fn analytics(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        range: AnalyticsRange,
+        key: Option<ApiKeyId>,
+    ) -> Result<Analytics, AppError> {
+        who.require(Permission::Read)?;
+        self.visible_project(who, project).await?;
+        if let Some(key) = key {
+            if self.deps.store.get_api_key(project, key).await?.is_none() {
+                let e = FieldError::new("api_key_id", "is not a key of this project").with_value(key.to_string());
+                return Err(e.into());
+            }
+        }
+        let (from, to) = range.hour_span();
+        let hours = self.deps.store.usage_by_hour(project, key, from, to).await?;
+        let mut rows = hours.into_iter().peekable();
+        let mut totals = UsageCounts::default();
+        let mut buckets = Vec::new();
+        for start in range.bucket_starts() {
+            let end = range.granularity.next(start);
+            let mut counts = UsageCounts::default();
+            while let Some((hour, c)) = rows.next_if(|(hour, _)| *hour < end) {
+                if hour >= start {
+                    counts.merge(&c);
+                }
+            }
+            totals.merge(&counts);
+            buckets.push((start, counts));
+        }
+        Ok(Analytics { project_id: project, range, totals, buckets })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+    use tengine_domain::{KeyScope, Permission};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        tengine_domain::time::parse(s).unwrap()
+    }
+
+    fn counts(requests: u64) -> UsageCounts {
+        let mut c = UsageCounts::default();
+        for _ in 0..requests {
+            c.record(200, 1_000);
+        }
+        c
+    }
+
+    #[tokio::test]
+    async fn every_bucket_is_present_and_hours_fall_into_their_day() {
+        let app = harness(|s| {
+            s.expect_get_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
+            s.expect_usage_by_hour()
+                .withf(|_, key, from, to| key.is_none() && *from == t("2026-01-01T00:00:00Z") && *to == t("2026-01-04T00:00:00Z"))
+                .returning(|_, _, _, _| {
+                    Ok(vec![(t("2026-01-01T05:00:00Z"), counts(2)), (t("2026-01-01T23:00:00Z"), counts(1)), (t("2026-01-03T00:00:00Z"), counts(4))])
+                });
+        });
+        let who = principal(&[Permission::Read], KeyScope::Account);
+        let range = AnalyticsRange::parse(Some("2026-01-01"), Some("2026-01-03"), Some("day"), now()).unwrap();
+        let a = app.analytics(&who, project_id(5), range, None).await.unwrap();
+        let per_day: Vec<u64> = a.buckets.iter().map(|(_, c)| c.requests).collect();
+        assert_eq!(per_day, vec![3, 0, 4]);
+        assert_eq!(a.totals.requests, 7);
+    }
+
+    #[tokio::test]
+    async fn a_key_of_another_project_is_a_validation_error() {
+        let app = harness(|s| {
+            s.expect_get_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
+            s.expect_get_api_key().returning(|_, _| Ok(None));
+        });
+        let who = principal(&[Permission::Read], KeyScope::Account);
+        let range = AnalyticsRange::parse(None, None, None, now()).unwrap();
+        let key = tengine_domain::ApiKeyId::from_uuid(uuid::Uuid::from_u128(3));
+        let err = app.analytics(&who, project_id(5), range, Some(key)).await.unwrap_err();
+        assert!(matches!(err, AppError::Validation(v) if v.first().field == "api_key_id"));
+    }
+
+    #[tokio::test]
+    async fn analytics_needs_read_and_scope() {
+        let app = harness(|_| {});
+        let range = AnalyticsRange::parse(None, None, None, now()).unwrap();
+        let writer = principal(&[Permission::Write], KeyScope::Account);
+        assert!(matches!(app.analytics(&writer, project_id(5), range, None).await, Err(AppError::Forbidden(_))));
+        let other = principal(&[Permission::Read], KeyScope::Project(project_id(6)));
+        assert!(matches!(app.analytics(&other, project_id(5), range, None).await, Err(AppError::ProjectNotFound)));
+    }
+}

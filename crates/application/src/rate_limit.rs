@@ -1,0 +1,345 @@
+//! The sliding-hour rate limiter: exact in one process, and shared across instances
+//! through batched counter syncs plus exact admission for the second half of an
+//! allowance.
+//!
+//! Each account's usage is estimated the sliding-window-counter way: the current fixed
+//! hour's count plus the previous hour's count weighted by how much of it the sliding
+//! hour still covers. With shared counters, an instance admits the first half of an
+//! allowance from its own (slightly stale) view and syncs the counts in batches every
+//! [`SYNC_INTERVAL_MS`]; the second half is admitted one request at a time with an
+//! atomic conditional increment, so the counter itself never passes the limit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use tengine_domain::AccountId;
+use tengine_ports::{RateCounterRepository, RateDecision, RateDelta, RateLimiter, RepoError};
+
+/// How often a shared limiter syncs its counts, in milliseconds.
+pub const SYNC_INTERVAL_MS: u64 = 200;
+
+/// Limits above this are admitted locally until 90 % (not 50 %) of the allowance.
+const LARGE_LIMIT: u64 = 10_000;
+
+/// Forget accounts idle for this long.
+const IDLE: Duration = Duration::hours(2);
+
+fn window_of(now: DateTime<Utc>) -> DateTime<Utc> {
+    tengine_domain::usage::Granularity::Hour.floor(now)
+}
+
+/// The previous window's count still inside the sliding hour at `now`, rounded up.
+fn carried(prev: u64, window: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let elapsed_us = (now - window).num_microseconds().unwrap_or(0).clamp(0, 3_600_000_000) as u128;
+    let left_us = 3_600_000_000u128 - elapsed_us;
+    u64::try_from((u128::from(prev) * left_us).div_ceil(3_600_000_000)).unwrap_or(u64::MAX)
+}
+
+/// Seconds until a refused account may make one request again.
+fn retry_after(limit: u64, prev: u64, current: u64, window: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let hour = 3_600.0;
+    let elapsed = (now - window).num_milliseconds() as f64 / 1_000.0;
+    let wait = if current + 1 > limit {
+        // Not before the next window, and then until this window's count has decayed.
+        let frac = if current == 0 { 0.0 } else { 1.0 - (limit.saturating_sub(1)) as f64 / current as f64 };
+        (hour - elapsed) + hour * frac
+    } else if prev == 0 {
+        0.0
+    } else {
+        let frac = 1.0 - (limit - current - 1) as f64 / prev as f64;
+        hour * frac - elapsed
+    };
+    (wait.ceil() as u64).max(1)
+}
+
+fn decide(limit: u64, prev: u64, current: u64, window: DateTime<Utc>, now: DateTime<Utc>, admitted: bool) -> RateDecision {
+    let used_before = carried(prev, window, now) + current - u64::from(admitted);
+    let used_after = used_before + u64::from(admitted);
+    let threshold = (limit * 8).div_ceil(10);
+    RateDecision {
+        allowed: admitted,
+        limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        remaining: u32::try_from(limit.saturating_sub(used_after)).unwrap_or(u32::MAX),
+        reset_at: window + Duration::hours(1),
+        retry_after_secs: if admitted { 0 } else { retry_after(limit, prev, current, window, now) },
+        window_start: window,
+        crossed_threshold: admitted && used_before < threshold && used_after >= threshold,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AccountState {
+    window: DateTime<Utc>,
+    /// Global count of the previous window, as last seen.
+    prev: u64,
+    /// Global count of this window, as last synced.
+    synced: u64,
+    /// Admitted here and not yet synced.
+    pending: u64,
+    last_seen: DateTime<Utc>,
+}
+
+impl AccountState {
+    fn new(window: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        Self { window, prev: 0, synced: 0, pending: 0, last_seen: now }
+    }
+
+    /// Moves to `window`; returns the window left behind and its unsynced count.
+    fn roll(&mut self, window: DateTime<Utc>) -> Option<(DateTime<Utc>, u64)> {
+        if window == self.window {
+            return None;
+        }
+        let old = *self;
+        self.prev = if window == old.window + Duration::hours(1) { old.synced + old.pending } else { 0 };
+        self.window = window;
+        self.synced = 0;
+        self.pending = 0;
+        (old.pending > 0).then_some((old.window, old.pending))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    accounts: HashMap<AccountId, AccountState>,
+    /// Pending counts of windows already left behind, still to be synced.
+    leftovers: Vec<RateDelta>,
+}
+
+/// A sliding-hour limiter; shared across instances when given counters.
+pub struct SlidingWindowLimiter {
+    counters: Option<Arc<dyn RateCounterRepository>>,
+    state: Mutex<State>,
+}
+
+impl SlidingWindowLimiter {
+    /// A limiter for one process (exact; the SQLite deployment).
+    pub fn local() -> Self {
+        Self { counters: None, state: Mutex::default() }
+    }
+
+    /// A limiter that holds across every instance sharing `counters`; call
+    /// [`SlidingWindowLimiter::sync`] every [`SYNC_INTERVAL_MS`].
+    pub fn shared(counters: Arc<dyn RateCounterRepository>) -> Self {
+        Self { counters: Some(counters), state: Mutex::default() }
+    }
+
+    /// Whether this limiter needs periodic syncs.
+    pub fn is_shared(&self) -> bool {
+        self.counters.is_some()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Pushes pending counts to the shared counters and pulls every instance's totals.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store is down; the counts stay pending for the next sync.
+    pub async fn sync(&self, now: DateTime<Utc>) -> Result<(), RepoError> {
+        let Some(counters) = &self.counters else { return Ok(()) };
+        let (deltas, leftovers) = {
+            let mut s = self.lock();
+            s.accounts.retain(|_, a| now - a.last_seen < IDLE || a.pending > 0);
+            let deltas: Vec<RateDelta> = s
+                .accounts
+                .iter()
+                .filter(|(_, a)| a.pending > 0 || now - a.last_seen < Duration::seconds(10))
+                .map(|(id, a)| RateDelta { account_id: *id, window_start: a.window, delta: a.pending })
+                .collect();
+            (deltas, std::mem::take(&mut s.leftovers))
+        };
+        if deltas.is_empty() && leftovers.is_empty() {
+            return Ok(());
+        }
+        let all: Vec<RateDelta> = deltas.iter().chain(leftovers.iter()).copied().collect();
+        let totals = match counters.sync_rate_counters(&all).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.lock().leftovers.extend(leftovers);
+                return Err(e);
+            }
+        };
+        let mut s = self.lock();
+        for (d, (total, prev)) in deltas.iter().zip(totals) {
+            if let Some(a) = s.accounts.get_mut(&d.account_id) {
+                if a.window == d.window_start {
+                    a.pending -= d.delta.min(a.pending);
+                    a.synced = a.synced.max(total);
+                    a.prev = prev;
+                } else {
+                    // The window rolled while syncing; what was sent is no longer pending.
+                    a.prev = total;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl RateLimiter for SlidingWindowLimiter {
+    async fn check(&self, account: AccountId, limit: u32, now: DateTime<Utc>) -> Result<RateDecision, RepoError> {
+        let limit = u64::from(limit);
+        let window = window_of(now);
+        let (prev, pending, counters) = {
+            let mut s = self.lock();
+            let a = s.accounts.entry(account).or_insert_with(|| AccountState::new(window, now));
+            a.last_seen = now;
+            let left = a.roll(window).map(|(window_start, delta)| RateDelta { account_id: account, window_start, delta });
+            let snapshot = *a;
+            s.leftovers.extend(left);
+            let used = carried(snapshot.prev, window, now) + snapshot.synced + snapshot.pending;
+            let local_until = if limit > LARGE_LIMIT { limit - limit / 10 } else { limit / 2 };
+            let counters = match &self.counters {
+                Some(c) if used >= local_until => Arc::clone(c),
+                _ => {
+                    let admitted = used < limit;
+                    if let Some(a) = s.accounts.get_mut(&account) {
+                        a.pending += u64::from(admitted);
+                    }
+                    let current = snapshot.synced + snapshot.pending + u64::from(admitted);
+                    return Ok(decide(limit, snapshot.prev, current, window, now, admitted));
+                }
+            };
+            // Near the limit: admit exactly, flushing what is pending in the same step.
+            if let Some(a) = s.accounts.get_mut(&account) {
+                a.pending = 0;
+            }
+            (snapshot.prev, snapshot.pending, counters)
+        };
+        let carry = carried(prev, window, now);
+        let result = counters.admit_one(account, window, pending, carry, limit).await;
+        let mut s = self.lock();
+        let a = s.accounts.entry(account).or_insert_with(|| AccountState::new(window, now));
+        match result {
+            Ok((admitted, total)) => {
+                if a.window == window {
+                    a.synced = a.synced.max(total);
+                }
+                Ok(decide(limit, prev, total, window, now, admitted))
+            }
+            Err(e) => {
+                if a.window == window {
+                    a.pending += pending;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use tengine_ports::MockRateCounterRepository;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        tengine_domain::time::parse(s).unwrap()
+    }
+
+    fn account() -> AccountId {
+        AccountId::from_uuid(uuid::Uuid::from_u128(1))
+    }
+
+    #[tokio::test]
+    async fn a_local_limiter_admits_exactly_the_limit_then_refuses_with_retry_after() {
+        let l = SlidingWindowLimiter::local();
+        let now = at("2026-11-28T10:00:05Z");
+        for i in 0..100 {
+            let d = l.check(account(), 100, now).await.unwrap();
+            assert!(d.allowed, "request {i}");
+            assert_eq!(d.remaining, 99 - i);
+        }
+        let refused = l.check(account(), 100, now).await.unwrap();
+        assert!(!refused.allowed);
+        assert_eq!(refused.remaining, 0);
+        assert_eq!(refused.reset_at, at("2026-11-28T11:00:00Z"));
+        // The whole count sits in this window, so it decays only from the next one on.
+        assert!(refused.retry_after_secs >= 3_595, "{}", refused.retry_after_secs);
+    }
+
+    #[tokio::test]
+    async fn the_previous_hour_still_counts_in_proportion() {
+        let l = SlidingWindowLimiter::local();
+        for _ in 0..100 {
+            assert!(l.check(account(), 100, at("2026-11-28T10:59:00Z")).await.unwrap().allowed);
+        }
+        // At 11:30 half of the previous hour is still inside the sliding hour.
+        let mut admitted = 0;
+        for _ in 0..100 {
+            admitted += u32::from(l.check(account(), 100, at("2026-11-28T11:30:00Z")).await.unwrap().allowed);
+        }
+        assert_eq!(admitted, 50);
+        // Two hours later everything is forgotten.
+        assert!(l.check(account(), 100, at("2026-11-28T13:00:00Z")).await.unwrap().remaining == 99);
+    }
+
+    #[tokio::test]
+    async fn the_threshold_is_crossed_once_at_eighty_percent() {
+        let l = SlidingWindowLimiter::local();
+        let now = at("2026-11-28T10:00:00Z");
+        let crossings: Vec<usize> = {
+            let mut v = Vec::new();
+            for i in 0..100 {
+                if l.check(account(), 100, now).await.unwrap().crossed_threshold {
+                    v.push(i);
+                }
+            }
+            v
+        };
+        assert_eq!(crossings, vec![79]);
+    }
+
+    #[tokio::test]
+    async fn a_shared_limiter_counts_locally_then_admits_exactly_near_the_limit() {
+        let mut counters = MockRateCounterRepository::new();
+        // Another instance already admitted 30 in this window: the store knows 30 + ours.
+        let total = Arc::new(Mutex::new(30u64));
+        let t = total.clone();
+        counters.expect_admit_one().returning(move |_, _, pending, carried, limit| {
+            let mut total = t.lock().unwrap();
+            *total += pending;
+            let ok = *total + 1 + carried <= limit;
+            *total += u64::from(ok);
+            Ok((ok, *total))
+        });
+        let l = SlidingWindowLimiter::shared(Arc::new(counters));
+        let now = at("2026-11-28T10:00:00Z");
+        let mut admitted = 0;
+        for _ in 0..200 {
+            admitted += u32::from(l.check(account(), 100, now).await.unwrap().allowed);
+        }
+        assert_eq!(admitted, 70, "the other instance's 30 are honoured once exact");
+        assert_eq!(*total.lock().unwrap(), 100);
+    }
+
+    #[tokio::test]
+    async fn sync_sends_pending_counts_and_learns_other_instances_totals() {
+        let mut counters = MockRateCounterRepository::new();
+        counters
+            .expect_sync_rate_counters()
+            .withf(|d| d.len() == 1 && d[0].delta == 10)
+            .times(1)
+            .returning(|_| Ok(vec![(45, 7)]));
+        let l = SlidingWindowLimiter::shared(Arc::new(counters));
+        let now = at("2026-11-28T10:00:00Z");
+        for _ in 0..10 {
+            l.check(account(), 1_000, now).await.unwrap();
+        }
+        l.sync(now).await.unwrap();
+        let d = l.check(account(), 1_000, now).await.unwrap();
+        assert_eq!(d.remaining, 1_000 - 7 - 45 - 1);
+    }
+
+    #[test]
+    fn carried_weight_rounds_up() {
+        let w = at("2026-11-28T10:00:00Z");
+        assert_eq!(carried(100, w, w), 100);
+        assert_eq!(carried(100, w, at("2026-11-28T10:30:00Z")), 50);
+        assert_eq!(carried(3, w, at("2026-11-28T10:59:59Z")), 1);
+        assert_eq!(carried(0, w, at("2026-11-28T10:10:00Z")), 0);
+    }
+}
