@@ -15,6 +15,7 @@ pub mod principal;
 pub mod project;
 pub mod time;
 pub mod usage;
+pub mod webhook;
 
 pub use account::{Account, AccountName, Plan};
 pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, PlainApiKey, PreviousSecret};
