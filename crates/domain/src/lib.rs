@@ -6,6 +6,7 @@
 pub mod account;
 pub mod api_key;
 pub mod base62;
+pub mod delivery;
 pub mod error;
 pub mod event;
 pub mod ids;
