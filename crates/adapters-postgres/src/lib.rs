@@ -8,10 +8,13 @@
 mod account;
 mod api_key;
 mod error;
+mod event;
 mod project;
+mod rate_counter;
 mod rows;
 pub mod testing;
 mod transaction;
+mod usage;
 
 use std::time::Duration;
 

@@ -1,6 +1,11 @@
 //! Private row structs and their conversions into domain types.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
 use tengine_domain::{
     Account, ApiKey, ApiKeyDigest, KeyScope, PermissionSet, Plan, PreviousSecret, Project,
 };
@@ -170,4 +175,73 @@ pub(crate) fn convert<R, T: TryFrom<R, Error = RepoError>>(
     rows: Vec<R>,
 ) -> Result<Vec<T>, RepoError> {
     rows.into_iter().map(T::try_from).collect()
+}
+
+/// The names of the histogram columns `h0..h15`, in bucket order.
+pub(crate) fn histogram_columns() -> &'static [String; HISTOGRAM_LEN] {
+    static NAMES: LazyLock<[String; HISTOGRAM_LEN]> =
+        LazyLock::new(|| std::array::from_fn(|i| format!("h{i}")));
+    &NAMES
+}
+
+/// One hour of summed `usage_hourly` rows.
+pub(crate) struct UsageRow {
+    hour: DateTime<Utc>,
+    requests: i64,
+    errors: i64,
+    rate_limited: i64,
+    latency_sum_us: i64,
+    histogram: [i64; HISTOGRAM_LEN],
+}
+
+impl<'r> sqlx::FromRow<'r, PgRow> for UsageRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let mut histogram = [0; HISTOGRAM_LEN];
+        for (slot, name) in histogram.iter_mut().zip(histogram_columns()) {
+            *slot = row.try_get(name.as_str())?;
+        }
+        Ok(UsageRow {
+            hour: row.try_get("hour")?,
+            requests: row.try_get("requests")?,
+            errors: row.try_get("errors")?,
+            rate_limited: row.try_get("rate_limited")?,
+            latency_sum_us: row.try_get("latency_sum_us")?,
+            histogram,
+        })
+    }
+}
+
+impl UsageRow {
+    /// The hour and its counters.
+    pub(crate) fn into_counts(self) -> Result<(DateTime<Utc>, UsageCounts), RepoError> {
+        let count = |n: i64| u64::try_from(n).map_err(RepoError::other);
+        let mut histogram = [0; HISTOGRAM_LEN];
+        for (slot, n) in histogram.iter_mut().zip(self.histogram) {
+            *slot = count(n)?;
+        }
+        let counts = UsageCounts {
+            requests: count(self.requests)?,
+            errors: count(self.errors)?,
+            rate_limited: count(self.rate_limited)?,
+            latency_sum_us: count(self.latency_sum_us)?,
+            histogram,
+        };
+        Ok((self.hour, counts))
+    }
+}
+
+/// A rate counter after a sync, with the count of the window an hour earlier.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RateCounterRow {
+    pub(crate) account_id: String,
+    pub(crate) window_start: DateTime<Utc>,
+    pub(crate) count: i64,
+    pub(crate) previous: i64,
+}
+
+/// A rate counter after one admission attempt.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AdmitRow {
+    pub(crate) count: i64,
+    pub(crate) last_admitted: bool,
 }

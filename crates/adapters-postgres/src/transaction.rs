@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Postgres;
-use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Project, ProjectId};
+use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Event, EventType, Project, ProjectId};
 use tengine_ports::{RepoError, Transaction, UnitOfWork};
 
 use crate::error::map_err;
-use crate::{account, api_key, project, PgStore};
+use crate::{account, api_key, event, project, PgStore};
 
 /// One open PostgreSQL transaction; dropping it without `commit` rolls it back.
 pub struct PgTransaction {
@@ -66,6 +66,19 @@ impl Transaction for PgTransaction {
 
     async fn update_api_key(&mut self, k: &ApiKey) -> Result<(), RepoError> {
         api_key::update(&mut *self.tx, k).await
+    }
+
+    async fn append_event(&mut self, e: &Event) -> Result<(), RepoError> {
+        event::append(&mut *self.tx, e).await
+    }
+
+    async fn claim_usage_alert(
+        &mut self,
+        account: AccountId,
+        kind: EventType,
+        window_start: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        event::claim_alert(&mut *self.tx, account, kind, window_start).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), RepoError> {

@@ -9,9 +9,12 @@
 mod account;
 mod api_key;
 mod error;
+mod event;
 mod project;
+mod rate_counter;
 mod rows;
 mod transaction;
+mod usage;
 
 use std::path::Path;
 use std::str::FromStr;

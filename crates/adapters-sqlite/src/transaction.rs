@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
-use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Project, ProjectId};
+use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Event, EventType, Project, ProjectId};
 use tengine_ports::{RepoError, Transaction, UnitOfWork};
 
 use crate::error::map_err;
-use crate::{account, api_key, project, SqliteStore};
+use crate::{account, api_key, event, project, SqliteStore};
 
 /// One open SQLite write transaction; dropping it without `commit` rolls it back.
 pub struct SqliteTransaction {
@@ -68,6 +68,19 @@ impl Transaction for SqliteTransaction {
 
     async fn update_api_key(&mut self, k: &ApiKey) -> Result<(), RepoError> {
         api_key::update(&mut *self.tx, k).await
+    }
+
+    async fn append_event(&mut self, e: &Event) -> Result<(), RepoError> {
+        event::append(&mut *self.tx, e).await
+    }
+
+    async fn claim_usage_alert(
+        &mut self,
+        account: AccountId,
+        kind: EventType,
+        window_start: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        event::claim_alert(&mut *self.tx, account, kind, window_start).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), RepoError> {

@@ -3,17 +3,82 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tengine_domain::base62;
+use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, KeyScope, PermissionSet, PlainApiKey, Plan, Project,
-    ProjectId,
+    Account, AccountId, ApiKey, ApiKeyId, Event, EventId, EventType, KeyScope, PermissionSet,
+    PlainApiKey, Plan, Project, ProjectId,
 };
-use tengine_ports::Store;
+use tengine_ports::{Store, UsageDelta};
 use uuid::Uuid;
 
 /// A fixed instant plus `secs` seconds, with a sub-second part in whole microseconds.
 pub fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("a valid instant")
         + Duration::seconds(secs)
+}
+
+/// A whole hour (a fixed one plus `n` hours): the start of a rollup or rate window.
+pub fn hour(n: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_699_999_200, 0).expect("a valid instant") + Duration::hours(n)
+}
+
+/// Usage counters whose every field and histogram slot holds a different value,
+/// derived from `seed`, so a swapped or dropped column shows.
+pub fn usage_counts(seed: u64) -> UsageCounts {
+    let mut histogram = [0; HISTOGRAM_LEN];
+    for (i, slot) in (0u64..).zip(histogram.iter_mut()) {
+        *slot = seed * 100 + i + 1;
+    }
+    UsageCounts {
+        requests: seed * 1_000 + 1,
+        errors: seed * 1_000 + 2,
+        rate_limited: seed * 1_000 + 3,
+        latency_sum_us: seed * 1_000_000 + 4,
+        histogram,
+    }
+}
+
+/// The sum of some counters.
+pub fn sum_of<'a>(counts: impl IntoIterator<Item = &'a UsageCounts>) -> UsageCounts {
+    let mut total = UsageCounts::default();
+    for c in counts {
+        total.merge(c);
+    }
+    total
+}
+
+/// A usage delta for `key` of `project` (claimed to be `account`'s) in `hour`.
+pub fn usage_delta(
+    account: AccountId,
+    project: ProjectId,
+    key: ApiKeyId,
+    hour: DateTime<Utc>,
+    counts: UsageCounts,
+) -> UsageDelta {
+    UsageDelta {
+        hour,
+        account_id: account,
+        project_id: project,
+        key_id: key,
+        counts,
+    }
+}
+
+/// A fresh id for a key that need not be stored (rollups do not require one).
+pub fn key_id() -> ApiKeyId {
+    ApiKeyId::from_uuid(Uuid::now_v7())
+}
+
+/// An event record (not stored) of `account`, about `project` if given.
+pub fn new_event(account: AccountId, project: Option<ProjectId>, event_type: EventType) -> Event {
+    Event {
+        id: EventId::from_uuid(Uuid::now_v7()),
+        account_id: account,
+        project_id: project,
+        event_type,
+        data: serde_json::json!({"project": {"id": project.map(|p| p.to_string()), "name": "Ünïcode \"quoted\""}, "n": 1}),
+        created_at: at(5),
+    }
 }
 
 /// A fresh random API key secret.

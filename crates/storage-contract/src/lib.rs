@@ -42,6 +42,21 @@ macro_rules! contract_tests {
             committed_writes_become_visible,
             reads_inside_a_transaction_see_its_own_writes,
             concurrent_transactions_all_succeed,
+            usage_rows_are_created_then_accumulated_in_every_counter,
+            usage_is_summed_over_keys_or_read_for_one_key,
+            usage_hours_are_ascending_within_from_inclusive_to_exclusive,
+            usage_for_another_accounts_or_a_missing_project_is_dropped,
+            usage_of_a_soft_deleted_project_still_counts,
+            adding_no_usage_is_a_no_op,
+            concurrent_usage_flushes_all_land,
+            rate_counters_add_up_across_syncs_and_report_the_previous_window,
+            rate_sync_results_follow_input_order,
+            admit_one_admits_up_to_the_limit_counting_pending_and_carried,
+            concurrent_admissions_never_pass_the_limit,
+            concurrent_rate_syncs_all_land,
+            an_appended_event_commits_with_its_transaction,
+            usage_alerts_are_claimed_once_per_kind_and_window,
+            concurrent_alert_claims_have_one_winner,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

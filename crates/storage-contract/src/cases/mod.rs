@@ -3,13 +3,19 @@
 
 mod account;
 mod api_key;
+mod event;
 mod project;
+mod rate_counter;
 mod transaction;
+mod usage;
 
 pub use account::*;
 pub use api_key::*;
+pub use event::*;
 pub use project::*;
+pub use rate_counter::*;
 pub use transaction::*;
+pub use usage::*;
 
 use tengine_ports::RepoError;
 

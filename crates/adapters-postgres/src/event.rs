@@ -1,0 +1,47 @@
+//! The event outbox and usage-alert claims, written inside transactions.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use tengine_domain::{AccountId, Event, EventType};
+use tengine_ports::RepoError;
+
+use crate::error::map_err;
+
+/// Appends an event; `Conflict` on a duplicate id.
+pub(crate) async fn append(ex: impl PgExecutor<'_>, e: &Event) -> Result<(), RepoError> {
+    sqlx::query(
+        "INSERT INTO events (id, account_id, project_id, type, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+    )
+    .bind(e.id.to_string())
+    .bind(e.account_id.to_string())
+    .bind(e.project_id.map(|p| p.to_string()))
+    .bind(e.event_type.as_str())
+    .bind(e.data.to_string())
+    .bind(e.created_at)
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Records the alert `kind` for the window; `true` if this call recorded it (a
+/// concurrent claim waits for this transaction, then finds the row).
+pub(crate) async fn claim_alert(
+    ex: impl PgExecutor<'_>,
+    account: AccountId,
+    kind: EventType,
+    window_start: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let done = sqlx::query(
+        "INSERT INTO usage_alerts (account_id, kind, window_start) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(account.to_string())
+    .bind(kind.as_str())
+    .bind(window_start)
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(done.rows_affected() == 1)
+}
