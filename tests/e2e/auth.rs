@@ -30,26 +30,17 @@ async fn revocation_reaches_every_instance_within_a_second() {
         a.get(&path, &secret).await.expect(StatusCode::OK);
         b.get(&path, &secret).await.expect(StatusCode::OK);
     }
-    a.delete(&format!("{path}/api-keys/{id}"), a.admin_key())
-        .await
-        .expect(StatusCode::OK);
+    a.delete(&format!("{path}/api-keys/{id}"), a.admin_key()).await.expect(StatusCode::OK);
     assert_refused(&a.get(&path, &secret).await, &secret);
     let refused = eventually(Duration::from_secs(1), || {
         let (b, path, secret) = (&b, &path, &secret);
         async move { b.get(path, secret).await.status == StatusCode::UNAUTHORIZED }
     })
     .await;
-    assert!(
-        refused,
-        "the other instance still accepts the revoked key after a second"
-    );
+    assert!(refused, "the other instance still accepts the revoked key after a second");
     // And a project deleted on one instance is gone on the other.
-    b.delete(&path, b.admin_key())
-        .await
-        .expect(StatusCode::NO_CONTENT);
-    a.get(&path, a.admin_key())
-        .await
-        .error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    b.delete(&path, b.admin_key()).await.expect(StatusCode::NO_CONTENT);
+    a.get(&path, a.admin_key()).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
 }
 
 /// Asserts a 401 `INVALID_API_KEY` that does not echo more than 12 characters of `token`.
@@ -58,18 +49,11 @@ fn assert_refused(res: &Resp, token: &str) {
     let details = res.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
     assert_eq!(details["field"], "authorization", "{}", res.text);
     if token.len() > 12 {
-        assert!(
-            !res.text.contains(token),
-            "the refused credential is echoed: {}",
-            res.text
-        );
+        assert!(!res.text.contains(token), "the refused credential is echoed: {}", res.text);
     }
     if let Some(value) = details.get("value").filter(|v| !v.is_null()) {
         let value = value.as_str().expect("details.value is a string");
-        assert!(
-            value.len() <= 12 && token.starts_with(value),
-            "details.value {value:?} echoes more than the prefix"
-        );
+        assert!(value.len() <= 12 && token.starts_with(value), "details.value {value:?} echoes more than the prefix");
     }
 }
 
@@ -109,14 +93,7 @@ async fn every_kind_of_bad_key_is_refused_without_echoing_it(backend: Backend) {
         (admin.clone(), admin.clone()),
     ];
     for (header, token) in &tokens {
-        let res = app
-            .send(
-                Method::GET,
-                "/api/v1/projects",
-                &[("authorization", header.as_str())],
-                None,
-            )
-            .await;
+        let res = app.send(Method::GET, "/api/v1/projects", &[("authorization", header.as_str())], None).await;
         assert_refused(&res, token);
     }
     // No header at all, on every kind of route, and before the body is looked at.
@@ -138,14 +115,10 @@ async fn every_kind_of_bad_key_is_refused_without_echoing_it(backend: Backend) {
         )
         .await;
     assert_refused(&res, "");
-    let res = app
-        .post_json("/api/v1/projects", &unknown, &json!({"name": "x"}))
-        .await;
+    let res = app.post_json("/api/v1/projects", &unknown, &json!({"name": "x"})).await;
     assert_refused(&res, &unknown);
     // The key-shaped unknown key may be named by its prefix, never more.
-    let res = app
-        .get(&format!("/api/v1/projects/{project}"), &unknown)
-        .await;
+    let res = app.get(&format!("/api/v1/projects/{project}"), &unknown).await;
     assert_refused(&res, &unknown);
     // Nothing was created by the refused requests; the real key still works.
     let list = app.get("/api/v1/projects", &admin).await;
@@ -184,21 +157,14 @@ async fn a_revoked_key_is_refused_on_the_next_request(backend: Backend) {
         app.get(&path, &secret).await.expect(StatusCode::OK);
     }
     // A key may revoke itself; the very next request is refused.
-    app.delete(&format!("{path}/api-keys/{id}"), &secret)
-        .await
-        .expect(StatusCode::OK);
+    app.delete(&format!("{path}/api-keys/{id}"), &secret).await.expect(StatusCode::OK);
     assert_refused(&app.get(&path, &secret).await, &secret);
     assert_refused(&app.get("/api/v1/projects", &secret).await, &secret);
-    assert_refused(
-        &app.patch_json(&path, &secret, &json!({"name": "x"})).await,
-        &secret,
-    );
+    assert_refused(&app.patch_json(&path, &secret, &json!({"name": "x"})).await, &secret);
 
     let (other_id, other) = app.key(&project, &["read"]).await;
     app.get(&path, &other).await.expect(StatusCode::OK);
-    app.delete(&format!("{path}/api-keys/{other_id}"), app.admin_key())
-        .await
-        .expect(StatusCode::OK);
+    app.delete(&format!("{path}/api-keys/{other_id}"), app.admin_key()).await.expect(StatusCode::OK);
     assert_refused(&app.get(&path, &other).await, &other);
 }
 
@@ -219,37 +185,22 @@ async fn each_permission_allows_only_its_operations(backend: Backend) {
     app.get(&path, &read).await.expect(StatusCode::OK);
     app.get(&keys, &read).await.expect(StatusCode::OK);
     app.get(&victim_path, &read).await.expect(StatusCode::OK);
-    forbidden(
-        app.patch_json(&path, &read, &json!({"name": "x"})).await,
-        "write",
-    );
+    forbidden(app.patch_json(&path, &read, &json!({"name": "x"})).await, "write");
     forbidden(app.post_json(&keys, &read, &new_key).await, "admin");
-    forbidden(
-        app.patch_json(&victim_path, &read, &json!({"name": "x"}))
-            .await,
-        "admin",
-    );
-    forbidden(
-        app.post_json(&format!("{victim_path}/rotate"), &read, &json!({}))
-            .await,
-        "admin",
-    );
+    forbidden(app.patch_json(&victim_path, &read, &json!({"name": "x"})).await, "admin");
+    forbidden(app.post_json(&format!("{victim_path}/rotate"), &read, &json!({})).await, "admin");
     forbidden(app.delete(&victim_path, &read).await, "admin");
     forbidden(app.delete(&path, &read).await, "admin");
 
     let (_, write) = app.key(&project, &["read", "write"]).await;
-    app.patch_json(&path, &write, &json!({"name": "renamed by write"}))
-        .await
-        .expect(StatusCode::OK);
+    app.patch_json(&path, &write, &json!({"name": "renamed by write"})).await.expect(StatusCode::OK);
     forbidden(app.post_json(&keys, &write, &new_key).await, "admin");
     forbidden(app.delete(&victim_path, &write).await, "admin");
     forbidden(app.delete(&path, &write).await, "admin");
 
     let (_, admin) = app.key(&project, &["admin"]).await;
     app.get(&path, &admin).await.expect(StatusCode::OK);
-    app.patch_json(&path, &admin, &json!({"description": "admin holds write"}))
-        .await
-        .expect(StatusCode::OK);
+    app.patch_json(&path, &admin, &json!({"description": "admin holds write"})).await.expect(StatusCode::OK);
     let made = app
         .create_key_as(
             &admin,
@@ -259,18 +210,12 @@ async fn each_permission_allows_only_its_operations(backend: Backend) {
         )
         .await;
     assert_eq!(made["project_id"], project.as_str());
-    app.post_json(&format!("{victim_path}/rotate"), &admin, &json!({}))
-        .await
-        .expect(StatusCode::OK);
-    app.delete(&victim_path, &admin)
-        .await
-        .expect(StatusCode::OK);
+    app.post_json(&format!("{victim_path}/rotate"), &admin, &json!({})).await.expect(StatusCode::OK);
+    app.delete(&victim_path, &admin).await.expect(StatusCode::OK);
     // Nothing the forbidden calls tried took effect.
     let got = app.get(&path, &admin).await;
     assert_eq!(got.body["name"], "renamed by write");
-    app.delete(&path, &admin)
-        .await
-        .expect(StatusCode::NO_CONTENT);
+    app.delete(&path, &admin).await.expect(StatusCode::NO_CONTENT);
 }
 
 async fn project_keys_see_only_their_own_project(backend: Backend) {
@@ -286,58 +231,29 @@ async fn project_keys_see_only_their_own_project(backend: Backend) {
     assert_eq!(list.body["pagination"]["total"], 1);
 
     let other = format!("/api/v1/projects/{theirs}");
-    app.get(&other, &admin)
-        .await
-        .error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    app.get(&other, &admin).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
     app.patch_json(&other, &admin, &json!({"name": "hijacked"}))
         .await
         .error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
-    app.delete(&other, &admin)
-        .await
-        .error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
-    app.get(&format!("{other}/api-keys"), &admin)
-        .await
-        .error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    app.delete(&other, &admin).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    app.get(&format!("{other}/api-keys"), &admin).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
     app.get(&format!("{other}/api-keys/{their_key_id}"), &admin)
         .await
         .error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
     app.delete(&format!("{other}/api-keys/{their_key_id}"), &admin)
         .await
         .error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
-    let res = app
-        .post_json(
-            &format!("{other}/api-keys"),
-            &admin,
-            &json!({"name": "n", "permissions": ["read"]}),
-        )
-        .await;
+    let res = app.post_json(&format!("{other}/api-keys"), &admin, &json!({"name": "n", "permissions": ["read"]})).await;
     res.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
     // Another project's key named under my project is simply not found.
-    let res = app
-        .get(
-            &format!("/api/v1/projects/{mine}/api-keys/{their_key_id}"),
-            &admin,
-        )
-        .await;
-    assert_eq!(
-        res.error(StatusCode::NOT_FOUND, "NOT_FOUND")["resource"],
-        "api_key"
-    );
+    let res = app.get(&format!("/api/v1/projects/{mine}/api-keys/{their_key_id}"), &admin).await;
+    assert_eq!(res.error(StatusCode::NOT_FOUND, "NOT_FOUND")["resource"], "api_key");
 
     // Creating projects needs an account-wide key, whatever the permissions.
-    let res = app
-        .post_json("/api/v1/projects", &admin, &json!({"name": "new"}))
-        .await;
+    let res = app.post_json("/api/v1/projects", &admin, &json!({"name": "new"})).await;
     let details = res.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS");
-    let reason = details["reason"]
-        .as_str()
-        .unwrap_or_default()
-        .to_lowercase();
-    assert!(
-        reason.contains("account-wide"),
-        "details.reason should say an account-wide key is required: {}",
-        res.text
-    );
+    let reason = details["reason"].as_str().unwrap_or_default().to_lowercase();
+    assert!(reason.contains("account-wide"), "details.reason should say an account-wide key is required: {}", res.text);
 
     let untouched = app.get(&other, app.admin_key()).await;
     assert_eq!(untouched.body["name"], "theirs");
@@ -347,30 +263,12 @@ async fn project_keys_see_only_their_own_project(backend: Backend) {
 
 async fn account_wide_keys_need_the_permission_for_each_operation(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let account = app
-        .cli_json(&[
-            "accounts",
-            "create",
-            "--name",
-            "Matrix Corp",
-            "--plan",
-            "pro",
-        ])
-        .await;
+    let account = app.cli_json(&["accounts", "create", "--name", "Matrix Corp", "--plan", "pro"]).await;
     let account_id = account["account_id"].as_str().expect("account_id");
     let cli_key = |perms: &'static str| {
         let app = &app;
         async move {
-            let k: Value = app
-                .cli_json(&[
-                    "keys",
-                    "create",
-                    "--account",
-                    account_id,
-                    "--permissions",
-                    perms,
-                ])
-                .await;
+            let k: Value = app.cli_json(&["keys", "create", "--account", account_id, "--permissions", perms]).await;
             k["key"].as_str().expect("key").to_owned()
         }
     };
@@ -378,35 +276,14 @@ async fn account_wide_keys_need_the_permission_for_each_operation(backend: Backe
     let write = cli_key("read,write").await;
     let owner = account["key"].as_str().expect("key");
 
-    let res = app
-        .post_json("/api/v1/projects", &read, &json!({"name": "nope"}))
-        .await;
-    assert_eq!(
-        res.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS")["permission"],
-        "write"
-    );
-    let project = app
-        .create_project_as(&write, json!({"name": "by write"}), StatusCode::CREATED)
-        .await;
+    let res = app.post_json("/api/v1/projects", &read, &json!({"name": "nope"})).await;
+    assert_eq!(res.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS")["permission"], "write");
+    let project = app.create_project_as(&write, json!({"name": "by write"}), StatusCode::CREATED).await;
     let path = format!("/api/v1/projects/{}", project["id"].as_str().expect("id"));
     app.get(&path, &read).await.expect(StatusCode::OK);
     let res = app.delete(&path, &write).await;
-    assert_eq!(
-        res.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS")["permission"],
-        "admin"
-    );
-    let res = app
-        .post_json(
-            &format!("{path}/api-keys"),
-            &write,
-            &json!({"name": "n", "permissions": ["read"]}),
-        )
-        .await;
-    assert_eq!(
-        res.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS")["permission"],
-        "admin"
-    );
-    app.delete(&path, owner)
-        .await
-        .expect(StatusCode::NO_CONTENT);
+    assert_eq!(res.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS")["permission"], "admin");
+    let res = app.post_json(&format!("{path}/api-keys"), &write, &json!({"name": "n", "permissions": ["read"]})).await;
+    assert_eq!(res.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS")["permission"], "admin");
+    app.delete(&path, owner).await.expect(StatusCode::NO_CONTENT);
 }

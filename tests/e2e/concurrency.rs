@@ -18,21 +18,14 @@ struct Outcome {
     secrets: Vec<String>,
 }
 
-async fn call(
-    req: reqwest::RequestBuilder,
-    expected: StatusCode,
-    what: &str,
-    out: &mut Outcome,
-) -> Option<Value> {
+async fn call(req: reqwest::RequestBuilder, expected: StatusCode, what: &str, out: &mut Outcome) -> Option<Value> {
     match req.send().await {
         Ok(res) => {
             let status = res.status();
             let has_request_id = res.headers().contains_key("x-request-id");
             let body: Value = res.json().await.unwrap_or(Value::Null);
             if status != expected || !has_request_id {
-                out.failures.push(format!(
-                    "{what}: {status} (request id: {has_request_id}) {body}"
-                ));
+                out.failures.push(format!("{what}: {status} (request id: {has_request_id}) {body}"));
                 return None;
             }
             Some(body)
@@ -63,9 +56,7 @@ async fn client_loop(client: reqwest::Client, base: String, admin: String, n: us
             continue;
         };
         let secret = key["key"].as_str().unwrap_or_default().to_owned();
-        let req = client
-            .get(format!("{base}/api/v1/projects/{id}"))
-            .bearer_auth(&secret);
+        let req = client.get(format!("{base}/api/v1/projects/{id}")).bearer_auth(&secret);
         if let Some(got) = call(req, StatusCode::OK, "get project with its key", &mut out).await {
             if got["id"] != id.as_str() {
                 out.failures.push(format!("got the wrong project: {got}"));
@@ -82,14 +73,7 @@ async fn fifty_concurrent_clients_lose_nothing_and_leak_no_keys() {
     let earlier = app.project("made before the load").await;
     let started = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
-        .map(|n| {
-            tokio::spawn(client_loop(
-                app.client(),
-                app.base_url().to_owned(),
-                app.admin_key().to_owned(),
-                n,
-            ))
-        })
+        .map(|n| tokio::spawn(client_loop(app.client(), app.base_url().to_owned(), app.admin_key().to_owned(), n)))
         .collect();
     let mut failures = Vec::new();
     let mut secrets = Vec::new();
@@ -108,27 +92,13 @@ async fn fifty_concurrent_clients_lose_nothing_and_leak_no_keys() {
     );
     assert_eq!(secrets.len(), CLIENTS * ITERATIONS);
 
-    let total = app
-        .get("/api/v1/projects?per_page=1", app.admin_key())
-        .await;
+    let total = app.get("/api/v1/projects?per_page=1", app.admin_key()).await;
     total.expect(StatusCode::OK);
-    assert_eq!(
-        total.body["pagination"]["total"],
-        CLIENTS * ITERATIONS + 1,
-        "no project was lost"
-    );
-    app.get(&format!("/api/v1/projects/{earlier}"), app.admin_key())
-        .await
-        .expect(StatusCode::OK);
+    assert_eq!(total.body["pagination"]["total"], CLIENTS * ITERATIONS + 1, "no project was lost");
+    app.get(&format!("/api/v1/projects/{earlier}"), app.admin_key()).await.expect(StatusCode::OK);
 
-    assert!(
-        app.stop().await.success(),
-        "the server stops cleanly after the load"
-    );
+    assert!(app.stop().await.success(), "the server stops cleanly after the load");
     let logs = app.logs();
     let leaked = secrets.iter().filter(|s| logs.contains(s.as_str())).count();
-    assert_eq!(
-        leaked, 0,
-        "{leaked} full keys appear in the server's output"
-    );
+    assert_eq!(leaked, 0, "{leaked} full keys appear in the server's output");
 }

@@ -72,11 +72,7 @@ impl Resp {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(&self, status: StatusCode) -> &Self {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         self
     }
 
@@ -87,16 +83,8 @@ impl Resp {
         self.expect(status);
         let error = &self.body["error"];
         assert_eq!(error["code"], code, "wrong error code; body: {}", self.text);
-        assert!(
-            error["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "error without a message: {}",
-            self.text
-        );
-        assert!(
-            error["details"].is_object(),
-            "error details must be an object: {}",
-            self.text
-        );
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "error without a message: {}", self.text);
+        assert!(error["details"].is_object(), "error details must be an object: {}", self.text);
         assert_eq!(
             error["request_id"].as_str(),
             Some(self.request_id()),
@@ -108,8 +96,7 @@ impl Resp {
 
     /// The `X-Request-Id` header (every response has one).
     pub fn request_id(&self) -> &str {
-        self.header("x-request-id")
-            .expect("every response carries X-Request-Id")
+        self.header("x-request-id").expect("every response carries X-Request-Id")
     }
 
     /// A header as text.
@@ -145,20 +132,14 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], with options.
     pub async fn spawn_with(backend: Backend, options: Options) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("tengine-e2e-{}", uuid::Uuid::new_v4().simple()));
+        let dir = std::env::temp_dir().join(format!("tengine-e2e-{}", uuid::Uuid::new_v4().simple()));
         fs::create_dir_all(dir.join("data")).expect("create the test's temp dir");
         let pg = match backend {
             Backend::Postgres => {
                 let admin_url = std::env::var("TENGINE_TEST_PG_URL")
                     .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-                let url =
-                    tengine_adapters_postgres::testing::create_test_database(&admin_url).await;
-                Some(PgDatabase {
-                    admin_url,
-                    url,
-                    owned: true,
-                })
+                let url = tengine_adapters_postgres::testing::create_test_database(&admin_url).await;
+                Some(PgDatabase { admin_url, url, owned: true })
             }
             Backend::Sqlite => None,
         };
@@ -183,23 +164,15 @@ impl TestApp {
 
     /// Starts another server process on the same PostgreSQL database (scale-out).
     pub async fn spawn_sibling(&self) -> Self {
-        let pg = self
-            .pg
-            .as_ref()
-            .expect("only PostgreSQL is shared by several instances");
-        let dir =
-            std::env::temp_dir().join(format!("tengine-e2e-{}", uuid::Uuid::new_v4().simple()));
+        let pg = self.pg.as_ref().expect("only PostgreSQL is shared by several instances");
+        let dir = std::env::temp_dir().join(format!("tengine-e2e-{}", uuid::Uuid::new_v4().simple()));
         fs::create_dir_all(dir.join("data")).expect("create the sibling's temp dir");
         let mut sibling = Self {
             client: self.client.clone(),
             base_url: String::new(),
             admin_key: self.admin_key.clone(),
             dir,
-            pg: Some(PgDatabase {
-                admin_url: pg.admin_url.clone(),
-                url: pg.url.clone(),
-                owned: false,
-            }),
+            pg: Some(PgDatabase { admin_url: pg.admin_url.clone(), url: pg.url.clone(), owned: false }),
             options: self.options.clone(),
             child: None,
             generation: 0,
@@ -236,11 +209,7 @@ impl TestApp {
     /// Sends SIGTERM and waits for the process to exit.
     pub async fn stop(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("the server is running");
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .expect("run kill");
+        let sent = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("run kill");
         assert!(sent.success(), "could not send SIGTERM");
         let deadline = Instant::now() + STOP_DEADLINE;
         loop {
@@ -257,9 +226,7 @@ impl TestApp {
 
     /// Everything the server printed on stdout, over all its starts.
     pub fn stdout(&self) -> String {
-        (0..=self.generation)
-            .map(|g| read(&self.log_path("stdout", g)))
-            .collect()
+        (0..=self.generation).map(|g| read(&self.log_path("stdout", g))).collect()
     }
 
     /// What the current server process printed on stdout.
@@ -280,10 +247,7 @@ impl TestApp {
     pub async fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = tokio::process::Command::new(binary());
         self.configure(cmd.as_std_mut());
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.output().await.expect("run the tengine CLI")
     }
 
@@ -291,11 +255,7 @@ impl TestApp {
     pub async fn cli_json(&self, args: &[&str]) -> Value {
         let out = self.cli(args).await;
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "tengine {args:?} failed: {}\n{stdout}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "tengine {args:?} failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_str(stdout.trim())
             .unwrap_or_else(|e| panic!("tengine {args:?} printed no JSON object ({e}): {stdout}"))
     }
@@ -311,45 +271,21 @@ impl TestApp {
         headers: &[(&str, H)],
         body: Option<Vec<u8>>,
     ) -> Resp {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base_url));
+        let mut req = self.client.request(method.clone(), format!("{}{path}", self.base_url));
         for (name, value) in headers {
             req = req.header(*name, value.as_ref());
         }
         if let Some(body) = body {
             req = req.body(body);
         }
-        let res = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path} failed: {}", error_chain(&e)));
+        let res = req.send().await.unwrap_or_else(|e| panic!("{method} {path} failed: {}", error_chain(&e)));
         let status = res.status();
         let headers = res.headers().clone();
-        let text = res
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: reading the body failed: {e}"));
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::Null)
-        };
-        let resp = Resp {
-            status,
-            headers,
-            body,
-            text,
-        };
-        assert!(
-            !status.is_server_error(),
-            "{method} {path} answered {status}: {}",
-            resp.text
-        );
-        assert!(
-            resp.header("x-request-id").is_some_and(|v| !v.is_empty()),
-            "{method} {path} has no X-Request-Id"
-        );
+        let text = res.text().await.unwrap_or_else(|e| panic!("{method} {path}: reading the body failed: {e}"));
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+        let resp = Resp { status, headers, body, text };
+        assert!(!status.is_server_error(), "{method} {path} answered {status}: {}", resp.text);
+        assert!(resp.header("x-request-id").is_some_and(|v| !v.is_empty()), "{method} {path} has no X-Request-Id");
         if status.is_client_error() {
             assert!(
                 resp.body["error"]["code"].is_string(),
@@ -364,18 +300,10 @@ impl TestApp {
     /// ignoring write errors, and reads whatever response arrives. For oversized bodies:
     /// the server may answer before reading the whole body, and reqwest drops such an
     /// early response when its own write then fails.
-    pub async fn post_raw_tcp(
-        &self,
-        path: &str,
-        key: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> Resp {
+    pub async fn post_raw_tcp(&self, path: &str, key: &str, content_type: &str, body: &[u8]) -> Resp {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let addr = self.base_url.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .expect("connect to the server");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the server");
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
@@ -398,9 +326,8 @@ impl TestApp {
             .await
             .expect("the server answers and closes the connection");
         let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body_text) = text
-            .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("no HTTP response to POST {path}: {text:?}"));
+        let (head, body_text) =
+            text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP response to POST {path}: {text:?}"));
         let mut lines = head.lines();
         let status_line = lines.next().unwrap_or_default();
         let code: u16 = status_line
@@ -411,31 +338,18 @@ impl TestApp {
         let mut headers = HeaderMap::new();
         for line in lines {
             if let Some((name, value)) = line.split_once(':') {
-                if let (Ok(n), Ok(v)) = (
-                    reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()),
-                    value.trim().parse(),
-                ) {
+                if let (Ok(n), Ok(v)) =
+                    (reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()), value.trim().parse())
+                {
                     headers.append(n, v);
                 }
             }
         }
         let status = StatusCode::from_u16(code).expect("a valid status code");
         let body = serde_json::from_str(body_text).unwrap_or(Value::Null);
-        let resp = Resp {
-            status,
-            headers,
-            body,
-            text: body_text.to_owned(),
-        };
-        assert!(
-            !status.is_server_error(),
-            "POST {path} answered {status}: {}",
-            resp.text
-        );
-        assert!(
-            resp.header("x-request-id").is_some(),
-            "POST {path} has no X-Request-Id"
-        );
+        let resp = Resp { status, headers, body, text: body_text.to_owned() };
+        assert!(!status.is_server_error(), "POST {path} answered {status}: {}", resp.text);
+        assert!(resp.header("x-request-id").is_some(), "POST {path} has no X-Request-Id");
         resp
     }
 
@@ -446,24 +360,12 @@ impl TestApp {
 
     /// `POST path` with a JSON body.
     pub async fn post_json(&self, path: &str, key: &str, body: &Value) -> Resp {
-        self.send(
-            Method::POST,
-            path,
-            &json_auth(key),
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+        self.send(Method::POST, path, &json_auth(key), Some(body.to_string().into_bytes())).await
     }
 
     /// `PATCH path` with a JSON body.
     pub async fn patch_json(&self, path: &str, key: &str, body: &Value) -> Resp {
-        self.send(
-            Method::PATCH,
-            path,
-            &json_auth(key),
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+        self.send(Method::PATCH, path, &json_auth(key), Some(body.to_string().into_bytes())).await
     }
 
     /// `DELETE path`.
@@ -473,8 +375,7 @@ impl TestApp {
 
     /// `POST /api/v1/projects` with the admin key; asserts `expected`, returns the body.
     pub async fn create_project(&self, body: Value, expected: StatusCode) -> Value {
-        self.create_project_as(&self.admin_key, body, expected)
-            .await
+        self.create_project_as(&self.admin_key, body, expected).await
     }
 
     /// `POST /api/v1/projects` with `key`.
@@ -486,33 +387,18 @@ impl TestApp {
 
     /// Creates a project named `name` and returns its id.
     pub async fn project(&self, name: &str) -> String {
-        let p = self
-            .create_project(json!({ "name": name }), StatusCode::CREATED)
-            .await;
+        let p = self.create_project(json!({ "name": name }), StatusCode::CREATED).await;
         p["id"].as_str().expect("project id").to_owned()
     }
 
     /// `POST /api/v1/projects/{id}/api-keys` with the admin key; asserts `expected`.
     pub async fn create_key(&self, project_id: &str, body: Value, expected: StatusCode) -> Value {
-        self.create_key_as(&self.admin_key, project_id, body, expected)
-            .await
+        self.create_key_as(&self.admin_key, project_id, body, expected).await
     }
 
     /// `POST /api/v1/projects/{id}/api-keys` with `key`.
-    pub async fn create_key_as(
-        &self,
-        key: &str,
-        project_id: &str,
-        body: Value,
-        expected: StatusCode,
-    ) -> Value {
-        let res = self
-            .post_json(
-                &format!("/api/v1/projects/{project_id}/api-keys"),
-                key,
-                &body,
-            )
-            .await;
+    pub async fn create_key_as(&self, key: &str, project_id: &str, body: Value, expected: StatusCode) -> Value {
+        let res = self.post_json(&format!("/api/v1/projects/{project_id}/api-keys"), key, &body).await;
         res.expect(expected);
         res.body
     }
@@ -520,16 +406,9 @@ impl TestApp {
     /// Creates a project-scoped key with `permissions`; returns `(key id, secret)`.
     pub async fn key(&self, project_id: &str, permissions: &[&str]) -> (String, String) {
         let k = self
-            .create_key(
-                project_id,
-                json!({"name": "test key", "permissions": permissions}),
-                StatusCode::CREATED,
-            )
+            .create_key(project_id, json!({"name": "test key", "permissions": permissions}), StatusCode::CREATED)
             .await;
-        (
-            k["id"].as_str().expect("key id").to_owned(),
-            k["key"].as_str().expect("key secret").to_owned(),
-        )
+        (k["id"].as_str().expect("key id").to_owned(), k["key"].as_str().expect("key secret").to_owned())
     }
 
     // ---- process ------------------------------------------------------------------
@@ -541,16 +420,11 @@ impl TestApp {
     /// Database settings (and extra env) shared by the server and the CLI.
     fn configure(&self, cmd: &mut Command) {
         for (name, _) in std::env::vars_os() {
-            if name
-                .to_str()
-                .is_some_and(|n| n.starts_with("TENGINE_") || n == "DATABASE_URL")
-            {
+            if name.to_str().is_some_and(|n| n.starts_with("TENGINE_") || n == "DATABASE_URL") {
                 cmd.env_remove(name);
             }
         }
-        cmd.current_dir(&self.dir)
-            .env("TENGINE_LOG_FORMAT", "json")
-            .env("TENGINE_DATA_DIR", self.dir.join("data"));
+        cmd.current_dir(&self.dir).env("TENGINE_LOG_FORMAT", "json").env("TENGINE_DATA_DIR", self.dir.join("data"));
         if let Some(pg) = &self.pg {
             cmd.env("DATABASE_URL", &pg.url);
         }
@@ -581,10 +455,7 @@ impl TestApp {
             }
             // It exited: most likely another process took the port in between; retry.
         }
-        panic!(
-            "the server would not start; stderr:\n{}",
-            read(&self.log_path("stderr", self.generation))
-        );
+        panic!("the server would not start; stderr:\n{}", read(&self.log_path("stderr", self.generation)));
     }
 
     /// Polls `/healthz` until it answers 200 (true) or the process exits (false).
@@ -596,27 +467,16 @@ impl TestApp {
             if let Some(status) = child.try_wait().expect("poll the server process") {
                 let stderr = read(&self.log_path("stderr", self.generation));
                 self.child = None;
-                assert!(
-                    stderr.contains("listen"),
-                    "the server exited ({status}) while starting:\n{stderr}"
-                );
+                assert!(stderr.contains("listen"), "the server exited ({status}) while starting:\n{stderr}");
                 return false;
             }
-            let probe = self
-                .client
-                .get(&url)
-                .timeout(Duration::from_millis(500))
-                .send()
-                .await;
+            let probe = self.client.get(&url).timeout(Duration::from_millis(500)).send().await;
             if let Ok(res) = probe {
                 if res.status() == StatusCode::OK {
                     return true;
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not become healthy within {START_DEADLINE:?}"
-            );
+            assert!(Instant::now() < deadline, "the server did not become healthy within {START_DEADLINE:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -631,14 +491,8 @@ impl Drop for TestApp {
         if let Some(pg) = self.pg.take().filter(|pg| pg.owned) {
             // Drop runs inside the test's runtime, so the async cleanup gets its own.
             let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(tengine_adapters_postgres::testing::drop_test_database(
-                        &pg.admin_url,
-                        &pg.url,
-                    ));
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    rt.block_on(tengine_adapters_postgres::testing::drop_test_database(&pg.admin_url, &pg.url));
                 }
             })
             .join();
@@ -659,10 +513,7 @@ pub fn binary() -> PathBuf {
     let name = format!("tengine{}", std::env::consts::EXE_SUFFIX);
     let mut candidates = Vec::new();
     // The test runs as <target>/<profile>/deps/e2e-<hash>.
-    if let Some(profile_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent()?.parent().map(Path::to_path_buf))
-    {
+    if let Some(profile_dir) = std::env::current_exe().ok().and_then(|e| e.parent()?.parent().map(Path::to_path_buf)) {
         candidates.push(profile_dir.join(&name));
     }
     if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
@@ -671,54 +522,34 @@ pub fn binary() -> PathBuf {
     candidates
         .into_iter()
         .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("the tengine binary was not found; build it first: cargo build -p tengine-app")
-        })
+        .unwrap_or_else(|| panic!("the tengine binary was not found; build it first: cargo build -p tengine-app"))
 }
 
 /// A valid key string that no server knows (yet).
 pub fn random_key() -> String {
     let random = Alphanumeric.sample_string(&mut rand::thread_rng(), 40);
-    PlainApiKey::from_random(&random)
-        .expect("alphanumeric is base62")
-        .expose_secret()
-        .to_owned()
+    PlainApiKey::from_random(&random).expect("alphanumeric is base62").expose_secret().to_owned()
 }
 
 /// Asserts `id` is `prefix` + 22 base62 characters.
 #[track_caller]
 pub fn assert_id(id: &Value, prefix: &str) {
-    let id = id
-        .as_str()
-        .unwrap_or_else(|| panic!("id is not a string: {id}"));
-    let rest = id
-        .strip_prefix(prefix)
-        .unwrap_or_else(|| panic!("{id} does not start with {prefix}"));
-    assert!(
-        rest.len() == 22 && rest.bytes().all(|b| b.is_ascii_alphanumeric()),
-        "malformed id {id}"
-    );
+    let id = id.as_str().unwrap_or_else(|| panic!("id is not a string: {id}"));
+    let rest = id.strip_prefix(prefix).unwrap_or_else(|| panic!("{id} does not start with {prefix}"));
+    assert!(rest.len() == 22 && rest.bytes().all(|b| b.is_ascii_alphanumeric()), "malformed id {id}");
 }
 
 /// Asserts an RFC 3339 UTC timestamp with microseconds and `Z`; returns it parsed.
 #[track_caller]
 pub fn assert_timestamp(t: &Value) -> chrono::DateTime<chrono::Utc> {
-    let s = t
-        .as_str()
-        .unwrap_or_else(|| panic!("timestamp is not a string: {t}"));
-    assert!(
-        s.len() == 27 && s.ends_with('Z') && s.as_bytes()[19] == b'.',
-        "not RFC 3339 UTC with microseconds: {s}"
-    );
-    chrono::DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("{s}: {e}"))
-        .with_timezone(&chrono::Utc)
+    let s = t.as_str().unwrap_or_else(|| panic!("timestamp is not a string: {t}"));
+    assert!(s.len() == 27 && s.ends_with('Z') && s.as_bytes()[19] == b'.', "not RFC 3339 UTC with microseconds: {s}");
+    chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}")).with_timezone(&chrono::Utc)
 }
 
 /// An RFC 3339 timestamp `seconds` from now (negative for the past).
 pub fn in_seconds(seconds: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(seconds))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    (chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Polls `check` every 100 ms until it returns true or `timeout` passes.
@@ -769,17 +600,11 @@ fn free_port() -> u16 {
 }
 
 fn append(path: &Path) -> File {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .expect("open a log file")
+    OpenOptions::new().create(true).append(true).open(path).expect("open a log file")
 }
 
 fn read(path: &Path) -> String {
-    fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
+    fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -10,12 +10,9 @@ const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A migrated store on a new database, and the future that drops that database.
 async fn fresh_store() -> (PgStore, impl Future<Output = ()>) {
-    let admin =
-        std::env::var("TENGINE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+    let admin = std::env::var("TENGINE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
     let url = create_test_database(&admin).await;
-    let store = PgStore::connect(&url, 8)
-        .await
-        .expect("connect to the test database");
+    let store = PgStore::connect(&url, 8).await.expect("connect to the test database");
     store.migrate().await.expect("migrate the test database");
     let closing = store.clone();
     let cleanup = async move {

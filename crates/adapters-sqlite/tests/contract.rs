@@ -10,9 +10,7 @@ use tengine_adapters_sqlite::SqliteStore;
 async fn fresh_store() -> (SqliteStore, impl Future<Output = ()>) {
     let dir = std::env::temp_dir().join(format!("tengine-test-{}", uuid::Uuid::new_v4().simple()));
     let path = dir.join("nested").join("tengine.db");
-    let store = SqliteStore::open(&path)
-        .await
-        .expect("open the test database");
+    let store = SqliteStore::open(&path).await.expect("open the test database");
     store.migrate().await.expect("migrate the test database");
     let closing = store.clone();
     let cleanup = async move {
@@ -34,9 +32,7 @@ async fn ping_answers_and_migrations_are_idempotent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_urls_and_in_memory_databases_open() {
-    let memory = SqliteStore::connect("sqlite::memory:")
-        .await
-        .expect("in-memory");
+    let memory = SqliteStore::connect("sqlite::memory:").await.expect("in-memory");
     memory.migrate().await.expect("migrate in-memory");
     memory.ping().await.expect("ping in-memory");
     // One connection serves both reads and writes here, so only cases that never read

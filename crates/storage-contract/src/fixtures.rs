@@ -4,16 +4,14 @@
 use chrono::{DateTime, Duration, Utc};
 use tengine_domain::base62;
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, KeyScope, PermissionSet, PlainApiKey, Plan, Project,
-    ProjectId,
+    Account, AccountId, ApiKey, ApiKeyId, KeyScope, PermissionSet, PlainApiKey, Plan, Project, ProjectId,
 };
 use tengine_ports::Store;
 use uuid::Uuid;
 
 /// A fixed instant plus `secs` seconds, with a sub-second part in whole microseconds.
 pub fn at(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("a valid instant")
-        + Duration::seconds(secs)
+    DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("a valid instant") + Duration::seconds(secs)
 }
 
 /// A fresh random API key secret.
@@ -46,11 +44,7 @@ pub fn new_project(account: AccountId, created: DateTime<Utc>) -> Project {
 }
 
 /// A key record (not stored) with a fresh secret, and that secret.
-pub fn new_key(
-    account: AccountId,
-    scope: KeyScope,
-    created: DateTime<Utc>,
-) -> (ApiKey, PlainApiKey) {
+pub fn new_key(account: AccountId, scope: KeyScope, created: DateTime<Utc>) -> (ApiKey, PlainApiKey) {
     let plain = secret();
     let key = ApiKey {
         id: ApiKeyId::from_uuid(Uuid::now_v7()),
