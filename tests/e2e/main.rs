@@ -1,1 +1,15 @@
-//! e2e
+//! Black-box end-to-end tests: every test starts the real `tengine` binary on its own
+//! fresh database (PostgreSQL and SQLite) and talks to it over HTTP or its CLI.
+//!
+//! Build the binary first: `cargo build -p tengine-app && cargo test -p tengine-e2e`.
+
+#[macro_use]
+mod helpers;
+
+mod api_keys;
+mod auth;
+mod cli;
+mod concurrency;
+mod errors;
+mod projects;
+mod sqlite;

@@ -87,7 +87,11 @@ impl<T> ListBody<T> {
     /// Wraps a page of already-mapped items.
     pub fn new(page: Page<T>) -> Self {
         Self {
-            pagination: PaginationBody { page: page.request.page(), per_page: page.request.per_page(), total: page.total },
+            pagination: PaginationBody {
+                page: page.request.page(),
+                per_page: page.request.per_page(),
+                total: page.total,
+            },
             data: page.items,
         }
     }

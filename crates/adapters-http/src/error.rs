@@ -50,8 +50,12 @@ impl ApiError {
 
     /// 404 `NOT_FOUND` for a resource kind.
     pub fn not_found(resource: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("The requested {} was not found", resource.replace('_', " ")))
-            .detail("resource", resource)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("The requested {} was not found", resource.replace('_', " ")),
+        )
+        .detail("resource", resource)
     }
 
     /// 404 `PROJECT_NOT_FOUND`.
@@ -61,8 +65,12 @@ impl ApiError {
 
     /// 405 for a known path with another method.
     pub fn method_not_allowed(method: &str) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("Method {method} is not allowed on this resource"))
-            .detail("method", method)
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("Method {method} is not allowed on this resource"),
+        )
+        .detail("method", method)
     }
 
     /// 413 for a body over the limit.
@@ -73,9 +81,13 @@ impl ApiError {
 
     /// 415 for a body that is not `application/json`.
     pub fn unsupported_media_type() -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "The request body must be application/json")
-            .detail("field", "content-type")
-            .detail("expected", "application/json")
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "The request body must be application/json",
+        )
+        .detail("field", "content-type")
+        .detail("expected", "application/json")
     }
 
     /// 429 with `Retry-After`, the limit and when it resets.
@@ -100,7 +112,11 @@ impl ApiError {
 
     /// 503 with `Retry-After`.
     pub fn unavailable() -> Self {
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable; retry shortly");
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "The service is temporarily unavailable; retry shortly",
+        );
         e.retry_after = Some(1);
         e
     }

@@ -156,7 +156,10 @@ impl Query {
         for (i, (name, _)) in pairs.iter().enumerate() {
             if !allowed.contains(&name.as_str()) {
                 let known = allowed.join(", ");
-                v.push(FieldError::new(name.chars().take(64).collect::<String>(), format!("unknown query parameter (known: {known})")));
+                v.push(FieldError::new(
+                    name.chars().take(64).collect::<String>(),
+                    format!("unknown query parameter (known: {known})"),
+                ));
             } else if pairs[..i].iter().any(|(n, _)| n == name) {
                 v.push(FieldError::new(name.clone(), "must not be repeated"));
             }

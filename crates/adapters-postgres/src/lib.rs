@@ -78,10 +78,7 @@ impl PgStore {
     /// # Errors
     /// `Unavailable` when the server cannot be reached.
     pub async fn ping(&self) -> Result<(), RepoError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(error::map_err)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(error::map_err)?;
         Ok(())
     }
 }

@@ -9,11 +9,8 @@ use crate::error::{affected, map_err};
 use crate::rows::{convert, project_columns, ProjectRow};
 use crate::PgStore;
 
-const SELECT_LIVE: &str = concat!(
-    "SELECT ",
-    project_columns!(),
-    " FROM projects WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL"
-);
+const SELECT_LIVE: &str =
+    concat!("SELECT ", project_columns!(), " FROM projects WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL");
 
 const LOCK_LIVE: &str = concat!(
     "SELECT ",
@@ -80,25 +77,20 @@ pub(crate) async fn delete(
     id: ProjectId,
     at: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    let done = sqlx::query(
-        "UPDATE projects SET deleted_at = $3 WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL",
-    )
-    .bind(account.to_string())
-    .bind(id.to_string())
-    .bind(at)
-    .execute(ex)
-    .await
-    .map_err(map_err)?;
+    let done =
+        sqlx::query("UPDATE projects SET deleted_at = $3 WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL")
+            .bind(account.to_string())
+            .bind(id.to_string())
+            .bind(at)
+            .execute(ex)
+            .await
+            .map_err(map_err)?;
     affected(done)
 }
 
 #[async_trait::async_trait]
 impl ProjectRepository for PgStore {
-    async fn get_project(
-        &self,
-        account: AccountId,
-        id: ProjectId,
-    ) -> Result<Option<Project>, RepoError> {
+    async fn get_project(&self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError> {
         fetch(&self.pool, account, id, false).await
     }
 
@@ -132,10 +124,6 @@ impl ProjectRepository for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(Page {
-            items: convert(rows)?,
-            total: u64::try_from(total).map_err(RepoError::other)?,
-            request: page,
-        })
+        Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
     }
 }

@@ -79,9 +79,7 @@ impl RateCounterRepository for PgStore {
         // order, so concurrent syncs lock rows in the same order and never deadlock.
         let mut merged: BTreeMap<(String, DateTime<Utc>), u64> = BTreeMap::new();
         for d in deltas {
-            let sum = merged
-                .entry((d.account_id.to_string(), d.window_start))
-                .or_default();
+            let sum = merged.entry((d.account_id.to_string(), d.window_start)).or_default();
             *sum = sum.saturating_add(d.delta);
         }
         if merged.is_empty() {
@@ -104,10 +102,7 @@ impl RateCounterRepository for PgStore {
             .map_err(map_err)?;
         let mut totals = HashMap::with_capacity(rows.len());
         for row in rows {
-            totals.insert(
-                (row.account_id, row.window_start),
-                (count(row.count)?, count(row.previous)?),
-            );
+            totals.insert((row.account_id, row.window_start), (count(row.count)?, count(row.previous)?));
         }
         deltas
             .iter()

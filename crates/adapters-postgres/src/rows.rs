@@ -6,9 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
-use tengine_domain::{
-    Account, ApiKey, ApiKeyDigest, KeyScope, PermissionSet, Plan, PreviousSecret, Project,
-};
+use tengine_domain::{Account, ApiKey, ApiKeyDigest, KeyScope, PermissionSet, Plan, PreviousSecret, Project};
 use tengine_ports::RepoError;
 
 /// The columns of [`AccountRow`], in order.
@@ -49,11 +47,7 @@ impl TryFrom<AccountRow> for Account {
     type Error = RepoError;
 
     fn try_from(row: AccountRow) -> Result<Self, RepoError> {
-        let limit = row
-            .rate_limit_per_hour
-            .map(u32::try_from)
-            .transpose()
-            .map_err(RepoError::other)?;
+        let limit = row.rate_limit_per_hour.map(u32::try_from).transpose().map_err(RepoError::other)?;
         Ok(Account {
             id: row.id.parse().map_err(RepoError::other)?,
             name: row.name.parse().map_err(RepoError::other)?,
@@ -90,11 +84,7 @@ impl TryFrom<ProjectRow> for Project {
             id: row.id.parse().map_err(RepoError::other)?,
             account_id: row.account_id.parse().map_err(RepoError::other)?,
             name: row.name.parse().map_err(RepoError::other)?,
-            description: row
-                .description
-                .map(|d| d.parse())
-                .transpose()
-                .map_err(RepoError::other)?,
+            description: row.description.map(|d| d.parse()).transpose().map_err(RepoError::other)?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -121,9 +111,7 @@ pub(crate) struct ApiKeyRow {
 }
 
 fn digest(bytes: &[u8]) -> Result<ApiKeyDigest, RepoError> {
-    <[u8; 32]>::try_from(bytes)
-        .map(ApiKeyDigest::from_bytes)
-        .map_err(RepoError::other)
+    <[u8; 32]>::try_from(bytes).map(ApiKeyDigest::from_bytes).map_err(RepoError::other)
 }
 
 impl TryFrom<ApiKeyRow> for ApiKey {
@@ -137,20 +125,11 @@ impl TryFrom<ApiKeyRow> for ApiKey {
         let permissions = u8::try_from(row.permissions)
             .ok()
             .and_then(PermissionSet::from_bits)
-            .ok_or_else(|| {
-                RepoError::other(format!("invalid permission bits {}", row.permissions))
-            })?;
+            .ok_or_else(|| RepoError::other(format!("invalid permission bits {}", row.permissions)))?;
         let previous = match (row.previous_digest, row.previous_expires_at) {
-            (Some(d), Some(expires_at)) => Some(PreviousSecret {
-                digest: digest(&d)?,
-                expires_at,
-            }),
+            (Some(d), Some(expires_at)) => Some(PreviousSecret { digest: digest(&d)?, expires_at }),
             (None, None) => None,
-            _ => {
-                return Err(RepoError::other(
-                    "previous digest without expiry (or the reverse)",
-                ))
-            }
+            _ => return Err(RepoError::other("previous digest without expiry (or the reverse)")),
         };
         Ok(ApiKey {
             id: row.id.parse().map_err(RepoError::other)?,
@@ -171,16 +150,13 @@ impl TryFrom<ApiKeyRow> for ApiKey {
 }
 
 /// Collects rows into domain values, failing on the first bad row.
-pub(crate) fn convert<R, T: TryFrom<R, Error = RepoError>>(
-    rows: Vec<R>,
-) -> Result<Vec<T>, RepoError> {
+pub(crate) fn convert<R, T: TryFrom<R, Error = RepoError>>(rows: Vec<R>) -> Result<Vec<T>, RepoError> {
     rows.into_iter().map(T::try_from).collect()
 }
 
 /// The names of the histogram columns `h0..h15`, in bucket order.
 pub(crate) fn histogram_columns() -> &'static [String; HISTOGRAM_LEN] {
-    static NAMES: LazyLock<[String; HISTOGRAM_LEN]> =
-        LazyLock::new(|| std::array::from_fn(|i| format!("h{i}")));
+    static NAMES: LazyLock<[String; HISTOGRAM_LEN]> = LazyLock::new(|| std::array::from_fn(|i| format!("h{i}")));
     &NAMES
 }
 

@@ -31,9 +31,7 @@ pub async fn drop_test_database(admin_url: &str, database_url: &str) {
     };
     let dropped = async {
         let mut conn = PgConnection::connect(admin_url).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .execute(&mut conn)
-            .await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn).await?;
         conn.close().await
     };
     if let Err(e) = dropped.await {
@@ -62,10 +60,7 @@ fn with_database(url: &str, name: &str) -> String {
 fn database_name(url: &str) -> Option<&str> {
     let base = url.split('?').next()?;
     let after = &base[base.find("://").map_or(0, |i| i + 3)..];
-    after
-        .split_once('/')
-        .map(|(_, db)| db)
-        .filter(|db| !db.is_empty() && !db.contains('"'))
+    after.split_once('/').map(|(_, db)| db).filter(|db| !db.is_empty() && !db.contains('"'))
 }
 
 #[cfg(test)]
@@ -74,14 +69,8 @@ mod tests {
 
     #[test]
     fn the_database_name_is_replaced_and_the_query_kept() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/postgres", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/postgres?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
+        assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+        assert_eq!(with_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
         assert_eq!(database_name("postgres://u@h/x?a=b"), Some("x"));
     }

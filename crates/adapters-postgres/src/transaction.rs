@@ -35,11 +35,7 @@ impl Transaction for PgTransaction {
         project::insert(&mut *self.tx, p).await
     }
 
-    async fn lock_project(
-        &mut self,
-        account: AccountId,
-        id: ProjectId,
-    ) -> Result<Option<Project>, RepoError> {
+    async fn lock_project(&mut self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError> {
         project::fetch(&mut *self.tx, account, id, true).await
     }
 
@@ -47,12 +43,7 @@ impl Transaction for PgTransaction {
         project::update(&mut *self.tx, p).await
     }
 
-    async fn delete_project(
-        &mut self,
-        account: AccountId,
-        id: ProjectId,
-        at: DateTime<Utc>,
-    ) -> Result<(), RepoError> {
+    async fn delete_project(&mut self, account: AccountId, id: ProjectId, at: DateTime<Utc>) -> Result<(), RepoError> {
         project::delete(&mut *self.tx, account, id, at).await
     }
 

@@ -26,14 +26,9 @@ fn counter_columns() -> Vec<String> {
 static ADD_USAGE: LazyLock<String> = LazyLock::new(|| {
     let counters = counter_columns();
     let list = counters.join(", ");
-    let arrays: Vec<String> = (0..counters.len())
-        .map(|i| format!("${}::bigint[]", i + 5))
-        .collect();
+    let arrays: Vec<String> = (0..counters.len()).map(|i| format!("${}::bigint[]", i + 5)).collect();
     let picked: Vec<String> = counters.iter().map(|c| format!("d.{c}")).collect();
-    let sums: Vec<String> = counters
-        .iter()
-        .map(|c| format!("{c} = usage_hourly.{c} + EXCLUDED.{c}"))
-        .collect();
+    let sums: Vec<String> = counters.iter().map(|c| format!("{c} = usage_hourly.{c} + EXCLUDED.{c}")).collect();
     format!(
         "INSERT INTO usage_hourly (project_id, hour, api_key_id, account_id, {list}) \
          SELECT d.project_id, d.hour, d.api_key_id, p.account_id, {picked} \
@@ -50,10 +45,7 @@ static ADD_USAGE: LazyLock<String> = LazyLock::new(|| {
 
 /// Sums per hour of one project (optionally one key), in `[$3, $4)`.
 static USAGE_BY_HOUR: LazyLock<String> = LazyLock::new(|| {
-    let sums: Vec<String> = counter_columns()
-        .iter()
-        .map(|c| format!("SUM({c})::bigint AS {c}"))
-        .collect();
+    let sums: Vec<String> = counter_columns().iter().map(|c| format!("SUM({c})::bigint AS {c}")).collect();
     format!(
         "SELECT hour, {sums} FROM usage_hourly \
          WHERE project_id = $1 AND ($2::text IS NULL OR api_key_id = $2) AND hour >= $3 AND hour < $4 \
@@ -73,48 +65,29 @@ impl UsageRepository for PgStore {
         // Deltas for one row are merged first (one upsert cannot touch a row twice), and
         // the map keeps primary key order, so concurrent flushers lock rows in the same
         // order and never deadlock.
-        let mut merged: BTreeMap<(String, DateTime<Utc>, String, String), UsageCounts> =
-            BTreeMap::new();
+        let mut merged: BTreeMap<(String, DateTime<Utc>, String, String), UsageCounts> = BTreeMap::new();
         for d in deltas {
-            let key = (
-                d.project_id.to_string(),
-                d.hour,
-                d.key_id.to_string(),
-                d.account_id.to_string(),
-            );
+            let key = (d.project_id.to_string(), d.hour, d.key_id.to_string(), d.account_id.to_string());
             merged.entry(key).or_default().merge(&d.counts);
         }
         if merged.is_empty() {
             return Ok(());
         }
         let n = merged.len();
-        let (mut projects, mut hours, mut keys, mut accounts) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let mut counters: Vec<Vec<i64>> = (0..4 + HISTOGRAM_LEN)
-            .map(|_| Vec::with_capacity(n))
-            .collect();
+        let (mut projects, mut hours, mut keys, mut accounts) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut counters: Vec<Vec<i64>> = (0..4 + HISTOGRAM_LEN).map(|_| Vec::with_capacity(n)).collect();
         for ((project, hour, key, account), c) in merged {
             projects.push(project);
             hours.push(hour);
             keys.push(key);
             accounts.push(account);
             let values = [c.requests, c.errors, c.rate_limited, c.latency_sum_us];
-            for (column, value) in counters
-                .iter_mut()
-                .zip(values.iter().chain(c.histogram.iter()))
-            {
+            for (column, value) in counters.iter_mut().zip(values.iter().chain(c.histogram.iter())) {
                 column.push(stored(*value)?);
             }
         }
-        let mut query = sqlx::query(ADD_USAGE.as_str())
-            .bind(projects)
-            .bind(hours)
-            .bind(keys)
-            .bind(accounts);
+        let mut query = sqlx::query(ADD_USAGE.as_str()).bind(projects).bind(hours).bind(keys).bind(accounts);
         for column in counters {
             query = query.bind(column);
         }

@@ -10,12 +10,9 @@ const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A migrated store on a new database, and the future that drops that database.
 async fn fresh_store() -> (PgStore, impl Future<Output = ()>) {
-    let admin =
-        std::env::var("TENGINE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+    let admin = std::env::var("TENGINE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
     let url = create_test_database(&admin).await;
-    let store = PgStore::connect(&url, 8)
-        .await
-        .expect("connect to the test database");
+    let store = PgStore::connect(&url, 8).await.expect("connect to the test database");
     store.migrate().await.expect("migrate the test database");
     let closing = store.clone();
     let cleanup = async move {
@@ -72,29 +69,17 @@ async fn old_rate_windows_are_purged() {
 
     let (store, cleanup) = fresh_store().await;
     let acct = account(&store).await;
-    let deltas: Vec<_> = (0..5)
-        .map(|h| RateDelta {
-            account_id: acct.id,
-            window_start: hour(h),
-            delta: 1,
-        })
-        .collect();
+    let deltas: Vec<_> = (0..5).map(|h| RateDelta { account_id: acct.id, window_start: hour(h), delta: 1 }).collect();
     store.sync_rate_counters(&deltas).await.expect("sync");
     let mut tx = store.begin().await.expect("begin");
     for h in 0..5 {
         let kind = tengine_domain::EventType::UsageLimitExceeded;
-        assert!(tx
-            .claim_usage_alert(acct.id, kind, hour(h))
-            .await
-            .expect("claim"));
+        assert!(tx.claim_usage_alert(acct.id, kind, hour(h)).await.expect("claim"));
     }
     tx.commit().await.expect("commit");
 
     assert_eq!(store.purge_rate_windows(hour(2)).await.expect("purge"), 4);
-    let reads: Vec<_> = deltas
-        .iter()
-        .map(|d| RateDelta { delta: 0, ..*d })
-        .collect();
+    let reads: Vec<_> = deltas.iter().map(|d| RateDelta { delta: 0, ..*d }).collect();
     let totals = store.sync_rate_counters(&reads).await.expect("read");
     assert_eq!(totals, vec![(0, 0), (0, 0), (1, 0), (1, 1), (1, 1)]);
     cleanup.await;

@@ -9,10 +9,7 @@ use crate::rows::{account_columns, micros, plan_limit, AccountRow};
 use crate::SqliteStore;
 
 /// Inserts an account; `Conflict` on a duplicate id.
-pub(crate) async fn insert(
-    ex: impl SqliteExecutor<'_>,
-    account: &Account,
-) -> Result<(), RepoError> {
+pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, account: &Account) -> Result<(), RepoError> {
     sqlx::query("INSERT INTO accounts (id, name, plan, rate_limit_per_hour, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
         .bind(account.id.to_string())
         .bind(account.name.as_str())
@@ -40,16 +37,12 @@ pub(crate) async fn claim_bootstrap(ex: impl SqliteExecutor<'_>) -> Result<bool,
 #[async_trait::async_trait]
 impl AccountRepository for SqliteStore {
     async fn get_account(&self, id: AccountId) -> Result<Option<Account>, RepoError> {
-        sqlx::query_as::<_, AccountRow>(concat!(
-            "SELECT ",
-            account_columns!(),
-            " FROM accounts WHERE id = ?1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(map_err)?
-        .map(Account::try_from)
-        .transpose()
+        sqlx::query_as::<_, AccountRow>(concat!("SELECT ", account_columns!(), " FROM accounts WHERE id = ?1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(map_err)?
+            .map(Account::try_from)
+            .transpose()
     }
 }

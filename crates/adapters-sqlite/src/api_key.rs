@@ -10,21 +10,14 @@ use crate::rows::{api_key_columns, convert, micros, opt_micros, ApiKeyRow};
 use crate::SqliteStore;
 
 /// Reads any key by id (a lock inside an immediate transaction).
-pub(crate) async fn fetch(
-    ex: impl SqliteExecutor<'_>,
-    id: ApiKeyId,
-) -> Result<Option<ApiKey>, RepoError> {
-    sqlx::query_as::<_, ApiKeyRow>(concat!(
-        "SELECT ",
-        api_key_columns!(),
-        " FROM api_keys WHERE id = ?1"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(ex)
-    .await
-    .map_err(map_err)?
-    .map(ApiKey::try_from)
-    .transpose()
+pub(crate) async fn fetch(ex: impl SqliteExecutor<'_>, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError> {
+    sqlx::query_as::<_, ApiKeyRow>(concat!("SELECT ", api_key_columns!(), " FROM api_keys WHERE id = ?1"))
+        .bind(id.to_string())
+        .fetch_optional(ex)
+        .await
+        .map_err(map_err)?
+        .map(ApiKey::try_from)
+        .transpose()
 }
 
 /// Inserts a key record; `Conflict` on a duplicate id or digest.
@@ -99,11 +92,7 @@ impl ApiKeyRepository for SqliteStore {
         row.map(ApiKey::try_from).transpose()
     }
 
-    async fn get_api_key(
-        &self,
-        project: ProjectId,
-        id: ApiKeyId,
-    ) -> Result<Option<ApiKey>, RepoError> {
+    async fn get_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError> {
         sqlx::query_as::<_, ApiKeyRow>(concat!(
             "SELECT ",
             api_key_columns!(),
@@ -118,11 +107,7 @@ impl ApiKeyRepository for SqliteStore {
         .transpose()
     }
 
-    async fn list_api_keys(
-        &self,
-        project: ProjectId,
-        page: PageRequest,
-    ) -> Result<Page<ApiKey>, RepoError> {
+    async fn list_api_keys(&self, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError> {
         let project = project.to_string();
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE project_id = ?1")
             .bind(&project)
@@ -140,11 +125,7 @@ impl ApiKeyRepository for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        Ok(Page {
-            items: convert(rows)?,
-            total: u64::try_from(total).map_err(RepoError::other)?,
-            request: page,
-        })
+        Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
     }
 
     async fn touch_last_used(&self, uses: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), RepoError> {

@@ -12,20 +12,16 @@ pub(crate) fn map_err(e: sqlx::Error) -> RepoError {
             }
             // Primary result codes: 5 SQLITE_BUSY, 6 SQLITE_LOCKED, 10 SQLITE_IOERR,
             // 13 SQLITE_FULL, 14 SQLITE_CANTOPEN (extended codes keep them in the low byte).
-            let primary = db
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .map(|c| c & 0xff);
+            let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
             if matches!(primary, Some(5 | 6 | 10 | 13 | 14)) {
                 RepoError::Unavailable(Box::new(sqlx::Error::Database(db)))
             } else {
                 RepoError::Other(Box::new(sqlx::Error::Database(db)))
             }
         }
-        e @ (sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::WorkerCrashed) => RepoError::Unavailable(Box::new(e)),
+        e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed) => {
+            RepoError::Unavailable(Box::new(e))
+        }
         e => RepoError::Other(Box::new(e)),
     }
 }

@@ -73,16 +73,11 @@ impl SqliteStore {
     /// `Unavailable` when the folder or file cannot be created or opened.
     pub async fn open(path: &Path) -> Result<SqliteStore, RepoError> {
         create_parent(path)?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true);
+        let options = SqliteConnectOptions::new().filename(path).create_if_missing(true);
         Self::with_options(options, false).await
     }
 
-    async fn with_options(
-        options: SqliteConnectOptions,
-        in_memory: bool,
-    ) -> Result<SqliteStore, RepoError> {
+    async fn with_options(options: SqliteConnectOptions, in_memory: bool) -> Result<SqliteStore, RepoError> {
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -130,10 +125,7 @@ impl SqliteStore {
     /// # Errors
     /// `Unavailable` when the database cannot be read.
     pub async fn ping(&self) -> Result<(), RepoError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(error::map_err)?;
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(error::map_err)?;
         Ok(())
     }
 
@@ -155,19 +147,14 @@ impl SqliteStore {
 
     /// Starts a write transaction that holds the database's write lock from the start.
     async fn begin_immediate(&self) -> Result<sqlx::Transaction<'static, Sqlite>, RepoError> {
-        self.writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(error::map_err)
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(error::map_err)
     }
 }
 
 /// Creates the folders above `path`, if any are missing.
 fn create_parent(path: &Path) -> Result<(), RepoError> {
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => {
-            std::fs::create_dir_all(parent).map_err(|e| RepoError::Unavailable(Box::new(e)))
-        }
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| RepoError::Unavailable(Box::new(e))),
         None => Ok(()),
     }
 }

@@ -85,11 +85,7 @@ pub(crate) async fn delete(
 
 #[async_trait::async_trait]
 impl ProjectRepository for SqliteStore {
-    async fn get_project(
-        &self,
-        account: AccountId,
-        id: ProjectId,
-    ) -> Result<Option<Project>, RepoError> {
+    async fn get_project(&self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError> {
         fetch(&self.reader, account, id).await
     }
 
@@ -123,10 +119,6 @@ impl ProjectRepository for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        Ok(Page {
-            items: convert(rows)?,
-            total: u64::try_from(total).map_err(RepoError::other)?,
-            request: page,
-        })
+        Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
     }
 }

@@ -64,9 +64,7 @@ impl RateCounterRepository for SqliteStore {
     async fn sync_rate_counters(&self, deltas: &[RateDelta]) -> Result<Vec<(u64, u64)>, RepoError> {
         let mut merged: BTreeMap<(String, i64), u64> = BTreeMap::new();
         for d in deltas {
-            let sum = merged
-                .entry((d.account_id.to_string(), micros(d.window_start)))
-                .or_default();
+            let sum = merged.entry((d.account_id.to_string(), micros(d.window_start))).or_default();
             *sum = sum.saturating_add(d.delta);
         }
         if merged.is_empty() {
@@ -91,14 +89,13 @@ impl RateCounterRepository for SqliteStore {
         // Read after every add, so a previous window in the same batch counts in full.
         let mut results = HashMap::with_capacity(totals.len());
         for (account, window, total) in totals {
-            let previous: Option<i64> = sqlx::query_scalar(
-                "SELECT count FROM rate_counters WHERE account_id = ?1 AND window_start = ?2",
-            )
-            .bind(&account)
-            .bind(window - HOUR_MICROS)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            let previous: Option<i64> =
+                sqlx::query_scalar("SELECT count FROM rate_counters WHERE account_id = ?1 AND window_start = ?2")
+                    .bind(&account)
+                    .bind(window - HOUR_MICROS)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
             results.insert((account, window), (total, count(previous.unwrap_or(0))?));
         }
         tx.commit().await.map_err(map_err)?;

@@ -37,11 +37,7 @@ impl Transaction for SqliteTransaction {
         project::insert(&mut *self.tx, p).await
     }
 
-    async fn lock_project(
-        &mut self,
-        account: AccountId,
-        id: ProjectId,
-    ) -> Result<Option<Project>, RepoError> {
+    async fn lock_project(&mut self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError> {
         project::fetch(&mut *self.tx, account, id).await
     }
 
@@ -49,12 +45,7 @@ impl Transaction for SqliteTransaction {
         project::update(&mut *self.tx, p).await
     }
 
-    async fn delete_project(
-        &mut self,
-        account: AccountId,
-        id: ProjectId,
-        at: DateTime<Utc>,
-    ) -> Result<(), RepoError> {
+    async fn delete_project(&mut self, account: AccountId, id: ProjectId, at: DateTime<Utc>) -> Result<(), RepoError> {
         project::delete(&mut *self.tx, account, id, at).await
     }
 

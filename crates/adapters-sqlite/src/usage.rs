@@ -25,10 +25,7 @@ fn counter_columns() -> Vec<String> {
 static ADD_USAGE: LazyLock<String> = LazyLock::new(|| {
     let counters = counter_columns();
     let params: Vec<String> = (0..counters.len()).map(|i| format!("?{}", i + 5)).collect();
-    let sums: Vec<String> = counters
-        .iter()
-        .map(|c| format!("{c} = usage_hourly.{c} + excluded.{c}"))
-        .collect();
+    let sums: Vec<String> = counters.iter().map(|c| format!("{c} = usage_hourly.{c} + excluded.{c}")).collect();
     format!(
         "INSERT INTO usage_hourly (project_id, hour, api_key_id, account_id, {list}) \
          SELECT ?1, ?2, ?3, p.account_id, {params} FROM projects p WHERE p.id = ?1 AND p.account_id = ?4 \
@@ -41,10 +38,7 @@ static ADD_USAGE: LazyLock<String> = LazyLock::new(|| {
 
 /// Sums per hour of one project (optionally one key), in `[?3, ?4)`.
 static USAGE_BY_HOUR: LazyLock<String> = LazyLock::new(|| {
-    let sums: Vec<String> = counter_columns()
-        .iter()
-        .map(|c| format!("SUM({c}) AS {c}"))
-        .collect();
+    let sums: Vec<String> = counter_columns().iter().map(|c| format!("SUM({c}) AS {c}")).collect();
     format!(
         "SELECT hour, {sums} FROM usage_hourly \
          WHERE project_id = ?1 AND (?2 IS NULL OR api_key_id = ?2) AND hour >= ?3 AND hour < ?4 \
@@ -61,15 +55,9 @@ fn stored(n: u64) -> Result<i64, RepoError> {
 #[async_trait::async_trait]
 impl UsageRepository for SqliteStore {
     async fn add_usage(&self, deltas: &[UsageDelta]) -> Result<(), RepoError> {
-        let mut merged: BTreeMap<(String, DateTime<Utc>, String, String), UsageCounts> =
-            BTreeMap::new();
+        let mut merged: BTreeMap<(String, DateTime<Utc>, String, String), UsageCounts> = BTreeMap::new();
         for d in deltas {
-            let key = (
-                d.project_id.to_string(),
-                d.hour,
-                d.key_id.to_string(),
-                d.account_id.to_string(),
-            );
+            let key = (d.project_id.to_string(), d.hour, d.key_id.to_string(), d.account_id.to_string());
             merged.entry(key).or_default().merge(&d.counts);
         }
         if merged.is_empty() {
@@ -78,11 +66,7 @@ impl UsageRepository for SqliteStore {
         // One write transaction for the batch.
         let mut tx = self.begin_immediate().await?;
         for ((project, hour, key, account), c) in merged {
-            let mut query = sqlx::query(ADD_USAGE.as_str())
-                .bind(project)
-                .bind(micros(hour))
-                .bind(key)
-                .bind(account);
+            let mut query = sqlx::query(ADD_USAGE.as_str()).bind(project).bind(micros(hour)).bind(key).bind(account);
             let values = [c.requests, c.errors, c.rate_limited, c.latency_sum_us];
             for value in values.iter().chain(c.histogram.iter()) {
                 query = query.bind(stored(*value)?);

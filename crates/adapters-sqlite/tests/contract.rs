@@ -10,9 +10,7 @@ use tengine_adapters_sqlite::SqliteStore;
 async fn fresh_store() -> (SqliteStore, impl Future<Output = ()>) {
     let dir = std::env::temp_dir().join(format!("tengine-test-{}", uuid::Uuid::new_v4().simple()));
     let path = dir.join("nested").join("tengine.db");
-    let store = SqliteStore::open(&path)
-        .await
-        .expect("open the test database");
+    let store = SqliteStore::open(&path).await.expect("open the test database");
     store.migrate().await.expect("migrate the test database");
     let closing = store.clone();
     let cleanup = async move {
@@ -34,9 +32,7 @@ async fn ping_answers_and_migrations_are_idempotent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_urls_and_in_memory_databases_open() {
-    let memory = SqliteStore::connect("sqlite::memory:")
-        .await
-        .expect("in-memory");
+    let memory = SqliteStore::connect("sqlite::memory:").await.expect("in-memory");
     memory.migrate().await.expect("migrate in-memory");
     memory.ping().await.expect("ping in-memory");
     // One connection serves both reads and writes here, so only cases that never read
@@ -82,10 +78,7 @@ async fn two_stores_on_one_file_never_admit_past_the_limit_together() {
         tokio::spawn(async move {
             let mut admitted = 0;
             for _ in 0..25 {
-                let (ok, _) = store
-                    .admit_one(account, hour(0), 0, 0, 20)
-                    .await
-                    .expect("admit");
+                let (ok, _) = store.admit_one(account, hour(0), 0, 0, 20).await.expect("admit");
                 admitted += u32::from(ok);
             }
             admitted
@@ -134,29 +127,17 @@ async fn old_rate_windows_are_purged() {
 
     let (store, cleanup) = fresh_store().await;
     let acct = account(&store).await;
-    let deltas: Vec<_> = (0..5)
-        .map(|h| RateDelta {
-            account_id: acct.id,
-            window_start: hour(h),
-            delta: 1,
-        })
-        .collect();
+    let deltas: Vec<_> = (0..5).map(|h| RateDelta { account_id: acct.id, window_start: hour(h), delta: 1 }).collect();
     store.sync_rate_counters(&deltas).await.expect("sync");
     let mut tx = store.begin().await.expect("begin");
     for h in 0..5 {
         let kind = tengine_domain::EventType::UsageLimitExceeded;
-        assert!(tx
-            .claim_usage_alert(acct.id, kind, hour(h))
-            .await
-            .expect("claim"));
+        assert!(tx.claim_usage_alert(acct.id, kind, hour(h)).await.expect("claim"));
     }
     tx.commit().await.expect("commit");
 
     assert_eq!(store.purge_rate_windows(hour(2)).await.expect("purge"), 4);
-    let reads: Vec<_> = deltas
-        .iter()
-        .map(|d| RateDelta { delta: 0, ..*d })
-        .collect();
+    let reads: Vec<_> = deltas.iter().map(|d| RateDelta { delta: 0, ..*d }).collect();
     let totals = store.sync_rate_counters(&reads).await.expect("read");
     assert_eq!(totals, vec![(0, 0), (0, 0), (1, 0), (1, 1), (1, 1)]);
     cleanup.await;

@@ -45,7 +45,8 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
             let account: AccountId = account.parse().context("--account must be an account id (acct_...)")?;
             let permissions = PermissionSet::parse_list("permissions", &permissions).map_err(invalid)?;
             let backend = Backend::open(global, Duration::from_secs(10)).await?;
-            let (key, secret) = wiring::tengine(&backend).create_account_key(account, permissions).await.map_err(failed)?;
+            let (key, secret) =
+                wiring::tengine(&backend).create_account_key(account, permissions).await.map_err(failed)?;
             println!(
                 "{}",
                 json!({

@@ -82,7 +82,8 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
 /// Creates the default account and admin key on an empty database and prints the key
 /// once, on stdout, never in a log.
 async fn bootstrap(tengine: &Tengine, preset: Option<PlainApiKey>) -> anyhow::Result<()> {
-    let Some(AccountWithKey { account, key, secret }) = tengine.bootstrap(preset).await.context("bootstrap failed")? else {
+    let Some(AccountWithKey { account, key, secret }) = tengine.bootstrap(preset).await.context("bootstrap failed")?
+    else {
         return Ok(());
     };
     tracing::info!(account_id = %account.id, key_id = %key.id, prefix = %key.prefix, "created the default account and its admin key (printed once on stdout)");
@@ -118,7 +119,12 @@ async fn flush_last_used(tengine: Tengine, mut stop: watch::Receiver<bool>) {
 }
 
 /// Writes buffered usage every second, or sooner when the buffer fills.
-async fn flush_usage_loop(tengine: Tengine, usage: Arc<UsageBuffer>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+async fn flush_usage_loop(
+    tengine: Tengine,
+    usage: Arc<UsageBuffer>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(USAGE_FLUSH);
     loop {
         tokio::select! {

@@ -65,7 +65,11 @@ impl Tengine {
     ///
     /// # Errors
     /// `NotFound("account")` for an unknown account.
-    pub async fn create_account_key(&self, account: AccountId, permissions: PermissionSet) -> Result<(ApiKey, PlainApiKey), AppError> {
+    pub async fn create_account_key(
+        &self,
+        account: AccountId,
+        permissions: PermissionSet,
+    ) -> Result<(ApiKey, PlainApiKey), AppError> {
         self.deps.store.get_account(account).await?.ok_or(AppError::NotFound(AccountId::KIND))?;
         let secret = self.deps.secrets.api_key();
         let key = self.account_key(&account, "account key", permissions, &secret)?;
@@ -96,7 +100,13 @@ impl Tengine {
         Account { id: AccountId::from_uuid(self.deps.ids.next_uuid()), name, plan, created_at: self.deps.clock.now() }
     }
 
-    fn account_key(&self, account: &AccountId, name: &str, permissions: PermissionSet, secret: &PlainApiKey) -> Result<ApiKey, AppError> {
+    fn account_key(
+        &self,
+        account: &AccountId,
+        name: &str,
+        permissions: PermissionSet,
+        secret: &PlainApiKey,
+    ) -> Result<ApiKey, AppError> {
         let now = self.deps.clock.now();
         Ok(ApiKey {
             id: ApiKeyId::from_uuid(self.deps.ids.next_uuid()),
@@ -152,10 +162,7 @@ mod tests {
         let app = harness(|s| {
             expect_tx(s, |tx| {
                 tx.expect_claim_bootstrap().returning(|| Ok(true));
-                tx.expect_insert_account()
-                    .withf(|a| *a == default_account())
-                    .times(1)
-                    .returning(|_| Ok(()));
+                tx.expect_insert_account().withf(|a| *a == default_account()).times(1).returning(|_| Ok(()));
                 tx.expect_insert_api_key().times(1).returning(|_| Ok(()));
             });
         });
@@ -194,10 +201,7 @@ mod tests {
             expect_tx(s, |tx| {
                 tx.expect_claim_bootstrap().returning(|| Ok(true));
                 tx.expect_insert_account().returning(|_| Ok(()));
-                tx.expect_insert_api_key()
-                    .withf(|k| k.digest == plain(9).digest())
-                    .times(1)
-                    .returning(|_| Ok(()));
+                tx.expect_insert_api_key().withf(|k| k.digest == plain(9).digest()).times(1).returning(|_| Ok(()));
             });
         });
         let made = app.bootstrap(None).await.unwrap().unwrap();
@@ -210,26 +214,16 @@ mod tests {
             s.expect_begin().returning(|| Err(outage()));
         });
         let result = app.bootstrap(None).await;
-        assert!(
-            matches!(result, Err(AppError::Unavailable(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(AppError::Unavailable(_))), "{result:?}");
     }
 
     #[tokio::test]
     async fn a_created_account_gets_an_account_wide_key_with_every_permission() {
-        let account = Account {
-            name: "acme".parse().unwrap(),
-            plan: Plan::Pro,
-            ..default_account()
-        };
+        let account = Account { name: "acme".parse().unwrap(), plan: Plan::Pro, ..default_account() };
         let inserted = account.clone();
         let app = harness(|s| {
             expect_tx(s, move |tx| {
-                tx.expect_insert_account()
-                    .withf(move |a| *a == inserted)
-                    .times(1)
-                    .returning(|_| Ok(()));
+                tx.expect_insert_account().withf(move |a| *a == inserted).times(1).returning(|_| Ok(()));
                 tx.expect_insert_api_key()
                     .withf(|k| {
                         k.scope == KeyScope::Account
@@ -240,13 +234,7 @@ mod tests {
                     .returning(|_| Ok(()));
             });
         });
-        let made = app
-            .create_account(NewAccount {
-                name: "acme".parse().unwrap(),
-                plan: Plan::Pro,
-            })
-            .await
-            .unwrap();
+        let made = app.create_account(NewAccount { name: "acme".parse().unwrap(), plan: Plan::Pro }).await.unwrap();
         assert_eq!(made.account, account);
         assert_eq!(made.key.account_id, account.id);
     }
@@ -256,13 +244,8 @@ mod tests {
         let app = harness(|s| {
             s.expect_get_account().returning(|_| Ok(None));
         });
-        let result = app
-            .create_account_key(account_id(), PermissionSet::all())
-            .await;
-        assert!(
-            matches!(result, Err(AppError::NotFound(kind)) if kind == "account"),
-            "{result:?}"
-        );
+        let result = app.create_account_key(account_id(), PermissionSet::all()).await;
+        assert!(matches!(result, Err(AppError::NotFound(kind)) if kind == "account"), "{result:?}");
     }
 
     #[tokio::test]
@@ -270,28 +253,20 @@ mod tests {
         let app = harness(|s| {
             s.expect_get_account()
                 .withf(|id| *id == account_id())
-                .returning(|id| {
-                    Ok(Some(Account {
-                        id,
-                        ..default_account()
-                    }))
-                });
+                .returning(|id| Ok(Some(Account { id, ..default_account() })));
             expect_tx(s, |tx| {
                 tx.expect_insert_api_key()
                     .withf(|k| {
                         k.scope == KeyScope::Account
                             && k.account_id == account_id()
-                            && k.permissions
-                                == [Permission::Read].into_iter().collect::<PermissionSet>()
+                            && k.permissions == [Permission::Read].into_iter().collect::<PermissionSet>()
                     })
                     .times(1)
                     .returning(|_| Ok(()));
             });
         });
-        let (key, secret) = app
-            .create_account_key(account_id(), [Permission::Read].into_iter().collect())
-            .await
-            .unwrap();
+        let (key, secret) =
+            app.create_account_key(account_id(), [Permission::Read].into_iter().collect()).await.unwrap();
         assert_eq!(key.digest, secret.digest());
     }
 
@@ -302,60 +277,33 @@ mod tests {
                 tx.expect_lock_api_key().returning(|_| Ok(None));
             });
         });
-        let result = app
-            .revoke_any_key(api_key(1, KeyScope::Account, &[Permission::Admin]).id)
-            .await;
-        assert!(
-            matches!(result, Err(AppError::NotFound(kind)) if kind == "api_key"),
-            "{result:?}"
-        );
+        let result = app.revoke_any_key(api_key(1, KeyScope::Account, &[Permission::Admin]).id).await;
+        assert!(matches!(result, Err(AppError::NotFound(kind)) if kind == "api_key"), "{result:?}");
     }
 
     #[tokio::test]
     async fn revoking_any_key_by_id_sets_revoked_at_to_now_whatever_its_scope() {
-        for scope in [
-            KeyScope::Account,
-            KeyScope::Project(ProjectId::from_uuid(uuid::Uuid::from_u128(3))),
-        ] {
-            let stored = ApiKey {
-                updated_at: earlier(),
-                ..api_key(1, scope, &[Permission::Admin])
-            };
-            let expected = ApiKey {
-                revoked_at: Some(now()),
-                updated_at: now(),
-                ..stored.clone()
-            };
+        for scope in [KeyScope::Account, KeyScope::Project(ProjectId::from_uuid(uuid::Uuid::from_u128(3)))] {
+            let stored = ApiKey { updated_at: earlier(), ..api_key(1, scope, &[Permission::Admin]) };
+            let expected = ApiKey { revoked_at: Some(now()), updated_at: now(), ..stored.clone() };
             let written = expected.clone();
             let app = harness(|s| {
                 expect_tx(s, move |tx| {
-                    tx.expect_lock_api_key()
-                        .returning(move |_| Ok(Some(stored.clone())));
-                    tx.expect_update_api_key()
-                        .withf(move |k| *k == written)
-                        .times(1)
-                        .returning(|_| Ok(()));
+                    tx.expect_lock_api_key().returning(move |_| Ok(Some(stored.clone())));
+                    tx.expect_update_api_key().withf(move |k| *k == written).times(1).returning(|_| Ok(()));
                 });
             });
-            assert_eq!(
-                app.revoke_any_key(expected.id).await.unwrap(),
-                expected,
-                "{scope:?}"
-            );
+            assert_eq!(app.revoke_any_key(expected.id).await.unwrap(), expected, "{scope:?}");
         }
     }
 
     #[tokio::test]
     async fn revoking_an_already_revoked_key_by_id_writes_nothing() {
-        let revoked = ApiKey {
-            revoked_at: Some(earlier()),
-            ..api_key(1, KeyScope::Account, &[Permission::Admin])
-        };
+        let revoked = ApiKey { revoked_at: Some(earlier()), ..api_key(1, KeyScope::Account, &[Permission::Admin]) };
         let stored = revoked.clone();
         let app = harness(|s| {
             expect_tx_without_commit(s, move |tx| {
-                tx.expect_lock_api_key()
-                    .returning(move |_| Ok(Some(stored.clone())));
+                tx.expect_lock_api_key().returning(move |_| Ok(Some(stored.clone())));
             });
         });
         assert_eq!(app.revoke_any_key(revoked.id).await.unwrap(), revoked);

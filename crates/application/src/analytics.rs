@@ -84,9 +84,15 @@ mod tests {
         let app = harness(|s| {
             s.expect_get_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
             s.expect_usage_by_hour()
-                .withf(|_, key, from, to| key.is_none() && *from == t("2026-01-01T00:00:00Z") && *to == t("2026-01-04T00:00:00Z"))
+                .withf(|_, key, from, to| {
+                    key.is_none() && *from == t("2026-01-01T00:00:00Z") && *to == t("2026-01-04T00:00:00Z")
+                })
                 .returning(|_, _, _, _| {
-                    Ok(vec![(t("2026-01-01T05:00:00Z"), counts(2)), (t("2026-01-01T23:00:00Z"), counts(1)), (t("2026-01-03T00:00:00Z"), counts(4))])
+                    Ok(vec![
+                        (t("2026-01-01T05:00:00Z"), counts(2)),
+                        (t("2026-01-01T23:00:00Z"), counts(1)),
+                        (t("2026-01-03T00:00:00Z"), counts(4)),
+                    ])
                 });
         });
         let who = principal(&[Permission::Read], KeyScope::Account);

@@ -36,7 +36,12 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` without `read`; `ProjectNotFound` if missing or out of scope.
-    pub async fn list_api_keys(&self, who: &Principal, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, AppError> {
+    pub async fn list_api_keys(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<ApiKey>, AppError> {
         who.require(Permission::Read)?;
         self.visible_project(who, project).await?;
         Ok(self.deps.store.list_api_keys(project, page).await?)
@@ -47,7 +52,12 @@ impl Tengine {
     /// # Errors
     /// `Forbidden` without `admin` or when granting more than the caller holds;
     /// `Validation` for an expiry in the past or beyond the caller's own.
-    pub async fn create_api_key(&self, who: &Principal, project: ProjectId, new: NewApiKey) -> Result<(ApiKey, PlainApiKey), AppError> {
+    pub async fn create_api_key(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        new: NewApiKey,
+    ) -> Result<(ApiKey, PlainApiKey), AppError> {
         who.require(Permission::Admin)?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
@@ -95,7 +105,13 @@ impl Tengine {
     ///
     /// # Errors
     /// As for creation, plus `NotFound("api_key")`.
-    pub async fn update_api_key(&self, who: &Principal, project: ProjectId, id: ApiKeyId, patch: ApiKeyPatch) -> Result<ApiKey, AppError> {
+    pub async fn update_api_key(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: ApiKeyId,
+        patch: ApiKeyPatch,
+    ) -> Result<ApiKey, AppError> {
         who.require(Permission::Admin)?;
         if let Some(p) = patch.permissions.as_ref().and_then(|p| p.iter().find(|p| !who.permissions.allows(*p))) {
             return Err(Denied::CannotGrant(p).into());
@@ -154,7 +170,13 @@ impl Tengine {
     /// # Errors
     /// `Forbidden` without `admin`; `ProjectNotFound`; `NotFound("api_key")`;
     /// `Validation` for a revoked key.
-    pub async fn rotate_api_key(&self, who: &Principal, project: ProjectId, id: ApiKeyId, grace: Duration) -> Result<(ApiKey, PlainApiKey), AppError> {
+    pub async fn rotate_api_key(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: ApiKeyId,
+        grace: Duration,
+    ) -> Result<(ApiKey, PlainApiKey), AppError> {
         who.require(Permission::Admin)?;
         let now = self.deps.clock.now();
         let secret = self.deps.secrets.api_key();
@@ -215,11 +237,7 @@ mod tests {
     }
 
     fn new_key(permissions: &[Permission], expires_at: Option<DateTime<Utc>>) -> NewApiKey {
-        NewApiKey {
-            name: "ci".parse().unwrap(),
-            permissions: perms(permissions),
-            expires_at,
-        }
+        NewApiKey { name: "ci".parse().unwrap(), permissions: perms(permissions), expires_at }
     }
 
     /// A key of project `n` as stored, last changed [`earlier`].
@@ -240,10 +258,7 @@ mod tests {
     }
 
     fn admin_expiring_at(at: DateTime<Utc>) -> Principal {
-        Principal {
-            expires_at: Some(at),
-            ..admin()
-        }
+        Principal { expires_at: Some(at), ..admin() }
     }
 
     fn visible_project(store: &mut MockStore) {
@@ -264,13 +279,8 @@ mod tests {
     fn expect_key_written(store: &mut MockStore, stored: ApiKey, written: ApiKey) {
         expect_tx(store, move |tx| {
             locks_project_1(tx);
-            tx.expect_lock_api_key()
-                .withf(|id| *id == stored_id())
-                .returning(move |_| Ok(Some(stored.clone())));
-            tx.expect_update_api_key()
-                .withf(move |k| *k == written)
-                .times(1)
-                .returning(|_| Ok(()));
+            tx.expect_lock_api_key().withf(|id| *id == stored_id()).returning(move |_| Ok(Some(stored.clone())));
+            tx.expect_update_api_key().withf(move |k| *k == written).times(1).returning(|_| Ok(()));
         });
     }
 
@@ -278,8 +288,7 @@ mod tests {
     fn expect_key_untouched(store: &mut MockStore, stored: Option<ApiKey>) {
         expect_tx_without_commit(store, move |tx| {
             locks_project_1(tx);
-            tx.expect_lock_api_key()
-                .returning(move |_| Ok(stored.clone()));
+            tx.expect_lock_api_key().returning(move |_| Ok(stored.clone()));
         });
     }
 
@@ -287,8 +296,7 @@ mod tests {
     fn expect_any_key_write(store: &mut MockStore) {
         expect_tx(store, |tx| {
             locks_project_1(tx);
-            tx.expect_lock_api_key()
-                .returning(|_| Ok(Some(stored_key(1))));
+            tx.expect_lock_api_key().returning(|_| Ok(Some(stored_key(1))));
             tx.expect_update_api_key().times(1).returning(|_| Ok(()));
         });
     }
@@ -303,16 +311,11 @@ mod tests {
             let app = harness(|s| {
                 if cell.1 {
                     visible_project(s);
-                    s.expect_list_api_keys()
-                        .returning(|_, page| Ok(empty_page(page)));
+                    s.expect_list_api_keys().returning(|_, page| Ok(empty_page(page)));
                 }
             });
             let result = app
-                .list_api_keys(
-                    &principal(&[cell.0], KeyScope::Account),
-                    project_id(1),
-                    PageRequest::default(),
-                )
+                .list_api_keys(&principal(&[cell.0], KeyScope::Account), project_id(1), PageRequest::default())
                 .await;
             assert_gate("list_api_keys", Permission::Read, cell, result);
         }
@@ -330,11 +333,7 @@ mod tests {
                 }
             });
             let result = app
-                .create_api_key(
-                    &principal(&[cell.0], KeyScope::Account),
-                    project_id(1),
-                    new_key(&[cell.0], None),
-                )
+                .create_api_key(&principal(&[cell.0], KeyScope::Account), project_id(1), new_key(&[cell.0], None))
                 .await;
             assert_gate("create_api_key", Permission::Admin, cell, result);
         }
@@ -346,17 +345,10 @@ mod tests {
             let app = harness(|s| {
                 if cell.1 {
                     visible_project(s);
-                    s.expect_get_api_key()
-                        .returning(|_, _| Ok(Some(stored_key(1))));
+                    s.expect_get_api_key().returning(|_, _| Ok(Some(stored_key(1))));
                 }
             });
-            let result = app
-                .get_api_key(
-                    &principal(&[cell.0], KeyScope::Account),
-                    project_id(1),
-                    stored_id(),
-                )
-                .await;
+            let result = app.get_api_key(&principal(&[cell.0], KeyScope::Account), project_id(1), stored_id()).await;
             assert_gate("get_api_key", Permission::Read, cell, result);
         }
     }
@@ -369,18 +361,9 @@ mod tests {
                     expect_any_key_write(s);
                 }
             });
-            let patch = ApiKeyPatch {
-                name: Some("renamed".parse().unwrap()),
-                ..ApiKeyPatch::default()
-            };
-            let result = app
-                .update_api_key(
-                    &principal(&[cell.0], KeyScope::Account),
-                    project_id(1),
-                    stored_id(),
-                    patch,
-                )
-                .await;
+            let patch = ApiKeyPatch { name: Some("renamed".parse().unwrap()), ..ApiKeyPatch::default() };
+            let result =
+                app.update_api_key(&principal(&[cell.0], KeyScope::Account), project_id(1), stored_id(), patch).await;
             assert_gate("update_api_key", Permission::Admin, cell, result);
         }
     }
@@ -393,13 +376,7 @@ mod tests {
                     expect_any_key_write(s);
                 }
             });
-            let result = app
-                .revoke_api_key(
-                    &principal(&[cell.0], KeyScope::Account),
-                    project_id(1),
-                    stored_id(),
-                )
-                .await;
+            let result = app.revoke_api_key(&principal(&[cell.0], KeyScope::Account), project_id(1), stored_id()).await;
             assert_gate("revoke_api_key", Permission::Admin, cell, result);
         }
     }
@@ -413,12 +390,7 @@ mod tests {
                 }
             });
             let result = app
-                .rotate_api_key(
-                    &principal(&[cell.0], KeyScope::Account),
-                    project_id(1),
-                    stored_id(),
-                    Duration::zero(),
-                )
+                .rotate_api_key(&principal(&[cell.0], KeyScope::Account), project_id(1), stored_id(), Duration::zero())
                 .await;
             assert_gate("rotate_api_key", Permission::Admin, cell, result);
         }
@@ -429,36 +401,22 @@ mod tests {
         let app = harness(|_| {});
         let who = principal(&[Permission::Admin], KeyScope::Project(project_id(1)));
         let (other, id) = (project_id(2), stored_id());
-        assert_project_not_found(
-            "list_api_keys",
-            app.list_api_keys(&who, other, PageRequest::default()).await,
-        );
+        assert_project_not_found("list_api_keys", app.list_api_keys(&who, other, PageRequest::default()).await);
         assert_project_not_found(
             "create_api_key",
-            app.create_api_key(&who, other, new_key(&[Permission::Read], None))
-                .await,
+            app.create_api_key(&who, other, new_key(&[Permission::Read], None)).await,
         );
         assert_project_not_found("get_api_key", app.get_api_key(&who, other, id).await);
-        assert_project_not_found(
-            "update_api_key",
-            app.update_api_key(&who, other, id, ApiKeyPatch::default())
-                .await,
-        );
+        assert_project_not_found("update_api_key", app.update_api_key(&who, other, id, ApiKeyPatch::default()).await);
         assert_project_not_found("revoke_api_key", app.revoke_api_key(&who, other, id).await);
-        assert_project_not_found(
-            "rotate_api_key",
-            app.rotate_api_key(&who, other, id, Duration::zero()).await,
-        );
+        assert_project_not_found("rotate_api_key", app.rotate_api_key(&who, other, id, Duration::zero()).await);
     }
 
     #[tokio::test]
     async fn a_project_scoped_key_manages_keys_of_its_own_project() {
         let app = harness(expect_any_key_write);
         let who = principal(&[Permission::Admin], KeyScope::Project(project_id(1)));
-        let revoked = app
-            .revoke_api_key(&who, project_id(1), stored_id())
-            .await
-            .unwrap();
+        let revoked = app.revoke_api_key(&who, project_id(1), stored_id()).await.unwrap();
         assert_eq!(revoked.revoked_at, Some(now()));
     }
 
@@ -468,15 +426,8 @@ mod tests {
             s.expect_get_project().returning(|_, _| Ok(None));
         });
         let who = principal(&[Permission::Read], KeyScope::Account);
-        assert_project_not_found(
-            "list_api_keys",
-            app.list_api_keys(&who, project_id(1), PageRequest::default())
-                .await,
-        );
-        assert_project_not_found(
-            "get_api_key",
-            app.get_api_key(&who, project_id(1), stored_id()).await,
-        );
+        assert_project_not_found("list_api_keys", app.list_api_keys(&who, project_id(1), PageRequest::default()).await);
+        assert_project_not_found("get_api_key", app.get_api_key(&who, project_id(1), stored_id()).await);
     }
 
     #[tokio::test]
@@ -487,23 +438,12 @@ mod tests {
             });
         };
         let id = stored_id();
-        let result = harness(missing)
-            .create_api_key(&admin(), project_id(1), new_key(&[Permission::Read], None))
-            .await;
+        let result = harness(missing).create_api_key(&admin(), project_id(1), new_key(&[Permission::Read], None)).await;
         assert_project_not_found("create_api_key", result);
-        let result = harness(missing)
-            .update_api_key(&admin(), project_id(1), id, ApiKeyPatch::default())
-            .await;
+        let result = harness(missing).update_api_key(&admin(), project_id(1), id, ApiKeyPatch::default()).await;
         assert_project_not_found("update_api_key", result);
-        assert_project_not_found(
-            "revoke_api_key",
-            harness(missing)
-                .revoke_api_key(&admin(), project_id(1), id)
-                .await,
-        );
-        let result = harness(missing)
-            .rotate_api_key(&admin(), project_id(1), id, Duration::zero())
-            .await;
+        assert_project_not_found("revoke_api_key", harness(missing).revoke_api_key(&admin(), project_id(1), id).await);
+        let result = harness(missing).rotate_api_key(&admin(), project_id(1), id, Duration::zero()).await;
         assert_project_not_found("rotate_api_key", result);
     }
 
@@ -511,17 +451,12 @@ mod tests {
     async fn a_key_of_another_project_is_not_found_and_left_untouched() {
         let elsewhere = || Some(stored_key(2));
         let id = stored_id();
-        let patch = ApiKeyPatch {
-            name: Some("renamed".parse().unwrap()),
-            ..ApiKeyPatch::default()
-        };
-        let result = harness(|s| expect_key_untouched(s, elsewhere()))
-            .update_api_key(&admin(), project_id(1), id, patch)
-            .await;
+        let patch = ApiKeyPatch { name: Some("renamed".parse().unwrap()), ..ApiKeyPatch::default() };
+        let result =
+            harness(|s| expect_key_untouched(s, elsewhere())).update_api_key(&admin(), project_id(1), id, patch).await;
         assert!(is_api_key_not_found(&result), "update_api_key: {result:?}");
-        let result = harness(|s| expect_key_untouched(s, elsewhere()))
-            .revoke_api_key(&admin(), project_id(1), id)
-            .await;
+        let result =
+            harness(|s| expect_key_untouched(s, elsewhere())).revoke_api_key(&admin(), project_id(1), id).await;
         assert!(is_api_key_not_found(&result), "revoke_api_key: {result:?}");
         let result = harness(|s| expect_key_untouched(s, elsewhere()))
             .rotate_api_key(&admin(), project_id(1), id, Duration::zero())
@@ -533,9 +468,7 @@ mod tests {
     async fn an_account_wide_key_is_not_reachable_through_a_project() {
         let account_wide = api_key(1, KeyScope::Account, &[Permission::Admin]);
         let app = harness(|s| expect_key_untouched(s, Some(account_wide)));
-        let result = app
-            .revoke_api_key(&admin(), project_id(1), stored_id())
-            .await;
+        let result = app.revoke_api_key(&admin(), project_id(1), stored_id()).await;
         assert!(is_api_key_not_found(&result), "{result:?}");
     }
 
@@ -547,19 +480,12 @@ mod tests {
                 .withf(|project, id| *project == project_id(1) && *id == stored_id())
                 .returning(|_, _| Ok(None));
         });
-        let result = app
-            .get_api_key(
-                &principal(&[Permission::Read], KeyScope::Account),
-                project_id(1),
-                stored_id(),
-            )
-            .await;
+        let result =
+            app.get_api_key(&principal(&[Permission::Read], KeyScope::Account), project_id(1), stored_id()).await;
         assert!(is_api_key_not_found(&result), "get_api_key: {result:?}");
 
         let app = harness(|s| expect_key_untouched(s, None));
-        let result = app
-            .revoke_api_key(&admin(), project_id(1), stored_id())
-            .await;
+        let result = app.revoke_api_key(&admin(), project_id(1), stored_id()).await;
         assert!(is_api_key_not_found(&result), "revoke_api_key: {result:?}");
     }
 
@@ -573,18 +499,9 @@ mod tests {
             Denied::Missing(Permission::Admin),
             app.create_api_key(&who, project_id(1), webhook).await,
         );
-        let patch = ApiKeyPatch {
-            permissions: Some(perms(&[Permission::Webhook])),
-            ..ApiKeyPatch::default()
-        };
-        let result = app
-            .update_api_key(&who, project_id(1), stored_id(), patch)
-            .await;
-        assert_denied(
-            "update_api_key granting webhook",
-            Denied::Missing(Permission::Admin),
-            result,
-        );
+        let patch = ApiKeyPatch { permissions: Some(perms(&[Permission::Webhook])), ..ApiKeyPatch::default() };
+        let result = app.update_api_key(&who, project_id(1), stored_id(), patch).await;
+        assert_denied("update_api_key granting webhook", Denied::Missing(Permission::Admin), result);
     }
 
     #[tokio::test]
@@ -598,10 +515,7 @@ mod tests {
                     .returning(|_| Ok(()));
             });
         });
-        let (key, _) = app
-            .create_api_key(&admin(), project_id(1), new_key(&Permission::ALL, None))
-            .await
-            .unwrap();
+        let (key, _) = app.create_api_key(&admin(), project_id(1), new_key(&Permission::ALL, None)).await.unwrap();
         assert_eq!(key.permissions, PermissionSet::all());
     }
 
@@ -625,10 +539,8 @@ mod tests {
                     .returning(|_| Ok(()));
             });
         });
-        let (key, secret) = app
-            .create_api_key(&admin(), project_id(1), new_key(&[Permission::Read], None))
-            .await
-            .unwrap();
+        let (key, secret) =
+            app.create_api_key(&admin(), project_id(1), new_key(&[Permission::Read], None)).await.unwrap();
         assert_eq!(secret.expose_secret(), plain(9).expose_secret());
         assert_eq!(key.digest, plain(9).digest());
     }
@@ -637,13 +549,7 @@ mod tests {
     async fn a_new_key_cannot_expire_in_the_past_or_now() {
         let app = harness(|_| {});
         for (case, at) in [("past", now() - Duration::seconds(1)), ("now", now())] {
-            let result = app
-                .create_api_key(
-                    &admin(),
-                    project_id(1),
-                    new_key(&[Permission::Read], Some(at)),
-                )
-                .await;
+            let result = app.create_api_key(&admin(), project_id(1), new_key(&[Permission::Read], Some(at))).await;
             assert_invalid(case, "expires_at", result);
         }
     }
@@ -653,11 +559,7 @@ mod tests {
         let app = harness(|_| {});
         let who = admin_expiring_at(now() + Duration::hours(1));
         let result = app
-            .create_api_key(
-                &who,
-                project_id(1),
-                new_key(&[Permission::Read], Some(now() + Duration::hours(2))),
-            )
+            .create_api_key(&who, project_id(1), new_key(&[Permission::Read], Some(now() + Duration::hours(2))))
             .await;
         assert_invalid("expiry after the creator's", "expires_at", result);
     }
@@ -668,18 +570,11 @@ mod tests {
         let app = harness(|s| {
             expect_tx(s, move |tx| {
                 locks_project_1(tx);
-                tx.expect_insert_api_key()
-                    .withf(move |k| k.expires_at == Some(own))
-                    .times(1)
-                    .returning(|_| Ok(()));
+                tx.expect_insert_api_key().withf(move |k| k.expires_at == Some(own)).times(1).returning(|_| Ok(()));
             });
         });
         let (key, _) = app
-            .create_api_key(
-                &admin_expiring_at(own),
-                project_id(1),
-                new_key(&[Permission::Read], None),
-            )
+            .create_api_key(&admin_expiring_at(own), project_id(1), new_key(&[Permission::Read], None))
             .await
             .unwrap();
         assert_eq!(key.expires_at, Some(own));
@@ -691,21 +586,12 @@ mod tests {
         let app = harness(|s| {
             expect_tx(s, move |tx| {
                 locks_project_1(tx);
-                tx.expect_insert_api_key()
-                    .withf(move |k| k.expires_at == Some(sooner))
-                    .times(1)
-                    .returning(|_| Ok(()));
+                tx.expect_insert_api_key().withf(move |k| k.expires_at == Some(sooner)).times(1).returning(|_| Ok(()));
             });
         });
         let who = admin_expiring_at(now() + Duration::hours(1));
-        let (key, _) = app
-            .create_api_key(
-                &who,
-                project_id(1),
-                new_key(&[Permission::Read], Some(sooner)),
-            )
-            .await
-            .unwrap();
+        let (key, _) =
+            app.create_api_key(&who, project_id(1), new_key(&[Permission::Read], Some(sooner))).await.unwrap();
         assert_eq!(key.expires_at, Some(sooner));
     }
 
@@ -718,59 +604,27 @@ mod tests {
             ("now", now()),
             ("beyond the caller's", now() + Duration::hours(2)),
         ] {
-            let patch = ApiKeyPatch {
-                expires_at: Some(Some(at)),
-                ..ApiKeyPatch::default()
-            };
-            assert_invalid(
-                case,
-                "expires_at",
-                app.update_api_key(&who, project_id(1), stored_id(), patch)
-                    .await,
-            );
+            let patch = ApiKeyPatch { expires_at: Some(Some(at)), ..ApiKeyPatch::default() };
+            assert_invalid(case, "expires_at", app.update_api_key(&who, project_id(1), stored_id(), patch).await);
         }
     }
 
     #[tokio::test]
     async fn an_expiring_key_cannot_clear_another_keys_expiry() {
         let app = harness(|_| {});
-        let patch = ApiKeyPatch {
-            expires_at: Some(None),
-            ..ApiKeyPatch::default()
-        };
-        let result = app
-            .update_api_key(
-                &admin_expiring_at(now() + Duration::hours(1)),
-                project_id(1),
-                stored_id(),
-                patch,
-            )
-            .await;
+        let patch = ApiKeyPatch { expires_at: Some(None), ..ApiKeyPatch::default() };
+        let result =
+            app.update_api_key(&admin_expiring_at(now() + Duration::hours(1)), project_id(1), stored_id(), patch).await;
         assert_invalid("clearing the expiry", "expires_at", result);
     }
 
     #[tokio::test]
     async fn a_key_that_never_expires_may_clear_an_expiry() {
-        let expiring = ApiKey {
-            expires_at: Some(now() + Duration::hours(1)),
-            ..stored_key(1)
-        };
-        let expected = ApiKey {
-            expires_at: None,
-            updated_at: now(),
-            ..expiring.clone()
-        };
+        let expiring = ApiKey { expires_at: Some(now() + Duration::hours(1)), ..stored_key(1) };
+        let expected = ApiKey { expires_at: None, updated_at: now(), ..expiring.clone() };
         let app = harness(|s| expect_key_written(s, expiring, expected.clone()));
-        let patch = ApiKeyPatch {
-            expires_at: Some(None),
-            ..ApiKeyPatch::default()
-        };
-        assert_eq!(
-            app.update_api_key(&admin(), project_id(1), stored_id(), patch)
-                .await
-                .unwrap(),
-            expected
-        );
+        let patch = ApiKeyPatch { expires_at: Some(None), ..ApiKeyPatch::default() };
+        assert_eq!(app.update_api_key(&admin(), project_id(1), stored_id(), patch).await.unwrap(), expected);
     }
 
     #[tokio::test]
@@ -787,12 +641,7 @@ mod tests {
             permissions: Some(perms(&[Permission::Read, Permission::Webhook])),
             expires_at: None,
         };
-        assert_eq!(
-            app.update_api_key(&admin(), project_id(1), stored_id(), patch)
-                .await
-                .unwrap(),
-            expected
-        );
+        assert_eq!(app.update_api_key(&admin(), project_id(1), stored_id(), patch).await.unwrap(), expected);
     }
 
     #[tokio::test]
@@ -802,59 +651,32 @@ mod tests {
             permissions: Some(stored_key(1).permissions),
             expires_at: Some(None),
         };
-        for (case, patch) in [
-            ("empty patch", ApiKeyPatch::default()),
-            ("patch restating the values", restating),
-        ] {
+        for (case, patch) in [("empty patch", ApiKeyPatch::default()), ("patch restating the values", restating)] {
             let app = harness(|s| expect_key_untouched(s, Some(stored_key(1))));
-            let result = app
-                .update_api_key(&admin(), project_id(1), stored_id(), patch)
-                .await;
+            let result = app.update_api_key(&admin(), project_id(1), stored_id(), patch).await;
             assert_eq!(result.unwrap(), stored_key(1), "{case}");
         }
     }
 
     #[tokio::test]
     async fn revoking_a_key_sets_revoked_at_to_now_and_writes_it() {
-        let expected = ApiKey {
-            revoked_at: Some(now()),
-            updated_at: now(),
-            ..stored_key(1)
-        };
+        let expected = ApiKey { revoked_at: Some(now()), updated_at: now(), ..stored_key(1) };
         let app = harness(|s| expect_key_written(s, stored_key(1), expected.clone()));
-        assert_eq!(
-            app.revoke_api_key(&admin(), project_id(1), stored_id())
-                .await
-                .unwrap(),
-            expected
-        );
+        assert_eq!(app.revoke_api_key(&admin(), project_id(1), stored_id()).await.unwrap(), expected);
     }
 
     #[tokio::test]
     async fn revoking_a_revoked_key_writes_nothing_and_returns_it_unchanged() {
-        let revoked = ApiKey {
-            revoked_at: Some(earlier()),
-            ..stored_key(1)
-        };
+        let revoked = ApiKey { revoked_at: Some(earlier()), ..stored_key(1) };
         let app = harness(|s| expect_key_untouched(s, Some(revoked.clone())));
-        assert_eq!(
-            app.revoke_api_key(&admin(), project_id(1), stored_id())
-                .await
-                .unwrap(),
-            revoked
-        );
+        assert_eq!(app.revoke_api_key(&admin(), project_id(1), stored_id()).await.unwrap(), revoked);
     }
 
     #[tokio::test]
     async fn a_revoked_key_cannot_be_rotated() {
-        let revoked = ApiKey {
-            revoked_at: Some(earlier()),
-            ..stored_key(1)
-        };
+        let revoked = ApiKey { revoked_at: Some(earlier()), ..stored_key(1) };
         let app = harness(|s| expect_key_untouched(s, Some(revoked)));
-        let result = app
-            .rotate_api_key(&admin(), project_id(1), stored_id(), Duration::minutes(5))
-            .await;
+        let result = app.rotate_api_key(&admin(), project_id(1), stored_id(), Duration::minutes(5)).await;
         assert_invalid("rotating a revoked key", "key_id", result);
     }
 
@@ -864,31 +686,20 @@ mod tests {
         let expected = ApiKey {
             digest: plain(9).digest(),
             prefix: plain(9).display_prefix().to_owned(),
-            previous: Some(PreviousSecret {
-                digest: stored_key(1).digest,
-                expires_at: now() + grace,
-            }),
+            previous: Some(PreviousSecret { digest: stored_key(1).digest, expires_at: now() + grace }),
             updated_at: now(),
             ..stored_key(1)
         };
         let app = harness(|s| expect_key_written(s, stored_key(1), expected.clone()));
-        let (key, secret) = app
-            .rotate_api_key(&admin(), project_id(1), stored_id(), grace)
-            .await
-            .unwrap();
+        let (key, secret) = app.rotate_api_key(&admin(), project_id(1), stored_id(), grace).await.unwrap();
         assert_eq!(key, expected);
         assert_eq!(secret.expose_secret(), plain(9).expose_secret());
     }
 
     #[tokio::test]
     async fn rotation_without_grace_drops_the_old_secret_at_once() {
-        let rotated_before = ApiKey {
-            previous: Some(PreviousSecret {
-                digest: plain(3).digest(),
-                expires_at: now(),
-            }),
-            ..stored_key(1)
-        };
+        let rotated_before =
+            ApiKey { previous: Some(PreviousSecret { digest: plain(3).digest(), expires_at: now() }), ..stored_key(1) };
         let expected = ApiKey {
             digest: plain(9).digest(),
             prefix: plain(9).display_prefix().to_owned(),
@@ -897,10 +708,7 @@ mod tests {
             ..stored_key(1)
         };
         let app = harness(|s| expect_key_written(s, rotated_before, expected.clone()));
-        let (key, _) = app
-            .rotate_api_key(&admin(), project_id(1), stored_id(), Duration::zero())
-            .await
-            .unwrap();
+        let (key, _) = app.rotate_api_key(&admin(), project_id(1), stored_id(), Duration::zero()).await.unwrap();
         assert_eq!(key, expected);
     }
 
@@ -912,25 +720,15 @@ mod tests {
                 tx.expect_lock_api_key().returning(|_| Err(outage()));
             });
         });
-        let result = app
-            .revoke_api_key(&admin(), project_id(1), stored_id())
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Unavailable(_))),
-            "revoke_api_key: {result:?}"
-        );
+        let result = app.revoke_api_key(&admin(), project_id(1), stored_id()).await;
+        assert!(matches!(result, Err(AppError::Unavailable(_))), "revoke_api_key: {result:?}");
 
         let app = harness(|s| {
             visible_project(s);
             s.expect_list_api_keys().returning(|_, _| Err(outage()));
         });
-        let result = app
-            .list_api_keys(&admin(), project_id(1), PageRequest::default())
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Unavailable(_))),
-            "list_api_keys: {result:?}"
-        );
+        let result = app.list_api_keys(&admin(), project_id(1), PageRequest::default()).await;
+        assert!(matches!(result, Err(AppError::Unavailable(_))), "list_api_keys: {result:?}");
     }
 
     #[tokio::test]
@@ -938,33 +736,20 @@ mod tests {
         let app = harness(|s| {
             expect_tx_without_commit(s, |tx| {
                 locks_project_1(tx);
-                tx.expect_insert_api_key()
-                    .returning(|_| Err(RepoError::Conflict("api_keys_digest_key".into())));
+                tx.expect_insert_api_key().returning(|_| Err(RepoError::Conflict("api_keys_digest_key".into())));
             });
         });
-        let result = app
-            .create_api_key(&admin(), project_id(1), new_key(&[Permission::Read], None))
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Internal(_))),
-            "create_api_key: {result:?}"
-        );
+        let result = app.create_api_key(&admin(), project_id(1), new_key(&[Permission::Read], None)).await;
+        assert!(matches!(result, Err(AppError::Internal(_))), "create_api_key: {result:?}");
 
         let app = harness(|s| {
             expect_tx_without_commit(s, |tx| {
                 locks_project_1(tx);
-                tx.expect_lock_api_key()
-                    .returning(|_| Ok(Some(stored_key(1))));
-                tx.expect_update_api_key()
-                    .returning(|_| Err(RepoError::NotFound));
+                tx.expect_lock_api_key().returning(|_| Ok(Some(stored_key(1))));
+                tx.expect_update_api_key().returning(|_| Err(RepoError::NotFound));
             });
         });
-        let result = app
-            .revoke_api_key(&admin(), project_id(1), stored_id())
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Internal(_))),
-            "revoke_api_key: {result:?}"
-        );
+        let result = app.revoke_api_key(&admin(), project_id(1), stored_id()).await;
+        assert!(matches!(result, Err(AppError::Internal(_))), "revoke_api_key: {result:?}");
     }
 }

@@ -49,8 +49,9 @@ fn bearer_token(header: &str) -> Option<&str> {
 /// The part of a credential that may be echoed: the display prefix of a key-shaped value.
 fn safe_prefix(token: &str) -> Option<String> {
     let prefix = token.get(..tengine_domain::api_key::DISPLAY_PREFIX_LEN)?;
-    (prefix.starts_with(tengine_domain::api_key::KEY_PREFIX) && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .then(|| prefix.to_owned())
+    (prefix.starts_with(tengine_domain::api_key::KEY_PREFIX)
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    .then(|| prefix.to_owned())
 }
 
 #[cfg(test)]
@@ -93,7 +94,9 @@ mod tests {
         revoked.revoked_at = Some(now());
         let mut expired = api_key(1, KeyScope::Account, &[tengine_domain::Permission::Admin]);
         expired.expires_at = Some(now());
-        for (record, failure) in [(None, AuthFailure::Unknown), (Some(revoked), AuthFailure::Unknown), (Some(expired), AuthFailure::Expired)] {
+        for (record, failure) in
+            [(None, AuthFailure::Unknown), (Some(revoked), AuthFailure::Unknown), (Some(expired), AuthFailure::Expired)]
+        {
             let app = harness(|s| {
                 s.expect_find_by_digest().returning(move |_| Ok(record.clone()));
             });
@@ -111,8 +114,7 @@ mod tests {
     #[tokio::test]
     async fn a_store_outage_is_unavailable_not_unauthenticated() {
         let app = harness(|s| {
-            s.expect_find_by_digest()
-                .returning(|_| Err(tengine_ports::RepoError::Unavailable("down".into())));
+            s.expect_find_by_digest().returning(|_| Err(tengine_ports::RepoError::Unavailable("down".into())));
         });
         assert!(matches!(app.authenticate(Some(&bearer(1))).await, Err(AppError::Unavailable(_))));
     }

@@ -51,7 +51,12 @@ impl Tengine {
     ///
     /// # Errors
     /// `Unavailable` when the store is down.
-    pub async fn emit_usage_alert(&self, account: AccountId, kind: EventType, d: RateDecision) -> Result<bool, AppError> {
+    pub async fn emit_usage_alert(
+        &self,
+        account: AccountId,
+        kind: EventType,
+        d: RateDecision,
+    ) -> Result<bool, AppError> {
         let mut tx = self.deps.store.begin().await?;
         if !tx.claim_usage_alert(account, kind, d.window_start).await? {
             return Ok(false);
@@ -134,7 +139,10 @@ mod tests {
         }
         assert_eq!(
             alerts,
-            vec![(79, tengine_domain::EventType::UsageThresholdReached), (100, tengine_domain::EventType::UsageLimitExceeded)]
+            vec![
+                (79, tengine_domain::EventType::UsageThresholdReached),
+                (100, tengine_domain::EventType::UsageLimitExceeded)
+            ]
         );
     }
 }

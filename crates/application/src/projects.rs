@@ -1,6 +1,8 @@
 //! Project use cases: list, create, get, update, delete.
 
-use tengine_domain::{Page, PageRequest, Permission, Principal, Project, ProjectDescription, ProjectId, ProjectName, ProjectPatch};
+use tengine_domain::{
+    Page, PageRequest, Permission, Principal, Project, ProjectDescription, ProjectId, ProjectName, ProjectPatch,
+};
 use tengine_ports::RepoError;
 
 use crate::{AppError, Tengine};
@@ -60,7 +62,12 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` without `write`; `ProjectNotFound` if missing or out of scope.
-    pub async fn update_project(&self, who: &Principal, id: ProjectId, patch: ProjectPatch) -> Result<Project, AppError> {
+    pub async fn update_project(
+        &self,
+        who: &Principal,
+        id: ProjectId,
+        patch: ProjectPatch,
+    ) -> Result<Project, AppError> {
         who.require(Permission::Write)?;
         if !who.sees(&id) {
             return Err(AppError::ProjectNotFound);
@@ -117,26 +124,16 @@ mod tests {
     use crate::test_support::*;
 
     fn new_project() -> NewProject {
-        NewProject {
-            name: "new".parse().unwrap(),
-            description: None,
-        }
+        NewProject { name: "new".parse().unwrap(), description: None }
     }
 
     fn rename() -> ProjectPatch {
-        ProjectPatch {
-            name: Some("renamed".parse().unwrap()),
-            description: None,
-        }
+        ProjectPatch { name: Some("renamed".parse().unwrap()), description: None }
     }
 
     /// Project `n` as stored, last changed [`earlier`].
     fn stored(n: u128) -> Project {
-        Project {
-            created_at: earlier(),
-            updated_at: earlier(),
-            ..project(n)
-        }
+        Project { created_at: earlier(), updated_at: earlier(), ..project(n) }
     }
 
     fn own_scope() -> KeyScope {
@@ -148,16 +145,10 @@ mod tests {
         for cell in NEEDS_READ {
             let app = harness(|s| {
                 if cell.1 {
-                    s.expect_list_projects()
-                        .returning(|_, _, page| Ok(empty_page(page)));
+                    s.expect_list_projects().returning(|_, _, page| Ok(empty_page(page)));
                 }
             });
-            let result = app
-                .list_projects(
-                    &principal(&[cell.0], KeyScope::Account),
-                    PageRequest::default(),
-                )
-                .await;
+            let result = app.list_projects(&principal(&[cell.0], KeyScope::Account), PageRequest::default()).await;
             assert_gate("list_projects", Permission::Read, cell, result);
         }
     }
@@ -172,9 +163,7 @@ mod tests {
                     });
                 }
             });
-            let result = app
-                .create_project(&principal(&[cell.0], KeyScope::Account), new_project())
-                .await;
+            let result = app.create_project(&principal(&[cell.0], KeyScope::Account), new_project()).await;
             assert_gate("create_project", Permission::Write, cell, result);
         }
     }
@@ -184,13 +173,10 @@ mod tests {
         for cell in NEEDS_READ {
             let app = harness(|s| {
                 if cell.1 {
-                    s.expect_get_project()
-                        .returning(|_, id| Ok(Some(Project { id, ..project(1) })));
+                    s.expect_get_project().returning(|_, id| Ok(Some(Project { id, ..project(1) })));
                 }
             });
-            let result = app
-                .get_project(&principal(&[cell.0], KeyScope::Account), project_id(1))
-                .await;
+            let result = app.get_project(&principal(&[cell.0], KeyScope::Account), project_id(1)).await;
             assert_gate("get_project", Permission::Read, cell, result);
         }
     }
@@ -201,19 +187,12 @@ mod tests {
             let app = harness(|s| {
                 if cell.1 {
                     expect_tx(s, |tx| {
-                        tx.expect_lock_project()
-                            .returning(|_, _| Ok(Some(stored(1))));
+                        tx.expect_lock_project().returning(|_, _| Ok(Some(stored(1))));
                         tx.expect_update_project().times(1).returning(|_| Ok(()));
                     });
                 }
             });
-            let result = app
-                .update_project(
-                    &principal(&[cell.0], KeyScope::Account),
-                    project_id(1),
-                    rename(),
-                )
-                .await;
+            let result = app.update_project(&principal(&[cell.0], KeyScope::Account), project_id(1), rename()).await;
             assert_gate("update_project", Permission::Write, cell, result);
         }
     }
@@ -224,15 +203,11 @@ mod tests {
             let app = harness(|s| {
                 if cell.1 {
                     expect_tx(s, |tx| {
-                        tx.expect_delete_project()
-                            .times(1)
-                            .returning(|_, _, _| Ok(()));
+                        tx.expect_delete_project().times(1).returning(|_, _, _| Ok(()));
                     });
                 }
             });
-            let result = app
-                .delete_project(&principal(&[cell.0], KeyScope::Account), project_id(1))
-                .await;
+            let result = app.delete_project(&principal(&[cell.0], KeyScope::Account), project_id(1)).await;
             assert_gate("delete_project", Permission::Admin, cell, result);
         }
     }
@@ -241,9 +216,7 @@ mod tests {
     async fn a_project_scoped_key_cannot_create_projects_even_as_admin() {
         let app = harness(|_| {});
         for held in [Permission::Write, Permission::Admin] {
-            let result = app
-                .create_project(&principal(&[held], own_scope()), new_project())
-                .await;
+            let result = app.create_project(&principal(&[held], own_scope()), new_project()).await;
             assert_denied(
                 &format!("create_project by a project-scoped {held} key"),
                 Denied::AccountWideKeyRequired,
@@ -263,10 +236,7 @@ mod tests {
                 .returning(|_, _, page| Ok(empty_page(page)));
         });
         let page = app
-            .list_projects(
-                &principal(&[Permission::Read], KeyScope::Account),
-                PageRequest::new(2, 5),
-            )
+            .list_projects(&principal(&[Permission::Read], KeyScope::Account), PageRequest::new(2, 5))
             .await
             .unwrap();
         assert_eq!(page.request, PageRequest::new(2, 5));
@@ -280,12 +250,7 @@ mod tests {
                 .times(1)
                 .returning(|_, _, page| Ok(empty_page(page)));
         });
-        app.list_projects(
-            &principal(&[Permission::Read], own_scope()),
-            PageRequest::default(),
-        )
-        .await
-        .unwrap();
+        app.list_projects(&principal(&[Permission::Read], own_scope()), PageRequest::default()).await.unwrap();
     }
 
     #[tokio::test]
@@ -295,10 +260,7 @@ mod tests {
                 .withf(|account, id| *account == account_id() && *id == project_id(1))
                 .returning(|_, _| Ok(Some(project(1))));
         });
-        let got = app
-            .get_project(&principal(&[Permission::Read], own_scope()), project_id(1))
-            .await
-            .unwrap();
+        let got = app.get_project(&principal(&[Permission::Read], own_scope()), project_id(1)).await.unwrap();
         assert_eq!(got, project(1));
     }
 
@@ -308,10 +270,7 @@ mod tests {
         let who = principal(&[Permission::Admin], own_scope());
         let other = project_id(2);
         assert_project_not_found("get_project", app.get_project(&who, other).await);
-        assert_project_not_found(
-            "update_project",
-            app.update_project(&who, other, rename()).await,
-        );
+        assert_project_not_found("update_project", app.update_project(&who, other, rename()).await);
         assert_project_not_found("delete_project", app.delete_project(&who, other).await);
     }
 
@@ -320,12 +279,7 @@ mod tests {
         let app = harness(|s| {
             s.expect_get_project().returning(|_, _| Ok(None));
         });
-        let result = app
-            .get_project(
-                &principal(&[Permission::Read], KeyScope::Account),
-                project_id(1),
-            )
-            .await;
+        let result = app.get_project(&principal(&[Permission::Read], KeyScope::Account), project_id(1)).await;
         assert_project_not_found("get_project", result);
     }
 
@@ -336,13 +290,8 @@ mod tests {
                 tx.expect_lock_project().returning(|_, _| Ok(None));
             });
         });
-        let result = app
-            .update_project(
-                &principal(&[Permission::Write], KeyScope::Account),
-                project_id(1),
-                rename(),
-            )
-            .await;
+        let result =
+            app.update_project(&principal(&[Permission::Write], KeyScope::Account), project_id(1), rename()).await;
         assert_project_not_found("update_project", result);
     }
 
@@ -350,19 +299,12 @@ mod tests {
     async fn a_project_that_vanishes_before_its_update_is_written_is_not_found() {
         let app = harness(|s| {
             expect_tx_without_commit(s, |tx| {
-                tx.expect_lock_project()
-                    .returning(|_, _| Ok(Some(stored(1))));
-                tx.expect_update_project()
-                    .returning(|_| Err(RepoError::NotFound));
+                tx.expect_lock_project().returning(|_, _| Ok(Some(stored(1))));
+                tx.expect_update_project().returning(|_| Err(RepoError::NotFound));
             });
         });
-        let result = app
-            .update_project(
-                &principal(&[Permission::Write], KeyScope::Account),
-                project_id(1),
-                rename(),
-            )
-            .await;
+        let result =
+            app.update_project(&principal(&[Permission::Write], KeyScope::Account), project_id(1), rename()).await;
         assert_project_not_found("update_project", result);
     }
 
@@ -370,22 +312,15 @@ mod tests {
     async fn deleting_a_missing_project_is_not_found() {
         let app = harness(|s| {
             expect_tx_without_commit(s, |tx| {
-                tx.expect_delete_project()
-                    .returning(|_, _, _| Err(RepoError::NotFound));
+                tx.expect_delete_project().returning(|_, _, _| Err(RepoError::NotFound));
             });
         });
-        let result = app
-            .delete_project(
-                &principal(&[Permission::Admin], KeyScope::Account),
-                project_id(1),
-            )
-            .await;
+        let result = app.delete_project(&principal(&[Permission::Admin], KeyScope::Account), project_id(1)).await;
         assert_project_not_found("delete_project", result);
     }
 
     #[tokio::test]
-    async fn a_created_project_belongs_to_the_callers_account_with_a_fresh_id_and_now_as_its_times()
-    {
+    async fn a_created_project_belongs_to_the_callers_account_with_a_fresh_id_and_now_as_its_times() {
         let expected = Project {
             id: ProjectId::from_uuid(fresh_uuid()),
             account_id: account_id(),
@@ -397,74 +332,43 @@ mod tests {
         let written = expected.clone();
         let app = harness(|s| {
             expect_tx(s, move |tx| {
-                tx.expect_insert_project()
-                    .withf(move |p| *p == written)
-                    .times(1)
-                    .returning(|_| Ok(()));
+                tx.expect_insert_project().withf(move |p| *p == written).times(1).returning(|_| Ok(()));
             });
         });
-        let created = app
-            .create_project(
-                &principal(&[Permission::Write], KeyScope::Account),
-                new_project(),
-            )
-            .await
-            .unwrap();
+        let created =
+            app.create_project(&principal(&[Permission::Write], KeyScope::Account), new_project()).await.unwrap();
         assert_eq!(created, expected);
     }
 
     #[tokio::test]
     async fn a_no_op_patch_writes_nothing_and_returns_the_project_unchanged() {
-        let same_name = ProjectPatch {
-            name: Some(stored(1).name),
-            description: Some(None),
-        };
-        for (case, patch) in [
-            ("empty patch", ProjectPatch::default()),
-            ("patch restating the values", same_name),
-        ] {
+        let same_name = ProjectPatch { name: Some(stored(1).name), description: Some(None) };
+        for (case, patch) in [("empty patch", ProjectPatch::default()), ("patch restating the values", same_name)] {
             let app = harness(|s| {
                 expect_tx_without_commit(s, |tx| {
-                    tx.expect_lock_project()
-                        .returning(|_, _| Ok(Some(stored(1))));
+                    tx.expect_lock_project().returning(|_, _| Ok(Some(stored(1))));
                 });
             });
-            let result = app
-                .update_project(
-                    &principal(&[Permission::Write], KeyScope::Account),
-                    project_id(1),
-                    patch,
-                )
-                .await;
+            let result =
+                app.update_project(&principal(&[Permission::Write], KeyScope::Account), project_id(1), patch).await;
             assert_eq!(result.unwrap(), stored(1), "{case}");
         }
     }
 
     #[tokio::test]
     async fn a_real_change_is_written_with_updated_at_now() {
-        let expected = Project {
-            name: "renamed".parse().unwrap(),
-            updated_at: now(),
-            ..stored(1)
-        };
+        let expected = Project { name: "renamed".parse().unwrap(), updated_at: now(), ..stored(1) };
         let written = expected.clone();
         let app = harness(|s| {
             expect_tx(s, move |tx| {
                 tx.expect_lock_project()
                     .withf(|account, id| *account == account_id() && *id == project_id(1))
                     .returning(|_, _| Ok(Some(stored(1))));
-                tx.expect_update_project()
-                    .withf(move |p| *p == written)
-                    .times(1)
-                    .returning(|_| Ok(()));
+                tx.expect_update_project().withf(move |p| *p == written).times(1).returning(|_| Ok(()));
             });
         });
         let updated = app
-            .update_project(
-                &principal(&[Permission::Write], KeyScope::Account),
-                project_id(1),
-                rename(),
-            )
+            .update_project(&principal(&[Permission::Write], KeyScope::Account), project_id(1), rename())
             .await
             .unwrap();
         assert_eq!(updated, expected);
@@ -475,19 +379,12 @@ mod tests {
         let app = harness(|s| {
             expect_tx(s, |tx| {
                 tx.expect_delete_project()
-                    .withf(|account, id, at| {
-                        *account == account_id() && *id == project_id(1) && *at == now()
-                    })
+                    .withf(|account, id, at| *account == account_id() && *id == project_id(1) && *at == now())
                     .times(1)
                     .returning(|_, _, _| Ok(()));
             });
         });
-        app.delete_project(
-            &principal(&[Permission::Admin], KeyScope::Account),
-            project_id(1),
-        )
-        .await
-        .unwrap();
+        app.delete_project(&principal(&[Permission::Admin], KeyScope::Account), project_id(1)).await.unwrap();
     }
 
     #[tokio::test]
@@ -495,81 +392,38 @@ mod tests {
         let reading = harness(|s| {
             s.expect_get_project().returning(|_, _| Err(outage()));
         });
-        let result = reading
-            .get_project(
-                &principal(&[Permission::Read], KeyScope::Account),
-                project_id(1),
-            )
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Unavailable(_))),
-            "get_project: {result:?}"
-        );
+        let result = reading.get_project(&principal(&[Permission::Read], KeyScope::Account), project_id(1)).await;
+        assert!(matches!(result, Err(AppError::Unavailable(_))), "get_project: {result:?}");
 
         let writing = harness(|s| {
             s.expect_begin().returning(|| Err(outage()));
         });
-        let result = writing
-            .create_project(
-                &principal(&[Permission::Write], KeyScope::Account),
-                new_project(),
-            )
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Unavailable(_))),
-            "create_project: {result:?}"
-        );
+        let result = writing.create_project(&principal(&[Permission::Write], KeyScope::Account), new_project()).await;
+        assert!(matches!(result, Err(AppError::Unavailable(_))), "create_project: {result:?}");
 
         let deleting = harness(|s| {
             expect_tx_without_commit(s, |tx| {
-                tx.expect_delete_project()
-                    .returning(|_, _, _| Err(outage()));
+                tx.expect_delete_project().returning(|_, _, _| Err(outage()));
             });
         });
-        let result = deleting
-            .delete_project(
-                &principal(&[Permission::Admin], KeyScope::Account),
-                project_id(1),
-            )
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Unavailable(_))),
-            "delete_project: {result:?}"
-        );
+        let result = deleting.delete_project(&principal(&[Permission::Admin], KeyScope::Account), project_id(1)).await;
+        assert!(matches!(result, Err(AppError::Unavailable(_))), "delete_project: {result:?}");
     }
 
     #[tokio::test]
     async fn other_store_errors_are_internal() {
         let reading = harness(|s| {
-            s.expect_get_project()
-                .returning(|_, _| Err(RepoError::other("corrupt row")));
+            s.expect_get_project().returning(|_, _| Err(RepoError::other("corrupt row")));
         });
-        let result = reading
-            .get_project(
-                &principal(&[Permission::Read], KeyScope::Account),
-                project_id(1),
-            )
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Internal(_))),
-            "get_project: {result:?}"
-        );
+        let result = reading.get_project(&principal(&[Permission::Read], KeyScope::Account), project_id(1)).await;
+        assert!(matches!(result, Err(AppError::Internal(_))), "get_project: {result:?}");
 
         let inserting = harness(|s| {
             expect_tx_without_commit(s, |tx| {
-                tx.expect_insert_project()
-                    .returning(|_| Err(RepoError::Conflict("projects_pkey".into())));
+                tx.expect_insert_project().returning(|_| Err(RepoError::Conflict("projects_pkey".into())));
             });
         });
-        let result = inserting
-            .create_project(
-                &principal(&[Permission::Write], KeyScope::Account),
-                new_project(),
-            )
-            .await;
-        assert!(
-            matches!(result, Err(AppError::Internal(_))),
-            "create_project: {result:?}"
-        );
+        let result = inserting.create_project(&principal(&[Permission::Write], KeyScope::Account), new_project()).await;
+        assert!(matches!(result, Err(AppError::Internal(_))), "create_project: {result:?}");
     }
 }

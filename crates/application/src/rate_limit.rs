@@ -53,7 +53,14 @@ fn retry_after(limit: u64, prev: u64, current: u64, window: DateTime<Utc>, now: 
     (wait.ceil() as u64).max(1)
 }
 
-fn decide(limit: u64, prev: u64, current: u64, window: DateTime<Utc>, now: DateTime<Utc>, admitted: bool) -> RateDecision {
+fn decide(
+    limit: u64,
+    prev: u64,
+    current: u64,
+    window: DateTime<Utc>,
+    now: DateTime<Utc>,
+    admitted: bool,
+) -> RateDecision {
     let used_before = carried(prev, window, now) + current - u64::from(admitted);
     let used_after = used_before + u64::from(admitted);
     let threshold = (limit * 8).div_ceil(10);
@@ -187,7 +194,8 @@ impl RateLimiter for SlidingWindowLimiter {
             let mut s = self.lock();
             let a = s.accounts.entry(account).or_insert_with(|| AccountState::new(window, now));
             a.last_seen = now;
-            let left = a.roll(window).map(|(window_start, delta)| RateDelta { account_id: account, window_start, delta });
+            let left =
+                a.roll(window).map(|(window_start, delta)| RateDelta { account_id: account, window_start, delta });
             let snapshot = *a;
             s.leftovers.extend(left);
             let used = carried(snapshot.prev, window, now) + snapshot.synced + snapshot.pending;

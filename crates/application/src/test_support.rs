@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use tengine_domain::{
-    AccountId, ApiKey, ApiKeyId, Denied, KeyScope, Page, PageRequest, Permission, PlainApiKey,
-    Principal, Project, ProjectId,
+    AccountId, ApiKey, ApiKeyId, Denied, KeyScope, Page, PageRequest, Permission, PlainApiKey, Principal, Project,
+    ProjectId,
 };
-use tengine_ports::{
-    MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockTransaction, RepoError,
-};
+use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockTransaction, RepoError};
 use uuid::Uuid;
 
 use crate::{AppError, Deps, Tengine};
@@ -103,10 +101,7 @@ pub fn expect_tx(store: &mut MockStore, setup: impl FnOnce(&mut MockTransaction)
     setup(&mut tx);
     tx.expect_commit().returning(|| Ok(()));
     let mut tx = Some(tx);
-    store
-        .expect_begin()
-        .times(1)
-        .returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
+    store.expect_begin().times(1).returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
 }
 
 /// Expects one transaction, set up by `setup`, that must not commit (a commit panics).
@@ -114,10 +109,7 @@ pub fn expect_tx_without_commit(store: &mut MockStore, setup: impl FnOnce(&mut M
     let mut tx = MockTransaction::new();
     setup(&mut tx);
     let mut tx = Some(tx);
-    store
-        .expect_begin()
-        .times(1)
-        .returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
+    store.expect_begin().times(1).returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
 }
 
 /// A day before [`now`]: when stored fixtures last changed, so a write at `now` shows.
@@ -132,11 +124,7 @@ pub fn fresh_uuid() -> Uuid {
 
 /// An empty page answering `request`.
 pub fn empty_page<T>(request: PageRequest) -> Page<T> {
-    Page {
-        items: Vec::new(),
-        total: 0,
-        request,
-    }
+    Page { items: Vec::new(), total: 0, request }
 }
 
 /// A store outage.
@@ -145,28 +133,16 @@ pub fn outage() -> RepoError {
 }
 
 /// Each single permission and whether it suffices for a use case needing `read`.
-pub const NEEDS_READ: [(Permission, bool); 4] = [
-    (Permission::Read, true),
-    (Permission::Write, false),
-    (Permission::Webhook, false),
-    (Permission::Admin, true),
-];
+pub const NEEDS_READ: [(Permission, bool); 4] =
+    [(Permission::Read, true), (Permission::Write, false), (Permission::Webhook, false), (Permission::Admin, true)];
 
 /// Each single permission and whether it suffices for a use case needing `write`.
-pub const NEEDS_WRITE: [(Permission, bool); 4] = [
-    (Permission::Read, false),
-    (Permission::Write, true),
-    (Permission::Webhook, false),
-    (Permission::Admin, true),
-];
+pub const NEEDS_WRITE: [(Permission, bool); 4] =
+    [(Permission::Read, false), (Permission::Write, true), (Permission::Webhook, false), (Permission::Admin, true)];
 
 /// Each single permission and whether it suffices for a use case needing `admin`.
-pub const NEEDS_ADMIN: [(Permission, bool); 4] = [
-    (Permission::Read, false),
-    (Permission::Write, false),
-    (Permission::Webhook, false),
-    (Permission::Admin, true),
-];
+pub const NEEDS_ADMIN: [(Permission, bool); 4] =
+    [(Permission::Read, false), (Permission::Write, false), (Permission::Webhook, false), (Permission::Admin, true)];
 
 /// Asserts one cell of the permission matrix: success when `allowed`, otherwise a 403
 /// naming `required`.
@@ -182,11 +158,7 @@ pub fn assert_gate<T: Debug>(
         (Err(AppError::Forbidden(Denied::Missing(p))), false) if *p == required => {}
         _ => panic!(
             "{use_case} by a key holding only {held}: expected {}, got {result:?}",
-            if allowed {
-                "success".to_owned()
-            } else {
-                format!("Forbidden(Missing({required}))")
-            }
+            if allowed { "success".to_owned() } else { format!("Forbidden(Missing({required}))") }
         ),
     }
 }
@@ -203,10 +175,7 @@ pub fn assert_denied<T: Debug>(case: &str, denied: Denied, result: Result<T, App
 /// Asserts `result` is a 404 for the project.
 #[track_caller]
 pub fn assert_project_not_found<T: Debug>(case: &str, result: Result<T, AppError>) {
-    assert!(
-        matches!(result, Err(AppError::ProjectNotFound)),
-        "{case}: expected ProjectNotFound, got {result:?}"
-    );
+    assert!(matches!(result, Err(AppError::ProjectNotFound)), "{case}: expected ProjectNotFound, got {result:?}");
 }
 
 /// Asserts `result` is a 422 whose first error is on `field`.

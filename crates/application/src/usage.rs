@@ -43,7 +43,13 @@ impl UsageBuffer {
         let rows = std::mem::take(&mut *self.lock());
         let mut deltas: Vec<UsageDelta> = rows
             .into_iter()
-            .map(|((account_id, project_id, key_id, hour), counts)| UsageDelta { hour, account_id, project_id, key_id, counts })
+            .map(|((account_id, project_id, key_id, hour), counts)| UsageDelta {
+                hour,
+                account_id,
+                project_id,
+                key_id,
+                counts,
+            })
             .collect();
         deltas.sort_by(|a, b| (a.project_id, a.hour, a.key_id).cmp(&(b.project_id, b.hour, b.key_id)));
         deltas

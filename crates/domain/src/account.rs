@@ -49,9 +49,7 @@ impl Plan {
         let plan = match (name, limit) {
             ("free", None) => Plan::Free,
             ("pro", None) => Plan::Pro,
-            ("enterprise", Some(0)) => {
-                return Err(ValidationError::field("limit", "must be at least 1"))
-            }
+            ("enterprise", Some(0)) => return Err(ValidationError::field("limit", "must be at least 1")),
             ("enterprise", limit) => Plan::Enterprise { limit },
             ("free" | "pro", Some(_)) => {
                 return Err(ValidationError::field("limit", "only enterprise plans take a custom limit"))

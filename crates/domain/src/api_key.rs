@@ -224,14 +224,13 @@ impl ApiKey {
         if self.revoked_at.is_some() || self.is_expired(now) {
             return false;
         }
-        self.digest == *digest
-            || self.previous.is_some_and(|p| p.digest == *digest && p.expires_at > now)
+        self.digest == *digest || self.previous.is_some_and(|p| p.digest == *digest && p.expires_at > now)
     }
 
     /// Replaces the secret; the old one keeps working for `grace` (none if zero).
     pub fn rotate(&mut self, new: &PlainApiKey, grace: chrono::Duration, now: DateTime<Utc>) {
-        self.previous = (grace > chrono::Duration::zero())
-            .then(|| PreviousSecret { digest: self.digest, expires_at: now + grace });
+        self.previous =
+            (grace > chrono::Duration::zero()).then(|| PreviousSecret { digest: self.digest, expires_at: now + grace });
         self.digest = new.digest();
         self.prefix = new.display_prefix().to_owned();
         self.updated_at = now;
@@ -264,7 +263,7 @@ mod tests {
         let s = key.expose_secret();
         assert_eq!(s.len(), 50);
         assert!(s.starts_with("tng_0123456789"));
-        let expected = base62::encode_fixed(u128::from(crc32fast::hash(s[..44].as_bytes())), 6);
+        let expected = base62::encode_fixed(u128::from(crc32fast::hash(&s.as_bytes()[..44])), 6);
         assert_eq!(&s[44..], expected);
         assert_eq!(key.display_prefix(), "tng_01234567");
         assert_eq!(s.parse::<PlainApiKey>(), Ok(key.clone()));

@@ -33,9 +33,7 @@ pub fn encode_fixed(mut value: u128, width: usize) -> String {
 
 /// Decodes a base62 string into a `u128`, refusing other bytes and overflow.
 pub fn decode(s: &str) -> Option<u128> {
-    s.bytes().try_fold(0u128, |acc, b| {
-        acc.checked_mul(62)?.checked_add(u128::from(digit(b)?))
-    })
+    s.bytes().try_fold(0u128, |acc, b| acc.checked_mul(62)?.checked_add(u128::from(digit(b)?)))
 }
 
 #[cfg(test)]

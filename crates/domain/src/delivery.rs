@@ -87,7 +87,10 @@ impl EventFilter {
                 return Err(FieldError::new(field, "\"*\" must be the only entry").into());
             }
             let t: EventType = raw.parse().map_err(|()| {
-                ValidationError::from(FieldError::new(field.clone(), "unknown event type").with_value(raw.chars().take(64).collect::<String>()))
+                ValidationError::from(
+                    FieldError::new(field.clone(), "unknown event type")
+                        .with_value(raw.chars().take(64).collect::<String>()),
+                )
             })?;
             if out.contains(&t) {
                 return Err(FieldError::new(field, "duplicate event type").with_value(raw).into());
@@ -270,7 +273,14 @@ pub enum Outcome {
 /// Decides what follows attempt number `attempt` (1-based) that ended with `status`
 /// (`None` for a network error or timeout). `jitter` in [0, 1) spreads retries by up
 /// to 10 %; `retry_after` is the receiver's `Retry-After` in seconds, if any.
-pub fn next_step(attempt: usize, status: Option<u16>, timed_out: bool, retry_after: Option<i64>, jitter: f64, now: DateTime<Utc>) -> Outcome {
+pub fn next_step(
+    attempt: usize,
+    status: Option<u16>,
+    timed_out: bool,
+    retry_after: Option<i64>,
+    jitter: f64,
+    now: DateTime<Utc>,
+) -> Outcome {
     match status {
         Some(s) if (200..300).contains(&s) => return Outcome::Delivered,
         Some(410) => return Outcome::Gone,
@@ -302,7 +312,15 @@ mod tests {
         for ok in ["https://example.com/hook", "http://127.0.0.1:9000/x?y=1", "https://[::1]:8443/"] {
             assert!(ok.parse::<WebhookUrl>().is_ok(), "{ok}");
         }
-        for bad in ["ftp://x", "/relative", "https://", "https:///path", "https://a b", "http://user:pw@host/", "javascript:alert(1)"] {
+        for bad in [
+            "ftp://x",
+            "/relative",
+            "https://",
+            "https:///path",
+            "https://a b",
+            "http://user:pw@host/",
+            "javascript:alert(1)",
+        ] {
             assert!(bad.parse::<WebhookUrl>().is_err(), "{bad}");
         }
         assert!(format!("https://x.io/{}", "a".repeat(2040)).parse::<WebhookUrl>().is_err());

@@ -127,15 +127,14 @@ pub(crate) fn clean_text(
     let trimmed = raw.trim();
     let len = trimmed.chars().count();
     if len < min {
-        let reason = if min == 1 { "must not be empty".to_owned() } else { format!("must be at least {min} characters") };
+        let reason =
+            if min == 1 { "must not be empty".to_owned() } else { format!("must be at least {min} characters") };
         return Err(ValidationError::field(field, reason));
     }
     if len > max {
         return Err(ValidationError::field(field, format!("must be at most {max} characters")));
     }
-    let bad = trimmed
-        .chars()
-        .any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')));
+    let bad = trimmed.chars().any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')));
     if bad {
         return Err(ValidationError::field(field, "must not contain control characters"));
     }

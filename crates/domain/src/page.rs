@@ -97,7 +97,15 @@ mod tests {
     fn defaults_and_bounds() {
         assert_eq!(PageRequest::parse(None, None), Ok(PageRequest { page: 1, per_page: 20 }));
         assert_eq!(PageRequest::parse(Some("3"), Some("100")).map(|p| p.offset()), Ok(200));
-        for (page, per) in [(Some("0"), None), (None, Some("101")), (Some("-1"), None), (Some("x"), None), (None, Some("0")), (Some("1.5"), None), (Some(""), None)] {
+        for (page, per) in [
+            (Some("0"), None),
+            (None, Some("101")),
+            (Some("-1"), None),
+            (Some("x"), None),
+            (None, Some("0")),
+            (Some("1.5"), None),
+            (Some(""), None),
+        ] {
             assert!(PageRequest::parse(page, per).is_err(), "{page:?} {per:?}");
         }
         let both = PageRequest::parse(Some("0"), Some("0")).unwrap_err();

@@ -97,9 +97,7 @@ impl Principal {
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, ValidationError> {
         match (expires_at, self.expires_at) {
-            (Some(at), _) if at <= now => Err(FieldError::new("expires_at", "must be in the future")
-                .with_value(crate::time::format(at))
-                .into()),
+            (Some(at), _) if at <= now => Err(past_expiry(at)),
             (Some(at), Some(own)) if at > own => Err(FieldError::new(
                 "expires_at",
                 format!("must not be later than the creating key's own expiry ({})", crate::time::format(own)),
@@ -110,6 +108,11 @@ impl Principal {
             (None, own) => Ok(own),
         }
     }
+}
+
+/// The error for an expiry that is not in the future.
+pub fn past_expiry(at: DateTime<Utc>) -> ValidationError {
+    FieldError::new("expires_at", "must be in the future").with_value(crate::time::format(at)).into()
 }
 
 /// Why a grant failed.

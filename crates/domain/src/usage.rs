@@ -89,7 +89,9 @@ impl UsageCounts {
         for (i, n) in self.histogram.iter().enumerate() {
             seen += n;
             if seen >= rank {
-                return f64::from(LATENCY_BOUNDS_MS.get(i).copied().unwrap_or(LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.len() - 1] * 2));
+                return f64::from(
+                    LATENCY_BOUNDS_MS.get(i).copied().unwrap_or(LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.len() - 1] * 2),
+                );
             }
         }
         0.0
@@ -232,13 +234,18 @@ impl AnalyticsRange {
             return Err(ValidationError::field("start_date", "is invalid"));
         };
         if start >= end {
-            return Err(FieldError::new("start_date", "must be before end_date").with_value(crate::time::format(start)).into());
+            return Err(FieldError::new("start_date", "must be before end_date")
+                .with_value(crate::time::format(start))
+                .into());
         }
         let range = Self { start, end, granularity };
         if granularity.at_least(start, end) > MAX_BUCKETS || range.bucket_starts().nth(MAX_BUCKETS as usize).is_some() {
             return Err(FieldError::new(
                 "granularity",
-                format!("the range has more than {MAX_BUCKETS} {} buckets; narrow it or use a coarser granularity", granularity.as_str()),
+                format!(
+                    "the range has more than {MAX_BUCKETS} {} buckets; narrow it or use a coarser granularity",
+                    granularity.as_str()
+                ),
             )
             .into());
         }
@@ -278,16 +285,25 @@ mod tests {
 
     #[test]
     fn plain_end_dates_mean_the_end_of_that_day() {
-        let r = AnalyticsRange::parse(Some("2026-01-01"), Some("2026-01-31"), Some("day"), t("2026-06-01T00:00:00Z")).unwrap();
+        let r = AnalyticsRange::parse(Some("2026-01-01"), Some("2026-01-31"), Some("day"), t("2026-06-01T00:00:00Z"))
+            .unwrap();
         assert_eq!(r.end, t("2026-02-01T00:00:00Z"));
         assert_eq!(r.bucket_starts().count(), 31);
     }
 
     #[test]
     fn every_overlapping_bucket_is_listed() {
-        let r = AnalyticsRange::parse(Some("2026-01-01T10:30:00Z"), Some("2026-01-01T12:00:00Z"), Some("hour"), t("2026-06-01T00:00:00Z")).unwrap();
+        let r = AnalyticsRange::parse(
+            Some("2026-01-01T10:30:00Z"),
+            Some("2026-01-01T12:00:00Z"),
+            Some("hour"),
+            t("2026-06-01T00:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(r.bucket_starts().collect::<Vec<_>>(), vec![t("2026-01-01T10:00:00Z"), t("2026-01-01T11:00:00Z")]);
-        let months = AnalyticsRange::parse(Some("2024-01-15"), Some("2024-03-01"), Some("month"), t("2026-06-01T00:00:00Z")).unwrap();
+        let months =
+            AnalyticsRange::parse(Some("2024-01-15"), Some("2024-03-01"), Some("month"), t("2026-06-01T00:00:00Z"))
+                .unwrap();
         assert_eq!(months.bucket_starts().count(), 3);
     }
 
@@ -306,8 +322,14 @@ mod tests {
         assert!(AnalyticsRange::parse(Some("2026-01-01T00:00:00Z"), Some("2026-01-01T00:00:00Z"), None, now).is_err());
         assert!(AnalyticsRange::parse(Some("yesterday"), None, None, now).is_err());
         assert!(AnalyticsRange::parse(None, None, Some("minute"), now).is_err());
-        assert!(AnalyticsRange::parse(Some("2020-01-01"), Some("2026-01-01"), Some("hour"), now).is_err(), "52k buckets");
-        assert!(AnalyticsRange::parse(Some("1300-01-01"), Some("2100-01-01"), Some("month"), now).is_ok(), "9,600 months");
+        assert!(
+            AnalyticsRange::parse(Some("2020-01-01"), Some("2026-01-01"), Some("hour"), now).is_err(),
+            "52k buckets"
+        );
+        assert!(
+            AnalyticsRange::parse(Some("1300-01-01"), Some("2100-01-01"), Some("month"), now).is_ok(),
+            "9,600 months"
+        );
         assert!(AnalyticsRange::parse(Some("0001-01-01"), Some("9999-12-31"), Some("month"), now).is_err());
         assert!(AnalyticsRange::parse(Some("0001-01-01"), Some("9999-12-31"), Some("week"), now).is_err());
     }

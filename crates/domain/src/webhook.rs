@@ -174,7 +174,10 @@ mod tests {
     fn tengine_signature_matches_a_known_hmac() {
         // Python: hmac.new(b"webhook_secret", b'{"a":1}', hashlib.sha256).hexdigest()
         let s: WebhookSecret = "webhook_secret".parse().unwrap();
-        assert_eq!(tengine_signature(&s, br#"{"a":1}"#), "sha256=390d371f721d967964b2b8ada6efc07cc89a9d3334685e93cb109b020050c535");
+        assert_eq!(
+            tengine_signature(&s, br#"{"a":1}"#),
+            "sha256=390d371f721d967964b2b8ada6efc07cc89a9d3334685e93cb109b020050c535"
+        );
     }
 
     #[test]
@@ -212,7 +215,10 @@ mod tests {
         assert_eq!(verify_tengine(&stranger, b"{}", &sigs.tengine), Err(VerifyError::NoMatch));
         assert_eq!(verify_tengine(&new, b"{ }", &sigs.tengine), Err(VerifyError::NoMatch));
         let later = at + chrono::Duration::seconds(301);
-        assert_eq!(verify_standard(&new, "evt_1", "1800000000", b"{}", &sigs.standard, later, 300), Err(VerifyError::Stale));
+        assert_eq!(
+            verify_standard(&new, "evt_1", "1800000000", b"{}", &sigs.standard, later, 300),
+            Err(VerifyError::Stale)
+        );
     }
 
     #[test]

@@ -10,17 +10,17 @@ pub mod usage;
 
 pub use clock::{Clock, IdGenerator, SecretGenerator};
 pub use error::RepoError;
-pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
+pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use unit_of_work::{Transaction, UnitOfWork};
 pub use usage::{UsageDelta, UsageRecord, UsageRepository, UsageSink};
 
 #[cfg(feature = "mocks")]
 pub use clock::{MockClock, MockIdGenerator, MockSecretGenerator};
 #[cfg(feature = "mocks")]
-pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRepository};
-#[cfg(feature = "mocks")]
 pub use rate_limit::{MockRateCounterRepository, MockRateLimiter};
+#[cfg(feature = "mocks")]
+pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRepository};
 #[cfg(feature = "mocks")]
 pub use unit_of_work::{MockTransaction, MockUnitOfWork};
 #[cfg(feature = "mocks")]
@@ -44,8 +44,8 @@ mod mock_store {
     use tengine_domain::{Account, AccountId, ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, Project, ProjectId};
 
     use crate::{
-        AccountRepository, ApiKeyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, Transaction,
-        UnitOfWork, UsageDelta, UsageRepository,
+        AccountRepository, ApiKeyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError,
+        Transaction, UnitOfWork, UsageDelta, UsageRepository,
     };
 
     mockall::mock! {

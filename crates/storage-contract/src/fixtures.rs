@@ -5,16 +5,15 @@ use chrono::{DateTime, Duration, Utc};
 use tengine_domain::base62;
 use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, Event, EventId, EventType, KeyScope, PermissionSet,
-    PlainApiKey, Plan, Project, ProjectId,
+    Account, AccountId, ApiKey, ApiKeyId, Event, EventId, EventType, KeyScope, PermissionSet, PlainApiKey, Plan,
+    Project, ProjectId,
 };
 use tengine_ports::{Store, UsageDelta};
 use uuid::Uuid;
 
 /// A fixed instant plus `secs` seconds, with a sub-second part in whole microseconds.
 pub fn at(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("a valid instant")
-        + Duration::seconds(secs)
+    DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("a valid instant") + Duration::seconds(secs)
 }
 
 /// A whole hour (a fixed one plus `n` hours): the start of a rollup or rate window.
@@ -55,13 +54,7 @@ pub fn usage_delta(
     hour: DateTime<Utc>,
     counts: UsageCounts,
 ) -> UsageDelta {
-    UsageDelta {
-        hour,
-        account_id: account,
-        project_id: project,
-        key_id: key,
-        counts,
-    }
+    UsageDelta { hour, account_id: account, project_id: project, key_id: key, counts }
 }
 
 /// A fresh id for a key that need not be stored (rollups do not require one).
@@ -111,11 +104,7 @@ pub fn new_project(account: AccountId, created: DateTime<Utc>) -> Project {
 }
 
 /// A key record (not stored) with a fresh secret, and that secret.
-pub fn new_key(
-    account: AccountId,
-    scope: KeyScope,
-    created: DateTime<Utc>,
-) -> (ApiKey, PlainApiKey) {
+pub fn new_key(account: AccountId, scope: KeyScope, created: DateTime<Utc>) -> (ApiKey, PlainApiKey) {
     let plain = secret();
     let key = ApiKey {
         id: ApiKeyId::from_uuid(Uuid::now_v7()),

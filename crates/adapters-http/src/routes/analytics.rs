@@ -53,15 +53,22 @@ struct AnalyticsBody {
     data: Vec<CountsBody>,
 }
 
-async fn show(State(s): State<AppState>, Auth(who): Auth, ApiPath(pid): ApiPath<String>, RawQuery(q): RawQuery) -> Result<Json<AnalyticsBody>, ApiError> {
+async fn show(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(pid): ApiPath<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<AnalyticsBody>, ApiError> {
     let pid = project_id(&pid)?;
     let q = Query::parse(q.as_deref(), &["start_date", "end_date", "granularity", "api_key_id"])?;
-    let range = AnalyticsRange::parse(q.get("start_date"), q.get("end_date"), q.get("granularity"), chrono::Utc::now())?;
+    let range =
+        AnalyticsRange::parse(q.get("start_date"), q.get("end_date"), q.get("granularity"), chrono::Utc::now())?;
     let key = match q.get("api_key_id") {
         None => None,
         Some(raw) => Some(raw.parse::<ApiKeyId>().map_err(|_| {
             ApiError::from(tengine_domain::ValidationError::from(
-                FieldError::new("api_key_id", "must be an API key id (key_...)").with_value(raw.chars().take(64).collect::<String>()),
+                FieldError::new("api_key_id", "must be an API key id (key_...)")
+                    .with_value(raw.chars().take(64).collect::<String>()),
             ))
         })?),
     };

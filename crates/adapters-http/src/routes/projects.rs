@@ -39,13 +39,23 @@ struct PatchBody {
     description: Option<Option<String>>,
 }
 
-async fn list(State(s): State<AppState>, Auth(who): Auth, uri: OriginalUri, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn list(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    uri: OriginalUri,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let page = Query::parse(q.as_deref(), &["page", "per_page"])?.page()?;
     let projects = s.tengine.list_projects(&who, page).await?.map(ProjectBody::from);
     Ok(list_response(projects, uri.path()))
 }
 
-async fn create(State(s): State<AppState>, Auth(who): Auth, uri: OriginalUri, ApiJson(body): ApiJson<CreateBody>) -> Result<Response, ApiError> {
+async fn create(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    uri: OriginalUri,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Response, ApiError> {
     let mut v = Validator::new();
     let name = v.check(body.name.parse::<ProjectName>());
     let description = body.description.map(|d| v.check(d.parse::<ProjectDescription>()));
@@ -56,12 +66,21 @@ async fn create(State(s): State<AppState>, Auth(who): Auth, uri: OriginalUri, Ap
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProjectBody::from(project))).into_response())
 }
 
-async fn show(State(s): State<AppState>, Auth(who): Auth, ApiPath(id): ApiPath<String>) -> Result<Json<ProjectBody>, ApiError> {
+async fn show(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ProjectBody>, ApiError> {
     let project = s.tengine.get_project(&who, project_id(&id)?).await?;
     Ok(Json(project.into()))
 }
 
-async fn update(State(s): State<AppState>, Auth(who): Auth, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<PatchBody>) -> Result<Json<ProjectBody>, ApiError> {
+async fn update(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> Result<Json<ProjectBody>, ApiError> {
     let id = project_id(&id)?;
     let mut v = Validator::new();
     let name = match body.name {
@@ -82,7 +101,11 @@ async fn update(State(s): State<AppState>, Auth(who): Auth, ApiPath(id): ApiPath
     Ok(Json(project.into()))
 }
 
-async fn destroy(State(s): State<AppState>, Auth(who): Auth, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn destroy(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     s.tengine.delete_project(&who, project_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,14 +9,7 @@ use crate::fixtures::new_account;
 
 /// Every plan, with and without a custom limit, reads back as stored.
 pub async fn accounts_round_trip_with_their_plans<S: Store>(store: &S) {
-    let plans = [
-        Plan::Free,
-        Plan::Pro,
-        Plan::Enterprise { limit: None },
-        Plan::Enterprise {
-            limit: Some(50_000),
-        },
-    ];
+    let plans = [Plan::Free, Plan::Pro, Plan::Enterprise { limit: None }, Plan::Enterprise { limit: Some(50_000) }];
     let accounts: Vec<_> = plans.into_iter().map(new_account).collect();
     let mut tx = store.begin().await.expect("begin");
     for a in &accounts {

@@ -21,9 +21,7 @@ pub async fn an_appended_event_commits_with_its_transaction<S: Store>(store: &S)
     drop(tx);
 
     let mut tx = store.begin().await.expect("begin");
-    tx.append_event(&about_project)
-        .await
-        .expect("a rolled-back event left nothing behind");
+    tx.append_event(&about_project).await.expect("a rolled-back event left nothing behind");
     tx.append_event(&account_wide).await.expect("append");
     tx.commit().await.expect("commit");
 
@@ -39,48 +37,25 @@ pub async fn an_appended_event_commits_with_its_transaction<S: Store>(store: &S)
 pub async fn usage_alerts_are_claimed_once_per_kind_and_window<S: Store>(store: &S) {
     let acct = account(store).await;
     let other = account(store).await;
-    let (threshold, exceeded) = (
-        EventType::UsageThresholdReached,
-        EventType::UsageLimitExceeded,
-    );
+    let (threshold, exceeded) = (EventType::UsageThresholdReached, EventType::UsageLimitExceeded);
 
     let mut tx = store.begin().await.expect("begin");
-    assert!(tx
-        .claim_usage_alert(acct.id, threshold, hour(0))
-        .await
-        .expect("claim"));
+    assert!(tx.claim_usage_alert(acct.id, threshold, hour(0)).await.expect("claim"));
     drop(tx);
 
     let mut tx = store.begin().await.expect("begin");
     assert!(
-        tx.claim_usage_alert(acct.id, threshold, hour(0))
-            .await
-            .expect("claim"),
+        tx.claim_usage_alert(acct.id, threshold, hour(0)).await.expect("claim"),
         "a rolled-back claim does not count"
     );
-    assert!(!tx
-        .claim_usage_alert(acct.id, threshold, hour(0))
-        .await
-        .expect("claim"));
+    assert!(!tx.claim_usage_alert(acct.id, threshold, hour(0)).await.expect("claim"));
     tx.commit().await.expect("commit");
 
     let mut tx = store.begin().await.expect("begin");
-    assert!(!tx
-        .claim_usage_alert(acct.id, threshold, hour(0))
-        .await
-        .expect("claim"));
-    assert!(tx
-        .claim_usage_alert(acct.id, exceeded, hour(0))
-        .await
-        .expect("claim"));
-    assert!(tx
-        .claim_usage_alert(acct.id, threshold, hour(1))
-        .await
-        .expect("claim"));
-    assert!(tx
-        .claim_usage_alert(other.id, threshold, hour(0))
-        .await
-        .expect("claim"));
+    assert!(!tx.claim_usage_alert(acct.id, threshold, hour(0)).await.expect("claim"));
+    assert!(tx.claim_usage_alert(acct.id, exceeded, hour(0)).await.expect("claim"));
+    assert!(tx.claim_usage_alert(acct.id, threshold, hour(1)).await.expect("claim"));
+    assert!(tx.claim_usage_alert(other.id, threshold, hour(0)).await.expect("claim"));
     tx.commit().await.expect("commit");
 }
 
@@ -89,10 +64,7 @@ pub async fn concurrent_alert_claims_have_one_winner<S: Store>(store: &S) {
     let acct = account(store).await;
     let claims = join_all((0..8).map(|_| async {
         let mut tx = store.begin().await.expect("begin");
-        let won = tx
-            .claim_usage_alert(acct.id, EventType::UsageLimitExceeded, hour(0))
-            .await
-            .expect("claim");
+        let won = tx.claim_usage_alert(acct.id, EventType::UsageLimitExceeded, hour(0)).await.expect("claim");
         tx.commit().await.expect("commit");
         won
     }))

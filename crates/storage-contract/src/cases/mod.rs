@@ -22,17 +22,11 @@ use tengine_ports::RepoError;
 /// Panics unless `result` is a `Conflict`.
 #[track_caller]
 fn assert_conflict<T: std::fmt::Debug>(result: Result<T, RepoError>) {
-    assert!(
-        matches!(result, Err(RepoError::Conflict(_))),
-        "expected a conflict, got {result:?}"
-    );
+    assert!(matches!(result, Err(RepoError::Conflict(_))), "expected a conflict, got {result:?}");
 }
 
 /// Panics unless `result` is a `NotFound`.
 #[track_caller]
 fn assert_not_found<T: std::fmt::Debug>(result: Result<T, RepoError>) {
-    assert!(
-        matches!(result, Err(RepoError::NotFound)),
-        "expected not found, got {result:?}"
-    );
+    assert!(matches!(result, Err(RepoError::NotFound)), "expected not found, got {result:?}");
 }

@@ -23,19 +23,10 @@ pub async fn an_inserted_project_reads_back_unchanged<S: Store>(store: &S) {
     let mut tx = store.begin().await.expect("begin");
     tx.insert_project(&without).await.expect("insert");
     tx.commit().await.expect("commit");
-    assert_eq!(
-        store.get_project(acct.id, with.id).await.expect("get"),
-        Some(with)
-    );
-    assert_eq!(
-        store.get_project(acct.id, without.id).await.expect("get"),
-        Some(without)
-    );
+    assert_eq!(store.get_project(acct.id, with.id).await.expect("get"), Some(with));
+    assert_eq!(store.get_project(acct.id, without.id).await.expect("get"), Some(without));
     let missing = ProjectId::from_uuid(Uuid::now_v7());
-    assert_eq!(
-        store.get_project(acct.id, missing).await.expect("get"),
-        None
-    );
+    assert_eq!(store.get_project(acct.id, missing).await.expect("get"), None);
 }
 
 /// Another account's project is absent from get, list and lock.
@@ -43,23 +34,14 @@ pub async fn another_accounts_project_is_never_seen<S: Store>(store: &S) {
     let (mine, theirs) = (account(store).await, account(store).await);
     let p = project(store, theirs.id, at(1)).await;
     assert_eq!(store.get_project(mine.id, p.id).await.expect("get"), None);
-    let page = store
-        .list_projects(mine.id, None, PageRequest::default())
-        .await
-        .expect("list");
+    let page = store.list_projects(mine.id, None, PageRequest::default()).await.expect("list");
     assert!(page.items.is_empty());
     assert_eq!(page.total, 0);
-    let page = store
-        .list_projects(mine.id, Some(p.id), PageRequest::default())
-        .await
-        .expect("list");
+    let page = store.list_projects(mine.id, Some(p.id), PageRequest::default()).await.expect("list");
     assert!(page.items.is_empty());
     let mut tx = store.begin().await.expect("begin");
     assert_eq!(tx.lock_project(mine.id, p.id).await.expect("lock"), None);
-    assert_eq!(
-        tx.lock_project(theirs.id, p.id).await.expect("lock"),
-        Some(p)
-    );
+    assert_eq!(tx.lock_project(theirs.id, p.id).await.expect("lock"), Some(p));
 }
 
 /// Lists are newest first; projects created at the same instant are ordered by id.
@@ -69,10 +51,7 @@ pub async fn projects_are_listed_newest_first_with_ties_broken_by_id<S: Store>(s
     for secs in [5, 1, 5, 9, 5, 1] {
         all.push(project(store, acct.id, at(secs)).await);
     }
-    let page = store
-        .list_projects(acct.id, None, PageRequest::new(1, 100))
-        .await
-        .expect("list");
+    let page = store.list_projects(acct.id, None, PageRequest::new(1, 100)).await.expect("list");
     assert_eq!(page.total, 6);
     assert_eq!(page.items, newest_first(all));
 }
@@ -88,15 +67,8 @@ pub async fn project_pages_report_the_total_and_honour_the_offset<S: Store>(stor
     let mut seen = Vec::new();
     for (page_no, len) in [(1, 2), (2, 2), (3, 1), (4, 0)] {
         let request = PageRequest::new(page_no, 2);
-        let page = store
-            .list_projects(acct.id, None, request)
-            .await
-            .expect("list");
-        assert_eq!(
-            (page.items.len(), page.total, page.request),
-            (len, 5, request),
-            "page {page_no}"
-        );
+        let page = store.list_projects(acct.id, None, request).await.expect("list");
+        assert_eq!((page.items.len(), page.total, page.request), (len, 5, request), "page {page_no}");
         seen.extend(page.items);
     }
     assert_eq!(seen, expected);
@@ -107,25 +79,14 @@ pub async fn a_project_list_can_be_restricted_to_one_project<S: Store>(store: &S
     let acct = account(store).await;
     let p1 = project(store, acct.id, at(1)).await;
     let p2 = project(store, acct.id, at(2)).await;
-    let page = store
-        .list_projects(acct.id, Some(p1.id), PageRequest::default())
-        .await
-        .expect("list");
+    let page = store.list_projects(acct.id, Some(p1.id), PageRequest::default()).await.expect("list");
     assert_eq!((page.items, page.total), (vec![p1.clone()], 1));
     let mut tx = store.begin().await.expect("begin");
-    tx.delete_project(acct.id, p1.id, at(3))
-        .await
-        .expect("delete");
+    tx.delete_project(acct.id, p1.id, at(3)).await.expect("delete");
     tx.commit().await.expect("commit");
-    let page = store
-        .list_projects(acct.id, Some(p1.id), PageRequest::default())
-        .await
-        .expect("list");
+    let page = store.list_projects(acct.id, Some(p1.id), PageRequest::default()).await.expect("list");
     assert_eq!((page.items.len(), page.total), (0, 0));
-    let page = store
-        .list_projects(acct.id, None, PageRequest::default())
-        .await
-        .expect("list");
+    let page = store.list_projects(acct.id, None, PageRequest::default()).await.expect("list");
     assert_eq!((page.items, page.total), (vec![p2], 1));
 }
 
@@ -139,19 +100,13 @@ pub async fn updating_a_project_writes_name_description_and_updated_at<S: Store>
     let mut tx = store.begin().await.expect("begin");
     tx.update_project(&p).await.expect("update");
     tx.commit().await.expect("commit");
-    assert_eq!(
-        store.get_project(acct.id, p.id).await.expect("get"),
-        Some(p.clone())
-    );
+    assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), Some(p.clone()));
     p.description = Some("Back again".parse().expect("description"));
     p.updated_at = at(8);
     let mut tx = store.begin().await.expect("begin");
     tx.update_project(&p).await.expect("update");
     tx.commit().await.expect("commit");
-    assert_eq!(
-        store.get_project(acct.id, p.id).await.expect("get"),
-        Some(p)
-    );
+    assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), Some(p));
 }
 
 /// A deleted project leaves get, list and lock; its keys stop being found; changing
@@ -160,56 +115,27 @@ pub async fn a_soft_deleted_project_disappears_with_its_keys<S: Store>(store: &S
     let acct = account(store).await;
     let doomed = project(store, acct.id, at(1)).await;
     let kept = project(store, acct.id, at(2)).await;
-    let (doomed_key, doomed_secret) =
-        key(store, acct.id, KeyScope::Project(doomed.id), at(3)).await;
+    let (doomed_key, doomed_secret) = key(store, acct.id, KeyScope::Project(doomed.id), at(3)).await;
     let (_, kept_secret) = key(store, acct.id, KeyScope::Project(kept.id), at(3)).await;
     let (_, wide_secret) = key(store, acct.id, KeyScope::Account, at(3)).await;
 
     let mut tx = store.begin().await.expect("begin");
-    tx.delete_project(acct.id, doomed.id, at(4))
-        .await
-        .expect("delete");
+    tx.delete_project(acct.id, doomed.id, at(4)).await.expect("delete");
     tx.commit().await.expect("commit");
 
-    assert_eq!(
-        store.get_project(acct.id, doomed.id).await.expect("get"),
-        None
-    );
-    let page = store
-        .list_projects(acct.id, None, PageRequest::default())
-        .await
-        .expect("list");
+    assert_eq!(store.get_project(acct.id, doomed.id).await.expect("get"), None);
+    let page = store.list_projects(acct.id, None, PageRequest::default()).await.expect("list");
     assert_eq!((page.items, page.total), (vec![kept.clone()], 1));
-    assert_eq!(
-        store
-            .find_by_digest(&doomed_secret.digest())
-            .await
-            .expect("find"),
-        None
-    );
-    assert!(store
-        .find_by_digest(&kept_secret.digest())
-        .await
-        .expect("find")
-        .is_some());
-    assert!(store
-        .find_by_digest(&wide_secret.digest())
-        .await
-        .expect("find")
-        .is_some());
+    assert_eq!(store.find_by_digest(&doomed_secret.digest()).await.expect("find"), None);
+    assert!(store.find_by_digest(&kept_secret.digest()).await.expect("find").is_some());
+    assert!(store.find_by_digest(&wide_secret.digest()).await.expect("find").is_some());
 
     let mut tx = store.begin().await.expect("begin");
-    assert_eq!(
-        tx.lock_project(acct.id, doomed.id).await.expect("lock"),
-        None
-    );
+    assert_eq!(tx.lock_project(acct.id, doomed.id).await.expect("lock"), None);
     assert_not_found(tx.update_project(&doomed).await);
     assert_not_found(tx.delete_project(acct.id, doomed.id, at(5)).await);
     // The key record itself is still there for audit; only lookups by secret skip it.
-    assert_eq!(
-        tx.lock_api_key(doomed_key.id).await.expect("lock"),
-        Some(doomed_key)
-    );
+    assert_eq!(tx.lock_api_key(doomed_key.id).await.expect("lock"), Some(doomed_key));
 }
 
 /// Updating or deleting a missing project, or another account's, is not found and
@@ -227,10 +153,7 @@ pub async fn changing_a_missing_or_foreign_project_is_not_found<S: Store>(store:
     assert_not_found(tx.update_project(&hijacked).await);
     assert_not_found(tx.delete_project(mine.id, p.id, at(2)).await);
     tx.commit().await.expect("commit");
-    assert_eq!(
-        store.get_project(theirs.id, p.id).await.expect("get"),
-        Some(p)
-    );
+    assert_eq!(store.get_project(theirs.id, p.id).await.expect("get"), Some(p));
 }
 
 /// Inserting a project id twice is a conflict.

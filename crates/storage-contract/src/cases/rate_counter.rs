@@ -13,34 +13,21 @@ fn some_account() -> AccountId {
 }
 
 fn rate(account: AccountId, window_start: DateTime<Utc>, delta: u64) -> RateDelta {
-    RateDelta {
-        account_id: account,
-        window_start,
-        delta,
-    }
+    RateDelta { account_id: account, window_start, delta }
 }
 
 /// Totals add up across syncs; each result carries the window an hour earlier (0 when
 /// it has no counter); a delta of 0 only reads.
 pub async fn rate_counters_add_up_across_syncs_and_report_the_previous_window<S: Store>(store: &S) {
     let a = some_account();
-    let sync = |deltas: Vec<RateDelta>| async move {
-        store.sync_rate_counters(&deltas).await.expect("sync")
-    };
+    let sync = |deltas: Vec<RateDelta>| async move { store.sync_rate_counters(&deltas).await.expect("sync") };
     assert_eq!(sync(vec![rate(a, hour(9), 5)]).await, vec![(5, 0)]);
     assert_eq!(sync(vec![rate(a, hour(10), 3)]).await, vec![(3, 5)]);
     assert_eq!(sync(vec![rate(a, hour(10), 4)]).await, vec![(7, 5)]);
     assert_eq!(sync(vec![rate(a, hour(10), 0)]).await, vec![(7, 5)]);
     assert_eq!(sync(vec![rate(a, hour(9), 0)]).await, vec![(5, 0)]);
-    assert_eq!(
-        sync(vec![rate(a, hour(12), 0)]).await,
-        vec![(0, 0)],
-        "two hours on, nothing"
-    );
-    assert_eq!(
-        sync(vec![rate(some_account(), hour(10), 0)]).await,
-        vec![(0, 0)]
-    );
+    assert_eq!(sync(vec![rate(a, hour(12), 0)]).await, vec![(0, 0)], "two hours on, nothing");
+    assert_eq!(sync(vec![rate(some_account(), hour(10), 0)]).await, vec![(0, 0)]);
     assert_eq!(sync(vec![]).await, Vec::<(u64, u64)>::new());
 }
 
@@ -48,10 +35,7 @@ pub async fn rate_counters_add_up_across_syncs_and_report_the_previous_window<S:
 /// a previous window written in the same batch counts in full.
 pub async fn rate_sync_results_follow_input_order<S: Store>(store: &S) {
     let (a, b, c) = (some_account(), some_account(), some_account());
-    store
-        .sync_rate_counters(&[rate(c, hour(9), 6)])
-        .await
-        .expect("sync");
+    store.sync_rate_counters(&[rate(c, hour(9), 6)]).await.expect("sync");
     let results = store
         .sync_rate_counters(&[
             rate(b, hour(10), 2),
@@ -63,14 +47,8 @@ pub async fn rate_sync_results_follow_input_order<S: Store>(store: &S) {
         ])
         .await
         .expect("sync");
-    assert_eq!(
-        results,
-        vec![(5, 0), (1, 10), (10, 0), (5, 0), (0, 6), (0, 0)]
-    );
-    let again = store
-        .sync_rate_counters(&[rate(c, hour(10), 0), rate(a, hour(10), 0)])
-        .await
-        .expect("sync");
+    assert_eq!(results, vec![(5, 0), (1, 10), (10, 0), (5, 0), (0, 6), (0, 0)]);
+    let again = store.sync_rate_counters(&[rate(c, hour(10), 0), rate(a, hour(10), 0)]).await.expect("sync");
     assert_eq!(again, vec![(0, 6), (1, 10)]);
 }
 
@@ -80,10 +58,7 @@ pub async fn admit_one_admits_up_to_the_limit_counting_pending_and_carried<S: St
     let a = some_account();
     let w = hour(10);
     let admit = |window, pending, carried, limit| async move {
-        store
-            .admit_one(a, window, pending, carried, limit)
-            .await
-            .expect("admit")
+        store.admit_one(a, window, pending, carried, limit).await.expect("admit")
     };
     assert_eq!(admit(w, 0, 0, 10).await, (true, 1), "a new counter");
     assert_eq!(admit(w, 3, 0, 10).await, (true, 5));
@@ -92,22 +67,11 @@ pub async fn admit_one_admits_up_to_the_limit_counting_pending_and_carried<S: St
     assert_eq!(admit(w, 4, 0, 10).await, (false, 10), "pending is kept");
     assert_eq!(admit(w, 0, 0, 10).await, (false, 10));
     assert_eq!(admit(w, 0, 0, 11).await, (true, 11));
-    let read = store
-        .sync_rate_counters(&[rate(a, w, 0)])
-        .await
-        .expect("sync");
+    let read = store.sync_rate_counters(&[rate(a, w, 0)]).await.expect("sync");
     assert_eq!(read, vec![(11, 0)]);
 
-    assert_eq!(
-        admit(hour(20), 9, 0, 10).await,
-        (true, 10),
-        "new and exactly full"
-    );
-    assert_eq!(
-        admit(hour(21), 9, 1, 10).await,
-        (false, 9),
-        "new and refused"
-    );
+    assert_eq!(admit(hour(20), 9, 0, 10).await, (true, 10), "new and exactly full");
+    assert_eq!(admit(hour(21), 9, 1, 10).await, (false, 9), "new and refused");
     assert_eq!(admit(hour(22), 0, 0, 0).await, (false, 0), "a zero limit");
     assert_eq!(admit(hour(23), 0, 3, 5).await, (true, 1));
 }
@@ -118,18 +82,11 @@ pub async fn concurrent_admissions_never_pass_the_limit<S: Store>(store: &S) {
     let a = some_account();
     for (window, carried, expected) in [(hour(10), 0, 20), (hour(11), 5, 15)] {
         let outcomes = join_all((0..50).map(|_| store.admit_one(a, window, 0, carried, 20))).await;
-        let mut admitted: Vec<u64> = outcomes
-            .into_iter()
-            .map(|o| o.expect("admit"))
-            .filter(|(ok, _)| *ok)
-            .map(|(_, total)| total)
-            .collect();
+        let mut admitted: Vec<u64> =
+            outcomes.into_iter().map(|o| o.expect("admit")).filter(|(ok, _)| *ok).map(|(_, total)| total).collect();
         admitted.sort_unstable();
         assert_eq!(admitted, (1..=expected).collect::<Vec<_>>());
-        let read = store
-            .sync_rate_counters(&[rate(a, window, 0)])
-            .await
-            .expect("sync");
+        let read = store.sync_rate_counters(&[rate(a, window, 0)]).await.expect("sync");
         assert_eq!(read[0].0, expected);
     }
 }
@@ -138,10 +95,7 @@ pub async fn concurrent_admissions_never_pass_the_limit<S: Store>(store: &S) {
 /// no lost update).
 pub async fn concurrent_rate_syncs_all_land<S: Store>(store: &S) {
     let accounts: Vec<_> = (0..10).map(|_| some_account()).collect();
-    let batch: Vec<_> = accounts
-        .iter()
-        .flat_map(|a| [rate(*a, hour(9), 1), rate(*a, hour(10), 2)])
-        .collect();
+    let batch: Vec<_> = accounts.iter().flat_map(|a| [rate(*a, hour(9), 1), rate(*a, hour(10), 2)]).collect();
     let syncs = join_all((0..8).map(|i| {
         let mut mine = batch.clone();
         if i % 2 == 1 {

@@ -12,10 +12,7 @@ pub async fn bootstrap_is_claimed_once<S: Store>(store: &S) {
     assert!(tx.claim_bootstrap().await.expect("claim"));
     drop(tx);
     let mut tx = store.begin().await.expect("begin");
-    assert!(
-        tx.claim_bootstrap().await.expect("claim"),
-        "a rolled-back claim does not count"
-    );
+    assert!(tx.claim_bootstrap().await.expect("claim"), "a rolled-back claim does not count");
     tx.commit().await.expect("commit");
     let mut tx = store.begin().await.expect("begin");
     assert!(!tx.claim_bootstrap().await.expect("claim"));
@@ -48,10 +45,7 @@ pub async fn a_dropped_transaction_leaves_nothing_behind<S: Store>(store: &S) {
     assert_eq!(store.get_account(acct.id).await.expect("get"), None);
     assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), None);
     assert_eq!(store.get_api_key(p.id, k.id).await.expect("get"), None);
-    assert_eq!(
-        store.find_by_digest(&plain.digest()).await.expect("find"),
-        None
-    );
+    assert_eq!(store.find_by_digest(&plain.digest()).await.expect("find"), None);
     // The same rows can be written again: nothing half-done is left behind.
     let mut tx = store.begin().await.expect("begin");
     tx.insert_account(&acct).await.expect("insert account");
@@ -69,25 +63,12 @@ pub async fn committed_writes_become_visible<S: Store>(store: &S) {
     let mut tx = store.begin().await.expect("begin");
     tx.insert_project(&p).await.expect("insert project");
     tx.insert_api_key(&k).await.expect("insert key");
-    assert_eq!(
-        store.get_project(acct.id, p.id).await.expect("get"),
-        None,
-        "not before commit"
-    );
+    assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), None, "not before commit");
     tx.commit().await.expect("commit");
 
-    assert_eq!(
-        store.get_project(acct.id, p.id).await.expect("get"),
-        Some(p.clone())
-    );
-    assert_eq!(
-        store.find_by_digest(&plain.digest()).await.expect("find"),
-        Some(k.clone())
-    );
-    let page = store
-        .list_api_keys(p.id, PageRequest::default())
-        .await
-        .expect("list");
+    assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), Some(p.clone()));
+    assert_eq!(store.find_by_digest(&plain.digest()).await.expect("find"), Some(k.clone()));
+    let page = store.list_api_keys(p.id, PageRequest::default()).await.expect("list");
     assert_eq!((page.items, page.total), (vec![k], 1));
 }
 
@@ -99,27 +80,19 @@ pub async fn reads_inside_a_transaction_see_its_own_writes<S: Store>(store: &S) 
     let mut tx = store.begin().await.expect("begin");
     tx.insert_project(&p).await.expect("insert project");
     tx.insert_api_key(&k).await.expect("insert key");
-    assert_eq!(
-        tx.lock_project(acct.id, p.id).await.expect("lock"),
-        Some(p.clone())
-    );
+    assert_eq!(tx.lock_project(acct.id, p.id).await.expect("lock"), Some(p.clone()));
     assert_eq!(tx.lock_api_key(k.id).await.expect("lock"), Some(k.clone()));
 
     p.name = "Renamed".parse().expect("name");
     p.updated_at = at(3);
     tx.update_project(&p).await.expect("update project");
-    assert_eq!(
-        tx.lock_project(acct.id, p.id).await.expect("lock"),
-        Some(p.clone())
-    );
+    assert_eq!(tx.lock_project(acct.id, p.id).await.expect("lock"), Some(p.clone()));
     k.revoked_at = Some(at(3));
     k.updated_at = at(3);
     tx.update_api_key(&k).await.expect("update key");
     assert_eq!(tx.lock_api_key(k.id).await.expect("lock"), Some(k.clone()));
 
-    tx.delete_project(acct.id, p.id, at(4))
-        .await
-        .expect("delete");
+    tx.delete_project(acct.id, p.id, at(4)).await.expect("delete");
     assert_eq!(tx.lock_project(acct.id, p.id).await.expect("lock"), None);
     tx.commit().await.expect("commit");
     assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), None);
@@ -134,24 +107,15 @@ pub async fn concurrent_transactions_all_succeed<S: Store>(store: &S) {
         let (k, plain) = new_key(acct.id, KeyScope::Project(p.id), at(i));
         let mut tx = store.begin().await.expect("begin");
         tx.insert_project(&p).await.expect("insert project");
-        assert_eq!(
-            tx.lock_project(acct.id, p.id).await.expect("lock"),
-            Some(p.clone())
-        );
+        assert_eq!(tx.lock_project(acct.id, p.id).await.expect("lock"), Some(p.clone()));
         tx.insert_api_key(&k).await.expect("insert key");
         tx.commit().await.expect("commit");
         (k, plain)
     }))
     .await;
-    let page = store
-        .list_projects(acct.id, None, PageRequest::new(1, 100))
-        .await
-        .expect("list");
+    let page = store.list_projects(acct.id, None, PageRequest::new(1, 100)).await.expect("list");
     assert_eq!((page.items.len(), page.total), (20, 20));
     for (k, plain) in made {
-        assert_eq!(
-            store.find_by_digest(&plain.digest()).await.expect("find"),
-            Some(k)
-        );
+        assert_eq!(store.find_by_digest(&plain.digest()).await.expect("find"), Some(k));
     }
 }

@@ -5,9 +5,7 @@ use tengine_domain::{Plan, ProjectId};
 use tengine_ports::Store;
 use uuid::Uuid;
 
-use crate::fixtures::{
-    account, at, hour, key_id, new_account, project, sum_of, usage_counts, usage_delta,
-};
+use crate::fixtures::{account, at, hour, key_id, new_account, project, sum_of, usage_counts, usage_delta};
 
 /// A first delta creates the row; later ones, including several for one row in a
 /// batch, add into every counter and histogram slot.
@@ -16,14 +14,8 @@ pub async fn usage_rows_are_created_then_accumulated_in_every_counter<S: Store>(
     let p = project(store, acct.id, at(0)).await;
     let k = key_id();
     let (c1, c2, c3) = (usage_counts(1), usage_counts(2), usage_counts(3));
-    store
-        .add_usage(&[usage_delta(acct.id, p.id, k, hour(0), c1.clone())])
-        .await
-        .expect("add");
-    let read = store
-        .usage_by_hour(p.id, None, hour(0), hour(1))
-        .await
-        .expect("read");
+    store.add_usage(&[usage_delta(acct.id, p.id, k, hour(0), c1.clone())]).await.expect("add");
+    let read = store.usage_by_hour(p.id, None, hour(0), hour(1)).await.expect("read");
     assert_eq!(read, vec![(hour(0), c1.clone())]);
 
     store
@@ -34,15 +26,9 @@ pub async fn usage_rows_are_created_then_accumulated_in_every_counter<S: Store>(
         .await
         .expect("add");
     let total = sum_of([&c1, &c2, &c3]);
-    let read = store
-        .usage_by_hour(p.id, None, hour(0), hour(1))
-        .await
-        .expect("read");
+    let read = store.usage_by_hour(p.id, None, hour(0), hour(1)).await.expect("read");
     assert_eq!(read, vec![(hour(0), total.clone())]);
-    let read = store
-        .usage_by_hour(p.id, Some(k), hour(0), hour(1))
-        .await
-        .expect("read");
+    let read = store.usage_by_hour(p.id, Some(k), hour(0), hour(1)).await.expect("read");
     assert_eq!(read, vec![(hour(0), total)]);
 }
 
@@ -65,31 +51,13 @@ pub async fn usage_is_summed_over_keys_or_read_for_one_key<S: Store>(store: &S) 
         .await
         .expect("add");
 
-    let all = store
-        .usage_by_hour(p.id, None, hour(0), hour(2))
-        .await
-        .expect("read");
-    assert_eq!(
-        all,
-        vec![(hour(0), sum_of([&c[0], &c[1]])), (hour(1), c[2].clone())]
-    );
-    let first = store
-        .usage_by_hour(p.id, Some(k1), hour(0), hour(2))
-        .await
-        .expect("read");
-    assert_eq!(
-        first,
-        vec![(hour(0), c[0].clone()), (hour(1), c[2].clone())]
-    );
-    let second = store
-        .usage_by_hour(p.id, Some(k2), hour(0), hour(2))
-        .await
-        .expect("read");
+    let all = store.usage_by_hour(p.id, None, hour(0), hour(2)).await.expect("read");
+    assert_eq!(all, vec![(hour(0), sum_of([&c[0], &c[1]])), (hour(1), c[2].clone())]);
+    let first = store.usage_by_hour(p.id, Some(k1), hour(0), hour(2)).await.expect("read");
+    assert_eq!(first, vec![(hour(0), c[0].clone()), (hour(1), c[2].clone())]);
+    let second = store.usage_by_hour(p.id, Some(k2), hour(0), hour(2)).await.expect("read");
     assert_eq!(second, vec![(hour(0), c[1].clone())]);
-    let foreign_key = store
-        .usage_by_hour(p.id, Some(k3), hour(0), hour(2))
-        .await
-        .expect("read");
+    let foreign_key = store.usage_by_hour(p.id, Some(k3), hour(0), hour(2)).await.expect("read");
     assert_eq!(foreign_key, vec![]);
 }
 
@@ -99,37 +67,23 @@ pub async fn usage_hours_are_ascending_within_from_inclusive_to_exclusive<S: Sto
     let p = project(store, acct.id, at(0)).await;
     let k = key_id();
     let written = [5, 1, 3, 0, 4];
-    let deltas: Vec<_> = written
-        .iter()
-        .map(|h| usage_delta(acct.id, p.id, k, hour(*h), usage_counts(*h as u64)))
-        .collect();
+    let deltas: Vec<_> =
+        written.iter().map(|h| usage_delta(acct.id, p.id, k, hour(*h), usage_counts(*h as u64))).collect();
     store.add_usage(&deltas).await.expect("add");
     let hours = |from, to| async move {
-        let rows = store
-            .usage_by_hour(p.id, None, from, to)
-            .await
-            .expect("read");
+        let rows = store.usage_by_hour(p.id, None, from, to).await.expect("read");
         for (h, counts) in &rows {
             let n = (*h - hour(0)).num_hours();
             assert_eq!(*counts, usage_counts(n as u64), "the counters of hour {n}");
         }
-        rows.into_iter()
-            .map(|(h, _)| (h - hour(0)).num_hours())
-            .collect::<Vec<_>>()
+        rows.into_iter().map(|(h, _)| (h - hour(0)).num_hours()).collect::<Vec<_>>()
     };
     assert_eq!(hours(hour(0), hour(6)).await, vec![0, 1, 3, 4, 5]);
     assert_eq!(hours(hour(1), hour(5)).await, vec![1, 3, 4]);
     assert_eq!(hours(hour(2), hour(3)).await, Vec::<i64>::new());
     assert_eq!(hours(hour(3), hour(3)).await, Vec::<i64>::new());
-    assert_eq!(
-        hours(hour(1) + Duration::seconds(1), hour(4)).await,
-        vec![3],
-        "an hour starting before `from` is out"
-    );
-    assert_eq!(
-        hours(hour(-24), hour(1) + Duration::microseconds(1)).await,
-        vec![0, 1]
-    );
+    assert_eq!(hours(hour(1) + Duration::seconds(1), hour(4)).await, vec![3], "an hour starting before `from` is out");
+    assert_eq!(hours(hour(-24), hour(1) + Duration::microseconds(1)).await, vec![0, 1]);
 }
 
 /// A delta whose project belongs to another account, or does not exist, is dropped
@@ -152,12 +106,7 @@ pub async fn usage_for_another_accounts_or_a_missing_project_is_dropped<S: Store
         ])
         .await
         .expect("add");
-    let read = |id| async move {
-        store
-            .usage_by_hour(id, None, hour(0), hour(1))
-            .await
-            .expect("read")
-    };
+    let read = |id| async move { store.usage_by_hour(id, None, hour(0), hour(1)).await.expect("read") };
     assert_eq!(read(p.id).await, vec![(hour(0), usage_counts(1))]);
     assert_eq!(read(q.id).await, vec![(hour(0), usage_counts(3))]);
     assert_eq!(read(missing).await, vec![]);
@@ -168,19 +117,11 @@ pub async fn usage_of_a_soft_deleted_project_still_counts<S: Store>(store: &S) {
     let acct = account(store).await;
     let p = project(store, acct.id, at(0)).await;
     let mut tx = store.begin().await.expect("begin");
-    tx.delete_project(acct.id, p.id, at(1))
-        .await
-        .expect("delete");
+    tx.delete_project(acct.id, p.id, at(1)).await.expect("delete");
     tx.commit().await.expect("commit");
     let k = key_id();
-    store
-        .add_usage(&[usage_delta(acct.id, p.id, k, hour(0), usage_counts(1))])
-        .await
-        .expect("add");
-    let read = store
-        .usage_by_hour(p.id, Some(k), hour(0), hour(1))
-        .await
-        .expect("read");
+    store.add_usage(&[usage_delta(acct.id, p.id, k, hour(0), usage_counts(1))]).await.expect("add");
+    let read = store.usage_by_hour(p.id, Some(k), hour(0), hour(1)).await.expect("read");
     assert_eq!(read, vec![(hour(0), usage_counts(1))]);
 }
 
@@ -191,19 +132,10 @@ pub async fn adding_no_usage_is_a_no_op<S: Store>(store: &S) {
     store.add_usage(&[]).await.expect("add nothing");
     let stranger = new_account(Plan::Free);
     store
-        .add_usage(&[usage_delta(
-            stranger.id,
-            p.id,
-            key_id(),
-            hour(0),
-            usage_counts(1),
-        )])
+        .add_usage(&[usage_delta(stranger.id, p.id, key_id(), hour(0), usage_counts(1))])
         .await
         .expect("add only dropped deltas");
-    let read = store
-        .usage_by_hour(p.id, None, hour(-100), hour(100))
-        .await
-        .expect("read");
+    let read = store.usage_by_hour(p.id, None, hour(-100), hour(100)).await.expect("read");
     assert_eq!(read, vec![]);
 }
 
@@ -214,10 +146,7 @@ pub async fn concurrent_usage_flushes_all_land<S: Store>(store: &S) {
     let p = project(store, acct.id, at(0)).await;
     let keys: Vec<_> = (0..10).map(|_| key_id()).collect();
     let batch: Vec<_> = (0..4)
-        .flat_map(|h| {
-            keys.iter()
-                .map(move |k| usage_delta(acct.id, p.id, *k, hour(h), usage_counts(1)))
-        })
+        .flat_map(|h| keys.iter().map(move |k| usage_delta(acct.id, p.id, *k, hour(h), usage_counts(1))))
         .collect();
     let flushes = futures::future::join_all((0..8).map(|i| {
         let mut mine = batch.clone();
@@ -233,19 +162,8 @@ pub async fn concurrent_usage_flushes_all_land<S: Store>(store: &S) {
     }
     let each = sum_of(&vec![usage_counts(1); 8]);
     let expected = sum_of(&vec![each.clone(); keys.len()]);
-    let read = store
-        .usage_by_hour(p.id, None, hour(0), hour(4))
-        .await
-        .expect("read");
-    assert_eq!(
-        read,
-        (0..4)
-            .map(|h| (hour(h), expected.clone()))
-            .collect::<Vec<_>>()
-    );
-    let one = store
-        .usage_by_hour(p.id, Some(keys[3]), hour(2), hour(3))
-        .await
-        .expect("read");
+    let read = store.usage_by_hour(p.id, None, hour(0), hour(4)).await.expect("read");
+    assert_eq!(read, (0..4).map(|h| (hour(h), expected.clone())).collect::<Vec<_>>());
+    let one = store.usage_by_hour(p.id, Some(keys[3]), hour(2), hour(3)).await.expect("read");
     assert_eq!(one, vec![(hour(2), each)]);
 }

@@ -1,0 +1,212 @@
+//! Projects: the reference quick start, CRUD and PATCH semantics, lists and soft delete.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{assert_id, assert_timestamp, ids, Backend, TestApp};
+
+both!(
+    the_reference_quick_start_works_as_written,
+    a_created_project_has_the_documented_shape,
+    patch_changes_only_the_fields_it_names,
+    names_and_descriptions_are_trimmed_and_bounded,
+    lists_are_newest_first_and_paginated_with_link_headers,
+    a_deleted_project_is_gone_and_its_keys_stop_working,
+);
+
+async fn the_reference_quick_start_works_as_written(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // 1. Create project
+    let project =
+        app.create_project(json!({"name": "My App", "description": "A sample application"}), StatusCode::CREATED).await;
+    let id = project["id"].as_str().expect("project id");
+    // 2. Generate API key (no expiry given)
+    let key = app
+        .create_key(id, json!({"name": "Production Key", "permissions": ["read", "write"]}), StatusCode::CREATED)
+        .await;
+    assert_eq!(key["project_id"], id);
+    assert_eq!(key["expires_at"], serde_json::Value::Null);
+    let secret = key["key"].as_str().expect("the new key is shown once");
+    // The new key reads its project.
+    let got = app.get(&format!("/api/v1/projects/{id}"), secret).await;
+    got.expect(StatusCode::OK);
+    assert_eq!(got.body, project);
+    // And the reference's POST /projects example body.
+    let other = app
+        .create_project(json!({"name": "New Project", "description": "Project description"}), StatusCode::CREATED)
+        .await;
+    assert_eq!(other["name"], "New Project");
+    assert_eq!(other["description"], "Project description");
+}
+
+async fn a_created_project_has_the_documented_shape(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let res = app.post_json("/api/v1/projects", app.admin_key(), &json!({"name": "  Shape  "})).await;
+    res.expect(StatusCode::CREATED);
+    let p = &res.body;
+    assert_id(&p["id"], "proj_");
+    let id = p["id"].as_str().expect("id");
+    assert!(
+        res.header("location").is_some_and(|l| l.ends_with(&format!("/api/v1/projects/{id}"))),
+        "Location: {:?}",
+        res.header("location")
+    );
+    assert_eq!(p["name"], "Shape", "names are stored trimmed");
+    assert_eq!(p["description"], serde_json::Value::Null);
+    let created = assert_timestamp(&p["created_at"]);
+    let updated = assert_timestamp(&p["updated_at"]);
+    assert_eq!(created, updated);
+    let fields: Vec<&String> = p.as_object().expect("object").keys().collect();
+    assert_eq!(fields.len(), 5, "exactly id, name, description, created_at, updated_at: {p}");
+    // Every response carries a request id, successes too.
+    let got = app.get(&format!("/api/v1/projects/{id}"), app.admin_key()).await;
+    got.expect(StatusCode::OK);
+    assert!(got.request_id().len() >= 8);
+    assert_ne!(got.request_id(), res.request_id());
+    assert_eq!(&got.body, p);
+}
+
+async fn patch_changes_only_the_fields_it_names(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let p = app.create_project(json!({"name": "original", "description": "first"}), StatusCode::CREATED).await;
+    let path = format!("/api/v1/projects/{}", p["id"].as_str().expect("id"));
+    let key = app.admin_key();
+
+    let renamed = app.patch_json(&path, key, &json!({"name": " renamed "})).await;
+    renamed.expect(StatusCode::OK);
+    assert_eq!(renamed.body["name"], "renamed");
+    assert_eq!(renamed.body["description"], "first", "an absent field is unchanged");
+    assert_eq!(renamed.body["created_at"], p["created_at"]);
+    assert!(
+        assert_timestamp(&renamed.body["updated_at"]) > assert_timestamp(&p["updated_at"]),
+        "updated_at moves forward"
+    );
+
+    let cleared = app.patch_json(&path, key, &json!({"description": null})).await;
+    cleared.expect(StatusCode::OK);
+    assert_eq!(cleared.body["description"], serde_json::Value::Null, "null clears the description");
+    assert_eq!(cleared.body["name"], "renamed");
+
+    let empty = app.patch_json(&path, key, &json!({})).await;
+    empty.expect(StatusCode::OK);
+    assert_eq!(empty.body["name"], "renamed");
+    assert_eq!(empty.body["description"], serde_json::Value::Null);
+
+    let null_name = app.patch_json(&path, key, &json!({"name": null})).await;
+    assert_eq!(null_name.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "name");
+    let blank = app.patch_json(&path, key, &json!({"name": "   ", "description": "x"})).await;
+    assert_eq!(blank.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "name");
+
+    let both = app.patch_json(&path, key, &json!({"name": "final", "description": "second"})).await;
+    both.expect(StatusCode::OK);
+    let got = app.get(&path, key).await;
+    got.expect(StatusCode::OK);
+    assert_eq!(got.body["name"], "final");
+    assert_eq!(got.body["description"], "second", "a rejected PATCH changed nothing, a later one applied");
+    assert_eq!(got.body, both.body);
+}
+
+async fn names_and_descriptions_are_trimmed_and_bounded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    // Unicode whitespace is trimmed; the limit counts characters, not bytes.
+    let p = app.create_project(json!({"name": "\u{2003}\tem space\u{3000}\n"}), StatusCode::CREATED).await;
+    assert_eq!(p["name"], "em space");
+    let long = "é".repeat(100);
+    let p = app.create_project(json!({"name": format!(" {long} ")}), StatusCode::CREATED).await;
+    assert_eq!(p["name"], long.as_str());
+    let p = app.create_project(json!({"name": "d", "description": "x".repeat(1000)}), StatusCode::CREATED).await;
+    assert_eq!(p["description"].as_str().map(str::len), Some(1000));
+    let p = app.create_project(json!({"name": "n", "description": null}), StatusCode::CREATED).await;
+    assert_eq!(p["description"], serde_json::Value::Null);
+    let p = app.create_project(json!({"name": "n", "description": ""}), StatusCode::CREATED).await;
+    assert!(p["description"] == "" || p["description"].is_null(), "an empty description is allowed: {p}");
+
+    for (body, field) in [
+        (json!({"name": ""}), "name"),
+        (json!({"name": " \t\u{2003} "}), "name"),
+        (json!({"name": "x".repeat(101)}), "name"),
+        (json!({"name": "bell\u{7}"}), "name"),
+        (json!({"name": "new\nline inside"}), "name"),
+        (json!({"name": "ok", "description": "y".repeat(1001)}), "description"),
+    ] {
+        let res = app.post_json("/api/v1/projects", app.admin_key(), &body).await;
+        assert_eq!(res.error(unprocessable, "VALIDATION_ERROR")["field"], field, "{body}");
+    }
+    let list = app.get("/api/v1/projects", app.admin_key()).await;
+    assert_eq!(list.body["pagination"]["total"], 5, "rejected creates stored nothing");
+}
+
+async fn lists_are_newest_first_and_paginated_with_link_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(app.project(&format!("project {i}")).await);
+    }
+    let newest_first: Vec<String> = created.iter().rev().cloned().collect();
+
+    let all = app.get("/api/v1/projects", app.admin_key()).await;
+    all.expect(StatusCode::OK);
+    assert_eq!(all.body["pagination"], json!({"page": 1, "per_page": 20, "total": 5}));
+    assert_eq!(ids(&all.body), newest_first);
+
+    let mut paged = Vec::new();
+    for page in 1..=3 {
+        let res = app.get(&format!("/api/v1/projects?page={page}&per_page=2"), app.admin_key()).await;
+        res.expect(StatusCode::OK);
+        assert_eq!(res.body["pagination"], json!({"page": page, "per_page": 2, "total": 5}));
+        let link = res.header("link").unwrap_or_else(|| panic!("page {page} has no Link header"));
+        let rel = |n: u32, rel: &str| format!("</api/v1/projects?page={n}&per_page=2>; rel=\"{rel}\"");
+        assert!(link.contains(&rel(1, "first")), "{link}");
+        assert!(link.contains(&rel(3, "last")), "{link}");
+        if page < 3 {
+            assert!(link.contains(&rel(page + 1, "next")), "page {page}: {link}");
+        } else {
+            assert!(!link.contains("rel=\"next\""), "the last page has no next: {link}");
+        }
+        if page > 1 {
+            assert!(link.contains(&rel(page - 1, "prev")), "page {page}: {link}");
+        } else {
+            assert!(!link.contains("rel=\"prev\""), "the first page has no prev: {link}");
+        }
+        paged.extend(ids(&res.body));
+    }
+    assert_eq!(paged, newest_first, "pages are disjoint, complete and newest first");
+
+    let beyond = app.get("/api/v1/projects?page=4&per_page=2", app.admin_key()).await;
+    beyond.expect(StatusCode::OK);
+    assert_eq!(ids(&beyond.body), Vec::<String>::new());
+    assert_eq!(beyond.body["pagination"]["total"], 5);
+}
+
+async fn a_deleted_project_is_gone_and_its_keys_stop_working(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doomed = app.project("doomed").await;
+    let kept = app.project("kept").await;
+    let (_, key) = app.key(&doomed, &["read"]).await;
+    let (_, kept_key) = app.key(&kept, &["read"]).await;
+    let path = format!("/api/v1/projects/{doomed}");
+    app.get(&path, &key).await.expect(StatusCode::OK);
+
+    let res = app.delete(&path, app.admin_key()).await;
+    res.expect(StatusCode::NO_CONTENT);
+    assert!(res.text.is_empty(), "204 has an empty body: {}", res.text);
+
+    let admin = app.admin_key();
+    app.get(&path, admin).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    app.patch_json(&path, admin, &json!({"name": "zombie"})).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    app.delete(&path, admin).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    app.get(&format!("{path}/api-keys"), admin).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    let new_key =
+        app.post_json(&format!("{path}/api-keys"), admin, &json!({"name": "k", "permissions": ["read"]})).await;
+    new_key.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+
+    let list = app.get("/api/v1/projects", admin).await;
+    assert_eq!(ids(&list.body), vec![kept.clone()]);
+    assert_eq!(list.body["pagination"]["total"], 1);
+
+    let refused = app.get(&path, &key).await;
+    assert_eq!(refused.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY")["field"], "authorization");
+    app.get("/api/v1/projects", &key).await.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
+    app.get(&format!("/api/v1/projects/{kept}"), &kept_key).await.expect(StatusCode::OK);
+}
