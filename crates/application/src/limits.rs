@@ -13,10 +13,13 @@ use crate::{AppError, Tengine};
 /// How long an account's plan is cached (plans change only by an operator).
 const PLAN_TTL: Duration = Duration::seconds(60);
 
+/// An account's limit and when it was read.
+type CachedLimit = (Option<u32>, DateTime<Utc>);
+
 /// Cached hourly limits per account.
 #[derive(Default)]
 pub(crate) struct PlanCache {
-    limits: Mutex<HashMap<AccountId, (Option<u32>, DateTime<Utc>)>>,
+    limits: Mutex<HashMap<AccountId, CachedLimit>>,
     /// The last window for which each account's refusal alert was attempted.
     refusals: Mutex<HashMap<AccountId, DateTime<Utc>>>,
 }

@@ -51,7 +51,7 @@ impl UsageBuffer {
                 counts,
             })
             .collect();
-        deltas.sort_by(|a, b| (a.project_id, a.hour, a.key_id).cmp(&(b.project_id, b.hour, b.key_id)));
+        deltas.sort_by_key(|d| (d.project_id, d.hour, d.key_id));
         deltas
     }
 
@@ -96,7 +96,7 @@ impl UsageSink for UsageBuffer {
                 None if len < self.capacity => rows.entry(key).or_default().record(r.status, r.latency_us),
                 None => {
                     drop(rows);
-                    if self.dropped.fetch_add(1, Ordering::Relaxed) % 1_000 == 0 {
+                    if self.dropped.fetch_add(1, Ordering::Relaxed).is_multiple_of(1_000) {
                         tracing::warn!(capacity = self.capacity, "usage buffer full: dropping usage records");
                     }
                     (self.on_full)();
