@@ -172,10 +172,11 @@ impl Webhook {
         v
     }
 
-    /// Whether an event of type `t` about `project` reaches this webhook.
+    /// Whether an event of type `t` about `project` (of this webhook's account) fans
+    /// out to this webhook. Test events never fan out; they are addressed directly.
     pub fn receives(&self, t: EventType, project: Option<ProjectId>) -> bool {
         let scoped = t.is_account_wide() || project == Some(self.project_id);
-        self.active && scoped && self.events.wants(t)
+        self.active && scoped && t != EventType::WebhookTest && self.events.wants(t)
     }
 
     /// Sets a new secret; the old one keeps signing for [`SECRET_OVERLAP`].

@@ -7,6 +7,7 @@ pub mod rate_limit;
 pub mod repository;
 pub mod unit_of_work;
 pub mod usage;
+pub mod webhook;
 
 pub use clock::{Clock, IdGenerator, SecretGenerator};
 pub use error::RepoError;
@@ -14,6 +15,10 @@ pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use unit_of_work::{Transaction, UnitOfWork};
 pub use usage::{UsageDelta, UsageRecord, UsageRepository, UsageSink};
+pub use webhook::{
+    AttemptResult, DeliveryJob, DeliveryNotifier, DeliveryQueue, OutboundRequest, OutboundResponse, WebhookEffect,
+    WebhookRepository, WebhookSender,
+};
 
 #[cfg(feature = "mocks")]
 pub use clock::{MockClock, MockIdGenerator, MockSecretGenerator};
@@ -25,27 +30,48 @@ pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRep
 pub use unit_of_work::{MockTransaction, MockUnitOfWork};
 #[cfg(feature = "mocks")]
 pub use usage::{MockUsageRepository, MockUsageSink};
+#[cfg(feature = "mocks")]
+pub use webhook::{MockDeliveryQueue, MockWebhookRepository, MockWebhookSender};
 
 /// Every storage port at once: what a storage adapter provides.
 pub trait Store:
-    AccountRepository + ProjectRepository + ApiKeyRepository + UsageRepository + RateCounterRepository + UnitOfWork
+    AccountRepository
+    + ProjectRepository
+    + ApiKeyRepository
+    + UsageRepository
+    + RateCounterRepository
+    + WebhookRepository
+    + DeliveryQueue
+    + UnitOfWork
 {
 }
 
 impl<T> Store for T where
-    T: AccountRepository + ProjectRepository + ApiKeyRepository + UsageRepository + RateCounterRepository + UnitOfWork
+    T: AccountRepository
+        + ProjectRepository
+        + ApiKeyRepository
+        + UsageRepository
+        + RateCounterRepository
+        + WebhookRepository
+        + DeliveryQueue
+        + UnitOfWork
 {
 }
 
 #[cfg(feature = "mocks")]
 mod mock_store {
     use chrono::{DateTime, Utc};
+    use tengine_domain::delivery::{Delivery, Webhook};
     use tengine_domain::usage::UsageCounts;
-    use tengine_domain::{Account, AccountId, ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, Project, ProjectId};
+    use tengine_domain::{
+        Account, AccountId, ApiKey, ApiKeyDigest, ApiKeyId, DeliveryId, Event, EventType, Page, PageRequest, Project,
+        ProjectId, WebhookId,
+    };
 
     use crate::{
-        AccountRepository, ApiKeyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError,
-        Transaction, UnitOfWork, UsageDelta, UsageRepository,
+        AccountRepository, ApiKeyRepository, AttemptResult, DeliveryJob, DeliveryQueue, ProjectRepository,
+        RateCounterRepository, RateDelta, RepoError, Transaction, UnitOfWork, UsageDelta, UsageRepository,
+        WebhookRepository,
     };
 
     mockall::mock! {
@@ -81,6 +107,24 @@ mod mock_store {
         impl RateCounterRepository for Store {
             async fn sync_rate_counters(&self, deltas: &[RateDelta]) -> Result<Vec<(u64, u64)>, RepoError>;
             async fn admit_one(&self, account: AccountId, window_start: DateTime<Utc>, pending: u64, carried: u64, limit: u64) -> Result<(bool, u64), RepoError>;
+            async fn purge_rate_windows(&self, before: DateTime<Utc>) -> Result<(), RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl WebhookRepository for Store {
+            async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
+            async fn list_webhooks(&self, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError>;
+            async fn list_deliveries(&self, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError>;
+            async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError>;
+            async fn list_events(&self, project: ProjectId, kind: Option<EventType>, page: PageRequest) -> Result<Page<Event>, RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl DeliveryQueue for Store {
+            async fn claim_due(&self, worker: &str, now: DateTime<Utc>, lease: std::time::Duration, limit: usize) -> Result<Vec<DeliveryJob>, RepoError>;
+            async fn complete(&self, results: &[AttemptResult]) -> Result<(), RepoError>;
+            async fn release(&self, worker: &str) -> Result<(), RepoError>;
+            async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
         }
 
         #[async_trait::async_trait]

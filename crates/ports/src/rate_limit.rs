@@ -72,4 +72,10 @@ pub trait RateCounterRepository: Send + Sync {
         carried: u64,
         limit: u64,
     ) -> Result<(bool, u64), RepoError>;
+
+    /// Deletes counters and usage-alert claims of windows that started before `before`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn purge_rate_windows(&self, before: DateTime<Utc>) -> Result<(), RepoError>;
 }

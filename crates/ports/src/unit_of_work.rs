@@ -2,7 +2,10 @@
 //! events they cause) commit or vanish together.
 
 use chrono::{DateTime, Utc};
-use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Event, EventType, Project, ProjectId};
+use tengine_domain::delivery::Webhook;
+use tengine_domain::{
+    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, WebhookId,
+};
 
 use crate::RepoError;
 
@@ -80,11 +83,53 @@ pub trait Transaction: Send {
     /// `NotFound` if the key does not exist.
     async fn update_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError>;
 
-    /// Appends an event to the outbox (and the project's event log).
+    /// Appends an event to the outbox (and the project's event log) and creates one
+    /// pending delivery, due now, for every webhook that receives it
+    /// ([`Webhook::receives`]: active, of the event's account, of a live project, and
+    /// subscribed; `webhook.test` never fans out). Workers are woken on commit.
+    /// Returns the number of deliveries created.
     ///
     /// # Errors
     /// `Conflict` if the id exists.
-    async fn append_event(&mut self, event: &Event) -> Result<(), RepoError>;
+    async fn append_event(&mut self, event: &Event) -> Result<usize, RepoError>;
+
+    /// Creates a pending delivery, due now, of a stored event to one webhook (test
+    /// events and redeliveries), waking workers on commit.
+    ///
+    /// # Errors
+    /// `Conflict` if the id exists; `NotFound` if the event or webhook does not.
+    async fn insert_delivery(
+        &mut self,
+        id: DeliveryId,
+        event: EventId,
+        webhook: WebhookId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError>;
+
+    /// Inserts a webhook.
+    ///
+    /// # Errors
+    /// `Conflict` if the id exists.
+    async fn insert_webhook(&mut self, webhook: &Webhook) -> Result<(), RepoError>;
+
+    /// Reads a webhook of `project` and locks it until the end of the transaction.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn lock_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
+
+    /// Writes every mutable field of a webhook (url, description, events, active,
+    /// secrets, failing_since, updated_at).
+    ///
+    /// # Errors
+    /// `NotFound` if it does not exist.
+    async fn update_webhook(&mut self, webhook: &Webhook) -> Result<(), RepoError>;
+
+    /// Deletes a webhook and its deliveries.
+    ///
+    /// # Errors
+    /// `NotFound` if it does not exist in `project`.
+    async fn delete_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<(), RepoError>;
 
     /// Records that the usage alert `kind` was sent for `account` in the hour window
     /// starting at `window_start`; `false` if it already was (by any instance).

@@ -1,0 +1,174 @@
+//! Webhooks: reading endpoints, deliveries and the event log, the delivery queue the
+//! worker drains, the wake-up signal, and the outbound sender.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tengine_domain::delivery::{Attempt, Delivery, DeliveryStatus, Webhook};
+use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
+
+use crate::RepoError;
+
+/// Reads webhooks, their deliveries and the event log.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait::async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// The webhook `id` of `project`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
+
+    /// A page of the project's webhooks, newest first.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn list_webhooks(&self, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError>;
+
+    /// A page of a webhook's deliveries, newest first, with their attempts.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn list_deliveries(&self, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError>;
+
+    /// One delivery of a webhook, with its attempts.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError>;
+
+    /// A page of the project's events (and the account-wide events recorded for it),
+    /// newest first, optionally of one type.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn list_events(
+        &self,
+        project: ProjectId,
+        kind: Option<EventType>,
+        page: PageRequest,
+    ) -> Result<Page<Event>, RepoError>;
+}
+
+/// Everything the worker needs to make one attempt, read in the claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryJob {
+    /// The delivery.
+    pub delivery_id: DeliveryId,
+    /// The event to send.
+    pub event: Event,
+    /// The endpoint (url, secrets).
+    pub webhook: Webhook,
+    /// How many attempts were made before this one.
+    pub attempts_so_far: usize,
+    /// When the first attempt was due (the delivery's creation).
+    pub created_at: DateTime<Utc>,
+}
+
+/// The result of one attempt, to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptResult {
+    /// The delivery.
+    pub delivery_id: DeliveryId,
+    /// Its webhook.
+    pub webhook_id: WebhookId,
+    /// What happened.
+    pub attempt: Attempt,
+    /// The delivery's new status.
+    pub status: DeliveryStatus,
+    /// When to try again (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// What to do to the webhook.
+    pub webhook_effect: WebhookEffect,
+}
+
+/// How an attempt changes its webhook's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookEffect {
+    /// A success: clear `failing_since`.
+    Healthy,
+    /// A failure: set `failing_since` to this time if it is unset.
+    Failing(DateTime<Utc>),
+    /// Disable the webhook (410 Gone, or failing for 5 days); fail its pending deliveries.
+    Disable,
+}
+
+/// The delivery queue: claims due work with a lease, records results in batches.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait::async_trait]
+pub trait DeliveryQueue: Send + Sync {
+    /// Claims up to `limit` pending deliveries due at `now` (and not leased by a live
+    /// claim) for `lease`, so no other instance sends them meanwhile.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<DeliveryJob>, RepoError>;
+
+    /// Records attempt results, releases their claims and applies webhook effects, in
+    /// one transaction.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn complete(&self, results: &[AttemptResult]) -> Result<(), RepoError>;
+
+    /// Releases every claim `worker` holds (on shutdown), so others take them at once.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn release(&self, worker: &str) -> Result<(), RepoError>;
+
+    /// When the next pending delivery is due (or its lease ends), if any.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
+}
+
+/// Wakes delivery workers when deliveries are committed (on every instance).
+#[async_trait::async_trait]
+pub trait DeliveryNotifier: Send + Sync {
+    /// Resolves after the next notification, or at once if one came since the last wait.
+    async fn wait(&self);
+}
+
+/// An outbound webhook request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    /// The URL.
+    pub url: String,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body.
+    pub body: Vec<u8>,
+}
+
+/// What a receiver did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundResponse {
+    /// Its status, if it answered.
+    pub status: Option<u16>,
+    /// Its `Retry-After` in seconds, if any.
+    pub retry_after: Option<i64>,
+    /// The first 1 KiB of its body.
+    pub excerpt: Option<String>,
+    /// Why no answer came, or a refused address.
+    pub error: Option<String>,
+    /// Whether the attempt timed out.
+    pub timed_out: bool,
+    /// How long it took.
+    pub latency: Duration,
+}
+
+/// Sends webhook requests, refusing private addresses unless allowed.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait::async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// POSTs `request`, never following redirects.
+    async fn send(&self, request: OutboundRequest) -> OutboundResponse;
+}
