@@ -91,6 +91,13 @@ impl Tengine {
             key.revoked_at = Some(now);
             key.updated_at = now;
             tx.update_api_key(&key).await?;
+            let event = self.event(
+                tengine_domain::EventType::ApiKeyRevoked,
+                key.account_id,
+                key.scope.project(),
+                crate::events::api_key_data(&key),
+            );
+            self.record(&mut *tx, event).await?;
             tx.commit().await?;
         }
         Ok(key)

@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tengine_domain::{
-    ApiKey, ApiKeyId, ApiKeyName, Denied, FieldError, KeyScope, Page, PageRequest, Permission, PermissionSet,
-    PlainApiKey, Principal, ProjectId,
+    ApiKey, ApiKeyId, ApiKeyName, Denied, EventType, FieldError, KeyScope, Page, PageRequest, Permission,
+    PermissionSet, PlainApiKey, Principal, ProjectId,
 };
 use tengine_ports::Transaction;
 
+use crate::events::api_key_data;
 use crate::{AppError, Tengine};
 
 /// A validated request to create a project-scoped key.
@@ -86,6 +87,8 @@ impl Tengine {
         let mut tx = self.deps.store.begin().await?;
         tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
         tx.insert_api_key(&key).await?;
+        let event = self.event(EventType::ApiKeyCreated, who.account_id, Some(project), api_key_data(&key));
+        self.record(&mut *tx, event).await?;
         tx.commit().await?;
         tracing::info!(key_id = %key.id, project_id = %project, prefix = %key.prefix, "API key created");
         Ok((key, secret))
@@ -125,7 +128,7 @@ impl Tengine {
             }
             Some(None) => Some(None),
         };
-        self.mutate_key(who, project, id, |key| {
+        self.mutate_key(who, project, id, EventType::ApiKeyUpdated, |key| {
             let before = key.clone();
             if let Some(name) = patch.name {
                 key.name = name;
@@ -152,7 +155,7 @@ impl Tengine {
         who.require(Permission::Admin)?;
         let now = self.deps.clock.now();
         let key = self
-            .mutate_key(who, project, id, |key| {
+            .mutate_key(who, project, id, EventType::ApiKeyRevoked, |key| {
                 let fresh = key.revoked_at.is_none();
                 if fresh {
                     key.revoked_at = Some(now);
@@ -181,7 +184,7 @@ impl Tengine {
         let now = self.deps.clock.now();
         let secret = self.deps.secrets.api_key();
         let key = self
-            .mutate_key(who, project, id, |key| {
+            .mutate_key(who, project, id, EventType::ApiKeyUpdated, |key| {
                 if key.revoked_at.is_some() {
                     return Err(FieldError::new("key_id", "a revoked key cannot be rotated").into());
                 }
@@ -193,12 +196,14 @@ impl Tengine {
         Ok((key, secret))
     }
 
-    /// Locks a key of a visible project, applies `change`, and writes it if it says so.
+    /// Locks a key of a visible project, applies `change`, and if it says so writes it
+    /// with an event of type `kind`.
     async fn mutate_key(
         &self,
         who: &Principal,
         project: ProjectId,
         id: ApiKeyId,
+        kind: EventType,
         change: impl FnOnce(&mut ApiKey) -> Result<bool, AppError>,
     ) -> Result<ApiKey, AppError> {
         if !who.sees(&project) {
@@ -209,6 +214,8 @@ impl Tengine {
         let mut key = lock_key_of(&mut *tx, project, id).await?;
         if change(&mut key)? {
             tx.update_api_key(&key).await?;
+            let event = self.event(kind, who.account_id, Some(project), api_key_data(&key));
+            self.record(&mut *tx, event).await?;
             tx.commit().await?;
         }
         Ok(key)

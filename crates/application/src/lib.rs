@@ -3,14 +3,17 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod delivery;
 pub mod api_keys;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod last_used;
 mod limits;
 pub mod projects;
 pub mod rate_limit;
 pub mod usage;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -24,6 +27,7 @@ pub use last_used::LastUsedTracker;
 pub use projects::NewProject;
 pub use rate_limit::SlidingWindowLimiter;
 pub use usage::UsageBuffer;
+pub use webhooks::{NewWebhook, WebhookPatch};
 
 /// The ports the use cases run on.
 #[derive(Clone)]

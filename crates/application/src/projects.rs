@@ -1,10 +1,12 @@
 //! Project use cases: list, create, get, update, delete.
 
 use tengine_domain::{
-    Page, PageRequest, Permission, Principal, Project, ProjectDescription, ProjectId, ProjectName, ProjectPatch,
+    EventType, Page, PageRequest, Permission, Principal, Project, ProjectDescription, ProjectId, ProjectName,
+    ProjectPatch,
 };
 use tengine_ports::RepoError;
 
+use crate::events::project_data;
 use crate::{AppError, Tengine};
 
 /// A validated request to create a project.
@@ -44,6 +46,8 @@ impl Tengine {
         };
         let mut tx = self.deps.store.begin().await?;
         tx.insert_project(&project).await?;
+        let event = self.event(EventType::ProjectCreated, who.account_id, Some(project.id), project_data(&project));
+        self.record(&mut *tx, event).await?;
         tx.commit().await?;
         tracing::info!(project_id = %project.id, account_id = %who.account_id, "project created");
         Ok(project)
@@ -76,6 +80,8 @@ impl Tengine {
         let mut project = tx.lock_project(who.account_id, id).await?.ok_or(AppError::ProjectNotFound)?;
         if project.apply(patch, self.deps.clock.now()) {
             tx.update_project(&project).await.map_err(not_found_as_project)?;
+            let event = self.event(EventType::ProjectUpdated, who.account_id, Some(id), project_data(&project));
+            self.record(&mut *tx, event).await?;
             tx.commit().await?;
             tracing::info!(project_id = %id, "project updated");
         }
@@ -92,6 +98,10 @@ impl Tengine {
             return Err(AppError::ProjectNotFound);
         }
         let mut tx = self.deps.store.begin().await?;
+        let project = tx.lock_project(who.account_id, id).await?.ok_or(AppError::ProjectNotFound)?;
+        // Recorded before the soft delete, so the project's webhooks still receive it.
+        let event = self.event(EventType::ProjectDeleted, who.account_id, Some(id), project_data(&project));
+        self.record(&mut *tx, event).await?;
         tx.delete_project(who.account_id, id, self.deps.clock.now()).await.map_err(not_found_as_project)?;
         tx.commit().await?;
         tracing::info!(project_id = %id, "project deleted");
@@ -203,6 +213,7 @@ mod tests {
             let app = harness(|s| {
                 if cell.1 {
                     expect_tx(s, |tx| {
+                        tx.expect_lock_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
                         tx.expect_delete_project().times(1).returning(|_, _, _| Ok(()));
                     });
                 }
@@ -312,6 +323,7 @@ mod tests {
     async fn deleting_a_missing_project_is_not_found() {
         let app = harness(|s| {
             expect_tx_without_commit(s, |tx| {
+                tx.expect_lock_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
                 tx.expect_delete_project().returning(|_, _, _| Err(RepoError::NotFound));
             });
         });
@@ -378,6 +390,7 @@ mod tests {
     async fn deleting_a_project_soft_deletes_it_in_the_callers_account_at_now() {
         let app = harness(|s| {
             expect_tx(s, |tx| {
+                tx.expect_lock_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
                 tx.expect_delete_project()
                     .withf(|account, id, at| *account == account_id() && *id == project_id(1) && *at == now())
                     .times(1)
@@ -403,6 +416,7 @@ mod tests {
 
         let deleting = harness(|s| {
             expect_tx_without_commit(s, |tx| {
+                tx.expect_lock_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
                 tx.expect_delete_project().returning(|_, _, _| Err(outage()));
             });
         });

@@ -86,6 +86,7 @@ pub fn harness(setup: impl FnOnce(&mut MockStore)) -> Tengine {
     ids.expect_next_uuid().returning(|| Uuid::from_u128(0xABCD));
     let mut secrets = MockSecretGenerator::new();
     secrets.expect_api_key().returning(|| plain(9));
+    secrets.expect_webhook_secret().returning(|| tengine_domain::webhook::WebhookSecret::from_random(&[5; 24]));
     Tengine::new(Deps {
         store: Arc::new(store),
         clock: Arc::new(clock),
@@ -99,6 +100,7 @@ pub fn harness(setup: impl FnOnce(&mut MockStore)) -> Tengine {
 pub fn expect_tx(store: &mut MockStore, setup: impl FnOnce(&mut MockTransaction) + Send + 'static) {
     let mut tx = MockTransaction::new();
     setup(&mut tx);
+    tx.expect_append_event().returning(|_| Ok(0));
     tx.expect_commit().returning(|| Ok(()));
     let mut tx = Some(tx);
     store.expect_begin().times(1).returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
@@ -108,6 +110,7 @@ pub fn expect_tx(store: &mut MockStore, setup: impl FnOnce(&mut MockTransaction)
 pub fn expect_tx_without_commit(store: &mut MockStore, setup: impl FnOnce(&mut MockTransaction)) {
     let mut tx = MockTransaction::new();
     setup(&mut tx);
+    tx.expect_append_event().returning(|_| Ok(0));
     let mut tx = Some(tx);
     store.expect_begin().times(1).returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
 }

@@ -23,4 +23,7 @@ pub trait IdGenerator: Send + Sync {
 pub trait SecretGenerator: Send + Sync {
     /// A new random API key.
     fn api_key(&self) -> PlainApiKey;
+
+    /// A new random webhook secret (`whsec_` + base64 of 24 bytes).
+    fn webhook_secret(&self) -> tengine_domain::webhook::WebhookSecret;
 }

@@ -1,0 +1,264 @@
+//! The delivery worker's logic: claim due deliveries, sign and send them concurrently,
+//! decide what follows each attempt, and record the results in one batch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::json;
+use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, Outcome, DISABLE_AFTER};
+use tengine_domain::{time, webhook};
+use tengine_ports::{
+    AttemptResult, Clock, DeliveryJob, DeliveryQueue, OutboundRequest, OutboundResponse, RepoError, WebhookEffect,
+    WebhookSender,
+};
+
+/// The envelope's `api_version`.
+pub const API_VERSION: &str = "v1";
+
+/// Bodies larger than this are never built (SPEC: 256 KiB).
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// Tuning of one worker.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Names this instance's claims (unique per process).
+    pub worker_id: String,
+    /// Deliveries claimed per round.
+    pub batch: usize,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// How long a claim lasts; a dead instance's claims are retaken after it.
+    pub lease: Duration,
+}
+
+/// Sends due deliveries; one per process, any number per database.
+pub struct DeliveryWorker {
+    queue: Arc<dyn DeliveryQueue>,
+    sender: Arc<dyn WebhookSender>,
+    clock: Arc<dyn Clock>,
+    config: WorkerConfig,
+}
+
+/// The JSON body of a delivery: `{id, type, data, created_at, api_version}`.
+pub fn envelope(event: &tengine_domain::Event) -> Vec<u8> {
+    let v = json!({
+        "id": event.id.to_string(),
+        "type": event.event_type.as_str(),
+        "data": event.data,
+        "created_at": time::format(event.created_at),
+        "api_version": API_VERSION,
+    });
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// The signed request for one attempt at `now`, or why it cannot be built.
+pub fn build_request(job: &DeliveryJob, now: DateTime<Utc>) -> Result<OutboundRequest, String> {
+    let body = envelope(&job.event);
+    if body.len() > MAX_BODY {
+        return Err(format!("payload of {} bytes exceeds the {MAX_BODY}-byte limit", body.len()));
+    }
+    let event_id = job.event.id.to_string();
+    let sigs = webhook::sign(&job.webhook.signing_secrets(now), &event_id, now, &body);
+    let ts = now.timestamp().to_string();
+    let headers = vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("user-agent".to_owned(), concat!("Tengine-Webhooks/", env!("CARGO_PKG_VERSION")).to_owned()),
+        ("x-tengine-signature".to_owned(), sigs.tengine),
+        ("x-tengine-event-id".to_owned(), event_id.clone()),
+        ("x-tengine-event-type".to_owned(), job.event.event_type.as_str().to_owned()),
+        ("x-tengine-timestamp".to_owned(), ts.clone()),
+        ("x-tengine-delivery-id".to_owned(), job.delivery_id.to_string()),
+        ("webhook-id".to_owned(), event_id),
+        ("webhook-timestamp".to_owned(), ts),
+        ("webhook-signature".to_owned(), sigs.standard),
+    ];
+    Ok(OutboundRequest { url: job.webhook.url.as_str().to_owned(), headers, body })
+}
+
+/// What one attempt's response means for the delivery and its webhook.
+pub fn judge(job: &DeliveryJob, response: &OutboundResponse, now: DateTime<Utc>) -> AttemptResult {
+    let attempt_no = job.attempts_so_far + 1;
+    // A stable per-delivery jitter, so retries of many deliveries spread out.
+    let jitter = (job.delivery_id.as_uuid().as_u128() % 1_000) as f64 / 1_000.0;
+    let outcome = next_step(attempt_no, response.status, response.timed_out, response.retry_after, jitter, now);
+    let error = response.error.clone().or_else(|| match response.status {
+        Some(s) if !(200..300).contains(&s) => Some(format!("receiver answered {s}")),
+        _ => None,
+    });
+    let attempt = Attempt {
+        attempted_at: now,
+        status_code: response.status,
+        latency_ms: u64::try_from(response.latency.as_millis()).unwrap_or(u64::MAX),
+        error,
+        response_excerpt: response.excerpt.clone(),
+    };
+    let failing = || {
+        let since = job.webhook.failing_since.unwrap_or(now);
+        if now - since >= DISABLE_AFTER {
+            WebhookEffect::Disable
+        } else {
+            WebhookEffect::Failing(now)
+        }
+    };
+    let (status, next_attempt_at, webhook_effect) = match outcome {
+        Outcome::Delivered => (DeliveryStatus::Succeeded, None, WebhookEffect::Healthy),
+        Outcome::Gone => (DeliveryStatus::Failed, None, WebhookEffect::Disable),
+        Outcome::GiveUp => (DeliveryStatus::Failed, None, failing()),
+        Outcome::RetryAt(at) => match failing() {
+            WebhookEffect::Disable => (DeliveryStatus::Failed, None, WebhookEffect::Disable),
+            effect => (DeliveryStatus::Pending, Some(at), effect),
+        },
+    };
+    AttemptResult { delivery_id: job.delivery_id, webhook_id: job.webhook.id, attempt, status, next_attempt_at, webhook_effect }
+}
+
+impl DeliveryWorker {
+    /// A worker over the queue, the sender and the clock.
+    pub fn new(queue: Arc<dyn DeliveryQueue>, sender: Arc<dyn WebhookSender>, clock: Arc<dyn Clock>, config: WorkerConfig) -> Self {
+        Self { queue, sender, clock, config }
+    }
+
+    /// This worker's settings.
+    pub fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    /// Claims one batch, sends it, records the results; returns how many were sent.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store is down (claims then expire and are retaken).
+    pub async fn run_once(&self) -> Result<usize, RepoError> {
+        let now = self.clock.now();
+        let jobs = self.queue.claim_due(&self.config.worker_id, now, self.config.lease, self.config.batch).await?;
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let n = jobs.len();
+        let results: Vec<AttemptResult> = futures::stream::iter(jobs)
+            .map(|job| self.attempt(job))
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
+        self.queue.complete(&results).await?;
+        Ok(n)
+    }
+
+    async fn attempt(&self, job: DeliveryJob) -> AttemptResult {
+        let now = self.clock.now();
+        let response = match build_request(&job, now) {
+            Ok(request) => self.sender.send(request).await,
+            Err(error) => OutboundResponse {
+                status: None,
+                retry_after: None,
+                excerpt: None,
+                error: Some(error),
+                timed_out: false,
+                latency: Duration::ZERO,
+            },
+        };
+        judge(&job, &response, self.clock.now())
+    }
+
+    /// Releases this worker's claims (on shutdown).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store is down.
+    pub async fn release(&self) -> Result<(), RepoError> {
+        self.queue.release(&self.config.worker_id).await
+    }
+
+    /// When the next delivery is due, if any.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store is down.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
+        self.queue.next_due().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+    use tengine_domain::delivery::{EventFilter, Webhook};
+    use tengine_domain::webhook::WebhookSecret;
+    use tengine_domain::{DeliveryId, Event, EventId, EventType, WebhookId};
+    use uuid::Uuid;
+
+    fn job(failing_since: Option<DateTime<Utc>>, attempts_so_far: usize) -> DeliveryJob {
+        let secret: WebhookSecret = "receiver-secret".parse().unwrap();
+        DeliveryJob {
+            delivery_id: DeliveryId::from_uuid(Uuid::from_u128(77)),
+            event: Event {
+                id: EventId::from_uuid(Uuid::from_u128(5)),
+                account_id: account_id(),
+                project_id: Some(project_id(1)),
+                event_type: EventType::ApiKeyCreated,
+                data: serde_json::json!({"id": "key_x"}),
+                created_at: now(),
+            },
+            webhook: Webhook {
+                id: WebhookId::from_uuid(Uuid::from_u128(6)),
+                account_id: account_id(),
+                project_id: project_id(1),
+                url: "http://127.0.0.1:9/hook".parse().unwrap(),
+                description: None,
+                events: EventFilter::All,
+                active: true,
+                secret,
+                previous_secret: None,
+                failing_since,
+                created_at: now(),
+                updated_at: now(),
+            },
+            attempts_so_far,
+            created_at: now(),
+        }
+    }
+
+    fn response(status: Option<u16>) -> OutboundResponse {
+        OutboundResponse { status, retry_after: None, excerpt: None, error: None, timed_out: false, latency: Duration::from_millis(3) }
+    }
+
+    #[test]
+    fn requests_carry_both_signature_schemes_that_verify() {
+        let j = job(None, 0);
+        let r = build_request(&j, now()).unwrap();
+        let header = |n: &str| r.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+        let secret = &j.webhook.secret;
+        webhook::verify_tengine(secret, &r.body, &header("x-tengine-signature")).unwrap();
+        webhook::verify_standard(secret, &header("webhook-id"), &header("webhook-timestamp"), &r.body, &header("webhook-signature"), now(), 300)
+            .unwrap();
+        assert_eq!(header("webhook-id"), j.event.id.to_string());
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["type"], "api_key.created");
+        assert_eq!(body["api_version"], API_VERSION);
+        assert!(!String::from_utf8_lossy(&r.body).contains("receiver-secret"));
+    }
+
+    #[test]
+    fn outcomes_set_status_retry_and_webhook_health() {
+        let ok = judge(&job(Some(now()), 0), &response(Some(200)), now());
+        assert_eq!((ok.status, ok.webhook_effect), (DeliveryStatus::Succeeded, WebhookEffect::Healthy));
+        let retry = judge(&job(None, 0), &response(Some(500)), now());
+        assert_eq!(retry.status, DeliveryStatus::Pending);
+        assert_eq!(retry.webhook_effect, WebhookEffect::Failing(now()));
+        assert!(retry.next_attempt_at.unwrap() > now());
+        assert_eq!(retry.attempt.error.as_deref(), Some("receiver answered 500"));
+        let gone = judge(&job(None, 0), &response(Some(410)), now());
+        assert_eq!((gone.status, gone.webhook_effect), (DeliveryStatus::Failed, WebhookEffect::Disable));
+        let last = judge(&job(None, 8), &response(Some(500)), now());
+        assert_eq!(last.status, DeliveryStatus::Failed);
+    }
+
+    #[test]
+    fn a_webhook_failing_for_five_days_is_disabled() {
+        let since = now() - DISABLE_AFTER;
+        let r = judge(&job(Some(since), 3), &response(None), now());
+        assert_eq!((r.status, r.webhook_effect), (DeliveryStatus::Failed, WebhookEffect::Disable));
+        let recent = judge(&job(Some(now() - chrono::Duration::days(4)), 3), &response(None), now());
+        assert_eq!(recent.webhook_effect, WebhookEffect::Failing(now()));
+    }
+}

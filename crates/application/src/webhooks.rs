@@ -1,0 +1,253 @@
+//! Webhook use cases: endpoints, secret rotation, test events, deliveries, redelivery,
+//! and the project's event log.
+
+use serde_json::json;
+use tengine_domain::delivery::{Delivery, EventFilter, Webhook, WebhookUrl};
+use tengine_domain::webhook::WebhookSecret;
+use tengine_domain::{
+    DeliveryId, Event, EventType, Page, PageRequest, Permission, Principal, ProjectId, WebhookId,
+};
+use tengine_ports::RepoError;
+
+use crate::{AppError, Tengine};
+
+/// A validated request to create a webhook.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// Where to deliver.
+    pub url: WebhookUrl,
+    /// What to deliver.
+    pub events: EventFilter,
+    /// A chosen secret; generated when `None`.
+    pub secret: Option<WebhookSecret>,
+    /// A description.
+    pub description: Option<String>,
+}
+
+/// A partial update of a webhook: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    /// A new URL.
+    pub url: Option<WebhookUrl>,
+    /// A new subscription.
+    pub events: Option<EventFilter>,
+    /// Enable or disable it.
+    pub active: Option<bool>,
+    /// A new description, or `Some(None)` to clear it.
+    pub description: Option<Option<String>>,
+}
+
+impl Tengine {
+    /// Lists a project's webhooks.
+    ///
+    /// # Errors
+    /// `Forbidden` without `webhook`; `ProjectNotFound`.
+    pub async fn list_webhooks(&self, who: &Principal, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, AppError> {
+        who.require(Permission::Webhook)?;
+        self.visible_project(who, project).await?;
+        Ok(self.deps.store.list_webhooks(project, page).await?)
+    }
+
+    /// Creates a webhook; returns it with its secret (shown once).
+    ///
+    /// # Errors
+    /// `Forbidden` without `webhook`; `ProjectNotFound`.
+    pub async fn create_webhook(&self, who: &Principal, project: ProjectId, new: NewWebhook) -> Result<(Webhook, WebhookSecret), AppError> {
+        who.require(Permission::Webhook)?;
+        if !who.sees(&project) {
+            return Err(AppError::ProjectNotFound);
+        }
+        let now = self.deps.clock.now();
+        let secret = new.secret.unwrap_or_else(|| self.deps.secrets.webhook_secret());
+        let webhook = Webhook {
+            id: WebhookId::from_uuid(self.deps.ids.next_uuid()),
+            account_id: who.account_id,
+            project_id: project,
+            url: new.url,
+            description: new.description,
+            events: new.events,
+            active: true,
+            secret: secret.clone(),
+            previous_secret: None,
+            failing_since: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.deps.store.begin().await?;
+        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
+        tx.insert_webhook(&webhook).await?;
+        tx.commit().await?;
+        tracing::info!(webhook_id = %webhook.id, project_id = %project, "webhook created");
+        Ok((webhook, secret))
+    }
+
+    /// Gets one webhook.
+    ///
+    /// # Errors
+    /// `Forbidden` without `webhook`; `ProjectNotFound`; `NotFound("webhook")`.
+    pub async fn get_webhook(&self, who: &Principal, project: ProjectId, id: WebhookId) -> Result<Webhook, AppError> {
+        who.require(Permission::Webhook)?;
+        self.visible_project(who, project).await?;
+        self.deps.store.get_webhook(project, id).await?.ok_or(AppError::NotFound(WebhookId::KIND))
+    }
+
+    /// Changes a webhook; re-enabling one clears its failure streak.
+    ///
+    /// # Errors
+    /// As for `get_webhook`.
+    pub async fn update_webhook(&self, who: &Principal, project: ProjectId, id: WebhookId, patch: WebhookPatch) -> Result<Webhook, AppError> {
+        who.require(Permission::Webhook)?;
+        let now = self.deps.clock.now();
+        self.mutate_webhook(who, project, id, |w| {
+            let before = w.clone();
+            if let Some(url) = patch.url {
+                w.url = url;
+            }
+            if let Some(events) = patch.events {
+                w.events = events;
+            }
+            if let Some(description) = patch.description {
+                w.description = description;
+            }
+            if let Some(active) = patch.active {
+                if active && !w.active {
+                    w.failing_since = None;
+                }
+                w.active = active;
+            }
+            let changed = *w != before;
+            if changed {
+                w.updated_at = now;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    /// Deletes a webhook and its delivery history.
+    ///
+    /// # Errors
+    /// As for `get_webhook`.
+    pub async fn delete_webhook(&self, who: &Principal, project: ProjectId, id: WebhookId) -> Result<(), AppError> {
+        who.require(Permission::Webhook)?;
+        if !who.sees(&project) {
+            return Err(AppError::ProjectNotFound);
+        }
+        let mut tx = self.deps.store.begin().await?;
+        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
+        tx.delete_webhook(project, id).await.map_err(|e| match e {
+            RepoError::NotFound => AppError::NotFound(WebhookId::KIND),
+            e => e.into(),
+        })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a new secret (given or generated); the old one keeps signing for 24 hours.
+    ///
+    /// # Errors
+    /// As for `get_webhook`.
+    pub async fn rotate_webhook_secret(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+        secret: Option<WebhookSecret>,
+    ) -> Result<(Webhook, WebhookSecret), AppError> {
+        who.require(Permission::Webhook)?;
+        let now = self.deps.clock.now();
+        let secret = secret.unwrap_or_else(|| self.deps.secrets.webhook_secret());
+        let new = secret.clone();
+        let webhook = self
+            .mutate_webhook(who, project, id, move |w| {
+                w.rotate_secret(new, now);
+                Ok(true)
+            })
+            .await?;
+        Ok((webhook, secret))
+    }
+
+    /// Sends a `webhook.test` event to one webhook, whatever it subscribes to.
+    ///
+    /// # Errors
+    /// As for `get_webhook`.
+    pub async fn test_webhook(&self, who: &Principal, project: ProjectId, id: WebhookId) -> Result<(Event, DeliveryId), AppError> {
+        who.require(Permission::Webhook)?;
+        if !who.sees(&project) {
+            return Err(AppError::ProjectNotFound);
+        }
+        let mut tx = self.deps.store.begin().await?;
+        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
+        let webhook = tx.lock_webhook(project, id).await?.ok_or(AppError::NotFound(WebhookId::KIND))?;
+        let data = json!({"webhook_id": webhook.id.to_string(), "message": "This is a test event from Tengine."});
+        let event = self.event(EventType::WebhookTest, who.account_id, Some(project), data);
+        tx.append_event(&event).await?;
+        let delivery = DeliveryId::from_uuid(self.deps.ids.next_uuid());
+        tx.insert_delivery(delivery, event.id, webhook.id, event.created_at).await?;
+        tx.commit().await?;
+        Ok((event, delivery))
+    }
+
+    /// Lists a webhook's deliveries with their attempts.
+    ///
+    /// # Errors
+    /// As for `get_webhook`.
+    pub async fn list_deliveries(&self, who: &Principal, project: ProjectId, id: WebhookId, page: PageRequest) -> Result<Page<Delivery>, AppError> {
+        self.get_webhook(who, project, id).await?;
+        Ok(self.deps.store.list_deliveries(id, page).await?)
+    }
+
+    /// Delivers an event again to the same webhook, as a new delivery.
+    ///
+    /// # Errors
+    /// As for `get_webhook`, plus `NotFound("delivery")`.
+    pub async fn redeliver(&self, who: &Principal, project: ProjectId, id: WebhookId, delivery: DeliveryId) -> Result<Delivery, AppError> {
+        self.get_webhook(who, project, id).await?;
+        let old = self.deps.store.get_delivery(id, delivery).await?.ok_or(AppError::NotFound(DeliveryId::KIND))?;
+        let now = self.deps.clock.now();
+        let new = Delivery {
+            id: DeliveryId::from_uuid(self.deps.ids.next_uuid()),
+            event_id: old.event_id,
+            event_type: old.event_type,
+            webhook_id: id,
+            status: tengine_domain::delivery::DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            next_attempt_at: Some(now),
+            created_at: now,
+        };
+        let mut tx = self.deps.store.begin().await?;
+        tx.insert_delivery(new.id, new.event_id, id, now).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// The project's event log, newest first, optionally of one type.
+    ///
+    /// # Errors
+    /// `Forbidden` without `read`; `ProjectNotFound`.
+    pub async fn list_events(&self, who: &Principal, project: ProjectId, kind: Option<EventType>, page: PageRequest) -> Result<Page<Event>, AppError> {
+        who.require(Permission::Read)?;
+        self.visible_project(who, project).await?;
+        Ok(self.deps.store.list_events(project, kind, page).await?)
+    }
+
+    async fn mutate_webhook(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+        change: impl FnOnce(&mut Webhook) -> Result<bool, AppError>,
+    ) -> Result<Webhook, AppError> {
+        if !who.sees(&project) {
+            return Err(AppError::ProjectNotFound);
+        }
+        let mut tx = self.deps.store.begin().await?;
+        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
+        let mut webhook = tx.lock_webhook(project, id).await?.ok_or(AppError::NotFound(WebhookId::KIND))?;
+        if change(&mut webhook)? {
+            tx.update_webhook(&webhook).await?;
+            tx.commit().await?;
+        }
+        Ok(webhook)
+    }
+}
