@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::projects::router())
         .merge(routes::api_keys::router())
         .merge(routes::analytics::router())
+        .merge(routes::webhooks::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), usage::layer));
     Router::new()
         .nest(API_PREFIX, api)

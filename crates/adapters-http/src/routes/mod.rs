@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod health;
 pub mod projects;
+pub mod webhooks;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
