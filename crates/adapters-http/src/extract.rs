@@ -116,7 +116,7 @@ impl FromRequestParts<AppState> for Auth {
             Some(v) => Some(v.to_str().unwrap_or("invalid")),
         };
         let principal = state.tengine.authenticate(header).await?;
-        let rate = state.tengine.admit(&principal).await?;
+        let rate = if state.metering { state.tengine.admit(&principal).await? } else { None };
         if let Some(slot) = parts.extensions.get::<AuthSlot>() {
             let _ = slot.0.set(Authenticated { principal: principal.clone(), rate });
         }
@@ -132,6 +132,7 @@ impl FromRequestParts<AppState> for Auth {
                 });
             }
             if !d.allowed {
+                metrics::counter!("tengine_rate_limit_refusals_total").increment(1);
                 return Err(ApiError::rate_limited(&d));
             }
         }

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::api_keys::router())
         .merge(routes::analytics::router())
         .merge(routes::webhooks::router())
+        .route_layer(axum::middleware::from_fn(track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), usage::layer));
     Router::new()
         .nest(API_PREFIX, api)
@@ -50,6 +51,20 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)
+}
+
+/// Counts requests by route template (never a raw path), method and status.
+async fn track(req: Request, next: axum::middleware::Next) -> Response {
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("tengine_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("tengine_http_request_duration_seconds", "route" => route, "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    res
 }
 
 async fn unknown_route() -> ApiError {

@@ -19,4 +19,8 @@ pub struct AppState {
     pub ready: ReadinessCheck,
     /// Where usage records go (a non-blocking buffer).
     pub usage: Arc<dyn UsageSink>,
+    /// Whether usage is recorded and rate limits applied (off only for benchmarks).
+    pub metering: bool,
+    /// Renders the Prometheus text of `/metrics`.
+    pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
 }

@@ -66,7 +66,7 @@ pub enum Command {
 }
 
 /// Settings of `serve`.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct Serve {
     /// Address to listen on.
     #[arg(long, env = "TENGINE_LISTEN")]
@@ -77,6 +77,16 @@ pub struct Serve {
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "TENGINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+    /// Allow webhooks to loopback, private, link-local and metadata addresses
+    /// (tests and local development only).
+    #[arg(long, env = "TENGINE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Webhook deliveries in flight at once per instance.
+    #[arg(long, env = "TENGINE_WEBHOOK_CONCURRENCY", default_value_t = 64)]
+    pub webhook_concurrency: usize,
+    /// Usage recording and rate limiting; `false` only for benchmarks and debugging.
+    #[arg(long, env = "TENGINE_METERING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metering: bool,
 }
 
 impl Serve {

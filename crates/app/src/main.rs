@@ -5,6 +5,7 @@ mod commands;
 mod serve;
 mod system;
 mod wiring;
+mod workers;
 
 use std::process::ExitCode;
 

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::rngs::OsRng;
+use rand::RngCore;
 use tengine_domain::api_key::RANDOM_LEN;
+use tengine_domain::webhook::WebhookSecret;
 use tengine_domain::{time, PlainApiKey};
 use tengine_ports::{Clock, IdGenerator, SecretGenerator};
 use uuid::Uuid;
@@ -34,5 +36,11 @@ impl SecretGenerator for OsSecrets {
         let random = Alphanumeric.sample_string(&mut OsRng, RANDOM_LEN);
         // Alphanumeric is exactly the base62 alphabet, so this cannot fail.
         PlainApiKey::from_random(&random).unwrap_or_else(|_| unreachable!("alphanumeric is base62"))
+    }
+
+    fn webhook_secret(&self) -> WebhookSecret {
+        let mut bytes = [0u8; 24];
+        OsRng.fill_bytes(&mut bytes);
+        WebhookSecret::from_random(&bytes)
     }
 }

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tengine_adapters_http::{AppState, ReadinessCheck};
+use tengine_adapters_postgres::PgDeliveryNotifier;
 use tengine_adapters_postgres::PgStore;
 use tengine_adapters_sqlite::SqliteStore;
+use tengine_adapters_webhook_sender::{ReqwestSender, SenderConfig};
+use tengine_application::delivery::{DeliveryWorker, WorkerConfig};
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
-use tengine_ports::{RateCounterRepository, Store};
+use tengine_ports::{DeliveryNotifier, DeliveryQueue, RateCounterRepository, Store};
 
-use crate::cli::Global;
+use crate::cli::{Global, Serve};
 use crate::system::{OsSecrets, SystemClock, UuidV7Ids};
 
 /// The storage backend chosen by `DATABASE_URL`.
@@ -130,7 +133,64 @@ pub fn tengine(backend: &Backend) -> Tengine {
     tengine_with(backend, backend.limiter())
 }
 
+impl Backend {
+    /// What wakes the delivery worker after a commit: PostgreSQL `LISTEN` (so commits
+    /// on any instance wake every instance), or an in-process signal for SQLite.
+    ///
+    /// # Errors
+    /// When PostgreSQL refuses the listening connection.
+    pub async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
+        Ok(match self {
+            Backend::Postgres(s) => {
+                Arc::new(PgDeliveryNotifier::listen(s.pool().clone()).await.context("could not listen for deliveries")?)
+            }
+            Backend::Sqlite(s) => Arc::new(s.delivery_notifier()),
+        })
+    }
+
+    fn queue(&self) -> Arc<dyn DeliveryQueue> {
+        match self {
+            Backend::Postgres(s) => Arc::new(s.clone()),
+            Backend::Sqlite(s) => Arc::new(s.clone()),
+        }
+    }
+}
+
+/// The webhook delivery worker of this process.
+///
+/// # Errors
+/// When the HTTP client cannot be built.
+pub fn delivery_worker(backend: &Backend, serve: &Serve) -> anyhow::Result<Arc<DeliveryWorker>> {
+    let sender =
+        ReqwestSender::new(SenderConfig { allow_private: serve.webhook_allow_private, ..SenderConfig::default() })
+            .context("could not build the webhook HTTP client")?;
+    let config = WorkerConfig {
+        worker_id: format!("tengine-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+        batch: 256,
+        concurrency: serve.webhook_concurrency.max(1),
+        lease: Duration::from_secs(60),
+    };
+    Ok(Arc::new(DeliveryWorker::new(backend.queue(), Arc::new(sender), Arc::new(SystemClock), config)))
+}
+
+/// Installs the Prometheus recorder once and returns what renders `/metrics`.
+pub fn metrics() -> Arc<dyn Fn() -> String + Send + Sync> {
+    match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => Arc::new(move || handle.render()),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics are unavailable");
+            Arc::new(String::new)
+        }
+    }
+}
+
 /// The HTTP state.
-pub fn http_state(backend: &Backend, tengine: Tengine, usage: Arc<UsageBuffer>) -> AppState {
-    AppState { tengine, ready: backend.readiness(), usage }
+pub fn http_state(
+    backend: &Backend,
+    tengine: Tengine,
+    usage: Arc<UsageBuffer>,
+    metering: bool,
+    metrics: Arc<dyn Fn() -> String + Send + Sync>,
+) -> AppState {
+    AppState { tengine, ready: backend.readiness(), usage, metering, metrics }
 }

@@ -111,12 +111,24 @@ pub fn judge(job: &DeliveryJob, response: &OutboundResponse, now: DateTime<Utc>)
             effect => (DeliveryStatus::Pending, Some(at), effect),
         },
     };
-    AttemptResult { delivery_id: job.delivery_id, webhook_id: job.webhook.id, attempt, status, next_attempt_at, webhook_effect }
+    AttemptResult {
+        delivery_id: job.delivery_id,
+        webhook_id: job.webhook.id,
+        attempt,
+        status,
+        next_attempt_at,
+        webhook_effect,
+    }
 }
 
 impl DeliveryWorker {
     /// A worker over the queue, the sender and the clock.
-    pub fn new(queue: Arc<dyn DeliveryQueue>, sender: Arc<dyn WebhookSender>, clock: Arc<dyn Clock>, config: WorkerConfig) -> Self {
+    pub fn new(
+        queue: Arc<dyn DeliveryQueue>,
+        sender: Arc<dyn WebhookSender>,
+        clock: Arc<dyn Clock>,
+        config: WorkerConfig,
+    ) -> Self {
         Self { queue, sender, clock, config }
     }
 
@@ -219,7 +231,14 @@ mod tests {
     }
 
     fn response(status: Option<u16>) -> OutboundResponse {
-        OutboundResponse { status, retry_after: None, excerpt: None, error: None, timed_out: false, latency: Duration::from_millis(3) }
+        OutboundResponse {
+            status,
+            retry_after: None,
+            excerpt: None,
+            error: None,
+            timed_out: false,
+            latency: Duration::from_millis(3),
+        }
     }
 
     #[test]
@@ -229,8 +248,16 @@ mod tests {
         let header = |n: &str| r.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
         let secret = &j.webhook.secret;
         webhook::verify_tengine(secret, &r.body, &header("x-tengine-signature")).unwrap();
-        webhook::verify_standard(secret, &header("webhook-id"), &header("webhook-timestamp"), &r.body, &header("webhook-signature"), now(), 300)
-            .unwrap();
+        webhook::verify_standard(
+            secret,
+            &header("webhook-id"),
+            &header("webhook-timestamp"),
+            &r.body,
+            &header("webhook-signature"),
+            now(),
+            300,
+        )
+        .unwrap();
         assert_eq!(header("webhook-id"), j.event.id.to_string());
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(body["type"], "api_key.created");

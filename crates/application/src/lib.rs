@@ -3,9 +3,9 @@
 
 pub mod accounts;
 pub mod analytics;
-pub mod delivery;
 pub mod api_keys;
 pub mod auth;
+pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod last_used;

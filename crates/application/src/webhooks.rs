@@ -4,9 +4,7 @@
 use serde_json::json;
 use tengine_domain::delivery::{Delivery, EventFilter, Webhook, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
-use tengine_domain::{
-    DeliveryId, Event, EventType, Page, PageRequest, Permission, Principal, ProjectId, WebhookId,
-};
+use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, Permission, Principal, ProjectId, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::{AppError, Tengine};
@@ -42,7 +40,12 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` without `webhook`; `ProjectNotFound`.
-    pub async fn list_webhooks(&self, who: &Principal, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, AppError> {
+    pub async fn list_webhooks(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<Webhook>, AppError> {
         who.require(Permission::Webhook)?;
         self.visible_project(who, project).await?;
         Ok(self.deps.store.list_webhooks(project, page).await?)
@@ -52,7 +55,12 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` without `webhook`; `ProjectNotFound`.
-    pub async fn create_webhook(&self, who: &Principal, project: ProjectId, new: NewWebhook) -> Result<(Webhook, WebhookSecret), AppError> {
+    pub async fn create_webhook(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        new: NewWebhook,
+    ) -> Result<(Webhook, WebhookSecret), AppError> {
         who.require(Permission::Webhook)?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
@@ -95,7 +103,13 @@ impl Tengine {
     ///
     /// # Errors
     /// As for `get_webhook`.
-    pub async fn update_webhook(&self, who: &Principal, project: ProjectId, id: WebhookId, patch: WebhookPatch) -> Result<Webhook, AppError> {
+    pub async fn update_webhook(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+        patch: WebhookPatch,
+    ) -> Result<Webhook, AppError> {
         who.require(Permission::Webhook)?;
         let now = self.deps.clock.now();
         self.mutate_webhook(who, project, id, |w| {
@@ -171,7 +185,12 @@ impl Tengine {
     ///
     /// # Errors
     /// As for `get_webhook`.
-    pub async fn test_webhook(&self, who: &Principal, project: ProjectId, id: WebhookId) -> Result<(Event, DeliveryId), AppError> {
+    pub async fn test_webhook(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+    ) -> Result<(Event, DeliveryId), AppError> {
         who.require(Permission::Webhook)?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
@@ -192,7 +211,13 @@ impl Tengine {
     ///
     /// # Errors
     /// As for `get_webhook`.
-    pub async fn list_deliveries(&self, who: &Principal, project: ProjectId, id: WebhookId, page: PageRequest) -> Result<Page<Delivery>, AppError> {
+    pub async fn list_deliveries(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, AppError> {
         self.get_webhook(who, project, id).await?;
         Ok(self.deps.store.list_deliveries(id, page).await?)
     }
@@ -201,7 +226,13 @@ impl Tengine {
     ///
     /// # Errors
     /// As for `get_webhook`, plus `NotFound("delivery")`.
-    pub async fn redeliver(&self, who: &Principal, project: ProjectId, id: WebhookId, delivery: DeliveryId) -> Result<Delivery, AppError> {
+    pub async fn redeliver(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+        delivery: DeliveryId,
+    ) -> Result<Delivery, AppError> {
         self.get_webhook(who, project, id).await?;
         let old = self.deps.store.get_delivery(id, delivery).await?.ok_or(AppError::NotFound(DeliveryId::KIND))?;
         let now = self.deps.clock.now();
@@ -225,7 +256,13 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` without `read`; `ProjectNotFound`.
-    pub async fn list_events(&self, who: &Principal, project: ProjectId, kind: Option<EventType>, page: PageRequest) -> Result<Page<Event>, AppError> {
+    pub async fn list_events(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        kind: Option<EventType>,
+        page: PageRequest,
+    ) -> Result<Page<Event>, AppError> {
         who.require(Permission::Read)?;
         self.visible_project(who, project).await?;
         Ok(self.deps.store.list_events(project, kind, page).await?)
