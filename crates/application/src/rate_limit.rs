@@ -4,10 +4,12 @@
 //!
 //! Each account's usage is estimated the sliding-window-counter way: the current fixed
 //! hour's count plus the previous hour's count weighted by how much of it the sliding
-//! hour still covers. With shared counters, an instance admits the first half of an
-//! allowance from its own (slightly stale) view and syncs the counts in batches every
-//! [`SYNC_INTERVAL_MS`]; the second half is admitted one request at a time with an
-//! atomic conditional increment, so the counter itself never passes the limit.
+//! hour still covers. With shared counters, limits up to [`EXACT_UP_TO`] per hour are
+//! admitted one request at a time by an atomic conditional increment, so they hold
+//! exactly across any number of instances (at most that many writes per account and
+//! hour). Larger limits are counted in memory up to 90 % of the allowance and synced in
+//! batches every [`SYNC_INTERVAL_MS`], then admitted exactly. Refusals are decided from
+//! the last known total without touching the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,8 +21,8 @@ use tengine_ports::{RateCounterRepository, RateDecision, RateDelta, RateLimiter,
 /// How often a shared limiter syncs its counts, in milliseconds.
 pub const SYNC_INTERVAL_MS: u64 = 200;
 
-/// Limits above this are admitted locally until 90 % (not 50 %) of the allowance.
-const LARGE_LIMIT: u64 = 10_000;
+/// Limits up to this are admitted exactly, one conditional increment per request.
+pub const EXACT_UP_TO: u64 = 10_000;
 
 /// Forget accounts idle for this long.
 const IDLE: Duration = Duration::hours(2);
@@ -199,9 +201,11 @@ impl RateLimiter for SlidingWindowLimiter {
             let snapshot = *a;
             s.leftovers.extend(left);
             let used = carried(snapshot.prev, window, now) + snapshot.synced + snapshot.pending;
-            let local_until = if limit > LARGE_LIMIT { limit - limit / 10 } else { limit / 2 };
+            let local_until = if limit > EXACT_UP_TO { limit - limit / 10 } else { 0 };
+            // The shared total only grows within a window, so a refusal needs no round trip.
+            let known_full = carried(snapshot.prev, window, now) + snapshot.synced >= limit;
             let counters = match &self.counters {
-                Some(c) if used >= local_until => Arc::clone(c),
+                Some(c) if used >= local_until && !known_full => Arc::clone(c),
                 _ => {
                     let admitted = used < limit;
                     if let Some(a) = s.accounts.get_mut(&account) {
@@ -302,12 +306,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_shared_limiter_counts_locally_then_admits_exactly_near_the_limit() {
+    async fn a_shared_limiter_admits_small_limits_exactly_and_refuses_without_a_round_trip() {
         let mut counters = MockRateCounterRepository::new();
         // Another instance already admitted 30 in this window: the store knows 30 + ours.
         let total = Arc::new(Mutex::new(30u64));
         let t = total.clone();
-        counters.expect_admit_one().returning(move |_, _, pending, carried, limit| {
+        // 70 admissions; once the known total is full, refusals are decided locally.
+        counters.expect_admit_one().times(70).returning(move |_, _, pending, carried, limit| {
             let mut total = t.lock().unwrap();
             *total += pending;
             let ok = *total + 1 + carried <= limit;
@@ -335,11 +340,11 @@ mod tests {
         let l = SlidingWindowLimiter::shared(Arc::new(counters));
         let now = at("2026-11-28T10:00:00Z");
         for _ in 0..10 {
-            l.check(account(), 1_000, now).await.unwrap();
+            l.check(account(), 100_000, now).await.unwrap();
         }
         l.sync(now).await.unwrap();
-        let d = l.check(account(), 1_000, now).await.unwrap();
-        assert_eq!(d.remaining, 1_000 - 7 - 45 - 1);
+        let d = l.check(account(), 100_000, now).await.unwrap();
+        assert_eq!(d.remaining, 100_000 - 7 - 45 - 1);
     }
 
     #[test]
