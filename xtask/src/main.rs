@@ -1,5 +1,8 @@
 //! Developer tasks: `cargo xtask test` (the whole suite), `cargo xtask ci` (format,
-//! lints, then the suite). Standard library only, so it builds in seconds.
+//! lints, then the suite), `cargo xtask bench`. Standard library only, so it builds in
+//! seconds.
+
+mod bench;
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, ExitCode};
@@ -11,11 +14,13 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("ci") => ci(),
         Some("pg") => ensure_postgres(),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test [cargo test args]|ci|pg>");
+            eprintln!("usage: cargo xtask <test [cargo test args]|ci|pg|bench [usage|analytics]>");
             eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test");
             eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, then `test`");
             eprintln!("  pg    start the local PostgreSQL cluster if it is down");
+            eprintln!("  bench release build, fresh database, wrk on loopback; see docs/PERFORMANCE.md");
             return ExitCode::from(2);
         }
     };
@@ -28,9 +33,9 @@ fn main() -> ExitCode {
     }
 }
 
-type Result<T = ()> = std::result::Result<T, String>;
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
 
-fn cargo(args: &[&str]) -> Result {
+pub(crate) fn cargo(args: &[&str]) -> Result {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask: cargo {}", args.join(" "));
     let status = Command::new(cargo).args(args).status().map_err(|e| format!("could not run cargo: {e}"))?;
@@ -63,7 +68,7 @@ fn postgres_up() -> bool {
 
 /// Starts the machine's PostgreSQL cluster if nothing listens on 127.0.0.1:5432.
 /// Set `TENGINE_TEST_PG_URL` to use another server; then nothing is started.
-fn ensure_postgres() -> Result {
+pub(crate) fn ensure_postgres() -> Result {
     if std::env::var_os("TENGINE_TEST_PG_URL").is_some() || postgres_up() {
         return Ok(());
     }

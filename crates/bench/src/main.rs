@@ -1,0 +1,125 @@
+//! `tengine-bench`: what `cargo xtask bench` needs besides the server: seeding large
+//! synthetic data sets through the storage adapter.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use clap::{Parser, Subcommand};
+use tengine_adapters_postgres::PgStore;
+use tengine_domain::usage::{Granularity, UsageCounts};
+use tengine_domain::{AccountId, ApiKeyId, Project, ProjectId};
+use tengine_ports::{Transaction, UnitOfWork, UsageDelta, UsageRepository};
+use uuid::Uuid;
+
+/// Benchmark helpers.
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inserts synthetic hourly usage rollups through the PostgreSQL adapter.
+    SeedUsage {
+        /// The database.
+        #[arg(long)]
+        database_url: String,
+        /// The account that owns the measured project.
+        #[arg(long)]
+        account: String,
+        /// The measured project: it gets 30 days x 24 hours x `keys` rows.
+        #[arg(long)]
+        project: String,
+        /// Keys of the measured project.
+        #[arg(long, default_value_t = 5)]
+        keys: u32,
+        /// Extra rows spread over other synthetic projects of the account.
+        #[arg(long, default_value_t = 0)]
+        background_rows: u64,
+    },
+}
+
+fn counts(seed: u64) -> UsageCounts {
+    let mut c = UsageCounts::default();
+    for i in 0..(1 + seed % 7) {
+        c.record(if i % 5 == 0 { 404 } else { 200 }, 1_000 + (seed % 50) * 100);
+    }
+    c
+}
+
+async fn write(store: &PgStore, batch: &mut Vec<UsageDelta>) -> anyhow::Result<()> {
+    store.add_usage(batch).await.context("add_usage failed")?;
+    batch.clear();
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Command::SeedUsage { database_url, account, project, keys, background_rows } = Cli::parse().command;
+    let store = PgStore::connect(&database_url, 4).await.context("connect")?;
+    let account: AccountId = account.parse().context("--account")?;
+    let project: ProjectId = project.parse().context("--project")?;
+    let now = Granularity::Hour.floor(Utc::now());
+    let started = Instant::now();
+    let mut batch = Vec::with_capacity(10_000);
+
+    let key_ids: Vec<ApiKeyId> = (0..keys).map(|_| ApiKeyId::from_uuid(Uuid::now_v7())).collect();
+    for h in 0..(30 * 24) {
+        for key in &key_ids {
+            batch.push(UsageDelta {
+                hour: now - Duration::hours(h),
+                account_id: account,
+                project_id: project,
+                key_id: *key,
+                counts: counts(h as u64),
+            });
+        }
+    }
+    write(&store, &mut batch).await?;
+
+    // Background: 1,000 projects, each with 10 keys over as many hours as needed.
+    let projects = 1_000u64;
+    let per_project = background_rows.div_ceil(projects);
+    let mut done = 0u64;
+    for p in 0..projects {
+        if done >= background_rows {
+            break;
+        }
+        let id = ProjectId::from_uuid(Uuid::now_v7());
+        let mut tx = store.begin().await?;
+        tx.insert_project(&Project {
+            id,
+            account_id: account,
+            name: format!("bench {p}").parse()?,
+            description: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        })
+        .await?;
+        tx.commit().await?;
+        let keys: Vec<ApiKeyId> = (0..10).map(|_| ApiKeyId::from_uuid(Uuid::now_v7())).collect();
+        for i in 0..per_project.min(background_rows - done) {
+            let hour = now - Duration::hours((i / 10) as i64);
+            batch.push(UsageDelta {
+                hour,
+                account_id: account,
+                project_id: id,
+                key_id: keys[(i % 10) as usize],
+                counts: counts(i),
+            });
+            if batch.len() == 10_000 {
+                write(&store, &mut batch).await?;
+            }
+        }
+        done += per_project.min(background_rows - done);
+    }
+    write(&store, &mut batch).await?;
+    println!(
+        "{{\"measured_rows\": {}, \"background_rows\": {done}, \"seconds\": {:.1}}}",
+        30 * 24 * keys,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

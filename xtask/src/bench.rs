@@ -1,0 +1,321 @@
+//! `cargo xtask bench`: release builds, a fresh PostgreSQL database, real servers and
+//! wrk on loopback. Every comparison is made within one run (A B A B rounds), since the
+//! machine is noisy; results are printed as a table and written to `target/bench/`.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::Result;
+
+/// A fixed, valid key for the bootstrap admin (benchmarks only).
+const ADMIN_KEY: &str = "tng_00000000000000000000000000000000000000002XzGTS";
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd.stderr(Stdio::inherit()).output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{cmd:?} failed: {}", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// A running `tengine serve`, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(bin: &Path, db: &str, extra: &[(&str, &str)]) -> Result<Self> {
+        let port = free_port()?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve")
+            .env("DATABASE_URL", db)
+            .env("TENGINE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TENGINE_BOOTSTRAP_KEY", ADMIN_KEY)
+            .env("TENGINE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().map_err(|e| format!("could not start tengine: {e}"))?;
+        let server = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if curl(&["-sf", &format!("{}/healthz", server.base)]).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err("tengine did not become healthy".into())
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn curl(args: &[&str]) -> Result<String> {
+    run(Command::new("curl").args(args))
+}
+
+fn json_field(body: &str, field: &str) -> Result<String> {
+    let pat = format!("\"{field}\":\"");
+    let start = body.find(&pat).ok_or_else(|| format!("no {field} in {body}"))? + pat.len();
+    let end = body[start..].find('"').ok_or("unterminated")? + start;
+    Ok(body[start..end].to_owned())
+}
+
+fn post(base: &str, key: &str, path: &str, body: &str) -> Result<String> {
+    curl(&[
+        "-sf",
+        "-X",
+        "POST",
+        &format!("{base}/api/v1{path}"),
+        "-H",
+        &format!("Authorization: Bearer {key}"),
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        body,
+    ])
+}
+
+/// One wrk measurement.
+#[derive(Debug, Clone, Copy, Default)]
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
+}
+
+fn parse_ms(v: &str) -> f64 {
+    let v = v.trim();
+    let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1_000.0,
+        "ms" => n,
+        "s" => n * 1_000.0,
+        _ => n,
+    }
+}
+
+fn wrk(url: &str, key: &str, connections: u32, seconds: u32) -> Result<Load> {
+    let out = run(Command::new("wrk").args([
+        "-t2",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+        "-H",
+        &format!("Authorization: Bearer {key}"),
+        url,
+    ]))?;
+    let mut load = Load::default();
+    for line in out.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("Requests/sec:") {
+            load.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = line.strip_prefix("50%") {
+            load.p50_ms = parse_ms(v);
+        } else if let Some(v) = line.strip_prefix("99%") {
+            load.p99_ms = parse_ms(v);
+        } else if let Some(v) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            load.non_2xx = v.trim().parse().unwrap_or(0);
+        }
+    }
+    Ok(load)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let mut s = String::new();
+    if std::fs::File::open(format!("/proc/{pid}/stat")).and_then(|mut f| f.read_to_string(&mut s)).is_err() {
+        return 0;
+    }
+    let fields: Vec<&str> = s.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+}
+
+fn fresh_database() -> Result<(String, String)> {
+    let name =
+        format!("tengine_bench_{}", SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs());
+    run(Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-qc", &format!("CREATE DATABASE {name}")]))?;
+    Ok((name.clone(), format!("postgres://postgres@127.0.0.1:5432/{name}")))
+}
+
+fn drop_database(name: &str) {
+    let _ = run(Command::new("psql").args([
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-qc",
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    ]));
+}
+
+/// Runs the benchmarks named in `args` (`usage`, `analytics`; default both).
+pub fn bench(args: &[String]) -> Result {
+    crate::ensure_postgres()?;
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("xtask: installing wrk");
+        run(Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]))?;
+    }
+    crate::cargo(&["build", "--release", "-p", "tengine-app", "-p", "tengine-bench"])?;
+    let bin = target_dir().join("release/tengine");
+    let seeder = target_dir().join("release/tengine-bench");
+    let which: Vec<&str> =
+        if args.is_empty() { vec!["usage", "analytics"] } else { args.iter().map(String::as_str).collect() };
+    let (db_name, db) = fresh_database()?;
+    let result = (|| -> Result<String> {
+        let metered = Server::start(&bin, &db, &[])?;
+        let unmetered = Server::start(&bin, &db, &[("TENGINE_METERING", "false")])?;
+        // An account with a limit far above the load, so limiting is on but never refuses.
+        let made = run(Command::new(&bin)
+            .args(["accounts", "create", "--name", "bench", "--plan", "enterprise", "--limit", "1000000000"])
+            .env("DATABASE_URL", &db))?;
+        let (account, key) = (json_field(&made, "account_id")?, json_field(&made, "key")?);
+        let project = json_field(&post(&metered.base, &key, "/projects", r#"{"name":"bench"}"#)?, "id")?;
+        let mut report = String::new();
+        if which.contains(&"usage") {
+            report.push_str(&usage_bench(&metered, &unmetered, &key, &project)?);
+        }
+        if which.contains(&"analytics") {
+            report.push_str(&analytics_bench(&metered, &seeder, &db, &key, &account, &project)?);
+        }
+        Ok(report)
+    })();
+    drop_database(&db_name);
+    let report = result?;
+    println!("{report}");
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
+    std::fs::write(dir.join(format!("bench-{stamp}.txt")), &report).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn usage_bench(metered: &Server, unmetered: &Server, key: &str, project: &str) -> Result<String> {
+    let path = format!("/api/v1/projects/{project}");
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    let (mut on_lat, mut off_lat) = (Vec::new(), Vec::new());
+    let _ = wrk(&format!("{}{path}", metered.base), key, 16, 2)?;
+    let _ = wrk(&format!("{}{path}", unmetered.base), key, 16, 2)?;
+    for _ in 0..3 {
+        let a = wrk(&format!("{}{path}", metered.base), key, 64, 8)?;
+        let b = wrk(&format!("{}{path}", unmetered.base), key, 64, 8)?;
+        if a.non_2xx + b.non_2xx > 0 {
+            return Err(format!("non-2xx responses during the usage bench: {} / {}", a.non_2xx, b.non_2xx));
+        }
+        on.push(a.rps);
+        off.push(b.rps);
+        on_lat.push((a.p50_ms, a.p99_ms));
+        off_lat.push((b.p50_ms, b.p99_ms));
+    }
+    let (on_m, off_m) = (median(on.clone()), median(off.clone()));
+    let p = |v: &[(f64, f64)], i: usize| median(v.iter().map(|x| if i == 0 { x.0 } else { x.1 }).collect());
+    Ok(format!(
+        "\nGET /projects/{{id}}, 64 connections, 3 x 8 s rounds alternating (medians)\n\
+         | scenario | req/s | p50 ms | p99 ms | rounds req/s |\n|---|---|---|---|---|\n\
+         | recording + limiting on | {on_m:.0} | {:.2} | {:.2} | {on:?} |\n\
+         | recording + limiting off | {off_m:.0} | {:.2} | {:.2} | {off:?} |\n\
+         ratio on/off: {:.3}\n",
+        p(&on_lat, 0),
+        p(&on_lat, 1),
+        p(&off_lat, 0),
+        p(&off_lat, 1),
+        on_m / off_m
+    ))
+}
+
+fn analytics_bench(
+    server: &Server,
+    seeder: &Path,
+    db: &str,
+    key: &str,
+    account: &str,
+    project: &str,
+) -> Result<String> {
+    let rows: u64 = std::env::var("TENGINE_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
+    let url = format!("{}/api/v1/projects/{project}/analytics?granularity=hour&start_date=", server.base);
+    let start = chrono_like_days_ago(30);
+    let url = format!("{url}{start}");
+    let seed = |background: u64| -> Result<String> {
+        run(Command::new(seeder).args([
+            "seed-usage",
+            "--database-url",
+            db,
+            "--account",
+            account,
+            "--project",
+            project,
+            "--background-rows",
+            &background.to_string(),
+        ]))
+    };
+    let first = seed(0)?;
+    let cpu0 = cpu_ticks(server.pid());
+    let small: Vec<Load> = (0..3).map(|_| wrk(&url, key, 4, 5)).collect::<Result<_>>()?;
+    let cpu_small = cpu_ticks(server.pid()) - cpu0;
+    let seeded = seed(rows)?;
+    run(Command::new("psql").args(["-d", db, "-qc", "VACUUM ANALYZE usage_hourly"]))?;
+    let big: Vec<Load> = (0..3).map(|_| wrk(&url, key, 4, 5)).collect::<Result<_>>()?;
+    let m = |v: &[Load], f: fn(&Load) -> f64| median(v.iter().map(f).collect());
+    Ok(format!(
+        "\nGET .../analytics, 30 days hourly (720 buckets), 4 connections, 3 x 5 s rounds (medians)\n\
+         seed: {} / {}\n\
+         | rollup table | req/s | p50 ms | p99 ms |\n|---|---|---|---|\n\
+         | measured project only (3,600 rows) | {:.0} | {:.2} | {:.2} |\n\
+         | plus {rows} background rows | {:.0} | {:.2} | {:.2} |\n\
+         ratio big/small req/s: {:.3} (server CPU ticks for the small rounds: {cpu_small})\n",
+        first.trim(),
+        seeded.trim(),
+        m(&small, |l| l.rps),
+        m(&small, |l| l.p50_ms),
+        m(&small, |l| l.p99_ms),
+        m(&big, |l| l.rps),
+        m(&big, |l| l.p50_ms),
+        m(&big, |l| l.p99_ms),
+        m(&big, |l| l.rps) / m(&small, |l| l.rps),
+    ))
+}
+
+/// `YYYY-MM-DD` of `days` ago (UTC), without a date crate.
+fn chrono_like_days_ago(days: u64) -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) - days * 86_400;
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
