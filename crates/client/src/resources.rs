@@ -1,0 +1,307 @@
+//! One handle per resource, borrowing the client.
+
+use futures::stream::{self, Stream, StreamExt};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use crate::models::{
+    AnalyticsQuery, ApiKey, CreateApiKey, CreateProject, CreateWebhook, Delivery, Event, Page, Project, TestDelivery,
+    UpdateApiKey, UpdateProject, UpdateWebhook, Webhook,
+};
+use crate::{Error, TengineAI};
+
+fn paging(page: Option<u32>, per_page: Option<u32>) -> Vec<(&'static str, String)> {
+    let mut q = Vec::new();
+    if let Some(p) = page {
+        q.push(("page", p.to_string()));
+    }
+    if let Some(p) = per_page {
+        q.push(("per_page", p.to_string()));
+    }
+    q
+}
+
+/// Every item of a list, fetching pages of `per_page` as the stream is read.
+fn all<'a, T: DeserializeOwned + 'a>(
+    client: &'a TengineAI,
+    path: String,
+    per_page: u32,
+) -> impl Stream<Item = Result<T, Error>> + 'a {
+    stream::unfold(Some(1u32), move |page| {
+        let path = path.clone();
+        async move {
+            let p = page?;
+            match client.get::<Page<T>>(&path, &paging(Some(p), Some(per_page))).await {
+                Ok(pg) => {
+                    let next = pg.has_next().then_some(p + 1);
+                    Some((stream::iter(pg.data.into_iter().map(Ok)).left_stream(), next))
+                }
+                Err(e) => Some((stream::iter(vec![Err(e)]).right_stream(), None)),
+            }
+        }
+    })
+    .flatten()
+}
+
+/// `client.projects()`.
+pub struct Projects<'a>(pub(crate) &'a TengineAI);
+
+impl<'a> Projects<'a> {
+    /// One page of projects.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(&self, page: Option<u32>, per_page: Option<u32>) -> Result<Page<Project>, Error> {
+        self.0.get("/projects", &paging(page, per_page)).await
+    }
+
+    /// Every project, page by page.
+    pub fn list_all(&self) -> impl Stream<Item = Result<Project, Error>> + 'a {
+        all(self.0, "/projects".into(), 100)
+    }
+
+    /// Creates a project.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn create(&self, body: &CreateProject) -> Result<Project, Error> {
+        self.0.send(Method::POST, "/projects", Some(body)).await
+    }
+
+    /// Gets a project.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn retrieve(&self, id: &str) -> Result<Project, Error> {
+        self.0.get(&format!("/projects/{id}"), &[]).await
+    }
+
+    /// Updates a project.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn update(&self, id: &str, body: &UpdateProject) -> Result<Project, Error> {
+        self.0.send(Method::PATCH, &format!("/projects/{id}"), Some(body)).await
+    }
+
+    /// Deletes a project (soft delete).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn delete(&self, id: &str) -> Result<(), Error> {
+        self.0.delete_empty(&format!("/projects/{id}")).await
+    }
+}
+
+/// `client.api_keys()`.
+pub struct ApiKeys<'a>(pub(crate) &'a TengineAI);
+
+impl<'a> ApiKeys<'a> {
+    /// One page of a project's keys.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(
+        &self,
+        project_id: &str,
+        page: Option<u32>,
+        per_page: Option<u32>,
+    ) -> Result<Page<ApiKey>, Error> {
+        self.0.get(&format!("/projects/{project_id}/api-keys"), &paging(page, per_page)).await
+    }
+
+    /// Every key of a project.
+    pub fn list_all(&self, project_id: &str) -> impl Stream<Item = Result<ApiKey, Error>> + 'a {
+        all(self.0, format!("/projects/{project_id}/api-keys"), 100)
+    }
+
+    /// Creates a key; the answer's `key` is the secret, shown once.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn create(&self, project_id: &str, body: &CreateApiKey) -> Result<ApiKey, Error> {
+        self.0.send(Method::POST, &format!("/projects/{project_id}/api-keys"), Some(body)).await
+    }
+
+    /// Gets a key's metadata.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn retrieve(&self, project_id: &str, key_id: &str) -> Result<ApiKey, Error> {
+        self.0.get(&format!("/projects/{project_id}/api-keys/{key_id}"), &[]).await
+    }
+
+    /// Updates a key.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn update(&self, project_id: &str, key_id: &str, body: &UpdateApiKey) -> Result<ApiKey, Error> {
+        self.0.send(Method::PATCH, &format!("/projects/{project_id}/api-keys/{key_id}"), Some(body)).await
+    }
+
+    /// Revokes a key at once.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn revoke(&self, project_id: &str, key_id: &str) -> Result<ApiKey, Error> {
+        self.0.send::<(), _>(Method::DELETE, &format!("/projects/{project_id}/api-keys/{key_id}"), None).await
+    }
+
+    /// Issues a new secret; the old one works for `grace_period_seconds`.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn rotate(
+        &self,
+        project_id: &str,
+        key_id: &str,
+        grace_period_seconds: Option<u32>,
+    ) -> Result<ApiKey, Error> {
+        let body = serde_json::json!({ "grace_period_seconds": grace_period_seconds.unwrap_or(0) });
+        self.0.send(Method::POST, &format!("/projects/{project_id}/api-keys/{key_id}/rotate"), Some(&body)).await
+    }
+}
+
+/// `client.webhooks()`.
+pub struct Webhooks<'a>(pub(crate) &'a TengineAI);
+
+impl Webhooks<'_> {
+    /// One page of a project's webhooks.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(
+        &self,
+        project_id: &str,
+        page: Option<u32>,
+        per_page: Option<u32>,
+    ) -> Result<Page<Webhook>, Error> {
+        self.0.get(&format!("/projects/{project_id}/webhooks"), &paging(page, per_page)).await
+    }
+
+    /// Creates a webhook; the answer's `secret` is shown once.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn create(&self, project_id: &str, body: &CreateWebhook) -> Result<Webhook, Error> {
+        self.0.send(Method::POST, &format!("/projects/{project_id}/webhooks"), Some(body)).await
+    }
+
+    /// Gets a webhook.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn retrieve(&self, project_id: &str, webhook_id: &str) -> Result<Webhook, Error> {
+        self.0.get(&format!("/projects/{project_id}/webhooks/{webhook_id}"), &[]).await
+    }
+
+    /// Updates a webhook.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn update(&self, project_id: &str, webhook_id: &str, body: &UpdateWebhook) -> Result<Webhook, Error> {
+        self.0.send(Method::PATCH, &format!("/projects/{project_id}/webhooks/{webhook_id}"), Some(body)).await
+    }
+
+    /// Deletes a webhook.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn delete(&self, project_id: &str, webhook_id: &str) -> Result<(), Error> {
+        self.0.delete_empty(&format!("/projects/{project_id}/webhooks/{webhook_id}")).await
+    }
+
+    /// Sets a new secret (given or generated); the old one signs for 24 more hours.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn rotate_secret(
+        &self,
+        project_id: &str,
+        webhook_id: &str,
+        secret: Option<&str>,
+    ) -> Result<Webhook, Error> {
+        let body = secret.map_or_else(|| serde_json::json!({}), |s| serde_json::json!({ "secret": s }));
+        self.0
+            .send(Method::POST, &format!("/projects/{project_id}/webhooks/{webhook_id}/rotate-secret"), Some(&body))
+            .await
+    }
+
+    /// Sends a `webhook.test` event to the webhook.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn test(&self, project_id: &str, webhook_id: &str) -> Result<TestDelivery, Error> {
+        self.0.send::<(), _>(Method::POST, &format!("/projects/{project_id}/webhooks/{webhook_id}/test"), None).await
+    }
+
+    /// One page of a webhook's deliveries.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list_deliveries(
+        &self,
+        project_id: &str,
+        webhook_id: &str,
+        page: Option<u32>,
+        per_page: Option<u32>,
+    ) -> Result<Page<Delivery>, Error> {
+        self.0.get(&format!("/projects/{project_id}/webhooks/{webhook_id}/deliveries"), &paging(page, per_page)).await
+    }
+
+    /// Delivers an event again.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn redeliver(&self, project_id: &str, webhook_id: &str, delivery_id: &str) -> Result<Delivery, Error> {
+        let path = format!("/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver");
+        self.0.send::<(), _>(Method::POST, &path, None).await
+    }
+}
+
+/// `client.events()`.
+pub struct Events<'a>(pub(crate) &'a TengineAI);
+
+impl Events<'_> {
+    /// One page of a project's events, optionally of one type.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(
+        &self,
+        project_id: &str,
+        kind: Option<&str>,
+        page: Option<u32>,
+        per_page: Option<u32>,
+    ) -> Result<Page<Event>, Error> {
+        let mut q = paging(page, per_page);
+        if let Some(k) = kind {
+            q.push(("type", k.to_owned()));
+        }
+        self.0.get(&format!("/projects/{project_id}/events"), &q).await
+    }
+}
+
+/// `client.analytics()`.
+pub struct Analytics<'a>(pub(crate) &'a TengineAI);
+
+impl Analytics<'_> {
+    /// Usage of a project over a range.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn retrieve(&self, project_id: &str, query: &AnalyticsQuery) -> Result<crate::models::Analytics, Error> {
+        let mut q = Vec::new();
+        for (k, v) in [
+            ("start_date", &query.start_date),
+            ("end_date", &query.end_date),
+            ("granularity", &query.granularity),
+            ("api_key_id", &query.api_key_id),
+        ] {
+            if let Some(v) = v {
+                q.push((k, v.clone()));
+            }
+        }
+        self.0.get(&format!("/projects/{project_id}/analytics"), &q).await
+    }
+}
