@@ -99,6 +99,7 @@ impl Tengine {
             );
             self.record(&mut *tx, event).await?;
             tx.commit().await?;
+            self.keys.evict_key(key.id);
         }
         Ok(key)
     }

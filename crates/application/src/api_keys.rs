@@ -217,6 +217,7 @@ impl Tengine {
             let event = self.event(kind, who.account_id, Some(project), api_key_data(&key));
             self.record(&mut *tx, event).await?;
             tx.commit().await?;
+            self.keys.evict_key(key.id);
         }
         Ok(key)
     }

@@ -21,8 +21,15 @@ impl Tengine {
             fail(AuthFailure::Malformed)
         })?;
         let digest = key.digest();
-        let record = self.deps.store.find_by_digest(&digest).await?.ok_or(fail(AuthFailure::Unknown))?;
         let now = self.deps.clock.now();
+        let record = match self.keys.get(&digest, now) {
+            Some(record) => record,
+            None => {
+                let record = self.deps.store.find_by_digest(&digest).await?.ok_or(fail(AuthFailure::Unknown))?;
+                self.keys.put(digest, record.clone(), now);
+                record
+            }
+        };
         if record.is_expired(now) {
             return Err(fail(AuthFailure::Expired));
         }
@@ -117,5 +124,26 @@ mod tests {
             s.expect_find_by_digest().returning(|_| Err(tengine_ports::RepoError::Unavailable("down".into())));
         });
         assert!(matches!(app.authenticate(Some(&bearer(1))).await, Err(AppError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_verified_key_is_cached_and_evicted_when_revoked_here() {
+        let key = api_key(1, KeyScope::Project(project_id(5)), &[tengine_domain::Permission::Admin]);
+        let k = key.clone();
+        let app = harness(|s| {
+            s.expect_find_by_digest().times(2).returning(move |_| Ok(Some(k.clone())));
+            let k = key.clone();
+            s.expect_get_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
+            expect_tx(s, move |tx| {
+                tx.expect_lock_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
+                tx.expect_lock_api_key().returning(move |_| Ok(Some(k.clone())));
+                tx.expect_update_api_key().returning(|_| Ok(()));
+            });
+        });
+        let who = app.authenticate(Some(&bearer(1))).await.unwrap();
+        app.authenticate(Some(&bearer(1))).await.unwrap();
+        app.revoke_api_key(&who, project_id(5), who.key_id).await.unwrap();
+        // Evicted, so the store is asked again (and here still answers the old record).
+        app.authenticate(Some(&bearer(1))).await.unwrap();
     }
 }

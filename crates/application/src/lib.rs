@@ -8,6 +8,7 @@ pub mod auth;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod key_cache;
 pub mod last_used;
 mod limits;
 pub mod projects;
@@ -50,12 +51,13 @@ pub struct Tengine {
     deps: Deps,
     last_used: Arc<LastUsedTracker>,
     plans: Arc<limits::PlanCache>,
+    keys: Arc<key_cache::KeyCache>,
 }
 
 impl Tengine {
     /// Builds the use cases over `deps`.
     pub fn new(deps: Deps) -> Self {
-        Self { deps, last_used: Arc::new(LastUsedTracker::default()), plans: Arc::default() }
+        Self { deps, last_used: Arc::new(LastUsedTracker::default()), plans: Arc::default(), keys: Arc::default() }
     }
 
     /// The tracker of key use, drained by a background flusher.
