@@ -179,7 +179,7 @@ fn drop_database(name: &str) {
     ]));
 }
 
-/// Runs the benchmarks named in `args` (`usage`, `analytics`; default both).
+/// Runs the benchmarks named in `args` (`perf`, `usage`, `analytics`; default all).
 pub fn bench(args: &[String]) -> Result {
     crate::ensure_postgres()?;
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -202,6 +202,9 @@ pub fn bench(args: &[String]) -> Result {
         let (account, key) = (json_field(&made, "account_id")?, json_field(&made, "key")?);
         let project = json_field(&post(&metered.base, &key, "/projects", r#"{"name":"bench"}"#)?, "id")?;
         let mut report = String::new();
+        if which.contains(&"perf") {
+            report.push_str(&perf_bench(&seeder, &db, &metered, &key, &account, &project)?);
+        }
         if which.contains(&"usage") {
             report.push_str(&usage_bench(&metered, &unmetered, &key, &project)?);
         }
@@ -218,6 +221,169 @@ pub fn bench(args: &[String]) -> Result {
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
     std::fs::write(dir.join(format!("bench-{stamp}.txt")), &report).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// A running baseline server, killed on drop.
+struct Baseline(Child, String);
+
+impl Drop for Baseline {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wrk_script(url: &str, key: &str, connections: u32, seconds: u32, script: &Path) -> Result<Load> {
+    let out = run(Command::new("wrk").args([
+        "-t2",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+        "-s",
+        &script.to_string_lossy(),
+        "-H",
+        &format!("Authorization: Bearer {key}"),
+        url,
+    ]))?;
+    let mut load = Load::default();
+    for line in out.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("Requests/sec:") {
+            load.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = line.strip_prefix("50%") {
+            load.p50_ms = parse_ms(v);
+        } else if let Some(v) = line.strip_prefix("99%") {
+            load.p99_ms = parse_ms(v);
+        } else if let Some(v) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            load.non_2xx = v.trim().parse().unwrap_or(0);
+        }
+    }
+    Ok(load)
+}
+
+/// The hot-path table of docs/PERFORMANCE.md: Tengine against the baseline, in one run.
+fn perf_bench(seeder: &Path, db: &str, server: &Server, key: &str, account: &str, project: &str) -> Result<String> {
+    let seeded = run(Command::new(seeder).args([
+        "seed-projects",
+        "--database-url",
+        db,
+        "--account",
+        account,
+        "--count",
+        "10000",
+    ]))?;
+    let port = free_port()?;
+    let child = Command::new(seeder)
+        .args(["baseline", "--database-url", db, "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let baseline = Baseline(child, format!("http://127.0.0.1:{port}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while curl(&["-sf", &format!("{}/api/v1/projects/{project}", baseline.1)]).is_err() {
+        if Instant::now() > deadline {
+            return Err("the baseline server did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let revoked = post(
+        &server.base,
+        key,
+        &format!("/projects/{project}/api-keys"),
+        r#"{"name":"revoked","permissions":["read"]}"#,
+    )?;
+    let (revoked_id, revoked_key) = (json_field(&revoked, "id")?, json_field(&revoked, "key")?);
+    curl(&[
+        "-sf",
+        "-X",
+        "DELETE",
+        &format!("{}/api/v1/projects/{project}/api-keys/{revoked_id}", server.base),
+        "-H",
+        &format!("Authorization: Bearer {key}"),
+    ])?;
+    let post_lua = std::env::temp_dir().join("tengine-bench-post.lua");
+    std::fs::write(&post_lua, "wrk.method = \"POST\"\nwrk.body = '{\"name\":\"bench\"}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n")
+        .map_err(|e| e.to_string())?;
+    let rss_idle = rss_kib(server.pid(), "VmRSS:");
+    let by_id = format!("{}/api/v1/projects/{project}", server.base);
+    let base_by_id = format!("{}/api/v1/projects/{project}", baseline.1);
+    let mut rows = String::new();
+    let mut json = Vec::new();
+    let rounds = 3;
+    for conns in [16u32, 64] {
+        let _ = wrk(&by_id, key, conns, 2)?;
+        let _ = wrk(&base_by_id, key, conns, 2)?;
+        let (mut t, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            t.push(wrk(&by_id, key, conns, 6)?);
+            b.push(wrk(&base_by_id, key, conns, 6)?);
+        }
+        let m = |v: &[Load], f: fn(&Load) -> f64| median(v.iter().map(f).collect());
+        let (tr, br) = (m(&t, |l| l.rps), m(&b, |l| l.rps));
+        let (tp99, bp99) = (m(&t, |l| l.p99_ms), m(&b, |l| l.p99_ms));
+        rows.push_str(&format!(
+            "| GET /projects/{{id}} | {conns} | {tr:.0} | {:.2} | {tp99:.2} | {br:.0} | {:.2} | {bp99:.2} | {:.3} | {:.2} |\n",
+            m(&t, |l| l.p50_ms),
+            m(&b, |l| l.p50_ms),
+            tr / br,
+            tp99 / bp99
+        ));
+        json.push(format!("{{\"scenario\":\"get_project\",\"connections\":{conns},\"rps\":{tr:.1},\"p99_ms\":{tp99:.3},\"baseline_rps\":{br:.1},\"baseline_p99_ms\":{bp99:.3}}}"));
+        let others: [(&str, String, Option<&Path>, &str); 4] = [
+            ("GET /projects (page of 20)", format!("{}/api/v1/projects?per_page=20", server.base), None, key),
+            ("POST /projects", format!("{}/api/v1/projects", server.base), Some(post_lua.as_path()), key),
+            (
+                "GET .../analytics (30 d hourly)",
+                format!(
+                    "{}/api/v1/projects/{project}/analytics?granularity=hour&start_date={}",
+                    server.base,
+                    chrono_like_days_ago(30)
+                ),
+                None,
+                key,
+            ),
+            ("revoked key (401)", by_id.clone(), None, revoked_key.as_str()),
+        ];
+        for (name, url, script, k) in others {
+            let runs: Vec<Load> = (0..rounds)
+                .map(|_| match script {
+                    Some(s) => wrk_script(&url, k, conns, 4, s),
+                    None => wrk(&url, k, conns, 4),
+                })
+                .collect::<Result<_>>()?;
+            let r = m(&runs, |l| l.rps);
+            rows.push_str(&format!(
+                "| {name} | {conns} | {r:.0} | {:.2} | {:.2} | | | | {:.3} | |\n",
+                m(&runs, |l| l.p50_ms),
+                m(&runs, |l| l.p99_ms),
+                r / br
+            ));
+            json.push(format!(
+                "{{\"scenario\":\"{name}\",\"connections\":{conns},\"rps\":{r:.1},\"p99_ms\":{:.3}}}",
+                m(&runs, |l| l.p99_ms)
+            ));
+        }
+    }
+    let rss_peak = rss_kib(server.pid(), "VmHWM:");
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("perf-latest.json"), format!("[{}]\n", json.join(",\n"))).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "\nHot path: Tengine against the baseline (axum + one PK SELECT), wrk, {rounds} alternating rounds, medians\n\
+         seed: {}\n\
+         | scenario | conns | req/s | p50 ms | p99 ms | baseline req/s | baseline p50 | baseline p99 | ratio req/s | ratio p99 |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n{rows}\
+         tengine RSS idle {:.1} MiB, peak {:.1} MiB\n",
+        seeded.trim(),
+        rss_idle as f64 / 1024.0,
+        rss_peak as f64 / 1024.0
+    ))
 }
 
 fn usage_bench(metered: &Server, unmetered: &Server, key: &str, project: &str) -> Result<String> {

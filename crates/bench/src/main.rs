@@ -1,5 +1,7 @@
 //! `tengine-bench`: what `cargo xtask bench` needs besides the server: seeding large
-//! synthetic data sets through the storage adapter.
+//! synthetic data sets through the storage adapter, and the baseline server.
+
+mod baseline;
 
 use std::time::Instant;
 
@@ -39,6 +41,27 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         background_rows: u64,
     },
+    /// Inserts `count` projects for an account through the adapter.
+    SeedProjects {
+        /// The database.
+        #[arg(long)]
+        database_url: String,
+        /// The owner.
+        #[arg(long)]
+        account: String,
+        /// How many.
+        #[arg(long)]
+        count: u64,
+    },
+    /// The physical-limit baseline: axum + one primary-key SELECT through a sqlx pool.
+    Baseline {
+        /// The database.
+        #[arg(long)]
+        database_url: String,
+        /// Where to listen.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
 }
 
 fn counts(seed: u64) -> UsageCounts {
@@ -55,9 +78,43 @@ async fn write(store: &PgStore, batch: &mut Vec<UsageDelta>) -> anyhow::Result<(
     Ok(())
 }
 
+async fn seed_projects(database_url: &str, account: &str, count: u64) -> anyhow::Result<()> {
+    let store = PgStore::connect(database_url, 4).await.context("connect")?;
+    let account: AccountId = account.parse().context("--account")?;
+    let started = Instant::now();
+    let mut done = 0;
+    while done < count {
+        let mut tx = store.begin().await?;
+        for _ in 0..(count - done).min(1_000) {
+            let now = Utc::now();
+            let project = Project {
+                id: ProjectId::from_uuid(Uuid::now_v7()),
+                account_id: account,
+                name: format!("seeded {done}").parse()?,
+                description: Some("seeded by tengine-bench".parse()?),
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_project(&project).await?;
+            done += 1;
+        }
+        tx.commit().await?;
+    }
+    println!("{{\"projects\": {done}, \"seconds\": {:.1}}}", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Command::SeedUsage { database_url, account, project, keys, background_rows } = Cli::parse().command;
+    let (database_url, account, project, keys, background_rows) = match Cli::parse().command {
+        Command::Baseline { database_url, listen } => return baseline::serve(&database_url, listen).await,
+        Command::SeedProjects { database_url, account, count } => {
+            return seed_projects(&database_url, &account, count).await
+        }
+        Command::SeedUsage { database_url, account, project, keys, background_rows } => {
+            (database_url, account, project, keys, background_rows)
+        }
+    };
     let store = PgStore::connect(&database_url, 4).await.context("connect")?;
     let account: AccountId = account.parse().context("--account")?;
     let project: ProjectId = project.parse().context("--project")?;
