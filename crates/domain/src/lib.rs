@@ -9,6 +9,7 @@ pub mod base62;
 pub mod delivery;
 pub mod error;
 pub mod event;
+pub mod idempotency;
 pub mod ids;
 pub mod page;
 pub mod permission;
