@@ -1,14 +1,16 @@
 //! The event outbox and usage-alert claims, written inside transactions.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 use tengine_domain::{AccountId, Event, EventType};
 use tengine_ports::RepoError;
 
+use crate::delivery;
 use crate::error::map_err;
 
-/// Appends an event; `Conflict` on a duplicate id.
-pub(crate) async fn append(ex: impl PgExecutor<'_>, e: &Event) -> Result<(), RepoError> {
+/// Appends an event and fans it out to the webhooks that receive it; returns the
+/// number of deliveries created. `Conflict` on a duplicate id.
+pub(crate) async fn append(conn: &mut PgConnection, e: &Event) -> Result<usize, RepoError> {
     sqlx::query(
         "INSERT INTO events (id, account_id, project_id, type, data, created_at) \
          VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
@@ -19,10 +21,10 @@ pub(crate) async fn append(ex: impl PgExecutor<'_>, e: &Event) -> Result<(), Rep
     .bind(e.event_type.as_str())
     .bind(e.data.to_string())
     .bind(e.created_at)
-    .execute(ex)
+    .execute(&mut *conn)
     .await
     .map_err(map_err)?;
-    Ok(())
+    delivery::fan_out(conn, e).await
 }
 
 /// Records the alert `kind` for the window; `true` if this call recorded it (a

@@ -1,20 +1,25 @@
 //! PostgreSQL implementations of Tengine's storage ports.
 //!
 //! [`PgStore`] wraps a connection pool and implements every repository trait plus
-//! `UnitOfWork`; [`PgTransaction`] is its transaction. Queries are built at run time
+//! `UnitOfWork`; [`PgTransaction`] is its transaction, and [`PgDeliveryNotifier`] wakes
+//! delivery workers when one commits new deliveries. Queries are built at run time
 //! (`query_as` into private row structs), so building needs no database. The schema is
 //! embedded as [`MIGRATOR`].
 
 mod account;
 mod api_key;
+mod delivery;
 mod error;
 mod event;
+mod notifier;
 mod project;
+mod queue;
 mod rate_counter;
 mod rows;
 pub mod testing;
 mod transaction;
 mod usage;
+mod webhook;
 
 use std::time::Duration;
 
@@ -22,6 +27,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tengine_ports::RepoError;
 
+pub use notifier::PgDeliveryNotifier;
 pub use transaction::PgTransaction;
 
 /// The embedded schema migrations.

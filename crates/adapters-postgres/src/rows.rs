@@ -9,6 +9,10 @@ use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
 use tengine_domain::{Account, ApiKey, ApiKeyDigest, KeyScope, PermissionSet, Plan, PreviousSecret, Project};
 use tengine_ports::RepoError;
 
+mod webhook;
+
+pub(crate) use webhook::{event_filter, AttemptRow, ClaimRow, DeliveryRow, EventRow, WebhookRow};
+
 /// The columns of [`AccountRow`], in order.
 macro_rules! account_columns {
     () => {
@@ -31,7 +35,39 @@ macro_rules! api_key_columns {
     };
 }
 
-pub(crate) use {account_columns, api_key_columns, project_columns};
+/// The columns of [`WebhookRow`], in order.
+macro_rules! webhook_columns {
+    () => {
+        "id, account_id, project_id, url, description, events, active, secret, previous_secret, \
+         previous_secret_expires_at, failing_since, created_at, updated_at"
+    };
+}
+
+/// The columns of [`EventRow`], in order (`data` read as text).
+macro_rules! event_columns {
+    () => {
+        "id, account_id, project_id, type, data::text AS data, created_at"
+    };
+}
+
+/// The columns of [`DeliveryRow`], in order.
+macro_rules! delivery_columns {
+    () => {
+        "id, event_id, webhook_id, event_type, status, next_attempt_at, created_at"
+    };
+}
+
+/// The columns of [`AttemptRow`], in order.
+macro_rules! attempt_columns {
+    () => {
+        "delivery_id, attempted_at, status_code, latency_ms, error, response_excerpt"
+    };
+}
+
+pub(crate) use {
+    account_columns, api_key_columns, attempt_columns, delivery_columns, event_columns, project_columns,
+    webhook_columns,
+};
 
 /// A row of `accounts`.
 #[derive(sqlx::FromRow)]

@@ -2,13 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Postgres;
-use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Event, EventType, Project, ProjectId};
+use tengine_domain::delivery::Webhook;
+use tengine_domain::{
+    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, WebhookId,
+};
 use tengine_ports::{RepoError, Transaction, UnitOfWork};
 
 use crate::error::map_err;
-use crate::{account, api_key, event, project, PgStore};
+use crate::{account, api_key, delivery, event, project, webhook, PgStore};
 
-/// One open PostgreSQL transaction; dropping it without `commit` rolls it back.
+/// One open PostgreSQL transaction; dropping it without `commit` rolls it back. When it
+/// creates deliveries it also queues a `NOTIFY`, which PostgreSQL sends on commit.
 pub struct PgTransaction {
     tx: sqlx::Transaction<'static, Postgres>,
 }
@@ -59,8 +63,34 @@ impl Transaction for PgTransaction {
         api_key::update(&mut *self.tx, k).await
     }
 
-    async fn append_event(&mut self, e: &Event) -> Result<(), RepoError> {
-        event::append(&mut *self.tx, e).await
+    async fn append_event(&mut self, e: &Event) -> Result<usize, RepoError> {
+        event::append(&mut self.tx, e).await
+    }
+
+    async fn insert_delivery(
+        &mut self,
+        id: DeliveryId,
+        event: EventId,
+        webhook: WebhookId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        delivery::insert(&mut self.tx, id, event, webhook, at).await
+    }
+
+    async fn insert_webhook(&mut self, w: &Webhook) -> Result<(), RepoError> {
+        webhook::insert(&mut *self.tx, w).await
+    }
+
+    async fn lock_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError> {
+        webhook::fetch(&mut *self.tx, project, id, true).await
+    }
+
+    async fn update_webhook(&mut self, w: &Webhook) -> Result<(), RepoError> {
+        webhook::update(&mut *self.tx, w).await
+    }
+
+    async fn delete_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<(), RepoError> {
+        webhook::delete(&mut *self.tx, project, id).await
     }
 
     async fn claim_usage_alert(

@@ -62,25 +62,29 @@ async fn events_are_stored_with_every_field_and_json_data() {
     cleanup.await;
 }
 
-#[tokio::test]
-async fn old_rate_windows_are_purged() {
-    use tengine_ports::{RateCounterRepository, RateDelta, UnitOfWork};
-    use tengine_storage_contract::fixtures::{account, hour};
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_creates_deliveries_wakes_the_notifier_within_a_second() {
+    use std::time::Duration;
+
+    use tengine_domain::EventType;
+    use tengine_ports::{DeliveryNotifier, UnitOfWork};
+    use tengine_storage_contract::fixtures::{account, append, at, new_event, project, webhook};
 
     let (store, cleanup) = fresh_store().await;
+    let notifier = tengine_adapters_postgres::PgDeliveryNotifier::listen(store.pool()).await.expect("listen");
     let acct = account(&store).await;
-    let deltas: Vec<_> = (0..5).map(|h| RateDelta { account_id: acct.id, window_start: hour(h), delta: 1 }).collect();
-    store.sync_rate_counters(&deltas).await.expect("sync");
-    let mut tx = store.begin().await.expect("begin");
-    for h in 0..5 {
-        let kind = tengine_domain::EventType::UsageLimitExceeded;
-        assert!(tx.claim_usage_alert(acct.id, kind, hour(h)).await.expect("claim"));
-    }
-    tx.commit().await.expect("commit");
+    let p = project(&store, acct.id, at(0)).await;
+    webhook(&store, acct.id, p.id, &["*"]).await;
 
-    assert_eq!(store.purge_rate_windows(hour(2)).await.expect("purge"), 4);
-    let reads: Vec<_> = deltas.iter().map(|d| RateDelta { delta: 0, ..*d }).collect();
-    let totals = store.sync_rate_counters(&reads).await.expect("read");
-    assert_eq!(totals, vec![(0, 0), (0, 0), (1, 0), (1, 1), (1, 1)]);
+    // Neither a rolled-back fan-out nor a commit without deliveries wakes anyone.
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.append_event(&new_event(acct.id, Some(p.id), EventType::ApiKeyCreated)).await.expect("append"), 1);
+    drop(tx);
+    assert_eq!(append(&store, &new_event(acct.id, Some(p.id), EventType::WebhookTest)).await, 0);
+    assert!(tokio::time::timeout(Duration::from_millis(300), notifier.wait()).await.is_err(), "woken for nothing");
+
+    let waiting = tokio::spawn(async move { tokio::time::timeout(Duration::from_secs(1), notifier.wait()).await });
+    assert_eq!(append(&store, &new_event(acct.id, Some(p.id), EventType::ApiKeyCreated)).await, 1);
+    assert!(waiting.await.expect("the waiter finishes").is_ok(), "woken within a second of the commit");
     cleanup.await;
 }

@@ -1,15 +1,17 @@
 //! The event outbox and usage-alert claims, written inside transactions.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteExecutor;
+use sqlx::{SqliteConnection, SqliteExecutor};
 use tengine_domain::{AccountId, Event, EventType};
 use tengine_ports::RepoError;
 
+use crate::delivery;
 use crate::error::map_err;
 use crate::rows::micros;
 
-/// Appends an event; `Conflict` on a duplicate id.
-pub(crate) async fn append(ex: impl SqliteExecutor<'_>, e: &Event) -> Result<(), RepoError> {
+/// Appends an event and fans it out to the webhooks that receive it; returns the
+/// number of deliveries created. `Conflict` on a duplicate id.
+pub(crate) async fn append(conn: &mut SqliteConnection, e: &Event) -> Result<usize, RepoError> {
     sqlx::query(
         "INSERT INTO events (id, account_id, project_id, type, data, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -20,10 +22,10 @@ pub(crate) async fn append(ex: impl SqliteExecutor<'_>, e: &Event) -> Result<(),
     .bind(e.event_type.as_str())
     .bind(e.data.to_string())
     .bind(micros(e.created_at))
-    .execute(ex)
+    .execute(&mut *conn)
     .await
     .map_err(map_err)?;
-    Ok(())
+    delivery::fan_out(conn, e).await
 }
 
 /// Records the alert `kind` for the window; `true` if this call recorded it.

@@ -4,26 +4,34 @@
 //! that runs every transaction (begun with `BEGIN IMMEDIATE`) and every last-use
 //! stamp, and a multi-connection reader for plain reads. With WAL, readers never wait
 //! for the writer, and writes queue in the process instead of failing with "database
-//! is locked". The schema is embedded as [`MIGRATOR`].
+//! is locked". The schema is embedded as [`MIGRATOR`]. Commits that create deliveries
+//! wake this store's [`SqliteDeliveryNotifier`].
 
 mod account;
 mod api_key;
+mod delivery;
 mod error;
 mod event;
+mod notifier;
 mod project;
+mod queue;
 mod rate_counter;
 mod rows;
 mod transaction;
 mod usage;
+mod webhook;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 use tengine_ports::RepoError;
+use tokio::sync::Notify;
 
+pub use notifier::SqliteDeliveryNotifier;
 pub use transaction::SqliteTransaction;
 
 /// The embedded schema migrations.
@@ -43,6 +51,8 @@ const READERS: u32 = 4;
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Signalled after a commit that created deliveries.
+    deliveries: Arc<Notify>,
 }
 
 impl SqliteStore {
@@ -106,7 +116,7 @@ impl SqliteStore {
                 .await
                 .map_err(error::map_err)?
         };
-        Ok(SqliteStore { reader, writer })
+        Ok(SqliteStore { reader, writer, deliveries: Arc::new(Notify::new()) })
     }
 
     /// Applies every pending migration.
@@ -137,6 +147,13 @@ impl SqliteStore {
     /// The single-connection pool every write goes through.
     pub fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// Wakes delivery workers of this process when a transaction of this store (or a
+    /// clone) commits new deliveries. Another process writing the same file does not
+    /// wake it; workers poll for those.
+    pub fn delivery_notifier(&self) -> SqliteDeliveryNotifier {
+        SqliteDeliveryNotifier::new(Arc::clone(&self.deliveries))
     }
 
     /// Closes both pools, waiting for connections in use to come back.

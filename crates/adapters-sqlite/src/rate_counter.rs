@@ -35,30 +35,6 @@ fn count(n: i64) -> Result<u64, RepoError> {
     u64::try_from(n).map_err(RepoError::other)
 }
 
-impl SqliteStore {
-    /// Deletes rate counters and usage-alert claims of windows starting before
-    /// `before` (the limiter only looks at the current window and the one before, so
-    /// three hours back is safe); returns how many rows went. Call it now and then.
-    ///
-    /// # Errors
-    /// `Unavailable` when the database cannot be written.
-    pub async fn purge_rate_windows(&self, before: DateTime<Utc>) -> Result<u64, RepoError> {
-        let mut tx = self.begin_immediate().await?;
-        let counters = sqlx::query("DELETE FROM rate_counters WHERE window_start < ?1")
-            .bind(micros(before))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let alerts = sqlx::query("DELETE FROM usage_alerts WHERE window_start < ?1")
-            .bind(micros(before))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(counters.rows_affected() + alerts.rows_affected())
-    }
-}
-
 #[async_trait::async_trait]
 impl RateCounterRepository for SqliteStore {
     async fn sync_rate_counters(&self, deltas: &[RateDelta]) -> Result<Vec<(u64, u64)>, RepoError> {
@@ -130,5 +106,22 @@ impl RateCounterRepository for SqliteStore {
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok((row.last_admitted, count(row.count)?))
+    }
+
+    async fn purge_rate_windows(&self, before: DateTime<Utc>) -> Result<(), RepoError> {
+        // The limiter reads only the current window and the one before, so anything
+        // older may go; alert claims of the same windows go with it.
+        let mut tx = self.begin_immediate().await?;
+        sqlx::query("DELETE FROM rate_counters WHERE window_start < ?1")
+            .bind(micros(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM usage_alerts WHERE window_start < ?1")
+            .bind(micros(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
     }
 }

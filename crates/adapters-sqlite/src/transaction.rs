@@ -2,24 +2,33 @@
 //! begun with `BEGIN IMMEDIATE` on the single writer connection, so it never meets a
 //! lock upgrade failure ("database is locked") half way.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
-use tengine_domain::{Account, AccountId, ApiKey, ApiKeyId, Event, EventType, Project, ProjectId};
+use tengine_domain::delivery::Webhook;
+use tengine_domain::{
+    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, WebhookId,
+};
 use tengine_ports::{RepoError, Transaction, UnitOfWork};
+use tokio::sync::Notify;
 
 use crate::error::map_err;
-use crate::{account, api_key, event, project, SqliteStore};
+use crate::{account, api_key, delivery, event, project, webhook, SqliteStore};
 
 /// One open SQLite write transaction; dropping it without `commit` rolls it back.
+/// Committing one that created deliveries wakes the store's delivery notifier.
 pub struct SqliteTransaction {
     tx: sqlx::Transaction<'static, Sqlite>,
+    deliveries: Arc<Notify>,
+    created_deliveries: bool,
 }
 
 #[async_trait::async_trait]
 impl UnitOfWork for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
         let tx = self.begin_immediate().await?;
-        Ok(Box::new(SqliteTransaction { tx }))
+        Ok(Box::new(SqliteTransaction { tx, deliveries: Arc::clone(&self.deliveries), created_deliveries: false }))
     }
 }
 
@@ -61,8 +70,38 @@ impl Transaction for SqliteTransaction {
         api_key::update(&mut *self.tx, k).await
     }
 
-    async fn append_event(&mut self, e: &Event) -> Result<(), RepoError> {
-        event::append(&mut *self.tx, e).await
+    async fn append_event(&mut self, e: &Event) -> Result<usize, RepoError> {
+        let created = event::append(&mut self.tx, e).await?;
+        self.created_deliveries |= created > 0;
+        Ok(created)
+    }
+
+    async fn insert_delivery(
+        &mut self,
+        id: DeliveryId,
+        event: EventId,
+        webhook: WebhookId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        delivery::insert(&mut *self.tx, id, event, webhook, at).await?;
+        self.created_deliveries = true;
+        Ok(())
+    }
+
+    async fn insert_webhook(&mut self, w: &Webhook) -> Result<(), RepoError> {
+        webhook::insert(&mut *self.tx, w).await
+    }
+
+    async fn lock_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError> {
+        webhook::fetch(&mut *self.tx, project, id).await
+    }
+
+    async fn update_webhook(&mut self, w: &Webhook) -> Result<(), RepoError> {
+        webhook::update(&mut *self.tx, w).await
+    }
+
+    async fn delete_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<(), RepoError> {
+        webhook::delete(&mut *self.tx, project, id).await
     }
 
     async fn claim_usage_alert(
@@ -75,6 +114,11 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), RepoError> {
-        self.tx.commit().await.map_err(map_err)
+        self.tx.commit().await.map_err(map_err)?;
+        if self.created_deliveries {
+            // Stores a permit if no worker is waiting, so the next wait returns at once.
+            self.deliveries.notify_one();
+        }
+        Ok(())
     }
 }

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tengine_domain::base62;
+use tengine_domain::delivery::{Attempt, Delivery, EventFilter, Webhook};
 use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, Event, EventId, EventType, KeyScope, PermissionSet, PlainApiKey, Plan,
-    Project, ProjectId,
+    Account, AccountId, ApiKey, ApiKeyId, Event, EventId, EventType, KeyScope, PageRequest, PermissionSet, PlainApiKey,
+    Plan, Project, ProjectId, WebhookId,
 };
 use tengine_ports::{Store, UsageDelta};
 use uuid::Uuid;
@@ -159,4 +160,67 @@ pub async fn key<S: Store>(
     let (key, plain) = new_key(account, scope, created);
     store_key(store, &key).await;
     (key, plain)
+}
+
+/// A webhook record (not stored) of `project`, subscribed to `events` (wire names, or
+/// `["*"]`), active, created at `created`.
+pub fn new_webhook(account: AccountId, project: ProjectId, events: &[&str], created: DateTime<Utc>) -> Webhook {
+    Webhook {
+        id: WebhookId::from_uuid(Uuid::now_v7()),
+        account_id: account,
+        project_id: project,
+        url: "https://hooks.example.com/tengine?team=1".parse().expect("a valid url"),
+        description: Some("Ünïcode, \"quoted\"".to_owned()),
+        events: EventFilter::parse_list(events).expect("valid event types"),
+        active: true,
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse().expect("a valid secret"),
+        previous_secret: None,
+        failing_since: None,
+        created_at: created,
+        updated_at: created,
+    }
+}
+
+/// Stores `webhook`.
+pub async fn store_webhook<S: Store>(store: &S, webhook: &Webhook) {
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_webhook(webhook).await.expect("insert webhook");
+    tx.commit().await.expect("commit");
+}
+
+/// Stores a fresh active webhook of `project` subscribed to `events`.
+pub async fn webhook<S: Store>(store: &S, account: AccountId, project: ProjectId, events: &[&str]) -> Webhook {
+    let webhook = new_webhook(account, project, events, at(1));
+    store_webhook(store, &webhook).await;
+    webhook
+}
+
+/// Appends and commits `event`; returns how many deliveries it fanned out to.
+pub async fn append<S: Store>(store: &S, event: &Event) -> usize {
+    let mut tx = store.begin().await.expect("begin");
+    let created = tx.append_event(event).await.expect("append event");
+    tx.commit().await.expect("commit");
+    created
+}
+
+/// An attempt record.
+pub fn attempt(
+    attempted_at: DateTime<Utc>,
+    status_code: Option<u16>,
+    latency_ms: u64,
+    error: Option<&str>,
+    response_excerpt: Option<&str>,
+) -> Attempt {
+    Attempt {
+        attempted_at,
+        status_code,
+        latency_ms,
+        error: error.map(str::to_owned),
+        response_excerpt: response_excerpt.map(str::to_owned),
+    }
+}
+
+/// Every delivery of `webhook` (at most 100), newest first.
+pub async fn deliveries_of<S: Store>(store: &S, webhook: WebhookId) -> Vec<Delivery> {
+    store.list_deliveries(webhook, PageRequest::new(1, 100)).await.expect("list deliveries").items
 }

@@ -57,6 +57,21 @@ macro_rules! contract_tests {
             an_appended_event_commits_with_its_transaction,
             usage_alerts_are_claimed_once_per_kind_and_window,
             concurrent_alert_claims_have_one_winner,
+            old_rate_windows_are_purged,
+            a_webhook_round_trips_every_field,
+            webhooks_are_listed_newest_first_with_pages_and_totals,
+            deleting_a_webhook_removes_it_with_its_deliveries,
+            events_fan_out_to_the_webhooks_that_receive_them,
+            a_delivery_can_be_addressed_to_one_webhook,
+            events_are_listed_newest_first_and_filtered_by_type,
+            deliveries_are_listed_newest_first_with_their_attempts_in_order,
+            a_dropped_transaction_leaves_no_deliveries,
+            claims_respect_due_time_activity_and_leases,
+            released_claims_are_claimable_at_once,
+            concurrent_claims_take_each_delivery_exactly_once,
+            completing_records_attempts_statuses_and_webhook_health,
+            disabling_a_webhook_fails_its_pending_deliveries,
+            next_due_is_the_earliest_pending_time_or_lease_end,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -3,19 +3,23 @@
 
 mod account;
 mod api_key;
+mod delivery;
 mod event;
 mod project;
 mod rate_counter;
 mod transaction;
 mod usage;
+mod webhook;
 
 pub use account::*;
 pub use api_key::*;
+pub use delivery::*;
 pub use event::*;
 pub use project::*;
 pub use rate_counter::*;
 pub use transaction::*;
 pub use usage::*;
+pub use webhook::*;
 
 use tengine_ports::RepoError;
 

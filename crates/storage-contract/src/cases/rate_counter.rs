@@ -1,12 +1,13 @@
-//! Shared rate counters: syncs, the previous window, and admissions up to a limit.
+//! Shared rate counters: syncs, the previous window, admissions up to a limit, and
+//! purging of old windows.
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use tengine_domain::AccountId;
+use tengine_domain::{AccountId, EventType};
 use tengine_ports::{RateDelta, Store};
 use uuid::Uuid;
 
-use crate::fixtures::hour;
+use crate::fixtures::{account, hour};
 
 fn some_account() -> AccountId {
     AccountId::from_uuid(Uuid::now_v7())
@@ -111,4 +112,26 @@ pub async fn concurrent_rate_syncs_all_land<S: Store>(store: &S) {
     let reads: Vec<_> = accounts.iter().map(|a| rate(*a, hour(10), 0)).collect();
     let totals = store.sync_rate_counters(&reads).await.expect("read");
     assert_eq!(totals, vec![(16, 8); accounts.len()]);
+}
+
+/// Purging drops counters and alert claims of windows before the cut, and only those.
+pub async fn old_rate_windows_are_purged<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let deltas: Vec<_> = (0..5).map(|h| rate(acct.id, hour(h), 1)).collect();
+    store.sync_rate_counters(&deltas).await.expect("sync");
+    let mut tx = store.begin().await.expect("begin");
+    for h in 0..5 {
+        assert!(tx.claim_usage_alert(acct.id, EventType::UsageLimitExceeded, hour(h)).await.expect("claim"));
+    }
+    tx.commit().await.expect("commit");
+
+    store.purge_rate_windows(hour(2)).await.expect("purge");
+    let reads: Vec<_> = deltas.iter().map(|d| RateDelta { delta: 0, ..*d }).collect();
+    let totals = store.sync_rate_counters(&reads).await.expect("read");
+    assert_eq!(totals, vec![(0, 0), (0, 0), (1, 0), (1, 1), (1, 1)]);
+    let mut tx = store.begin().await.expect("begin");
+    for h in 0..5 {
+        let claimed = tx.claim_usage_alert(acct.id, EventType::UsageLimitExceeded, hour(h)).await.expect("claim");
+        assert_eq!(claimed, h < 2, "hour {h}: purged claims can be made again, kept ones cannot");
+    }
 }

@@ -1,0 +1,321 @@
+//! The delivery queue: leased claims with `FOR UPDATE SKIP LOCKED`, batched results,
+//! releases and the next due time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tengine_domain::delivery::{DeliveryStatus, Webhook};
+use tengine_domain::{DeliveryId, Event};
+use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
+
+use crate::error::map_err;
+use crate::rows::{event_columns, webhook_columns, ClaimRow, EventRow, WebhookRow};
+use crate::PgStore;
+
+/// Leases up to `$4` due deliveries of active webhooks to worker `$1` until `$3`. Rows
+/// another claim has locked are skipped, so concurrent claims never wait or overlap.
+const CLAIM: &str = "\
+UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
+WHERE id IN ( \
+    SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+    WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.active \
+      AND (d.lease_until IS NULL OR d.lease_until < $2) \
+    ORDER BY d.next_attempt_at, d.id LIMIT $4 \
+    FOR UPDATE OF d SKIP LOCKED) \
+RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// Records one attempt per delivery (at most one per delivery id): the delivery takes
+/// its new status and due time, counts the attempt and drops its claim; the attempt
+/// is numbered by the new count. Deliveries deleted meanwhile are skipped.
+const RECORD: &str = "\
+WITH r AS ( \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::bigint[], \
+                         $7::text[], $8::text[]) \
+    AS r(id, status, next_attempt_at, attempted_at, status_code, latency_ms, error, response_excerpt)), \
+done AS ( \
+    UPDATE deliveries d SET status = r.status, next_attempt_at = r.next_attempt_at, \
+        attempt_count = d.attempt_count + 1, claimed_by = NULL, lease_until = NULL \
+    FROM r WHERE d.id = r.id \
+    RETURNING d.id, d.attempt_count) \
+INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
+SELECT done.id, done.attempt_count, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_excerpt \
+FROM done JOIN r ON r.id = done.id";
+
+/// Applies each webhook's folded health change (see [`Health`]) and disables some.
+const EFFECTS: &str = "\
+UPDATE webhooks w SET \
+    failing_since = CASE e.health WHEN 'clear' THEN NULL WHEN 'set' THEN e.since \
+        WHEN 'coalesce' THEN COALESCE(w.failing_since, e.since) ELSE w.failing_since END, \
+    active = w.active AND NOT e.disable \
+FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::bool[]) AS e(id, health, since, disable) \
+WHERE w.id = e.id";
+
+/// Fails every pending delivery of the disabled webhooks.
+const FAIL_PENDING: &str = "\
+UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL \
+WHERE webhook_id = ANY($1) AND status = 'pending'";
+
+/// The net change to a webhook's `failing_since` of several effects, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Health {
+    /// No health effect.
+    Keep,
+    /// A success last: clear it.
+    Clear,
+    /// Failures after a success: set it to the first of them.
+    Set(DateTime<Utc>),
+    /// Failures only: set it to the first of them unless already set.
+    Coalesce(DateTime<Utc>),
+}
+
+impl Health {
+    /// The change after one more effect.
+    fn then(self, effect: WebhookEffect) -> Health {
+        match (self, effect) {
+            (_, WebhookEffect::Healthy) => Health::Clear,
+            (Health::Keep, WebhookEffect::Failing(t)) => Health::Coalesce(t),
+            (Health::Clear, WebhookEffect::Failing(t)) => Health::Set(t),
+            (h, _) => h,
+        }
+    }
+
+    fn parts(self) -> (&'static str, Option<DateTime<Utc>>) {
+        match self {
+            Health::Keep => ("keep", None),
+            Health::Clear => ("clear", None),
+            Health::Set(t) => ("set", Some(t)),
+            Health::Coalesce(t) => ("coalesce", Some(t)),
+        }
+    }
+}
+
+/// Each webhook's folded health change and whether to disable it, in id order.
+fn fold_effects(results: &[AttemptResult]) -> BTreeMap<String, (Health, bool)> {
+    let mut effects: BTreeMap<String, (Health, bool)> = BTreeMap::new();
+    for r in results {
+        let (health, disable) = effects.entry(r.webhook_id.to_string()).or_insert((Health::Keep, false));
+        *health = health.then(r.webhook_effect);
+        *disable |= r.webhook_effect == WebhookEffect::Disable;
+    }
+    effects
+}
+
+/// Splits results into rounds holding each delivery at most once, sorted by id, with
+/// a delivery's results in their given order across rounds.
+fn rounds(results: &[AttemptResult]) -> Vec<Vec<&AttemptResult>> {
+    let mut sorted: Vec<&AttemptResult> = results.iter().collect();
+    sorted.sort_by_key(|r| r.delivery_id);
+    let mut rounds: Vec<Vec<&AttemptResult>> = Vec::new();
+    let mut previous: Option<(DeliveryId, usize)> = None;
+    for r in sorted {
+        let k = match previous {
+            Some((id, k)) if id == r.delivery_id => k + 1,
+            _ => 0,
+        };
+        previous = Some((r.delivery_id, k));
+        if rounds.len() <= k {
+            rounds.push(Vec::new());
+        }
+        rounds[k].push(r);
+    }
+    rounds
+}
+
+/// A delivery's due time as stored: only pending ones have one (at once if unset).
+fn due(r: &AttemptResult) -> Option<DateTime<Utc>> {
+    match r.status {
+        DeliveryStatus::Pending => Some(r.next_attempt_at.unwrap_or(r.attempt.attempted_at)),
+        DeliveryStatus::Succeeded | DeliveryStatus::Failed => None,
+    }
+}
+
+/// Records one round of results (each delivery once).
+async fn record(tx: &mut sqlx::PgConnection, round: &[&AttemptResult]) -> Result<(), RepoError> {
+    let mut ids = Vec::with_capacity(round.len());
+    let mut statuses = Vec::with_capacity(round.len());
+    let mut dues = Vec::with_capacity(round.len());
+    let mut ats = Vec::with_capacity(round.len());
+    let mut codes = Vec::with_capacity(round.len());
+    let mut latencies = Vec::with_capacity(round.len());
+    let mut errors = Vec::with_capacity(round.len());
+    let mut excerpts = Vec::with_capacity(round.len());
+    for r in round {
+        ids.push(r.delivery_id.to_string());
+        statuses.push(r.status.as_str());
+        dues.push(due(r));
+        ats.push(r.attempt.attempted_at);
+        codes.push(r.attempt.status_code.map(i32::from));
+        latencies.push(i64::try_from(r.attempt.latency_ms).map_err(RepoError::other)?);
+        errors.push(r.attempt.error.as_deref());
+        excerpts.push(r.attempt.response_excerpt.as_deref());
+    }
+    sqlx::query(RECORD)
+        .bind(ids)
+        .bind(statuses)
+        .bind(dues)
+        .bind(ats)
+        .bind(codes)
+        .bind(latencies)
+        .bind(errors)
+        .bind(excerpts)
+        .execute(tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl DeliveryQueue for PgStore {
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<DeliveryJob>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
+        let mut claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
+            .bind(worker)
+            .bind(now)
+            .bind(until)
+            .bind(i64::try_from(limit).map_err(RepoError::other)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        claimed.sort_by(|a, b| a.id.cmp(&b.id));
+        let event_ids: Vec<&str> = claimed.iter().map(|c| c.event_id.as_str()).collect();
+        let webhook_ids: Vec<&str> = claimed.iter().map(|c| c.webhook_id.as_str()).collect();
+        let events =
+            sqlx::query_as::<_, EventRow>(concat!("SELECT ", event_columns!(), " FROM events WHERE id = ANY($1)"))
+                .bind(&event_ids)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        let webhooks = sqlx::query_as::<_, WebhookRow>(concat!(
+            "SELECT ",
+            webhook_columns!(),
+            " FROM webhooks WHERE id = ANY($1)"
+        ))
+        .bind(&webhook_ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let events: HashMap<String, Event> =
+            events.into_iter().map(|r| Event::try_from(r).map(|e| (e.id.to_string(), e))).collect::<Result<_, _>>()?;
+        let webhooks: HashMap<String, Webhook> = webhooks
+            .into_iter()
+            .map(|r| Webhook::try_from(r).map(|w| (w.id.to_string(), w)))
+            .collect::<Result<_, _>>()?;
+        let mut jobs = Vec::with_capacity(claimed.len());
+        for c in claimed {
+            // A webhook deleted since the claim took its deliveries with it.
+            let (Some(event), Some(webhook)) = (events.get(&c.event_id), webhooks.get(&c.webhook_id)) else { continue };
+            jobs.push(DeliveryJob {
+                delivery_id: c.id.parse().map_err(RepoError::other)?,
+                event: event.clone(),
+                webhook: webhook.clone(),
+                attempts_so_far: usize::try_from(c.attempt_count).map_err(RepoError::other)?,
+                created_at: c.created_at,
+            });
+        }
+        Ok(jobs)
+    }
+
+    async fn complete(&self, results: &[AttemptResult]) -> Result<(), RepoError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let effects = fold_effects(results);
+        let mut delivery_ids: Vec<String> = results.iter().map(|r| r.delivery_id.to_string()).collect();
+        delivery_ids.sort();
+        delivery_ids.dedup();
+        let webhook_ids: Vec<&str> = effects.keys().map(String::as_str).collect();
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Webhooks, then deliveries, each in id order: the order deleting a webhook
+        // takes, so concurrent completions and deletes queue instead of deadlocking.
+        sqlx::query("SELECT id FROM webhooks WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(&webhook_ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("SELECT id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(&delivery_ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        for round in rounds(results) {
+            record(&mut tx, &round).await?;
+        }
+        let mut healths = Vec::with_capacity(effects.len());
+        let mut sinces = Vec::with_capacity(effects.len());
+        let mut disables = Vec::with_capacity(effects.len());
+        for (health, disable) in effects.values() {
+            let (name, since) = health.parts();
+            healths.push(name);
+            sinces.push(since);
+            disables.push(*disable);
+        }
+        sqlx::query(EFFECTS)
+            .bind(&webhook_ids)
+            .bind(&healths)
+            .bind(&sinces)
+            .bind(&disables)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let disabled: Vec<&str> = effects.iter().filter(|(_, (_, d))| *d).map(|(id, _)| id.as_str()).collect();
+        if !disabled.is_empty() {
+            sqlx::query(FAIL_PENDING).bind(&disabled).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn release(&self, worker: &str) -> Result<(), RepoError> {
+        sqlx::query("UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1")
+            .bind(worker)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
+        // GREATEST ignores NULLs: an unleased delivery is due at its next attempt.
+        sqlx::query_scalar(
+            "SELECT MIN(GREATEST(d.next_attempt_at, d.lease_until)) FROM deliveries d \
+             JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn health_effects_fold_in_order() {
+        let fold = |effects: &[WebhookEffect]| effects.iter().fold(Health::Keep, |h, e| h.then(*e));
+        assert_eq!(fold(&[]), Health::Keep);
+        assert_eq!(fold(&[WebhookEffect::Failing(t(1)), WebhookEffect::Failing(t(2))]), Health::Coalesce(t(1)));
+        assert_eq!(fold(&[WebhookEffect::Failing(t(1)), WebhookEffect::Healthy]), Health::Clear);
+        assert_eq!(
+            fold(&[WebhookEffect::Healthy, WebhookEffect::Failing(t(3)), WebhookEffect::Failing(t(4))]),
+            Health::Set(t(3))
+        );
+        assert_eq!(fold(&[WebhookEffect::Disable]), Health::Keep);
+    }
+}

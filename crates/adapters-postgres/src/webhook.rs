@@ -1,0 +1,175 @@
+//! Webhook endpoints: writes inside a transaction, and the reads of webhooks, their
+//! deliveries and the event log.
+
+use sqlx::PgExecutor;
+use tengine_domain::delivery::{Delivery, Webhook};
+use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
+use tengine_ports::{RepoError, WebhookRepository};
+
+use crate::error::{affected, map_err};
+use crate::rows::{convert, event_columns, event_filter, webhook_columns, EventRow, WebhookRow};
+use crate::{delivery, PgStore};
+
+const SELECT: &str = concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE project_id = $1 AND id = $2");
+
+const LOCK: &str =
+    concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE project_id = $1 AND id = $2 FOR UPDATE");
+
+/// Reads a webhook of `project`, locking it when `lock` is set.
+pub(crate) async fn fetch(
+    ex: impl PgExecutor<'_>,
+    project: ProjectId,
+    id: WebhookId,
+    lock: bool,
+) -> Result<Option<Webhook>, RepoError> {
+    sqlx::query_as::<_, WebhookRow>(if lock { LOCK } else { SELECT })
+        .bind(project.to_string())
+        .bind(id.to_string())
+        .fetch_optional(ex)
+        .await
+        .map_err(map_err)?
+        .map(Webhook::try_from)
+        .transpose()
+}
+
+/// Inserts a webhook; `Conflict` on a duplicate id.
+pub(crate) async fn insert(ex: impl PgExecutor<'_>, w: &Webhook) -> Result<(), RepoError> {
+    sqlx::query(concat!(
+        "INSERT INTO webhooks (",
+        webhook_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ))
+    .bind(w.id.to_string())
+    .bind(w.account_id.to_string())
+    .bind(w.project_id.to_string())
+    .bind(w.url.as_str())
+    .bind(w.description.as_deref())
+    .bind(event_filter(&w.events))
+    .bind(w.active)
+    .bind(w.secret.expose_secret())
+    .bind(w.previous_secret.as_ref().map(|p| p.secret.expose_secret()))
+    .bind(w.previous_secret.as_ref().map(|p| p.expires_at))
+    .bind(w.failing_since)
+    .bind(w.created_at)
+    .bind(w.updated_at)
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Writes every mutable field of a webhook.
+pub(crate) async fn update(ex: impl PgExecutor<'_>, w: &Webhook) -> Result<(), RepoError> {
+    let done = sqlx::query(
+        "UPDATE webhooks SET url = $3, description = $4, events = $5, active = $6, secret = $7, \
+         previous_secret = $8, previous_secret_expires_at = $9, failing_since = $10, updated_at = $11 \
+         WHERE project_id = $1 AND id = $2",
+    )
+    .bind(w.project_id.to_string())
+    .bind(w.id.to_string())
+    .bind(w.url.as_str())
+    .bind(w.description.as_deref())
+    .bind(event_filter(&w.events))
+    .bind(w.active)
+    .bind(w.secret.expose_secret())
+    .bind(w.previous_secret.as_ref().map(|p| p.secret.expose_secret()))
+    .bind(w.previous_secret.as_ref().map(|p| p.expires_at))
+    .bind(w.failing_since)
+    .bind(w.updated_at)
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    affected(done)
+}
+
+/// Deletes a webhook of `project`; its deliveries and their attempts go by cascade.
+pub(crate) async fn delete(ex: impl PgExecutor<'_>, project: ProjectId, id: WebhookId) -> Result<(), RepoError> {
+    let done = sqlx::query("DELETE FROM webhooks WHERE project_id = $1 AND id = $2")
+        .bind(project.to_string())
+        .bind(id.to_string())
+        .execute(ex)
+        .await
+        .map_err(map_err)?;
+    affected(done)
+}
+
+/// A page size and offset as bound.
+fn limits(page: PageRequest) -> Result<(i64, i64), RepoError> {
+    Ok((i64::from(page.per_page()), i64::try_from(page.offset()).map_err(RepoError::other)?))
+}
+
+/// A total as read.
+fn total(n: i64) -> Result<u64, RepoError> {
+    u64::try_from(n).map_err(RepoError::other)
+}
+
+#[async_trait::async_trait]
+impl WebhookRepository for PgStore {
+    async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError> {
+        fetch(&self.pool, project, id, false).await
+    }
+
+    async fn list_webhooks(&self, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError> {
+        let project = project.to_string();
+        let (limit, offset) = limits(page)?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE project_id = $1")
+            .bind(&project)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let rows = sqlx::query_as::<_, WebhookRow>(concat!(
+            "SELECT ",
+            webhook_columns!(),
+            " FROM webhooks WHERE project_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(&project)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(Page { items: convert(rows)?, total: total(count)?, request: page })
+    }
+
+    async fn list_deliveries(&self, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError> {
+        let (limit, offset) = limits(page)?;
+        let (items, count) = delivery::list(&self.pool, webhook, limit, offset).await?;
+        Ok(Page { items, total: total(count)?, request: page })
+    }
+
+    async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError> {
+        delivery::get(&self.pool, webhook, id).await
+    }
+
+    async fn list_events(
+        &self,
+        project: ProjectId,
+        kind: Option<EventType>,
+        page: PageRequest,
+    ) -> Result<Page<Event>, RepoError> {
+        let project = project.to_string();
+        let kind = kind.map(|k| k.as_str());
+        let (limit, offset) = limits(page)?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE project_id = $1 AND ($2::text IS NULL OR type = $2)")
+                .bind(&project)
+                .bind(kind)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        let rows = sqlx::query_as::<_, EventRow>(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE project_id = $1 AND ($2::text IS NULL OR type = $2) \
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind(&project)
+        .bind(kind)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(Page { items: convert(rows)?, total: total(count)?, request: page })
+    }
+}

@@ -1,0 +1,166 @@
+//! Deliveries: the fan-out of an event to its webhooks, single deliveries, and reads
+//! of deliveries with their attempts.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
+use tengine_domain::delivery::{Attempt, Delivery, Webhook};
+use tengine_domain::{DeliveryId, Event, EventId, WebhookId};
+use tengine_ports::RepoError;
+
+use crate::error::{affected, map_err, map_missing};
+use crate::rows::{
+    attempt_columns, convert, delivery_columns, micros, webhook_columns, AttemptRow, DeliveryRow, WebhookRow,
+};
+
+/// Every webhook of account `?1` on a live project: the fan-out's candidates.
+const CANDIDATES: &str = concat!(
+    "SELECT ",
+    webhook_columns!(),
+    " FROM webhooks WHERE account_id = ?1 \
+     AND project_id IN (SELECT id FROM projects WHERE account_id = ?1 AND deleted_at IS NULL)"
+);
+
+/// One pending delivery of a stored event to a stored webhook, due at `?4`; no row if
+/// either is missing.
+const INSERT: &str = "\
+INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
+SELECT ?1, e.id, w.id, e.type, 'pending', 0, ?4, ?4 FROM events e, webhooks w WHERE e.id = ?2 AND w.id = ?3";
+
+/// `SELECT <columns> FROM <table> WHERE <column> IN (<ids>) <suffix>`, with bound ids.
+pub(crate) fn select_in<'a>(head: &str, ids: &'a [String], tail: &str) -> QueryBuilder<'a, Sqlite> {
+    let mut q = QueryBuilder::new(head);
+    q.push(" IN (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str());
+    }
+    q.push(") ");
+    q.push(tail);
+    q
+}
+
+/// Creates one pending delivery, due at the event's time, for every webhook of the
+/// event's account that receives it ([`Webhook::receives`] decides, not SQL).
+pub(crate) async fn fan_out(conn: &mut SqliteConnection, e: &Event) -> Result<usize, RepoError> {
+    let rows = sqlx::query_as::<_, WebhookRow>(CANDIDATES)
+        .bind(e.account_id.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let webhooks: Vec<Webhook> =
+        convert::<_, Webhook>(rows)?.into_iter().filter(|w| w.receives(e.event_type, e.project_id)).collect();
+    for w in &webhooks {
+        sqlx::query(
+            "INSERT INTO deliveries \
+             (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5)",
+        )
+        .bind(DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string())
+        .bind(e.id.to_string())
+        .bind(w.id.to_string())
+        .bind(e.event_type.as_str())
+        .bind(micros(e.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    Ok(webhooks.len())
+}
+
+/// Creates one pending delivery due at `at`; `NotFound` if the event or webhook is
+/// missing, `Conflict` on a duplicate id.
+pub(crate) async fn insert(
+    ex: impl SqliteExecutor<'_>,
+    id: DeliveryId,
+    event: EventId,
+    webhook: WebhookId,
+    at: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let done = sqlx::query(INSERT)
+        .bind(id.to_string())
+        .bind(event.to_string())
+        .bind(webhook.to_string())
+        .bind(micros(at))
+        .execute(ex)
+        .await
+        .map_err(map_missing)?;
+    affected(done)
+}
+
+/// The attempts of some deliveries, oldest first, by delivery id (one query).
+async fn attempts_of(ex: impl SqliteExecutor<'_>, ids: &[String]) -> Result<HashMap<String, Vec<Attempt>>, RepoError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = select_in(
+        concat!("SELECT ", attempt_columns!(), " FROM delivery_attempts WHERE delivery_id"),
+        ids,
+        "ORDER BY delivery_id, n",
+    )
+    .build_query_as::<AttemptRow>()
+    .fetch_all(ex)
+    .await
+    .map_err(map_err)?;
+    let mut by_delivery: HashMap<String, Vec<Attempt>> = HashMap::new();
+    for row in rows {
+        let id = row.delivery_id.clone();
+        by_delivery.entry(id).or_default().push(Attempt::try_from(row)?);
+    }
+    Ok(by_delivery)
+}
+
+/// A page of a webhook's deliveries, newest first, with their attempts, and the total.
+pub(crate) async fn list(
+    pool: &SqlitePool,
+    webhook: WebhookId,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Delivery>, i64), RepoError> {
+    let webhook = webhook.to_string();
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1")
+        .bind(&webhook)
+        .fetch_one(pool)
+        .await
+        .map_err(map_err)?;
+    let rows = sqlx::query_as::<_, DeliveryRow>(concat!(
+        "SELECT ",
+        delivery_columns!(),
+        " FROM deliveries WHERE webhook_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+    ))
+    .bind(&webhook)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut attempts = attempts_of(pool, &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let a = attempts.remove(&r.id).unwrap_or_default();
+            r.into_delivery(a)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((items, total))
+}
+
+/// One delivery of a webhook, with its attempts.
+pub(crate) async fn get(pool: &SqlitePool, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError> {
+    let row = sqlx::query_as::<_, DeliveryRow>(concat!(
+        "SELECT ",
+        delivery_columns!(),
+        " FROM deliveries WHERE webhook_id = ?1 AND id = ?2"
+    ))
+    .bind(webhook.to_string())
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut attempts = attempts_of(pool, std::slice::from_ref(&row.id)).await?;
+    let a = attempts.remove(&row.id).unwrap_or_default();
+    row.into_delivery(a).map(Some)
+}

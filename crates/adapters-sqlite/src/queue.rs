@@ -1,0 +1,194 @@
+//! The delivery queue. Claims and results run in immediate write transactions: with a
+//! single writer, two claims can never take the same delivery.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tengine_domain::delivery::{DeliveryStatus, Webhook};
+use tengine_domain::Event;
+use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
+
+use crate::delivery::select_in;
+use crate::error::map_err;
+use crate::rows::{at, event_columns, micros, webhook_columns, ClaimRow, EventRow, WebhookRow};
+use crate::SqliteStore;
+
+/// Leases up to `?4` due deliveries of active webhooks to worker `?1` until `?3`.
+const CLAIM: &str = "\
+UPDATE deliveries SET claimed_by = ?1, lease_until = ?3 \
+WHERE id IN ( \
+    SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+    WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND w.active \
+      AND (d.lease_until IS NULL OR d.lease_until < ?2) \
+    ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
+RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// Gives a delivery its new status and due time, counts the attempt and drops the
+/// claim; returns the new count (the attempt's number), or no row if it was deleted.
+const RECORD: &str = "\
+UPDATE deliveries SET status = ?2, next_attempt_at = ?3, attempt_count = attempt_count + 1, \
+    claimed_by = NULL, lease_until = NULL \
+WHERE id = ?1 RETURNING attempt_count";
+
+const INSERT_ATTEMPT: &str = "\
+INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Fails every pending delivery of a disabled webhook.
+const FAIL_PENDING: &str = "\
+UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL \
+WHERE webhook_id = ?1 AND status = 'pending'";
+
+/// A delivery's due time as stored: only pending ones have one (at once if unset).
+fn due(r: &AttemptResult) -> Option<i64> {
+    match r.status {
+        DeliveryStatus::Pending => Some(micros(r.next_attempt_at.unwrap_or(r.attempt.attempted_at))),
+        DeliveryStatus::Succeeded | DeliveryStatus::Failed => None,
+    }
+}
+
+#[async_trait::async_trait]
+impl DeliveryQueue for SqliteStore {
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<DeliveryJob>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
+        let mut tx = self.begin_immediate().await?;
+        let mut claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
+            .bind(worker)
+            .bind(micros(now))
+            .bind(micros(until))
+            .bind(i64::try_from(limit).map_err(RepoError::other)?)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        claimed.sort_by(|a, b| a.id.cmp(&b.id));
+        let event_ids: Vec<String> = claimed.iter().map(|c| c.event_id.clone()).collect();
+        let webhook_ids: Vec<String> = claimed.iter().map(|c| c.webhook_id.clone()).collect();
+        let events = select_in(concat!("SELECT ", event_columns!(), " FROM events WHERE id"), &event_ids, "")
+            .build_query_as::<EventRow>()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let webhooks = select_in(concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE id"), &webhook_ids, "")
+            .build_query_as::<WebhookRow>()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        let events: HashMap<String, Event> =
+            events.into_iter().map(|r| Event::try_from(r).map(|e| (e.id.to_string(), e))).collect::<Result<_, _>>()?;
+        let webhooks: HashMap<String, Webhook> = webhooks
+            .into_iter()
+            .map(|r| Webhook::try_from(r).map(|w| (w.id.to_string(), w)))
+            .collect::<Result<_, _>>()?;
+        let mut jobs = Vec::with_capacity(claimed.len());
+        for c in claimed {
+            let (Some(event), Some(webhook)) = (events.get(&c.event_id), webhooks.get(&c.webhook_id)) else {
+                return Err(RepoError::other("a claimed delivery's event or webhook is missing"));
+            };
+            jobs.push(DeliveryJob {
+                delivery_id: c.id.parse().map_err(RepoError::other)?,
+                event: event.clone(),
+                webhook: webhook.clone(),
+                attempts_so_far: usize::try_from(c.attempt_count).map_err(RepoError::other)?,
+                created_at: at(c.created_at)?,
+            });
+        }
+        Ok(jobs)
+    }
+
+    async fn complete(&self, results: &[AttemptResult]) -> Result<(), RepoError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        // One writer holds the whole database, so the order of writes cannot deadlock;
+        // results apply in the order given, like the PostgreSQL adapter's batches.
+        let mut tx = self.begin_immediate().await?;
+        for r in results {
+            let n: Option<i64> = sqlx::query_scalar(RECORD)
+                .bind(r.delivery_id.to_string())
+                .bind(r.status.as_str())
+                .bind(due(r))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            // A delivery deleted (with its webhook) while in flight has nothing to record.
+            let Some(n) = n else { continue };
+            sqlx::query(INSERT_ATTEMPT)
+                .bind(r.delivery_id.to_string())
+                .bind(n)
+                .bind(micros(r.attempt.attempted_at))
+                .bind(r.attempt.status_code.map(i64::from))
+                .bind(i64::try_from(r.attempt.latency_ms).map_err(RepoError::other)?)
+                .bind(r.attempt.error.as_deref())
+                .bind(r.attempt.response_excerpt.as_deref())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        let mut disabled = BTreeSet::new();
+        for r in results {
+            let webhook = r.webhook_id.to_string();
+            let change = match r.webhook_effect {
+                WebhookEffect::Healthy => {
+                    sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = ?1").bind(&webhook)
+                }
+                WebhookEffect::Failing(since) => {
+                    sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1")
+                        .bind(&webhook)
+                        .bind(micros(since))
+                }
+                WebhookEffect::Disable => {
+                    disabled.insert(webhook);
+                    continue;
+                }
+            };
+            change.execute(&mut *tx).await.map_err(map_err)?;
+        }
+        // Last, so a pending result later in the batch cannot revive a delivery.
+        for webhook in &disabled {
+            sqlx::query("UPDATE webhooks SET active = 0 WHERE id = ?1")
+                .bind(webhook)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            sqlx::query(FAIL_PENDING).bind(webhook).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn release(&self, worker: &str) -> Result<(), RepoError> {
+        let mut tx = self.begin_immediate().await?;
+        sqlx::query("UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?1")
+            .bind(worker)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
+        // Scalar MAX is NULL if any argument is: an unleased delivery is due at its
+        // next attempt.
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at))) FROM deliveries d \
+             JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(map_err)?;
+        due.map(at).transpose()
+    }
+}

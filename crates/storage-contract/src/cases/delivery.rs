@@ -1,0 +1,248 @@
+//! The delivery queue: leased claims, concurrent claimers, recorded results and their
+//! effects on webhooks, releases and the next due time.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use tengine_domain::delivery::{DeliveryStatus, Webhook};
+use tengine_domain::{DeliveryId, EventType, PageRequest};
+use tengine_ports::{AttemptResult, DeliveryJob, Store, WebhookEffect};
+use uuid::Uuid;
+
+use crate::fixtures::{
+    account, append, at, attempt, deliveries_of, new_event, new_webhook, project, store_webhook, webhook,
+};
+
+const LEASE: Duration = Duration::from_secs(30);
+
+/// The delivery ids of some jobs, sorted.
+fn ids(jobs: &[DeliveryJob]) -> Vec<DeliveryId> {
+    let mut ids: Vec<DeliveryId> = jobs.iter().map(|j| j.delivery_id).collect();
+    ids.sort();
+    ids
+}
+
+/// A result for `job`.
+fn result(
+    job: &DeliveryJob,
+    at_: DateTime<Utc>,
+    code: u16,
+    status: DeliveryStatus,
+    next: Option<DateTime<Utc>>,
+    effect: WebhookEffect,
+) -> AttemptResult {
+    AttemptResult {
+        delivery_id: job.delivery_id,
+        webhook_id: job.webhook.id,
+        attempt: attempt(at_, Some(code), 25, (code >= 300).then_some("unexpected status"), Some("body")),
+        status,
+        next_attempt_at: next,
+        webhook_effect: effect,
+    }
+}
+
+/// Stores a pending delivery of a fresh test event to `webhook`, due at `due`.
+async fn addressed<S: Store>(store: &S, webhook: &Webhook, due: DateTime<Utc>) -> DeliveryId {
+    let event = new_event(webhook.account_id, Some(webhook.project_id), EventType::WebhookTest);
+    let id = DeliveryId::from_uuid(Uuid::now_v7());
+    let mut tx = store.begin().await.expect("begin");
+    tx.append_event(&event).await.expect("append");
+    tx.insert_delivery(id, event.id, webhook.id, due).await.expect("insert delivery");
+    tx.commit().await.expect("commit");
+    id
+}
+
+/// Only due deliveries of active webhooks are claimed, with the event and webhook in
+/// full; a leased delivery is not claimed again until its lease ends; `limit` caps a
+/// claim, earliest due first.
+pub async fn claims_respect_due_time_activity_and_leases<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let w = webhook(store, acct.id, p.id, &["*"]).await;
+    let mut off = new_webhook(acct.id, p.id, &["*"], at(1));
+    off.active = false;
+    store_webhook(store, &off).await;
+    let e = new_event(acct.id, Some(p.id), EventType::ApiKeyCreated);
+    assert_eq!(append(store, &e).await, 1);
+    let later = addressed(store, &w, at(100)).await;
+    addressed(store, &off, at(5)).await;
+
+    assert!(store.claim_due("a", at(4), LEASE, 10).await.expect("claim").is_empty(), "not due yet");
+    let jobs = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    assert_eq!(jobs.len(), 1, "only the due delivery of the active webhook");
+    let job = &jobs[0];
+    assert_eq!((&job.event, &job.webhook, job.attempts_so_far, job.created_at), (&e, &w, 0, e.created_at));
+    let first = job.delivery_id;
+    assert!(store.claim_due("b", at(20), LEASE, 10).await.expect("claim").is_empty(), "leased until 40");
+    assert!(store.claim_due("b", at(40), LEASE, 10).await.expect("claim").is_empty(), "the lease ends after 40");
+    let retaken = store.claim_due("b", at(41), LEASE, 10).await.expect("claim");
+    assert_eq!(ids(&retaken), vec![first], "retaken after the lease expired");
+    assert!(store.claim_due("a", at(60), LEASE, 10).await.expect("claim").is_empty());
+
+    let one = store.claim_due("c", at(200), LEASE, 1).await.expect("claim");
+    assert_eq!(ids(&one), vec![first], "earliest due first");
+    let next = store.claim_due("c", at(200), LEASE, 1).await.expect("claim");
+    assert_eq!(ids(&next), vec![later]);
+    assert!(store.claim_due("c", at(200), LEASE, 10).await.expect("claim").is_empty());
+    assert!(store.claim_due("c", at(1_000), LEASE, 0).await.expect("claim").is_empty(), "a zero limit claims none");
+}
+
+/// Releasing a worker's claims makes them claimable at once; other workers' claims
+/// stay.
+pub async fn released_claims_are_claimable_at_once<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    webhook(store, acct.id, p.id, &["*"]).await;
+    webhook(store, acct.id, p.id, &["*"]).await;
+    assert_eq!(append(store, &new_event(acct.id, Some(p.id), EventType::ApiKeyCreated)).await, 2);
+    let a = store.claim_due("a", at(10), LEASE, 1).await.expect("claim");
+    let b = store.claim_due("b", at(10), LEASE, 1).await.expect("claim");
+    assert_eq!((a.len(), b.len()), (1, 1));
+    store.release("c").await.expect("release nothing");
+    assert!(store.claim_due("c", at(11), LEASE, 10).await.expect("claim").is_empty());
+    store.release("a").await.expect("release");
+    let c = store.claim_due("c", at(11), LEASE, 10).await.expect("claim");
+    assert_eq!(ids(&c), ids(&a), "only a's claim was released");
+    assert_eq!(c[0].attempts_so_far, 0, "a release is not an attempt");
+}
+
+/// Four workers claiming 200 due deliveries at once take each exactly once.
+pub async fn concurrent_claims_take_each_delivery_exactly_once<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    for _ in 0..4 {
+        webhook(store, acct.id, p.id, &["api_key.created"]).await;
+    }
+    let mut tx = store.begin().await.expect("begin");
+    for _ in 0..50 {
+        let created = tx.append_event(&new_event(acct.id, Some(p.id), EventType::ApiKeyCreated)).await.expect("append");
+        assert_eq!(created, 4);
+    }
+    tx.commit().await.expect("commit");
+
+    let claims = join_all((0..4).map(|n| async move {
+        let worker = format!("worker-{n}");
+        let mut mine = Vec::new();
+        loop {
+            let jobs = store.claim_due(&worker, at(10), Duration::from_secs(300), 7).await.expect("claim");
+            if jobs.is_empty() {
+                return mine;
+            }
+            mine.extend(jobs.iter().map(|j| j.delivery_id));
+        }
+    }))
+    .await;
+    let total: usize = claims.iter().map(Vec::len).sum();
+    let unique: BTreeSet<DeliveryId> = claims.into_iter().flatten().collect();
+    assert_eq!((total, unique.len()), (200, 200), "every delivery claimed exactly once");
+    assert!(store.claim_due("late", at(11), LEASE, 500).await.expect("claim").is_empty());
+}
+
+/// Completing records each attempt (numbered in order), sets status and due time,
+/// drops the claim, and applies health effects in order: a failure sets
+/// `failing_since` if unset, a success clears it.
+pub async fn completing_records_attempts_statuses_and_webhook_health<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let w = webhook(store, acct.id, p.id, &["*"]).await;
+    for _ in 0..3 {
+        append(store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await;
+    }
+    let jobs = store.claim_due("a", at(10), Duration::from_secs(60), 10).await.expect("claim");
+    let [d1, d2, d3] = jobs.as_slice() else { panic!("three jobs: {jobs:?}") };
+    let ok = result(d1, at(11), 200, DeliveryStatus::Succeeded, None, WebhookEffect::Healthy);
+    let retry = result(d2, at(11), 500, DeliveryStatus::Pending, Some(at(16)), WebhookEffect::Failing(at(11)));
+    let mut timeout = result(d3, at(12), 0, DeliveryStatus::Pending, Some(at(72)), WebhookEffect::Failing(at(12)));
+    timeout.attempt = attempt(at(12), None, 15_000, Some("timed out"), None);
+    store.complete(&[ok.clone(), retry.clone(), timeout.clone()]).await.expect("complete");
+
+    let wid = w.id;
+    let get = |id| async move { store.get_delivery(wid, id).await.expect("get").expect("stored") };
+    let done = get(d1.delivery_id).await;
+    assert_eq!((done.status, done.next_attempt_at, done.attempts), (DeliveryStatus::Succeeded, None, vec![ok.attempt]));
+    let waiting = get(d3.delivery_id).await;
+    assert_eq!((waiting.status, waiting.next_attempt_at), (DeliveryStatus::Pending, Some(at(72))));
+    assert_eq!(waiting.attempts, vec![timeout.attempt]);
+    let health = || async { store.get_webhook(p.id, w.id).await.expect("get").expect("stored").failing_since };
+    assert_eq!(health().await, Some(at(11)), "the first failure after the success");
+
+    // The claim was dropped: d2 is claimable when due, though its lease ran to 70.
+    let again = store.claim_due("b", at(16), LEASE, 10).await.expect("claim");
+    assert_eq!((ids(&again), again[0].attempts_so_far), (vec![d2.delivery_id], 1));
+    let retry2 = result(&again[0], at(17), 503, DeliveryStatus::Pending, Some(at(100)), WebhookEffect::Failing(at(17)));
+    store.complete(std::slice::from_ref(&retry2)).await.expect("complete");
+    assert_eq!(health().await, Some(at(11)), "failing since the first failure");
+    assert_eq!(get(d2.delivery_id).await.attempts, vec![retry.attempt, retry2.attempt]);
+
+    let last = store.claim_due("b", at(100), LEASE, 10).await.expect("claim");
+    assert_eq!(ids(&last), ids(&[d2.clone(), d3.clone()]));
+    let gave_up = result(d3, at(101), 500, DeliveryStatus::Failed, None, WebhookEffect::Failing(at(101)));
+    let success = result(d2, at(102), 204, DeliveryStatus::Succeeded, None, WebhookEffect::Healthy);
+    store.complete(&[gave_up, success]).await.expect("complete");
+    assert_eq!(health().await, None, "a success clears it");
+    let mut outcomes: Vec<_> =
+        deliveries_of(store, w.id).await.iter().map(|d| (d.status.as_str(), d.attempts.len())).collect();
+    outcomes.sort();
+    assert_eq!(outcomes, vec![("failed", 2), ("succeeded", 1), ("succeeded", 3)]);
+    assert_eq!(store.next_due().await.expect("next due"), None);
+    store.complete(&[]).await.expect("an empty batch is a no-op");
+}
+
+/// Disabling a webhook deactivates it and fails its pending deliveries (claimed or
+/// not); another webhook's deliveries stay pending.
+pub async fn disabling_a_webhook_fails_its_pending_deliveries<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let (gone, other) = (webhook(store, acct.id, p.id, &["*"]).await, webhook(store, acct.id, p.id, &["*"]).await);
+    for _ in 0..3 {
+        append(store, &new_event(acct.id, Some(p.id), EventType::ApiKeyUpdated)).await;
+    }
+    let jobs = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    assert_eq!(jobs.len(), 6);
+    addressed(store, &gone, at(5)).await;
+    let job = jobs.iter().find(|j| j.webhook.id == gone.id).expect("a delivery of the webhook");
+    let rejected = result(job, at(11), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable);
+    store.complete(&[rejected]).await.expect("complete");
+
+    let stored = store.get_webhook(p.id, gone.id).await.expect("get").expect("still listed");
+    assert_eq!((stored.active, stored.failing_since), (false, None));
+    let ds = deliveries_of(store, gone.id).await;
+    assert_eq!(ds.len(), 4);
+    for d in &ds {
+        assert_eq!((d.status, d.next_attempt_at), (DeliveryStatus::Failed, None), "{d:?}");
+    }
+    assert_eq!(ds.iter().map(|d| d.attempts.len()).sum::<usize>(), 1);
+    let others = deliveries_of(store, other.id).await;
+    assert!(others.iter().all(|d| d.status == DeliveryStatus::Pending));
+    let later = store.claim_due("b", at(100), LEASE, 10).await.expect("claim");
+    assert_eq!(later.len(), 3);
+    assert!(later.iter().all(|j| j.webhook.id == other.id));
+    let page = store.list_webhooks(p.id, PageRequest::default()).await.expect("list");
+    assert_eq!(page.total, 2);
+}
+
+/// The next due time is the earliest of pending deliveries of active webhooks, each
+/// counted at its next attempt or, while leased, at its lease's end.
+pub async fn next_due_is_the_earliest_pending_time_or_lease_end<S: Store>(store: &S) {
+    assert_eq!(store.next_due().await.expect("next due"), None);
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let w = webhook(store, acct.id, p.id, &["*"]).await;
+    let mut off = new_webhook(acct.id, p.id, &["*"], at(1));
+    off.active = false;
+    store_webhook(store, &off).await;
+    addressed(store, &off, at(5)).await;
+    addressed(store, &w, at(50)).await;
+    let soon = addressed(store, &w, at(20)).await;
+    assert_eq!(store.next_due().await.expect("next due"), Some(at(20)));
+
+    let lease = Duration::from_secs(60);
+    assert_eq!(ids(&store.claim_due("a", at(30), lease, 10).await.expect("claim")), vec![soon]);
+    assert_eq!(store.next_due().await.expect("next due"), Some(at(50)));
+    assert_eq!(store.claim_due("a", at(55), lease, 10).await.expect("claim").len(), 1);
+    assert_eq!(store.next_due().await.expect("next due"), Some(at(90)), "the first lease ends at 90");
+    store.release("a").await.expect("release");
+    assert_eq!(store.next_due().await.expect("next due"), Some(at(20)));
+}
