@@ -142,7 +142,7 @@ impl Backend {
     pub async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
         Ok(match self {
             Backend::Postgres(s) => {
-                Arc::new(PgDeliveryNotifier::listen(s.pool().clone()).await.context("could not listen for deliveries")?)
+                Arc::new(PgDeliveryNotifier::listen(s.pool()).await.context("could not listen for deliveries")?)
             }
             Backend::Sqlite(s) => Arc::new(s.delivery_notifier()),
         })

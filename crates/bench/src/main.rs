@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use tengine_adapters_postgres::PgStore;
 use tengine_domain::usage::{Granularity, UsageCounts};
 use tengine_domain::{AccountId, ApiKeyId, Project, ProjectId};
-use tengine_ports::{Transaction, UnitOfWork, UsageDelta, UsageRepository};
+use tengine_ports::{UnitOfWork, UsageDelta, UsageRepository};
 use uuid::Uuid;
 
 /// Benchmark helpers.
