@@ -2,6 +2,7 @@
 //! synthetic data sets through the storage adapter, and the baseline server.
 
 mod baseline;
+mod receiver;
 
 use std::time::Instant;
 
@@ -52,6 +53,12 @@ enum Command {
         /// How many.
         #[arg(long)]
         count: u64,
+    },
+    /// A webhook receiver that counts deliveries and measures their latency.
+    Receiver {
+        /// Where to listen.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
     },
     /// The physical-limit baseline: axum + one primary-key SELECT through a sqlx pool.
     Baseline {
@@ -108,6 +115,7 @@ async fn seed_projects(database_url: &str, account: &str, count: u64) -> anyhow:
 async fn main() -> anyhow::Result<()> {
     let (database_url, account, project, keys, background_rows) = match Cli::parse().command {
         Command::Baseline { database_url, listen } => return baseline::serve(&database_url, listen).await,
+        Command::Receiver { listen } => return receiver::serve(listen).await,
         Command::SeedProjects { database_url, account, count } => {
             return seed_projects(&database_url, &account, count).await
         }
