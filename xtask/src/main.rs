@@ -1,6 +1,6 @@
 //! Developer tasks: `cargo xtask test` (the whole suite), `cargo xtask ci` (format,
-//! lints, then the suite), `cargo xtask bench`. Standard library only, so it builds in
-//! seconds.
+//! lints, then the suite), `cargo xtask bench`, `cargo xtask openapi` (regenerate
+//! `docs/openapi.json`). Standard library only, so it builds in seconds.
 
 mod bench;
 
@@ -15,12 +15,14 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("pg") => ensure_postgres(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("openapi") => openapi(),
         _ => {
-            eprintln!("usage: cargo xtask <test [cargo test args]|ci|pg|bench [usage|analytics]>");
+            eprintln!("usage: cargo xtask <test [cargo test args]|ci|pg|bench [usage|analytics]|openapi>");
             eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test");
             eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, then `test`");
             eprintln!("  pg    start the local PostgreSQL cluster if it is down");
             eprintln!("  bench release build, fresh database, wrk on loopback; see docs/PERFORMANCE.md");
+            eprintln!("  openapi  regenerate docs/openapi.json from the code");
             return ExitCode::from(2);
         }
     };
@@ -59,6 +61,14 @@ fn ci() -> Result {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     test(&[])
+}
+
+/// Rewrites `docs/openapi.json` with the document the HTTP adapter generates.
+fn openapi() -> Result {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+    cargo(&["run", "--quiet", "--package", "tengine-adapters-http", "--example", "dump_openapi", "--", path])?;
+    eprintln!("xtask: wrote docs/openapi.json");
+    Ok(())
 }
 
 fn postgres_up() -> bool {

@@ -1,7 +1,15 @@
 //! Wire formats (request and response bodies) and their mapping to the domain.
 
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use tengine_domain::{time, ApiKey, Page, PlainApiKey, Project};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::openapi::schemas::PermissionName;
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
@@ -9,12 +17,32 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Re
 }
 
 /// A project as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(
+    as = Project,
+    example = json!({
+        "id": "proj_2cqkZJ8Xf3vTqW1bN0aYhE",
+        "name": "My Project",
+        "description": "A sample project",
+        "created_at": "2026-11-28T12:00:00Z",
+        "updated_at": "2026-11-28T12:00:00Z"
+    })
+)]
 pub struct ProjectBody {
+    /// The project's id.
+    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
     id: String,
+    /// The name, trimmed: 1..=100 characters, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// The description (at most 1000 characters), or null.
+    #[schema(max_length = 1000, required = true)]
     description: Option<String>,
+    /// When it was created (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     created_at: String,
+    /// When it was last changed (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -31,18 +59,54 @@ impl From<Project> for ProjectBody {
 }
 
 /// An API key as the API shows it; `key` only in create and rotate responses.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(
+    as = ApiKey,
+    example = json!({
+        "id": "key_2cqkZN1a9RkLmP4sT7uVwX",
+        "project_id": "proj_2cqkZJ8Xf3vTqW1bN0aYhE",
+        "name": "Production Key",
+        "permissions": ["read", "write"],
+        "prefix": "tng_7Hk2pQ9x",
+        "key": "tng_7Hk2pQ9xR4mT1vW8yZ3bC6dF0gJ5kL2nP7qS9uX1zA0aB3c",
+        "expires_at": null,
+        "created_at": "2026-11-28T12:00:00Z",
+        "last_used_at": null,
+        "revoked_at": null
+    })
+)]
 pub struct ApiKeyBody {
+    /// The key record's id (not its secret).
+    #[schema(pattern = r"^key_[0-9A-Za-z]{22}$")]
     id: String,
+    /// The project the key is scoped to; null for an account-wide key.
+    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$", required = true)]
     project_id: Option<String>,
+    /// The key's display name.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// What the key may do (`admin` implies all others).
+    #[schema(value_type = Vec<PermissionName>, min_items = 1)]
     permissions: Vec<&'static str>,
+    /// The first 12 characters of the key, to recognise it.
+    #[schema(pattern = r"^tng_[0-9A-Za-z]{8}$")]
     prefix: String,
+    /// The full secret key. Present only in the create and rotate responses; it is never
+    /// shown again (the server keeps only a digest).
+    #[schema(value_type = String, pattern = r"^tng_[0-9A-Za-z]{46}$")]
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,
+    /// When the key stops working, or null for never.
+    #[schema(format = DateTime, required = true)]
     expires_at: Option<String>,
+    /// When it was created.
+    #[schema(format = DateTime)]
     created_at: String,
+    /// When it last authenticated a request (updated at most once a minute), or null.
+    #[schema(format = DateTime, required = true)]
     last_used_at: Option<String>,
+    /// When it was revoked, or null.
+    #[schema(format = DateTime, required = true)]
     revoked_at: Option<String>,
 }
 
@@ -76,10 +140,50 @@ pub struct ListBody<T> {
     pagination: PaginationBody,
 }
 
-#[derive(Debug, Serialize)]
+/// The schema of a `ListBody<T>`, named after its items (`ProjectList` for `Project`):
+/// utoipa would give every instance of a generic struct the same component name.
+pub struct ListSchema<T>(PhantomData<T>);
+
+impl<T: ToSchema> PartialSchema for ListSchema<T> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .description(Some(format!("A page of `{}` items, newest first.", T::name())))
+            .property(
+                "data",
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name(T::name()))
+                    .description(Some("The page's items, newest first.")),
+            )
+            .property("pagination", Ref::from_schema_name(PaginationBody::name()))
+            .required("data")
+            .required("pagination")
+            .into()
+    }
+}
+
+impl<T: ToSchema> ToSchema for ListSchema<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Owned(format!("{}List", T::name()))
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+        schemas.push((PaginationBody::name().into_owned(), PaginationBody::schema()));
+    }
+}
+
+/// Where a list page sits.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Pagination)]
 struct PaginationBody {
+    /// The 1-based page number.
+    #[schema(minimum = 1)]
     page: u32,
+    /// Items per page.
+    #[schema(minimum = 1, maximum = 100)]
     per_page: u32,
+    /// The number of items across all pages.
     total: u64,
 }
 

@@ -4,6 +4,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod request_id;
 pub mod routes;
 pub mod state;
@@ -31,6 +32,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::api_keys::router())
         .merge(routes::analytics::router())
         .merge(routes::webhooks::router())
+        .merge(routes::deliveries::router())
+        .merge(routes::events::router())
         .route_layer(axum::middleware::from_fn(track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), usage::layer));
     Router::new()

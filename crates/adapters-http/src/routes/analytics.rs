@@ -6,10 +6,16 @@ use axum::{Json, Router};
 use serde::Serialize;
 use tengine_domain::usage::{AnalyticsRange, UsageCounts};
 use tengine_domain::{time, ApiKeyId, FieldError};
+use utoipa::ToSchema;
 
 use super::project_id;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, Auth, Query};
+use crate::openapi::params::{AnalyticsQuery, ProjectPath};
+use crate::openapi::responses::{
+    Forbidden, InternalError, ProjectNotFound, RateLimited, ServiceUnavailable, Unauthorized, ValidationFailed,
+};
+use crate::openapi::schemas::GranularityName;
 use crate::state::AppState;
 
 /// The analytics route.
@@ -17,14 +23,23 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/projects/{project_id}/analytics", get(show))
 }
 
-#[derive(Serialize)]
+/// Usage in one bucket (with `timestamp`) or over the whole range (`totals`, without).
+#[derive(Serialize, ToSchema)]
+#[schema(as = UsageCounts)]
 struct CountsBody {
+    /// The bucket's start (RFC 3339, UTC); present in `data`, absent in `totals`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime)]
     timestamp: Option<String>,
+    /// Authenticated requests.
     requests: u64,
+    /// Responses with status >= 400 other than 429.
     errors: u64,
+    /// 429 responses.
     rate_limited: u64,
+    /// Mean latency in milliseconds (0 without requests).
     avg_latency_ms: f64,
+    /// 95th percentile latency in milliseconds, from a fixed histogram (0 without requests).
     p95_latency_ms: f64,
 }
 
@@ -41,18 +56,64 @@ impl CountsBody {
     }
 }
 
-#[derive(Serialize)]
+/// A project's usage over a range, bucketed.
+#[derive(Serialize, ToSchema)]
+#[schema(
+    as = Analytics,
+    example = json!({
+        "project_id": "proj_2cqkZJ8Xf3vTqW1bN0aYhE",
+        "start_date": "2026-11-27T00:00:00Z",
+        "end_date": "2026-11-28T00:00:00Z",
+        "granularity": "day",
+        "totals": {"requests": 1200, "errors": 12, "rate_limited": 3, "avg_latency_ms": 18.4, "p95_latency_ms": 50.0},
+        "data": [{
+            "timestamp": "2026-11-27T00:00:00Z",
+            "requests": 1200, "errors": 12, "rate_limited": 3, "avg_latency_ms": 18.4, "p95_latency_ms": 50.0
+        }]
+    })
+)]
 struct AnalyticsBody {
+    /// The project.
+    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
     project_id: String,
+    /// The range's start (inclusive).
+    #[schema(format = DateTime)]
     start_date: String,
+    /// The range's end (exclusive).
+    #[schema(format = DateTime)]
     end_date: String,
+    /// The bucket size.
+    #[schema(value_type = GranularityName)]
     granularity: &'static str,
+    /// The key the answer is filtered to; present only when `api_key_id` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, pattern = r"^key_[0-9A-Za-z]{22}$")]
     api_key_id: Option<String>,
+    /// The sums over the range (no `timestamp`).
     totals: CountsBody,
+    /// Every bucket that overlaps the range, zeros included, in time order.
     data: Vec<CountsBody>,
 }
 
+/// The project's usage from hourly rollups. Needs `read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}/analytics",
+    operation_id = "getAnalytics",
+    tag = "Analytics",
+    summary = "Get usage analytics",
+    params(ProjectPath, AnalyticsQuery),
+    responses(
+        (status = 200, description = "Usage over the range.", body = AnalyticsBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ProjectNotFound),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn show(
     State(s): State<AppState>,
     Auth(who): Auth,

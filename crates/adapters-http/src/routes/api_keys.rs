@@ -8,11 +8,18 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tengine_application::{ApiKeyPatch, NewApiKey};
 use tengine_domain::{time, ApiKeyId, ApiKeyName, FieldError, PermissionSet, Validator};
+use utoipa::ToSchema;
 
 use super::{list_response, path_id, project_id};
 use crate::dto::{double_option, ApiKeyBody};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
+use crate::openapi::params::{ApiKeyPath, PageQuery, ProjectPath};
+use crate::openapi::responses::{
+    Forbidden, InternalError, MalformedJson, NotFound, PayloadTooLarge, ProjectNotFound, RateLimited,
+    ServiceUnavailable, Unauthorized, UnsupportedMediaType, ValidationFailed,
+};
+use crate::openapi::schemas::PermissionName;
 use crate::state::AppState;
 
 /// The API key routes.
@@ -23,32 +30,59 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{project_id}/api-keys/{key_id}/rotate", post(rotate))
 }
 
-#[derive(Deserialize)]
+/// A new project-scoped key.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    as = CreateApiKeyRequest,
+    example = json!({"name": "Production Key", "permissions": ["read", "write"], "expires_at": "2030-12-31T23:59:59Z"})
+)]
 struct CreateBody {
+    /// 1..=100 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// A non-empty set, without duplicates, of permissions the creating key holds itself.
+    #[schema(value_type = Vec<PermissionName>, min_items = 1)]
     permissions: Vec<String>,
+    /// A future time, no later than the creating key's own expiry; when omitted (or null)
+    /// the key inherits the creating key's expiry.
     #[serde(default)]
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// Changes to a key: an absent field is left unchanged.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UpdateApiKeyRequest, example = json!({"name": "Renamed Key", "expires_at": null}))]
 struct PatchBody {
+    /// A new name; `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     name: Option<Option<String>>,
+    /// A new permission set, under the same rules as at creation; `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Vec<PermissionName>, min_items = 1)]
     permissions: Option<Option<Vec<String>>>,
+    /// A new future expiry, or `null` to clear it (refused when the calling key itself expires).
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<Option<String>>,
 }
 
-#[derive(Deserialize)]
+/// Rotation options; the whole body may be omitted.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RotateApiKeyRequest, example = json!({"grace_period_seconds": 3600}))]
 struct RotateBody {
+    /// How long the old secret keeps working, in seconds.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 604_800, default = 0)]
     grace_period_seconds: Option<i64>,
 }
+
+/// A page of keys.
+type ApiKeyList = crate::dto::ListSchema<ApiKeyBody>;
 
 /// Parses an expiry; a past one is reported here too, so it is listed with the other
 /// invalid fields (the application checks it again against the caller's own expiry).
@@ -71,6 +105,26 @@ fn required_null(v: &mut Validator, field: &str) {
     v.push(FieldError::new(field, "must not be null"));
 }
 
+/// Lists a project's keys (metadata only, revoked ones included), newest first. Needs `read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}/api-keys",
+    operation_id = "listApiKeys",
+    tag = "API keys",
+    summary = "List API keys",
+    params(ProjectPath, PageQuery),
+    responses(
+        (status = 200, description = "A page of keys.", body = ApiKeyList,
+            headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ProjectNotFound),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -84,6 +138,31 @@ async fn list(
     Ok(list_response(keys, uri.path()))
 }
 
+/// Creates a key scoped to the project. Needs `admin`; a key may grant only what it
+/// holds, with an expiry no later than its own. The response is the only time `key` is shown.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project_id}/api-keys",
+    operation_id = "createApiKey",
+    tag = "API keys",
+    summary = "Create an API key",
+    params(ProjectPath),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The created key, with its secret `key`.", body = ApiKeyBody,
+            headers(("Location" = String, description = "The new key's path, `/api/v1/projects/{project_id}/api-keys/{id}`."))),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ProjectNotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -105,6 +184,24 @@ async fn create(
         .into_response())
 }
 
+/// Gets a key's metadata (never its secret). Needs `read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}/api-keys/{key_id}",
+    operation_id = "getApiKey",
+    tag = "API keys",
+    summary = "Get an API key",
+    params(ApiKeyPath),
+    responses(
+        (status = 200, description = "The key, without `key`.", body = ApiKeyBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn show(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -115,6 +212,29 @@ async fn show(
     Ok(Json(ApiKeyBody::new(s.tengine.get_api_key(&who, pid, kid).await?)))
 }
 
+/// Changes a key's name, permissions or expiry. Needs `admin`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/projects/{project_id}/api-keys/{key_id}",
+    operation_id = "updateApiKey",
+    tag = "API keys",
+    summary = "Update an API key",
+    params(ApiKeyPath),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The updated key, without `key`.", body = ApiKeyBody),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -144,6 +264,24 @@ async fn update(
     Ok(Json(ApiKeyBody::new(s.tengine.update_api_key(&who, pid, kid, patch).await?)))
 }
 
+/// Revokes a key at once; it stays listed with `revoked_at`. Needs `admin`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{project_id}/api-keys/{key_id}",
+    operation_id = "revokeApiKey",
+    tag = "API keys",
+    summary = "Revoke an API key",
+    params(ApiKeyPath),
+    responses(
+        (status = 200, description = "The revoked key, with `revoked_at` set and without `key`.", body = ApiKeyBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn revoke(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -154,6 +292,30 @@ async fn revoke(
     Ok(Json(ApiKeyBody::new(s.tengine.revoke_api_key(&who, pid, kid).await?)))
 }
 
+/// Issues a new secret for the same key record; the old one keeps working for
+/// `grace_period_seconds`. Needs `admin`. The body may be empty.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project_id}/api-keys/{key_id}/rotate",
+    operation_id = "rotateApiKey",
+    tag = "API keys",
+    summary = "Rotate an API key",
+    params(ApiKeyPath),
+    request_body(content = Option<RotateBody>, description = "Optional; an empty body means a grace period of 0."),
+    responses(
+        (status = 200, description = "The key, with its new secret `key`.", body = ApiKeyBody),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn rotate(
     State(s): State<AppState>,
     Auth(who): Auth,

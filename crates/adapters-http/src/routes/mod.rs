@@ -2,6 +2,8 @@
 
 pub mod analytics;
 pub mod api_keys;
+pub mod deliveries;
+pub mod events;
 pub mod health;
 pub mod projects;
 pub mod webhooks;

@@ -8,11 +8,17 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tengine_application::NewProject;
 use tengine_domain::{ProjectDescription, ProjectName, ProjectPatch, Validator};
+use utoipa::ToSchema;
 
 use super::{list_response, project_id};
 use crate::dto::{double_option, ProjectBody};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, Query};
+use crate::openapi::params::{PageQuery, ProjectPath};
+use crate::openapi::responses::{
+    Forbidden, InternalError, MalformedJson, PayloadTooLarge, ProjectNotFound, RateLimited, ServiceUnavailable,
+    Unauthorized, UnsupportedMediaType, ValidationFailed,
+};
 use crate::state::AppState;
 
 /// The project routes.
@@ -22,23 +28,57 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{project_id}", get(show).patch(update).delete(destroy))
 }
 
-#[derive(Deserialize)]
+/// A new project.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateProjectRequest, example = json!({"name": "New Project", "description": "Project description"}))]
 struct CreateBody {
+    /// 1..=100 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// At most 1000 characters after trimming; may be null.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     description: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// Changes to a project: an absent field is left unchanged.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UpdateProjectRequest, example = json!({"description": null}))]
 struct PatchBody {
+    /// A new name (1..=100 characters after trimming); `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     name: Option<Option<String>>,
+    /// A new description (at most 1000 characters), or `null` to clear it.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     description: Option<Option<String>>,
 }
 
+/// A page of projects.
+type ProjectList = crate::dto::ListSchema<ProjectBody>;
+
+/// Lists the projects the key can see (a project-scoped key sees only its own), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects",
+    operation_id = "listProjects",
+    tag = "Projects",
+    summary = "List projects",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of projects.", body = ProjectList,
+            headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -50,6 +90,28 @@ async fn list(
     Ok(list_response(projects, uri.path()))
 }
 
+/// Creates a project. Needs `write` and an account-wide key.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects",
+    operation_id = "createProject",
+    tag = "Projects",
+    summary = "Create a project",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The created project.", body = ProjectBody,
+            headers(("Location" = String, description = "The new project's path, `/api/v1/projects/{id}`."))),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -66,6 +128,24 @@ async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProjectBody::from(project))).into_response())
 }
 
+/// Gets a project. Needs `read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}",
+    operation_id = "getProject",
+    tag = "Projects",
+    summary = "Get a project",
+    params(ProjectPath),
+    responses(
+        (status = 200, description = "The project.", body = ProjectBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ProjectNotFound),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn show(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -75,6 +155,29 @@ async fn show(
     Ok(Json(project.into()))
 }
 
+/// Changes a project's name or description. Needs `write`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/projects/{project_id}",
+    operation_id = "updateProject",
+    tag = "Projects",
+    summary = "Update a project",
+    params(ProjectPath),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The updated project.", body = ProjectBody),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ProjectNotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -101,6 +204,25 @@ async fn update(
     Ok(Json(project.into()))
 }
 
+/// Soft-deletes a project: it, its keys and its webhooks stop working at once;
+/// `project.deleted` is still delivered to its webhooks. Needs `admin`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{project_id}",
+    operation_id = "deleteProject",
+    tag = "Projects",
+    summary = "Delete a project",
+    params(ProjectPath),
+    responses(
+        (status = 204, description = "Deleted; no body."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ProjectNotFound),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn destroy(
     State(s): State<AppState>,
     Auth(who): Auth,

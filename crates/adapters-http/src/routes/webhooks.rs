@@ -1,4 +1,4 @@
-//! `/projects/{id}/webhooks` and below, and the project event log.
+//! `/projects/{id}/webhooks` and below (deliveries are in `deliveries.rs`).
 
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{header, StatusCode};
@@ -6,42 +6,76 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tengine_application::{NewWebhook, WebhookPatch};
-use tengine_domain::delivery::{parse_description, Delivery, EventFilter, Webhook, WebhookUrl};
+use tengine_domain::delivery::{parse_description, EventFilter, Webhook, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
-use tengine_domain::{time, DeliveryId, Event, EventType, FieldError, Validator, WebhookId};
+use tengine_domain::{time, FieldError, Validator, WebhookId};
+use utoipa::ToSchema;
 
 use super::{list_response, path_id, project_id};
 use crate::dto::double_option;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
+use crate::openapi::params::{PageQuery, ProjectPath, WebhookPath};
+use crate::openapi::responses::{
+    Forbidden, InternalError, MalformedJson, NotFound, PayloadTooLarge, ProjectNotFound, RateLimited,
+    ServiceUnavailable, Unauthorized, UnsupportedMediaType, ValidationFailed,
+};
+use crate::openapi::schemas::{DeliveryStatusName, EventFilterName};
 use crate::state::AppState;
 
-/// The webhook and event-log routes.
+/// The webhook routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects/{project_id}/webhooks", get(list).post(create))
         .route("/projects/{project_id}/webhooks/{webhook_id}", get(show).patch(update).delete(destroy))
         .route("/projects/{project_id}/webhooks/{webhook_id}/rotate-secret", post(rotate_secret))
         .route("/projects/{project_id}/webhooks/{webhook_id}/test", post(test))
-        .route("/projects/{project_id}/webhooks/{webhook_id}/deliveries", get(deliveries))
-        .route("/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", post(redeliver))
-        .route("/projects/{project_id}/events", get(events))
 }
 
 /// A webhook as the API shows it; `secret` only on create and rotate-secret.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(
+    as = Webhook,
+    example = json!({
+        "id": "wh_2cqkZQ4dE6fG8hJ0kL2mN4",
+        "project_id": "proj_2cqkZJ8Xf3vTqW1bN0aYhE",
+        "url": "https://your-app.com/webhook",
+        "description": null,
+        "events": ["project.created", "api_key.created"],
+        "active": true,
+        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "created_at": "2026-11-28T12:00:00Z",
+        "updated_at": "2026-11-28T12:00:00Z"
+    })
+)]
 pub struct WebhookBody {
+    /// The webhook's id.
+    #[schema(pattern = r"^wh_[0-9A-Za-z]{22}$")]
     id: String,
+    /// The project it belongs to.
+    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
     project_id: String,
+    /// Where deliveries are POSTed.
+    #[schema(format = "uri", max_length = 2048)]
     url: String,
+    /// A description, or null.
+    #[schema(max_length = 1000, required = true)]
     description: Option<String>,
+    /// The subscribed event types, or `["*"]` for all.
+    #[schema(value_type = Vec<EventFilterName>, min_items = 1)]
     events: Vec<&'static str>,
+    /// Whether deliveries are made (set false after 5 days of failures, or a 410 answer).
     active: bool,
+    /// The signing secret. Present only in the create and rotate-secret responses.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, min_length = 8, max_length = 256)]
     secret: Option<String>,
+    /// When it was created.
+    #[schema(format = DateTime)]
     created_at: String,
+    /// When it was last changed.
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -61,104 +95,71 @@ impl WebhookBody {
     }
 }
 
-#[derive(Serialize)]
-struct AttemptBody {
-    attempted_at: String,
-    status_code: Option<u16>,
-    latency_ms: u64,
-    error: Option<String>,
-    response_excerpt: Option<String>,
-}
-
-/// A delivery with its attempts.
-#[derive(Serialize)]
-pub struct DeliveryBody {
-    id: String,
-    event_id: String,
-    event_type: &'static str,
-    status: &'static str,
-    attempts: Vec<AttemptBody>,
-    next_attempt_at: Option<String>,
-    created_at: String,
-}
-
-impl From<Delivery> for DeliveryBody {
-    fn from(d: Delivery) -> Self {
-        Self {
-            id: d.id.to_string(),
-            event_id: d.event_id.to_string(),
-            event_type: d.event_type.as_str(),
-            status: d.status.as_str(),
-            attempts: d
-                .attempts
-                .into_iter()
-                .map(|a| AttemptBody {
-                    attempted_at: time::format(a.attempted_at),
-                    status_code: a.status_code,
-                    latency_ms: a.latency_ms,
-                    error: a.error,
-                    response_excerpt: a.response_excerpt,
-                })
-                .collect(),
-            next_attempt_at: d.next_attempt_at.map(time::format),
-            created_at: time::format(d.created_at),
-        }
-    }
-}
-
-/// An event of the log, in the delivery envelope's shape.
-#[derive(Serialize)]
-pub struct EventBody {
-    id: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    data: Value,
-    created_at: String,
-    api_version: &'static str,
-}
-
-impl From<Event> for EventBody {
-    fn from(e: Event) -> Self {
-        Self {
-            id: e.id.to_string(),
-            kind: e.event_type.as_str(),
-            data: e.data,
-            created_at: time::format(e.created_at),
-            api_version: tengine_application::delivery::API_VERSION,
-        }
-    }
-}
-
-#[derive(Deserialize)]
+/// A new webhook.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    as = CreateWebhookRequest,
+    example = json!({
+        "url": "https://your-app.com/webhook",
+        "events": ["project.created", "api_key.created"],
+        "secret": "webhook_secret"
+    })
+)]
 struct CreateBody {
+    /// An absolute http(s) URL with a host and no credentials.
+    #[schema(format = "uri", max_length = 2048)]
     url: String,
+    /// A non-empty list of event types without duplicates, or `["*"]` for all.
+    #[schema(value_type = Vec<EventFilterName>, min_items = 1)]
     events: Vec<String>,
+    /// The signing secret; when omitted (or null) the server generates `whsec_` + base64
+    /// of 24 random bytes and returns it in this response only.
     #[serde(default)]
+    #[schema(min_length = 8, max_length = 256)]
     secret: Option<String>,
+    /// At most 1000 characters after trimming; may be null.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     description: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// Changes to a webhook: an absent field is left unchanged.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UpdateWebhookRequest, example = json!({"active": false}))]
 struct PatchBody {
+    /// A new URL; `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = String, format = "uri", max_length = 2048)]
     url: Option<Option<String>>,
+    /// A new subscription; `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Vec<EventFilterName>, min_items = 1)]
     events: Option<Option<Vec<String>>>,
+    /// Turns deliveries on or off; `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = bool)]
     active: Option<Option<bool>>,
+    /// A new description, or `null` to clear it.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     description: Option<Option<String>>,
 }
 
-#[derive(Deserialize)]
+/// Secret rotation options; the whole body may be omitted.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RotateWebhookSecretRequest, example = json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))]
 struct RotateBody {
+    /// The new secret; when omitted (or null) the server generates one.
     #[serde(default)]
+    #[schema(min_length = 8, max_length = 256)]
     secret: Option<String>,
 }
+
+/// A page of webhooks.
+type WebhookList = crate::dto::ListSchema<WebhookBody>;
 
 fn not_null<T>(v: &mut Validator, field: &str, value: Option<Option<T>>) -> Option<T> {
     match value {
@@ -171,10 +172,30 @@ fn not_null<T>(v: &mut Validator, field: &str, value: Option<Option<T>>) -> Opti
     }
 }
 
-fn ids(pid: &str, wid: &str) -> Result<(tengine_domain::ProjectId, WebhookId), ApiError> {
+/// Parses a project and a webhook id from a path.
+pub(super) fn ids(pid: &str, wid: &str) -> Result<(tengine_domain::ProjectId, WebhookId), ApiError> {
     Ok((project_id(pid)?, path_id(wid, WebhookId::KIND)?))
 }
 
+/// Lists a project's webhooks, newest first. Needs `webhook`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}/webhooks",
+    operation_id = "listWebhooks",
+    tag = "Webhooks",
+    summary = "List webhooks",
+    params(ProjectPath, PageQuery),
+    responses(
+        (status = 200, description = "A page of webhooks (without secrets).", body = WebhookList, headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ProjectNotFound),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -188,6 +209,30 @@ async fn list(
     Ok(list_response(hooks, uri.path()))
 }
 
+/// Creates a webhook. Needs `webhook`. The response is the only time `secret` is shown.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project_id}/webhooks",
+    operation_id = "createWebhook",
+    tag = "Webhooks",
+    summary = "Create a webhook",
+    params(ProjectPath),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The created webhook, with its `secret`.", body = WebhookBody,
+            headers(("Location" = String, description = "The new webhook's path, `/api/v1/projects/{project_id}/webhooks/{id}`."))),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ProjectNotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -210,6 +255,24 @@ async fn create(
         .into_response())
 }
 
+/// Gets a webhook (without its secret). Needs `webhook`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}/webhooks/{webhook_id}",
+    operation_id = "getWebhook",
+    tag = "Webhooks",
+    summary = "Get a webhook",
+    params(WebhookPath),
+    responses(
+        (status = 200, description = "The webhook, without `secret`.", body = WebhookBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn show(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -219,6 +282,29 @@ async fn show(
     Ok(Json(WebhookBody::new(s.tengine.get_webhook(&who, pid, wid).await?, None)))
 }
 
+/// Changes a webhook's URL, events, active flag or description. Needs `webhook`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/projects/{project_id}/webhooks/{webhook_id}",
+    operation_id = "updateWebhook",
+    tag = "Webhooks",
+    summary = "Update a webhook",
+    params(WebhookPath),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The updated webhook, without `secret`.", body = WebhookBody),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -244,6 +330,24 @@ async fn update(
     Ok(Json(WebhookBody::new(s.tengine.update_webhook(&who, pid, wid, patch).await?, None)))
 }
 
+/// Deletes a webhook; no further deliveries are made to it. Needs `webhook`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{project_id}/webhooks/{webhook_id}",
+    operation_id = "deleteWebhook",
+    tag = "Webhooks",
+    summary = "Delete a webhook",
+    params(WebhookPath),
+    responses(
+        (status = 204, description = "Deleted; no body."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn destroy(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -254,6 +358,30 @@ async fn destroy(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Sets a new signing secret (given or generated). For the next 24 hours deliveries are
+/// signed with both the old and the new secret. Needs `webhook`. The body may be empty.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project_id}/webhooks/{webhook_id}/rotate-secret",
+    operation_id = "rotateWebhookSecret",
+    tag = "Webhooks",
+    summary = "Rotate a webhook's secret",
+    params(WebhookPath),
+    request_body(content = Option<RotateBody>, description = "Optional; an empty body means a generated secret."),
+    responses(
+        (status = 200, description = "The webhook, with its new `secret`.", body = WebhookBody),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn rotate_secret(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -269,13 +397,39 @@ async fn rotate_secret(
     Ok(Json(WebhookBody::new(webhook, Some(&secret))))
 }
 
-#[derive(Serialize)]
+/// The test event and its queued delivery.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookTest)]
 struct TestBody {
+    /// The `webhook.test` event.
+    #[schema(pattern = r"^evt_[0-9A-Za-z]{22}$")]
     event_id: String,
+    /// Its delivery to this webhook (see `listDeliveries`).
+    #[schema(pattern = r"^del_[0-9A-Za-z]{22}$")]
     delivery_id: String,
+    /// Always `pending`: the delivery is sent in the background.
+    #[schema(value_type = DeliveryStatusName, example = "pending")]
     status: &'static str,
 }
 
+/// Sends a `webhook.test` event to this webhook, whatever its subscription. Needs `webhook`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project_id}/webhooks/{webhook_id}/test",
+    operation_id = "testWebhook",
+    tag = "Webhooks",
+    summary = "Send a test event",
+    params(WebhookPath),
+    responses(
+        (status = 202, description = "The test event was queued for delivery.", body = TestBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn test(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -287,50 +441,4 @@ async fn test(
         StatusCode::ACCEPTED,
         Json(TestBody { event_id: event.id.to_string(), delivery_id: delivery.to_string(), status: "pending" }),
     ))
-}
-
-async fn deliveries(
-    State(s): State<AppState>,
-    Auth(who): Auth,
-    ApiPath((pid, wid)): ApiPath<(String, String)>,
-    uri: OriginalUri,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let (pid, wid) = ids(&pid, &wid)?;
-    let page = Query::parse(q.as_deref(), &["page", "per_page"])?.page()?;
-    let list = s.tengine.list_deliveries(&who, pid, wid, page).await?.map(DeliveryBody::from);
-    Ok(list_response(list, uri.path()))
-}
-
-async fn redeliver(
-    State(s): State<AppState>,
-    Auth(who): Auth,
-    ApiPath((pid, wid, did)): ApiPath<(String, String, String)>,
-) -> Result<(StatusCode, Json<DeliveryBody>), ApiError> {
-    let (pid, wid) = ids(&pid, &wid)?;
-    let did: DeliveryId = path_id(&did, DeliveryId::KIND)?;
-    let delivery = s.tengine.redeliver(&who, pid, wid, did).await?;
-    Ok((StatusCode::ACCEPTED, Json(delivery.into())))
-}
-
-async fn events(
-    State(s): State<AppState>,
-    Auth(who): Auth,
-    ApiPath(pid): ApiPath<String>,
-    uri: OriginalUri,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let pid = project_id(&pid)?;
-    let q = Query::parse(q.as_deref(), &["page", "per_page", "type"])?;
-    let page = q.page()?;
-    let kind = match q.get("type") {
-        None => None,
-        Some(raw) => Some(raw.parse::<EventType>().map_err(|()| {
-            ApiError::from(tengine_domain::ValidationError::from(
-                FieldError::new("type", "unknown event type").with_value(raw.chars().take(64).collect::<String>()),
-            ))
-        })?),
-    };
-    let list = s.tengine.list_events(&who, pid, kind, page).await?.map(EventBody::from);
-    Ok(list_response(list, uri.path()))
 }

@@ -1,0 +1,223 @@
+//! The OpenAPI 3.1 document of the whole API, generated from the handlers' annotations
+//! (`#[utoipa::path]`) and the DTOs' `ToSchema` derives; `GET /openapi.json` serves it and
+//! `docs/openapi.json` is its committed copy (`cargo xtask openapi` rewrites it).
+
+pub mod params;
+pub mod responses;
+pub mod schemas;
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ArrayItems, Schema};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, Required, Response};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use self::schemas::{EventFilterName, PermissionName};
+
+use crate::routes::{analytics, api_keys, deliveries, events, health, projects, webhooks};
+
+/// The tag of the unauthenticated operational routes.
+pub const OPERATIONS_TAG: &str = "Operations";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tengine API",
+        description = "The TengineAI REST API: projects, API keys, usage analytics, webhooks and \
+                       the event log. Every route under `/api/v1` needs `Authorization: Bearer <key>`; \
+                       every error answers the envelope `{\"error\": {\"code\", \"message\", \"details\", \
+                       \"request_id\"}}`. A known path called with another method answers 405 \
+                       `METHOD_NOT_ALLOWED`, and an unknown path 404 `NOT_FOUND`, with that envelope.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        projects::list,
+        projects::create,
+        projects::show,
+        projects::update,
+        projects::destroy,
+        api_keys::list,
+        api_keys::create,
+        api_keys::show,
+        api_keys::update,
+        api_keys::revoke,
+        api_keys::rotate,
+        analytics::show,
+        webhooks::list,
+        webhooks::create,
+        webhooks::show,
+        webhooks::update,
+        webhooks::destroy,
+        webhooks::rotate_secret,
+        webhooks::test,
+        deliveries::deliveries,
+        deliveries::redeliver,
+        events::events,
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        health::openapi_json,
+    ),
+    components(
+        schemas(
+            schemas::ErrorBody,
+            schemas::ErrorObject,
+            schemas::AnalyticsDate,
+            schemas::GranularityName,
+            schemas::EventTypeName,
+        ),
+        responses(
+            responses::MalformedJson,
+            responses::Unauthorized,
+            responses::Forbidden,
+            responses::ProjectNotFound,
+            responses::NotFound,
+            responses::PayloadTooLarge,
+            responses::UnsupportedMediaType,
+            responses::ValidationFailed,
+            responses::RateLimited,
+            responses::InternalError,
+            responses::ServiceUnavailable,
+        ),
+    ),
+    modifiers(&Security, &CommonHeaders, &UniqueItems, &OptionalBodies),
+    security(("bearerAuth" = [])),
+    tags(
+        (name = "Projects", description = "Projects of the account."),
+        (name = "API keys", description = "Project-scoped API keys: create, rotate, revoke."),
+        (name = "Analytics", description = "Usage analytics from hourly rollups."),
+        (name = "Webhooks", description = "Webhook endpoints, their deliveries and redelivery."),
+        (name = "Events", description = "The project's event log, for audit and recovery."),
+        (name = "Operations", description = "Health, readiness, metrics and this document; no authentication."),
+    )
+)]
+struct ApiDoc;
+
+/// The bearer scheme, and no security on the operational routes.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("An API key: `tng_` + 40 base62 characters + a 6-character base62 CRC-32 checksum."))
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearerAuth", SecurityScheme::Http(scheme));
+        for op in operations(doc) {
+            if is_operational(op) {
+                op.security = Some(Vec::new());
+            }
+        }
+    }
+}
+
+/// `X-Request-Id` on every response, and the rate-limit headers on authenticated ones.
+/// (The shared error responses declare theirs in `responses`.)
+struct CommonHeaders;
+
+impl Modify for CommonHeaders {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for op in operations(doc) {
+            let authenticated = !is_operational(op);
+            for response in op.responses.responses.values_mut() {
+                let RefOr::T(response) = response else { continue };
+                add_headers(response, authenticated);
+            }
+        }
+    }
+}
+
+/// `uniqueItems` on permission and event lists (utoipa has no attribute for it): the
+/// server refuses duplicates.
+struct UniqueItems;
+
+impl Modify for UniqueItems {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let unique = [PermissionName::name(), EventFilterName::name()].map(|n| Ref::from_schema_name(n).ref_location);
+        let Some(components) = doc.components.as_mut() else { return };
+        for schema in components.schemas.values_mut() {
+            let RefOr::T(Schema::Object(object)) = schema else { continue };
+            for property in object.properties.values_mut() {
+                let RefOr::T(Schema::Array(array)) = property else { continue };
+                if let ArrayItems::RefOrSchema(items) = &array.items {
+                    if matches!(items.as_ref(), RefOr::Ref(r) if unique.contains(&r.ref_location)) {
+                        array.unique_items = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// utoipa renders an `Option<Body>` request body as `oneOf: [null, Body]`; the server
+/// takes an empty body instead (a JSON `null` is refused), so it becomes a body that is
+/// not required.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for op in operations(doc) {
+            let Some(body) = op.request_body.as_mut() else { continue };
+            for content in body.content.values_mut() {
+                let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else { continue };
+                let refs: Vec<_> = one_of.items.iter().filter(|i| matches!(i, RefOr::Ref(_))).cloned().collect();
+                if let ([only], 2) = (refs.as_slice(), one_of.items.len()) {
+                    content.schema = Some(only.clone());
+                    body.required = Some(Required::False);
+                }
+            }
+        }
+    }
+}
+
+fn add_headers(response: &mut Response, authenticated: bool) {
+    let (name, header) = responses::request_id_header();
+    response.headers.insert(name.to_owned(), header);
+    if authenticated {
+        for (name, header) in responses::rate_limit_headers() {
+            response.headers.insert(name.to_owned(), header);
+        }
+    }
+}
+
+fn is_operational(op: &Operation) -> bool {
+    op.tags.as_ref().is_some_and(|tags| tags.iter().any(|t| t == OPERATIONS_TAG))
+}
+
+fn operations(doc: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .filter_map(Option::as_mut)
+    })
+}
+
+/// The OpenAPI 3.1 document of the whole API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as pretty-printed JSON with a trailing newline (the form of
+/// `docs/openapi.json`), built once.
+pub fn json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        // Serializing a document of strings and maps cannot fail.
+        let mut s = serde_json::to_string_pretty(&openapi()).unwrap_or_default();
+        s.push('\n');
+        s
+    })
+}

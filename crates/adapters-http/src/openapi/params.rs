@@ -1,0 +1,102 @@
+//! Path and query parameters as the document shows them. The handlers read them with
+//! `ApiPath` and `Query` (strict: an unknown or repeated query parameter is a 422), so
+//! these types only describe them.
+#![allow(dead_code)]
+
+use utoipa::IntoParams;
+
+use super::schemas::{AnalyticsDate, EventTypeName, GranularityName};
+
+/// `{project_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ProjectPath {
+    /// The project's id; a malformed or unknown id answers 404 `PROJECT_NOT_FOUND`.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+}
+
+/// `{project_id}/api-keys/{key_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ApiKeyPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The key record's id (not its secret); a malformed or unknown id answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^key_[0-9A-Za-z]{22}$", example = "key_2cqkZN1a9RkLmP4sT7uVwX")]
+    key_id: String,
+}
+
+/// `{project_id}/webhooks/{webhook_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The webhook's id; a malformed or unknown id answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^wh_[0-9A-Za-z]{22}$", example = "wh_2cqkZQ4dE6fG8hJ0kL2mN4")]
+    webhook_id: String,
+}
+
+/// `{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeliveryPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The webhook's id.
+    #[param(pattern = r"^wh_[0-9A-Za-z]{22}$", example = "wh_2cqkZQ4dE6fG8hJ0kL2mN4")]
+    webhook_id: String,
+    /// The delivery's id; a malformed or unknown id answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^del_[0-9A-Za-z]{22}$", example = "del_2cqkZT7pQ9rS1tU3vW5xY7")]
+    delivery_id: String,
+}
+
+/// `page` and `per_page`; no other query parameter is accepted.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The 1-based page number.
+    #[param(minimum = 1, default = 1)]
+    page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+}
+
+/// The event log's query: paging and a type filter.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// The 1-based page number.
+    #[param(minimum = 1, default = 1)]
+    page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+    /// Only events of this type.
+    #[param(rename = "type", value_type = Option<EventTypeName>)]
+    kind: Option<String>,
+}
+
+/// The analytics query.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AnalyticsQuery {
+    /// Start of the range (inclusive); default: 7 days before `end_date`.
+    #[param(value_type = Option<AnalyticsDate>)]
+    start_date: Option<String>,
+    /// End of the range (exclusive; a plain date means the end of that day); default: now.
+    /// Must be after `start_date`, and the range may span at most 10,000 buckets.
+    #[param(value_type = Option<AnalyticsDate>)]
+    end_date: Option<String>,
+    /// The bucket size.
+    #[param(value_type = Option<GranularityName>, default = "day")]
+    granularity: Option<String>,
+    /// Only requests authenticated by this key of the project.
+    #[param(pattern = r"^key_[0-9A-Za-z]{22}$")]
+    api_key_id: Option<String>,
+}
