@@ -179,7 +179,8 @@ fn drop_database(name: &str) {
     ]));
 }
 
-/// Runs the benchmarks named in `args` (`perf`, `usage`, `analytics`; default all).
+/// Runs the benchmarks named in `args` (`perf`, `usage`, `analytics`, `webhooks`;
+/// default all).
 pub fn bench(args: &[String]) -> Result {
     crate::ensure_postgres()?;
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -204,6 +205,9 @@ pub fn bench(args: &[String]) -> Result {
         let mut report = String::new();
         if which.contains(&"perf") {
             report.push_str(&perf_bench(&seeder, &db, &metered, &key, &account, &project)?);
+        }
+        if which.contains(&"webhooks") {
+            report.push_str(&webhooks_bench(&bin, &seeder, &db, &key, &project)?);
         }
         if which.contains(&"usage") {
             report.push_str(&usage_bench(&metered, &unmetered, &key, &project)?);
@@ -383,6 +387,100 @@ fn perf_bench(seeder: &Path, db: &str, server: &Server, key: &str, account: &str
         seeded.trim(),
         rss_idle as f64 / 1024.0,
         rss_peak as f64 / 1024.0
+    ))
+}
+
+fn postgres_ticks() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim().starts_with("postgres"))
+        })
+        .map(cpu_ticks)
+        .sum()
+}
+
+fn http_get(url: &str) -> Result<String> {
+    curl(&["-sf", url])
+}
+
+fn num(body: &str, field: &str) -> f64 {
+    let pat = format!("\"{field}\":");
+    body.find(&pat)
+        .map(|i| &body[i + pat.len()..])
+        .and_then(|rest| rest.split([',', '}']).next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// Event-to-delivery latency and sustained delivery rate with 1 and 10 webhooks, with
+/// server and PostgreSQL CPU per delivery. Events are `project.updated`, made by wrk
+/// PATCHing the project for a fixed time.
+fn webhooks_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str) -> Result<String> {
+    let port = free_port()?;
+    let child = Command::new(seeder)
+        .args(["receiver", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let receiver = Baseline(child, format!("http://127.0.0.1:{port}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http_get(&format!("{}/stats", receiver.1)).is_err() {
+        if Instant::now() > deadline {
+            return Err("the receiver did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let server = Server::start(bin, db, &[("TENGINE_WEBHOOK_ALLOW_PRIVATE", "true")])?;
+    let patch_lua = std::env::temp_dir().join("tengine-bench-patch.lua");
+    std::fs::write(
+        &patch_lua,
+        "counter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(\"PATCH\", nil, {[\"Content-Type\"] = \"application/json\"}, '{\"name\":\"n' .. counter .. '\"}')\nend\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let mut rows = String::new();
+    let mut webhooks = 0;
+    for target in [1u32, 10] {
+        while webhooks < target {
+            let body = format!(r#"{{"url":"{}/hook/{webhooks}","events":["project.updated"]}}"#, receiver.1);
+            post(&server.base, key, &format!("/projects/{project}/webhooks"), &body)?;
+            webhooks += 1;
+        }
+        for (label, conns, seconds) in [("latency (1 connection)", 1u32, 5u32), ("throughput (16 connections)", 16, 10)]
+        {
+            curl(&["-sf", "-X", "POST", &format!("{}/reset", receiver.1)])?;
+            let (cpu0, pg0) = (cpu_ticks(server.pid()), postgres_ticks());
+            let events =
+                wrk_script(&format!("{}/api/v1/projects/{project}", server.base), key, conns, seconds, &patch_lua)?;
+            let expected = (events.rps * f64::from(seconds)).round() * f64::from(target);
+            // Wait for the backlog to drain (or 60 s).
+            let drain = Instant::now();
+            let mut stats = http_get(&format!("{}/stats", receiver.1))?;
+            while num(&stats, "deliveries") < expected * 0.999 && drain.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(200));
+                stats = http_get(&format!("{}/stats", receiver.1))?;
+            }
+            let (cpu, pg) = (cpu_ticks(server.pid()) - cpu0, postgres_ticks() - pg0);
+            let delivered = num(&stats, "deliveries");
+            let span = num(&stats, "span_seconds").max(0.001);
+            let tick_ms = 10.0;
+            rows.push_str(&format!(
+                "| {target} | {label} | {:.0} | {delivered:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.3} | {:.3} |\n",
+                events.rps * f64::from(seconds),
+                num(&stats, "duplicates"),
+                delivered / span,
+                num(&stats, "p50_ms"),
+                num(&stats, "p99_ms"),
+                cpu as f64 * tick_ms / delivered.max(1.0),
+                pg as f64 * tick_ms / delivered.max(1.0),
+            ));
+        }
+    }
+    Ok(format!(
+        "\nWebhooks: project.updated events made by wrk PATCHes, delivered to a local receiver\n\
+         | webhooks | phase | events | deliveries | duplicates | deliveries/s | p50 ms | p99 ms | server CPU ms/delivery | PostgreSQL CPU ms/delivery |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n{rows}\
+         (CPU includes the API requests that made the events; latency is event created_at to arrival.)\n"
     ))
 }
 
