@@ -12,4 +12,5 @@ mod cli;
 mod concurrency;
 mod errors;
 mod projects;
+mod sdk_rust;
 mod sqlite;

@@ -46,7 +46,9 @@ pub fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
 /// The project a request is attributed to: the key's own, else the one in the path.
 fn attributed_project(p: &Principal, path: &str) -> Option<ProjectId> {
     p.scope.project().or_else(|| {
-        let rest = path.strip_prefix(crate::API_PREFIX)?.strip_prefix("/projects/")?;
+        // Inside the nested API router the prefix is already stripped.
+        let path = path.strip_prefix(crate::API_PREFIX).unwrap_or(path);
+        let rest = path.strip_prefix("/projects/")?;
         rest.split('/').next()?.parse().ok()
     })
 }
@@ -78,4 +80,26 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tengine_domain::{AccountId, ApiKeyId, KeyScope, PermissionSet};
+
+    #[test]
+    fn account_wide_keys_are_attributed_to_the_project_in_the_path_with_or_without_the_prefix() {
+        let id = ProjectId::from_uuid(uuid::Uuid::from_u128(9));
+        let p = Principal {
+            account_id: AccountId::from_uuid(uuid::Uuid::from_u128(1)),
+            key_id: ApiKeyId::from_uuid(uuid::Uuid::from_u128(2)),
+            scope: KeyScope::Account,
+            permissions: PermissionSet::all(),
+            expires_at: None,
+        };
+        assert_eq!(attributed_project(&p, &format!("/projects/{id}/api-keys")), Some(id));
+        assert_eq!(attributed_project(&p, &format!("/api/v1/projects/{id}")), Some(id));
+        assert_eq!(attributed_project(&p, "/projects"), None);
+        assert_eq!(attributed_project(&p, "/projects/garbage"), None);
+    }
 }

@@ -1,0 +1,138 @@
+//! The Rust SDK (`tengineai`) against the real server: the reference's examples,
+//! typed errors, pagination streams, and webhook verification of a real delivery.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use tengineai::models::{CreateApiKey, CreateProject, CreateWebhook, UpdateProject};
+use tengineai::TengineAI;
+
+use crate::helpers::{eventually, Backend, Options, TestApp};
+
+type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+/// A receiver on loopback that records every delivery and answers 200.
+async fn receiver() -> (String, Received) {
+    let got: Received = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+async fn app() -> TestApp {
+    let env = vec![("TENGINE_WEBHOOK_ALLOW_PRIVATE".to_owned(), "true".to_owned())];
+    TestApp::spawn_with(Backend::Sqlite, Options { env, ..Options::default() }).await
+}
+
+fn client(app: &TestApp, key: &str) -> TengineAI {
+    TengineAI::new(key).unwrap().with_base_url(app.base_url()).unwrap()
+}
+
+#[tokio::test]
+async fn the_reference_quick_start_runs_as_written_in_rust() {
+    let app = app().await;
+    let client = client(&app, app.admin_key());
+    let (url, got) = receiver().await;
+
+    // 1. Create project
+    let project = client
+        .projects()
+        .create(&CreateProject { name: "My App".into(), description: Some("A sample application".into()) })
+        .await
+        .unwrap();
+    // 2. Generate API key
+    let api_key = client
+        .api_keys()
+        .create(&project.id, &CreateApiKey { name: "Production Key".into(), permissions: vec!["read".into(), "write".into()], expires_at: None })
+        .await
+        .unwrap();
+    // 3. Set up webhook
+    let webhook = client
+        .webhooks()
+        .create(&project.id, &CreateWebhook { url, events: vec!["api_key.created".into()], ..CreateWebhook::default() })
+        .await
+        .unwrap();
+
+    assert_eq!(project.name, "My App");
+    assert_eq!(api_key.permissions, ["read", "write"]);
+    let secret = api_key.key.clone().expect("the secret is shown at creation");
+    let scoped = client.projects().retrieve(&project.id).await.unwrap();
+    assert_eq!(scoped, project);
+    let own = TengineAI::new(secret).unwrap().with_base_url(app.base_url()).unwrap();
+    assert_eq!(own.projects().list(None, None).await.unwrap().pagination.total, 1);
+
+    // A key created after the webhook is delivered, and verifies with its secret.
+    client
+        .api_keys()
+        .create(&project.id, &CreateApiKey { name: "second".into(), permissions: vec!["read".into()], expires_at: None })
+        .await
+        .unwrap();
+    assert!(eventually(std::time::Duration::from_secs(10), || async { !got.lock().unwrap().is_empty() }).await);
+    let (headers, body) = got.lock().unwrap()[0].clone();
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let wh_secret = webhook.secret.expect("the secret is shown at creation");
+    let event = tengineai::webhooks::verify(&body, header, &wh_secret, 300).unwrap();
+    assert_eq!(event.kind, "api_key.created");
+    let mut tampered = body.to_vec();
+    tampered[5] ^= 1;
+    assert!(tengineai::webhooks::verify(&tampered, header, &wh_secret, 300).is_err());
+    assert!(tengineai::webhooks::verify(&body, header, "whsec_c2VjcmV0LXdyb25nLWtleS0xMjM0NTY3OA==", 300).is_err());
+    // Only the reference header: still verifies (no timestamp to check).
+    let only_tengine = |n: &str| if n == "x-tengine-signature" { header(n) } else { None };
+    assert!(tengineai::webhooks::verify(&body, only_tengine, &wh_secret, 300).is_ok());
+    // A stale timestamp is refused even with a correct signature.
+    assert!(tengineai::webhooks::verify(&body, header, &wh_secret, -1).is_err());
+}
+
+#[tokio::test]
+async fn errors_are_typed_and_carry_the_request_id() {
+    let app = app().await;
+    let bad = client(&app, "tng_not_a_key");
+    let err = bad.projects().list(None, None).await.unwrap_err();
+    let api = err.api().unwrap();
+    assert!(api.is_authentication());
+    assert_eq!(api.code, "INVALID_API_KEY");
+    assert!(api.request_id.as_deref().is_some_and(|r| !r.is_empty()));
+
+    let admin = client(&app, app.admin_key());
+    let err = admin.projects().retrieve("proj_nope").await.unwrap_err();
+    assert!(err.api().unwrap().is_not_found());
+    let err = admin.projects().create(&CreateProject { name: "  ".into(), description: None }).await.unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!((api.status, api.is_validation()), (StatusCode::UNPROCESSABLE_ENTITY.as_u16(), true));
+    assert_eq!(api.details["field"], "name");
+    let project = admin.projects().create(&CreateProject { name: "p".into(), description: None }).await.unwrap();
+    let (_, reader) = app.key(&project.id, &["read"]).await;
+    let err = client(&app, &reader).projects().update(&project.id, &UpdateProject { name: Some("x".into()), description: None }).await.unwrap_err();
+    assert!(err.api().unwrap().is_permission());
+}
+
+#[tokio::test]
+async fn list_all_walks_every_page() {
+    let app = app().await;
+    let client = client(&app, app.admin_key());
+    for i in 0..130 {
+        client.projects().create(&CreateProject { name: format!("p{i}"), description: None }).await.unwrap();
+    }
+    let all: Vec<_> = client.projects().list_all().collect().await;
+    assert_eq!(all.len(), 130);
+    assert!(all.iter().all(Result::is_ok));
+    let update = UpdateProject { name: None, description: Some(None) };
+    let first = all[0].as_ref().unwrap();
+    assert_eq!(client.projects().update(&first.id, &update).await.unwrap().description, None);
+}
