@@ -9,8 +9,10 @@ use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
 use tengine_domain::{Account, ApiKey, ApiKeyDigest, KeyScope, PermissionSet, Plan, PreviousSecret, Project};
 use tengine_ports::RepoError;
 
+mod idempotency;
 mod webhook;
 
+pub(crate) use idempotency::{headers_json, idempotency_columns, IdempotencyRow};
 pub(crate) use webhook::{event_filter, AttemptRow, ClaimRow, DeliveryRow, EventRow, WebhookRow};
 
 /// The columns of [`AccountRow`], in order.

@@ -12,6 +12,7 @@ mod api_key;
 mod delivery;
 mod error;
 mod event;
+mod idempotency;
 mod notifier;
 mod project;
 mod queue;

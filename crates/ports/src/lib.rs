@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod idempotency;
 pub mod rate_limit;
 pub mod repository;
 pub mod unit_of_work;
@@ -11,6 +12,7 @@ pub mod webhook;
 
 pub use clock::{Clock, IdGenerator, SecretGenerator};
 pub use error::RepoError;
+pub use idempotency::{IdempotencyClaim, IdempotencyRepository, StoredResponse};
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use unit_of_work::{Transaction, UnitOfWork};
@@ -42,6 +44,7 @@ pub trait Store:
     + RateCounterRepository
     + WebhookRepository
     + DeliveryQueue
+    + IdempotencyRepository
     + UnitOfWork
 {
 }
@@ -54,6 +57,7 @@ impl<T> Store for T where
         + RateCounterRepository
         + WebhookRepository
         + DeliveryQueue
+        + IdempotencyRepository
         + UnitOfWork
 {
 }
@@ -69,9 +73,9 @@ mod mock_store {
     };
 
     use crate::{
-        AccountRepository, ApiKeyRepository, AttemptResult, DeliveryJob, DeliveryQueue, ProjectRepository,
-        RateCounterRepository, RateDelta, RepoError, Transaction, UnitOfWork, UsageDelta, UsageRepository,
-        WebhookRepository,
+        AccountRepository, ApiKeyRepository, AttemptResult, DeliveryJob, DeliveryQueue, IdempotencyClaim,
+        IdempotencyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, StoredResponse,
+        Transaction, UnitOfWork, UsageDelta, UsageRepository, WebhookRepository,
     };
 
     mockall::mock! {
@@ -125,6 +129,14 @@ mod mock_store {
             async fn complete(&self, results: &[AttemptResult]) -> Result<(), RepoError>;
             async fn release(&self, worker: &str) -> Result<(), RepoError>;
             async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl IdempotencyRepository for Store {
+            async fn claim_idempotency(&self, account: AccountId, key_hash: [u8; 32], fingerprint: [u8; 32], now: DateTime<Utc>, stale_before: DateTime<Utc>, expired_before: DateTime<Utc>) -> Result<IdempotencyClaim, RepoError>;
+            async fn complete_idempotency(&self, account: AccountId, key_hash: [u8; 32], response: &StoredResponse) -> Result<(), RepoError>;
+            async fn release_idempotency(&self, account: AccountId, key_hash: [u8; 32]) -> Result<(), RepoError>;
+            async fn purge_idempotency(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
         }
 
         #[async_trait::async_trait]

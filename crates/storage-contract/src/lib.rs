@@ -72,6 +72,14 @@ macro_rules! contract_tests {
             completing_records_attempts_statuses_and_webhook_health,
             disabling_a_webhook_fails_its_pending_deliveries,
             next_due_is_the_earliest_pending_time_or_lease_end,
+            a_new_idempotency_key_is_claimed_then_seen_in_progress,
+            a_completed_idempotency_key_replays_its_exact_response,
+            releasing_an_idempotency_key_lets_it_be_claimed_again,
+            a_stale_idempotency_claim_is_taken_over,
+            an_expired_idempotency_record_is_replaced,
+            idempotency_keys_are_per_account,
+            concurrent_idempotency_claims_have_one_winner,
+            old_idempotency_records_are_purged,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
