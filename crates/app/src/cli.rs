@@ -84,6 +84,15 @@ pub struct Serve {
     /// Webhook deliveries in flight at once per instance.
     #[arg(long, env = "TENGINE_WEBHOOK_CONCURRENCY", default_value_t = 64)]
     pub webhook_concurrency: usize,
+    /// Requests handled at once; past it, a clean 503.
+    #[arg(long, env = "TENGINE_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    pub max_concurrent_requests: usize,
+    /// Seconds one request (reading its body included) may take; past it, a 503.
+    #[arg(long, env = "TENGINE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Comma-separated browser origins allowed by CORS (none by default).
+    #[arg(long, env = "TENGINE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Usage recording and rate limiting; `false` only for benchmarks and debugging.
     #[arg(long, env = "TENGINE_METERING", default_value_t = true, action = clap::ArgAction::Set)]
     pub metering: bool,

@@ -43,15 +43,19 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = backend.describe(), "tengine listening");
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let syncer = limiter
-        .is_shared()
-        .then(|| tokio::spawn(workers::sync_limiter(tengine.clone(), limiter.clone(), stop_rx.clone())));
+    let syncer = limiter.is_shared().then(|| tokio::spawn(workers::sync_limiter(limiter.clone(), stop_rx.clone())));
     let worker = wiring::delivery_worker(&backend, serve)?;
     let notifier = backend.delivery_notifier().await?;
     let deliveries = tokio::spawn(workers::deliver(worker, notifier, stop_rx.clone()));
     let metrics = wiring::metrics();
     let state = wiring::http_state(&backend, tengine.clone(), usage.clone(), serve.metering, metrics);
-    let app = tengine_adapters_http::router(state);
+    let http = tengine_adapters_http::HttpConfig {
+        max_concurrent_requests: serve.max_concurrent_requests,
+        request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
+        cors_origins: serve.cors_origins.clone(),
+    };
+    let app = tengine_adapters_http::router_with(state, &http);
+    let maintenance = tokio::spawn(workers::maintenance(tengine.clone(), stop_rx.clone()));
     let mut shutdown_rx = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = shutdown_rx.wait_for(|stop| *stop).await;
@@ -75,6 +79,7 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         let _ = syncer.await;
     }
     let _ = deliveries.await;
+    let _ = maintenance.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -59,22 +59,31 @@ pub async fn flush_usage(tengine: &Tengine, usage: &UsageBuffer) {
     }
 }
 
-/// Keeps a shared rate limiter's counts in step with other instances, and purges old
-/// windows hourly.
-pub async fn sync_limiter(tengine: Tengine, limiter: Arc<SlidingWindowLimiter>, mut stop: watch::Receiver<bool>) {
+/// Hourly: deletes old rate-limit windows and expired idempotency records.
+pub async fn maintenance(tengine: Tengine, mut stop: watch::Receiver<bool>) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3_600));
+    loop {
+        tokio::select! {
+            _ = hourly.tick() => {}
+            () = stopped(&mut stop) => return,
+        }
+        let now = Utc::now();
+        if let Err(e) = tengine.store().purge_rate_windows(now - chrono::Duration::hours(3)).await {
+            tracing::warn!(error = %e, "could not purge old rate-limit windows");
+        }
+        if let Err(e) = tengine.store().purge_idempotency(now - tengine_domain::idempotency::RETENTION).await {
+            tracing::warn!(error = %e, "could not purge expired idempotency records");
+        }
+    }
+}
+
+/// Keeps a shared rate limiter's counts in step with other instances.
+pub async fn sync_limiter(limiter: Arc<SlidingWindowLimiter>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(tengine_application::rate_limit::SYNC_INTERVAL_MS));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut purge = tokio::time::interval(Duration::from_secs(3_600));
     loop {
         let stopping = tokio::select! {
             _ = tick.tick() => false,
-            _ = purge.tick() => {
-                let before = Utc::now() - chrono::Duration::hours(3);
-                if let Err(e) = tengine.store().purge_rate_windows(before).await {
-                    tracing::warn!(error = %e, "could not purge old rate-limit windows");
-                }
-                false
-            }
             () = stopped(&mut stop) => true,
         };
         if let Err(e) = limiter.sync(Utc::now()).await {
