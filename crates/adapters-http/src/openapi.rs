@@ -82,7 +82,7 @@ pub const OPERATIONS_TAG: &str = "Operations";
             responses::ServiceUnavailable,
         ),
     ),
-    modifiers(&Security, &CommonHeaders, &UniqueItems, &OptionalBodies),
+    modifiers(&Security, &CommonHeaders, &UniqueItems, &OptionalBodies, &Idempotency),
     security(("bearerAuth" = [])),
     tags(
         (name = "Projects", description = "Projects of the account."),
@@ -170,6 +170,36 @@ impl Modify for OptionalBodies {
                     body.required = Some(Required::False);
                 }
             }
+        }
+    }
+}
+
+/// Documents `Idempotency-Key` on every POST of the API (SPEC section 4).
+struct Idempotency;
+
+impl Modify for Idempotency {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        for item in doc.paths.paths.values_mut() {
+            let Some(op) = item.post.as_mut() else { continue };
+            if is_operational(op) {
+                continue;
+            }
+            let parameter = ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "1..=255 printable ASCII characters (SDKs send a random UUIDv4). Within 24 hours the same key \
+                     and the same request replay the first response byte for byte with `Idempotent-Replayed: true`; \
+                     the same key with another method, path or body is 422 `IDEMPOTENCY_KEY_REUSED`; a duplicate \
+                     sent while the first is still running waits for it (409 `IDEMPOTENCY_KEY_IN_USE` after 10 s). \
+                     Keys are per account. 5xx and 429 answers are not kept, so a retry runs again.",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+                .build();
+            op.parameters.get_or_insert_with(Vec::new).push(parameter);
         }
     }
 }

@@ -67,9 +67,11 @@ fn is_operational(op: &Value) -> bool {
 
 /// A router over a store that answers nothing: only requests that never reach it succeed.
 fn app(store: MockStore) -> Router {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(chrono::Utc::now);
     let tengine = Tengine::new(Deps {
         store: Arc::new(store),
-        clock: Arc::new(MockClock::new()),
+        clock: Arc::new(clock),
         ids: Arc::new(MockIdGenerator::new()),
         secrets: Arc::new(MockSecretGenerator::new()),
         limiter: Arc::new(SlidingWindowLimiter::local()),
