@@ -178,5 +178,7 @@ export function fromWire<T>(raw: unknown): T {
 export function eventFromWire<T = Record<string, unknown>>(raw: unknown): Event<T> {
   if (!isPlainObject(raw)) return raw as Event<T>;
   const { data, ...rest } = raw;
-  return { ...(camelizeKeys(rest) as Omit<Event<T>, 'data'>), data: data as T };
+  const event = camelizeKeys(rest) as Event<T>;
+  if ('data' in raw) event.data = data as T;
+  return event;
 }

@@ -20,6 +20,26 @@ function standardHeaders(key: Buffer, id: string, ts: number, payload: string): 
 }
 
 describe('verifyWebhook: Standard Webhooks', () => {
+  it("matches the Standard Webhooks specification's example vector", () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const payload = '{"test": 2432232314}';
+    const headers = {
+      'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    };
+    const event = verifyWebhook(payload, headers, secret, { now: 1614265330_000 });
+    assert.deepEqual(event, { test: 2432232314 });
+    assert.throws(() => verifyWebhook(payload, headers, secret), /too old/);
+    assert.equal(signWebhook(payload, secret, { id: headers['webhook-id'], timestamp: 1614265330 })['webhook-signature'], headers['webhook-signature']);
+  });
+
+  it('uses the UTF-8 bytes of a whsec_ secret whose rest is not strict base64', () => {
+    const secret = 'whsec_not-base64!';
+    const h = standardHeaders(Buffer.from(secret), 'evt_1', now(), body);
+    assert.equal(verifyWebhook(body, h, secret).id, 'evt_123');
+  });
+
   it('accepts a whsec_ secret (base64-decoded key) and returns the camelCased event', () => {
     const raw = Buffer.from('0123456789abcdef01234567');
     const secret = `whsec_${raw.toString('base64')}`;
