@@ -1,0 +1,63 @@
+"""Python SDK of the TengineAI REST API: ``from tengineai import TengineAI``."""
+
+from . import webhooks
+from ._client import TengineAI
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ServiceUnavailableError,
+    TengineError,
+    ValidationError,
+    WebhookVerificationError,
+)
+from ._http import DEFAULT_BASE_URL
+from ._models import (
+    Analytics,
+    AnalyticsBucket,
+    AnalyticsCounts,
+    ApiKey,
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    Page,
+    Pagination,
+    Project,
+    Webhook,
+)
+from ._version import __version__
+
+__all__ = [
+    "TengineAI",
+    "DEFAULT_BASE_URL",
+    "webhooks",
+    "TengineError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ValidationError",
+    "IdempotencyKeyReusedError",
+    "RateLimitError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "WebhookVerificationError",
+    "Project",
+    "ApiKey",
+    "Webhook",
+    "Delivery",
+    "DeliveryAttempt",
+    "Event",
+    "Analytics",
+    "AnalyticsBucket",
+    "AnalyticsCounts",
+    "Page",
+    "Pagination",
+    "__version__",
+]

@@ -1,0 +1,196 @@
+"""The HTTP layer: authentication, retries with backoff, idempotency keys, error mapping."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+import uuid
+from typing import Any, Callable, Dict, Mapping, Optional
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    RateLimitError,
+    ServiceUnavailableError,
+    TengineError,
+    error_class,
+)
+from ._version import __version__
+
+DEFAULT_BASE_URL = "https://app.tengine.ai/api/v1"
+API_PREFIX = "/api/v1"
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def normalize_base_url(url: str) -> str:
+    """Append ``/api/v1`` unless the URL's path already ends with it; drop a trailing ``/``."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    if not path.endswith(API_PREFIX):
+        path += API_PREFIX
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def path(*segments: str) -> str:
+    """A route from segments, each id percent-encoded so it can't escape its segment."""
+    return "/" + "/".join(quote(str(s), safe="") for s in segments)
+
+
+def parse_retry_after(value: Optional[str]) -> Optional[float]:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP date; ``None`` when absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class HttpClient:
+    """Sends requests to the API and turns answers into JSON values or typed errors."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeout: float,
+        max_retries: int,
+        retry_base_delay: float,
+        retry_max_delay: float,
+        http_client: Optional[httpx.Client] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_key = api_key
+        self.base_url = normalize_base_url(base_url)
+        self.max_retries = max(0, int(max_retries))
+        self.retry_base_delay = retry_base_delay
+        self.retry_max_delay = retry_max_delay
+        self._sleep = sleep
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.Client(timeout=timeout)
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Accept": "application/json",
+            "User-Agent": f"tengineai-python/{__version__}",
+        }
+        self._headers.update(default_headers or {})
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def backoff(self, attempt: int, retry_after: Optional[float]) -> float:
+        """Delay before retry number ``attempt + 1``: ``Retry-After`` when the server gave
+        one, else exponential from ``retry_base_delay`` with jitter; capped at ``retry_max_delay``."""
+        if retry_after is not None:
+            return min(self.retry_max_delay, retry_after)
+        delay = min(self.retry_max_delay, self.retry_base_delay * (2**attempt))
+        return delay * (0.5 + random.random() / 2)
+
+    def request(
+        self,
+        method: str,
+        route: str,
+        *,
+        params: Optional[Mapping[str, Any]] = None,
+        json_body: Any = None,
+        send_body: bool = False,
+        idempotency_key: Optional[str] = None,
+    ) -> Any:
+        """Send a request, retrying 429/502/503/504 and network errors. Returns the parsed
+        JSON body (``None`` for 204) or raises a :class:`TengineError` subclass."""
+        method = method.upper()
+        headers = dict(self._headers)
+        if method == "POST":
+            # One key per logical call, reused by its retries, so a retried create is applied once.
+            headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+        content: Optional[bytes] = None
+        if json_body is not None or send_body:
+            content = json.dumps(json_body if json_body is not None else {}).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        url = self.base_url + route
+
+        attempt = 0
+        while True:
+            try:
+                response = self._client.request(method, url, params=query or None, content=content, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt < self.max_retries:
+                    self._sleep(self.backoff(attempt, None))
+                    attempt += 1
+                    continue
+                cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+                raise cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+
+            if response.status_code in RETRYABLE_STATUSES and attempt < self.max_retries:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                response.close()
+                self._sleep(self.backoff(attempt, retry_after))
+                attempt += 1
+                continue
+            return self._handle(response)
+
+    @staticmethod
+    def _handle(response: httpx.Response) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            if status == 204 or not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise TengineError(
+                    "The server answered with a body that is not JSON",
+                    status=status,
+                    request_id=response.headers.get("X-Request-Id"),
+                    headers=response.headers,
+                    body=response.text,
+                ) from exc
+        raise error_from_response(response)
+
+
+def error_from_response(response: httpx.Response) -> TengineError:
+    """The typed error for a non-2xx answer; a body that isn't the envelope still gives one."""
+    status = response.status_code
+    request_id = response.headers.get("X-Request-Id")
+    code: Optional[str] = None
+    details: Dict[str, Any] = {}
+    body: Any
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    envelope = body.get("error") if isinstance(body, dict) else None
+    if isinstance(envelope, dict):
+        code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
+        message = str(envelope.get("message") or response.reason_phrase or f"HTTP {status}")
+        details = envelope.get("details") if isinstance(envelope.get("details"), dict) else {}
+        request_id = envelope.get("request_id") or request_id
+    else:
+        text = body.strip() if isinstance(body, str) else ""
+        message = f"HTTP {status} {response.reason_phrase}".strip()
+        if text:
+            message += f": {text[:200]}"
+    cls = error_class(status, code)
+    kwargs: Dict[str, Any] = dict(
+        status=status, code=code, details=details, request_id=request_id, headers=response.headers, body=body
+    )
+    if issubclass(cls, (RateLimitError, ServiceUnavailableError)):
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    return cls(message, **kwargs)

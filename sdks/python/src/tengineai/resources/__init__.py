@@ -1,0 +1,9 @@
+"""One module per resource family of the API."""
+
+from .analytics import AnalyticsResource
+from .api_keys import ApiKeysResource
+from .events import EventsResource
+from .projects import ProjectsResource
+from .webhooks import WebhooksResource
+
+__all__ = ["AnalyticsResource", "ApiKeysResource", "EventsResource", "ProjectsResource", "WebhooksResource"]

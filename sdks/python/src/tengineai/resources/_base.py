@@ -1,0 +1,56 @@
+"""Shared plumbing of the resources: pages, auto-pagination and body building."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, TypeVar
+
+from .._http import HttpClient
+from .._models import Page, Pagination
+from .._time import format_date_param
+
+T = TypeVar("T")
+
+
+class Resource:
+    def __init__(self, http: HttpClient) -> None:
+        self._http = http
+
+
+def to_page(body: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], T]) -> Page[T]:
+    return Page(data=[parse(x) for x in body.get("data") or []], pagination=Pagination.from_dict(body.get("pagination") or {}))
+
+
+def paginate(fetch: Callable[[int, int], Page[T]], per_page: int) -> Iterator[T]:
+    """Yield every item of every page, fetching the next page only when needed."""
+    page = 1
+    while True:
+        current = fetch(page, per_page)
+        yield from current.data
+        if not current.data or not current.has_next():
+            return
+        page += 1
+
+
+def page_params(page: Optional[int], per_page: Optional[int], **extra: Any) -> Dict[str, Any]:
+    params: Dict[str, Any] = {"page": page, "per_page": per_page}
+    params.update(extra)
+    return params
+
+
+def wire_value(value: Any) -> Any:
+    """A JSON value for a request body: datetimes become RFC 3339 UTC strings."""
+    if isinstance(value, (datetime, date)):
+        return format_date_param(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [wire_value(v) for v in value]
+    return value
+
+
+def patch_body(fields: Mapping[str, Any], allowed: Optional[frozenset] = None) -> Dict[str, Any]:
+    """The body of a PATCH: exactly the given fields (``None`` is sent as ``null``)."""
+    if allowed is not None:
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise TypeError(f"unexpected field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    return {k: wire_value(v) for k, v in fields.items()}

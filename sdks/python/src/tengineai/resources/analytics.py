@@ -1,0 +1,32 @@
+"""``/projects/{id}/analytics``: request counts and latencies by time bucket."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .._http import path
+from .._models import Analytics
+from .._time import DateLike, format_date_param
+from ._base import Resource
+
+
+class AnalyticsResource(Resource):
+    def retrieve(
+        self,
+        project_id: str,
+        start_date: Optional[DateLike] = None,
+        end_date: Optional[DateLike] = None,
+        granularity: Optional[str] = None,
+        api_key_id: Optional[str] = None,
+    ) -> Analytics:
+        """Usage of ``[start_date, end_date)`` (default: the last 7 days) in ``hour``, ``day``
+        (default), ``week`` or ``month`` buckets. Dates may be ``date``, ``datetime`` or str."""
+        params = {
+            "start_date": format_date_param(start_date) if start_date is not None else None,
+            "end_date": format_date_param(end_date) if end_date is not None else None,
+            "granularity": granularity,
+            "api_key_id": api_key_id,
+        }
+        return Analytics.from_dict(self._http.request("GET", path("projects", project_id, "analytics"), params=params))
+
+    get = retrieve

@@ -1,0 +1,27 @@
+"""``/projects/{id}/events``: the project's event log."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from .._http import path
+from .._models import Event, Page
+from ._base import Resource, page_params, paginate, to_page
+
+
+class EventsResource(Resource):
+    def list(
+        self,
+        project_id: str,
+        type: Optional[str] = None,
+        page: Optional[int] = None,
+        per_page: Optional[int] = None,
+    ) -> Page[Event]:
+        """One page of the project's events, newest first, optionally of one ``type``."""
+        body = self._http.request(
+            "GET", path("projects", project_id, "events"), params=page_params(page, per_page, type=type)
+        )
+        return to_page(body, Event.from_dict)
+
+    def list_all(self, project_id: str, type: Optional[str] = None, per_page: int = 100) -> Iterator[Event]:
+        return paginate(lambda p, n: self.list(project_id, type=type, page=p, per_page=n), per_page)

@@ -1,0 +1,106 @@
+"""``/projects/{id}/webhooks``: endpoints, secrets, test events and deliveries."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, Optional, Sequence
+
+from .._http import path
+from .._models import Delivery, Page, Webhook
+from ._base import Resource, page_params, paginate, patch_body, to_page
+
+_PATCHABLE = frozenset({"url", "events", "active", "description"})
+
+
+class WebhooksResource(Resource):
+    def list(self, project_id: str, page: Optional[int] = None, per_page: Optional[int] = None) -> Page[Webhook]:
+        body = self._http.request("GET", path("projects", project_id, "webhooks"), params=page_params(page, per_page))
+        return to_page(body, Webhook.from_dict)
+
+    def list_all(self, project_id: str, per_page: int = 100) -> Iterator[Webhook]:
+        return paginate(lambda p, n: self.list(project_id, page=p, per_page=n), per_page)
+
+    def create(
+        self,
+        project_id: str,
+        url: str,
+        events: Sequence[str],
+        secret: Optional[str] = None,
+        description: Optional[str] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+    ) -> Webhook:
+        """Create a webhook; ``Webhook.secret`` is the signing secret (generated when not given)."""
+        body: Dict[str, Any] = {"url": url, "events": list(events)}
+        if secret is not None:
+            body["secret"] = secret
+        if description is not None:
+            body["description"] = description
+        data = self._http.request(
+            "POST", path("projects", project_id, "webhooks"), json_body=body, idempotency_key=idempotency_key
+        )
+        return Webhook.from_dict(data)
+
+    def retrieve(self, project_id: str, webhook_id: str) -> Webhook:
+        return Webhook.from_dict(self._http.request("GET", path("projects", project_id, "webhooks", webhook_id)))
+
+    get = retrieve
+
+    def update(self, project_id: str, webhook_id: str, **fields: Any) -> Webhook:
+        """Change ``url``, ``events``, ``active`` and/or ``description`` (only those given)."""
+        body = patch_body(fields, _PATCHABLE)
+        data = self._http.request(
+            "PATCH", path("projects", project_id, "webhooks", webhook_id), json_body=body, send_body=True
+        )
+        return Webhook.from_dict(data)
+
+    def delete(self, project_id: str, webhook_id: str) -> None:
+        self._http.request("DELETE", path("projects", project_id, "webhooks", webhook_id))
+
+    def rotate_secret(
+        self,
+        project_id: str,
+        webhook_id: str,
+        secret: Optional[str] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+    ) -> Webhook:
+        """Set a new signing secret (given or generated, in ``.secret``). For 24 hours
+        deliveries are signed with both the old and the new secret."""
+        body = {"secret": secret} if secret is not None else None
+        data = self._http.request(
+            "POST",
+            path("projects", project_id, "webhooks", webhook_id, "rotate-secret"),
+            json_body=body,
+            idempotency_key=idempotency_key,
+        )
+        return Webhook.from_dict(data)
+
+    def test(self, project_id: str, webhook_id: str, *, idempotency_key: Optional[str] = None) -> Dict[str, Any]:
+        """Send a ``webhook.test`` event: ``{"event_id", "delivery_id", "status": "pending"}``."""
+        return self._http.request(
+            "POST", path("projects", project_id, "webhooks", webhook_id, "test"), idempotency_key=idempotency_key
+        )
+
+    def list_deliveries(
+        self, project_id: str, webhook_id: str, page: Optional[int] = None, per_page: Optional[int] = None
+    ) -> Page[Delivery]:
+        body = self._http.request(
+            "GET",
+            path("projects", project_id, "webhooks", webhook_id, "deliveries"),
+            params=page_params(page, per_page),
+        )
+        return to_page(body, Delivery.from_dict)
+
+    def list_all_deliveries(self, project_id: str, webhook_id: str, per_page: int = 100) -> Iterator[Delivery]:
+        return paginate(lambda p, n: self.list_deliveries(project_id, webhook_id, page=p, per_page=n), per_page)
+
+    def redeliver(
+        self, project_id: str, webhook_id: str, delivery_id: str, *, idempotency_key: Optional[str] = None
+    ) -> Delivery:
+        """Queue the delivery to be sent again now."""
+        data = self._http.request(
+            "POST",
+            path("projects", project_id, "webhooks", webhook_id, "deliveries", delivery_id, "redeliver"),
+            idempotency_key=idempotency_key,
+        )
+        return Delivery.from_dict(data)

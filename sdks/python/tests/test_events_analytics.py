@@ -1,0 +1,119 @@
+"""The event log and usage analytics against a real server (skipped on builds without them)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from helpers import skip_unless_route, wait_until
+from tengineai import Analytics, Event, Page, TengineAI, ValidationError
+
+
+def test_the_event_log_lists_a_projects_events_by_type(server, client: TengineAI, project):
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/events")
+    key = client.api_keys.create(project.id, name="logged", permissions=["read"])
+    client.projects.update(project.id, name="logged project")
+
+    page = client.events.list(project.id, type="api_key.created")
+    assert isinstance(page, Page)
+    assert [e.type for e in page.data] == ["api_key.created"]
+    event = page.data[0]
+    assert isinstance(event, Event)
+    assert event.id.startswith("evt_")
+    assert event.data["id"] == key.id
+    assert "key" not in event.data
+    assert event.created_at.tzinfo is not None
+
+    everything = client.events.list(project.id)
+    types = {e.type for e in everything.data}
+    assert {"api_key.created", "project.updated"} <= types
+    assert len(list(client.events.list_all(project.id, per_page=1))) == everything.pagination.total
+
+
+def test_an_unknown_event_type_filter_is_a_validation_error(server, client: TengineAI, project):
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/events")
+    with pytest.raises(ValidationError) as err:
+        client.events.list(project.id, type="no.such.event")
+    assert err.value.field == "type"
+
+
+def test_analytics_counts_the_projects_requests(server, client: TengineAI, project):
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/analytics")
+    key = client.api_keys.create(project.id, name="counted", permissions=["read"])
+    with TengineAI(api_key=key.key, base_url=server.url) as scoped:
+        for _ in range(3):
+            scoped.projects.retrieve(project.id)
+
+    def counted():
+        a = client.analytics.retrieve(project.id)
+        return a if a.totals.requests >= 3 else None
+
+    analytics = wait_until(counted, timeout=10, interval=0.2)
+    assert analytics, "usage did not show up in analytics within 10 s"
+    assert isinstance(analytics, Analytics)
+    assert analytics.project_id == project.id
+    assert analytics.granularity == "day"
+    assert len(analytics.data) in (7, 8)
+    assert sum(b.requests for b in analytics.data) == analytics.totals.requests
+    assert analytics.data[0].timestamp.tzinfo is not None
+    assert analytics.data == sorted(analytics.data, key=lambda b: b.timestamp)
+    assert client.analytics.get(project.id).project_id == project.id
+
+
+def test_analytics_dates_may_be_dates_datetimes_or_strings(server, client: TengineAI, project):
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/analytics")
+    now = datetime.now(timezone.utc)
+    hourly = client.analytics.retrieve(
+        project.id, start_date=now - timedelta(hours=3), end_date=now, granularity="hour"
+    )
+    assert hourly.granularity == "hour"
+    assert len(hourly.data) in (3, 4)
+
+    today = date.today()
+    daily = client.analytics.retrieve(project.id, start_date=today - timedelta(days=2), end_date=today)
+    assert len(daily.data) == 3  # a plain end date means the end of that day
+
+    monthly = client.analytics.retrieve(project.id, start_date="2026-01-01", end_date="2026-03-31", granularity="month")
+    assert [b.timestamp.month for b in monthly.data] == [1, 2, 3]
+
+
+def test_analytics_filters_by_api_key(server, client: TengineAI, project):
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/analytics")
+    key = client.api_keys.create(project.id, name="metered", permissions=["read"])
+    with TengineAI(api_key=key.key, base_url=server.url) as scoped:
+        scoped.projects.retrieve(project.id)
+        scoped.projects.list()
+
+    def counted():
+        a = client.analytics.retrieve(project.id, api_key_id=key.id)
+        return a if a.totals.requests >= 2 else None
+
+    analytics = wait_until(counted, timeout=10, interval=0.2)
+    assert analytics, "the key's usage did not show up within 10 s"
+    assert analytics.api_key_id == key.id
+    assert analytics.totals.requests == 2
+
+
+def test_an_inverted_range_is_a_validation_error(server, client: TengineAI, project):
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/analytics")
+    with pytest.raises(ValidationError):
+        client.analytics.retrieve(project.id, start_date="2030-01-02", end_date="2030-01-01")
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="server bug (as of this writing): usage::layer is applied inside the /api/v1 nest, so it "
+    "sees /projects/{id} without the prefix and never attributes an account-wide key's request to the "
+    "project in its path",
+)
+def test_analytics_counts_requests_made_with_an_account_wide_key(server, client: TengineAI, project):
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/analytics")
+    for _ in range(3):
+        client.projects.retrieve(project.id)
+
+    def counted():
+        a = client.analytics.retrieve(project.id)
+        return a if a.totals.requests >= 3 else None
+
+    assert wait_until(counted, timeout=5, interval=0.2), "account-wide usage did not show up within 5 s"

@@ -1,0 +1,134 @@
+"""Webhook signature verification, offline, cross-checked with the official library."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from datetime import datetime, timezone
+from email.message import Message
+
+import pytest
+import standardwebhooks
+
+from tengineai import WebhookVerificationError, webhooks
+
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdefghijklmn").decode()
+BODY = json.dumps({"id": "evt_1", "type": "api_key.created", "data": {"id": "key_1"}, "created_at": "2030-01-01T00:00:00Z"}).encode()
+
+
+def signed_headers(secret=SECRET, body=BODY, msg_id="evt_1", ts=None):
+    ts = str(int(time.time())) if ts is None else str(ts)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": ts,
+        "webhook-signature": webhooks.sign(msg_id, ts, body, secret),
+        "X-Tengine-Signature": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+    }
+
+
+def test_our_signature_is_the_official_librarys():
+    ts = int(time.time())
+    ours = webhooks.sign("evt_1", ts, BODY, SECRET)
+    theirs = standardwebhooks.Webhook(SECRET).sign("evt_1", datetime.fromtimestamp(ts, tz=timezone.utc), BODY.decode())
+    assert ours == theirs
+
+
+def test_a_valid_request_returns_the_parsed_event():
+    headers = signed_headers()
+    assert webhooks.verify(BODY, headers, SECRET) == json.loads(BODY)
+    assert standardwebhooks.Webhook(SECRET).verify(BODY, headers) == json.loads(BODY)
+
+
+def test_header_names_are_case_insensitive_and_any_mapping_works():
+    headers = {k.upper(): v for k, v in signed_headers().items()}
+    assert webhooks.verify(BODY, headers, SECRET)["id"] == "evt_1"
+    message = Message()  # what http.server hands a handler
+    for k, v in signed_headers().items():
+        message[k] = v
+    assert webhooks.verify(BODY.decode(), message, SECRET)["id"] == "evt_1"
+    assert webhooks.verify(BODY, list(signed_headers().items()), SECRET)["id"] == "evt_1"
+
+
+def test_any_of_several_signatures_may_match():
+    h = signed_headers()
+    other = webhooks.sign("evt_1", h["webhook-timestamp"], BODY, "whsec_" + base64.b64encode(b"x" * 24).decode())
+    h["webhook-signature"] = f"v2,abc {other} {h['webhook-signature']}"
+    assert webhooks.verify(BODY, h, SECRET)
+    simple = h["X-Tengine-Signature"]
+    assert webhooks.verify_signature(BODY, f"sha256=00, {simple}", SECRET)
+
+
+def test_a_tampered_body_wrong_secret_or_changed_id_is_rejected():
+    h = signed_headers()
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY + b" ", h, SECRET)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY, h, "whsec_" + base64.b64encode(b"y" * 24).decode())
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY, dict(h, **{"webhook-id": "evt_2"}), SECRET)
+
+
+def test_timestamps_outside_the_tolerance_are_rejected():
+    now = int(time.time())
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        webhooks.verify(BODY, signed_headers(ts=now - 301), SECRET)
+    with pytest.raises(WebhookVerificationError, match="too new"):
+        webhooks.verify(BODY, signed_headers(ts=now + 301), SECRET)
+    assert webhooks.verify(BODY, signed_headers(ts=now - 1000), SECRET, tolerance=2000)
+    assert webhooks.verify(BODY, signed_headers(ts=1000), SECRET, now=1100)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY, signed_headers(ts="yesterday"), SECRET)
+
+
+def test_the_standard_scheme_decides_when_its_headers_are_present():
+    # A captured request replayed later: the body signature still matches, the timestamp
+    # doesn't; falling back to X-Tengine-Signature would let the replay in.
+    h = signed_headers(ts=int(time.time()) - 3600)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY, h, SECRET)
+    partial = {"webhook-id": "evt_1", "X-Tengine-Signature": h["X-Tengine-Signature"]}
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY, partial, SECRET)
+
+
+def test_the_reference_scheme_alone_is_accepted():
+    h = {"X-Tengine-Signature": signed_headers()["X-Tengine-Signature"]}
+    assert webhooks.verify(BODY, h, SECRET)["type"] == "api_key.created"
+    assert webhooks.verify_signature(BODY, h["X-Tengine-Signature"], SECRET) is True
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify_signature(BODY, "sha256=" + "0" * 64, SECRET)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify_signature(BODY, None, SECRET)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify_signature(BODY, "md5=abc", SECRET)
+
+
+def test_the_simple_scheme_keys_on_the_whole_secret_string():
+    # Even a whsec_ secret signs X-Tengine-Signature with its UTF-8 bytes, prefix included.
+    expected = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+    assert webhooks.verify_signature(BODY, f"sha256={expected}", SECRET)
+    decoded = hmac.new(base64.b64decode(SECRET[6:]), BODY, hashlib.sha256).hexdigest()
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify_signature(BODY, f"sha256={decoded}", SECRET)
+
+
+def test_a_plain_secret_keys_the_standard_scheme_with_its_bytes():
+    h = signed_headers(secret="webhook_secret")
+    assert webhooks.verify(BODY, h, "webhook_secret")
+    assert standardwebhooks.Webhook(b"webhook_secret").verify(BODY, h) == json.loads(BODY)
+    assert webhooks.standard_key("webhook_secret") == b"webhook_secret"
+    assert webhooks.standard_key("whsec_not base64!") == b"whsec_not base64!"
+    assert webhooks.standard_key(SECRET) == b"0123456789abcdefghijklmn"
+
+
+def test_missing_headers_a_missing_secret_or_a_non_json_body_are_rejected():
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY, {}, SECRET)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY, signed_headers(), "")
+    body = b"not json"
+    with pytest.raises(WebhookVerificationError, match="JSON"):
+        webhooks.verify(body, signed_headers(body=body), SECRET)

@@ -1,0 +1,31 @@
+import { APIClient, type ClientOptions } from './core.js';
+import { AnalyticsResource } from './resources/analytics.js';
+import { ApiKeys } from './resources/api-keys.js';
+import { Events } from './resources/events.js';
+import { Projects } from './resources/projects.js';
+import { Webhooks } from './resources/webhooks.js';
+
+/**
+ * The TengineAI client.
+ *
+ * ```ts
+ * const client = new TengineAI({ apiKey: 'tng_...', baseUrl: 'http://localhost:8080' });
+ * const project = await client.projects.create({ name: 'My Project', description: 'A sample project' });
+ * ```
+ */
+export class TengineAI extends APIClient {
+  readonly projects: Projects;
+  readonly apiKeys: ApiKeys;
+  readonly webhooks: Webhooks;
+  readonly events: Events;
+  readonly analytics: AnalyticsResource;
+
+  constructor(options: ClientOptions = {}) {
+    super(options);
+    this.projects = new Projects(this);
+    this.apiKeys = new ApiKeys(this);
+    this.webhooks = new Webhooks(this);
+    this.events = new Events(this);
+    this.analytics = new AnalyticsResource(this);
+  }
+}

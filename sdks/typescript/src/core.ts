@@ -1,0 +1,219 @@
+/**
+ * The HTTP core: authentication, JSON, error mapping, timeouts, retries with backoff
+ * and idempotency keys.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  APIConnectionError,
+  APITimeoutError,
+  TengineError,
+  errorFromResponse,
+  parseRetryAfter,
+} from './errors.js';
+
+export const VERSION = '0.1.0';
+export const DEFAULT_BASE_URL = 'https://app.tengine.ai/api/v1';
+
+export interface ClientOptions {
+  /** API key (`tng_...`). Defaults to `process.env.TENGINE_API_KEY`. */
+  apiKey?: string | undefined;
+  /**
+   * Base URL of the API. Defaults to `process.env.TENGINE_BASE_URL`, else
+   * `https://app.tengine.ai/api/v1`. `/api/v1` is appended when the path does not end with it,
+   * so `http://localhost:8080` works.
+   */
+  baseUrl?: string | undefined;
+  /** Timeout of one HTTP attempt, in milliseconds (default 60 000). */
+  timeoutMs?: number | undefined;
+  /** Retries after a 429, 502, 503, 504, timeout or network error (default 2). */
+  maxRetries?: number | undefined;
+  /** First backoff delay in milliseconds, doubled on each retry (default 500). */
+  initialRetryDelayMs?: number | undefined;
+  /**
+   * Longest wait before a retry, in milliseconds (default 30 000). A `Retry-After` up
+   * to this long is honoured exactly; a longer one is not waited for: the error is
+   * thrown at once (its `retryAfter` says when to come back).
+   */
+  maxRetryDelayMs?: number | undefined;
+  /** Headers sent with every request. */
+  defaultHeaders?: Record<string, string> | undefined;
+  /** A `fetch` implementation (default: the global one). */
+  fetch?: typeof fetch | undefined;
+}
+
+/** Per-call options, accepted as the last argument of every method. */
+export interface RequestOptions {
+  /** Overrides the generated `Idempotency-Key` of a POST. */
+  idempotencyKey?: string | undefined;
+  /** Aborts the call (no retry after an abort). */
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+  maxRetries?: number | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+export type QueryValue = string | number | boolean | Date | null | undefined;
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, QueryValue> | undefined;
+  body?: unknown;
+  options?: RequestOptions | undefined;
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+/** Appends `/api/v1` to a base URL whose path does not already end with it. */
+export function normalizeBaseUrl(raw: string): string {
+  const url = new URL(raw);
+  let path = url.pathname.replace(/\/+$/, '');
+  if (!path.endsWith('/api/v1')) path = `${path}/api/v1`;
+  url.pathname = path;
+  url.search = '';
+  url.hash = '';
+  return url.toString().replace(/\/+$/, '');
+}
+
+function env(name: string): string | undefined {
+  const v = typeof process !== 'undefined' ? process.env[name] : undefined;
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class APIClient {
+  readonly apiKey: string;
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly initialRetryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  private readonly defaultHeaders: Record<string, string>;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ClientOptions = {}) {
+    const apiKey = options.apiKey ?? env('TENGINE_API_KEY');
+    if (!apiKey) {
+      throw new TengineError(
+        'No API key: pass `apiKey` to `new TengineAI({ apiKey })` or set TENGINE_API_KEY.',
+      );
+    }
+    this.apiKey = apiKey;
+    this.baseUrl = normalizeBaseUrl(options.baseUrl ?? env('TENGINE_BASE_URL') ?? DEFAULT_BASE_URL);
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.maxRetries = options.maxRetries ?? 2;
+    this.initialRetryDelayMs = options.initialRetryDelayMs ?? 500;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+    this.defaultHeaders = { ...(options.defaultHeaders ?? {}) };
+    const f = options.fetch ?? globalThis.fetch;
+    if (typeof f !== 'function') throw new TengineError('No global fetch: use Node 20 or pass `fetch`.');
+    this.fetchImpl = f;
+  }
+
+  buildUrl(path: string, query?: Record<string, QueryValue>): string {
+    const url = new URL(this.baseUrl + path);
+    if (query) {
+      for (const [k, v] of Object.entries(query)) {
+        if (v === undefined || v === null) continue;
+        url.searchParams.set(k, v instanceof Date ? v.toISOString() : String(v));
+      }
+    }
+    return url.toString();
+  }
+
+  /** Delay before retry number `retry` (1-based): exponential with full jitter in [50 %, 100 %]. */
+  backoffMs(retry: number): number {
+    const base = Math.min(this.maxRetryDelayMs, this.initialRetryDelayMs * 2 ** (retry - 1));
+    return base * (0.5 + Math.random() * 0.5);
+  }
+
+  /** Sends a request; resolves to the parsed JSON body (undefined for 204). */
+  async request<T = unknown>(spec: RequestSpec): Promise<T> {
+    const opts = spec.options ?? {};
+    const url = this.buildUrl(spec.path, spec.query);
+    const maxRetries = opts.maxRetries ?? this.maxRetries;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': `tengineai-typescript/${VERSION}`,
+      ...this.defaultHeaders,
+      ...(opts.headers ?? {}),
+      Authorization: `Bearer ${this.apiKey}`,
+    };
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(spec.body);
+    }
+    // One key per call, the same on every retry, so a retried POST is applied once.
+    if (spec.method === 'POST') headers['Idempotency-Key'] = opts.idempotencyKey ?? randomUUID();
+
+    for (let attempt = 0; ; attempt++) {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      let error: TengineError | undefined;
+      let retryAfter: number | undefined;
+      let res: Response | undefined;
+      let text = '';
+      try {
+        res = await this.fetchImpl(url, { method: spec.method, headers, body, signal });
+        text = await res.text();
+      } catch (cause) {
+        res = undefined;
+        if (opts.signal?.aborted) {
+          // The caller aborted: never retried.
+          throw new APIConnectionError('Request aborted', { cause: opts.signal.reason ?? cause });
+        }
+        if (timeout.aborted) {
+          error = new APITimeoutError(`Request timed out after ${timeoutMs} ms`, { cause });
+        } else {
+          const inner = cause instanceof Error && cause.cause instanceof Error ? cause.cause : cause;
+          const detail = inner instanceof Error ? inner.message : String(inner);
+          error = new APIConnectionError(`Connection error: ${detail}`, { cause });
+        }
+      }
+      if (res) {
+        if (res.ok) {
+          if (res.status === 204 || text === '') return undefined as T;
+          try {
+            return JSON.parse(text) as T;
+          } catch (cause) {
+            throw new TengineError(`Invalid JSON in a ${res.status} response`, {
+              status: res.status,
+              requestId: res.headers.get('x-request-id') ?? undefined,
+              headers: res.headers,
+              cause,
+            });
+          }
+        }
+        error = errorFromResponse(res.status, res.headers, text);
+        if (!RETRYABLE_STATUS.has(res.status)) throw error;
+        retryAfter = parseRetryAfter(res.headers.get('retry-after'));
+      }
+      if (error === undefined) throw new TengineError('Unreachable: no response and no error');
+      if (attempt >= maxRetries) throw error;
+      let delay: number;
+      if (retryAfter !== undefined) {
+        delay = retryAfter * 1000;
+        if (delay > this.maxRetryDelayMs) throw error;
+      } else {
+        delay = this.backoffMs(attempt + 1);
+      }
+      await sleep(delay, opts.signal);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+export { TengineAI } from './client.js';
+export { TengineAI as default } from './client.js';
+export {
+  APIClient,
+  DEFAULT_BASE_URL,
+  VERSION,
+  normalizeBaseUrl,
+  type ClientOptions,
+  type RequestOptions,
+} from './core.js';
+export {
+  APIConnectionError,
+  APITimeoutError,
+  AuthenticationError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  ServerError,
+  TengineError,
+  ValidationError,
+  type TengineErrorInit,
+} from './errors.js';
+export type {
+  Analytics,
+  AnalyticsBucket,
+  AnalyticsCounts,
+  ApiKey,
+  Delivery,
+  DeliveryAttempt,
+  Event,
+  EventType,
+  Granularity,
+  Pagination,
+  Permission,
+  Project,
+  Webhook,
+  WebhookTestResult,
+} from './models.js';
+export { Page, type ListAllParams, type PageParams } from './pagination.js';
+export type { ProjectCreateParams, ProjectUpdateParams, Projects } from './resources/projects.js';
+export type { ApiKeyCreateParams, ApiKeyRotateParams, ApiKeyUpdateParams, ApiKeys } from './resources/api-keys.js';
+export type {
+  WebhookCreateParams,
+  WebhookRotateSecretParams,
+  WebhookUpdateParams,
+  Webhooks,
+} from './resources/webhooks.js';
+export type { EventListParams, Events } from './resources/events.js';
+export type { AnalyticsParams, AnalyticsResource } from './resources/analytics.js';
+export {
+  WebhookVerificationError,
+  signWebhook,
+  verifyWebhook,
+  type VerifyWebhookOptions,
+  type WebhookHeaders,
+} from './webhook-verify.js';

@@ -1,0 +1,33 @@
+import type { RequestOptions } from '../core.js';
+import { eventFromWire, type Event, type EventType } from '../models.js';
+import type { Page } from '../pagination.js';
+import { Resource, seg } from './base.js';
+
+export interface EventListParams {
+  /** Only events of this type. */
+  type?: EventType | undefined;
+  page?: number | undefined;
+  perPage?: number | undefined;
+}
+
+const toEvent = (raw: unknown): Event => eventFromWire(raw);
+
+/** `/projects/{id}/events`: the project's event log, newest first. */
+export class Events extends Resource {
+  list(projectId: string, params: EventListParams = {}, options?: RequestOptions): Promise<Page<Event>> {
+    return this.listPage(
+      `/projects/${seg(projectId)}/events`,
+      { type: params.type, page: params.page, per_page: params.perPage },
+      toEvent,
+      options,
+    );
+  }
+
+  listAll(
+    projectId: string,
+    params: Omit<EventListParams, 'page'> = {},
+    options?: RequestOptions,
+  ): AsyncGenerator<Event, void, undefined> {
+    return this.listEvery(`/projects/${seg(projectId)}/events`, { type: params.type, per_page: params.perPage }, toEvent, options);
+  }
+}

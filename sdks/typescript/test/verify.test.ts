@@ -1,0 +1,125 @@
+/** verifyWebhook against locally signed payloads (both schemes, rotation, tampering). */
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { WebhookVerificationError, signWebhook, verifyWebhook } from '@tengineai/sdk';
+
+const body = JSON.stringify({
+  id: 'evt_123',
+  type: 'project.created',
+  data: { id: 'proj_123', name: 'My Project', created_at: '2024-01-01T00:00:00Z' },
+  created_at: '2024-01-01T00:00:00Z',
+  api_version: '2024-01-01',
+});
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Standard Webhooks headers computed independently of the SDK. */
+function standardHeaders(key: Buffer, id: string, ts: number, payload: string): Record<string, string> {
+  const sig = createHmac('sha256', key).update(`${id}.${ts}.${payload}`).digest('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${sig}` };
+}
+
+describe('verifyWebhook: Standard Webhooks', () => {
+  it("matches the Standard Webhooks specification's example vector", () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const payload = '{"test": 2432232314}';
+    const headers = {
+      'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    };
+    const event = verifyWebhook(payload, headers, secret, { now: 1614265330_000 });
+    assert.deepEqual(event, { test: 2432232314 });
+    assert.throws(() => verifyWebhook(payload, headers, secret), /too old/);
+    assert.equal(signWebhook(payload, secret, { id: headers['webhook-id'], timestamp: 1614265330 })['webhook-signature'], headers['webhook-signature']);
+  });
+
+  it('uses the UTF-8 bytes of a whsec_ secret whose rest is not strict base64', () => {
+    const secret = 'whsec_not-base64!';
+    const h = standardHeaders(Buffer.from(secret), 'evt_1', now(), body);
+    assert.equal(verifyWebhook(body, h, secret).id, 'evt_123');
+  });
+
+  it('accepts a whsec_ secret (base64-decoded key) and returns the camelCased event', () => {
+    const raw = Buffer.from('0123456789abcdef01234567');
+    const secret = `whsec_${raw.toString('base64')}`;
+    const event = verifyWebhook(body, standardHeaders(raw, 'evt_123', now(), body), secret);
+    assert.equal(event.id, 'evt_123');
+    assert.equal(event.type, 'project.created');
+    assert.equal(event.createdAt, '2024-01-01T00:00:00Z');
+    assert.equal(event.apiVersion, '2024-01-01');
+    // data stays exactly as sent
+    assert.deepEqual(event.data, { id: 'proj_123', name: 'My Project', created_at: '2024-01-01T00:00:00Z' });
+  });
+
+  it('uses the UTF-8 bytes of a plain secret', () => {
+    const secret = 'webhook_secret';
+    const h = standardHeaders(Buffer.from(secret), 'evt_1', now(), body);
+    assert.equal(verifyWebhook(body, h, secret).id, 'evt_123');
+    assert.equal(verifyWebhook(Buffer.from(body), h, secret).id, 'evt_123');
+    assert.equal(verifyWebhook(new TextEncoder().encode(body), h, secret).id, 'evt_123');
+  });
+
+  it('matches any of several space-separated signatures, header names case-insensitively', () => {
+    const secret = 'new_secret_value';
+    const ts = now();
+    const good = standardHeaders(Buffer.from(secret), 'evt_1', ts, body)['webhook-signature']!;
+    const other = standardHeaders(Buffer.from('old_secret_value'), 'evt_1', ts, body)['webhook-signature']!;
+    const headers = { 'Webhook-Id': 'evt_1', 'WEBHOOK-TIMESTAMP': String(ts), 'Webhook-Signature': `${other} ${good}` };
+    assert.equal(verifyWebhook(body, headers, secret).id, 'evt_123');
+    assert.equal(verifyWebhook(body, headers, 'old_secret_value').id, 'evt_123');
+    assert.equal(verifyWebhook(body, new Headers(headers), secret).id, 'evt_123');
+  });
+
+  it('rejects a tampered body, a wrong secret, a stale or future timestamp, a wrong id', () => {
+    const secret = 'webhook_secret';
+    const ts = now();
+    const h = standardHeaders(Buffer.from(secret), 'evt_1', ts, body);
+    assert.throws(() => verifyWebhook(body.replace('My Project', 'My Pr0ject'), h, secret), WebhookVerificationError);
+    assert.throws(() => verifyWebhook(body, h, 'another_secret'), WebhookVerificationError);
+    assert.throws(() => verifyWebhook(body, { ...h, 'webhook-id': 'evt_2' }, secret), WebhookVerificationError);
+    const stale = standardHeaders(Buffer.from(secret), 'evt_1', ts - 301, body);
+    assert.throws(() => verifyWebhook(body, stale, secret), /too old/);
+    assert.equal(verifyWebhook(body, stale, secret, { toleranceSeconds: 600 }).id, 'evt_123');
+    const future = standardHeaders(Buffer.from(secret), 'evt_1', ts + 301, body);
+    assert.throws(() => verifyWebhook(body, future, secret), /too new/);
+    assert.throws(() => verifyWebhook(body, { ...h, 'webhook-signature': 'v2,abc' }, secret), WebhookVerificationError);
+    assert.throws(() => verifyWebhook(body, { ...h, 'webhook-timestamp': 'soon' }, secret), WebhookVerificationError);
+    assert.throws(() => verifyWebhook(body, {}, secret), /Missing signature headers/);
+  });
+});
+
+describe('verifyWebhook: X-Tengine-Signature', () => {
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const hex = (s: string, b: string) => createHmac('sha256', Buffer.from(s, 'utf8')).update(b).digest('hex');
+
+  it('checks sha256=<hex> keyed with the secret string itself, comma-separated values', () => {
+    assert.equal(verifyWebhook(body, { 'X-Tengine-Signature': `sha256=${hex(secret, body)}` }, secret).id, 'evt_123');
+    const two = `sha256=${hex('other_secret', body)},sha256=${hex(secret, body)}`;
+    assert.equal(verifyWebhook(body, { 'x-tengine-signature': two }, secret).type, 'project.created');
+    assert.throws(() => verifyWebhook(body + ' ', { 'x-tengine-signature': two }, secret), WebhookVerificationError);
+    assert.throws(() => verifyWebhook(body, { 'x-tengine-signature': `sha256=${hex('nope_nope', body)}` }, secret), WebhookVerificationError);
+    assert.throws(() => verifyWebhook(body, { 'x-tengine-signature': 'sha256=zz' }, secret), WebhookVerificationError);
+  });
+
+  it('checks X-Tengine-Timestamp when present', () => {
+    const h = { 'x-tengine-signature': `sha256=${hex(secret, body)}`, 'x-tengine-timestamp': String(now() - 3600) };
+    assert.throws(() => verifyWebhook(body, h, secret), /too old/);
+  });
+});
+
+describe('signWebhook', () => {
+  it('produces headers that verifyWebhook accepts under both schemes', () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const h = signWebhook(body, secret, { id: 'evt_9' });
+    assert.equal(verifyWebhook(body, h, secret).id, 'evt_123');
+    const { 'x-tengine-signature': x } = h;
+    assert.equal(verifyWebhook(body, { 'x-tengine-signature': x! }, secret).id, 'evt_123');
+    assert.throws(() => verifyWebhook('{"id":"evt_x"}', h, secret), WebhookVerificationError);
+  });
+
+  it('rejects a verified payload that is not JSON', () => {
+    const h = signWebhook('not json', 'plain_secret', { id: 'evt_1' });
+    assert.throws(() => verifyWebhook('not json', h, 'plain_secret'), /not valid JSON/);
+  });
+});
