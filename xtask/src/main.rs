@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Some("openapi") => openapi(),
         _ => {
             eprintln!("usage: cargo xtask <test [cargo test args]|ci|pg|bench [usage|analytics]|openapi>");
-            eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test");
+            eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test (Rust, Python and TypeScript SDKs)");
             eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, then `test`");
             eprintln!("  pg    start the local PostgreSQL cluster if it is down");
             eprintln!("  bench release build, fresh database, wrk on loopback; see docs/PERFORMANCE.md");
@@ -54,7 +54,23 @@ fn test(extra: &[String]) -> Result {
     cargo(&["build", "--workspace", "--bins"])?;
     let mut args = vec!["test", "--workspace", "--no-fail-fast"];
     args.extend(extra.iter().map(String::as_str));
-    cargo(&args)
+    let rust = cargo(&args);
+    if !extra.is_empty() {
+        return rust;
+    }
+    // The SDKs' suites drive the same debug binary.
+    let sdks = ["sdks/python/run-tests.sh", "sdks/typescript/run-tests.sh"].map(|script| {
+        eprintln!("xtask: {script}");
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let status = Command::new("bash").arg(format!("{root}/{script}")).status();
+        match status {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!("{script} failed ({s})")),
+            Err(e) => Err(format!("could not run {script}: {e}")),
+        }
+    });
+    rust?;
+    sdks.into_iter().collect()
 }
 
 fn ci() -> Result {
