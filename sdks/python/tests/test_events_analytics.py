@@ -101,12 +101,6 @@ def test_an_inverted_range_is_a_validation_error(server, client: TengineAI, proj
         client.analytics.retrieve(project.id, start_date="2030-01-02", end_date="2030-01-01")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="server bug (as of this writing): usage::layer is applied inside the /api/v1 nest, so it "
-    "sees /projects/{id} without the prefix and never attributes an account-wide key's request to the "
-    "project in its path",
-)
 def test_analytics_counts_requests_made_with_an_account_wide_key(server, client: TengineAI, project):
     skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/analytics")
     for _ in range(3):
