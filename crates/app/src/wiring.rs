@@ -104,16 +104,14 @@ impl Backend {
 }
 
 impl Backend {
-    /// The rate limiter: shared through the database for PostgreSQL (many instances),
-    /// in-process and exact for SQLite (one instance).
+    /// The rate limiter, counting through the database on both backends, so limits hold
+    /// across instances and across restarts.
     pub fn limiter(&self) -> Arc<SlidingWindowLimiter> {
-        match self {
-            Backend::Postgres(s) => {
-                let counters: Arc<dyn RateCounterRepository> = Arc::new(s.clone());
-                Arc::new(SlidingWindowLimiter::shared(counters))
-            }
-            Backend::Sqlite(_) => Arc::new(SlidingWindowLimiter::local()),
-        }
+        let counters: Arc<dyn RateCounterRepository> = match self {
+            Backend::Postgres(s) => Arc::new(s.clone()),
+            Backend::Sqlite(s) => Arc::new(s.clone()),
+        };
+        Arc::new(SlidingWindowLimiter::shared(counters))
     }
 }
 
