@@ -224,6 +224,36 @@ impl TestApp {
         }
     }
 
+    /// Starts the server again after [`TestApp::stop`], on the same data.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        self.generation += 1;
+        self.start().await;
+    }
+
+    /// Runs one SQL statement on this app's database (`psql` for PostgreSQL, the
+    /// `sqlite3` CLI for SQLite) and returns its rows, one per line, columns joined by `|`.
+    /// For checks that have no HTTP route yet, and for setup the API cannot do.
+    pub fn sql(&self, statement: &str) -> String {
+        let mut cmd = match &self.pg {
+            Some(pg) => {
+                let mut cmd = Command::new("psql");
+                cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &pg.url, "-c", statement]);
+                cmd
+            }
+            None => {
+                let mut cmd = Command::new("sqlite3");
+                cmd.args(["-batch", "-cmd", ".timeout 5000"])
+                    .arg(self.dir.join("data").join("tengine.db"))
+                    .arg(statement);
+                cmd
+            }
+        };
+        let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {cmd:?} (is it installed?): {e}"));
+        assert!(out.status.success(), "{statement} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// Everything the server printed on stdout, over all its starts.
     pub fn stdout(&self) -> String {
         (0..=self.generation).map(|g| read(&self.log_path("stdout", g))).collect()

@@ -13,3 +13,4 @@ mod concurrency;
 mod errors;
 mod projects;
 mod sqlite;
+mod usage;
