@@ -17,13 +17,24 @@ both!(
     analytics_count_a_known_mix_per_project_and_key,
     #[ignore = "server bug: requests of account-wide keys are never counted for the project in their path"]
     account_wide_keys_are_counted_for_the_project_in_their_path,
-    analytics_count_refused_requests_as_rate_limited,
     analytics_list_every_bucket_of_a_fixed_range_with_zeros,
     analytics_refuse_bad_queries_and_foreign_keys,
+    a_clean_shutdown_keeps_every_buffered_usage_record,
+);
+
+// Each needs a fresh account's whole allowance admitted.
+both_but_postgres_ignored!(
+    "server bug: on PostgreSQL a fresh free account is at times refused after 78 to 95 requests, even on one instance":
+    analytics_count_refused_requests_as_rate_limited,
     a_free_account_gets_exactly_its_hundred_requests_across_all_its_keys,
     other_plans_get_their_limits_and_unlimited_accounts_no_headers,
     usage_alerts_are_emitted_once_per_window,
-    a_clean_shutdown_keeps_every_buffered_usage_record,
+);
+
+both!(
+    #[ignore = "server bug: a restart renews an exhausted allowance (SQLite keeps limits in memory only: all 20 of 20 \
+                admitted again; PostgreSQL admits half the limit again before the new process's first sync)"]
+    a_restart_does_not_renew_an_accounts_allowance,
 );
 
 /// How long recorded usage may take to show in analytics (it is flushed every second).
@@ -292,12 +303,12 @@ async fn account_wide_keys_are_counted_for_the_project_in_their_path(backend: Ba
     assert_eq!(counts(&res.body["totals"]), [6, 2, 0], "the owner's 6 requests: {}", res.text);
 }
 
-/// Waits for the next clock hour when less than 40 s of this one remain, so a
+/// Waits for the next clock hour when less than 25 s of this one remain, so a
 /// rate-limit window (the clock hour) cannot end in the middle of a test.
 async fn within_one_rate_window() {
     let now = Utc::now();
     let left = 3600 - u64::from(now.minute() * 60 + now.second());
-    if left < 40 {
+    if left < 25 {
         tokio::time::sleep(Duration::from_secs(left + 1)).await;
     }
 }
@@ -393,6 +404,22 @@ async fn analytics_count_refused_requests_as_rate_limited(backend: Backend) {
     assert_no_rate_headers(&res);
     check_answer(&res.body, "hour");
     assert_eq!(counts(&res.body["totals"]), [101, 0, 3], "98 answered and 3 refused: {}", res.text);
+}
+
+async fn a_restart_does_not_renew_an_accounts_allowance(backend: Backend) {
+    within_one_rate_window().await;
+    let mut app = TestApp::spawn(backend).await;
+    let (_, key) = account(&app, "enterprise", &["--limit", "20"]).await;
+    for remaining in (0..20).rev() {
+        let res = app.get("/api/v1/projects", &key).await;
+        res.expect(StatusCode::OK);
+        assert_rate_headers(&res, 20, remaining);
+    }
+    assert_limited(&app.get("/api/v1/projects", &key).await, 20);
+    assert!(app.restart().await.success(), "the server stops cleanly");
+    for _ in 0..20 {
+        assert_limited(&app.get("/api/v1/projects", &key).await, 20);
+    }
 }
 
 /// Asserts the buckets (all empty) and the resolved range of a historical query.
