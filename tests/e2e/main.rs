@@ -14,3 +14,4 @@ mod errors;
 mod projects;
 mod sdk_rust;
 mod sqlite;
+mod usage;
