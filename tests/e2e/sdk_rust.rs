@@ -1,6 +1,8 @@
 //! The Rust SDK (`tengineai`) against the real server: the reference's examples,
 //! typed errors, pagination streams, and webhook verification of a real delivery.
 
+#![allow(clippy::unwrap_used)] // test helpers; a failure is the test failing
+
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -58,7 +60,14 @@ async fn the_reference_quick_start_runs_as_written_in_rust() {
     // 2. Generate API key
     let api_key = client
         .api_keys()
-        .create(&project.id, &CreateApiKey { name: "Production Key".into(), permissions: vec!["read".into(), "write".into()], expires_at: None })
+        .create(
+            &project.id,
+            &CreateApiKey {
+                name: "Production Key".into(),
+                permissions: vec!["read".into(), "write".into()],
+                expires_at: None,
+            },
+        )
         .await
         .unwrap();
     // 3. Set up webhook
@@ -79,7 +88,10 @@ async fn the_reference_quick_start_runs_as_written_in_rust() {
     // A key created after the webhook is delivered, and verifies with its secret.
     client
         .api_keys()
-        .create(&project.id, &CreateApiKey { name: "second".into(), permissions: vec!["read".into()], expires_at: None })
+        .create(
+            &project.id,
+            &CreateApiKey { name: "second".into(), permissions: vec!["read".into()], expires_at: None },
+        )
         .await
         .unwrap();
     assert!(eventually(std::time::Duration::from_secs(10), || async { !got.lock().unwrap().is_empty() }).await);
@@ -118,7 +130,11 @@ async fn errors_are_typed_and_carry_the_request_id() {
     assert_eq!(api.details["field"], "name");
     let project = admin.projects().create(&CreateProject { name: "p".into(), description: None }).await.unwrap();
     let (_, reader) = app.key(&project.id, &["read"]).await;
-    let err = client(&app, &reader).projects().update(&project.id, &UpdateProject { name: Some("x".into()), description: None }).await.unwrap_err();
+    let err = client(&app, &reader)
+        .projects()
+        .update(&project.id, &UpdateProject { name: Some("x".into()), description: None })
+        .await
+        .unwrap_err();
     assert!(err.api().unwrap().is_permission());
 }
 
