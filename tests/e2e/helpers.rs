@@ -32,24 +32,6 @@ macro_rules! both {
     )*};
 }
 
-/// Like [`both!`], with the PostgreSQL variant ignored for `$reason` (a server bug that
-/// only shows there).
-macro_rules! both_but_postgres_ignored {
-    ($reason:literal: $($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            #[ignore = $reason]
-            async fn postgres() {
-                super::$name($crate::helpers::Backend::Postgres).await;
-            }
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name($crate::helpers::Backend::Sqlite).await;
-            }
-        }
-    )*};
-}
-
 /// How long a server may take to answer `/healthz` after it was started.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a server may take to exit after SIGTERM.

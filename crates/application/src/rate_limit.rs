@@ -66,19 +66,14 @@ fn decide(
     let used_before = carried(prev, window, now) + current - u64::from(admitted);
     let used_after = used_before + u64::from(admitted);
     let threshold = (limit * 8).div_ceil(10);
-    let retry_after_secs = if admitted { 0 } else { retry_after(limit, prev, current, window, now) };
-    // A refused client learns when its next request will pass; others when the window ends.
-    let reset_at = if admitted {
-        window + Duration::hours(1)
-    } else {
-        now + Duration::seconds(i64::try_from(retry_after_secs).unwrap_or(i64::MAX / 2))
-    };
     RateDecision {
         allowed: admitted,
         limit: u32::try_from(limit).unwrap_or(u32::MAX),
         remaining: u32::try_from(limit.saturating_sub(used_after)).unwrap_or(u32::MAX),
-        reset_at,
-        retry_after_secs,
+        // The end of the clock hour; `Retry-After` says when a refused client may retry,
+        // which can be later while the previous hour still weighs in.
+        reset_at: window + Duration::hours(1),
+        retry_after_secs: if admitted { 0 } else { retry_after(limit, prev, current, window, now) },
         window_start: window,
         crossed_threshold: admitted && used_before < threshold && used_after >= threshold,
     }
@@ -275,7 +270,7 @@ mod tests {
         let refused = l.check(account(), 100, now).await.unwrap();
         assert!(!refused.allowed);
         assert_eq!(refused.remaining, 0);
-        assert_eq!(refused.reset_at, now + Duration::seconds(i64::try_from(refused.retry_after_secs).unwrap()));
+        assert_eq!(refused.reset_at, at("2026-11-28T11:00:00Z"));
         // The whole count sits in this window, so it decays only from the next one on.
         assert!(refused.retry_after_secs >= 3_595, "{}", refused.retry_after_secs);
     }
