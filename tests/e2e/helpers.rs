@@ -32,7 +32,7 @@ macro_rules! both {
     )*};
 }
 
-/// How long a server may take to answer `/healthz` after it was started.
+/// How long a server may take to answer `/readyz` after it was started.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a server may take to exit after SIGTERM.
 const STOP_DEADLINE: Duration = Duration::from_secs(20);
@@ -488,10 +488,10 @@ impl TestApp {
         panic!("the server would not start; stderr:\n{}", read(&self.log_path("stderr", self.generation)));
     }
 
-    /// Polls `/healthz` until it answers 200 (true) or the process exits (false).
+    /// Polls `/readyz` until it answers 200 (true) or the process exits (false).
     async fn wait_until_healthy(&mut self) -> bool {
         let deadline = Instant::now() + START_DEADLINE;
-        let url = format!("{}/healthz", self.base_url);
+        let url = format!("{}/readyz", self.base_url);
         loop {
             let child = self.child.as_mut().expect("a started server");
             if let Some(status) = child.try_wait().expect("poll the server process") {

@@ -54,7 +54,7 @@ impl Server {
         let server = Self { child, base: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if curl(&["-sf", &format!("{}/healthz", server.base)]).is_ok() {
+            if curl(&["-sf", &format!("{}/readyz", server.base)]).is_ok() {
                 return Ok(server);
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -129,6 +129,22 @@ pub fn router_with(state: AppState, config: &HttpConfig) -> Router {
     .with_state(state)
 }
 
+/// What answers while the database is not reachable yet at start: `/healthz` is 200
+/// (the process is alive), everything else a 503 with `Retry-After`.
+pub fn starting_router() -> Router {
+    async fn alive() -> axum::Json<serde_json::Value> {
+        axum::Json(serde_json::json!({"status": "starting"}))
+    }
+    async fn unavailable() -> ApiError {
+        ApiError::unavailable().detail("reason", "the server is starting: the database is not reachable yet")
+    }
+    let mut app = Router::new().route("/healthz", axum::routing::get(alive)).fallback(unavailable);
+    for (name, value) in security_headers() {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    app.layer(axum::middleware::from_fn(request_id::middleware))
+}
+
 /// Counts requests by route template (never a raw path), method and status.
 async fn track(req: Request, next: axum::middleware::Next) -> Response {
     let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();

@@ -28,7 +28,35 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("TENGINE_BOOTSTRAP_KEY is not a valid Tengine key ({e})"))?,
         ),
     };
-    let backend = Backend::open(global, Duration::from_secs(60)).await?;
+    // Listen at once: until the database answers, /healthz is 200 and the rest a 503.
+    let listener = tokio::net::TcpListener::bind(serve.listen())
+        .await
+        .with_context(|| format!("could not listen on {}", serve.listen()))?;
+    let addr = listener.local_addr()?;
+    let (router_tx, router_rx) = watch::channel::<Option<axum::Router>>(None);
+    let starting = tengine_adapters_http::starting_router();
+    let switch = tower::service_fn(move |req: axum::extract::Request| {
+        let current = router_rx.borrow().clone().unwrap_or_else(|| starting.clone());
+        async move { tower::ServiceExt::oneshot(current, req).await }
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut shutdown_rx = stop_rx.clone();
+    let server =
+        axum::serve(listener, axum::Router::new().fallback_service(switch)).with_graceful_shutdown(async move {
+            let _ = shutdown_rx.wait_for(|stop| *stop).await;
+        });
+    let server = tokio::spawn(async move { server.await });
+    tracing::info!(%addr, "tengine listening; connecting to the database");
+
+    let opened = tokio::select! {
+        opened = Backend::open(global, Duration::MAX) => Some(opened?),
+        () = shutdown_signal() => None,
+    };
+    let Some(backend) = opened else {
+        let _ = stop_tx.send(true);
+        let _ = server.await;
+        return Ok(());
+    };
     let limiter = backend.limiter();
     let tengine = wiring::tengine_with(&backend, limiter.clone());
     bootstrap(&tengine, preset).await?;
@@ -36,13 +64,6 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
     let waker = wake.clone();
     let usage = Arc::new(UsageBuffer::new(USAGE_CAPACITY, move || waker.notify_one()));
 
-    let listener = tokio::net::TcpListener::bind(serve.listen())
-        .await
-        .with_context(|| format!("could not listen on {}", serve.listen()))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, backend = backend.describe(), "tengine listening");
-
-    let (stop_tx, stop_rx) = watch::channel(false);
     let syncer = limiter.is_shared().then(|| tokio::spawn(workers::sync_limiter(limiter.clone(), stop_rx.clone())));
     let worker = wiring::delivery_worker(&backend, serve)?;
     let notifier = backend.delivery_notifier().await?;
@@ -54,14 +75,10 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
         cors_origins: serve.cors_origins.clone(),
     };
-    let app = tengine_adapters_http::router_with(state, &http);
     let maintenance = tokio::spawn(workers::maintenance(tengine.clone(), stop_rx.clone()));
-    let mut shutdown_rx = stop_rx.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = shutdown_rx.wait_for(|stop| *stop).await;
-    });
-    let server = tokio::spawn(async move { server.await });
     let usage_task = tokio::spawn(workers::flush_usage_loop(tengine.clone(), usage.clone(), wake, stop_rx.clone()));
+    let _ = router_tx.send(Some(tengine_adapters_http::router_with(state, &http)));
+    tracing::info!(%addr, backend = backend.describe(), "tengine ready");
 
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");

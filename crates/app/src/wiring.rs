@@ -34,12 +34,12 @@ impl Backend {
     pub async fn open(global: &Global, patience: Duration) -> anyhow::Result<Self> {
         let backend = match global.database_url.as_deref() {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                let deadline = tokio::time::Instant::now() + patience;
+                let deadline = tokio::time::Instant::now().checked_add(patience);
                 let mut delay = Duration::from_millis(200);
                 let store = loop {
                     match PgStore::connect(url, global.db_max_connections).await {
                         Ok(store) => break store,
-                        Err(e) if tokio::time::Instant::now() + delay < deadline => {
+                        Err(e) if deadline.is_none_or(|d| tokio::time::Instant::now() + delay < d) => {
                             tracing::warn!(error = %e, retry_in_ms = delay.as_millis(), "database unreachable; retrying");
                             tokio::time::sleep(delay).await;
                             delay = (delay * 2).min(Duration::from_secs(5));

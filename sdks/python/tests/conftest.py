@@ -61,7 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TengineServer]:
         if process.poll() is not None:
             pytest.fail(f"tengine exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
         try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
             pass

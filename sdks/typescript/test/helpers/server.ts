@@ -110,7 +110,7 @@ export async function startServer(): Promise<TestServer> {
   for (;;) {
     if (exited) throw new Error(`tengine exited during startup:\n${output}`);
     try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) break;
     } catch {
       // not listening yet
