@@ -10,9 +10,28 @@ use tengine_ports::UsageSink;
 /// A readiness check: resolves to `true` when the database answers.
 pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
-/// Shared, cheaply cloned handler state.
+/// Shared handler state: one `Arc`, since axum clones it for every layer and handler
+/// of every request (one atomic increment instead of a dozen).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(parts: AppStateParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// What handlers share.
+pub struct AppStateParts {
     /// The use cases.
     pub tengine: Tengine,
     /// Answers `/readyz`.

@@ -76,13 +76,13 @@ fn app(store: MockStore) -> Router {
         secrets: Arc::new(MockSecretGenerator::new()),
         limiter: Arc::new(SlidingWindowLimiter::local()),
     });
-    tengine_adapters_http::router(AppState {
+    tengine_adapters_http::router(AppState::new(tengine_adapters_http::state::AppStateParts {
         tengine,
         ready: Arc::new(|| Box::pin(async { true })),
         usage: Arc::new(MockUsageSink::new()),
         metering: false,
         metrics: Arc::new(String::new),
-    })
+    }))
 }
 
 /// A concrete path for a template: ids of the right shape.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use tengine_adapters_http::state::AppStateParts;
 use tengine_adapters_http::{AppState, ReadinessCheck};
 use tengine_adapters_postgres::PgDeliveryNotifier;
 use tengine_adapters_postgres::PgStore;
@@ -190,5 +191,5 @@ pub fn http_state(
     metering: bool,
     metrics: Arc<dyn Fn() -> String + Send + Sync>,
 ) -> AppState {
-    AppState { tengine, ready: backend.readiness(), usage, metering, metrics }
+    AppState::new(AppStateParts { tengine, ready: backend.readiness(), usage, metering, metrics })
 }
