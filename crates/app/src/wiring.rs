@@ -165,7 +165,9 @@ pub fn delivery_worker(backend: &Backend, serve: &Serve) -> anyhow::Result<Arc<D
             .context("could not build the webhook HTTP client")?;
     let config = WorkerConfig {
         worker_id: format!("tengine-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
-        batch: 256,
+        // A batch no larger than what is sent at once: a claim never waits behind
+        // other sends, so a slow receiver cannot outlast the lease.
+        batch: serve.webhook_concurrency.max(1),
         concurrency: serve.webhook_concurrency.max(1),
         lease: Duration::from_secs(60),
     };

@@ -17,6 +17,9 @@ use tengine_ports::{
 /// The envelope's `api_version`.
 pub const API_VERSION: &str = "v1";
 
+/// At most this many finished attempts are recorded in one statement.
+const COMPLETE_CHUNK: usize = 32;
+
 /// Bodies larger than this are never built (SPEC: 256 KiB).
 pub const MAX_BODY: usize = 256 * 1024;
 
@@ -148,12 +151,15 @@ impl DeliveryWorker {
             return Ok(0);
         }
         let n = jobs.len();
-        let results: Vec<AttemptResult> = futures::stream::iter(jobs)
+        // Record results as they come (in small groups), so a crash re-sends only what
+        // was really in flight, not a whole batch that had already been delivered.
+        let mut results = futures::stream::iter(jobs)
             .map(|job| self.attempt(job))
             .buffer_unordered(self.config.concurrency.max(1))
-            .collect()
-            .await;
-        self.queue.complete(&results).await?;
+            .ready_chunks(COMPLETE_CHUNK);
+        while let Some(chunk) = results.next().await {
+            self.queue.complete(&chunk).await?;
+        }
         Ok(n)
     }
 
