@@ -1,0 +1,177 @@
+//! Webhook delivery when receivers misbehave: retries on the documented schedule, a
+//! dead receiver that comes back, `410 Gone`, and the refusal of private destinations.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{assert_timestamp, Backend, TestApp};
+use crate::receiver::Receiver;
+use crate::webhook_api::{
+    attempts, await_deliveries, await_delivery, deliveries, get_webhook, hooks_path, send_test, spawn, webhook, ARRIVAL,
+};
+
+both!(
+    a_failed_attempt_is_retried_five_seconds_later_and_then_succeeds,
+    deliveries_to_a_dead_receiver_all_arrive_when_it_comes_back,
+    gone_disables_the_webhook_at_once_and_fails_its_pending_deliveries,
+    private_destinations_are_refused_at_send_time_by_default,
+);
+
+fn attempt_times(delivery: &Value) -> Vec<chrono::DateTime<chrono::Utc>> {
+    attempts(delivery).iter().map(|a| assert_timestamp(&a["attempted_at"])).collect()
+}
+
+async fn a_failed_attempt_is_retried_five_seconds_later_and_then_succeeds(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("flaky receiver").await;
+    let receiver = Receiver::start().await;
+    receiver.answer_next(&[500]);
+    let (wid, _) = webhook(&app, &project, &receiver.url(), &["api_key.created"]).await;
+    app.key(&project, &["read"]).await;
+
+    let seen = receiver.wait_for(2, Duration::from_secs(20)).await;
+    let gap = seen[1].at - seen[0].at;
+    // 5 s plus up to 10 % jitter, plus scheduling slack.
+    assert!(gap >= Duration::from_millis(4_900) && gap < Duration::from_secs(9), "the retry came {gap:?} later");
+    assert_eq!(seen[0].delivery_id(), seen[1].delivery_id(), "a retry of the same delivery");
+    assert_eq!(seen[0].header("webhook-id"), seen[1].header("webhook-id"), "webhook-id is the same on every retry");
+    assert_eq!(seen[0].json(), seen[1].json());
+    let did = seen[0].delivery_id().to_owned();
+
+    let d =
+        await_delivery(&app, &project, &wid, &did, ARRIVAL, "the delivery succeeds", |d| d["status"] == "succeeded")
+            .await;
+    let tries = attempts(&d);
+    assert_eq!(tries.len(), 2, "two attempts logged: {d:#}");
+    assert_eq!(tries[0]["status_code"], 500);
+    assert!(tries[0]["error"].as_str().is_some_and(|e| !e.is_empty()), "the failure says why: {d:#}");
+    assert_eq!(tries[0]["response_excerpt"], "receiver answered 500", "the response is logged");
+    assert_eq!(tries[1]["status_code"], 200);
+    assert_eq!(tries[1]["error"], Value::Null);
+    assert!(tries.iter().all(|a| a["latency_ms"].is_u64()), "{d:#}");
+    let times = attempt_times(&d);
+    assert!(times[1] - times[0] >= chrono::Duration::milliseconds(4_900), "{times:?}");
+    assert_eq!(d["next_attempt_at"], Value::Null, "nothing more is due: {d:#}");
+    assert_eq!(receiver.count(), 2, "exactly two attempts reached the receiver");
+}
+
+async fn deliveries_to_a_dead_receiver_all_arrive_when_it_comes_back(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("dead receiver").await;
+    let mut receiver = Receiver::start().await;
+    receiver.stop().await;
+    let (wid, _) = webhook(&app, &project, &receiver.url(), &["api_key.created"]).await;
+    let mut keys = BTreeSet::new();
+    for _ in 0..3 {
+        keys.insert(app.key(&project, &["read"]).await.0);
+    }
+
+    // The first try and the 5 s retry both fail; the next one is ~30 s later.
+    let failed = await_deliveries(&app, &project, &wid, Duration::from_secs(25), "each delivery fails twice", |l| {
+        l.len() == 3 && l.iter().all(|d| attempts(d).len() >= 2)
+    })
+    .await;
+    for d in &failed {
+        assert_eq!(d["status"], "pending", "a refused connection is retried: {d:#}");
+        for a in attempts(d) {
+            assert_eq!(a["status_code"], Value::Null, "no response: {d:#}");
+            assert!(a["error"].as_str().is_some_and(|e| !e.is_empty()), "the error is logged: {d:#}");
+        }
+        let next = assert_timestamp(&d["next_attempt_at"]);
+        let last = *attempt_times(d).last().expect("an attempt");
+        let wait = next - last;
+        assert!(
+            wait >= chrono::Duration::seconds(29) && wait <= chrono::Duration::seconds(34),
+            "next try {wait} later"
+        );
+    }
+
+    receiver.restart().await;
+    let started = Instant::now();
+    receiver
+        .wait_until(Duration::from_secs(45), "every delivery arrives once the receiver is back", |seen| {
+            seen.iter().map(|r| r.delivery_id().to_owned()).collect::<BTreeSet<_>>().len() == 3
+        })
+        .await;
+    println!("{backend:?}: the receiver got every delivery {:?} after it came back", started.elapsed());
+    let list = await_deliveries(&app, &project, &wid, ARRIVAL, "every delivery succeeds", |l| {
+        l.iter().all(|d| d["status"] == "succeeded")
+    })
+    .await;
+    assert!(list.iter().all(|d| attempts(d).len() >= 3), "{list:#?}");
+    let delivered: BTreeSet<String> =
+        receiver.requests().iter().map(|r| r.json()["data"]["id"].as_str().expect("key id").to_owned()).collect();
+    assert_eq!(delivered, keys, "each key's event arrived");
+    assert_eq!(receiver.count(), 3, "none twice");
+}
+
+async fn gone_disables_the_webhook_at_once_and_fails_its_pending_deliveries(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("gone").await;
+    let gone = Receiver::start().await;
+    let control = Receiver::start().await;
+    gone.answer_next(&[500]);
+    gone.answer(410);
+    let (wid, _) = webhook(&app, &project, &gone.url(), &["api_key.created"]).await;
+    webhook(&app, &project, &control.url(), &["api_key.created"]).await;
+
+    app.key(&project, &["read"]).await;
+    let first = gone.wait_for(1, ARRIVAL).await.remove(0);
+    // Its 500 leaves the first delivery pending for a retry; the next one meets a 410.
+    await_delivery(&app, &project, &wid, first.delivery_id(), ARRIVAL, "the 500 is logged", |d| attempts(d).len() == 1)
+        .await;
+    app.key(&project, &["read"]).await;
+    let answered_gone = gone.wait_for(2, ARRIVAL).await.remove(1);
+    let disabled_within = Duration::from_secs(3);
+    let started = Instant::now();
+    while get_webhook(&app, &project, &wid).await["active"] != false {
+        assert!(started.elapsed() < disabled_within, "410 did not disable the webhook within {disabled_within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let list = deliveries(&app, &project, &wid).await;
+    assert_eq!(list.len(), 2, "{list:#?}");
+    for d in &list {
+        assert_eq!(d["status"], "failed", "pending deliveries fail with the webhook: {d:#}");
+        assert_eq!(d["next_attempt_at"], Value::Null, "{d:#}");
+        assert_eq!(attempts(d).len(), 1, "{d:#}");
+        let expected = if d["id"] == answered_gone.delivery_id() { 410 } else { 500 };
+        assert_eq!(attempts(d)[0]["status_code"], expected, "{d:#}");
+    }
+    let listed = app.get(&hooks_path(&project), app.admin_key()).await;
+    let shown = listed.body["data"].as_array().expect("webhooks").iter().find(|w| w["id"] == wid.as_str()).cloned();
+    assert_eq!(shown.map(|w| w["active"].clone()), Some(Value::Bool(false)), "it stays listed, inactive");
+
+    app.key(&project, &["read"]).await;
+    control.wait_for(3, ARRIVAL).await;
+    // Wait past the first delivery's 5 s retry time: neither it nor the new event may come.
+    let quiet_until = first.at + Duration::from_millis(6_500);
+    tokio::time::sleep(quiet_until.saturating_duration_since(Instant::now())).await;
+    assert_eq!(gone.count(), 2, "a disabled webhook gets nothing more");
+}
+
+async fn private_destinations_are_refused_at_send_time_by_default(backend: Backend) {
+    // TENGINE_WEBHOOK_ALLOW_PRIVATE unset.
+    let app = TestApp::spawn(backend).await;
+    let project = app.project("ssrf").await;
+    let receiver = Receiver::start().await;
+    let by_name = format!("http://localhost:{}/hook", receiver.port());
+    for url in [receiver.url(), by_name] {
+        // Accepted when created: the check is on the address resolved at send time.
+        let (wid, _) = webhook(&app, &project, &url, &["*"]).await;
+        let (_, did) = send_test(&app, &project, &wid).await;
+        let d =
+            await_delivery(&app, &project, &wid, &did, ARRIVAL, "an attempt is logged", |d| !attempts(d).is_empty())
+                .await;
+        let a = &attempts(&d)[0];
+        assert_eq!(a["status_code"], Value::Null, "{url}: {d:#}");
+        let error = a["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("not allowed") && error.contains("address"),
+            "{url}: the error says the destination address is not allowed: {d:#}"
+        );
+    }
+    assert_eq!(receiver.count(), 0, "no connection reached the receiver");
+}
