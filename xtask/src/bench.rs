@@ -122,15 +122,21 @@ fn parse_ms(v: &str) -> f64 {
 }
 
 fn wrk(url: &str, key: &str, connections: u32, seconds: u32) -> Result<Load> {
-    let out = run(Command::new("wrk").args([
-        "-t2",
-        &format!("-c{connections}"),
-        &format!("-d{seconds}s"),
-        "--latency",
-        "-H",
-        &format!("Authorization: Bearer {key}"),
-        url,
-    ]))?;
+    wrk_with(url, key, connections, seconds, None)
+}
+
+fn wrk_script(url: &str, key: &str, connections: u32, seconds: u32, script: &Path) -> Result<Load> {
+    wrk_with(url, key, connections, seconds, Some(script))
+}
+
+/// Runs wrk (optionally with a Lua script) and reads its summary.
+fn wrk_with(url: &str, key: &str, connections: u32, seconds: u32, script: Option<&Path>) -> Result<Load> {
+    let mut args = vec!["-t2".to_owned(), format!("-c{connections}"), format!("-d{seconds}s"), "--latency".to_owned()];
+    if let Some(s) = script {
+        args.extend(["-s".to_owned(), s.to_string_lossy().into_owned()]);
+    }
+    args.extend(["-H".to_owned(), format!("Authorization: Bearer {key}"), url.to_owned()]);
+    let out = run(Command::new("wrk").args(&args))?;
     let mut load = Load::default();
     for line in out.lines().map(str::trim) {
         if let Some(v) = line.strip_prefix("Requests/sec:") {
@@ -242,33 +248,6 @@ impl Drop for Baseline {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn wrk_script(url: &str, key: &str, connections: u32, seconds: u32, script: &Path) -> Result<Load> {
-    let out = run(Command::new("wrk").args([
-        "-t2",
-        &format!("-c{connections}"),
-        &format!("-d{seconds}s"),
-        "--latency",
-        "-s",
-        &script.to_string_lossy(),
-        "-H",
-        &format!("Authorization: Bearer {key}"),
-        url,
-    ]))?;
-    let mut load = Load::default();
-    for line in out.lines().map(str::trim) {
-        if let Some(v) = line.strip_prefix("Requests/sec:") {
-            load.rps = v.trim().parse().unwrap_or(0.0);
-        } else if let Some(v) = line.strip_prefix("50%") {
-            load.p50_ms = parse_ms(v);
-        } else if let Some(v) = line.strip_prefix("99%") {
-            load.p99_ms = parse_ms(v);
-        } else if let Some(v) = line.strip_prefix("Non-2xx or 3xx responses:") {
-            load.non_2xx = v.trim().parse().unwrap_or(0);
-        }
-    }
-    Ok(load)
 }
 
 /// The hot-path table of docs/PERFORMANCE.md: Tengine against the baseline, in one run.
