@@ -196,8 +196,11 @@ pub fn bench(args: &[String]) -> Result {
     crate::cargo(&["build", "--release", "-p", "tengine-app", "-p", "tengine-bench"])?;
     let bin = target_dir().join("release/tengine");
     let seeder = target_dir().join("release/tengine-bench");
-    let which: Vec<&str> =
-        if args.is_empty() { vec!["usage", "analytics"] } else { args.iter().map(String::as_str).collect() };
+    let which: Vec<&str> = if args.is_empty() {
+        vec!["perf", "usage", "analytics", "webhooks"]
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
     let (db_name, db) = fresh_database()?;
     let result = (|| -> Result<String> {
         let metered = Server::start(&bin, &db, &[])?;

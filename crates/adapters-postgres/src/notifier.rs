@@ -1,48 +1,69 @@
 //! Wake-ups for delivery workers on every instance: transactions that create
 //! deliveries `NOTIFY` on commit, and [`PgDeliveryNotifier`] `LISTEN`s.
+//!
+//! The listener runs in its own task on its own one-connection pool: `PgListener`
+//! reconnects inside `recv`, and dropping that future midway (as a `select!` would)
+//! can hand a still-listening connection back to its pool, where a later query fails on
+//! the notification it receives. Here nothing cancels `recv`, and no query shares its
+//! pool. Workers wait on a `Notify`, which is cancel-safe.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use tengine_ports::{DeliveryNotifier, RepoError};
-use tokio::sync::Mutex;
+use tokio::sync::Notify;
 
 use crate::delivery::CHANNEL;
 use crate::error::map_err;
 
-/// How long `wait` pauses after the listener fails, so the worker polls meanwhile.
+/// How long the listener pauses after a failure before it reconnects.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// Listens for committed deliveries on a dedicated connection of the pool (which it
-/// keeps, so size the pool one larger). A lost connection is reopened on the next wait;
-/// notifications sent while it was down are lost, so workers still poll now and then.
-#[derive(Debug)]
+/// Wakes the local delivery worker when any instance commits deliveries. Notifications
+/// sent while the listener is reconnecting are lost, so workers still poll now and then.
+#[derive(Debug, Clone)]
 pub struct PgDeliveryNotifier {
-    listener: Mutex<PgListener>,
+    wake: Arc<Notify>,
 }
 
 impl PgDeliveryNotifier {
-    /// Starts listening on a connection taken from `pool`.
+    /// Starts listening on a dedicated connection to the database of `pool`.
     ///
     /// # Errors
     /// `Unavailable` when the server cannot be reached.
     pub async fn listen(pool: &PgPool) -> Result<PgDeliveryNotifier, RepoError> {
-        let mut listener = PgListener::connect_with(pool).await.map_err(map_err)?;
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(pool.connect_options().as_ref().clone())
+            .await
+            .map_err(map_err)?;
+        let mut listener = PgListener::connect_with(&own).await.map_err(map_err)?;
         listener.listen(CHANNEL).await.map_err(map_err)?;
-        Ok(PgDeliveryNotifier { listener: Mutex::new(listener) })
+        let wake = Arc::new(Notify::new());
+        let signal = wake.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(_) => signal.notify_one(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "delivery notifications unavailable; workers poll meanwhile");
+                        // Wake the worker so it polls, then retry (recv reconnects).
+                        signal.notify_one();
+                        tokio::time::sleep(RETRY_AFTER).await;
+                    }
+                }
+            }
+        });
+        Ok(PgDeliveryNotifier { wake })
     }
 }
 
 #[async_trait::async_trait]
 impl DeliveryNotifier for PgDeliveryNotifier {
     async fn wait(&self) {
-        let mut listener = self.listener.lock().await;
-        // `recv` reconnects (and listens again) by itself; it fails only when that fails.
-        if let Err(e) = listener.recv().await {
-            tracing::warn!(error = %e, "delivery notifications unavailable; polling");
-            drop(listener);
-            tokio::time::sleep(RETRY_AFTER).await;
-        }
+        self.wake.notified().await;
     }
 }

@@ -95,10 +95,14 @@ impl Backend {
         Arc::new(move || {
             let backend = backend.clone();
             Box::pin(async move {
-                match &backend {
-                    Backend::Postgres(s) => s.ping().await.is_ok(),
-                    Backend::Sqlite(s) => s.ping().await.is_ok(),
-                }
+                // A probe answers within a second, whatever the pool's acquire timeout.
+                let ping = async {
+                    match &backend {
+                        Backend::Postgres(s) => s.ping().await.is_ok(),
+                        Backend::Sqlite(s) => s.ping().await.is_ok(),
+                    }
+                };
+                tokio::time::timeout(Duration::from_secs(1), ping).await.unwrap_or(false)
             })
         })
     }

@@ -109,7 +109,9 @@ pub async fn deliver(
                 Ok(n) if n >= batch && !*stop.borrow() => {}
                 Ok(_) => break,
                 Err(e) => {
-                    tracing::warn!(error = %e, "delivery round failed; retrying shortly");
+                    tracing::warn!(error = %tengine_adapters_http::error::error_chain(&e), "delivery round failed; retrying shortly");
+                    // Hand this round's claims back at once rather than after the lease.
+                    let _ = worker.release().await;
                     break;
                 }
             }
