@@ -11,6 +11,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod errors;
+mod faults;
 mod projects;
 mod receiver;
 mod sdk_rust;
