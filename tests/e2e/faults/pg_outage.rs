@@ -84,11 +84,6 @@ async fn readiness_probe(client: reqwest::Client, url: String, t0: Instant, stop
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "server bug: after a PostgreSQL restart the delivery notifier's PgListener reconnect, cancelled by the \
-            worker's select!, can leave a LISTENing connection in the pool; queries on it then fail with sqlx \
-            'unexpected message: NotificationResponse' -> ~10% of API requests answer 503 for as long as the server \
-            runs, and delivery rounds fail after committing their claims, stranding deliveries for the 60 s lease \
-            (about one run in three; see the fault-suite report)"]
 async fn a_postgres_restart_under_load_answers_503_then_recovers_and_loses_nothing() {
     let pg = PrivatePostgres::start().await;
     // No TestApp database of its own: DATABASE_URL points the server at the private cluster.
