@@ -131,7 +131,9 @@ fn wrk_script(url: &str, key: &str, connections: u32, seconds: u32, script: &Pat
 
 /// Runs wrk (optionally with a Lua script) and reads its summary.
 fn wrk_with(url: &str, key: &str, connections: u32, seconds: u32, script: Option<&Path>) -> Result<Load> {
-    let mut args = vec!["-t2".to_owned(), format!("-c{connections}"), format!("-d{seconds}s"), "--latency".to_owned()];
+    let threads = connections.clamp(1, 2);
+    let mut args =
+        vec![format!("-t{threads}"), format!("-c{connections}"), format!("-d{seconds}s"), "--latency".to_owned()];
     if let Some(s) = script {
         args.extend(["-s".to_owned(), s.to_string_lossy().into_owned()]);
     }
@@ -212,23 +214,26 @@ pub fn bench(args: &[String]) -> Result {
         let (account, key) = (json_field(&made, "account_id")?, json_field(&made, "key")?);
         let project = json_field(&post(&metered.base, &key, "/projects", r#"{"name":"bench"}"#)?, "id")?;
         let mut report = String::new();
+        let mut section = |text: String| {
+            println!("{text}");
+            report.push_str(&text);
+        };
         if which.contains(&"perf") {
-            report.push_str(&perf_bench(&seeder, &db, &metered, &key, &account, &project)?);
+            section(perf_bench(&seeder, &db, &metered, &key, &account, &project)?);
         }
         if which.contains(&"webhooks") {
-            report.push_str(&webhooks_bench(&bin, &seeder, &db, &key, &project)?);
+            section(webhooks_bench(&bin, &seeder, &db, &key, &project)?);
         }
         if which.contains(&"usage") {
-            report.push_str(&usage_bench(&metered, &unmetered, &key, &project)?);
+            section(usage_bench(&metered, &unmetered, &key, &project)?);
         }
         if which.contains(&"analytics") {
-            report.push_str(&analytics_bench(&metered, &seeder, &db, &key, &account, &project)?);
+            section(analytics_bench(&metered, &seeder, &db, &key, &account, &project)?);
         }
         Ok(report)
     })();
     drop_database(&db_name);
     let report = result?;
-    println!("{report}");
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
