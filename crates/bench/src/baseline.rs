@@ -32,6 +32,27 @@ async fn project(State(pool): State<PgPool>, Path(id): Path<String>) -> Result<J
     ))
 }
 
+/// The same lookup through Tengine's PostgreSQL adapter (`/adapter/{account}/{id}`), to
+/// tell the adapter's cost from the HTTP stack's.
+async fn via_adapter(
+    State(pool): State<PgPool>,
+    Path((account, id)): Path<(String, String)>,
+) -> Result<Json<Value>, StatusCode> {
+    use tengine_ports::ProjectRepository;
+    let store = tengine_adapters_postgres::PgStore::from_pool(pool);
+    let account = account.parse().map_err(|_| StatusCode::NOT_FOUND)?;
+    let id = id.parse().map_err(|_| StatusCode::NOT_FOUND)?;
+    let p = store
+        .get_project(account, id)
+        .await
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
+        .ok_or(StatusCode::NOT_FOUND)?;
+    let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    Ok(Json(
+        json!({"id": p.id.to_string(), "name": p.name.as_str(), "description": p.description.as_ref().map(|d| d.as_str()), "created_at": ts(p.created_at), "updated_at": ts(p.updated_at)}),
+    ))
+}
+
 /// Serves the baseline until killed.
 ///
 /// # Errors
@@ -43,7 +64,10 @@ pub async fn serve(database_url: &str, listen: SocketAddr) -> anyhow::Result<()>
         .connect(database_url)
         .await
         .context("connect")?;
-    let app = Router::new().route("/api/v1/projects/{id}", get(project)).with_state(pool);
+    let app = Router::new()
+        .route("/api/v1/projects/{id}", get(project))
+        .route("/adapter/{account}/{id}", get(via_adapter))
+        .with_state(pool);
     let listener = tokio::net::TcpListener::bind(listen).await.context("bind")?;
     axum::serve(listener, app).await.context("serve")
 }
