@@ -422,7 +422,7 @@ fn webhooks_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str)
     let patch_lua = std::env::temp_dir().join("tengine-bench-patch.lua");
     std::fs::write(
         &patch_lua,
-        "counter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(\"PATCH\", nil, {[\"Content-Type\"] = \"application/json\"}, '{\"name\":\"n' .. counter .. '\"}')\nend\n",
+        "wrk.headers[\"Content-Type\"] = \"application/json\"\ncounter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(\"PATCH\", nil, nil, '{\"name\":\"n' .. counter .. '\"}')\nend\n",
     )
     .map_err(|e| e.to_string())?;
     let mut rows = String::new();
@@ -439,6 +439,9 @@ fn webhooks_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str)
             let (cpu0, pg0) = (cpu_ticks(server.pid()), postgres_ticks());
             let events =
                 wrk_script(&format!("{}/api/v1/projects/{project}", server.base), key, conns, seconds, &patch_lua)?;
+            if events.non_2xx > 0 {
+                return Err(format!("{} PATCHes were refused during the webhooks bench", events.non_2xx));
+            }
             let expected = (events.rps * f64::from(seconds)).round() * f64::from(target);
             // Wait for the backlog to drain (or 60 s).
             let drain = Instant::now();
