@@ -1,10 +1,15 @@
 //! Developer tasks: `cargo xtask test` (the whole suite), `cargo xtask ci` (format,
 //! lints, then the suite), `cargo xtask bench`, `cargo xtask openapi` (regenerate
-//! `docs/openapi.json`). Standard library only, so it builds in seconds.
+//! `docs/openapi.json`), `cargo xtask fuzz` (the proptest fuzz targets) and
+//! `cargo xtask fuzz-api` (schemathesis against the server). Standard library only, so it
+//! builds in seconds.
 
 mod bench;
+mod fuzz;
+mod fuzz_api;
 
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
@@ -16,13 +21,19 @@ fn main() -> ExitCode {
         Some("pg") => ensure_postgres(),
         Some("bench") => bench::bench(&args[1..]),
         Some("openapi") => openapi(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("fuzz-api") => fuzz_api::fuzz_api(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test [cargo test args]|ci|pg|bench [usage|analytics]|openapi>");
+            eprintln!(
+                "usage: cargo xtask <test [cargo test args]|ci|pg|bench [usage|analytics]|openapi|fuzz [--seconds N]|fuzz-api>"
+            );
             eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test (Rust, Python and TypeScript SDKs)");
             eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, then `test`");
             eprintln!("  pg    start the local PostgreSQL cluster if it is down");
             eprintln!("  bench release build, fresh database, wrk on loopback; see docs/PERFORMANCE.md");
             eprintln!("  openapi  regenerate docs/openapi.json from the code");
+            eprintln!("  fuzz  the proptest fuzz targets in release mode for N seconds in all (default 150)");
+            eprintln!("  fuzz-api  schemathesis (all checks) against a fresh server [--max-examples N] [--seed N]");
             return ExitCode::from(2);
         }
     };
@@ -36,6 +47,11 @@ fn main() -> ExitCode {
 }
 
 pub(crate) type Result<T = ()> = std::result::Result<T, String>;
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
 
 pub(crate) fn cargo(args: &[&str]) -> Result {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -16,6 +16,22 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Re
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// An optional integer field, written `3600` or `3600.0`: JSON has one number type, and
+/// JSON Schema's `integer` is any number without a fractional part.
+pub fn optional_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    // i64::MAX as f64 rounds up to 2^63, which is out of range.
+    match n.as_f64() {
+        Some(f) if f.fract() != 0.0 => Err(D::Error::custom(format!("must be a whole number, not {n}"))),
+        Some(f) if f >= i64::MIN as f64 && f < i64::MAX as f64 => Ok(Some(f as i64)),
+        _ => Err(D::Error::custom(format!("{n} is out of range"))),
+    }
+}
+
 /// A project as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(
@@ -197,6 +213,39 @@ impl<T> ListBody<T> {
                 total: page.total,
             },
             data: page.items,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[serde(default, deserialize_with = "super::optional_integer")]
+        n: Option<i64>,
+    }
+
+    fn n(json: &str) -> Result<Option<i64>, String> {
+        serde_json::from_str::<Body>(json).map(|b| b.n).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_integer_may_be_written_with_a_zero_fraction() {
+        // Found by schemathesis: `{"grace_period_seconds": 367.0}` is a JSON Schema integer.
+        assert_eq!(n(r#"{"n": 367.0}"#), Ok(Some(367)));
+        assert_eq!(n(r#"{"n": 3600}"#), Ok(Some(3600)));
+        assert_eq!(n(r#"{"n": -1}"#), Ok(Some(-1)));
+        assert_eq!(n(r#"{"n": 1e3}"#), Ok(Some(1000)));
+        assert_eq!(n(r#"{"n": null}"#), Ok(None));
+        assert_eq!(n("{}"), Ok(None));
+    }
+
+    #[test]
+    fn fractions_huge_numbers_and_other_types_are_refused() {
+        for json in [r#"{"n": 1.5}"#, r#"{"n": 1e300}"#, r#"{"n": 18446744073709551615}"#, r#"{"n": "1"}"#] {
+            assert!(n(json).is_err(), "{json}");
         }
     }
 }

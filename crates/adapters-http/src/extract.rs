@@ -37,8 +37,20 @@ async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Deserializes `bytes`, naming the failing field.
+/// Deserializes a JSON object body from `bytes`, naming the failing field.
+///
+/// # Errors
+/// 400 for bytes that are not JSON; a 422 `VALIDATION_ERROR` for JSON that is not an
+/// object or does not fit `T`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde also reads a struct from a JSON array (`[]` would be an empty patch), but every
+    // body is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(e) => ApiError::malformed_json(strip_position(&e.to_string())),
+            Ok(_) => ApiError::invalid_field("body", "must be a JSON object"),
+        });
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(de);
     let value = result.map_err(|e| {
@@ -191,5 +203,40 @@ pub struct ApiPath<T>(pub T);
 impl From<axum::extract::rejection::PathRejection> for ApiError {
     fn from(_: axum::extract::rejection::PathRejection) -> Self {
         ApiError::not_found("route")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use serde::Deserialize;
+
+    use super::parse_json;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Patch {
+        #[serde(default)]
+        name: Option<String>,
+    }
+
+    #[test]
+    fn a_json_array_is_not_read_as_a_struct() {
+        // Found by schemathesis: `PATCH /projects/{id}` with `[]` answered 200.
+        for body in ["[]", "[\"x\"]", " [null]", "null", "1", "\"name\"", "true"] {
+            let err = parse_json::<Patch>(body.as_bytes()).expect_err(body);
+            assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        }
+    }
+
+    #[test]
+    fn broken_json_is_still_a_400_and_objects_still_parse() {
+        for body in ["", "[", "{", "[1,", "nul", "{\"name\":}"] {
+            let err = parse_json::<Patch>(body.as_bytes()).expect_err(body);
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{body}");
+        }
+        let patch = parse_json::<Patch>(b" {\"name\": \"a\"}").expect("an object parses");
+        assert_eq!(patch.name.as_deref(), Some("a"));
     }
 }

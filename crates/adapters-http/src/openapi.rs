@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Required, Response};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use self::schemas::{EventFilterName, PermissionName};
+use self::schemas::PermissionName;
 
 use crate::routes::{analytics, api_keys, deliveries, events, health, projects, webhooks};
 
@@ -67,6 +67,7 @@ pub const OPERATIONS_TAG: &str = "Operations";
             schemas::AnalyticsDate,
             schemas::GranularityName,
             schemas::EventTypeName,
+            schemas::EventSubscription,
         ),
         responses(
             responses::MalformedJson,
@@ -78,11 +79,12 @@ pub const OPERATIONS_TAG: &str = "Operations";
             responses::UnsupportedMediaType,
             responses::ValidationFailed,
             responses::RateLimited,
+            responses::IdempotencyKeyInUse,
             responses::InternalError,
             responses::ServiceUnavailable,
         ),
     ),
-    modifiers(&Security, &CommonHeaders, &UniqueItems, &OptionalBodies, &Idempotency),
+    modifiers(&Security, &CommonHeaders, &UniqueItems, &TextPatterns, &OptionalBodies, &Idempotency),
     security(("bearerAuth" = [])),
     tags(
         (name = "Projects", description = "Projects of the account."),
@@ -131,13 +133,13 @@ impl Modify for CommonHeaders {
     }
 }
 
-/// `uniqueItems` on permission and event lists (utoipa has no attribute for it): the
-/// server refuses duplicates.
+/// `uniqueItems` on permission lists (utoipa has no attribute for it): the server refuses
+/// duplicates.
 struct UniqueItems;
 
 impl Modify for UniqueItems {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        let unique = [PermissionName::name(), EventFilterName::name()].map(|n| Ref::from_schema_name(n).ref_location);
+        let unique = [Ref::from_schema_name(PermissionName::name()).ref_location];
         let Some(components) = doc.components.as_mut() else { return };
         for schema in components.schemas.values_mut() {
             let RefOr::T(Schema::Object(object)) = schema else { continue };
@@ -147,6 +149,39 @@ impl Modify for UniqueItems {
                     if matches!(items.as_ref(), RefOr::Ref(r) if unique.contains(&r.ref_location)) {
                         array.unique_items = true;
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The exact rules of the request bodies' text fields as patterns (utoipa's `pattern`
+/// takes only a literal): names and descriptions are checked after trimming, so for them
+/// the pattern, not `minLength`/`maxLength`, says what the server accepts. A webhook URL
+/// is what the pattern says, not a strict RFC 3986 `uri`: the server keeps characters such
+/// a URI would percent-encode.
+struct TextPatterns;
+
+impl Modify for TextPatterns {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = doc.components.as_mut() else { return };
+        for (name, schema) in components.schemas.iter_mut() {
+            let RefOr::T(Schema::Object(object)) = schema else { continue };
+            if !name.ends_with("Request") {
+                continue;
+            }
+            for (field, property) in object.properties.iter_mut() {
+                let RefOr::T(Schema::Object(property)) = property else { continue };
+                let (pattern, trimmed) = match field.as_str() {
+                    "name" => (schemas::NAME, true),
+                    "description" => (schemas::DESCRIPTION, true),
+                    "url" => (schemas::WEBHOOK_URL, false),
+                    "secret" => (schemas::WEBHOOK_SECRET, false),
+                    _ => continue,
+                };
+                property.pattern = Some(pattern.to_owned());
+                if trimmed {
+                    (property.min_length, property.max_length) = (None, None);
                 }
             }
         }
@@ -174,7 +209,9 @@ impl Modify for OptionalBodies {
     }
 }
 
-/// Documents `Idempotency-Key` on every POST of the API (SPEC section 4).
+/// Documents `Idempotency-Key` on every POST of the API (SPEC section 4), with the 422 of
+/// an invalid or reused key, the 409 of a duplicate still running and the 413 of a body
+/// too large to fingerprint.
 struct Idempotency;
 
 impl Modify for Idempotency {
@@ -197,9 +234,21 @@ impl Modify for Idempotency {
                      sent while the first is still running waits for it (409 `IDEMPOTENCY_KEY_IN_USE` after 10 s). \
                      Keys are per account. 5xx and 429 answers are not kept, so a retry runs again.",
                 ))
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some(schemas::IDEMPOTENCY_KEY)),
+                ))
                 .build();
             op.parameters.get_or_insert_with(Vec::new).push(parameter);
+            // The middleware reads the body of any POST that carries a key, so a body over
+            // the limit is refused even where the handler would ignore it.
+            let responses = &mut op.responses.responses;
+            responses.entry("413".into()).or_insert_with(|| RefOr::Ref(Ref::from_response_name("PayloadTooLarge")));
+            responses.entry("422".into()).or_insert_with(|| RefOr::Ref(Ref::from_response_name("ValidationFailed")));
+            responses.insert("409".into(), RefOr::Ref(Ref::from_response_name("IdempotencyKeyInUse")));
         }
     }
 }

@@ -129,24 +129,31 @@ impl Granularity {
         match self {
             Granularity::Hour => midnight(day) + Duration::hours(i64::from(t.hour())),
             Granularity::Day => midnight(day),
-            Granularity::Week => midnight(day - Duration::days(i64::from(day.weekday().num_days_from_monday()))),
+            Granularity::Week => midnight(
+                // The first week of the calendar starts at its first day.
+                day.checked_sub_signed(Duration::days(i64::from(day.weekday().num_days_from_monday())))
+                    .unwrap_or(NaiveDate::MIN),
+            ),
             Granularity::Month => midnight(day.with_day(1).unwrap_or(day)),
         }
     }
 
-    /// The start of the bucket after the one starting at `start`.
+    /// The start of the bucket after the one starting at `start`; the end of time
+    /// (`DateTime::<Utc>::MAX_UTC`) when that is past the calendar's last day.
     pub fn next(&self, start: DateTime<Utc>) -> DateTime<Utc> {
-        match self {
-            Granularity::Hour => start + Duration::hours(1),
-            Granularity::Day => start + Duration::days(1),
-            Granularity::Week => start + Duration::weeks(1),
+        let next = match self {
+            Granularity::Hour => start.checked_add_signed(Duration::hours(1)),
+            Granularity::Day => start.checked_add_signed(Duration::days(1)),
+            Granularity::Week => start.checked_add_signed(Duration::weeks(1)),
             Granularity::Month => {
                 let d = start.date_naive();
                 let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
-                let first = NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d);
-                Utc.from_utc_datetime(&first.and_hms_opt(0, 0, 0).unwrap_or_default())
+                NaiveDate::from_ymd_opt(y, m, 1)
+                    .and_then(|first| first.and_hms_opt(0, 0, 0))
+                    .map(|t| Utc.from_utc_datetime(&t))
             }
-        }
+        };
+        next.unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// A cheap lower bound of the buckets overlapping `[start, end)`, to refuse huge
@@ -226,7 +233,10 @@ impl AnalyticsRange {
         let granularity = v.check(granularity.map_or(Ok(Granularity::Day), str::parse));
         let end = v.check(end.map_or(Ok(now), |raw| parse_date("end_date", raw, true)));
         let start = v.check(start.map_or_else(
-            || Ok(end.unwrap_or(now) - Duration::days(Self::DEFAULT_SPAN_DAYS)),
+            || {
+                let end = end.unwrap_or(now);
+                Ok(end.checked_sub_signed(Duration::days(Self::DEFAULT_SPAN_DAYS)).unwrap_or(DateTime::<Utc>::MIN_UTC))
+            },
             |raw| parse_date("start_date", raw, false),
         ));
         v.finish()?;
@@ -270,6 +280,31 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         crate::time::parse(s).unwrap()
+    }
+
+    fn day(d: NaiveDate) -> String {
+        d.format("%Y-%m-%d").to_string()
+    }
+
+    #[test]
+    fn ranges_at_the_ends_of_the_calendar_do_not_overflow() {
+        // Found by the analytics fuzz target: a week bucket ending past the calendar's last
+        // day panicked (`DateTime + TimeDelta` overflowed), as did the default start before
+        // its first day; month buckets there never ended and read as too many.
+        let now = t("2026-06-01T00:00:00Z");
+        let last = NaiveDate::MAX;
+        let start = day(last - Duration::days(2));
+        for g in ["hour", "day", "week", "month"] {
+            let r = AnalyticsRange::parse(Some(&start), Some(&day(last)), Some(g), now).unwrap();
+            let buckets: Vec<_> = r.bucket_starts().collect();
+            assert!(!buckets.is_empty() && buckets.len() <= 48, "{g}: {}", buckets.len());
+            assert!(buckets.iter().all(|b| *b < r.end));
+        }
+        let r = AnalyticsRange::parse(None, Some(&day(NaiveDate::MIN)), Some("week"), now).unwrap();
+        assert_eq!(r.start, DateTime::<Utc>::MIN_UTC);
+        assert_eq!(r.bucket_starts().count(), 1);
+        assert_eq!(Granularity::Month.next(t("2026-12-01T00:00:00Z")), t("2027-01-01T00:00:00Z"));
+        assert_eq!(Granularity::Week.next(DateTime::<Utc>::MAX_UTC), DateTime::<Utc>::MAX_UTC);
     }
 
     #[test]

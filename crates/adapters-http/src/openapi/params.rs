@@ -59,8 +59,8 @@ pub struct DeliveryPath {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// The 1-based page number.
-    #[param(minimum = 1, default = 1)]
+    /// The 1-based page number (the server reads it as an unsigned 32-bit integer).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4_294_967_295_u64, default = 1)]
     page: Option<u32>,
     /// Items per page.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -71,8 +71,8 @@ pub struct PageQuery {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
-    /// The 1-based page number.
-    #[param(minimum = 1, default = 1)]
+    /// The 1-based page number (the server reads it as an unsigned 32-bit integer).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4_294_967_295_u64, default = 1)]
     page: Option<u32>,
     /// Items per page.
     #[param(minimum = 1, maximum = 100, default = 20)]

@@ -260,10 +260,12 @@ error_response!(
     /// 422: a field of the body, path or query is invalid.
     ValidationFailed,
     error_response(
-        "`VALIDATION_ERROR`: a body field or query parameter is invalid (including unknown \
+        "`VALIDATION_ERROR`: a body field, query parameter or header is invalid (including unknown \
          fields and parameters). `details.field`/`details.reason` name the first problem, \
-         `details.errors` lists them all.",
-        vec![Example {
+         `details.errors` lists them all. On a POST, also `IDEMPOTENCY_KEY_REUSED`: the \
+         `Idempotency-Key` was used with another request within 24 hours.",
+        vec![
+            Example {
             name: "invalid_field",
             summary: "An invalid field",
             code: "VALIDATION_ERROR",
@@ -274,6 +276,35 @@ error_response!(
                 "value": "500",
                 "errors": [{"field": "per_page", "reason": "must be an integer between 1 and 100", "value": "500"}]
             }),
+            },
+            Example {
+                name: "idempotency_key_reused",
+                summary: "An Idempotency-Key reused with another request",
+                code: "IDEMPOTENCY_KEY_REUSED",
+                message: "This Idempotency-Key was already used with a different request",
+                details: json!({
+                    "field": "Idempotency-Key",
+                    "reason": "was used with a different method, path or body within 24 hours"
+                }),
+            },
+        ],
+        vec![],
+        true,
+    )
+);
+
+error_response!(
+    /// 409: a request with the same `Idempotency-Key` is still running.
+    IdempotencyKeyInUse,
+    error_response(
+        "`IDEMPOTENCY_KEY_IN_USE`: a request with this `Idempotency-Key` has been running for \
+         10 s and is not finished; retry shortly.",
+        vec![Example {
+            name: "in_use",
+            summary: "A duplicate request still running",
+            code: "IDEMPOTENCY_KEY_IN_USE",
+            message: "A request with this Idempotency-Key is still being processed; retry shortly",
+            details: json!({"field": "Idempotency-Key"}),
         }],
         vec![],
         true,

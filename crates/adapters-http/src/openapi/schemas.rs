@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 use tengine_domain::{EventType, Permission};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
-use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
 /// `proj_` + 22 base62 digits.
@@ -24,8 +24,40 @@ pub const API_KEY: &str = "^tng_[0-9A-Za-z]{46}$";
 /// A key's displayed prefix: its first 12 characters.
 pub const API_KEY_PREFIX: &str = "^tng_[0-9A-Za-z]{8}$";
 
-/// Every error code of SPEC section 3.
-pub const ERROR_CODES: [&str; 12] = [
+/// A name (of a project or key): 1..=100 characters once Unicode whitespace (Rust's
+/// `char::is_whitespace`) is trimmed, and no control character inside.
+pub const NAME: &str = concat!(
+    r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*",
+    r"[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+    r"(?:[^\u0000-\u001F\u007F-\u009F]{0,98}",
+    r"[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?",
+    r"[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+);
+/// A description: at most 1000 characters once whitespace is trimmed; inside, no control
+/// character but tab, line feed and carriage return.
+pub const DESCRIPTION: &str = concat!(
+    r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*",
+    r"(?:[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+    r"(?:[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{0,998}",
+    r"[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?)?",
+    r"[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+);
+/// A webhook URL: `http://` or `https://`, a host without credentials, and no whitespace
+/// or control character anywhere.
+pub const WEBHOOK_URL: &str = concat!(
+    r"^https?://[^/?#@:\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+    r"[^/?#@\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*",
+    r"(?:[/?#][^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*)?$",
+);
+/// A webhook secret: 8..=256 characters, none of them a control character.
+pub const WEBHOOK_SECRET: &str = r"^[^\u0000-\u001F\u007F-\u009F]{8,256}$";
+/// An `Idempotency-Key`: 1..=255 printable ASCII characters (HTTP drops a header value's
+/// surrounding spaces, so a sendable key starts and ends with a visible one).
+pub const IDEMPOTENCY_KEY: &str = r"^[!-~](?:[ -~]{0,253}[!-~])?$";
+
+/// Every error code of SPEC section 3, and `IDEMPOTENCY_KEY_IN_USE` (409, a duplicate
+/// request still running).
+pub const ERROR_CODES: [&str; 13] = [
     "INVALID_API_KEY",
     "INSUFFICIENT_PERMISSIONS",
     "PROJECT_NOT_FOUND",
@@ -35,6 +67,7 @@ pub const ERROR_CODES: [&str; 12] = [
     "PAYLOAD_TOO_LARGE",
     "UNSUPPORTED_MEDIA_TYPE",
     "IDEMPOTENCY_KEY_REUSED",
+    "IDEMPOTENCY_KEY_IN_USE",
     "RATE_LIMIT_EXCEEDED",
     "INTERNAL_ERROR",
     "SERVICE_UNAVAILABLE",
@@ -90,13 +123,26 @@ doc_schema!(
 );
 
 doc_schema!(
-    /// An entry of a webhook's subscription: an event type, or `*` alone for all.
-    EventFilterName,
-    "EventFilter",
-    string_enum(
-        EventType::ALL.iter().map(EventType::as_str).chain(["*"]),
-        "An event type, or `*` (which must then be the only entry) for every type."
-    )
+    /// A webhook's subscription: distinct event types, or `["*"]` alone for all.
+    EventSubscription,
+    "EventSubscription",
+    OneOfBuilder::new()
+        .item(
+            ArrayBuilder::new()
+                .items(RefOr::Ref(Ref::from_schema_name(EventTypeName::name())))
+                .min_items(Some(1))
+                .unique_items(true)
+                .description(Some("Distinct event types."))
+        )
+        .item(
+            ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["*"])))
+                .min_items(Some(1))
+                .max_items(Some(1))
+                .description(Some("`[\"*\"]`: every event type."))
+        )
+        .description(Some("A non-empty list of distinct event types, or `[\"*\"]` (alone) for every type."))
+        .into()
 );
 
 doc_schema!(

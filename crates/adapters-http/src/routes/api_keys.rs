@@ -76,7 +76,7 @@ struct PatchBody {
 #[schema(as = RotateApiKeyRequest, example = json!({"grace_period_seconds": 3600}))]
 struct RotateBody {
     /// How long the old secret keeps working, in seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dto::optional_integer")]
     #[schema(minimum = 0, maximum = 604_800, default = 0)]
     grace_period_seconds: Option<i64>,
 }

@@ -21,7 +21,7 @@ use crate::openapi::responses::{
     Forbidden, InternalError, MalformedJson, NotFound, PayloadTooLarge, ProjectNotFound, RateLimited,
     ServiceUnavailable, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
-use crate::openapi::schemas::{DeliveryStatusName, EventFilterName};
+use crate::openapi::schemas::{DeliveryStatusName, EventSubscription};
 use crate::state::AppState;
 
 /// The webhook routes.
@@ -56,14 +56,15 @@ pub struct WebhookBody {
     /// The project it belongs to.
     #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
     project_id: String,
-    /// Where deliveries are POSTed.
-    #[schema(format = "uri", max_length = 2048)]
+    /// Where deliveries are POSTed: an absolute http(s) URL as it was given (it may hold
+    /// characters a strict RFC 3986 URI would percent-encode).
+    #[schema(max_length = 2048)]
     url: String,
     /// A description, or null.
     #[schema(max_length = 1000, required = true)]
     description: Option<String>,
     /// The subscribed event types, or `["*"]` for all.
-    #[schema(value_type = Vec<EventFilterName>, min_items = 1)]
+    #[schema(value_type = EventSubscription)]
     events: Vec<&'static str>,
     /// Whether deliveries are made (set false after 5 days of failures, or a 410 answer).
     active: bool,
@@ -108,10 +109,10 @@ impl WebhookBody {
 )]
 struct CreateBody {
     /// An absolute http(s) URL with a host and no credentials.
-    #[schema(format = "uri", max_length = 2048)]
+    #[schema(max_length = 2048)]
     url: String,
     /// A non-empty list of event types without duplicates, or `["*"]` for all.
-    #[schema(value_type = Vec<EventFilterName>, min_items = 1)]
+    #[schema(value_type = EventSubscription)]
     events: Vec<String>,
     /// The signing secret; when omitted (or null) the server generates `whsec_` + base64
     /// of 24 random bytes and returns it in this response only.
@@ -131,11 +132,11 @@ struct CreateBody {
 struct PatchBody {
     /// A new URL; `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = String, format = "uri", max_length = 2048)]
+    #[schema(value_type = String, max_length = 2048)]
     url: Option<Option<String>>,
     /// A new subscription; `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Vec<EventFilterName>, min_items = 1)]
+    #[schema(value_type = EventSubscription)]
     events: Option<Option<Vec<String>>>,
     /// Turns deliveries on or off; `null` is refused.
     #[serde(default, deserialize_with = "double_option")]
