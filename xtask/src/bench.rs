@@ -45,6 +45,9 @@ impl Server {
             .env("TENGINE_LISTEN", format!("127.0.0.1:{port}"))
             .env("TENGINE_BOOTSTRAP_KEY", ADMIN_KEY)
             .env("TENGINE_LOG", "warn")
+            // Every instance on the bench database runs a delivery worker; all must be
+            // allowed to reach the loopback receiver.
+            .env("TENGINE_WEBHOOK_ALLOW_PRIVATE", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         for (k, v) in extra {
@@ -418,7 +421,7 @@ fn webhooks_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str)
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let server = Server::start(bin, db, &[("TENGINE_WEBHOOK_ALLOW_PRIVATE", "true")])?;
+    let server = Server::start(bin, db, &[])?;
     let patch_lua = std::env::temp_dir().join("tengine-bench-patch.lua");
     std::fs::write(
         &patch_lua,
