@@ -152,3 +152,56 @@ async fn list_all_walks_every_page() {
     let first = all[0].as_ref().unwrap();
     assert_eq!(client.projects().update(&first.id, &update).await.unwrap().description, None);
 }
+
+/// A fake API on loopback that answers 503 with `Retry-After: 0` twice, then 201, and
+/// records each request's `Idempotency-Key`.
+async fn flaky_api() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/api/v1/projects",
+        axum::routing::post(move |headers: HeaderMap| {
+            let s = s.clone();
+            async move {
+                let mut seen = s.lock().unwrap();
+                seen.push(headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned));
+                if seen.len() <= 2 {
+                    let body = r#"{"error":{"code":"SERVICE_UNAVAILABLE","message":"down","details":{},"request_id":"r"}}"#;
+                    return (axum::http::StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "0")], body.to_owned());
+                }
+                let body = r#"{"id":"proj_0000000000000000000001","name":"n","description":null,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+                (axum::http::StatusCode::CREATED, [("retry-after", "0")], body.to_owned())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn posts_are_retried_on_503_with_one_idempotency_key() {
+    let (url, seen) = flaky_api().await;
+    let client = TengineAI::new("tng_x")
+        .unwrap()
+        .with_base_url(&url)
+        .unwrap()
+        .with_retries(3, std::time::Duration::from_millis(10));
+    let project = client.projects().create(&CreateProject { name: "n".into(), description: None }).await.unwrap();
+    assert_eq!(project.name, "n");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "two 503s, then success");
+    assert!(seen[0].is_some(), "POSTs carry an Idempotency-Key");
+    assert!(seen.iter().all(|k| *k == seen[0]), "the same key on every retry: {seen:?}");
+
+    let (url, _) = flaky_api().await;
+    let impatient = TengineAI::new("tng_x")
+        .unwrap()
+        .with_base_url(&url)
+        .unwrap()
+        .with_retries(1, std::time::Duration::from_millis(10));
+    let err = impatient.projects().create(&CreateProject { name: "n".into(), description: None }).await.unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!((api.status, api.code.as_str(), api.retry_after), (503, "SERVICE_UNAVAILABLE", Some(0)));
+}
