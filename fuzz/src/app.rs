@@ -95,13 +95,13 @@ impl App {
                 limiter: Arc::new(SlidingWindowLimiter::shared(Arc::new(store))),
             });
             tengine.bootstrap(Some(ADMIN_KEY.parse().expect("the admin key is valid"))).await.expect("bootstrap");
-            tengine_adapters_http::router(AppState {
+            tengine_adapters_http::router(AppState::new(tengine_adapters_http::state::AppStateParts {
                 tengine,
                 ready: Arc::new(|| Box::pin(async { true })),
                 usage: Arc::new(UsageBuffer::new(4_096, || {})),
                 metering: true,
                 metrics: Arc::new(String::new),
-            })
+            }))
         });
         let doc = serde_json::from_str(tengine_adapters_http::openapi::json()).expect("the document is JSON");
         let placeholder = Fixtures {

@@ -161,6 +161,13 @@ impl WebhookSender for ReqwestSender {
     async fn send(&self, request: OutboundRequest) -> OutboundResponse {
         let started = Instant::now();
         let response = self.attempt(request).await;
+        let outcome = match (response.status, response.timed_out) {
+            (Some(s), _) if (200..300).contains(&s) => "delivered",
+            (Some(_), _) => "http_error",
+            (None, true) => "timeout",
+            (None, false) => "network_error",
+        };
+        metrics::counter!("tengine_webhook_attempts_total", "outcome" => outcome).increment(1);
         OutboundResponse { latency: started.elapsed(), ..response }
     }
 }

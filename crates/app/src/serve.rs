@@ -76,7 +76,8 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         cors_origins: serve.cors_origins.clone(),
     };
     let maintenance = tokio::spawn(workers::maintenance(tengine.clone(), stop_rx.clone()));
-    let usage_task = tokio::spawn(workers::flush_usage_loop(tengine.clone(), usage.clone(), wake, stop_rx.clone()));
+    let usage_task =
+        tokio::spawn(workers::flush_usage_loop(tengine.clone(), usage.clone(), wake, backend.clone(), stop_rx.clone()));
     let _ = router_tx.send(Some(tengine_adapters_http::router_with(state, &http)));
     tracing::info!(%addr, backend = backend.describe(), "tengine ready");
 

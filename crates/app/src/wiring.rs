@@ -151,6 +151,17 @@ impl Backend {
         })
     }
 
+    /// Database connections in use now, for the pool gauge.
+    pub fn connections_in_use(&self) -> f64 {
+        let (size, idle) = match self {
+            Backend::Postgres(s) => (s.pool().size(), s.pool().num_idle()),
+            Backend::Sqlite(s) => {
+                (s.reader().size() + s.writer().size(), s.reader().num_idle() + s.writer().num_idle())
+            }
+        };
+        f64::from(size) - idle as f64
+    }
+
     fn queue(&self) -> Arc<dyn DeliveryQueue> {
         match self {
             Backend::Postgres(s) => Arc::new(s.clone()),

@@ -27,6 +27,7 @@ pub async fn flush_usage_loop(
     tengine: Tengine,
     usage: Arc<UsageBuffer>,
     wake: Arc<Notify>,
+    backend: crate::wiring::Backend,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(USAGE_FLUSH);
@@ -36,6 +37,7 @@ pub async fn flush_usage_loop(
             () = wake.notified() => {}
             () = stopped(&mut stop) => return,
         }
+        metrics::gauge!("tengine_db_connections_in_use").set(backend.connections_in_use());
         flush_usage(&tengine, &usage).await;
     }
 }
