@@ -16,6 +16,7 @@ mod projects;
 mod receiver;
 mod sdk_rust;
 mod sqlite;
+mod transport;
 mod usage;
 mod verify;
 mod webhook_api;

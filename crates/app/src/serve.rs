@@ -40,12 +40,7 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         async move { tower::ServiceExt::oneshot(current, req).await }
     });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut shutdown_rx = stop_rx.clone();
-    let server =
-        axum::serve(listener, axum::Router::new().fallback_service(switch)).with_graceful_shutdown(async move {
-            let _ = shutdown_rx.wait_for(|stop| *stop).await;
-        });
-    let server = tokio::spawn(async move { server.await });
+    let server = tokio::spawn(accept_loop(listener, axum::Router::new().fallback_service(switch), stop_rx.clone()));
     tracing::info!(%addr, "tengine listening; connecting to the database");
 
     let opened = tokio::select! {
@@ -85,8 +80,7 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = stop_tx.send(true);
     match tokio::time::timeout(Duration::from_secs(serve.shutdown_timeout_secs), server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::error!(error = %e, "server error"),
+        Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
         Err(_) => tracing::warn!("in-flight requests did not finish in time"),
     }
@@ -119,6 +113,45 @@ async fn bootstrap(tengine: &Tengine, preset: Option<PlainApiKey>) -> anyhow::Re
         secret.expose_secret()
     );
     Ok(())
+}
+
+/// How long a client may take to send a request's headers (slow clients cannot pin
+/// connections); bodies are bounded by the request timeout.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves HTTP/1.1 connections until `stop`, then lets in-flight requests finish.
+/// (axum's `serve` cannot set hyper's header read timeout, hence this loop.)
+async fn accept_loop(listener: tokio::net::TcpListener, app: axum::Router, mut stop: watch::Receiver<bool>) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = async { let _ = stop.wait_for(|s| *s).await; } => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let watched = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = watched.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 async fn shutdown_signal() {
