@@ -166,7 +166,9 @@ describe('webhooks', () => {
     assert.equal(verifyWebhook(hit.body, legacy, secret).id, event.id);
 
     // Rejected: a tampered body, a wrong secret, a stale timestamp.
-    const tampered = hit.body.toString('utf8').replace(key.id, `${key.id.slice(0, -1)}X`);
+    // Change the id's last character to one it is not (ids are random base62).
+    const last = key.id.slice(-1) === 'X' ? 'Y' : 'X';
+    const tampered = hit.body.toString('utf8').replace(key.id, `${key.id.slice(0, -1)}${last}`);
     assert.notEqual(tampered, hit.body.toString('utf8'));
     assert.throws(() => verifyWebhook(tampered, hit.headers as Record<string, string>, secret), WebhookVerificationError);
     assert.throws(() => verifyWebhook(tampered, legacy, secret), WebhookVerificationError);
