@@ -389,6 +389,36 @@ async fn no_secret_made_by_the_api_appears_in_the_logs(backend: Backend) {
         secrets.push(secret);
         secrets.push(rotated.body["key"].as_str().expect("rotated secret").to_owned());
     }
+    // Webhook secrets, generated and chosen, and rotated, stay out of the logs too.
+    let generated = app
+        .post_json(
+            &format!("/api/v1/projects/{project}/webhooks"),
+            app.admin_key(),
+            &json!({"url": "https://hooks.example.com/a", "events": ["*"]}),
+        )
+        .await;
+    generated.expect(StatusCode::CREATED);
+    secrets.push(generated.body["secret"].as_str().expect("generated webhook secret").to_owned());
+    let chosen = "my-own-webhook-secret-1234";
+    let with_secret = app
+        .post_json(
+            &format!("/api/v1/projects/{project}/webhooks"),
+            app.admin_key(),
+            &json!({"url": "https://hooks.example.com/b", "events": ["*"], "secret": chosen}),
+        )
+        .await;
+    with_secret.expect(StatusCode::CREATED);
+    secrets.push(chosen.to_owned());
+    let wid = with_secret.body["id"].as_str().expect("webhook id").to_owned();
+    let rotated = app
+        .post_json(&format!("/api/v1/projects/{project}/webhooks/{wid}/rotate-secret"), app.admin_key(), &json!({}))
+        .await;
+    rotated.expect(StatusCode::OK);
+    secrets.push(rotated.body["secret"].as_str().expect("rotated webhook secret").to_owned());
+    // Events fan out to these webhooks (and fail: the hosts do not exist here).
+    app.patch_json(&format!("/api/v1/projects/{project}"), app.admin_key(), &json!({"name": "renamed"}))
+        .await
+        .expect(StatusCode::OK);
     // A refused key-shaped value is not logged either.
     let unknown = crate::helpers::random_key();
     app.get("/api/v1/projects", &unknown).await.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
@@ -398,6 +428,6 @@ async fn no_secret_made_by_the_api_appears_in_the_logs(backend: Backend) {
     let logs = app.logs();
     assert!(!logs.is_empty(), "the server logged nothing at all");
     for secret in &secrets {
-        assert!(!logs.contains(secret.as_str()), "a full key ({}...) appears in the server output", &secret[..12]);
+        assert!(!logs.contains(secret.as_str()), "a secret ({}...) appears in the server output", &secret[..12]);
     }
 }
