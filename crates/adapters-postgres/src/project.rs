@@ -100,30 +100,50 @@ impl ProjectRepository for PgStore {
         only: Option<ProjectId>,
         page: PageRequest,
     ) -> Result<Page<Project>, RepoError> {
+        // Two fixed statements per case rather than `($2 IS NULL OR id = $2)`: a generic
+        // prepared plan for that filter cannot use the partial index.
         let account = account.to_string();
-        let only = only.map(|p| p.to_string());
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM projects \
-             WHERE account_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR id = $2)",
-        )
-        .bind(&account)
-        .bind(&only)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let rows = sqlx::query_as::<_, ProjectRow>(concat!(
-            "SELECT ",
-            project_columns!(),
-            " FROM projects WHERE account_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR id = $2) \
-             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-        ))
-        .bind(&account)
-        .bind(&only)
-        .bind(i64::from(page.per_page()))
-        .bind(i64::try_from(page.offset()).map_err(RepoError::other)?)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let limit = i64::from(page.per_page());
+        let offset = i64::try_from(page.offset()).map_err(RepoError::other)?;
+        let (total, rows): (i64, Vec<ProjectRow>) = match only.map(|p| p.to_string()) {
+            None => {
+                let total =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE account_id = $1 AND deleted_at IS NULL")
+                        .bind(&account)
+                        .fetch_one(&self.pool);
+                let rows = sqlx::query_as::<_, ProjectRow>(concat!(
+                    "SELECT ",
+                    project_columns!(),
+                    " FROM projects WHERE account_id = $1 AND deleted_at IS NULL \
+                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+                ))
+                .bind(&account)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool);
+                tokio::try_join!(total, rows).map_err(map_err)?
+            }
+            Some(only) => {
+                let total = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM projects WHERE account_id = $1 AND deleted_at IS NULL AND id = $2",
+                )
+                .bind(&account)
+                .bind(&only)
+                .fetch_one(&self.pool);
+                let rows = sqlx::query_as::<_, ProjectRow>(concat!(
+                    "SELECT ",
+                    project_columns!(),
+                    " FROM projects WHERE account_id = $1 AND deleted_at IS NULL AND id = $2 \
+                     ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+                ))
+                .bind(&account)
+                .bind(&only)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool);
+                tokio::try_join!(total, rows).map_err(map_err)?
+            }
+        };
         Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
     }
 }
