@@ -5,6 +5,7 @@
 
 #[macro_use]
 mod helpers;
+mod metrics;
 
 mod api_keys;
 mod auth;

@@ -63,3 +63,44 @@ async fn configured_cors_origins_are_allowed_and_others_are_not() {
     let other = preflight("https://evil.example").await.expect("preflight");
     assert_eq!(other.headers().get("access-control-allow-origin"), None);
 }
+
+#[tokio::test]
+async fn past_the_concurrency_cap_requests_get_a_clean_503() {
+    let env = vec![("TENGINE_MAX_CONCURRENT_REQUESTS".to_owned(), "1".to_owned())];
+    let app = TestApp::spawn_with(Backend::Sqlite, Options { env, ..Options::default() }).await;
+    let addr = app.base_url().trim_start_matches("http://").to_owned();
+    let key = app.admin_key().to_owned();
+    // One request holds the only slot: its body never finishes arriving.
+    let mut holder = std::net::TcpStream::connect(&addr).expect("connect");
+    let head = format!(
+        "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\":"
+    );
+    holder.write_all(head.as_bytes()).expect("write");
+    let client = app.client();
+    let url = format!("{}/healthz", app.base_url());
+    let mut refused = None;
+    for _ in 0..50 {
+        let res = client.get(&url).send().await.expect("an answer");
+        if res.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            refused = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = refused.expect("a second request is refused while the slot is held");
+    assert!(refused.headers().get("retry-after").is_some(), "a 503 says when to retry");
+    let request_id = refused.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(refused.headers().get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
+    let body: serde_json::Value = refused.json().await.expect("a JSON body");
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
+    assert_eq!(body["error"]["request_id"].as_str().map(str::to_owned), request_id);
+    drop(holder);
+    // Once the slot is free again, requests are served.
+    assert!(
+        crate::helpers::eventually(Duration::from_secs(10), || {
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.get(&url).send().await.is_ok_and(|r| r.status() == reqwest::StatusCode::OK) }
+        })
+        .await
+    );
+}

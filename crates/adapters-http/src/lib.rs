@@ -89,18 +89,7 @@ pub fn router_with(state: AppState, config: &HttpConfig) -> Router {
                 Err(_) => ApiError::unavailable().detail("reason", "the request took too long").into_response(),
             }
         }))
-        .layer(CatchPanicLayer::custom(on_panic))
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                    ApiError::unavailable().detail("reason", "the server is at its concurrent request limit")
-                }))
-                .load_shed()
-                .concurrency_limit(config.max_concurrent_requests.max(1)),
-        );
-    for (name, value) in security_headers() {
-        app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
-    }
+        .layer(CatchPanicLayer::custom(on_panic));
     if !config.cors_origins.is_empty() {
         let origins: Vec<HeaderValue> =
             config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
@@ -116,17 +105,30 @@ pub fn router_with(state: AppState, config: &HttpConfig) -> Router {
                 .expose_headers([HeaderName::from_static("x-request-id"), header::LINK, header::RETRY_AFTER]),
         );
     }
-    app.layer(
-        TraceLayer::new_for_http()
-            .make_span_with(|req: &Request| {
-                let request_id = req.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
-            })
-            .on_request(())
-            .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
-    )
-    .layer(axum::middleware::from_fn(request_id::middleware))
-    .with_state(state)
+    let app = app
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let request_id = req.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+                })
+                .on_request(())
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .with_state(state);
+    // One limit for the whole server: `Router::layer` would give each route its own.
+    let limited = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            ApiError::unavailable().detail("reason", "the server is at its concurrent request limit")
+        }))
+        .load_shed()
+        .concurrency_limit(config.max_concurrent_requests.max(1))
+        .service(app);
+    let mut outer = Router::new().fallback_service(limited);
+    for (name, value) in security_headers() {
+        outer = outer.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    outer.layer(axum::middleware::from_fn(request_id::middleware))
 }
 
 /// What answers while the database is not reachable yet at start: `/healthz` is 200

@@ -286,6 +286,14 @@ impl DeliveryQueue for PgStore {
         Ok(())
     }
 
+    async fn pending_deliveries(&self) -> Result<u64, RepoError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        u64::try_from(n).map_err(RepoError::other)
+    }
+
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
         // GREATEST ignores NULLs: an unleased delivery is due at its next attempt.
         sqlx::query_scalar(

@@ -179,6 +179,14 @@ impl DeliveryQueue for SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
+    async fn pending_deliveries(&self) -> Result<u64, RepoError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(map_err)?;
+        u64::try_from(n).map_err(RepoError::other)
+    }
+
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
         // Scalar MAX is NULL if any argument is: an unleased delivery is due at its
         // next attempt.

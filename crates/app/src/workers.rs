@@ -38,6 +38,9 @@ pub async fn flush_usage_loop(
             () = stopped(&mut stop) => return,
         }
         metrics::gauge!("tengine_db_connections_in_use").set(backend.connections_in_use());
+        if let Ok(depth) = tengine.store().pending_deliveries().await {
+            metrics::gauge!("tengine_webhook_queue_depth").set(depth as f64);
+        }
         flush_usage(&tengine, &usage).await;
     }
 }

@@ -128,6 +128,7 @@ mod mock_store {
             async fn claim_due(&self, worker: &str, now: DateTime<Utc>, lease: std::time::Duration, limit: usize) -> Result<Vec<DeliveryJob>, RepoError>;
             async fn complete(&self, results: &[AttemptResult]) -> Result<(), RepoError>;
             async fn release(&self, worker: &str) -> Result<(), RepoError>;
+            async fn pending_deliveries(&self) -> Result<u64, RepoError>;
             async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
         }
 

@@ -123,6 +123,12 @@ pub trait DeliveryQueue: Send + Sync {
     /// `Unavailable` when the store cannot be reached.
     async fn release(&self, worker: &str) -> Result<(), RepoError>;
 
+    /// How many deliveries are pending (the queue depth, for metrics).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn pending_deliveries(&self) -> Result<u64, RepoError>;
+
     /// When the next pending delivery is due (or its lease ends), if any.
     ///
     /// # Errors

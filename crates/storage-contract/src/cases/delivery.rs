@@ -237,6 +237,8 @@ pub async fn next_due_is_the_earliest_pending_time_or_lease_end<S: Store>(store:
     addressed(store, &w, at(50)).await;
     let soon = addressed(store, &w, at(20)).await;
     assert_eq!(store.next_due().await.expect("next due"), Some(at(20)));
+    // Queue depth counts every pending delivery, of inactive webhooks too.
+    assert_eq!(store.pending_deliveries().await.expect("depth"), 3);
 
     let lease = Duration::from_secs(60);
     assert_eq!(ids(&store.claim_due("a", at(30), lease, 10).await.expect("claim")), vec![soon]);
