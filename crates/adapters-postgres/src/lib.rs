@@ -49,11 +49,14 @@ impl PgStore {
     /// # Errors
     /// `Unavailable` when the server cannot be reached; `Other` for a malformed URL.
     pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, RepoError> {
+        let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(RepoError::other)?;
+        // No statement may hold a request (or a worker) longer than this.
+        let options = options.options([("statement_timeout", "30s")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .test_before_acquire(false)
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(error::map_err)?;
         Ok(Self::from_pool(pool))
