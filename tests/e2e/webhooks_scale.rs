@@ -141,45 +141,39 @@ async fn two_instances_deliver_two_thousand_webhooks_each_exactly_once() {
 async fn a_killed_instances_claims_are_retaken_and_only_sends_in_flight_arrive_twice() {
     let started = Instant::now();
     let (a, _) = two_instances().await;
-    {
-        let attempt = 1;
-        let b = a.spawn_sibling().await;
-        let receivers = Receiver::start_many(RECEIVERS).await;
-        // Slow receivers keep both instances busy for several seconds.
-        for r in &receivers {
-            r.delay(Duration::from_millis(250));
-        }
-        let project = fan_out(&a, &format!("scale with a kill, attempt {attempt}"), &receivers).await;
-        let round = Instant::now();
-        let bases = vec![a.base_url().to_owned(), b.base_url().to_owned()];
-        key_operations(a.client(), a.admin_key().to_owned(), bases, project).await;
-        let threshold = 150 + 150 * attempt;
-        while tally(&receivers).distinct < threshold {
-            assert!(round.elapsed() < Duration::from_secs(30), "deliveries did not start: {:?}", tally(&receivers));
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let at_kill = tally(&receivers);
-        // Dropping a TestApp SIGKILLs its process; B does not own the database.
-        drop(b);
-        let killed = Instant::now();
-        let arrived = all_arrive(&receivers, Duration::from_secs(90), "after instance B was killed").await;
-        let after = killed.elapsed();
-        println!(
-            "attempt {attempt}: B SIGKILLed {:?} into the round with {at_kill:?}; all arrived {after:?} later",
-            killed - round
-        );
-        // Sends B had in flight may have reached receivers before the kill without being
-        // recorded; they are sent again once B's lease (60 s) runs out. Wait past it.
-        let lease_over = killed + Duration::from_secs(70);
-        tokio::time::sleep_until(lease_over.into()).await;
-        assert!(receivers.iter().all(|r| r.delivery_counts().len() == OPERATIONS), "each receiver got every event");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let t = tally(&receivers);
-        println!("{} duplicate deliveries after the kill ({t:?}; before the last settle: {arrived:?})", t.duplicates);
-        println!("the kill scale test took {:?}", started.elapsed());
-        assert!(
-            t.duplicates <= CONCURRENCY,
-            "only sends in flight at the kill may arrive twice (at most {CONCURRENCY} per instance): {t:?}"
-        );
+    let b = a.spawn_sibling().await;
+    let receivers = Receiver::start_many(RECEIVERS).await;
+    // Slow receivers keep both instances busy for several seconds.
+    for r in &receivers {
+        r.delay(Duration::from_millis(250));
     }
+    let project = fan_out(&a, "scale with a kill", &receivers).await;
+    let round = Instant::now();
+    let bases = vec![a.base_url().to_owned(), b.base_url().to_owned()];
+    key_operations(a.client(), a.admin_key().to_owned(), bases, project).await;
+    let threshold = 300;
+    while tally(&receivers).distinct < threshold {
+        assert!(round.elapsed() < Duration::from_secs(30), "deliveries did not start: {:?}", tally(&receivers));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let at_kill = tally(&receivers);
+    // Dropping a TestApp SIGKILLs its process; B does not own the database.
+    drop(b);
+    let killed = Instant::now();
+    let arrived = all_arrive(&receivers, Duration::from_secs(90), "after instance B was killed").await;
+    let after = killed.elapsed();
+    println!("B SIGKILLed {:?} into the round with {at_kill:?}; all arrived {after:?} later", killed - round);
+    // Sends B had in flight may have reached receivers before the kill without being
+    // recorded; they are sent again once B's lease (60 s) runs out. Wait past it.
+    let lease_over = killed + Duration::from_secs(70);
+    tokio::time::sleep_until(lease_over.into()).await;
+    assert!(receivers.iter().all(|r| r.delivery_counts().len() == OPERATIONS), "each receiver got every event");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t = tally(&receivers);
+    println!("{} duplicate deliveries after the kill ({t:?}; before the last settle: {arrived:?})", t.duplicates);
+    println!("the kill scale test took {:?}", started.elapsed());
+    assert!(
+        t.duplicates <= CONCURRENCY,
+        "only sends in flight at the kill may arrive twice (at most {CONCURRENCY} per instance): {t:?}"
+    );
 }

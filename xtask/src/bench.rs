@@ -17,10 +17,23 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
 }
 
+/// A command for error messages, with any bearer key masked.
+fn describe(cmd: &Command) -> String {
+    let args = cmd.get_args().map(|a| {
+        let a = a.to_string_lossy();
+        if a.contains("Bearer ") {
+            "Authorization: Bearer ***".to_owned()
+        } else {
+            a.into_owned()
+        }
+    });
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned()).chain(args).collect::<Vec<_>>().join(" ")
+}
+
 fn run(cmd: &mut Command) -> Result<String> {
-    let out = cmd.stderr(Stdio::inherit()).output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    let out = cmd.stderr(Stdio::inherit()).output().map_err(|e| format!("{}: {e}", describe(cmd)))?;
     if !out.status.success() {
-        return Err(format!("{cmd:?} failed: {}", out.status));
+        return Err(format!("{} failed: {}", describe(cmd), out.status));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
