@@ -70,24 +70,31 @@ async fn past_the_concurrency_cap_requests_get_a_clean_503() {
     let app = TestApp::spawn_with(Backend::Sqlite, Options { env, ..Options::default() }).await;
     let addr = app.base_url().trim_start_matches("http://").to_owned();
     let key = app.admin_key().to_owned();
-    // One request holds the only slot: its body never finishes arriving.
-    let mut holder = std::net::TcpStream::connect(&addr).expect("connect");
+    let client = app.client();
+    let url = format!("{}/healthz", app.base_url());
+    // One request holds the only slot: its body never finishes arriving. Once it is
+    // being served (it got no answer), another request must be refused.
     let head = format!(
         "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\":"
     );
-    holder.write_all(head.as_bytes()).expect("write");
-    let client = app.client();
-    let url = format!("{}/healthz", app.base_url());
-    let mut refused = None;
-    for _ in 0..50 {
-        let res = client.get(&url).send().await.expect("an answer");
-        if res.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
-            refused = Some(res);
-            break;
+    let mut held = None;
+    for _ in 0..20 {
+        let mut holder = std::net::TcpStream::connect(&addr).expect("connect");
+        holder.write_all(head.as_bytes()).expect("write");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        holder.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
+        let mut buf = [0u8; 16];
+        match holder.read(&mut buf) {
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                held = Some(holder);
+                break;
+            }
+            _ => {} // answered (the slot was busy): try again
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let refused = refused.expect("a second request is refused while the slot is held");
+    let holder = held.expect("a request holds the slot");
+    let refused = client.get(&url).send().await.expect("an answer");
+    assert_eq!(refused.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE, "refused while the slot is held");
     assert!(refused.headers().get("retry-after").is_some(), "a 503 says when to retry");
     let request_id = refused.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     assert_eq!(refused.headers().get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
