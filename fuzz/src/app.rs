@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use axum::Router;
 use serde_json::Value;
 use tengine_adapters_http::AppState;
+use tengine_adapters_http::Edge;
 use tengine_adapters_sqlite::SqliteStore;
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
 use tower::ServiceExt;
@@ -53,7 +53,7 @@ pub struct Fixtures {
 /// The application and its runtime; the data directory is removed on drop.
 pub struct App {
     runtime: tokio::runtime::Runtime,
-    router: Router,
+    router: Edge,
     dir: PathBuf,
     /// Resources to aim at.
     pub fixtures: Fixtures,

@@ -321,19 +321,33 @@ fn perf_bench(seeder: &Path, db: &str, server: &Server, key: &str, account: &str
     let by_id = format!("{}/api/v1/projects/{project}", server.base);
     let base_by_id = format!("{}/api/v1/projects/{project}", baseline.1);
     let mut rows = String::new();
+    let mut cpu_rows = String::new();
     let mut json = Vec::new();
     let rounds = 3;
+    let hot_rounds = 5;
     for conns in [16u32, 64] {
         let _ = wrk(&by_id, key, conns, 2)?;
         let _ = wrk(&base_by_id, key, conns, 2)?;
         let (mut t, mut b) = (Vec::new(), Vec::new());
-        for _ in 0..rounds {
-            t.push(wrk(&by_id, key, conns, 6)?);
-            b.push(wrk(&base_by_id, key, conns, 6)?);
+        // Server CPU per request (user + system) tells the two apart more steadily than
+        // throughput on a machine that wrk and PostgreSQL share.
+        let (mut t_cpu, mut b_cpu) = (Vec::new(), Vec::new());
+        let seconds = 6;
+        let per_request_us = |ticks: u64, load: &Load| ticks as f64 * 10_000.0 / (load.rps * f64::from(seconds));
+        for _ in 0..hot_rounds {
+            let before = cpu_ticks(server.pid());
+            let load = wrk(&by_id, key, conns, seconds)?;
+            t_cpu.push(per_request_us(cpu_ticks(server.pid()).saturating_sub(before), &load));
+            t.push(load);
+            let before = cpu_ticks(baseline.0.id());
+            let load = wrk(&base_by_id, key, conns, seconds)?;
+            b_cpu.push(per_request_us(cpu_ticks(baseline.0.id()).saturating_sub(before), &load));
+            b.push(load);
         }
         let m = |v: &[Load], f: fn(&Load) -> f64| median(v.iter().map(f).collect());
         let (tr, br) = (m(&t, |l| l.rps), m(&b, |l| l.rps));
         let (tp99, bp99) = (m(&t, |l| l.p99_ms), m(&b, |l| l.p99_ms));
+        let (tc, bc) = (median(t_cpu), median(b_cpu));
         rows.push_str(&format!(
             "| GET /projects/{{id}} | {conns} | {tr:.0} | {:.2} | {tp99:.2} | {br:.0} | {:.2} | {bp99:.2} | {:.3} | {:.2} |\n",
             m(&t, |l| l.p50_ms),
@@ -341,7 +355,8 @@ fn perf_bench(seeder: &Path, db: &str, server: &Server, key: &str, account: &str
             tr / br,
             tp99 / bp99
         ));
-        json.push(format!("{{\"scenario\":\"get_project\",\"connections\":{conns},\"rps\":{tr:.1},\"p99_ms\":{tp99:.3},\"baseline_rps\":{br:.1},\"baseline_p99_ms\":{bp99:.3}}}"));
+        cpu_rows.push_str(&format!("| {conns} | {tc:.1} | {bc:.1} | {:.2} |\n", tc / bc));
+        json.push(format!("{{\"scenario\":\"get_project\",\"connections\":{conns},\"rps\":{tr:.1},\"p99_ms\":{tp99:.3},\"baseline_rps\":{br:.1},\"baseline_p99_ms\":{bp99:.3},\"cpu_us_per_request\":{tc:.1},\"baseline_cpu_us_per_request\":{bc:.1}}}"));
         let others: [(&str, String, Option<&Path>, &str); 4] = [
             ("GET /projects (page of 20)", format!("{}/api/v1/projects?per_page=20", server.base), None, key),
             ("POST /projects", format!("{}/api/v1/projects", server.base), Some(post_lua.as_path()), key),
@@ -382,10 +397,13 @@ fn perf_bench(seeder: &Path, db: &str, server: &Server, key: &str, account: &str
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("perf-latest.json"), format!("[{}]\n", json.join(",\n"))).map_err(|e| e.to_string())?;
     Ok(format!(
-        "\nHot path: Tengine against the baseline (axum + one PK SELECT), wrk, {rounds} alternating rounds, medians\n\
+        "\nHot path: Tengine against the baseline (axum + one PK SELECT), wrk, medians of {hot_rounds} alternating rounds (GET by id) and {rounds} rounds (others)\n\
          seed: {}\n\
          | scenario | conns | req/s | p50 ms | p99 ms | baseline req/s | baseline p50 | baseline p99 | ratio req/s | ratio p99 |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n{rows}\
+         |---|---|---|---|---|---|---|---|---|---|\n{rows}\n\
+         Server CPU per GET /projects/{{id}} (user + system, from /proc)\n\
+         | conns | tengine µs | baseline µs | ratio |\n\
+         |---|---|---|---|\n{cpu_rows}\
          tengine RSS idle {:.1} MiB, peak {:.1} MiB\n",
         seeded.trim(),
         rss_idle as f64 / 1024.0,

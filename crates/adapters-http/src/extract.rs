@@ -8,9 +8,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tengine_domain::{FieldError, PageRequest, Principal, ValidationError, Validator};
 
+use crate::edge::note_route;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::usage::{AuthSlot, Authenticated};
+use crate::usage::{attributed_project, Authenticated};
 
 /// The request body cap (SPEC: 1 MiB).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -122,6 +123,8 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let slot = note_route(&parts.extensions);
+        let at = chrono::Utc::now();
         let header = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
             // A non-ASCII header is a malformed key, not a missing one.
@@ -129,8 +132,9 @@ impl FromRequestParts<AppState> for Auth {
         };
         let principal = state.tengine.authenticate(header).await?;
         let rate = if state.metering { state.tengine.admit(&principal).await? } else { None };
-        if let Some(slot) = parts.extensions.get::<AuthSlot>() {
-            let _ = slot.0.set(Authenticated { principal: principal.clone(), rate });
+        if let Some(slot) = slot {
+            let project = attributed_project(&principal, parts.uri.path());
+            let _ = slot.0.auth.set(Authenticated { principal: principal.clone(), rate, project, at });
         }
         if let Some(d) = rate {
             if let Some(kind) = state.tengine.usage_alert(&principal, &d) {

@@ -57,6 +57,8 @@ fn reused() -> Response {
 
 /// Middleware for POST routes.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // Answers given here, before any handler, are counted under their route too.
+    let _ = crate::edge::note_route(req.extensions());
     if req.method() != Method::POST {
         return next.run(req).await;
     }
@@ -76,7 +78,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
         return ApiError::payload_too_large(BODY_LIMIT).into_response();
     };
-    let fp = fingerprint(parts.method.as_str(), parts.uri.path(), &bytes);
+    // The path below the prefix, as earlier versions stored it, so their claims still match.
+    let path = parts.uri.path();
+    let fp = fingerprint(parts.method.as_str(), path.strip_prefix(crate::API_PREFIX).unwrap_or(path), &bytes);
     let hash = key.lookup_hash(&account);
     let store = state.tengine.store();
     let started = tokio::time::Instant::now();

@@ -21,7 +21,7 @@ pub fn current() -> Option<String> {
 }
 
 /// Keeps a sane client-supplied id (for tracing across systems), else makes one.
-fn choose(req: &Request) -> String {
+pub(crate) fn choose(req: &Request) -> String {
     req.headers()
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
@@ -29,6 +29,11 @@ fn choose(req: &Request) -> String {
             (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
         .map_or_else(|| format!("req_{}", uuid::Uuid::now_v7().simple()), str::to_owned)
+}
+
+/// Runs `f` with `id` as the current request id.
+pub(crate) async fn scope<F: std::future::Future>(id: String, f: F) -> F::Output {
+    REQUEST_ID.scope(id, f).await
 }
 
 /// Middleware: sets the id for the request's duration and on the response.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
 use serde_json::Value;
 use tengine_adapters_http::openapi::{self, schemas};
 use tengine_adapters_http::AppState;
+use tengine_adapters_http::Edge;
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine};
 use tengine_domain::{EventType, Permission};
 use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockUsageSink, RepoError};
@@ -66,7 +66,7 @@ fn is_operational(op: &Value) -> bool {
 }
 
 /// A router over a store that answers nothing: only requests that never reach it succeed.
-fn app(store: MockStore) -> Router {
+fn app(store: MockStore) -> Edge {
     let mut clock = MockClock::new();
     clock.expect_now().returning(chrono::Utc::now);
     let tengine = Tengine::new(Deps {
@@ -93,12 +93,7 @@ fn concrete(path: &str) -> String {
         .replace("{delivery_id}", "del_0000000000000000000001")
 }
 
-async fn send(
-    app: &Router,
-    method: &str,
-    path: &str,
-    auth: Option<&str>,
-) -> (StatusCode, axum::http::HeaderMap, Value) {
+async fn send(app: &Edge, method: &str, path: &str, auth: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Value) {
     let mut req = Request::builder().method(method).uri(concrete(path));
     if let Some(auth) = auth {
         req = req.header(header::AUTHORIZATION, auth);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use tengine_adapters_http::Edge;
 use tengine_application::{AccountWithKey, Tengine, UsageBuffer};
 use tengine_domain::PlainApiKey;
 use tokio::sync::{watch, Notify};
@@ -33,14 +34,9 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not listen on {}", serve.listen()))?;
     let addr = listener.local_addr()?;
-    let (router_tx, router_rx) = watch::channel::<Option<axum::Router>>(None);
-    let starting = tengine_adapters_http::starting_router();
-    let switch = tower::service_fn(move |req: axum::extract::Request| {
-        let current = router_rx.borrow().clone().unwrap_or_else(|| starting.clone());
-        async move { tower::ServiceExt::oneshot(current, req).await }
-    });
+    let (router_tx, router_rx) = watch::channel::<Option<Edge>>(None);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let server = tokio::spawn(accept_loop(listener, axum::Router::new().fallback_service(switch), stop_rx.clone()));
+    let server = tokio::spawn(accept_loop(listener, router_rx, stop_rx.clone()));
     tracing::info!(%addr, "tengine listening; connecting to the database");
 
     let opened = tokio::select! {
@@ -121,11 +117,20 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves HTTP/1.1 connections until `stop`, then lets in-flight requests finish.
 /// (axum's `serve` cannot set hyper's header read timeout, hence this loop.)
-async fn accept_loop(listener: tokio::net::TcpListener, app: axum::Router, mut stop: watch::Receiver<bool>) {
+///
+/// A connection accepted once the application is ready is served by it directly; one
+/// accepted before looks the application up per request, so it is served by the
+/// application as soon as the database answers.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: watch::Receiver<Option<Edge>>,
+    mut stop: watch::Receiver<bool>,
+) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
 
+    let starting = tengine_adapters_http::starting_router();
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -143,12 +148,35 @@ async fn accept_loop(listener: tokio::net::TcpListener, app: axum::Router, mut s
             () = async { let _ = stop.wait_for(|s| *s).await; } => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-        let watched = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = watched.await;
-        });
+        let io = TokioIo::new(stream);
+        let ready = app.borrow().clone();
+        match ready {
+            Some(edge) => {
+                let connection = builder.serve_connection_with_upgrades(io, TowerToHyperService::new(edge));
+                let watched = graceful.watch(connection.into_owned());
+                tokio::spawn(async move {
+                    let _ = watched.await;
+                });
+            }
+            None => {
+                let (app, starting) = (app.clone(), starting.clone());
+                let switch = tower::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let current = app.borrow().clone();
+                    let starting = starting.clone();
+                    async move {
+                        match current {
+                            Some(edge) => tower::ServiceExt::oneshot(edge, req).await,
+                            None => tower::ServiceExt::oneshot(starting, req).await,
+                        }
+                    }
+                });
+                let connection = builder.serve_connection_with_upgrades(io, TowerToHyperService::new(switch));
+                let watched = graceful.watch(connection.into_owned());
+                tokio::spawn(async move {
+                    let _ = watched.await;
+                });
+            }
+        }
     }
     drop(listener);
     graceful.shutdown().await;

@@ -189,10 +189,22 @@ pub fn delivery_worker(backend: &Backend, serve: &Serve) -> anyhow::Result<Arc<D
     Ok(Arc::new(DeliveryWorker::new(backend.queue(), Arc::new(sender), Arc::new(SystemClock), config)))
 }
 
-/// Installs the Prometheus recorder once and returns what renders `/metrics`.
+/// Installs the Prometheus recorder once and returns what renders `/metrics`. A task
+/// drains histogram samples every few seconds: the recorder keeps each one until then,
+/// so without it memory would grow with every request between scrapes.
 pub fn metrics() -> Arc<dyn Fn() -> String + Send + Sync> {
     match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
-        Ok(handle) => Arc::new(move || handle.render()),
+        Ok(handle) => {
+            let upkeep = handle.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    upkeep.run_upkeep();
+                }
+            });
+            Arc::new(move || handle.render())
+        }
         Err(e) => {
             tracing::warn!(error = %e, "metrics are unavailable");
             Arc::new(String::new)

@@ -26,7 +26,8 @@ impl Tengine {
             Some(record) => record,
             None => {
                 let record = self.deps.store.find_by_digest(&digest).await?.ok_or(fail(AuthFailure::Unknown))?;
-                self.keys.put(digest, record.clone(), now);
+                let record = std::sync::Arc::new(record);
+                self.keys.put(digest, std::sync::Arc::clone(&record), now);
                 record
             }
         };

@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 /// The analytics route.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/projects/{project_id}/analytics", get(show))
+    Router::new().route(crate::api_path!("/projects/{project_id}/analytics"), get(show))
 }
 
 /// Usage in one bucket (with `timestamp`) or over the whole range (`totals`, without).

@@ -25,9 +25,9 @@ use crate::state::AppState;
 /// The API key routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/projects/{project_id}/api-keys", get(list).post(create))
-        .route("/projects/{project_id}/api-keys/{key_id}", get(show).patch(update).delete(revoke))
-        .route("/projects/{project_id}/api-keys/{key_id}/rotate", post(rotate))
+        .route(crate::api_path!("/projects/{project_id}/api-keys"), get(list).post(create))
+        .route(crate::api_path!("/projects/{project_id}/api-keys/{key_id}"), get(show).patch(update).delete(revoke))
+        .route(crate::api_path!("/projects/{project_id}/api-keys/{key_id}/rotate"), post(rotate))
 }
 
 /// A new project-scoped key.

@@ -24,8 +24,11 @@ use crate::state::AppState;
 /// The delivery routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/projects/{project_id}/webhooks/{webhook_id}/deliveries", get(deliveries))
-        .route("/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", post(redeliver))
+        .route(crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}/deliveries"), get(deliveries))
+        .route(
+            crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"),
+            post(redeliver),
+        )
 }
 
 /// One attempt to deliver.

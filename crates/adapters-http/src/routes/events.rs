@@ -21,7 +21,7 @@ use crate::state::AppState;
 
 /// The event-log route.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/projects/{project_id}/events", get(events))
+    Router::new().route(crate::api_path!("/projects/{project_id}/events"), get(events))
 }
 
 /// An event of the log, in the delivery envelope's shape.

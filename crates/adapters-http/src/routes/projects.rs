@@ -24,8 +24,8 @@ use crate::state::AppState;
 /// The project routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/projects", get(list).post(create))
-        .route("/projects/{project_id}", get(show).patch(update).delete(destroy))
+        .route(crate::api_path!("/projects"), get(list).post(create))
+        .route(crate::api_path!("/projects/{project_id}"), get(show).patch(update).delete(destroy))
 }
 
 /// A new project.

@@ -27,10 +27,13 @@ use crate::state::AppState;
 /// The webhook routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/projects/{project_id}/webhooks", get(list).post(create))
-        .route("/projects/{project_id}/webhooks/{webhook_id}", get(show).patch(update).delete(destroy))
-        .route("/projects/{project_id}/webhooks/{webhook_id}/rotate-secret", post(rotate_secret))
-        .route("/projects/{project_id}/webhooks/{webhook_id}/test", post(test))
+        .route(crate::api_path!("/projects/{project_id}/webhooks"), get(list).post(create))
+        .route(
+            crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}"),
+            get(show).patch(update).delete(destroy),
+        )
+        .route(crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}/rotate-secret"), post(rotate_secret))
+        .route(crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}/test"), post(test))
 }
 
 /// A webhook as the API shows it; `secret` only on create and rotate-secret.

@@ -1,0 +1,262 @@
+//! The edge of the server: what every request goes through, in one service.
+//!
+//! axum boxes and clones each `Router::layer` once per request and layer, and the dozen
+//! layers this used to be (request id, security headers, concurrency cap, panic guard,
+//! timeout, trace, usage, metrics, body limit, the `/api/v1` prefix) cost the hot path
+//! more CPU than its database query. Here they are one future, in the same order:
+//! request id, concurrency cap, panic guard, timeout, routing; then metrics, usage and
+//! headers on the way out.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use futures::FutureExt;
+use tengine_ports::UsageRecord;
+use tokio::sync::Semaphore;
+use tower::{BoxError, Layer, Service};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::request_id;
+use crate::state::AppState;
+use crate::usage::{rate_headers, Authenticated};
+
+/// What the router learns about a request for the edge to use afterwards; the `Auth`
+/// extractor fills it, through the request's extensions.
+#[derive(Default)]
+pub struct RequestSlot {
+    /// The route template that matched (metrics are labelled by it, never by a raw path).
+    pub route: OnceLock<MatchedPath>,
+    /// The caller, its rate-limit decision and the project its usage counts against.
+    pub auth: OnceLock<Authenticated>,
+}
+
+/// A shared handle to a request's [`RequestSlot`].
+#[derive(Clone, Default)]
+pub struct SlotHandle(pub Arc<RequestSlot>);
+
+/// Notes the matched route template for the edge's metrics (from inside the router,
+/// where axum has set it).
+pub(crate) fn note_route(extensions: &axum::http::Extensions) -> Option<SlotHandle> {
+    let slot = extensions.get::<SlotHandle>()?;
+    if let Some(route) = extensions.get::<MatchedPath>() {
+        let _ = slot.0.route.set(route.clone());
+    }
+    Some(slot.clone())
+}
+
+type Routed = <DefaultBodyLimit as Layer<Router>>::Service;
+
+/// The whole server as one tower service (cheap to clone: one `Arc`).
+#[derive(Clone)]
+pub struct Edge(Arc<EdgeParts>);
+
+struct EdgeParts {
+    /// Every route.
+    plain: Routed,
+    /// The same routes with `Idempotency-Key` handling, for POSTs that carry one.
+    idempotent: Routed,
+    state: AppState,
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+    metrics: RouteMetrics,
+}
+
+impl Edge {
+    /// Wraps the two routers (built from the same routes).
+    pub(crate) fn new(
+        plain: Router,
+        idempotent: Router,
+        state: AppState,
+        max_concurrent: usize,
+        timeout: Duration,
+    ) -> Self {
+        let limit = DefaultBodyLimit::max(crate::extract::BODY_LIMIT);
+        Self(Arc::new(EdgeParts {
+            plain: limit.layer(plain),
+            idempotent: limit.layer(idempotent),
+            state,
+            permits: Arc::new(Semaphore::new(max_concurrent.clamp(1, Semaphore::MAX_PERMITS))),
+            timeout,
+            metrics: RouteMetrics::default(),
+        }))
+    }
+}
+
+impl<B> Service<axum::http::Request<B>> for Edge
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let mut req = req.map(Body::new);
+        let id = request_id::choose(&req);
+        let value = HeaderValue::from_str(&id).ok();
+        if let Some(v) = &value {
+            req.headers_mut().insert(request_id::HEADER, v.clone());
+        }
+        let parts = Arc::clone(&self.0);
+        let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id);
+        Box::pin(request_id::scope(id, async move {
+            let mut res = parts.handle(req).instrument(span).await;
+            finish_headers(res.headers_mut(), value);
+            Ok(res)
+        }))
+    }
+}
+
+impl EdgeParts {
+    async fn handle(&self, mut req: Request) -> Response {
+        let started = Instant::now();
+        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+            return ApiError::unavailable()
+                .detail("reason", "the server is at its concurrent request limit")
+                .into_response();
+        };
+        let slot = SlotHandle::default();
+        req.extensions_mut().insert(slot.clone());
+        let method = req.method().clone();
+        let headers = req.headers();
+        // Only requests with a body can be dripped slowly by a client; database work is
+        // bounded separately (statement timeout, pool acquire timeout).
+        let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+            || headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
+        let idempotent = method == Method::POST && headers.contains_key(crate::idempotency::HEADER);
+        let mut router = if idempotent { self.idempotent.clone() } else { self.plain.clone() };
+        let routed = std::panic::catch_unwind(AssertUnwindSafe(|| router.call(req)));
+        let outcome = match routed {
+            Err(_) => Err(()),
+            Ok(future) => {
+                let guarded = AssertUnwindSafe(future).catch_unwind();
+                if has_body {
+                    match tokio::time::timeout(self.timeout, guarded).await {
+                        Ok(done) => done.map_err(drop),
+                        Err(_) => Ok(Ok(ApiError::unavailable()
+                            .detail("reason", "the request took too long")
+                            .into_response())),
+                    }
+                } else {
+                    guarded.await.map_err(drop)
+                }
+            }
+        };
+        drop(permit);
+        let mut res = match outcome {
+            Ok(Ok(res)) => res,
+            Ok(Err(never)) => match never {},
+            Err(()) => {
+                // The payload may quote request data; it is not logged.
+                tracing::error!("a request handler panicked");
+                ApiError::internal().into_response()
+            }
+        };
+        let elapsed = started.elapsed();
+        if let Some(route) = slot.0.route.get() {
+            self.metrics.record(route, &method, res.status().as_u16(), elapsed);
+        }
+        if let Some(auth) = slot.0.auth.get() {
+            self.account(auth, &mut res, elapsed);
+        }
+        tracing::info!(
+            status = res.status().as_u16(),
+            latency_ms = elapsed.as_secs_f64() * 1e3,
+            "finished processing request"
+        );
+        res
+    }
+
+    /// Records usage and sets the rate-limit headers of an authenticated request.
+    fn account(&self, auth: &Authenticated, res: &mut Response, elapsed: Duration) {
+        if !self.state.metering {
+            return;
+        }
+        if let Some(d) = &auth.rate {
+            rate_headers(res.headers_mut(), d);
+        }
+        if let Some(project_id) = auth.project {
+            self.state.usage.record(UsageRecord {
+                at: auth.at,
+                account_id: auth.principal.account_id,
+                project_id,
+                key_id: auth.principal.key_id,
+                status: res.status().as_u16(),
+                latency_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            });
+        }
+    }
+}
+
+/// Security headers every response carries (an API never renders in a browser frame).
+pub(crate) fn security_headers() -> [(header::HeaderName, HeaderValue); 5] {
+    [
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'")),
+    ]
+}
+
+/// Adds the security headers a handler did not set, and the request id.
+pub(crate) fn finish_headers(headers: &mut HeaderMap, request_id: Option<HeaderValue>) {
+    headers.reserve(6);
+    for (name, value) in security_headers() {
+        if !headers.contains_key(&name) {
+            headers.insert(name, value);
+        }
+    }
+    if let Some(v) = request_id {
+        headers.insert(request_id::HEADER, v);
+    }
+}
+
+/// Request counters and latency histograms by route template, method and status, with
+/// their handles kept: building a labelled key costs several allocations per request.
+#[derive(Default)]
+struct RouteMetrics {
+    handles: RwLock<HashMap<String, ByMethodAndStatus>>,
+}
+
+type Handles = (metrics::Counter, metrics::Histogram);
+type ByMethodAndStatus = HashMap<(Method, u16), Handles>;
+
+impl RouteMetrics {
+    fn record(&self, route: &MatchedPath, method: &Method, status: u16, elapsed: Duration) {
+        let route = route.as_str();
+        let found = {
+            let map = self.handles.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.get(route).and_then(|m| m.get(&(method.clone(), status))).cloned()
+        };
+        let (counter, histogram) = found.unwrap_or_else(|| {
+            let (r, m) = (route.to_owned(), method.as_str().to_owned());
+            let made: Handles = (
+                metrics::counter!("tengine_http_requests_total", "route" => r.clone(), "method" => m.clone(), "status" => status.to_string()),
+                metrics::histogram!("tengine_http_request_duration_seconds", "route" => r, "method" => m),
+            );
+            let mut map = self.handles.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry(route.to_owned()).or_default().insert((method.clone(), status), made.clone());
+            made
+        });
+        counter.increment(1);
+        histogram.record(elapsed.as_secs_f64());
+    }
+}
