@@ -75,6 +75,7 @@ impl ApiKeyRepository for PgStore {
     async fn find_by_digest(&self, digest: &ApiKeyDigest) -> Result<Option<ApiKey>, RepoError> {
         // Two index lookups rather than one OR, which could not use both unique indexes;
         // the left join keeps account-wide keys (no project) and drops deleted projects'.
+        let mut conn = self.kept.acquire(&self.pool).await?;
         let row = sqlx::query_as::<_, ApiKeyRow>(concat!(
             "SELECT ",
             api_key_columns!(),
@@ -86,9 +87,10 @@ impl ApiKeyRepository for PgStore {
                ORDER BY m.rank LIMIT 1) found"
         ))
         .bind(digest.as_bytes().as_slice())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map_err)?;
+        conn.keep();
         row.map(ApiKey::try_from).transpose()
     }
 

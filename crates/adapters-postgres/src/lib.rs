@@ -12,6 +12,7 @@ mod delivery;
 mod error;
 mod event;
 mod idempotency;
+mod kept;
 mod notifier;
 mod project;
 mod queue;
@@ -41,6 +42,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    kept: std::sync::Arc<kept::Kept>,
 }
 
 impl PgStore {
@@ -64,7 +66,20 @@ impl PgStore {
 
     /// Wraps an existing pool.
     pub fn from_pool(pool: PgPool) -> PgStore {
-        PgStore { pool }
+        let kept = kept::Kept::new(pool.options().get_max_connections(), pool.options().get_acquire_timeout());
+        PgStore { pool, kept }
+    }
+
+    /// Closes the pool, waiting for every connection to come back (use this rather than
+    /// `pool().close()`, which would wait for the connections kept for reads).
+    pub async fn close(&self) {
+        self.kept.close();
+        self.pool.close().await;
+    }
+
+    /// Connections kept idle for the hot reads (counted by the pool as in use).
+    pub fn kept_idle(&self) -> usize {
+        self.kept.idle()
     }
 
     /// The underlying pool (for other adapters sharing the database).

@@ -91,7 +91,10 @@ pub(crate) async fn delete(
 #[async_trait::async_trait]
 impl ProjectRepository for PgStore {
     async fn get_project(&self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError> {
-        fetch(&self.pool, account, id, false).await
+        let mut conn = self.kept.acquire(&self.pool).await?;
+        let project = fetch(&mut *conn, account, id, false).await?;
+        conn.keep();
+        Ok(project)
     }
 
     async fn list_projects(
@@ -101,8 +104,11 @@ impl ProjectRepository for PgStore {
         page: PageRequest,
     ) -> Result<Page<Project>, RepoError> {
         // Two fixed statements per case rather than `($2 IS NULL OR id = $2)`: a generic
-        // prepared plan for that filter cannot use the partial index.
+        // prepared plan for that filter cannot use the partial index. Both run on one
+        // connection, one after the other: one acquire per page, and a page never holds
+        // two of the pool's connections at once.
         let account = account.to_string();
+        let mut conn = self.kept.acquire(&self.pool).await?;
         let limit = i64::from(page.per_page());
         let offset = i64::try_from(page.offset()).map_err(RepoError::other)?;
         let (total, rows): (i64, Vec<ProjectRow>) = match only.map(|p| p.to_string()) {
@@ -110,7 +116,9 @@ impl ProjectRepository for PgStore {
                 let total =
                     sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE account_id = $1 AND deleted_at IS NULL")
                         .bind(&account)
-                        .fetch_one(&self.pool);
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(map_err)?;
                 let rows = sqlx::query_as::<_, ProjectRow>(concat!(
                     "SELECT ",
                     project_columns!(),
@@ -120,8 +128,10 @@ impl ProjectRepository for PgStore {
                 .bind(&account)
                 .bind(limit)
                 .bind(offset)
-                .fetch_all(&self.pool);
-                tokio::try_join!(total, rows).map_err(map_err)?
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                (total, rows)
             }
             Some(only) => {
                 let total = sqlx::query_scalar(
@@ -129,7 +139,9 @@ impl ProjectRepository for PgStore {
                 )
                 .bind(&account)
                 .bind(&only)
-                .fetch_one(&self.pool);
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)?;
                 let rows = sqlx::query_as::<_, ProjectRow>(concat!(
                     "SELECT ",
                     project_columns!(),
@@ -140,10 +152,13 @@ impl ProjectRepository for PgStore {
                 .bind(&only)
                 .bind(limit)
                 .bind(offset)
-                .fetch_all(&self.pool);
-                tokio::try_join!(total, rows).map_err(map_err)?
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                (total, rows)
             }
         };
+        conn.keep();
         Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
     }
 }

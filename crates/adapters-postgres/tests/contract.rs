@@ -16,7 +16,7 @@ async fn fresh_store() -> (PgStore, impl Future<Output = ()>) {
     store.migrate().await.expect("migrate the test database");
     let closing = store.clone();
     let cleanup = async move {
-        closing.pool().close().await;
+        closing.close().await;
         drop_test_database(&admin, &url).await;
     };
     (store, cleanup)
@@ -87,4 +87,78 @@ async fn a_commit_that_creates_deliveries_wakes_the_notifier_within_a_second() {
     assert_eq!(append(&store, &new_event(acct.id, Some(p.id), EventType::ApiKeyCreated)).await, 1);
     assert!(waiting.await.expect("the waiter finishes").is_ok(), "woken within a second of the commit");
     cleanup.await;
+}
+
+/// A store on a fresh database with a pool of `max` connections.
+async fn small_store(max: u32) -> (PgStore, String, String) {
+    let admin = std::env::var("TENGINE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+    let url = create_test_database(&admin).await;
+    let store = PgStore::connect(&url, max).await.expect("connect to the test database");
+    store.migrate().await.expect("migrate the test database");
+    (store, admin, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_kept_for_reads_leave_room_for_transactions_and_close_cleanly() {
+    use tengine_ports::{ProjectRepository, UnitOfWork};
+    use tengine_storage_contract::fixtures::{account, at, project};
+
+    let (store, admin, url) = small_store(2).await;
+    let acct = account(&store).await;
+    let p = project(&store, acct.id, at(0)).await;
+    // One of the two connections is now kept for reads...
+    assert!(store.get_project(acct.id, p.id).await.expect("read").is_some());
+    assert_eq!(store.kept_idle(), 1);
+    // ...and a transaction still gets the other, while reads go on beside it.
+    let tx = store.begin().await.expect("a transaction starts beside a kept connection");
+    assert!(store.get_project(acct.id, p.id).await.expect("read beside a transaction").is_some());
+    tx.commit().await.expect("commit");
+    // Closing waits for every connection; the kept one must not make it hang.
+    tokio::time::timeout(std::time::Duration::from_secs(10), store.close())
+        .await
+        .expect("the store closes with a connection kept for reads");
+    drop_test_database(&admin, &url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_recover_when_the_server_drops_kept_connections() {
+    use tengine_ports::ProjectRepository;
+    use tengine_storage_contract::fixtures::{account, at, project};
+
+    let (store, admin, url) = small_store(8).await;
+    let acct = account(&store).await;
+    let p = project(&store, acct.id, at(0)).await;
+    let reads = (0..8).map(|_| store.get_project(acct.id, p.id));
+    for read in futures::future::join_all(reads).await {
+        assert!(read.expect("read").is_some());
+    }
+    assert!(store.kept_idle() > 0, "reads keep connections");
+    // The server ends every session of this database (a restart or failover looks alike).
+    let db = url.rsplit('/').next().expect("a database name");
+    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("admin connection");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(db)
+        .execute(&mut admin_conn)
+        .await
+        .expect("terminate the sessions");
+    // A read on a dead kept connection fails as unavailable (no panic) and is not kept;
+    // within as many reads as were kept, they answer again.
+    let mut failures = 0;
+    let mut answered = false;
+    for _ in 0..=8 {
+        match store.get_project(acct.id, p.id).await {
+            Ok(found) => {
+                assert!(found.is_some());
+                answered = true;
+                break;
+            }
+            Err(e) => {
+                assert!(matches!(e, tengine_ports::RepoError::Unavailable(_)), "{e:?}");
+                failures += 1;
+            }
+        }
+    }
+    assert!(answered, "reads answer again after {failures} failures");
+    store.close().await;
+    drop_test_database(&admin, &url).await;
 }

@@ -154,7 +154,8 @@ impl Backend {
     /// Database connections in use now, for the pool gauge.
     pub fn connections_in_use(&self) -> f64 {
         let (size, idle) = match self {
-            Backend::Postgres(s) => (s.pool().size(), s.pool().num_idle()),
+            // Connections kept for hot reads are idle too, though the pool lent them out.
+            Backend::Postgres(s) => (s.pool().size(), s.pool().num_idle() + s.kept_idle()),
             Backend::Sqlite(s) => {
                 (s.reader().size() + s.writer().size(), s.reader().num_idle() + s.writer().num_idle())
             }
