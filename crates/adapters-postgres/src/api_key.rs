@@ -96,9 +96,10 @@ impl ApiKeyRepository for PgStore {
 
     async fn get_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError> {
         sqlx::query_as::<_, ApiKeyRow>(concat!(
-            "SELECT ",
+            // By primary key, then the project (see `project::SELECT_LIVE`).
+            "WITH k AS MATERIALIZED (SELECT ",
             api_key_columns!(),
-            " FROM api_keys WHERE project_id = $1 AND id = $2"
+            " FROM api_keys WHERE id = $2) SELECT * FROM k WHERE project_id = $1"
         ))
         .bind(project.to_string())
         .bind(id.to_string())

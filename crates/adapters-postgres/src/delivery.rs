@@ -158,9 +158,10 @@ pub(crate) async fn get(
     id: DeliveryId,
 ) -> Result<Option<Delivery>, RepoError> {
     let row = sqlx::query_as::<_, DeliveryRow>(concat!(
-        "SELECT ",
+        // By primary key, then the webhook (see `project::SELECT_LIVE`).
+        "WITH d AS MATERIALIZED (SELECT ",
         delivery_columns!(),
-        " FROM deliveries WHERE webhook_id = $1 AND id = $2"
+        " FROM deliveries WHERE id = $2) SELECT * FROM d WHERE webhook_id = $1"
     ))
     .bind(webhook.to_string())
     .bind(id.to_string())

@@ -30,6 +30,8 @@ use sqlx::PgPool;
 use tengine_ports::RepoError;
 
 pub use notifier::PgDeliveryNotifier;
+#[doc(hidden)]
+pub use project::SELECT_LIVE as PROJECT_LOOKUP_SQL;
 pub use transaction::PgTransaction;
 
 /// The embedded schema migrations.

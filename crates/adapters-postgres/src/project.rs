@@ -9,13 +9,26 @@ use crate::error::{affected, map_err};
 use crate::rows::{convert, project_columns, ProjectRow};
 use crate::PgStore;
 
-const SELECT_LIVE: &str =
-    concat!("SELECT ", project_columns!(), " FROM projects WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL");
+// By primary key first, then the owner: without statistics (a new database, or
+// autovacuum off) a generic plan for `account_id = $1 AND id = $2` picks the account's
+// list index and walks every project of the account. The materialized CTE is planned
+// on its own, on `id` alone.
+/// Reads a live project of an account (`$1`) by id (`$2`).
+#[doc(hidden)]
+pub const SELECT_LIVE: &str = concat!(
+    "WITH p AS MATERIALIZED (SELECT ",
+    project_columns!(),
+    ", deleted_at FROM projects WHERE id = $2) SELECT ",
+    project_columns!(),
+    " FROM p WHERE account_id = $1 AND deleted_at IS NULL"
+);
 
 const LOCK_LIVE: &str = concat!(
-    "SELECT ",
+    "WITH p AS MATERIALIZED (SELECT ",
     project_columns!(),
-    " FROM projects WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"
+    ", deleted_at FROM projects WHERE id = $2 FOR UPDATE) SELECT ",
+    project_columns!(),
+    " FROM p WHERE account_id = $1 AND deleted_at IS NULL"
 );
 
 /// Reads a live project of `account`, locking it when `lock` is set.

@@ -10,10 +10,18 @@ use crate::error::{affected, map_err};
 use crate::rows::{convert, event_columns, event_filter, webhook_columns, EventRow, WebhookRow};
 use crate::{delivery, PgStore};
 
-const SELECT: &str = concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE project_id = $1 AND id = $2");
+// By primary key, then the project (see `project::SELECT_LIVE`).
+const SELECT: &str = concat!(
+    "WITH w AS MATERIALIZED (SELECT ",
+    webhook_columns!(),
+    " FROM webhooks WHERE id = $2) SELECT * FROM w WHERE project_id = $1"
+);
 
-const LOCK: &str =
-    concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE project_id = $1 AND id = $2 FOR UPDATE");
+const LOCK: &str = concat!(
+    "WITH w AS MATERIALIZED (SELECT ",
+    webhook_columns!(),
+    " FROM webhooks WHERE id = $2 FOR UPDATE) SELECT * FROM w WHERE project_id = $1"
+);
 
 /// Reads a webhook of `project`, locking it when `lock` is set.
 pub(crate) async fn fetch(

@@ -162,3 +162,33 @@ async fn reads_recover_when_the_server_drops_kept_connections() {
     store.close().await;
     drop_test_database(&admin, &url).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_lookup_uses_the_primary_key_even_without_statistics() {
+    use sqlx::Connection;
+    use tengine_storage_contract::fixtures::{account, at, project};
+
+    let (store, admin, url) = small_store(2).await;
+    let acct = account(&store).await;
+    let mut last = None;
+    for i in 0..300 {
+        last = Some(project(&store, acct.id, at(i)).await);
+    }
+    let p = last.expect("a project");
+    // A new database has no statistics; force what a connection ends up with after five
+    // executions of a prepared statement.
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::query("SET plan_cache_mode = force_generic_plan").execute(&mut conn).await.expect("set");
+    let sql = format!("PREPARE lookup(text, text) AS {}", tengine_adapters_postgres::PROJECT_LOOKUP_SQL);
+    sqlx::query(&sql).execute(&mut conn).await.expect("prepare");
+    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE lookup('{}', '{}')", acct.id, p.id))
+        .fetch_all(&mut conn)
+        .await
+        .expect("explain");
+    let plan = plan.join("\n");
+    assert!(plan.contains("projects_pkey"), "{plan}");
+    assert!(!plan.contains("projects_account_live_idx"), "{plan}");
+    conn.close().await.expect("close");
+    store.close().await;
+    drop_test_database(&admin, &url).await;
+}
