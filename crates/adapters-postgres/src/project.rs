@@ -147,8 +147,10 @@ impl ProjectRepository for PgStore {
                 (total, rows)
             }
             Some(only) => {
+                // By primary key first, as in `SELECT_LIVE`.
                 let total = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM projects WHERE account_id = $1 AND deleted_at IS NULL AND id = $2",
+                    "WITH p AS MATERIALIZED (SELECT account_id, deleted_at FROM projects WHERE id = $2) \
+                     SELECT COUNT(*) FROM p WHERE account_id = $1 AND deleted_at IS NULL",
                 )
                 .bind(&account)
                 .bind(&only)
@@ -156,10 +158,11 @@ impl ProjectRepository for PgStore {
                 .await
                 .map_err(map_err)?;
                 let rows = sqlx::query_as::<_, ProjectRow>(concat!(
-                    "SELECT ",
+                    "WITH p AS MATERIALIZED (SELECT ",
                     project_columns!(),
-                    " FROM projects WHERE account_id = $1 AND deleted_at IS NULL AND id = $2 \
-                     ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+                    ", deleted_at FROM projects WHERE id = $2) SELECT ",
+                    project_columns!(),
+                    " FROM p WHERE account_id = $1 AND deleted_at IS NULL LIMIT $3 OFFSET $4"
                 ))
                 .bind(&account)
                 .bind(&only)
