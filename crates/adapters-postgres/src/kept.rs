@@ -79,9 +79,10 @@ impl Kept {
     }
 
     /// A connection for one read: an idle kept one if there is one, else one from the
-    /// pool (straight from the pool when reads have no share of it).
+    /// pool (straight from the pool when reads have no share of it; after `close` the
+    /// idle list stays empty, so reads go to the closed pool and fail as it does).
     pub(crate) async fn acquire(self: &Arc<Self>, pool: &PgPool) -> Result<ReadConnection, RepoError> {
-        if self.reads == 0 || self.lock().closed {
+        if self.reads == 0 {
             let conn = pool.acquire().await.map_err(map_err)?;
             return Ok(ReadConnection { conn: Some(conn), since: Instant::now(), lease: None });
         }

@@ -116,64 +116,38 @@ impl ProjectRepository for PgStore {
         only: Option<ProjectId>,
         page: PageRequest,
     ) -> Result<Page<Project>, RepoError> {
-        // Two fixed statements per case rather than `($2 IS NULL OR id = $2)`: a generic
-        // prepared plan for that filter cannot use the partial index. Both run on one
-        // connection, one after the other: one acquire per page, and a page never holds
-        // two of the pool's connections at once.
-        let account = account.to_string();
         let mut conn = self.kept.acquire(&self.pool).await?;
+        if let Some(only) = only {
+            // A project-scoped key sees at most its own project: one lookup by primary key.
+            let found = fetch(&mut *conn, account, only, false).await?;
+            conn.keep();
+            let total = u64::from(found.is_some());
+            let items = found.filter(|_| page.offset() == 0).into_iter().collect();
+            return Ok(Page { items, total, request: page });
+        }
+        // The count and the page run on one connection, one after the other: one acquire
+        // per page, and a page never holds two of the pool's connections at once.
+        let account = account.to_string();
         let limit = i64::from(page.per_page());
         let offset = i64::try_from(page.offset()).map_err(RepoError::other)?;
-        let (total, rows): (i64, Vec<ProjectRow>) = match only.map(|p| p.to_string()) {
-            None => {
-                let total =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE account_id = $1 AND deleted_at IS NULL")
-                        .bind(&account)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(map_err)?;
-                let rows = sqlx::query_as::<_, ProjectRow>(concat!(
-                    "SELECT ",
-                    project_columns!(),
-                    " FROM projects WHERE account_id = $1 AND deleted_at IS NULL \
-                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-                ))
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE account_id = $1 AND deleted_at IS NULL")
                 .bind(&account)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(map_err)?;
-                (total, rows)
-            }
-            Some(only) => {
-                // By primary key first, as in `SELECT_LIVE`.
-                let total = sqlx::query_scalar(
-                    "WITH p AS MATERIALIZED (SELECT account_id, deleted_at FROM projects WHERE id = $2) \
-                     SELECT COUNT(*) FROM p WHERE account_id = $1 AND deleted_at IS NULL",
-                )
-                .bind(&account)
-                .bind(&only)
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(map_err)?;
-                let rows = sqlx::query_as::<_, ProjectRow>(concat!(
-                    "WITH p AS MATERIALIZED (SELECT ",
-                    project_columns!(),
-                    ", deleted_at FROM projects WHERE id = $2) SELECT ",
-                    project_columns!(),
-                    " FROM p WHERE account_id = $1 AND deleted_at IS NULL LIMIT $3 OFFSET $4"
-                ))
-                .bind(&account)
-                .bind(&only)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(map_err)?;
-                (total, rows)
-            }
-        };
+        let rows = sqlx::query_as::<_, ProjectRow>(concat!(
+            "SELECT ",
+            project_columns!(),
+            " FROM projects WHERE account_id = $1 AND deleted_at IS NULL \
+             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(&account)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
         conn.keep();
         Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
     }

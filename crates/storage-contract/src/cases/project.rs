@@ -81,6 +81,8 @@ pub async fn a_project_list_can_be_restricted_to_one_project<S: Store>(store: &S
     let p2 = project(store, acct.id, at(2)).await;
     let page = store.list_projects(acct.id, Some(p1.id), PageRequest::default()).await.expect("list");
     assert_eq!((page.items, page.total), (vec![p1.clone()], 1));
+    let page = store.list_projects(acct.id, Some(p1.id), PageRequest::new(2, 1)).await.expect("list");
+    assert_eq!((page.items.len(), page.total), (0, 1), "a second page of one project is empty");
     let mut tx = store.begin().await.expect("begin");
     tx.delete_project(acct.id, p1.id, at(3)).await.expect("delete");
     tx.commit().await.expect("commit");
