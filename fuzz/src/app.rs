@@ -14,7 +14,7 @@ use tengine_adapters_sqlite::SqliteStore;
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
 use tower::ServiceExt;
 
-use crate::system::{OsSecrets, SystemClock, UuidV7Ids};
+use tengine_app::system::{OsSecrets, SystemClock, UuidV7Ids};
 
 /// The bootstrap admin key (account-wide, every permission, no rate limit).
 pub const ADMIN_KEY: &str = "tng_00000000000000000000000000000000000000002XzGTS";

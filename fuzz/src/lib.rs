@@ -4,7 +4,6 @@
 //! test run.
 
 pub mod app;
-pub mod system;
 pub mod targets;
 
 use std::fmt::Debug;

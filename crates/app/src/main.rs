@@ -3,7 +3,6 @@
 mod cli;
 mod commands;
 mod serve;
-mod system;
 mod wiring;
 mod workers;
 

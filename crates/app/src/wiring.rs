@@ -15,7 +15,7 @@ use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
 use tengine_ports::{DeliveryNotifier, DeliveryQueue, RateCounterRepository, Store};
 
 use crate::cli::{Global, Serve};
-use crate::system::{OsSecrets, SystemClock, UuidV7Ids};
+use tengine_app::system::{OsSecrets, SystemClock, UuidV7Ids};
 
 /// The storage backend chosen by `DATABASE_URL`.
 #[derive(Clone)]
