@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{error_chain, TestApp};
 
 /// Where the PostgreSQL 15 server binaries live (Debian's layout).
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -292,18 +292,6 @@ pub fn tally<T: Ord + Clone>(items: impl IntoIterator<Item = T>) -> Vec<(T, usiz
 /// Milliseconds, for reports.
 pub fn ms(d: Duration) -> u128 {
     d.as_millis()
-}
-
-/// An error and its sources on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }
 
 /// The analytics totals of one key over the hours around now, read with the admin key
