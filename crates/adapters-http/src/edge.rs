@@ -142,33 +142,25 @@ impl EdgeParts {
             || headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
         let idempotent = method == Method::POST && headers.contains_key(crate::idempotency::HEADER);
         let mut router = if idempotent { self.idempotent.clone() } else { self.plain.clone() };
+        // `None` when the handler panicked.
         let routed = std::panic::catch_unwind(AssertUnwindSafe(|| router.call(req)));
-        let outcome = match routed {
-            Err(_) => Err(()),
-            Ok(future) => {
-                let guarded = AssertUnwindSafe(future).catch_unwind();
-                if has_body {
-                    match tokio::time::timeout(self.timeout, guarded).await {
-                        Ok(done) => done.map_err(drop),
-                        Err(_) => Ok(Ok(ApiError::unavailable()
-                            .detail("reason", "the request took too long")
-                            .into_response())),
-                    }
-                } else {
-                    guarded.await.map_err(drop)
-                }
-            }
+        let answered = async move {
+            let done = AssertUnwindSafe(routed.ok()?).catch_unwind().await.ok()?;
+            Some(done.unwrap_or_else(|never| match never {}))
+        };
+        let answered = if has_body {
+            tokio::time::timeout(self.timeout, answered).await.unwrap_or_else(|_| {
+                Some(ApiError::unavailable().detail("reason", "the request took too long").into_response())
+            })
+        } else {
+            answered.await
         };
         drop(permit);
-        let mut res = match outcome {
-            Ok(Ok(res)) => res,
-            Ok(Err(never)) => match never {},
-            Err(()) => {
-                // The payload may quote request data; it is not logged.
-                tracing::error!("a request handler panicked");
-                ApiError::internal().into_response()
-            }
-        };
+        let mut res = answered.unwrap_or_else(|| {
+            // The payload may quote request data; it is not logged.
+            tracing::error!("a request handler panicked");
+            ApiError::internal().into_response()
+        });
         let elapsed = started.elapsed();
         if let Some(route) = slot.0.route.get() {
             self.metrics.record(route, &method, res.status().as_u16(), elapsed);
@@ -258,5 +250,78 @@ impl RouteMetrics {
         });
         counter.increment(1);
         histogram.record(elapsed.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::{get, post};
+    use axum::Router;
+    use tengine_application::{Deps, SlidingWindowLimiter, Tengine};
+    use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockUsageSink};
+    use tower::ServiceExt;
+
+    use super::Edge;
+    use crate::state::{AppState, AppStateParts};
+
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        "done"
+    }
+
+    async fn broken() -> &'static str {
+        panic!("a handler bug")
+    }
+
+    /// An edge over routes that panic or take long, with a 100 ms body timeout.
+    fn edge() -> Edge {
+        let state = AppState::new(AppStateParts {
+            tengine: Tengine::new(Deps {
+                store: Arc::new(MockStore::new()),
+                clock: Arc::new(MockClock::new()),
+                ids: Arc::new(MockIdGenerator::new()),
+                secrets: Arc::new(MockSecretGenerator::new()),
+                limiter: Arc::new(SlidingWindowLimiter::local()),
+            }),
+            ready: Arc::new(|| Box::pin(async { true })),
+            usage: Arc::new(MockUsageSink::new()),
+            metering: false,
+            metrics: Arc::new(String::new),
+        });
+        let routes = || Router::new().route("/slow", get(slow).post(slow)).route("/broken", get(broken));
+        Edge::new(routes(), routes(), state, 8, Duration::from_millis(100))
+    }
+
+    async fn send(req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let res = edge().oneshot(req).await.unwrap();
+        let (parts, body) = res.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_envelope_with_the_usual_headers() {
+        let (status, headers, body) = send(Request::get("/broken").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "INTERNAL_ERROR", "{body}");
+        let id = headers["x-request-id"].to_str().unwrap();
+        assert_eq!(body["error"]["request_id"], id);
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+
+    #[tokio::test]
+    async fn a_request_with_a_body_is_cut_at_the_timeout_and_one_without_is_not() {
+        let with_body = Request::post("/slow").header("content-length", "2").body(Body::from("{}")).unwrap();
+        let (status, _, body) = send(with_body).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["details"]["reason"], "the request took too long", "{body}");
+        let (status, _, _) = send(Request::get("/slow").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "database work is bounded elsewhere; bodiless requests run on");
     }
 }
