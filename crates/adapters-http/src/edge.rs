@@ -261,7 +261,7 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
-    use axum::routing::{get, post};
+    use axum::routing::get;
     use axum::Router;
     use tengine_application::{Deps, SlidingWindowLimiter, Tengine};
     use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockUsageSink};
