@@ -320,7 +320,12 @@ fn assert_rate_headers(res: &Resp, limit: u64, remaining: u64) -> i64 {
     assert_eq!(header("x-ratelimit-limit"), limit.to_string(), "X-RateLimit-Limit");
     assert_eq!(header("x-ratelimit-remaining"), remaining.to_string(), "X-RateLimit-Remaining");
     let reset: i64 = header("x-ratelimit-reset").parse().expect("X-RateLimit-Reset is Unix seconds");
-    assert_eq!(reset, end_of_hour(), "X-RateLimit-Reset must be the end of the clock hour");
+    if remaining > 0 {
+        assert_eq!(reset, end_of_hour(), "X-RateLimit-Reset must be the end of the clock hour");
+    } else {
+        // Nothing left: the moment the next request fits, within the next hour.
+        assert!((Utc::now().timestamp()..=end_of_hour() + 3600).contains(&reset), "X-RateLimit-Reset {reset}");
+    }
     assert_eq!(header("ratelimit-policy"), format!("\"hourly\";q={limit};w=3600"), "RateLimit-Policy");
     let rate = header("ratelimit");
     let t: i64 = rate
@@ -342,10 +347,11 @@ fn assert_limited(res: &Resp, limit: u64) -> (i64, i64) {
     let reset_at = details["reset_at"].as_str().unwrap_or_else(|| panic!("details.reset_at: {}", res.text));
     assert_eq!(at(reset_at).timestamp(), reset, "details.reset_at must be X-RateLimit-Reset: {}", res.text);
     let retry: i64 = res.header("retry-after").and_then(|r| r.parse().ok()).expect("Retry-After in seconds");
-    // The window is full, so not before it ends; and within the next one (a sliding
-    // hour may ask for more than the reset).
-    let left = reset - Utc::now().timestamp();
-    assert!(retry > 0 && retry >= left - 2 && retry <= left + 3602, "Retry-After {retry}, the reset is {left} s away");
+    // Sleeping for Retry-After from the response's Date is sleeping until the reset.
+    let date = res.header("date").expect("a Date header");
+    let date = chrono::DateTime::parse_from_rfc2822(&date).expect("an HTTP date").timestamp();
+    assert!(retry > 0, "Retry-After {retry}");
+    assert_eq!(reset, date + retry, "X-RateLimit-Reset must be Date + Retry-After");
     (reset, retry)
 }
 

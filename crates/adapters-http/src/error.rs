@@ -164,6 +164,7 @@ impl From<AppError> for ApiError {
                 match d {
                     Denied::Missing(p) | Denied::CannotGrant(p) => err.detail("permission", p.as_str()),
                     Denied::AccountWideKeyRequired => err.detail("required_scope", "account"),
+                    Denied::WouldOutlive => err.detail("field", "expires_at"),
                 }
             }
             AppError::ProjectNotFound => ApiError::project_not_found(),

@@ -21,8 +21,7 @@ pub struct Authenticated {
 
 /// The rate-limit headers of SPEC section 7 (legacy `X-RateLimit-*` and IETF draft-10).
 pub fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
-    let now = Utc::now();
-    let reset_in = (d.reset_at - now).num_seconds().max(0);
+    let reset_in = d.reset_in_secs;
     headers.reserve(5);
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {

@@ -130,6 +130,11 @@ impl Tengine {
         };
         self.mutate_key(who, project, id, EventType::ApiKeyUpdated, |key| {
             let before = key.clone();
+            let added = patch.permissions.as_ref().is_some_and(|p| p.iter().any(|p| !key.permissions.allows(p)));
+            if added {
+                // Whatever expiry the key ends up with, it must not outlive the caller.
+                who.outlives(expires_at.unwrap_or(key.expires_at))?;
+            }
             if let Some(name) = patch.name {
                 key.name = name;
             }
@@ -188,6 +193,7 @@ impl Tengine {
                 if key.revoked_at.is_some() {
                     return Err(FieldError::new("key_id", "a revoked key cannot be rotated").into());
                 }
+                who.outlives(key.expires_at)?;
                 key.rotate(&secret, grace, now);
                 Ok(true)
             })
@@ -678,6 +684,58 @@ mod tests {
         let revoked = ApiKey { revoked_at: Some(earlier()), ..stored_key(1) };
         let app = harness(|s| expect_key_untouched(s, Some(revoked.clone())));
         assert_eq!(app.revoke_api_key(&admin(), project_id(1), stored_id()).await.unwrap(), revoked);
+    }
+
+    #[tokio::test]
+    async fn an_expiring_key_cannot_reissue_or_strengthen_a_key_that_outlives_it() {
+        let caller = admin_expiring_at(now() + Duration::minutes(10));
+        // A stored key that never expires, and one that expires after the caller.
+        for target in [None, Some(now() + Duration::hours(1))] {
+            let stored = ApiKey { expires_at: target, ..stored_key(1) };
+            let s2 = stored.clone();
+            let app = harness(move |s| expect_key_untouched(s, Some(s2)));
+            let result = app.rotate_api_key(&caller, project_id(1), stored_id(), Duration::zero()).await;
+            assert_denied("rotating a key that outlives the caller", Denied::WouldOutlive, result);
+
+            let s2 = stored.clone();
+            let app = harness(move |s| expect_key_untouched(s, Some(s2)));
+            let patch = ApiKeyPatch { permissions: Some(perms(&[Permission::Admin])), ..ApiKeyPatch::default() };
+            let result = app.update_api_key(&caller, project_id(1), stored_id(), patch).await;
+            assert_denied("adding admin to a key that outlives the caller", Denied::WouldOutlive, result);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expiring_key_may_still_rename_narrow_or_shorten_a_longer_lived_key() {
+        let caller = admin_expiring_at(now() + Duration::minutes(10));
+        let stored = ApiKey { permissions: perms(&[Permission::Read, Permission::Write]), ..stored_key(1) };
+        let patch = ApiKeyPatch {
+            name: Some("renamed".parse().unwrap()),
+            permissions: Some(perms(&[Permission::Read])),
+            ..ApiKeyPatch::default()
+        };
+        let app = harness(|s| expect_any_key_write_of(s, stored.clone()));
+        app.update_api_key(&caller, project_id(1), stored_id(), patch).await.unwrap();
+        // Adding a permission is allowed once the key expires no later than the caller.
+        let patch = ApiKeyPatch {
+            permissions: Some(perms(&[Permission::Admin])),
+            expires_at: Some(Some(now() + Duration::minutes(5))),
+            ..ApiKeyPatch::default()
+        };
+        let app = harness(|s| expect_any_key_write_of(s, stored.clone()));
+        app.update_api_key(&caller, project_id(1), stored_id(), patch).await.unwrap();
+        // A key that dies first may be rotated.
+        let short = ApiKey { expires_at: Some(now() + Duration::minutes(1)), ..stored_key(1) };
+        let app = harness(|s| expect_any_key_write_of(s, short.clone()));
+        app.rotate_api_key(&caller, project_id(1), stored_id(), Duration::zero()).await.unwrap();
+    }
+
+    fn expect_any_key_write_of(store: &mut MockStore, stored: ApiKey) {
+        expect_tx(store, move |tx| {
+            locks_project_1(tx);
+            tx.expect_lock_api_key().returning(move |_| Ok(Some(stored.clone())));
+            tx.expect_update_api_key().times(1).returning(|_| Ok(()));
+        });
     }
 
     #[tokio::test]

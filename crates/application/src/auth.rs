@@ -25,9 +25,10 @@ impl Tengine {
         let record = match self.keys.get(&digest, now) {
             Some(record) => record,
             None => {
+                let read_at = self.keys.generation();
                 let record = self.deps.store.find_by_digest(&digest).await?.ok_or(fail(AuthFailure::Unknown))?;
                 let record = std::sync::Arc::new(record);
-                self.keys.put(digest, std::sync::Arc::clone(&record), now);
+                self.keys.put(digest, std::sync::Arc::clone(&record), now, read_at);
                 record
             }
         };
@@ -125,6 +126,35 @@ mod tests {
             s.expect_find_by_digest().returning(|_| Err(tengine_ports::RepoError::Unavailable("down".into())));
         });
         assert!(matches!(app.authenticate(Some(&bearer(1))).await, Err(AppError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_revocation_during_a_cache_miss_is_not_undone_by_the_stale_read() {
+        use std::sync::{Arc, Mutex, OnceLock};
+        let key = api_key(1, KeyScope::Project(project_id(5)), &[tengine_domain::Permission::Admin]);
+        let mut revoked = key.clone();
+        revoked.revoked_at = Some(now());
+        // The store answers the live record for the first read, while the revocation
+        // commits and evicts (forced here, inside the read); later reads see it revoked.
+        let app_slot: Arc<OnceLock<Tengine>> = Arc::new(OnceLock::new());
+        let reads = Arc::new(Mutex::new(0));
+        let (slot, n, id) = (Arc::clone(&app_slot), Arc::clone(&reads), key.id);
+        let app = harness(move |s| {
+            s.expect_find_by_digest().returning(move |_| {
+                let mut n = n.lock().unwrap();
+                *n += 1;
+                if *n == 1 {
+                    slot.get().unwrap().keys.evict_key(id);
+                    return Ok(Some(key.clone()));
+                }
+                Ok(Some(revoked.clone()))
+            });
+        });
+        let _ = app_slot.set(app.clone());
+        app.authenticate(Some(&bearer(1))).await.unwrap();
+        let err = app.authenticate(Some(&bearer(1))).await.unwrap_err();
+        assert!(matches!(err, AppError::Unauthenticated { .. }), "a stale cached record let a revoked key in");
+        assert_eq!(*reads.lock().unwrap(), 2);
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 //! Each active key costs one lookup per `TTL` per instance.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -25,7 +26,13 @@ type Entry = (Arc<ApiKey>, DateTime<Utc>);
 #[derive(Default)]
 pub struct KeyCache {
     entries: Mutex<HashMap<ApiKeyDigest, Entry>>,
+    /// Bumped by every eviction, so a record read before one is not cached after it.
+    evictions: AtomicU64,
 }
+
+/// The cache's eviction count when a lookup started (see [`KeyCache::put`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation(u64);
 
 impl KeyCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ApiKeyDigest, Entry>> {
@@ -39,9 +46,19 @@ impl KeyCache {
         (now - *at < TTL && now >= *at).then(|| Arc::clone(key))
     }
 
-    /// Remembers a record read at `now`.
-    pub fn put(&self, digest: ApiKeyDigest, key: Arc<ApiKey>, now: DateTime<Utc>) {
+    /// The generation to pass to [`KeyCache::put`]; take it before reading the store.
+    pub fn generation(&self) -> Generation {
+        Generation(self.evictions.load(Ordering::Acquire))
+    }
+
+    /// Remembers a record read at `now`, unless something was evicted since `read_at`
+    /// was taken: the record may predate a revocation made meanwhile.
+    pub fn put(&self, digest: ApiKeyDigest, key: Arc<ApiKey>, now: DateTime<Utc>, read_at: Generation) {
         let mut map = self.lock();
+        // Evictions bump the counter under this lock, so none can slip in after the check.
+        if self.evictions.load(Ordering::Acquire) != read_at.0 {
+            return;
+        }
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, (_, at)| now - *at < TTL);
             if map.len() >= MAX_ENTRIES {
@@ -53,12 +70,16 @@ impl KeyCache {
 
     /// Forgets a key (after it changed here).
     pub fn evict_key(&self, id: ApiKeyId) {
-        self.lock().retain(|_, (k, _)| k.id != id);
+        let mut map = self.lock();
+        self.evictions.fetch_add(1, Ordering::AcqRel);
+        map.retain(|_, (k, _)| k.id != id);
     }
 
     /// Forgets every key of a project (after it was deleted here).
     pub fn evict_project(&self, project: ProjectId) {
-        self.lock().retain(|_, (k, _)| k.scope.project() != Some(project));
+        let mut map = self.lock();
+        self.evictions.fetch_add(1, Ordering::AcqRel);
+        map.retain(|_, (k, _)| k.scope.project() != Some(project));
     }
 }
 
@@ -72,15 +93,27 @@ mod tests {
     fn entries_expire_after_the_ttl_and_evict_by_key_or_project() {
         let cache = KeyCache::default();
         let key = api_key(1, KeyScope::Project(project_id(3)), &[Permission::Read]);
-        cache.put(key.digest, Arc::new(key.clone()), now());
+        cache.put(key.digest, Arc::new(key.clone()), now(), cache.generation());
         assert!(cache.get(&key.digest, now() + TTL - Duration::milliseconds(1)).is_some());
         assert!(cache.get(&key.digest, now() + TTL).is_none());
         cache.evict_key(key.id);
         assert!(cache.get(&key.digest, now()).is_none());
-        cache.put(key.digest, Arc::new(key.clone()), now());
+        cache.put(key.digest, Arc::new(key.clone()), now(), cache.generation());
         cache.evict_project(project_id(4));
         assert!(cache.get(&key.digest, now()).is_some());
         cache.evict_project(project_id(3));
         assert!(cache.get(&key.digest, now()).is_none());
+    }
+
+    #[test]
+    fn a_record_read_before_an_eviction_is_not_cached_after_it() {
+        let cache = KeyCache::default();
+        let key = api_key(1, KeyScope::Project(project_id(3)), &[Permission::Read]);
+        let read_at = cache.generation();
+        cache.evict_key(key.id);
+        cache.put(key.digest, Arc::new(key.clone()), now(), read_at);
+        assert!(cache.get(&key.digest, now()).is_none(), "the stale read must not be cached");
+        cache.put(key.digest, Arc::new(key.clone()), now(), cache.generation());
+        assert!(cache.get(&key.digest, now()).is_some());
     }
 }

@@ -38,21 +38,46 @@ fn carried(prev: u64, window: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     u64::try_from((u128::from(prev) * left_us).div_ceil(3_600_000_000)).unwrap_or(u64::MAX)
 }
 
-/// Seconds until a refused account may make one request again.
-fn retry_after(limit: u64, prev: u64, current: u64, window: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    let hour = 3_600.0;
-    let elapsed = (now - window).num_milliseconds() as f64 / 1_000.0;
-    let wait = if current + 1 > limit {
-        // Not before the next window, and then until this window's count has decayed.
-        let frac = if current == 0 { 0.0 } else { 1.0 - (limit.saturating_sub(1)) as f64 / current as f64 };
-        (hour - elapsed) + hour * frac
-    } else if prev == 0 {
-        0.0
-    } else {
-        let frac = 1.0 - (limit - current - 1) as f64 / prev as f64;
-        hour * frac - elapsed
+const HOUR_US: u128 = 3_600_000_000;
+
+/// The earliest moment, not before `now`, at which one more request is admitted if
+/// nothing else is counted, given `prev` and `current` requests in the windows before and
+/// at `window`. Exact to the microsecond, as [`carried`] counts.
+fn earliest_admission(limit: u64, prev: u64, current: u64, window: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    // `carried(n, w, t) <= k` exactly when the part of the hour left is at most k·H/n.
+    let first_moment = |n: u64, k: u64, start: DateTime<Utc>| {
+        if n <= k {
+            return start;
+        }
+        let left = u128::from(k) * HOUR_US / u128::from(n);
+        let elapsed = i64::try_from(HOUR_US - left).unwrap_or(i64::MAX);
+        start + Duration::microseconds(elapsed)
     };
-    (wait.ceil() as u64).max(1)
+    if let Some(k) = limit.checked_sub(current + 1) {
+        return first_moment(prev, k, window).max(now);
+    }
+    // Not in this window: in the next, this window's count is the one still carried.
+    let next = window + Duration::hours(1);
+    match limit.checked_sub(1) {
+        Some(k) => first_moment(current, k, next).max(now),
+        // A limit of zero never admits; name the end of the next window.
+        None => next + Duration::hours(1),
+    }
+}
+
+/// `at` rounded up to a whole second.
+fn ceil_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    let floor = floor_second(at);
+    if floor == at {
+        at
+    } else {
+        floor + Duration::seconds(1)
+    }
+}
+
+/// `at` rounded down to a whole second (what the `Date` header shows).
+fn floor_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
 fn decide(
@@ -66,14 +91,20 @@ fn decide(
     let used_before = carried(prev, window, now) + current - u64::from(admitted);
     let used_after = used_before + u64::from(admitted);
     let threshold = (limit * 8).div_ceil(10);
+    // Every moment the headers name is a whole second at which the next request is
+    // admitted if nothing else is sent: after a refusal the earliest such second, so that
+    // `Retry-After` is the smallest wait; after an admission the end of the clock hour,
+    // or later while the previous hour still weighs in.
+    let next = ceil_second(earliest_admission(limit, prev, current, window, now));
+    let reset_at = if admitted { next.max(window + Duration::hours(1)) } else { next };
+    let reset_in = u64::try_from((reset_at - floor_second(now)).num_seconds()).unwrap_or(0);
     RateDecision {
         allowed: admitted,
         limit: u32::try_from(limit).unwrap_or(u32::MAX),
         remaining: u32::try_from(limit.saturating_sub(used_after)).unwrap_or(u32::MAX),
-        // The end of the clock hour; `Retry-After` says when a refused client may retry,
-        // which can be later while the previous hour still weighs in.
-        reset_at: window + Duration::hours(1),
-        retry_after_secs: if admitted { 0 } else { retry_after(limit, prev, current, window, now) },
+        reset_at,
+        reset_in_secs: reset_in,
+        retry_after_secs: if admitted { 0 } else { reset_in.max(1) },
         window_start: window,
         crossed_threshold: admitted && used_before < threshold && used_after >= threshold,
     }
@@ -270,9 +301,10 @@ mod tests {
         let refused = l.check(account(), 100, now).await.unwrap();
         assert!(!refused.allowed);
         assert_eq!(refused.remaining, 0);
-        assert_eq!(refused.reset_at, at("2026-11-28T11:00:00Z"));
-        // The whole count sits in this window, so it decays only from the next one on.
-        assert!(refused.retry_after_secs >= 3_595, "{}", refused.retry_after_secs);
+        // The whole count sits in this window, so it decays only from the next one on:
+        // one request's worth of it is gone 36 s into the next hour.
+        assert_eq!(refused.reset_at, at("2026-11-28T11:00:36Z"));
+        assert_eq!(refused.retry_after_secs, 3_595 + 36);
     }
 
     #[tokio::test]
@@ -347,6 +379,67 @@ mod tests {
         l.sync(now).await.unwrap();
         let d = l.check(account(), 100_000, now).await.unwrap();
         assert_eq!(d.remaining, 100_000 - 7 - 45 - 1);
+    }
+
+    /// A local limiter that admitted `prev` requests late in the hour before `now`'s and
+    /// then as many as it would at `now`; returns it with the refusal.
+    async fn filled(limit: u32, prev: u32, now: DateTime<Utc>) -> (SlidingWindowLimiter, RateDecision) {
+        let l = SlidingWindowLimiter::local();
+        let before = window_of(now) - Duration::minutes(1);
+        for _ in 0..prev {
+            l.check(account(), limit, before).await.unwrap();
+        }
+        loop {
+            let d = l.check(account(), limit, now).await.unwrap();
+            if !d.allowed {
+                return (l, d);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn every_reset_moment_admits_and_retry_after_is_the_smallest_wait() {
+        let offsets = ["00:00", "00:01", "17:13.400", "30:00", "59:59.900"];
+        for limit in [1u32, 5, 100, 10_000] {
+            for prev in [0, limit / 2, limit] {
+                for offset in offsets {
+                    let now = at(&format!("2026-11-28T10:{offset}Z"));
+                    let case = format!("limit {limit}, previous hour {prev}, at 10:{offset}");
+                    let (l, refused) = filled(limit, prev, now).await;
+                    let wait = Duration::seconds(i64::try_from(refused.retry_after_secs).unwrap());
+                    // What a client reads: the Date header's second plus Retry-After.
+                    assert_eq!(refused.reset_at, floor_second(now) + wait, "{case}");
+                    assert_eq!(refused.reset_in_secs, refused.retry_after_secs, "{case}");
+                    let early = refused.reset_at - Duration::seconds(1);
+                    if early > now {
+                        assert!(!l.check(account(), limit, early).await.unwrap().allowed, "{case}: not the smallest wait");
+                    }
+                    let admitted = l.check(account(), limit, refused.reset_at).await.unwrap();
+                    assert!(admitted.allowed, "{case}: refused at the named moment {}", refused.reset_at);
+                    // The admission's own reset moment admits the next request too.
+                    let (l2, _) = filled(limit, prev, now).await;
+                    l2.check(account(), limit, refused.reset_at).await.unwrap();
+                    assert!(admitted.reset_at >= refused.reset_at, "{case}");
+                    let later = l2.check(account(), limit, admitted.reset_at).await.unwrap();
+                    assert!(later.allowed, "{case}: refused at the admission's reset {}", admitted.reset_at);
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_admission_with_nothing_left_names_when_the_next_one_fits() {
+        let l = SlidingWindowLimiter::local();
+        let now = at("2026-11-28T10:20:00Z");
+        for _ in 0..4 {
+            l.check(account(), 5, now).await.unwrap();
+        }
+        let last = l.check(account(), 5, now).await.unwrap();
+        assert!(last.allowed);
+        assert_eq!(last.remaining, 0);
+        // Five in this hour: one fifth of it must have slid out, 12 minutes into the next.
+        assert_eq!(last.reset_at, at("2026-11-28T11:12:00Z"));
+        assert_eq!(last.reset_in_secs, 52 * 60);
     }
 
     #[test]

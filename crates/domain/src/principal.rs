@@ -19,6 +19,9 @@ pub enum Denied {
     /// The key tried to grant a permission it does not hold.
     #[error("an API key cannot grant the '{0}' permission it does not hold")]
     CannotGrant(Permission),
+    /// An expiring key tried to reissue or strengthen a key that outlives it.
+    #[error("an API key that expires cannot reissue or strengthen a key that outlives it")]
+    WouldOutlive,
 }
 
 /// Who is calling: the key that authenticated the request.
@@ -66,6 +69,19 @@ impl Principal {
         match self.scope {
             KeyScope::Account => true,
             KeyScope::Project(own) => own == *project,
+        }
+    }
+
+    /// Succeeds when a credential expiring at `target` does not outlive this key: the
+    /// rule for every change that yields a secret or adds permissions to an existing key.
+    ///
+    /// # Errors
+    /// `Denied::WouldOutlive` when this key expires and `target` is later or never.
+    pub fn outlives(&self, target: Option<DateTime<Utc>>) -> Result<(), Denied> {
+        match (self.expires_at, target) {
+            (None, _) => Ok(()),
+            (Some(own), Some(at)) if at <= own => Ok(()),
+            (Some(_), _) => Err(Denied::WouldOutlive),
         }
     }
 
@@ -175,5 +191,24 @@ mod tests {
         assert!(p.grant_expiry(Some(at(10)), at(10)).is_err(), "now is not the future");
         let forever = principal(&[Permission::Admin], KeyScope::Account, None);
         assert_eq!(forever.grant_expiry(Some(at(99_999)), at(10)), Ok(Some(at(99_999))));
+    }
+
+    #[test]
+    fn an_expiring_key_is_outlived_only_by_later_or_permanent_credentials() {
+        use chrono::TimeZone;
+        let at = |h| Utc.with_ymd_and_hms(2030, 1, 1, h, 0, 0).unwrap();
+        let mut p = Principal {
+            account_id: AccountId::from_uuid(uuid::Uuid::from_u128(1)),
+            key_id: ApiKeyId::from_uuid(uuid::Uuid::from_u128(2)),
+            scope: KeyScope::Account,
+            permissions: PermissionSet::all(),
+            expires_at: Some(at(10)),
+        };
+        assert_eq!(p.outlives(None), Err(Denied::WouldOutlive));
+        assert_eq!(p.outlives(Some(at(11))), Err(Denied::WouldOutlive));
+        assert_eq!(p.outlives(Some(at(10))), Ok(()));
+        assert_eq!(p.outlives(Some(at(9))), Ok(()));
+        p.expires_at = None;
+        assert_eq!(p.outlives(None), Ok(()));
     }
 }

@@ -15,9 +15,12 @@ pub struct RateDecision {
     pub limit: u32,
     /// Requests left now (after this one, if allowed).
     pub remaining: u32,
-    /// When the allowance is fully back (the end of the current fixed window).
+    /// A whole second at which the next request is admitted if nothing else is sent:
+    /// after a refusal the earliest one, else the end of the fixed window or later.
     pub reset_at: DateTime<Utc>,
-    /// Seconds until a refused request may succeed (0 when allowed).
+    /// Whole seconds from the decision's second to `reset_at`.
+    pub reset_in_secs: u64,
+    /// Seconds until a refused request may succeed, `reset_in_secs` (0 when allowed).
     pub retry_after_secs: u64,
     /// The fixed hour window this decision counted in.
     pub window_start: DateTime<Utc>,
