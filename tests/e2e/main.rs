@@ -9,6 +9,7 @@ mod metrics;
 
 mod api_keys;
 mod auth;
+mod authz_matrix;
 mod cli;
 mod concurrency;
 mod errors;

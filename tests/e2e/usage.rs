@@ -349,7 +349,7 @@ fn assert_limited(res: &Resp, limit: u64) -> (i64, i64) {
     let retry: i64 = res.header("retry-after").and_then(|r| r.parse().ok()).expect("Retry-After in seconds");
     // Sleeping for Retry-After from the response's Date is sleeping until the reset.
     let date = res.header("date").expect("a Date header");
-    let date = chrono::DateTime::parse_from_rfc2822(&date).expect("an HTTP date").timestamp();
+    let date = chrono::DateTime::parse_from_rfc2822(date).expect("an HTTP date").timestamp();
     assert!(retry > 0, "Retry-After {retry}");
     assert_eq!(reset, date + retry, "X-RateLimit-Reset must be Date + Retry-After");
     (reset, retry)

@@ -168,6 +168,19 @@ impl From<AppError> for ApiError {
                 }
             }
             AppError::ProjectNotFound => ApiError::project_not_found(),
+            AppError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "IDEMPOTENCY_KEY_REUSED",
+                "This Idempotency-Key was already used with a different request",
+            )
+            .detail("field", "Idempotency-Key")
+            .detail("reason", "was used with a different method, path or body within 24 hours"),
+            AppError::IdempotencyKeyInUse => ApiError::new(
+                StatusCode::CONFLICT,
+                "IDEMPOTENCY_KEY_IN_USE",
+                "A request with this Idempotency-Key is still being processed; retry shortly",
+            )
+            .detail("field", "Idempotency-Key"),
             AppError::NotFound(resource) => ApiError::not_found(resource),
             AppError::Validation(v) => v.into(),
             AppError::Unavailable(source) => {

@@ -68,7 +68,7 @@ fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>) -> Route
         .merge(routes::deliveries::router())
         .merge(routes::events::router());
     if idempotent {
-        api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer));
+        api = api.route_layer(axum::middleware::from_fn(idempotency::layer));
     }
     let mut app = api.merge(routes::health::router()).fallback(unknown_route).method_not_allowed_fallback(wrong_method);
     if let Some(cors) = cors {

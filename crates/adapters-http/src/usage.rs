@@ -22,7 +22,13 @@ pub struct Authenticated {
 /// The rate-limit headers of SPEC section 7 (legacy `X-RateLimit-*` and IETF draft-10).
 pub fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
     let reset_in = d.reset_in_secs;
-    headers.reserve(5);
+    headers.reserve(6);
+    // `Date` is the second the decision was made in, so that `X-RateLimit-Reset` is
+    // exactly `Date + Retry-After` (hyper would stamp the second the answer leaves in).
+    let decided = d.reset_at - chrono::Duration::seconds(i64::try_from(reset_in).unwrap_or(0));
+    if let Ok(v) = HeaderValue::from_str(&decided.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+        headers.insert(axum::http::header::DATE, v);
+    }
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), v);

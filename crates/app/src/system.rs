@@ -43,4 +43,10 @@ impl SecretGenerator for OsSecrets {
         OsRng.fill_bytes(&mut bytes);
         WebhookSecret::from_random(&bytes)
     }
+
+    fn nonce(&self) -> [u8; 12] {
+        let mut bytes = [0u8; 12];
+        OsRng.fill_bytes(&mut bytes);
+        bytes
+    }
 }

@@ -76,7 +76,7 @@ pub async fn maintenance(tengine: Tengine, mut stop: watch::Receiver<bool>) {
         if let Err(e) = tengine.store().purge_rate_windows(now - chrono::Duration::hours(3)).await {
             tracing::warn!(error = %e, "could not purge old rate-limit windows");
         }
-        if let Err(e) = tengine.store().purge_idempotency(now - tengine_domain::idempotency::RETENTION).await {
+        if let Err(e) = tengine.purge_idempotency().await {
             tracing::warn!(error = %e, "could not purge expired idempotency records");
         }
     }

@@ -64,10 +64,7 @@ impl Tengine {
             return Err(AppError::ProjectNotFound);
         }
         let now = self.deps.clock.now();
-        let expires_at = who.grant(&new.permissions, new.expires_at, now).map_err(|e| match e {
-            tengine_domain::GrantError::Denied(d) => AppError::Forbidden(d),
-            tengine_domain::GrantError::Invalid(v) => AppError::Validation(v),
-        })?;
+        let expires_at = self.grant(who, &new.permissions, new.expires_at)?;
         let secret = self.deps.secrets.api_key();
         let key = ApiKey {
             id: ApiKeyId::from_uuid(self.deps.ids.next_uuid()),
@@ -92,6 +89,20 @@ impl Tengine {
         tx.commit().await?;
         tracing::info!(key_id = %key.id, project_id = %project, prefix = %key.prefix, "API key created");
         Ok((key, secret))
+    }
+
+    /// The escalation rules of a new key: the permissions the caller holds, an expiry
+    /// no later than its own. Returns the new key's expiry.
+    pub(crate) fn grant(
+        &self,
+        who: &Principal,
+        permissions: &PermissionSet,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>, AppError> {
+        who.grant(permissions, expires_at, self.deps.clock.now()).map_err(|e| match e {
+            tengine_domain::GrantError::Denied(d) => AppError::Forbidden(d),
+            tengine_domain::GrantError::Invalid(v) => AppError::Validation(v),
+        })
     }
 
     /// Gets one key's metadata.

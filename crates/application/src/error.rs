@@ -51,6 +51,12 @@ pub enum AppError {
     /// 422: the input is invalid.
     #[error("validation failed: {0}")]
     Validation(#[from] ValidationError),
+    /// 422: the `Idempotency-Key` was used with another request.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// 409: a request with the same `Idempotency-Key` is still running.
+    #[error("idempotency key in use")]
+    IdempotencyKeyInUse,
     /// 503: the store is unreachable.
     #[error("service unavailable")]
     Unavailable(#[source] RepoError),

@@ -412,7 +412,10 @@ mod tests {
                     assert_eq!(refused.reset_in_secs, refused.retry_after_secs, "{case}");
                     let early = refused.reset_at - Duration::seconds(1);
                     if early > now {
-                        assert!(!l.check(account(), limit, early).await.unwrap().allowed, "{case}: not the smallest wait");
+                        assert!(
+                            !l.check(account(), limit, early).await.unwrap().allowed,
+                            "{case}: not the smallest wait"
+                        );
                     }
                     let admitted = l.check(account(), limit, refused.reset_at).await.unwrap();
                     assert!(admitted.allowed, "{case}: refused at the named moment {}", refused.reset_at);

@@ -26,4 +26,7 @@ pub trait SecretGenerator: Send + Sync {
 
     /// A new random webhook secret (`whsec_` + base64 of 24 bytes).
     fn webhook_secret(&self) -> tengine_domain::webhook::WebhookSecret;
+
+    /// A new random 96-bit AEAD nonce.
+    fn nonce(&self) -> [u8; 12];
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use tengine_application::{ApiKeyPatch, NewApiKey};
+use tengine_application::{ApiKeyPatch, Guarded, NewApiKey};
 use tengine_domain::{time, ApiKeyId, ApiKeyName, FieldError, PermissionSet, Validator};
 use utoipa::ToSchema;
 
@@ -14,6 +14,7 @@ use super::{list_response, path_id, project_id};
 use crate::dto::{double_option, ApiKeyBody};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
+use crate::idempotency::Idempotency;
 use crate::openapi::params::{ApiKeyPath, PageQuery, ProjectPath};
 use crate::openapi::responses::{
     Forbidden, InternalError, MalformedJson, NotFound, PayloadTooLarge, ProjectNotFound, RateLimited,
@@ -166,6 +167,7 @@ async fn list(
 async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
+    idempotency: Idempotency,
     ApiPath(pid): ApiPath<String>,
     uri: OriginalUri,
     ApiJson(body): ApiJson<CreateBody>,
@@ -178,10 +180,15 @@ async fn create(
     v.finish()?;
     let (Some(name), Some(permissions)) = (name, permissions) else { return Err(ApiError::internal()) };
     let new = NewApiKey { name, permissions, expires_at: expires_at.flatten() };
-    let (key, secret) = s.tengine.create_api_key(&who, pid, new).await?;
-    let location = format!("{}/{}", uri.path().trim_end_matches('/'), key.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ApiKeyBody::with_secret(key, &secret)))
-        .into_response())
+    let op = Guarded::CreateApiKey { project: pid, permissions: new.permissions, expires_at: new.expires_at };
+    idempotency
+        .run(&s, &who, op, async {
+            let (key, secret) = s.tengine.create_api_key(&who, pid, new).await?;
+            let location = format!("{}/{}", uri.path().trim_end_matches('/'), key.id);
+            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ApiKeyBody::with_secret(key, &secret)))
+                .into_response())
+        })
+        .await
 }
 
 /// Gets a key's metadata (never its secret). Needs `read`.
@@ -319,12 +326,17 @@ async fn revoke(
 async fn rotate(
     State(s): State<AppState>,
     Auth(who): Auth,
+    idempotency: Idempotency,
     ApiPath((pid, kid)): ApiPath<(String, String)>,
     OptionalJson(body): OptionalJson<RotateBody>,
-) -> Result<Json<ApiKeyBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let pid = project_id(&pid)?;
     let kid: ApiKeyId = path_id(&kid, ApiKeyId::KIND)?;
     let grace = tengine_domain::api_key::grace_period(body.and_then(|b| b.grace_period_seconds).unwrap_or(0))?;
-    let (key, secret) = s.tengine.rotate_api_key(&who, pid, kid, grace).await?;
-    Ok(Json(ApiKeyBody::with_secret(key, &secret)))
+    idempotency
+        .run(&s, &who, Guarded::RotateApiKey { project: pid, key: kid }, async {
+            let (key, secret) = s.tengine.rotate_api_key(&who, pid, kid, grace).await?;
+            Ok(Json(ApiKeyBody::with_secret(key, &secret)).into_response())
+        })
+        .await
 }

@@ -2,10 +2,11 @@
 
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
+use tengine_application::Guarded;
 use tengine_domain::delivery::Delivery;
 use tengine_domain::{time, DeliveryId};
 use utoipa::ToSchema;
@@ -14,6 +15,7 @@ use super::webhooks::ids;
 use super::{list_response, path_id};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, Auth, Query};
+use crate::idempotency::Idempotency;
 use crate::openapi::params::{DeliveryPath, PageQuery, WebhookPath};
 use crate::openapi::responses::{
     Forbidden, InternalError, NotFound, RateLimited, ServiceUnavailable, Unauthorized, ValidationFailed,
@@ -157,10 +159,15 @@ async fn deliveries(
 async fn redeliver(
     State(s): State<AppState>,
     Auth(who): Auth,
+    idempotency: Idempotency,
     ApiPath((pid, wid, did)): ApiPath<(String, String, String)>,
-) -> Result<(StatusCode, Json<DeliveryBody>), ApiError> {
+) -> Result<Response, ApiError> {
     let (pid, wid) = ids(&pid, &wid)?;
     let did: DeliveryId = path_id(&did, DeliveryId::KIND)?;
-    let delivery = s.tengine.redeliver(&who, pid, wid, did).await?;
-    Ok((StatusCode::ACCEPTED, Json(delivery.into())))
+    idempotency
+        .run(&s, &who, Guarded::Webhooks { project: pid }, async {
+            let delivery = s.tengine.redeliver(&who, pid, wid, did).await?;
+            Ok((StatusCode::ACCEPTED, Json(DeliveryBody::from(delivery))).into_response())
+        })
+        .await
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use tengine_application::NewProject;
+use tengine_application::{Guarded, NewProject};
 use tengine_domain::{ProjectDescription, ProjectName, ProjectPatch, Validator};
 use utoipa::ToSchema;
 
@@ -14,6 +14,7 @@ use super::{list_response, project_id};
 use crate::dto::{double_option, ProjectBody};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, Query};
+use crate::idempotency::Idempotency;
 use crate::openapi::params::{PageQuery, ProjectPath};
 use crate::openapi::responses::{
     Forbidden, InternalError, MalformedJson, PayloadTooLarge, ProjectNotFound, RateLimited, ServiceUnavailable,
@@ -115,6 +116,7 @@ async fn list(
 async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
+    idempotency: Idempotency,
     uri: OriginalUri,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
@@ -123,9 +125,13 @@ async fn create(
     let description = body.description.map(|d| v.check(d.parse::<ProjectDescription>()));
     v.finish()?;
     let (Some(name), description) = (name, description.flatten()) else { return Err(ApiError::internal()) };
-    let project = s.tengine.create_project(&who, NewProject { name, description }).await?;
-    let location = format!("{}/{}", uri.path().trim_end_matches('/'), project.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProjectBody::from(project))).into_response())
+    idempotency
+        .run(&s, &who, Guarded::CreateProject, async {
+            let project = s.tengine.create_project(&who, NewProject { name, description }).await?;
+            let location = format!("{}/{}", uri.path().trim_end_matches('/'), project.id);
+            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProjectBody::from(project))).into_response())
+        })
+        .await
 }
 
 /// Gets a project. Needs `read`.

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tengine_application::{NewWebhook, WebhookPatch};
+use tengine_application::{Guarded, NewWebhook, WebhookPatch};
 use tengine_domain::delivery::{parse_description, EventFilter, Webhook, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
 use tengine_domain::{time, FieldError, Validator, WebhookId};
@@ -16,6 +16,7 @@ use super::{list_response, path_id, project_id};
 use crate::dto::double_option;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
+use crate::idempotency::Idempotency;
 use crate::openapi::params::{PageQuery, ProjectPath, WebhookPath};
 use crate::openapi::responses::{
     Forbidden, InternalError, MalformedJson, NotFound, PayloadTooLarge, ProjectNotFound, RateLimited,
@@ -240,6 +241,7 @@ async fn list(
 async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
+    idempotency: Idempotency,
     ApiPath(pid): ApiPath<String>,
     uri: OriginalUri,
     ApiJson(body): ApiJson<CreateBody>,
@@ -253,10 +255,14 @@ async fn create(
     v.finish()?;
     let (Some(url), Some(events)) = (url, events) else { return Err(ApiError::internal()) };
     let new = NewWebhook { url, events, secret: secret.flatten(), description: description.flatten() };
-    let (webhook, secret) = s.tengine.create_webhook(&who, pid, new).await?;
-    let location = format!("{}/{}", uri.path().trim_end_matches('/'), webhook.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(WebhookBody::new(webhook, Some(&secret))))
-        .into_response())
+    idempotency
+        .run(&s, &who, Guarded::Webhooks { project: pid }, async {
+            let (webhook, secret) = s.tengine.create_webhook(&who, pid, new).await?;
+            let location = format!("{}/{}", uri.path().trim_end_matches('/'), webhook.id);
+            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(WebhookBody::new(webhook, Some(&secret))))
+                .into_response())
+        })
+        .await
 }
 
 /// Gets a webhook (without its secret). Needs `webhook`.
@@ -389,16 +395,21 @@ async fn destroy(
 async fn rotate_secret(
     State(s): State<AppState>,
     Auth(who): Auth,
+    idempotency: Idempotency,
     ApiPath((pid, wid)): ApiPath<(String, String)>,
     OptionalJson(body): OptionalJson<RotateBody>,
-) -> Result<Json<WebhookBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let (pid, wid) = ids(&pid, &wid)?;
     let secret = match body.and_then(|b| b.secret) {
         None => None,
         Some(raw) => Some(raw.parse::<WebhookSecret>()?),
     };
-    let (webhook, secret) = s.tengine.rotate_webhook_secret(&who, pid, wid, secret).await?;
-    Ok(Json(WebhookBody::new(webhook, Some(&secret))))
+    idempotency
+        .run(&s, &who, Guarded::Webhooks { project: pid }, async {
+            let (webhook, secret) = s.tengine.rotate_webhook_secret(&who, pid, wid, secret).await?;
+            Ok(Json(WebhookBody::new(webhook, Some(&secret))).into_response())
+        })
+        .await
 }
 
 /// The test event and its queued delivery.
@@ -437,12 +448,16 @@ struct TestBody {
 async fn test(
     State(s): State<AppState>,
     Auth(who): Auth,
+    idempotency: Idempotency,
     ApiPath((pid, wid)): ApiPath<(String, String)>,
-) -> Result<(StatusCode, Json<TestBody>), ApiError> {
+) -> Result<Response, ApiError> {
     let (pid, wid) = ids(&pid, &wid)?;
-    let (event, delivery) = s.tengine.test_webhook(&who, pid, wid).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(TestBody { event_id: event.id.to_string(), delivery_id: delivery.to_string(), status: "pending" }),
-    ))
+    idempotency
+        .run(&s, &who, Guarded::Webhooks { project: pid }, async {
+            let (event, delivery) = s.tengine.test_webhook(&who, pid, wid).await?;
+            let body =
+                TestBody { event_id: event.id.to_string(), delivery_id: delivery.to_string(), status: "pending" };
+            Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+        })
+        .await
 }
