@@ -124,7 +124,7 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let slot = note_route(&parts.extensions);
-        let at = chrono::Utc::now();
+        let at = state.tengine.now();
         let header = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
             // A non-ASCII header is a malformed key, not a missing one.

@@ -38,7 +38,7 @@ pub async fn flush_usage_loop(
             () = stopped(&mut stop) => return,
         }
         metrics::gauge!("tengine_db_connections_in_use").set(backend.connections_in_use());
-        if let Ok(depth) = tengine.store().pending_deliveries().await {
+        if let Ok(depth) = tengine.pending_deliveries().await {
             metrics::gauge!("tengine_webhook_queue_depth").set(depth as f64);
         }
         flush_usage(&tengine, &usage).await;
@@ -49,19 +49,7 @@ pub async fn flush_usage_loop(
 pub async fn flush_usage(tengine: &Tengine, usage: &UsageBuffer) {
     metrics::gauge!("tengine_usage_buffer_rows").set(usage.depth() as f64);
     metrics::counter!("tengine_usage_records_dropped_total").absolute(usage.dropped());
-    let batch = usage.drain();
-    if !batch.is_empty() {
-        if let Err(e) = tengine.store().add_usage(&batch).await {
-            tracing::warn!(error = %e, rows = batch.len(), "could not write usage; keeping it buffered");
-            usage.restore(batch);
-        }
-    }
-    let used = tengine.last_used().drain();
-    if !used.is_empty() {
-        if let Err(e) = tengine.store().touch_last_used(&used).await {
-            tracing::warn!(error = %e, keys = used.len(), "could not record key use");
-        }
-    }
+    tengine.flush_usage(usage).await;
 }
 
 /// Hourly: deletes old rate-limit windows and expired idempotency records.
@@ -72,12 +60,8 @@ pub async fn maintenance(tengine: Tengine, mut stop: watch::Receiver<bool>) {
             _ = hourly.tick() => {}
             () = stopped(&mut stop) => return,
         }
-        let now = Utc::now();
-        if let Err(e) = tengine.store().purge_rate_windows(now - chrono::Duration::hours(3)).await {
-            tracing::warn!(error = %e, "could not purge old rate-limit windows");
-        }
-        if let Err(e) = tengine.purge_idempotency().await {
-            tracing::warn!(error = %e, "could not purge expired idempotency records");
+        if let Err(e) = tengine.purge_expired().await {
+            tracing::warn!(error = %e, "could not purge old rate-limit windows and idempotency records");
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod key_cache;
 pub mod last_used;
 mod limits;
+pub mod maintenance;
 pub mod projects;
 pub mod rate_limit;
 pub mod usage;
@@ -65,11 +66,6 @@ impl Tengine {
     /// The tracker of key use, drained by a background flusher.
     pub fn last_used(&self) -> &Arc<LastUsedTracker> {
         &self.last_used
-    }
-
-    /// The store, for health checks and flushers.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.deps.store
     }
 }
 

@@ -122,8 +122,7 @@ async fn show(
 ) -> Result<Json<AnalyticsBody>, ApiError> {
     let pid = project_id(&pid)?;
     let q = Query::parse(q.as_deref(), &["start_date", "end_date", "granularity", "api_key_id"])?;
-    let range =
-        AnalyticsRange::parse(q.get("start_date"), q.get("end_date"), q.get("granularity"), chrono::Utc::now())?;
+    let range = AnalyticsRange::parse(q.get("start_date"), q.get("end_date"), q.get("granularity"), s.tengine.now())?;
     let key = match q.get("api_key_id") {
         None => None,
         Some(raw) => Some(raw.parse::<ApiKeyId>().map_err(|_| {

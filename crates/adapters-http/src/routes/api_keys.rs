@@ -87,7 +87,11 @@ type ApiKeyList = crate::dto::ListSchema<ApiKeyBody>;
 
 /// Parses an expiry; a past one is reported here too, so it is listed with the other
 /// invalid fields (the application checks it again against the caller's own expiry).
-fn parse_expiry(v: &mut Validator, raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+fn parse_expiry(
+    v: &mut Validator,
+    raw: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
     let Some(at) = time::parse(raw).map(time::truncate_micros) else {
         let value: String = raw.chars().take(64).collect();
         v.push(
@@ -95,7 +99,7 @@ fn parse_expiry(v: &mut Validator, raw: &str) -> Option<chrono::DateTime<chrono:
         );
         return None;
     };
-    if at <= chrono::Utc::now() {
+    if at <= now {
         v.check::<()>(Err(tengine_domain::principal::past_expiry(at)));
         return None;
     }
@@ -176,7 +180,7 @@ async fn create(
     let mut v = Validator::new();
     let name = v.check(body.name.parse::<ApiKeyName>());
     let permissions = v.check(PermissionSet::parse_list("permissions", &body.permissions));
-    let expires_at = body.expires_at.as_deref().map(|raw| parse_expiry(&mut v, raw));
+    let expires_at = body.expires_at.as_deref().map(|raw| parse_expiry(&mut v, raw, s.tengine.now()));
     v.finish()?;
     let (Some(name), Some(permissions)) = (name, permissions) else { return Err(ApiError::internal()) };
     let new = NewApiKey { name, permissions, expires_at: expires_at.flatten() };
@@ -265,7 +269,7 @@ async fn update(
     match body.expires_at {
         None => {}
         Some(None) => patch.expires_at = Some(None),
-        Some(Some(raw)) => patch.expires_at = parse_expiry(&mut v, &raw).map(Some),
+        Some(Some(raw)) => patch.expires_at = parse_expiry(&mut v, &raw, s.tengine.now()).map(Some),
     }
     v.finish()?;
     Ok(Json(ApiKeyBody::new(s.tengine.update_api_key(&who, pid, kid, patch).await?)))

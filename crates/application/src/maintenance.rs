@@ -1,0 +1,101 @@
+//! The background use cases of a running server: flushing buffered usage and key use,
+//! purging what has outlived its purpose, and reading the delivery backlog.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::{AppError, Tengine, UsageBuffer};
+
+/// Rate-limit windows older than this are no longer part of any sliding hour.
+const RATE_WINDOWS_KEPT: Duration = Duration::hours(3);
+
+impl Tengine {
+    /// Now, by the Clock port (adapters read time only through here).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.deps.clock.now()
+    }
+
+    /// Writes buffered usage and pending `last_used_at` values. Usage that cannot be
+    /// written goes back into the buffer for the next flush; failures are logged.
+    pub async fn flush_usage(&self, usage: &UsageBuffer) {
+        let batch = usage.drain();
+        if !batch.is_empty() {
+            if let Err(e) = self.deps.store.add_usage(&batch).await {
+                tracing::warn!(error = %e, rows = batch.len(), "could not write usage; keeping it buffered");
+                usage.restore(batch);
+            }
+        }
+        let used = self.last_used.drain();
+        if !used.is_empty() {
+            if let Err(e) = self.deps.store.touch_last_used(&used).await {
+                tracing::warn!(error = %e, keys = used.len(), "could not record key use");
+            }
+        }
+    }
+
+    /// Deletes rate-limit windows no sliding hour reaches and idempotency records past
+    /// their 24 hours.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached (the next run tries again).
+    pub async fn purge_expired(&self) -> Result<(), AppError> {
+        self.deps.store.purge_rate_windows(self.now() - RATE_WINDOWS_KEPT).await?;
+        self.purge_idempotency().await?;
+        Ok(())
+    }
+
+    /// Deliveries waiting to be sent, for the queue-depth gauge.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    pub async fn pending_deliveries(&self) -> Result<u64, AppError> {
+        Ok(self.deps.store.pending_deliveries().await?)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use tengine_ports::{UsageRecord, UsageSink};
+
+    use super::*;
+    use crate::test_support::*;
+
+    fn buffer_with_one_record() -> UsageBuffer {
+        let usage = UsageBuffer::new(100, || {});
+        let record = UsageRecord {
+            at: now(),
+            account_id: account_id(),
+            project_id: project_id(1),
+            key_id: api_key(1, tengine_domain::KeyScope::Account, &[]).id,
+            status: 200,
+            latency_us: 1_000,
+        };
+        usage.record(record);
+        usage
+    }
+
+    #[tokio::test]
+    async fn usage_that_cannot_be_written_stays_buffered() {
+        let app = harness(|s| {
+            s.expect_add_usage().times(1).returning(|_| Err(outage()));
+        });
+        let usage = buffer_with_one_record();
+        app.flush_usage(&usage).await;
+        assert_eq!(usage.depth(), 1, "the row is back in the buffer");
+    }
+
+    #[tokio::test]
+    async fn purging_uses_the_clock() {
+        let app = harness(|s| {
+            s.expect_purge_rate_windows()
+                .withf(|before| *before == now() - RATE_WINDOWS_KEPT)
+                .times(1)
+                .returning(|_| Ok(()));
+            s.expect_purge_idempotency()
+                .withf(|before| *before == now() - tengine_domain::idempotency::RETENTION)
+                .times(1)
+                .returning(|_| Ok(3));
+        });
+        app.purge_expired().await.unwrap();
+    }
+}
