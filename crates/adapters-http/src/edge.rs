@@ -12,12 +12,13 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use tengine_application::Admission;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -28,33 +29,10 @@ use tower::{BoxError, Layer, Service};
 use tracing::Instrument;
 
 use crate::error::ApiError;
+use crate::rate_headers::rate_headers;
 use crate::request_id;
+use crate::slot::SlotHandle;
 use crate::state::AppState;
-use crate::usage::{rate_headers, Authenticated};
-
-/// What the router learns about a request for the edge to use afterwards; the `Auth`
-/// extractor fills it, through the request's extensions.
-#[derive(Default)]
-pub struct RequestSlot {
-    /// The route template that matched (metrics are labelled by it, never by a raw path).
-    pub route: OnceLock<MatchedPath>,
-    /// The caller, its rate-limit decision and the project its usage counts against.
-    pub auth: OnceLock<Authenticated>,
-}
-
-/// A shared handle to a request's [`RequestSlot`].
-#[derive(Clone, Default)]
-pub struct SlotHandle(pub Arc<RequestSlot>);
-
-/// Notes the matched route template for the edge's metrics (from inside the router,
-/// where axum has set it).
-pub(crate) fn note_route(extensions: &axum::http::Extensions) -> Option<SlotHandle> {
-    let slot = extensions.get::<SlotHandle>()?;
-    if let Some(route) = extensions.get::<MatchedPath>() {
-        let _ = slot.0.route.set(route.clone());
-    }
-    Some(slot.clone())
-}
 
 type Routed = <DefaultBodyLimit as Layer<Router>>::Service;
 
@@ -108,20 +86,28 @@ where
     }
 
     fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
-        let mut req = req.map(Body::new);
-        let id = request_id::choose(&req);
-        let value = HeaderValue::from_str(&id).ok();
-        if let Some(v) = &value {
-            req.headers_mut().insert(request_id::HEADER, v.clone());
-        }
         let parts = Arc::clone(&self.0);
-        let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id);
-        Box::pin(request_id::scope(id, async move {
-            let mut res = parts.handle(req).instrument(span).await;
-            finish_headers(res.headers_mut(), value);
-            Ok(res)
-        }))
+        Box::pin(async move { Ok(identified(req.map(Body::new), |req| async move { parts.handle(req).await }).await) })
     }
+}
+
+/// Gives a request its id (for its whole handling, its log span and its answer) and the
+/// answer the security headers: what every response of the server carries, the
+/// starting router's included.
+pub(crate) async fn identified<F, Fut>(mut req: Request, handle: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let id = request_id::choose(&req);
+    let value = HeaderValue::from_str(&id).ok();
+    if let Some(v) = &value {
+        req.headers_mut().insert(request_id::HEADER, v.clone());
+    }
+    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id);
+    let mut res = request_id::scope(id, handle(req).instrument(span)).await;
+    finish_headers(res.headers_mut(), value);
+    res
 }
 
 impl EdgeParts {
@@ -177,12 +163,15 @@ impl EdgeParts {
     }
 
     /// Records usage and sets the rate-limit headers of an authenticated request.
-    fn account(&self, auth: &Authenticated, res: &mut Response, elapsed: Duration) {
+    fn account(&self, auth: &Admission, res: &mut Response, elapsed: Duration) {
         if !self.state.metering {
             return;
         }
         if let Some(d) = &auth.rate {
             rate_headers(res.headers_mut(), d);
+            if !d.allowed {
+                metrics::counter!("tengine_rate_limit_refusals_total").increment(1);
+            }
         }
         if let Some(project_id) = auth.project {
             self.state.usage.record(UsageRecord {
@@ -198,7 +187,7 @@ impl EdgeParts {
 }
 
 /// Security headers every response carries (an API never renders in a browser frame).
-pub(crate) fn security_headers() -> [(header::HeaderName, HeaderValue); 5] {
+fn security_headers() -> [(header::HeaderName, HeaderValue); 5] {
     [
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),

@@ -8,10 +8,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tengine_domain::{FieldError, PageRequest, Principal, ValidationError, Validator};
 
-use crate::edge::note_route;
 use crate::error::ApiError;
+use crate::rate_headers::named_project;
+use crate::slot::note_route;
 use crate::state::AppState;
-use crate::usage::{attributed_project, Authenticated};
 
 /// The request body cap (SPEC: 1 MiB).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -124,35 +124,22 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let slot = note_route(&parts.extensions);
-        let at = state.tengine.now();
         let header = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
             // A non-ASCII header is a malformed key, not a missing one.
             Some(v) => Some(v.to_str().unwrap_or("invalid")),
         };
-        let principal = state.tengine.authenticate(header).await?;
-        let rate = if state.metering { state.tengine.admit(&principal).await? } else { None };
+        let admission =
+            state.tengine.admit_request(header, named_project(parts.uri.path()), state.metering).await?;
+        let refusal = admission.refusal().copied();
+        let principal = admission.principal.clone();
         if let Some(slot) = slot {
-            let project = attributed_project(&principal, parts.uri.path());
-            let _ = slot.0.auth.set(Authenticated { principal: principal.clone(), rate, project, at });
+            let _ = slot.0.auth.set(admission);
         }
-        if let Some(d) = rate {
-            if let Some(kind) = state.tengine.usage_alert(&principal, &d) {
-                let tengine = state.tengine.clone();
-                let account = principal.account_id;
-                // Off the request path: one small transaction per account and window.
-                tokio::spawn(async move {
-                    if let Err(e) = tengine.emit_usage_alert(account, kind, d).await {
-                        tracing::warn!(error = %e, "could not record a usage alert");
-                    }
-                });
-            }
-            if !d.allowed {
-                metrics::counter!("tengine_rate_limit_refusals_total").increment(1);
-                return Err(ApiError::rate_limited(&d));
-            }
+        match refusal {
+            Some(d) => Err(ApiError::rate_limited(&d)),
+            None => Ok(Auth(principal)),
         }
-        Ok(Auth(principal))
     }
 }
 

@@ -30,7 +30,7 @@ struct Fingerprint([u8; 32]);
 /// passes the request on with the same bytes.
 pub async fn layer(req: Request, next: Next) -> Response {
     // Answers given here, before any handler, are counted under their route too.
-    let _ = crate::edge::note_route(req.extensions());
+    let _ = crate::slot::note_route(req.extensions());
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
         return next.run(req).await;
     }

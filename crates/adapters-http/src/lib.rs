@@ -7,17 +7,17 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod openapi;
+pub mod rate_headers;
 pub mod request_id;
 pub mod routes;
+pub mod slot;
 pub mod state;
-pub mod usage;
 
 use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use edge::Edge;
 pub use error::ApiError;
@@ -103,11 +103,10 @@ pub fn starting_router() -> Router {
     async fn unavailable() -> ApiError {
         ApiError::unavailable().detail("reason", "the server is starting: the database is not reachable yet")
     }
-    let mut app = Router::new().route("/healthz", axum::routing::get(alive)).fallback(unavailable);
-    for (name, value) in edge::security_headers() {
-        app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
-    }
-    app.layer(axum::middleware::from_fn(request_id::middleware))
+    Router::new()
+        .route("/healthz", axum::routing::get(alive))
+        .fallback(unavailable)
+        .layer(axum::middleware::from_fn(|req, next: axum::middleware::Next| edge::identified(req, |r| next.run(r))))
 }
 
 async fn unknown_route() -> ApiError {

@@ -4,9 +4,6 @@
 //! anywhere (an extractor, a fallback, the panic handler) can include it.
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
 
 /// The header name.
 pub const HEADER: &str = "x-request-id";
@@ -34,17 +31,4 @@ pub(crate) fn choose(req: &Request) -> String {
 /// Runs `f` with `id` as the current request id.
 pub(crate) async fn scope<F: std::future::Future>(id: String, f: F) -> F::Output {
     REQUEST_ID.scope(id, f).await
-}
-
-/// Middleware: sets the id for the request's duration and on the response.
-pub async fn middleware(mut req: Request, next: Next) -> Response {
-    let id = choose(&req);
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        req.headers_mut().insert(HEADER, v);
-    }
-    let mut res = REQUEST_ID.scope(id.clone(), next.run(req)).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HEADER, v);
-    }
-    res
 }

@@ -28,6 +28,7 @@ pub use api_keys::{ApiKeyPatch, NewApiKey};
 pub use error::{AppError, AuthFailure};
 pub use idempotency::{Answer, Begun, Claim, Guarded, IdempotentRequest};
 pub use last_used::LastUsedTracker;
+pub use limits::Admission;
 pub use projects::NewProject;
 pub use rate_limit::SlidingWindowLimiter;
 pub use usage::UsageBuffer;

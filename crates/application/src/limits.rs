@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use tengine_domain::{time, AccountId, Event, EventId, EventType, Principal};
+use tengine_domain::{time, AccountId, Event, EventId, EventType, Principal, ProjectId};
 use tengine_ports::RateDecision;
 
 use crate::{AppError, Tengine};
@@ -24,7 +24,60 @@ pub(crate) struct PlanCache {
     refusals: Mutex<HashMap<AccountId, DateTime<Utc>>>,
 }
 
+/// What admitting a request learned: the caller, its rate-limit decision, the project
+/// its usage counts against, and when it was admitted (the hour its usage falls in).
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// The caller.
+    pub principal: Principal,
+    /// The rate-limit decision, for accounts with a limit; a refusal when not `allowed`.
+    pub rate: Option<RateDecision>,
+    /// The key's own project, else the project the request names.
+    pub project: Option<ProjectId>,
+    /// When the request was admitted.
+    pub at: DateTime<Utc>,
+}
+
+impl Admission {
+    /// The refusal, if the account is over its limit.
+    pub fn refusal(&self) -> Option<&RateDecision> {
+        self.rate.as_ref().filter(|d| !d.allowed)
+    }
+}
+
 impl Tengine {
+    /// Admits one request: authenticates its `Authorization` header, counts it against
+    /// the plan when `metering`, and raises a usage alert off the request path when the
+    /// decision calls for one. A rate-limit refusal is an `Ok` with
+    /// [`Admission::refusal`], so that the refused request is still counted.
+    ///
+    /// # Errors
+    /// `Unauthenticated` as for [`Tengine::authenticate`]; `Unavailable`.
+    pub async fn admit_request(
+        &self,
+        authorization: Option<&str>,
+        named_project: Option<ProjectId>,
+        metering: bool,
+    ) -> Result<Admission, AppError> {
+        let at = self.deps.clock.now();
+        let principal = self.authenticate(authorization).await?;
+        let rate = if metering { self.admit(&principal).await? } else { None };
+        if let Some(d) = rate {
+            if let Some(kind) = self.usage_alert(&principal, &d) {
+                let tengine = self.clone();
+                let account = principal.account_id;
+                // Off the request path: one small transaction per account and window.
+                tokio::spawn(async move {
+                    if let Err(e) = tengine.emit_usage_alert(account, kind, d).await {
+                        tracing::warn!(error = %e, "could not record a usage alert");
+                    }
+                });
+            }
+        }
+        let project = principal.scope.project().or(named_project);
+        Ok(Admission { principal, rate, project, at })
+    }
+
     /// Counts a request against its account's plan. `None` for accounts without a
     /// limit (no headers, no refusals).
     ///
