@@ -264,6 +264,7 @@ mod tests {
     use axum::routing::get;
     use axum::Router;
     use tengine_application::{Deps, SlidingWindowLimiter, Tengine};
+    use tengine_domain::secret_key::{Keyring, ServerKey};
     use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockUsageSink};
     use tower::ServiceExt;
 
@@ -288,6 +289,7 @@ mod tests {
                 ids: Arc::new(MockIdGenerator::new()),
                 secrets: Arc::new(MockSecretGenerator::new()),
                 limiter: Arc::new(SlidingWindowLimiter::local()),
+                keyring: Arc::new(Keyring::new(ServerKey::from_bytes([1; 32]), vec![])),
             }),
             ready: Arc::new(|| Box::pin(async { true })),
             usage: Arc::new(MockUsageSink::new()),

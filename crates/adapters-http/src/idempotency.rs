@@ -81,7 +81,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     // The path below the prefix, as earlier versions stored it, so their claims still match.
     let path = parts.uri.path();
     let fp = fingerprint(parts.method.as_str(), path.strip_prefix(crate::API_PREFIX).unwrap_or(path), &bytes);
-    let hash = key.lookup_hash(&account);
+    let hash = key.lookup_hash(state.tengine.lookup_key(), &account);
     let store = state.tengine.store();
     let started = tokio::time::Instant::now();
     loop {

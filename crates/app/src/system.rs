@@ -43,4 +43,10 @@ impl SecretGenerator for OsSecrets {
         OsRng.fill_bytes(&mut bytes);
         WebhookSecret::from_random(&bytes)
     }
+
+    fn nonce(&self) -> tengine_domain::secret_key::Nonce {
+        let mut nonce = [0u8; 24];
+        OsRng.fill_bytes(&mut nonce);
+        nonce
+    }
 }

@@ -26,4 +26,7 @@ pub trait SecretGenerator: Send + Sync {
 
     /// A new random webhook secret (`whsec_` + base64 of 24 bytes).
     fn webhook_secret(&self) -> tengine_domain::webhook::WebhookSecret;
+
+    /// A fresh random nonce for sealing a secret.
+    fn nonce(&self) -> tengine_domain::secret_key::Nonce;
 }
