@@ -12,6 +12,7 @@ use tengine_adapters_http::AppState;
 use tengine_adapters_http::Edge;
 use tengine_adapters_sqlite::SqliteStore;
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
+use tengine_domain::secret_key::{Keyring, ServerKey};
 use tower::ServiceExt;
 
 use tengine_app::system::{OsSecrets, SystemClock, UuidV7Ids};
@@ -93,6 +94,7 @@ impl App {
                 ids: Arc::new(UuidV7Ids),
                 secrets: Arc::new(OsSecrets),
                 limiter: Arc::new(SlidingWindowLimiter::shared(Arc::new(store))),
+                keyring: Arc::new(Keyring::new(ServerKey::from_bytes(rand::random()), vec![])),
             });
             tengine.bootstrap(Some(ADMIN_KEY.parse().expect("the admin key is valid"))).await.expect("bootstrap");
             tengine_adapters_http::router(AppState::new(tengine_adapters_http::state::AppStateParts {

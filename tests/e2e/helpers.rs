@@ -32,6 +32,10 @@ macro_rules! both {
     )*};
 }
 
+/// The server key of test servers on PostgreSQL (which requires one; every instance of a
+/// database shares it). SQLite servers generate theirs into the data directory.
+pub const TEST_SECRET_KEY: &str = "dGVuZ2luZSBlMmUgdGVzdCBrZXksIG5vdCBzZWNyZXQ=";
+
 /// How long a server may take to answer `/readyz` after it was started.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a server may take to exit after SIGTERM.
@@ -254,6 +258,35 @@ impl TestApp {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Every byte the database holds: the SQLite files (database, WAL, shared memory) as
+    /// they are on disk, or every row of every PostgreSQL table as text.
+    pub fn raw_database(&self) -> Vec<u8> {
+        if self.pg.is_none() {
+            let data = self.dir.join("data");
+            return ["tengine.db", "tengine.db-wal", "tengine.db-shm"]
+                .iter()
+                .flat_map(|f| fs::read(data.join(f)).unwrap_or_default())
+                .collect();
+        }
+        let tables = self.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+        let mut all = Vec::new();
+        for table in tables.lines() {
+            all.extend(self.sql(&format!("SELECT t::text FROM \"{table}\" t")).into_bytes());
+            all.push(b'\n');
+        }
+        all
+    }
+
+    /// The settings of the next start (see [`TestApp::start_again`]).
+    pub fn options_mut(&mut self) -> &mut Options {
+        &mut self.options
+    }
+
+    /// The data directory of a SQLite server.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
     /// Everything the server printed on stdout, over all its starts.
     pub fn stdout(&self) -> String {
         (0..=self.generation).map(|g| read(&self.log_path("stdout", g))).collect()
@@ -279,6 +312,14 @@ impl TestApp {
         self.configure(cmd.as_std_mut());
         cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.output().await.expect("run the tengine CLI")
+    }
+
+    /// Runs the CLI with `env` set on top of the server's settings (an empty value unsets).
+    pub async fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = tokio::process::Command::new(binary());
+        self.configure(cmd.as_std_mut());
+        cmd.envs(env.iter().copied()).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.kill_on_drop(true).output().await.expect("run the tengine CLI")
     }
 
     /// Runs the CLI, asserts success, and parses the one JSON object it prints.
@@ -457,6 +498,9 @@ impl TestApp {
         cmd.current_dir(&self.dir).env("TENGINE_LOG_FORMAT", "json").env("TENGINE_DATA_DIR", self.dir.join("data"));
         if let Some(pg) = &self.pg {
             cmd.env("DATABASE_URL", &pg.url);
+        }
+        if self.pg.is_some() || self.options.env.iter().any(|(k, _)| k == "DATABASE_URL") {
+            cmd.env("TENGINE_SECRET_KEY", TEST_SECRET_KEY);
         }
         for (k, v) in &self.options.env {
             cmd.env(k, v);

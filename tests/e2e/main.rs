@@ -17,6 +17,7 @@ mod faults;
 mod projects;
 mod receiver;
 mod sdk_rust;
+mod secrets_at_rest;
 mod sqlite;
 mod transport;
 mod usage;

@@ -38,6 +38,9 @@ fn run(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The server key every bench instance shares (PostgreSQL requires one).
+const BENCH_SECRET_KEY: &str = "YmVuY2gtb25seSBzZXJ2ZXIga2V5LCBub3Qgc2VjcmU=";
+
 fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
@@ -55,6 +58,7 @@ impl Server {
         let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .env("DATABASE_URL", db)
+            .env("TENGINE_SECRET_KEY", BENCH_SECRET_KEY)
             .env("TENGINE_LISTEN", format!("127.0.0.1:{port}"))
             .env("TENGINE_BOOTSTRAP_KEY", ADMIN_KEY)
             .env("TENGINE_LOG", "warn")
@@ -226,7 +230,8 @@ pub fn bench(args: &[String]) -> Result {
         // An account with a limit far above the load, so limiting is on but never refuses.
         let made = run(Command::new(&bin)
             .args(["accounts", "create", "--name", "bench", "--plan", "enterprise", "--limit", "1000000000"])
-            .env("DATABASE_URL", &db))?;
+            .env("DATABASE_URL", &db)
+            .env("TENGINE_SECRET_KEY", BENCH_SECRET_KEY))?;
         let (account, key) = (json_field(&made, "account_id")?, json_field(&made, "key")?);
         let project = json_field(&post(&metered.base, &key, "/projects", r#"{"name":"bench"}"#)?, "id")?;
         let mut report = String::new();
@@ -239,7 +244,8 @@ pub fn bench(args: &[String]) -> Result {
             // lengthen the list that the page scenario counts.
             let writer = run(Command::new(&bin)
                 .args(["accounts", "create", "--name", "bench-writes", "--plan", "enterprise", "--limit", "1000000000"])
-                .env("DATABASE_URL", &db))?;
+                .env("DATABASE_URL", &db)
+                .env("TENGINE_SECRET_KEY", BENCH_SECRET_KEY))?;
             let write_key = json_field(&writer, "key")?;
             section(perf_bench(&seeder, &db, &metered, &key, &write_key, &account, &project)?);
         }

@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use tengine_application::Admission;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use futures::FutureExt;
+use tengine_application::Admission;
 use tengine_ports::UsageRecord;
 use tokio::sync::Semaphore;
 use tower::{BoxError, Layer, Service};
@@ -253,6 +253,7 @@ mod tests {
     use axum::routing::get;
     use axum::Router;
     use tengine_application::{Deps, SlidingWindowLimiter, Tengine};
+    use tengine_domain::secret_key::{Keyring, ServerKey};
     use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockUsageSink};
     use tower::ServiceExt;
 
@@ -277,6 +278,7 @@ mod tests {
                 ids: Arc::new(MockIdGenerator::new()),
                 secrets: Arc::new(MockSecretGenerator::new()),
                 limiter: Arc::new(SlidingWindowLimiter::local()),
+                keyring: Arc::new(Keyring::new(ServerKey::from_bytes([1; 32]), vec![])),
             }),
             ready: Arc::new(|| Box::pin(async { true })),
             usage: Arc::new(MockUsageSink::new()),

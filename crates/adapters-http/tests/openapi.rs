@@ -11,6 +11,7 @@ use tengine_adapters_http::openapi::{self, schemas};
 use tengine_adapters_http::AppState;
 use tengine_adapters_http::Edge;
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine};
+use tengine_domain::secret_key::{Keyring, ServerKey};
 use tengine_domain::{EventType, Permission};
 use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockUsageSink, RepoError};
 use tower::ServiceExt;
@@ -75,6 +76,7 @@ fn app(store: MockStore) -> Edge {
         ids: Arc::new(MockIdGenerator::new()),
         secrets: Arc::new(MockSecretGenerator::new()),
         limiter: Arc::new(SlidingWindowLimiter::local()),
+        keyring: Arc::new(Keyring::new(ServerKey::from_bytes([1; 32]), vec![])),
     });
     tengine_adapters_http::router(AppState::new(tengine_adapters_http::state::AppStateParts {
         tengine,

@@ -75,6 +75,9 @@ impl SqliteStore {
         if !in_memory && url_or_path.contains("mode=rwc") {
             create_parent(options.get_filename())?;
         }
+        if !in_memory {
+            private_files(options.get_filename(), url_or_path.contains("mode=rwc"))?;
+        }
         Self::with_options(options, in_memory).await
     }
 
@@ -84,6 +87,7 @@ impl SqliteStore {
     /// `Unavailable` when the folder or file cannot be created or opened.
     pub async fn open(path: &Path) -> Result<SqliteStore, RepoError> {
         create_parent(path)?;
+        private_files(path, true)?;
         let options = SqliteConnectOptions::new().filename(path).create_if_missing(true);
         Self::with_options(options, false).await
     }
@@ -170,9 +174,42 @@ impl SqliteStore {
 }
 
 /// Creates the folders above `path`, if any are missing.
+/// Creates the missing folders above `path`, readable by the owner only.
 fn create_parent(path: &Path) -> Result<(), RepoError> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| RepoError::Unavailable(Box::new(e))),
-        None => Ok(()),
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(parent).map_err(|e| RepoError::Unavailable(Box::new(e)))
+}
+
+/// Makes the database file (if missing and `create`) and its `-wal` and `-shm`
+/// companions readable by the owner only. SQLite creates the companions with the
+/// database file's mode, so making the file first, 0600, covers them too; existing
+/// files are tightened.
+fn private_files(path: &Path, create: bool) -> Result<(), RepoError> {
+    let io = |e: std::io::Error| RepoError::Unavailable(Box::new(e));
+    if create && !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        drop(options.open(path).map_err(io)?);
     }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::metadata(&file) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Ok(())
 }

@@ -3,8 +3,9 @@
 
 use sqlx::SqliteExecutor;
 use tengine_domain::delivery::{Delivery, Webhook};
+use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
-use tengine_ports::{RepoError, WebhookRepository};
+use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository};
 
 use crate::error::{affected, map_err};
 use crate::rows::{convert, event_columns, event_filter, micros, opt_micros, webhook_columns, EventRow, WebhookRow};
@@ -45,8 +46,8 @@ pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
     .bind(w.description.as_deref())
     .bind(event_filter(&w.events))
     .bind(w.active)
-    .bind(w.secret.expose_secret())
-    .bind(w.previous_secret.as_ref().map(|p| p.secret.expose_secret()))
+    .bind(w.secret.as_stored())
+    .bind(w.previous_secret.as_ref().map(|p| p.secret.as_stored()))
     .bind(w.previous_secret.as_ref().map(|p| micros(p.expires_at)))
     .bind(opt_micros(w.failing_since))
     .bind(micros(w.created_at))
@@ -70,8 +71,8 @@ pub(crate) async fn update(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
     .bind(w.description.as_deref())
     .bind(event_filter(&w.events))
     .bind(w.active)
-    .bind(w.secret.expose_secret())
-    .bind(w.previous_secret.as_ref().map(|p| p.secret.expose_secret()))
+    .bind(w.secret.as_stored())
+    .bind(w.previous_secret.as_ref().map(|p| p.secret.as_stored()))
     .bind(w.previous_secret.as_ref().map(|p| micros(p.expires_at)))
     .bind(opt_micros(w.failing_since))
     .bind(micros(w.updated_at))
@@ -170,5 +171,48 @@ impl WebhookRepository for SqliteStore {
         .await
         .map_err(map_err)?;
         Ok(Page { items: convert(rows)?, total: total(count)?, request: page })
+    }
+    async fn webhook_secrets_after(
+        &self,
+        after: Option<WebhookId>,
+        limit: u32,
+    ) -> Result<Vec<StoredWebhookSecrets>, RepoError> {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, secret, previous_secret FROM webhooks WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .bind(after.map(|id| id.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(id, secret, previous)| {
+                Ok(StoredWebhookSecrets {
+                    id: id.parse().map_err(RepoError::other)?,
+                    secret: SealedSecret::from_stored(secret),
+                    previous: previous.map(SealedSecret::from_stored),
+                })
+            })
+            .collect()
+    }
+
+    async fn replace_webhook_secrets(
+        &self,
+        old: &StoredWebhookSecrets,
+        new: &StoredWebhookSecrets,
+    ) -> Result<bool, RepoError> {
+        let done = sqlx::query(
+            "UPDATE webhooks SET secret = ?4, previous_secret = ?5 \
+             WHERE id = ?1 AND secret = ?2 AND previous_secret IS ?3",
+        )
+        .bind(old.id.to_string())
+        .bind(old.secret.as_stored())
+        .bind(old.previous.as_ref().map(SealedSecret::as_stored))
+        .bind(new.secret.as_stored())
+        .bind(new.previous.as_ref().map(SealedSecret::as_stored))
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -50,6 +50,30 @@ async fn sqlite_urls_and_in_memory_databases_open() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn database_files_and_created_folders_are_private_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    let dir = std::env::temp_dir().join(format!("tengine-test-{}", uuid::Uuid::new_v4().simple()));
+    let path = dir.join("nested").join("tengine.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    store.migrate().await.expect("migrate");
+    tengine_storage_contract::cases::committed_writes_become_visible(&store).await;
+    assert_eq!(mode(&dir.join("nested")), 0o700);
+    for file in ["tengine.db", "tengine.db-wal", "tengine.db-shm"] {
+        assert_eq!(mode(&dir.join("nested").join(file)), 0o600, "{file}");
+    }
+    store.close().await;
+    // A database made by an older version (0644) is tightened when opened.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let url = format!("sqlite://{}", path.display());
+    let again = SqliteStore::connect(&url).await.expect("reopen");
+    assert_eq!(mode(&path), 0o600);
+    again.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stores_on_one_file_write_concurrently_without_lock_errors() {
     // Like the CLI writing while a server runs: two processes' worth of pools.

@@ -39,6 +39,18 @@ pub struct Global {
     /// Maximum database connections per process.
     #[arg(long, env = "TENGINE_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
+    /// The server key that seals webhook secrets at rest: 32 random bytes in standard
+    /// base64 (`openssl rand -base64 32`). Required with PostgreSQL (the same on every
+    /// instance); with SQLite, generated into the data directory when unset.
+    #[arg(long, env = "TENGINE_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// A file holding the server key, instead of `TENGINE_SECRET_KEY`.
+    #[arg(long, env = "TENGINE_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
+    /// Comma-separated earlier server keys, still read until `tengine secrets rotate`
+    /// has sealed everything under the current one.
+    #[arg(long, env = "TENGINE_SECRET_KEYS_PREVIOUS", global = true, hide_env_values = true, value_delimiter = ',')]
+    pub secret_keys_previous: Vec<String>,
 }
 
 /// How logs are written (to stderr).
@@ -63,6 +75,9 @@ pub enum Command {
     /// Manage account-wide API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the server keys that seal stored secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
 }
 
 /// Settings of `serve`.
@@ -140,4 +155,12 @@ pub enum KeysCommand {
         #[arg(long)]
         key_id: String,
     },
+}
+
+/// `tengine secrets ...`.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Seal every stored webhook secret under `TENGINE_SECRET_KEY`, opening old ones with
+    /// `TENGINE_SECRET_KEYS_PREVIOUS`; afterwards the previous keys can be dropped.
+    Rotate,
 }

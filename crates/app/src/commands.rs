@@ -1,14 +1,17 @@
-//! The scriptable commands: `migrate`, `accounts create`, `keys create`, `keys revoke`.
+//! The scriptable commands: `migrate`, `accounts create`, `keys create`, `keys revoke`,
+//! `secrets rotate`.
 //! Each prints one JSON object on stdout.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::json;
+use tengine_application::secrets::Reseal;
 use tengine_application::{AppError, NewAccount};
 use tengine_domain::{time, AccountId, AccountName, ApiKeyId, PermissionSet, Plan, ValidationError};
 
-use crate::cli::{AccountsCommand, Global, KeysCommand};
+use crate::cli::{AccountsCommand, Global, KeysCommand, SecretsCommand};
+use crate::secret_key;
 use crate::wiring::{self, Backend};
 
 /// Applies migrations (opening the store does) and reports success.
@@ -23,8 +26,9 @@ pub async fn accounts(global: &Global, cmd: AccountsCommand) -> anyhow::Result<(
     let AccountsCommand::Create { name, plan, limit } = cmd;
     let name: AccountName = name.parse().map_err(invalid)?;
     let plan = Plan::from_parts(&plan, limit).map_err(invalid)?;
+    let keyring = secret_key::load(global)?;
     let backend = Backend::open(global, Duration::from_secs(10)).await?;
-    let created = wiring::tengine(&backend).create_account(NewAccount { name, plan }).await.map_err(failed)?;
+    let created = wiring::tengine(&backend, keyring).create_account(NewAccount { name, plan }).await.map_err(failed)?;
     println!(
         "{}",
         json!({
@@ -44,9 +48,10 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create { account, permissions } => {
             let account: AccountId = account.parse().context("--account must be an account id (acct_...)")?;
             let permissions = PermissionSet::parse_list("permissions", &permissions).map_err(invalid)?;
+            let keyring = secret_key::load(global)?;
             let backend = Backend::open(global, Duration::from_secs(10)).await?;
             let (key, secret) =
-                wiring::tengine(&backend).create_account_key(account, permissions).await.map_err(failed)?;
+                wiring::tengine(&backend, keyring).create_account_key(account, permissions).await.map_err(failed)?;
             println!(
                 "{}",
                 json!({
@@ -59,8 +64,9 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke { key_id } => {
             let id: ApiKeyId = key_id.parse().context("--key-id must be a key id (key_...)")?;
+            let keyring = secret_key::load(global)?;
             let backend = Backend::open(global, Duration::from_secs(10)).await?;
-            let key = wiring::tengine(&backend).revoke_any_key(id).await.map_err(failed)?;
+            let key = wiring::tengine(&backend, keyring).revoke_any_key(id).await.map_err(failed)?;
             println!(
                 "{}",
                 json!({
@@ -70,6 +76,33 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
                 })
             );
         }
+    }
+    Ok(())
+}
+
+/// `tengine secrets rotate`: seals every stored webhook secret under the current key.
+/// Fails, naming what is left, unless everything is now under it.
+pub async fn secrets(global: &Global, cmd: SecretsCommand) -> anyhow::Result<()> {
+    let SecretsCommand::Rotate = cmd;
+    let keyring = secret_key::load(global)?;
+    let key_id = keyring.current_id().to_string();
+    let backend = Backend::open(global, Duration::from_secs(10)).await?;
+    let report = wiring::tengine(&backend, keyring).reseal_webhook_secrets(Reseal::Stale).await.map_err(failed)?;
+    println!(
+        "{}",
+        json!({
+            "key_id": key_id,
+            "resealed": report.resealed,
+            "unchanged": report.unchanged,
+            "changed_meanwhile": report.raced,
+            "unreadable": report.unreadable.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })
+    );
+    if !report.complete() {
+        anyhow::bail!(
+            "some secrets are not yet sealed under key {key_id}: run again (and configure the key that sealed any \
+             unreadable one in TENGINE_SECRET_KEYS_PREVIOUS); keep the previous keys until this succeeds"
+        );
     }
     Ok(())
 }

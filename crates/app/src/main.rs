@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod secret_key;
 mod serve;
 mod wiring;
 mod workers;
@@ -27,6 +28,7 @@ async fn main() -> ExitCode {
         Command::Migrate => commands::migrate(&cli.global).await,
         Command::Accounts(cmd) => commands::accounts(&cli.global, cmd).await,
         Command::Keys(cmd) => commands::keys(&cli.global, cmd).await,
+        Command::Secrets(cmd) => commands::secrets(&cli.global, cmd).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

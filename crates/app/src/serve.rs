@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tengine_adapters_http::Edge;
+use tengine_application::secrets::Reseal;
 use tengine_application::{AccountWithKey, Tengine, UsageBuffer};
 use tengine_domain::PlainApiKey;
 use tokio::sync::{watch, Notify};
@@ -29,6 +30,8 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("TENGINE_BOOTSTRAP_KEY is not a valid Tengine key ({e})"))?,
         ),
     };
+    // A missing or malformed key stops the start before anything listens.
+    let keyring = Arc::new(crate::secret_key::load(global)?);
     // Listen at once: until the database answers, /healthz is 200 and the rest a 503.
     let listener = tokio::net::TcpListener::bind(serve.listen())
         .await
@@ -49,14 +52,15 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         return Ok(());
     };
     let limiter = backend.limiter();
-    let tengine = wiring::tengine_with(&backend, limiter.clone());
+    let tengine = wiring::tengine_with(&backend, limiter.clone(), keyring.clone());
     bootstrap(&tengine, preset).await?;
+    seal_plaintext_secrets(&tengine).await;
     let wake = Arc::new(Notify::new());
     let waker = wake.clone();
     let usage = Arc::new(UsageBuffer::new(USAGE_CAPACITY, move || waker.notify_one()));
 
     let syncer = limiter.is_shared().then(|| tokio::spawn(workers::sync_limiter(limiter.clone(), stop_rx.clone())));
-    let worker = wiring::delivery_worker(&backend, serve)?;
+    let worker = wiring::delivery_worker(&backend, serve, keyring)?;
     let notifier = backend.delivery_notifier().await?;
     let deliveries = tokio::spawn(workers::deliver(worker, notifier, stop_rx.clone()));
     let metrics = wiring::metrics();
@@ -109,6 +113,16 @@ async fn bootstrap(tengine: &Tengine, preset: Option<PlainApiKey>) -> anyhow::Re
         secret.expose_secret()
     );
     Ok(())
+}
+
+/// Seals webhook secrets a version before encryption at rest stored in plaintext. They
+/// stay readable meanwhile, so a failure here only waits for the next start.
+async fn seal_plaintext_secrets(tengine: &Tengine) {
+    match tengine.reseal_webhook_secrets(Reseal::Plaintext).await {
+        Ok(r) if r.resealed > 0 => tracing::info!(sealed = r.resealed, "sealed plaintext webhook secrets"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not seal plaintext webhook secrets; retrying at the next start"),
+    }
 }
 
 /// How long a client may take to send a request's headers (slow clients cannot pin

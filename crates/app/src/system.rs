@@ -44,9 +44,9 @@ impl SecretGenerator for OsSecrets {
         WebhookSecret::from_random(&bytes)
     }
 
-    fn nonce(&self) -> [u8; 12] {
-        let mut bytes = [0u8; 12];
-        OsRng.fill_bytes(&mut bytes);
-        bytes
+    fn nonce(&self) -> tengine_domain::secret_key::Nonce {
+        let mut nonce = [0u8; 24];
+        OsRng.fill_bytes(&mut nonce);
+        nonce
     }
 }

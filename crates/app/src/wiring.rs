@@ -12,6 +12,7 @@ use tengine_adapters_sqlite::SqliteStore;
 use tengine_adapters_webhook_sender::{ReqwestSender, SenderConfig};
 use tengine_application::delivery::{DeliveryWorker, WorkerConfig};
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
+use tengine_domain::secret_key::Keyring;
 use tengine_ports::{DeliveryNotifier, DeliveryQueue, RateCounterRepository, Store};
 
 use crate::cli::{Global, Serve};
@@ -55,6 +56,7 @@ impl Backend {
             }
             Some(_) => anyhow::bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:"),
             None => {
+                crate::secret_key::private_dir(&global.data_dir)?;
                 let path = global.data_dir.join("tengine.db");
                 let store = SqliteStore::open(&path)
                     .await
@@ -120,20 +122,22 @@ impl Backend {
     }
 }
 
-/// The use cases over `backend` with the system clock, ids, secrets and `limiter`.
-pub fn tengine_with(backend: &Backend, limiter: Arc<SlidingWindowLimiter>) -> Tengine {
+/// The use cases over `backend` with the system clock, ids, secrets, `limiter` and the
+/// server keys.
+pub fn tengine_with(backend: &Backend, limiter: Arc<SlidingWindowLimiter>, keyring: Arc<Keyring>) -> Tengine {
     Tengine::new(Deps {
         store: backend.store(),
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         secrets: Arc::new(OsSecrets),
         limiter,
+        keyring,
     })
 }
 
 /// The use cases for one-shot commands (no limiter syncing).
-pub fn tengine(backend: &Backend) -> Tengine {
-    tengine_with(backend, backend.limiter())
+pub fn tengine(backend: &Backend, keyring: Keyring) -> Tengine {
+    tengine_with(backend, backend.limiter(), Arc::new(keyring))
 }
 
 impl Backend {
@@ -175,7 +179,7 @@ impl Backend {
 ///
 /// # Errors
 /// When the HTTP client cannot be built.
-pub fn delivery_worker(backend: &Backend, serve: &Serve) -> anyhow::Result<Arc<DeliveryWorker>> {
+pub fn delivery_worker(backend: &Backend, serve: &Serve, keyring: Arc<Keyring>) -> anyhow::Result<Arc<DeliveryWorker>> {
     let sender =
         ReqwestSender::new(SenderConfig { allow_private: serve.webhook_allow_private, ..SenderConfig::default() })
             .context("could not build the webhook HTTP client")?;
@@ -187,7 +191,7 @@ pub fn delivery_worker(backend: &Backend, serve: &Serve) -> anyhow::Result<Arc<D
         concurrency: serve.webhook_concurrency.max(1),
         lease: Duration::from_secs(60),
     };
-    Ok(Arc::new(DeliveryWorker::new(backend.queue(), Arc::new(sender), Arc::new(SystemClock), config)))
+    Ok(Arc::new(DeliveryWorker::new(backend.queue(), Arc::new(sender), Arc::new(SystemClock), keyring, config)))
 }
 
 /// Installs the Prometheus recorder once and returns what renders `/metrics`. A task

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::json;
 use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, Outcome, DISABLE_AFTER};
+use tengine_domain::secret_key::Keyring;
 use tengine_domain::{time, webhook};
 use tengine_ports::{
     AttemptResult, Clock, DeliveryJob, DeliveryQueue, OutboundRequest, OutboundResponse, RepoError, WebhookEffect,
@@ -41,6 +42,7 @@ pub struct DeliveryWorker {
     queue: Arc<dyn DeliveryQueue>,
     sender: Arc<dyn WebhookSender>,
     clock: Arc<dyn Clock>,
+    keyring: Arc<Keyring>,
     config: WorkerConfig,
 }
 
@@ -56,14 +58,26 @@ pub fn envelope(event: &tengine_domain::Event) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap_or_default()
 }
 
-/// The signed request for one attempt at `now`, or why it cannot be built.
-pub fn build_request(job: &DeliveryJob, now: DateTime<Utc>) -> Result<OutboundRequest, String> {
+/// The signed request for one attempt at `now`, its secrets opened with `keyring`, or
+/// why it cannot be built.
+pub fn build_request(job: &DeliveryJob, keyring: &Keyring, now: DateTime<Utc>) -> Result<OutboundRequest, String> {
     let body = envelope(&job.event);
     if body.len() > MAX_BODY {
         return Err(format!("payload of {} bytes exceeds the {MAX_BODY}-byte limit", body.len()));
     }
+    let secrets = job
+        .webhook
+        .signing_secrets(now)
+        .into_iter()
+        .map(|s| keyring.open(job.webhook.id, s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            // An operator problem (a missing previous key), not the receiver's: log it.
+            tracing::error!(webhook_id = %job.webhook.id, error = %e, "cannot open the webhook's secret");
+            format!("the webhook's secret cannot be decrypted ({e})")
+        })?;
     let event_id = job.event.id.to_string();
-    let sigs = webhook::sign(&job.webhook.signing_secrets(now), &event_id, now, &body);
+    let sigs = webhook::sign(&secrets.iter().collect::<Vec<_>>(), &event_id, now, &body);
     let ts = now.timestamp().to_string();
     let headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
@@ -125,14 +139,15 @@ pub fn judge(job: &DeliveryJob, response: &OutboundResponse, now: DateTime<Utc>)
 }
 
 impl DeliveryWorker {
-    /// A worker over the queue, the sender and the clock.
+    /// A worker over the queue, the sender and the clock, opening secrets with `keyring`.
     pub fn new(
         queue: Arc<dyn DeliveryQueue>,
         sender: Arc<dyn WebhookSender>,
         clock: Arc<dyn Clock>,
+        keyring: Arc<Keyring>,
         config: WorkerConfig,
     ) -> Self {
-        Self { queue, sender, clock, config }
+        Self { queue, sender, clock, keyring, config }
     }
 
     /// This worker's settings.
@@ -165,7 +180,7 @@ impl DeliveryWorker {
 
     async fn attempt(&self, job: DeliveryJob) -> AttemptResult {
         let now = self.clock.now();
-        let response = match build_request(&job, now) {
+        let response = match build_request(&job, &self.keyring, now) {
             Ok(request) => self.sender.send(request).await,
             Err(error) => OutboundResponse {
                 status: None,
@@ -205,8 +220,13 @@ mod tests {
     use tengine_domain::{DeliveryId, Event, EventId, EventType, WebhookId};
     use uuid::Uuid;
 
+    fn ring() -> Keyring {
+        Keyring::new(tengine_domain::secret_key::ServerKey::from_bytes([4; 32]), vec![])
+    }
+
     fn job(failing_since: Option<DateTime<Utc>>, attempts_so_far: usize) -> DeliveryJob {
-        let secret: WebhookSecret = "receiver-secret".parse().unwrap();
+        let secret =
+            ring().seal(WebhookId::from_uuid(Uuid::from_u128(6)), &"receiver-secret".parse().unwrap(), [1; 24]);
         DeliveryJob {
             delivery_id: DeliveryId::from_uuid(Uuid::from_u128(77)),
             event: Event {
@@ -250,9 +270,9 @@ mod tests {
     #[test]
     fn requests_carry_both_signature_schemes_that_verify() {
         let j = job(None, 0);
-        let r = build_request(&j, now()).unwrap();
+        let r = build_request(&j, &ring(), now()).unwrap();
         let header = |n: &str| r.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
-        let secret = &j.webhook.secret;
+        let secret: &WebhookSecret = &"receiver-secret".parse().unwrap();
         webhook::verify_tengine(secret, &r.body, &header("x-tengine-signature")).unwrap();
         webhook::verify_standard(
             secret,
@@ -269,6 +289,13 @@ mod tests {
         assert_eq!(body["type"], "api_key.created");
         assert_eq!(body["api_version"], API_VERSION);
         assert!(!String::from_utf8_lossy(&r.body).contains("receiver-secret"));
+    }
+
+    #[test]
+    fn a_secret_sealed_under_an_unknown_key_fails_the_attempt_without_sending() {
+        let other = Keyring::new(tengine_domain::secret_key::ServerKey::from_bytes([5; 32]), vec![]);
+        let error = build_request(&job(None, 0), &other, now()).unwrap_err();
+        assert!(error.contains("cannot be decrypted"), "{error}");
     }
 
     #[test]

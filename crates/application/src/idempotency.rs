@@ -150,7 +150,7 @@ impl Tengine {
     ) -> Result<Begun, AppError> {
         self.authorize(who, op).await?;
         let account = who.account_id;
-        let hash = req.key.lookup_hash(&account);
+        let hash = req.key.lookup_hash(self.lookup_key(), &account);
         let fingerprint = op.fingerprint_for(who, req.fingerprint);
         let started = tokio::time::Instant::now();
         loop {
@@ -187,7 +187,9 @@ impl Tengine {
             }
             return;
         };
-        let nonce = self.deps.secrets.nonce();
+        // The stored body is sealed with ChaCha20-Poly1305 (a 96-bit nonce).
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&self.deps.secrets.nonce()[..12]);
         let stored = StoredResponse {
             status: answer.status,
             headers: answer.headers.clone(),

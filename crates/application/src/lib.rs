@@ -15,11 +15,14 @@ mod limits;
 pub mod maintenance;
 pub mod projects;
 pub mod rate_limit;
+pub mod secrets;
 pub mod usage;
 pub mod webhooks;
 
 use std::sync::Arc;
 
+use tengine_domain::idempotency::LookupKey;
+use tengine_domain::secret_key::Keyring;
 use tengine_ports::{Clock, IdGenerator, RateLimiter, SecretGenerator, Store};
 
 pub use accounts::{AccountWithKey, NewAccount};
@@ -31,6 +34,7 @@ pub use last_used::LastUsedTracker;
 pub use limits::Admission;
 pub use projects::NewProject;
 pub use rate_limit::SlidingWindowLimiter;
+pub use secrets::ResealReport;
 pub use usage::UsageBuffer;
 pub use webhooks::{NewWebhook, WebhookPatch};
 
@@ -47,6 +51,8 @@ pub struct Deps {
     pub secrets: Arc<dyn SecretGenerator>,
     /// The plan limiter.
     pub limiter: Arc<dyn RateLimiter>,
+    /// The server keys that seal webhook secrets at rest.
+    pub keyring: Arc<Keyring>,
 }
 
 /// The use cases, one method each; cheap to clone and share across requests.
@@ -56,12 +62,26 @@ pub struct Tengine {
     last_used: Arc<LastUsedTracker>,
     plans: Arc<limits::PlanCache>,
     keys: Arc<key_cache::KeyCache>,
+    lookup_key: Arc<LookupKey>,
 }
 
 impl Tengine {
     /// Builds the use cases over `deps`.
     pub fn new(deps: Deps) -> Self {
-        Self { deps, last_used: Arc::new(LastUsedTracker::default()), plans: Arc::default(), keys: Arc::default() }
+        let lookup_key = Arc::new(deps.keyring.lookup_key());
+        Self {
+            deps,
+            last_used: Arc::new(LastUsedTracker::default()),
+            plans: Arc::default(),
+            keys: Arc::default(),
+            lookup_key,
+        }
+    }
+
+    /// The key idempotency records are looked up under (an HMAC of the
+    /// Idempotency-Key value), derived from the current server key.
+    pub fn lookup_key(&self) -> &LookupKey {
+        &self.lookup_key
     }
 
     /// The tracker of key use, drained by a background flusher.

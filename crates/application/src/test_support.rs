@@ -5,6 +5,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use tengine_domain::secret_key::{Keyring, ServerKey};
 use tengine_domain::{
     AccountId, ApiKey, ApiKeyId, Denied, KeyScope, Page, PageRequest, Permission, PlainApiKey, Principal, Project,
     ProjectId,
@@ -78,6 +79,16 @@ pub fn principal(perms: &[Permission], scope: KeyScope) -> Principal {
 /// A `Tengine` whose store is set up by `setup`; any unexpected store call panics,
 /// which is how tests show a refused request touched nothing.
 pub fn harness(setup: impl FnOnce(&mut MockStore)) -> Tengine {
+    harness_with_keyring(test_keyring(), setup)
+}
+
+/// The server keys of [`harness`].
+pub fn test_keyring() -> Keyring {
+    Keyring::new(ServerKey::from_bytes([2; 32]), vec![])
+}
+
+/// Like [`harness`], with other server keys.
+pub fn harness_with_keyring(keyring: Keyring, setup: impl FnOnce(&mut MockStore)) -> Tengine {
     let mut store = MockStore::new();
     setup(&mut store);
     let mut clock = MockClock::new();
@@ -87,12 +98,14 @@ pub fn harness(setup: impl FnOnce(&mut MockStore)) -> Tengine {
     let mut secrets = MockSecretGenerator::new();
     secrets.expect_api_key().returning(|| plain(9));
     secrets.expect_webhook_secret().returning(|| tengine_domain::webhook::WebhookSecret::from_random(&[5; 24]));
+    secrets.expect_nonce().returning(|| [3; 24]);
     Tengine::new(Deps {
         store: Arc::new(store),
         clock: Arc::new(clock),
         ids: Arc::new(ids),
         secrets: Arc::new(secrets),
         limiter: Arc::new(crate::SlidingWindowLimiter::local()),
+        keyring: Arc::new(keyring),
     })
 }
 

@@ -67,15 +67,16 @@ impl Tengine {
         }
         let now = self.deps.clock.now();
         let secret = new.secret.unwrap_or_else(|| self.deps.secrets.webhook_secret());
+        let id = WebhookId::from_uuid(self.deps.ids.next_uuid());
         let webhook = Webhook {
-            id: WebhookId::from_uuid(self.deps.ids.next_uuid()),
+            id,
             account_id: who.account_id,
             project_id: project,
             url: new.url,
             description: new.description,
             events: new.events,
             active: true,
-            secret: secret.clone(),
+            secret: self.deps.keyring.seal(id, &secret, self.deps.secrets.nonce()),
             previous_secret: None,
             failing_since: None,
             created_at: now,
@@ -171,10 +172,10 @@ impl Tengine {
         who.require(Permission::Webhook)?;
         let now = self.deps.clock.now();
         let secret = secret.unwrap_or_else(|| self.deps.secrets.webhook_secret());
-        let new = secret.clone();
+        let nonce = self.deps.secrets.nonce();
         let webhook = self
-            .mutate_webhook(who, project, id, move |w| {
-                w.rotate_secret(new, now);
+            .mutate_webhook(who, project, id, |w| {
+                w.rotate_secret(self.deps.keyring.seal(w.id, &secret, nonce), now);
                 Ok(true)
             })
             .await?;

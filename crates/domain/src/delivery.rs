@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::error::{clean_text, FieldError, ValidationError};
 use crate::event::EventType;
 use crate::ids::{AccountId, DeliveryId, EventId, ProjectId, WebhookId};
-use crate::webhook::WebhookSecret;
+use crate::secret_key::SealedSecret;
 
 /// How long the previous secret still signs after a rotation.
 pub const SECRET_OVERLAP: Duration = Duration::hours(24);
@@ -125,8 +125,8 @@ pub fn parse_description(raw: &str) -> Result<String, ValidationError> {
 /// The secret before a rotation, still signing until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviousWebhookSecret {
-    /// The old secret.
-    pub secret: WebhookSecret,
+    /// The old secret, sealed.
+    pub secret: SealedSecret,
     /// When it stops signing.
     pub expires_at: DateTime<Utc>,
 }
@@ -148,8 +148,8 @@ pub struct Webhook {
     pub events: EventFilter,
     /// Whether deliveries are made.
     pub active: bool,
-    /// The signing secret.
-    pub secret: WebhookSecret,
+    /// The signing secret, sealed (opened only to sign).
+    pub secret: SealedSecret,
     /// The pre-rotation secret, while it still signs.
     pub previous_secret: Option<PreviousWebhookSecret>,
     /// Since when every delivery has failed (reset by a success).
@@ -162,7 +162,7 @@ pub struct Webhook {
 
 impl Webhook {
     /// The secrets a delivery at `now` is signed with: the current one first.
-    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&WebhookSecret> {
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&SealedSecret> {
         let mut v = vec![&self.secret];
         if let Some(p) = &self.previous_secret {
             if p.expires_at > now {
@@ -180,7 +180,7 @@ impl Webhook {
     }
 
     /// Sets a new secret; the old one keeps signing for [`SECRET_OVERLAP`].
-    pub fn rotate_secret(&mut self, new: WebhookSecret, now: DateTime<Utc>) {
+    pub fn rotate_secret(&mut self, new: SealedSecret, now: DateTime<Utc>) {
         let old = std::mem::replace(&mut self.secret, new);
         self.previous_secret = Some(PreviousWebhookSecret { secret: old, expires_at: now + SECRET_OVERLAP });
         self.updated_at = now;
@@ -374,8 +374,8 @@ mod tests {
 
     #[test]
     fn rotation_signs_with_both_secrets_for_a_day() {
-        let s1: WebhookSecret = "first-secret".parse().unwrap();
-        let s2: WebhookSecret = "second-secret".parse().unwrap();
+        let s1 = SealedSecret::from_stored("first-secret".to_owned());
+        let s2 = SealedSecret::from_stored("second-secret".to_owned());
         let mut w = Webhook {
             id: WebhookId::from_uuid(uuid::Uuid::from_u128(1)),
             account_id: AccountId::from_uuid(uuid::Uuid::from_u128(2)),

@@ -6,6 +6,7 @@
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::error::{FieldError, ValidationError};
@@ -39,14 +40,35 @@ impl std::str::FromStr for IdempotencyKey {
     }
 }
 
+/// The server's key for idempotency lookups (see `Keyring::lookup_key`): without it, a
+/// stolen database cannot be searched for short Idempotency-Key values.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LookupKey([u8; 32]);
+
+impl LookupKey {
+    /// The key made of `bytes`.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl std::fmt::Debug for LookupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LookupKey(***)")
+    }
+}
+
 impl IdempotencyKey {
-    /// What the store looks records up by: SHA-256 of the account and the key value.
-    pub fn lookup_hash(&self, account: &AccountId) -> [u8; 32] {
-        let mut h = Sha256::new();
+    /// What the store looks records up by: HMAC-SHA256 under the server's lookup key of
+    /// the account and the key value.
+    pub fn lookup_hash(&self, key: &LookupKey, account: &AccountId) -> [u8; 32] {
+        // HMAC takes keys of any length; this cannot fail.
+        let mut h =
+            <Hmac<Sha256> as Mac>::new_from_slice(&key.0).unwrap_or_else(|_| unreachable!("hmac accepts any key"));
         h.update(account.to_string().as_bytes());
-        h.update([0]);
+        h.update(&[0]);
         h.update(self.0.as_bytes());
-        h.finalize().into()
+        h.finalize().into_bytes().into()
     }
 
     fn cipher(&self, account: &AccountId) -> ChaCha20Poly1305 {
@@ -115,9 +137,15 @@ mod tests {
     }
 
     #[test]
-    fn lookup_hashes_are_per_account_and_fingerprints_per_request() {
+    fn lookup_hashes_are_per_account_and_server_key_and_fingerprints_per_request() {
         let k: IdempotencyKey = "key-1".parse().unwrap();
-        assert_ne!(k.lookup_hash(&account()), k.lookup_hash(&AccountId::from_uuid(uuid::Uuid::from_u128(2))));
+        let lk = LookupKey::new([1; 32]);
+        assert_ne!(k.lookup_hash(&lk, &account()), k.lookup_hash(&lk, &AccountId::from_uuid(uuid::Uuid::from_u128(2))));
+        // Without the server's key, the hash of a short key cannot be recomputed.
+        assert_ne!(k.lookup_hash(&lk, &account()), k.lookup_hash(&LookupKey::new([2; 32]), &account()));
+        let mut plain = Sha256::new();
+        plain.update(format!("{}\0key-1", account()).as_bytes());
+        assert_ne!(k.lookup_hash(&lk, &account()), <[u8; 32]>::from(plain.finalize()));
         assert_ne!(fingerprint("POST", "/a", b"{}"), fingerprint("POST", "/b", b"{}"));
         assert_ne!(fingerprint("POST", "/a", b"{}"), fingerprint("POST", "/a", b"{ }"));
     }

@@ -15,6 +15,7 @@ pub mod page;
 pub mod permission;
 pub mod principal;
 pub mod project;
+pub mod secret_key;
 pub mod time;
 pub mod usage;
 pub mod webhook;

@@ -27,6 +27,6 @@ pub trait SecretGenerator: Send + Sync {
     /// A new random webhook secret (`whsec_` + base64 of 24 bytes).
     fn webhook_secret(&self) -> tengine_domain::webhook::WebhookSecret;
 
-    /// A new random 96-bit AEAD nonce.
-    fn nonce(&self) -> [u8; 12];
+    /// A fresh random nonce for sealing a secret.
+    fn nonce(&self) -> tengine_domain::secret_key::Nonce;
 }

@@ -18,8 +18,8 @@ pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use unit_of_work::{Transaction, UnitOfWork};
 pub use usage::{UsageDelta, UsageRecord, UsageRepository, UsageSink};
 pub use webhook::{
-    AttemptResult, DeliveryJob, DeliveryNotifier, DeliveryQueue, OutboundRequest, OutboundResponse, WebhookEffect,
-    WebhookRepository, WebhookSender,
+    AttemptResult, DeliveryJob, DeliveryNotifier, DeliveryQueue, OutboundRequest, OutboundResponse,
+    StoredWebhookSecrets, WebhookEffect, WebhookRepository, WebhookSender,
 };
 
 #[cfg(feature = "mocks")]
@@ -75,7 +75,7 @@ mod mock_store {
     use crate::{
         AccountRepository, ApiKeyRepository, AttemptResult, DeliveryJob, DeliveryQueue, IdempotencyClaim,
         IdempotencyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, StoredResponse,
-        Transaction, UnitOfWork, UsageDelta, UsageRepository, WebhookRepository,
+        StoredWebhookSecrets, Transaction, UnitOfWork, UsageDelta, UsageRepository, WebhookRepository,
     };
 
     mockall::mock! {
@@ -121,6 +121,8 @@ mod mock_store {
             async fn list_deliveries(&self, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError>;
             async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError>;
             async fn list_events(&self, project: ProjectId, kind: Option<EventType>, page: PageRequest) -> Result<Page<Event>, RepoError>;
+            async fn webhook_secrets_after(&self, after: Option<WebhookId>, limit: u32) -> Result<Vec<StoredWebhookSecrets>, RepoError>;
+            async fn replace_webhook_secrets(&self, old: &StoredWebhookSecrets, new: &StoredWebhookSecrets) -> Result<bool, RepoError>;
         }
 
         #[async_trait::async_trait]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tengine_domain::delivery::{Attempt, Delivery, DeliveryStatus, Webhook};
+use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
 
 use crate::RepoError;
@@ -48,6 +49,39 @@ pub trait WebhookRepository: Send + Sync {
         kind: Option<EventType>,
         page: PageRequest,
     ) -> Result<Page<Event>, RepoError>;
+
+    /// Up to `limit` webhooks' stored secrets, of every account, in id order after
+    /// `after`: what re-sealing under a new server key walks through.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn webhook_secrets_after(
+        &self,
+        after: Option<WebhookId>,
+        limit: u32,
+    ) -> Result<Vec<StoredWebhookSecrets>, RepoError>;
+
+    /// Replaces a webhook's stored secrets with `new` if they are still `old` (so a
+    /// rotation made meanwhile is kept); whether they were replaced.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn replace_webhook_secrets(
+        &self,
+        old: &StoredWebhookSecrets,
+        new: &StoredWebhookSecrets,
+    ) -> Result<bool, RepoError>;
+}
+
+/// A webhook's secrets as stored (the current one and, after a rotation, the previous).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWebhookSecrets {
+    /// The webhook.
+    pub id: WebhookId,
+    /// Its current secret.
+    pub secret: SealedSecret,
+    /// Its previous secret, if any (its expiry is left as it is).
+    pub previous: Option<SealedSecret>,
 }
 
 /// Everything the worker needs to make one attempt, read in the claim.

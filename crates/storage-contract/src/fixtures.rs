@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use tengine_domain::base62;
 use tengine_domain::delivery::{Attempt, Delivery, EventFilter, Webhook};
+use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
 use tengine_domain::{
     Account, AccountId, ApiKey, ApiKeyId, Event, EventId, EventType, KeyScope, PageRequest, PermissionSet, PlainApiKey,
@@ -173,7 +174,8 @@ pub fn new_webhook(account: AccountId, project: ProjectId, events: &[&str], crea
         description: Some("Ünïcode, \"quoted\"".to_owned()),
         events: EventFilter::parse_list(events).expect("valid event types"),
         active: true,
-        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse().expect("a valid secret"),
+        // Storage keeps sealed secrets as opaque text.
+        secret: SealedSecret::from_stored("tengine-sealed:v1:0011223344556677:c2VhbGVk".to_owned()),
         previous_secret: None,
         failing_since: None,
         created_at: created,

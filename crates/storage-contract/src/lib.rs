@@ -59,6 +59,7 @@ macro_rules! contract_tests {
             concurrent_alert_claims_have_one_winner,
             old_rate_windows_are_purged,
             a_webhook_round_trips_every_field,
+            stored_webhook_secrets_are_walked_in_id_order_and_replaced_only_if_unchanged,
             webhooks_are_listed_newest_first_with_pages_and_totals,
             deleting_a_webhook_removes_it_with_its_deliveries,
             events_fan_out_to_the_webhooks_that_receive_them,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use tengine_domain::delivery::{Attempt, Delivery, EventFilter, PreviousWebhookSecret, Webhook};
+use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{Event, EventType};
 use tengine_ports::RepoError;
 
@@ -35,7 +36,7 @@ impl TryFrom<WebhookRow> for Webhook {
         let names: Vec<&str> = row.events.split(',').collect();
         let previous_secret = match (row.previous_secret, row.previous_secret_expires_at) {
             (Some(s), Some(expires_at)) => {
-                Some(PreviousWebhookSecret { secret: s.parse().map_err(RepoError::other)?, expires_at })
+                Some(PreviousWebhookSecret { secret: SealedSecret::from_stored(s), expires_at })
             }
             (None, None) => None,
             _ => return Err(RepoError::other("previous webhook secret without expiry (or the reverse)")),
@@ -48,7 +49,7 @@ impl TryFrom<WebhookRow> for Webhook {
             description: row.description,
             events: EventFilter::parse_list(&names).map_err(RepoError::other)?,
             active: row.active,
-            secret: row.secret.parse().map_err(RepoError::other)?,
+            secret: SealedSecret::from_stored(row.secret),
             previous_secret,
             failing_since: row.failing_since,
             created_at: row.created_at,

@@ -11,6 +11,7 @@ mod rate_counter;
 mod transaction;
 mod usage;
 mod webhook;
+mod webhook_secret;
 
 pub use account::*;
 pub use api_key::*;
@@ -22,6 +23,7 @@ pub use rate_counter::*;
 pub use transaction::*;
 pub use usage::*;
 pub use webhook::*;
+pub use webhook_secret::*;
 
 use tengine_ports::RepoError;
 

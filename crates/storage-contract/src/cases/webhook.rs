@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use tengine_domain::delivery::{DeliveryStatus, EventFilter, PreviousWebhookSecret, Webhook};
+use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{DeliveryId, Event, EventId, EventType, PageRequest, ProjectId, WebhookId};
 use tengine_ports::{AttemptResult, Store, WebhookEffect};
 use uuid::Uuid;
@@ -36,8 +37,10 @@ pub async fn a_webhook_round_trips_every_field<S: Store>(store: &S) {
     let p = project(store, acct.id, at(0)).await;
     let other = project(store, acct.id, at(0)).await;
     let mut w = new_webhook(acct.id, p.id, &["api_key.created", "project.updated"], at(1));
-    w.previous_secret =
-        Some(PreviousWebhookSecret { secret: "an-older-secret".parse().expect("secret"), expires_at: at(100) });
+    w.previous_secret = Some(PreviousWebhookSecret {
+        secret: SealedSecret::from_stored("an-older-secret".into()),
+        expires_at: at(100),
+    });
     w.failing_since = Some(at(50));
     let mut bare = new_webhook(acct.id, p.id, &["*"], at(2));
     bare.description = None;
@@ -65,7 +68,7 @@ pub async fn a_webhook_round_trips_every_field<S: Store>(store: &S) {
     tx.commit().await.expect("commit");
     assert_eq!(store.get_webhook(p.id, w.id).await.expect("get"), Some(w.clone()));
 
-    w.rotate_secret("a-brand-new-secret".parse().expect("secret"), at(10));
+    w.rotate_secret(SealedSecret::from_stored("a-brand-new-secret".into()), at(10));
     w.events = EventFilter::parse_list(&["usage.limit_exceeded"]).expect("events");
     w.description = Some("rotated".to_owned());
     w.failing_since = Some(at(11));

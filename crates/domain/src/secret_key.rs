@@ -1,0 +1,289 @@
+//! The server key and what it protects at rest: webhook secrets sealed with
+//! XChaCha20-Poly1305 (the key's id stored next to each ciphertext), and the key that
+//! idempotency lookups are HMACed under. Pure: nonces come in as arguments.
+//!
+//! A key ring holds the current key, which seals, and previous keys, which still open
+//! what they sealed until `tengine secrets rotate` has re-sealed it under the current one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::idempotency::LookupKey;
+use crate::ids::WebhookId;
+use crate::webhook::WebhookSecret;
+
+/// What a sealed value starts with; anything else in the column is a plaintext secret
+/// written by a version before encryption at rest.
+const SEALED_PREFIX: &str = "tengine-sealed:v1:";
+
+/// A nonce for [`Keyring::seal`]: 24 fresh random bytes (XChaCha20's extended nonce makes
+/// random nonces safe for any number of messages).
+pub type Nonce = [u8; 24];
+
+fn hmac(key: &[u8], label: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length; this cannot fail.
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("hmac accepts any key"));
+    m.update(label);
+    m.finalize().into_bytes().into()
+}
+
+/// Why a server key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a secret key must be 32 random bytes in standard base64 (make one with `openssl rand -base64 32`)")]
+pub struct KeyFormatError;
+
+/// A server key: 32 random bytes. `Debug` shows only its id.
+#[derive(Clone)]
+pub struct ServerKey {
+    bytes: [u8; 32],
+    id: KeyId,
+}
+
+impl ServerKey {
+    /// The key made of `bytes`.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&hmac(&bytes, b"tengine key id v1")[..8]);
+        Self { bytes, id: KeyId(id) }
+    }
+
+    /// Its id: derived from the key, so every instance holding it agrees.
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// The key in standard base64, as `TENGINE_SECRET_KEY` takes it.
+    pub fn to_base64(&self) -> String {
+        B64.encode(self.bytes)
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        // Sub-keys per use, so the AEAD key is never also an HMAC key.
+        XChaCha20Poly1305::new(&hmac(&self.bytes, b"tengine webhook secret v1").into())
+    }
+}
+
+impl FromStr for ServerKey {
+    type Err = KeyFormatError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bytes = B64.decode(s.trim()).map_err(|_| KeyFormatError)?;
+        Ok(Self::from_bytes(bytes.try_into().map_err(|_| KeyFormatError)?))
+    }
+}
+
+impl fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServerKey({})", self.id)
+    }
+}
+
+/// A key's id: the first 8 bytes of an HMAC of a fixed label under it, in hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyId([u8; 8]);
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+/// A webhook secret as stored: sealed under a key of the ring, or, from a database
+/// older than encryption at rest, plaintext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSecret(String);
+
+impl SealedSecret {
+    /// Wraps what the store holds; nothing is checked until [`Keyring::open`].
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    /// What the store keeps.
+    pub fn as_stored(&self) -> &str {
+        &self.0
+    }
+
+    /// The id of the key that sealed it; `None` for a plaintext secret.
+    pub fn key_id(&self) -> Option<&str> {
+        self.0.strip_prefix(SEALED_PREFIX).and_then(|rest| rest.split_once(':')).map(|(id, _)| id)
+    }
+}
+
+impl fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.key_id() {
+            Some(id) => write!(f, "SealedSecret({id})"),
+            None => f.write_str("SealedSecret(plaintext)"),
+        }
+    }
+}
+
+/// Why a stored secret could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// Sealed under a key the ring does not hold (configure it in
+    /// `TENGINE_SECRET_KEYS_PREVIOUS`).
+    #[error("sealed under key {0}, which is not configured")]
+    UnknownKey(String),
+    /// Not a well-formed sealed value, or altered, or sealed for another webhook.
+    #[error("the sealed secret is malformed or was altered")]
+    Corrupt,
+}
+
+/// The current key and the previous ones still accepted for reading.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    current: ServerKey,
+    previous: Vec<ServerKey>,
+}
+
+impl Keyring {
+    /// A ring that seals under `current` and also opens what `previous` sealed.
+    pub fn new(current: ServerKey, previous: Vec<ServerKey>) -> Self {
+        Self { current, previous }
+    }
+
+    /// The id of the key that seals.
+    pub fn current_id(&self) -> KeyId {
+        self.current.id()
+    }
+
+    /// The key idempotency lookups are HMACed under, derived from the current key.
+    pub fn lookup_key(&self) -> LookupKey {
+        LookupKey::new(hmac(&self.current.bytes, b"tengine idempotency lookup v1"))
+    }
+
+    /// Seals `secret` of webhook `id` under the current key; the webhook id is bound as
+    /// associated data, so a sealed value copied onto another webhook does not open.
+    pub fn seal(&self, id: WebhookId, secret: &WebhookSecret, nonce: Nonce) -> SealedSecret {
+        let kid = self.current.id().to_string();
+        let aad = associated_data(&kid, id);
+        let payload = Payload { msg: secret.expose_secret().as_bytes(), aad: &aad };
+        // Encryption into a Vec fails only for absurd lengths; a secret is at most 256 characters.
+        let ct = self.current.cipher().encrypt(XNonce::from_slice(&nonce), payload).unwrap_or_default();
+        let mut blob = nonce.to_vec();
+        blob.extend(ct);
+        SealedSecret(format!("{SEALED_PREFIX}{kid}:{}", B64URL.encode(blob)))
+    }
+
+    /// Opens what [`Keyring::seal`] made for webhook `id` with any key of the ring; a
+    /// plaintext secret from an older database is returned as it is.
+    ///
+    /// # Errors
+    /// `UnknownKey` when no key of the ring has that id; `Corrupt` when the value is
+    /// malformed, altered, or belongs to another webhook.
+    pub fn open(&self, id: WebhookId, sealed: &SealedSecret) -> Result<WebhookSecret, OpenError> {
+        let Some(rest) = sealed.0.strip_prefix(SEALED_PREFIX) else {
+            return sealed.0.parse().map_err(|_| OpenError::Corrupt);
+        };
+        let (kid, blob) = rest.split_once(':').ok_or(OpenError::Corrupt)?;
+        let key = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id().to_string() == kid)
+            .ok_or_else(|| OpenError::UnknownKey(kid.to_owned()))?;
+        let blob = B64URL.decode(blob).map_err(|_| OpenError::Corrupt)?;
+        let (nonce, ct) = blob.split_at_checked(24).ok_or(OpenError::Corrupt)?;
+        let aad = associated_data(kid, id);
+        let plain = key
+            .cipher()
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+            .map_err(|_| OpenError::Corrupt)?;
+        String::from_utf8(plain).map_err(|_| OpenError::Corrupt)?.parse().map_err(|_| OpenError::Corrupt)
+    }
+
+    /// Whether `sealed` should be sealed again: it is plaintext or under an older key.
+    pub fn is_stale(&self, sealed: &SealedSecret) -> bool {
+        sealed.key_id() != Some(self.current.id().to_string().as_str())
+    }
+}
+
+fn associated_data(kid: &str, id: WebhookId) -> Vec<u8> {
+    format!("tengine webhook secret v1\0{kid}\0{id}").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> ServerKey {
+        ServerKey::from_bytes([b; 32])
+    }
+
+    fn hook(n: u128) -> WebhookId {
+        WebhookId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn secret() -> WebhookSecret {
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse().unwrap()
+    }
+
+    #[test]
+    fn keys_are_32_bytes_of_standard_base64_and_their_ids_agree() {
+        let k: ServerKey = B64.encode([9u8; 32]).parse().unwrap();
+        assert_eq!(k.id(), key(9).id());
+        assert_eq!(k.to_base64().parse::<ServerKey>().unwrap().id(), k.id());
+        assert_ne!(key(1).id(), key(2).id());
+        assert_eq!(B64.encode([9u8; 31]).parse::<ServerKey>().unwrap_err(), KeyFormatError);
+        assert!("not base64!".parse::<ServerKey>().is_err());
+        assert!(KeyFormatError.to_string().contains("openssl rand -base64 32"));
+        assert!(!format!("{k:?}").contains(&k.to_base64()));
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_for_its_webhook_under_a_known_key() {
+        let ring = Keyring::new(key(1), vec![]);
+        let sealed = ring.seal(hook(1), &secret(), [7; 24]);
+        assert!(!sealed.as_stored().contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        assert_eq!(sealed.key_id(), Some(key(1).id().to_string().as_str()));
+        assert_eq!(ring.open(hook(1), &sealed), Ok(secret()));
+        assert_eq!(ring.open(hook(2), &sealed), Err(OpenError::Corrupt));
+        let stranger = Keyring::new(key(2), vec![]);
+        assert_eq!(stranger.open(hook(1), &sealed), Err(OpenError::UnknownKey(key(1).id().to_string())));
+    }
+
+    #[test]
+    fn a_tampered_ciphertext_or_key_id_does_not_open() {
+        let ring = Keyring::new(key(1), vec![key(2)]);
+        let sealed = ring.seal(hook(1), &secret(), [7; 24]).as_stored().to_owned();
+        let mut flipped = sealed.clone().into_bytes();
+        let last = flipped.len() - 3;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        let flipped = SealedSecret::from_stored(String::from_utf8(flipped).unwrap());
+        assert_eq!(ring.open(hook(1), &flipped), Err(OpenError::Corrupt));
+        // Claiming another key of the ring sealed it fails authentication too.
+        let relabelled = sealed.replace(&key(1).id().to_string(), &key(2).id().to_string());
+        assert_eq!(ring.open(hook(1), &SealedSecret::from_stored(relabelled)), Err(OpenError::Corrupt));
+        let unknown = sealed.replace(&key(1).id().to_string(), "0000000000000000");
+        assert!(matches!(ring.open(hook(1), &SealedSecret::from_stored(unknown)), Err(OpenError::UnknownKey(_))));
+        let truncated = SealedSecret::from_stored(format!("{SEALED_PREFIX}{}:AAAA", key(1).id()));
+        assert_eq!(ring.open(hook(1), &truncated), Err(OpenError::Corrupt));
+    }
+
+    #[test]
+    fn previous_keys_open_until_resealed_and_plaintext_still_reads() {
+        let old = Keyring::new(key(1), vec![]);
+        let sealed = old.seal(hook(1), &secret(), [7; 24]);
+        let rotated = Keyring::new(key(2), vec![key(1)]);
+        assert_eq!(rotated.open(hook(1), &sealed), Ok(secret()));
+        assert!(rotated.is_stale(&sealed));
+        let resealed = rotated.seal(hook(1), &secret(), [8; 24]);
+        assert!(!rotated.is_stale(&resealed));
+        assert_eq!(Keyring::new(key(2), vec![]).open(hook(1), &resealed), Ok(secret()));
+        let legacy = SealedSecret::from_stored(secret().expose_secret().to_owned());
+        assert_eq!(rotated.open(hook(1), &legacy), Ok(secret()));
+        assert!(rotated.is_stale(&legacy));
+    }
+
+    #[test]
+    fn lookup_keys_differ_per_server_key() {
+        assert_ne!(Keyring::new(key(1), vec![]).lookup_key(), Keyring::new(key(2), vec![]).lookup_key());
+    }
+}
