@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use tengine_application::{AppError, AuthFailure};
 use tengine_domain::{Denied, ValidationError};
 
+use crate::doc::schemas::{ErrorBody, ErrorObject};
 use crate::request_id;
 
 /// An error response: `{"error": {"code", "message", "details", "request_id"}}`.
@@ -223,14 +224,13 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = Map::new();
-        error.insert("code".into(), self.code.into());
-        error.insert("message".into(), self.message.into());
-        error.insert("details".into(), Value::Object(self.details));
-        if let Some(id) = request_id::current() {
-            error.insert("request_id".into(), id.into());
-        }
-        let mut res = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        let error = ErrorObject {
+            code: self.code,
+            message: self.message,
+            details: self.details,
+            request_id: request_id::current(),
+        };
+        let mut res = (self.status, axum::Json(ErrorBody { error })).into_response();
         if let Some(secs) = self.retry_after {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

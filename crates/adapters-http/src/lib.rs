@@ -1,6 +1,7 @@
 //! Tengine's HTTP API: the axum router under `/api/v1`, its extractors and the error
 //! envelope every failure uses.
 
+pub mod doc;
 pub mod dto;
 pub mod edge;
 pub mod error;
@@ -48,29 +49,14 @@ pub fn router(state: AppState) -> Edge {
     router_with(state, &HttpConfig::default())
 }
 
-/// A route path under [`API_PREFIX`] (routes carry it themselves: `Router::nest` would
-/// add two layers and a URI rewrite to every request).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! api_path {
-    ($path:literal) => {
-        concat!("/api/v1", $path)
-    };
-}
-
 /// Every route, the fallbacks and, with `idempotent`, `Idempotency-Key` handling.
 fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>) -> Router {
-    let mut api = Router::new()
-        .merge(routes::projects::router())
-        .merge(routes::api_keys::router())
-        .merge(routes::analytics::router())
-        .merge(routes::webhooks::router())
-        .merge(routes::deliveries::router())
-        .merge(routes::events::router());
+    let (mut app, _) = routes::all().split_for_parts();
     if idempotent {
-        api = api.route_layer(axum::middleware::from_fn(idempotency::layer));
+        // Only POSTs with an `Idempotency-Key` reach this router; `/api/v1` has them all.
+        app = app.route_layer(axum::middleware::from_fn(idempotency::layer));
     }
-    let mut app = api.merge(routes::health::router()).fallback(unknown_route).method_not_allowed_fallback(wrong_method);
+    let mut app = app.fallback(unknown_route).method_not_allowed_fallback(wrong_method);
     if let Some(cors) = cors {
         app = app.layer(cors.clone());
     }
@@ -80,6 +66,8 @@ fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>) -> Route
 /// Builds the whole application: API routes, health routes, fallbacks and what every
 /// request goes through (see [`edge`]).
 pub fn router_with(state: AppState, config: &HttpConfig) -> Edge {
+    // `GET /openapi.json` serves the document of these very routes.
+    let _ = openapi::json();
     let cors = (!config.cors_origins.is_empty()).then(|| {
         let origins: Vec<HeaderValue> =
             config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
@@ -115,12 +103,4 @@ async fn unknown_route() -> ApiError {
 
 async fn wrong_method(method: Method) -> ApiError {
     ApiError::method_not_allowed(method.as_str())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn route_paths_carry_the_api_prefix() {
-        assert_eq!(crate::api_path!("/projects"), format!("{}/projects", super::API_PREFIX));
-    }
 }

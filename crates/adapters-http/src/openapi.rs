@@ -2,24 +2,14 @@
 //! (`#[utoipa::path]`) and the DTOs' `ToSchema` derives; `GET /openapi.json` serves it and
 //! `docs/openapi.json` is its committed copy (`cargo xtask openapi` rewrites it).
 
-pub mod params;
-pub mod responses;
-pub mod schemas;
-
-use std::sync::OnceLock;
-
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ArrayItems, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Required, Response};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use self::schemas::PermissionName;
-
-use crate::routes::{analytics, api_keys, deliveries, events, health, projects, webhooks};
-
-/// The tag of the unauthenticated operational routes.
-pub const OPERATIONS_TAG: &str = "Operations";
+use crate::doc::schemas::{self, PermissionName};
+use crate::doc::{responses, OPERATIONS_TAG};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,34 +21,6 @@ pub const OPERATIONS_TAG: &str = "Operations";
                        \"request_id\"}}`. A known path called with another method answers 405 \
                        `METHOD_NOT_ALLOWED`, and an unknown path 404 `NOT_FOUND`, with that envelope.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
-    ),
-    paths(
-        projects::list,
-        projects::create,
-        projects::show,
-        projects::update,
-        projects::destroy,
-        api_keys::list,
-        api_keys::create,
-        api_keys::show,
-        api_keys::update,
-        api_keys::revoke,
-        api_keys::rotate,
-        analytics::show,
-        webhooks::list,
-        webhooks::create,
-        webhooks::show,
-        webhooks::update,
-        webhooks::destroy,
-        webhooks::rotate_secret,
-        webhooks::test,
-        deliveries::deliveries,
-        deliveries::redeliver,
-        events::events,
-        health::healthz,
-        health::readyz,
-        health::metrics,
-        health::openapi_json,
     ),
     components(
         schemas(
@@ -84,7 +46,6 @@ pub const OPERATIONS_TAG: &str = "Operations";
             responses::ServiceUnavailable,
         ),
     ),
-    modifiers(&Security, &CommonHeaders, &UniqueItems, &TextPatterns, &OptionalBodies, &Idempotency),
     security(("bearerAuth" = [])),
     tags(
         (name = "Projects", description = "Projects of the account."),
@@ -284,16 +245,24 @@ fn operations(doc: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut O
     })
 }
 
-/// The OpenAPI 3.1 document of the whole API.
+/// The OpenAPI 3.1 document of the whole API: the routes' own operations (each route
+/// is registered once, with its `#[utoipa::path]`), then what every operation shares.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let (_, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::routes::all())
+        .split_for_parts();
+    let shared: [&dyn Modify; 6] =
+        [&Security, &CommonHeaders, &UniqueItems, &TextPatterns, &OptionalBodies, &Idempotency];
+    for modifier in shared {
+        modifier.modify(&mut doc);
+    }
+    doc
 }
 
 /// The document as pretty-printed JSON with a trailing newline (the form of
 /// `docs/openapi.json`), built once.
 pub fn json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| {
+    crate::doc::DOCUMENT.get_or_init(|| {
         // Serializing a document of strings and maps cannot fail.
         let mut s = serde_json::to_string_pretty(&openapi()).unwrap_or_default();
         s.push('\n');

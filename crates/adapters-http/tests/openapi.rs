@@ -7,7 +7,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use serde_json::Value;
-use tengine_adapters_http::openapi::{self, schemas};
+use tengine_adapters_http::doc::{schemas, OPERATIONS_TAG};
+use tengine_adapters_http::openapi;
 use tengine_adapters_http::AppState;
 use tengine_adapters_http::Edge;
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine};
@@ -15,36 +16,6 @@ use tengine_domain::secret_key::{Keyring, ServerKey};
 use tengine_domain::{EventType, Permission};
 use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockUsageSink, RepoError};
 use tower::ServiceExt;
-
-/// Every route the router registers, by method and documented path.
-const ROUTES: [(&str, &str); 26] = [
-    ("GET", "/api/v1/projects"),
-    ("POST", "/api/v1/projects"),
-    ("GET", "/api/v1/projects/{project_id}"),
-    ("PATCH", "/api/v1/projects/{project_id}"),
-    ("DELETE", "/api/v1/projects/{project_id}"),
-    ("GET", "/api/v1/projects/{project_id}/api-keys"),
-    ("POST", "/api/v1/projects/{project_id}/api-keys"),
-    ("GET", "/api/v1/projects/{project_id}/api-keys/{key_id}"),
-    ("PATCH", "/api/v1/projects/{project_id}/api-keys/{key_id}"),
-    ("DELETE", "/api/v1/projects/{project_id}/api-keys/{key_id}"),
-    ("POST", "/api/v1/projects/{project_id}/api-keys/{key_id}/rotate"),
-    ("GET", "/api/v1/projects/{project_id}/analytics"),
-    ("GET", "/api/v1/projects/{project_id}/webhooks"),
-    ("POST", "/api/v1/projects/{project_id}/webhooks"),
-    ("GET", "/api/v1/projects/{project_id}/webhooks/{webhook_id}"),
-    ("PATCH", "/api/v1/projects/{project_id}/webhooks/{webhook_id}"),
-    ("DELETE", "/api/v1/projects/{project_id}/webhooks/{webhook_id}"),
-    ("POST", "/api/v1/projects/{project_id}/webhooks/{webhook_id}/rotate-secret"),
-    ("POST", "/api/v1/projects/{project_id}/webhooks/{webhook_id}/test"),
-    ("GET", "/api/v1/projects/{project_id}/webhooks/{webhook_id}/deliveries"),
-    ("POST", "/api/v1/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"),
-    ("GET", "/api/v1/projects/{project_id}/events"),
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/metrics"),
-    ("GET", "/openapi.json"),
-];
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -63,7 +34,7 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
 }
 
 fn is_operational(op: &Value) -> bool {
-    op["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == openapi::OPERATIONS_TAG))
+    op["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == OPERATIONS_TAG))
 }
 
 /// A router over a store that answers nothing: only requests that never reach it succeed.
@@ -127,11 +98,21 @@ fn the_document_is_openapi_3_1_with_bearer_auth() {
 }
 
 #[test]
-fn every_route_is_documented_and_nothing_else() {
+fn routes_are_registered_only_together_with_their_documentation() {
+    // A route is registered once, by `routes!()` from its handler's `#[utoipa::path]`; a
+    // plain axum `.route(...)` would serve an undocumented operation. The probe below
+    // checks the other direction: every documented operation is served.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes");
+    for entry in std::fs::read_dir(dir).expect("src/routes") {
+        let path = entry.expect("an entry").path();
+        let source = std::fs::read_to_string(&path).expect("a route module");
+        for forbidden in [".route(", "axum::routing", ".nest("] {
+            assert!(!source.contains(forbidden), "{} registers a route with `{forbidden}`", path.display());
+        }
+    }
     let doc = doc();
     let documented: BTreeSet<(String, String)> = operations(&doc).into_iter().map(|(m, p, _)| (m, p)).collect();
-    let expected: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
-    assert_eq!(documented, expected);
+    assert!(documented.len() >= 26, "{documented:?}");
 }
 
 #[test]

@@ -1,26 +1,25 @@
 //! `GET /projects/{id}/analytics`.
 
 use axum::extract::{RawQuery, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use tengine_domain::usage::{AnalyticsRange, UsageCounts};
 use tengine_domain::{time, ApiKeyId, FieldError};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::project_id;
+use crate::doc::params::{AnalyticsQuery, ProjectPath};
+use crate::doc::responses::{ProjectErrors, QueryErrors};
+use crate::doc::schemas::GranularityName;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, Auth, Query};
-use crate::openapi::params::{AnalyticsQuery, ProjectPath};
-use crate::openapi::responses::{
-    Forbidden, InternalError, ProjectNotFound, RateLimited, ServiceUnavailable, Unauthorized, ValidationFailed,
-};
-use crate::openapi::schemas::GranularityName;
 use crate::state::AppState;
 
 /// The analytics route.
-pub fn router() -> Router<AppState> {
-    Router::new().route(crate::api_path!("/projects/{project_id}/analytics"), get(show))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show))
 }
 
 /// Usage in one bucket (with `timestamp`) or over the whole range (`totals`, without).
@@ -105,13 +104,8 @@ struct AnalyticsBody {
     params(ProjectPath, AnalyticsQuery),
     responses(
         (status = 200, description = "Usage over the range.", body = AnalyticsBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
+        QueryErrors,
     )
 )]
 async fn show(

@@ -3,32 +3,27 @@
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use tengine_application::{ApiKeyPatch, Guarded, NewApiKey};
 use tengine_domain::{time, ApiKeyId, ApiKeyName, FieldError, PermissionSet, Validator};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{list_response, path_id, project_id};
+use crate::doc::params::{ApiKeyPath, PageQuery, ProjectPath};
+use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
+use crate::doc::schemas::PermissionName;
 use crate::dto::{double_option, ApiKeyBody};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
 use crate::idempotency::Idempotency;
-use crate::openapi::params::{ApiKeyPath, PageQuery, ProjectPath};
-use crate::openapi::responses::{
-    Forbidden, InternalError, MalformedJson, NotFound, PayloadTooLarge, ProjectNotFound, RateLimited,
-    ServiceUnavailable, Unauthorized, UnsupportedMediaType, ValidationFailed,
-};
-use crate::openapi::schemas::PermissionName;
 use crate::state::AppState;
 
 /// The API key routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(crate::api_path!("/projects/{project_id}/api-keys"), get(list).post(create))
-        .route(crate::api_path!("/projects/{project_id}/api-keys/{key_id}"), get(show).patch(update).delete(revoke))
-        .route(crate::api_path!("/projects/{project_id}/api-keys/{key_id}/rotate"), post(rotate))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, update, revoke)).routes(routes!(rotate))
 }
 
 /// A new project-scoped key.
@@ -121,13 +116,8 @@ fn required_null(v: &mut Validator, field: &str) {
     responses(
         (status = 200, description = "A page of keys.", body = ApiKeyList,
             headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
+        QueryErrors,
     )
 )]
 async fn list(
@@ -156,16 +146,8 @@ async fn list(
     responses(
         (status = 201, description = "The created key, with its secret `key`.", body = ApiKeyBody,
             headers(("Location" = String, description = "The new key's path, `/api/v1/projects/{project_id}/api-keys/{id}`."))),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
+        BodyErrors,
     )
 )]
 async fn create(
@@ -205,12 +187,7 @@ async fn create(
     params(ApiKeyPath),
     responses(
         (status = 200, description = "The key, without `key`.", body = ApiKeyBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
     )
 )]
 async fn show(
@@ -234,16 +211,8 @@ async fn show(
     request_body = PatchBody,
     responses(
         (status = 200, description = "The updated key, without `key`.", body = ApiKeyBody),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
+        BodyErrors,
     )
 )]
 async fn update(
@@ -285,12 +254,7 @@ async fn update(
     params(ApiKeyPath),
     responses(
         (status = 200, description = "The revoked key, with `revoked_at` set and without `key`.", body = ApiKeyBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
     )
 )]
 async fn revoke(
@@ -315,16 +279,8 @@ async fn revoke(
     request_body(content = Option<RotateBody>, description = "Optional; an empty body means a grace period of 0."),
     responses(
         (status = 200, description = "The key, with its new secret `key`.", body = ApiKeyBody),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
+        BodyErrors,
     )
 )]
 async fn rotate(

@@ -3,34 +3,28 @@
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use tengine_application::Guarded;
 use tengine_domain::delivery::Delivery;
 use tengine_domain::{time, DeliveryId};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::webhooks::ids;
 use super::{list_response, path_id};
+use crate::doc::params::{DeliveryPath, PageQuery, WebhookPath};
+use crate::doc::responses::{QueryErrors, ResourceErrors};
+use crate::doc::schemas::{DeliveryStatusName, EventTypeName};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, Auth, Query};
 use crate::idempotency::Idempotency;
-use crate::openapi::params::{DeliveryPath, PageQuery, WebhookPath};
-use crate::openapi::responses::{
-    Forbidden, InternalError, NotFound, RateLimited, ServiceUnavailable, Unauthorized, ValidationFailed,
-};
-use crate::openapi::schemas::{DeliveryStatusName, EventTypeName};
 use crate::state::AppState;
 
 /// The delivery routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}/deliveries"), get(deliveries))
-        .route(
-            crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"),
-            post(redeliver),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(deliveries)).routes(routes!(redeliver))
 }
 
 /// One attempt to deliver.
@@ -116,13 +110,8 @@ type DeliveryList = crate::dto::ListSchema<DeliveryBody>;
     params(WebhookPath, PageQuery),
     responses(
         (status = 200, description = "A page of deliveries.", body = DeliveryList, headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
+        QueryErrors,
     )
 )]
 async fn deliveries(
@@ -148,12 +137,7 @@ async fn deliveries(
     params(DeliveryPath),
     responses(
         (status = 202, description = "The new delivery, pending.", body = DeliveryBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
     )
 )]
 async fn redeliver(

@@ -2,26 +2,24 @@
 
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
 use serde_json::Value;
 use tengine_domain::{time, Event, EventType, FieldError};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{list_response, project_id};
+use crate::doc::params::{EventQuery, ProjectPath};
+use crate::doc::responses::{ProjectErrors, QueryErrors};
+use crate::doc::schemas::EventTypeName;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, Auth, Query};
-use crate::openapi::params::{EventQuery, ProjectPath};
-use crate::openapi::responses::{
-    Forbidden, InternalError, ProjectNotFound, RateLimited, ServiceUnavailable, Unauthorized, ValidationFailed,
-};
-use crate::openapi::schemas::EventTypeName;
 use crate::state::AppState;
 
 /// The event-log route.
-pub fn router() -> Router<AppState> {
-    Router::new().route(crate::api_path!("/projects/{project_id}/events"), get(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
 }
 
 /// An event of the log, in the delivery envelope's shape.
@@ -80,13 +78,8 @@ type EventList = crate::dto::ListSchema<EventBody>;
     params(ProjectPath, EventQuery),
     responses(
         (status = 200, description = "A page of events.", body = EventList, headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
+        QueryErrors,
     )
 )]
 async fn events(

@@ -3,22 +3,23 @@
 
 use axum::extract::State;
 use axum::http::{header, HeaderName, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::doc::schemas::ErrorBody;
 use crate::error::ApiError;
-use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 
 /// The operational routes (outside `/api/v1`, no authentication).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi_json))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
 }
 
 /// A health answer.
@@ -94,5 +95,7 @@ async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Statu
     responses((status = 200, description = "The OpenAPI 3.1 document of this API.", body = Object))
 )]
 async fn openapi_json() -> ([(HeaderName, &'static str); 1], &'static str) {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::json())
+    // Rendered when the router was built.
+    let doc = crate::doc::DOCUMENT.get().map_or("{}", String::as_str);
+    ([(header::CONTENT_TYPE, "application/json")], doc)
 }

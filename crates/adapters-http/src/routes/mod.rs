@@ -14,8 +14,24 @@ use axum::Json;
 use serde::Serialize;
 use tengine_domain::{Page, ProjectId};
 
+use utoipa_axum::router::OpenApiRouter;
+
 use crate::dto::ListBody;
 use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Every route with its OpenAPI operation: the one place a route is registered (its
+/// method and path live in its handler's `#[utoipa::path]`).
+pub fn all() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(projects::router())
+        .merge(api_keys::router())
+        .merge(analytics::router())
+        .merge(webhooks::router())
+        .merge(deliveries::router())
+        .merge(events::router())
+        .merge(health::router())
+}
 
 /// Parses a project id from a path; a malformed one is simply not found.
 pub fn project_id(raw: &str) -> Result<ProjectId, ApiError> {

@@ -3,30 +3,26 @@
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use tengine_application::{Guarded, NewProject};
 use tengine_domain::{ProjectDescription, ProjectName, ProjectPatch, Validator};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{list_response, project_id};
+use crate::doc::params::{PageQuery, ProjectPath};
+use crate::doc::responses::{AuthErrors, BodyErrors, ProjectErrors, QueryErrors};
 use crate::dto::{double_option, ProjectBody};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, Query};
 use crate::idempotency::Idempotency;
-use crate::openapi::params::{PageQuery, ProjectPath};
-use crate::openapi::responses::{
-    Forbidden, InternalError, MalformedJson, PayloadTooLarge, ProjectNotFound, RateLimited, ServiceUnavailable,
-    Unauthorized, UnsupportedMediaType, ValidationFailed,
-};
 use crate::state::AppState;
 
 /// The project routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(crate::api_path!("/projects"), get(list).post(create))
-        .route(crate::api_path!("/projects/{project_id}"), get(show).patch(update).delete(destroy))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, update, destroy))
 }
 
 /// A new project.
@@ -72,12 +68,8 @@ type ProjectList = crate::dto::ListSchema<ProjectBody>;
     responses(
         (status = 200, description = "A page of projects.", body = ProjectList,
             headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        AuthErrors,
+        QueryErrors,
     )
 )]
 async fn list(
@@ -102,15 +94,8 @@ async fn list(
     responses(
         (status = 201, description = "The created project.", body = ProjectBody,
             headers(("Location" = String, description = "The new project's path, `/api/v1/projects/{id}`."))),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        AuthErrors,
+        BodyErrors,
     )
 )]
 async fn create(
@@ -144,12 +129,7 @@ async fn create(
     params(ProjectPath),
     responses(
         (status = 200, description = "The project.", body = ProjectBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
     )
 )]
 async fn show(
@@ -172,16 +152,8 @@ async fn show(
     request_body = PatchBody,
     responses(
         (status = 200, description = "The updated project.", body = ProjectBody),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
+        BodyErrors,
     )
 )]
 async fn update(
@@ -221,12 +193,7 @@ async fn update(
     params(ProjectPath),
     responses(
         (status = 204, description = "Deleted; no body."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
     )
 )]
 async fn destroy(

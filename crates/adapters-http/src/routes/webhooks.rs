@@ -3,38 +3,33 @@
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tengine_application::{Guarded, NewWebhook, WebhookPatch};
 use tengine_domain::delivery::{parse_description, EventFilter, Webhook, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
 use tengine_domain::{time, FieldError, Validator, WebhookId};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{list_response, path_id, project_id};
+use crate::doc::params::{PageQuery, ProjectPath, WebhookPath};
+use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
+use crate::doc::schemas::{DeliveryStatusName, EventSubscription};
 use crate::dto::double_option;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
 use crate::idempotency::Idempotency;
-use crate::openapi::params::{PageQuery, ProjectPath, WebhookPath};
-use crate::openapi::responses::{
-    Forbidden, InternalError, MalformedJson, NotFound, PayloadTooLarge, ProjectNotFound, RateLimited,
-    ServiceUnavailable, Unauthorized, UnsupportedMediaType, ValidationFailed,
-};
-use crate::openapi::schemas::{DeliveryStatusName, EventSubscription};
 use crate::state::AppState;
 
 /// The webhook routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(crate::api_path!("/projects/{project_id}/webhooks"), get(list).post(create))
-        .route(
-            crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}"),
-            get(show).patch(update).delete(destroy),
-        )
-        .route(crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}/rotate-secret"), post(rotate_secret))
-        .route(crate::api_path!("/projects/{project_id}/webhooks/{webhook_id}/test"), post(test))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, destroy))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(test))
 }
 
 /// A webhook as the API shows it; `secret` only on create and rotate-secret.
@@ -192,13 +187,8 @@ pub(super) fn ids(pid: &str, wid: &str) -> Result<(tengine_domain::ProjectId, We
     params(ProjectPath, PageQuery),
     responses(
         (status = 200, description = "A page of webhooks (without secrets).", body = WebhookList, headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
+        QueryErrors,
     )
 )]
 async fn list(
@@ -226,16 +216,8 @@ async fn list(
     responses(
         (status = 201, description = "The created webhook, with its `secret`.", body = WebhookBody,
             headers(("Location" = String, description = "The new webhook's path, `/api/v1/projects/{project_id}/webhooks/{id}`."))),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProjectNotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ProjectErrors,
+        BodyErrors,
     )
 )]
 async fn create(
@@ -275,12 +257,7 @@ async fn create(
     params(WebhookPath),
     responses(
         (status = 200, description = "The webhook, without `secret`.", body = WebhookBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
     )
 )]
 async fn show(
@@ -303,16 +280,8 @@ async fn show(
     request_body = PatchBody,
     responses(
         (status = 200, description = "The updated webhook, without `secret`.", body = WebhookBody),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
+        BodyErrors,
     )
 )]
 async fn update(
@@ -350,12 +319,7 @@ async fn update(
     params(WebhookPath),
     responses(
         (status = 204, description = "Deleted; no body."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
     )
 )]
 async fn destroy(
@@ -380,16 +344,8 @@ async fn destroy(
     request_body(content = Option<RotateBody>, description = "Optional; an empty body means a generated secret."),
     responses(
         (status = 200, description = "The webhook, with its new `secret`.", body = WebhookBody),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
+        BodyErrors,
     )
 )]
 async fn rotate_secret(
@@ -437,12 +393,7 @@ struct TestBody {
     params(WebhookPath),
     responses(
         (status = 202, description = "The test event was queued for delivery.", body = TestBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = RateLimited),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ResourceErrors,
     )
 )]
 async fn test(

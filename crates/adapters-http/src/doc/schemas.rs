@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 use tengine_domain::{EventType, Permission};
 use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
@@ -195,9 +196,8 @@ doc_schema!(
         .into()
 );
 
-/// The error envelope every failure uses (`ApiError` renders it; this type only describes it).
-#[allow(dead_code)]
-#[derive(ToSchema)]
+/// The error envelope every failure uses: what `ApiError` serializes.
+#[derive(Serialize, ToSchema)]
 #[schema(
     example = json!({"error": {
         "code": "INVALID_API_KEY",
@@ -207,24 +207,25 @@ doc_schema!(
     }})
 )]
 pub struct ErrorBody {
-    error: ErrorObject,
+    pub(crate) error: ErrorObject,
 }
 
 /// The error itself.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ErrorObject {
-    code: ErrorCode,
+    #[schema(value_type = ErrorCode)]
+    pub(crate) code: &'static str,
     /// A human-readable explanation; never contains internals or secrets.
-    message: String,
+    pub(crate) message: String,
     /// Machine-readable context. For a field error, `field`, `reason` and (when safe to echo)
     /// `value`, with `errors` listing every `{field, reason[, value]}` when several fail; for
     /// 403 the `permission` required (or `required_scope`); for 404 the `resource`; for 405
     /// the `method`; for 413 `limit_bytes`; for 429 `limit`, `remaining`, `reset_at` and
     /// `retry_after_seconds`.
     #[schema(value_type = Object)]
-    details: Map<String, Value>,
+    pub(crate) details: Map<String, Value>,
     /// The same value as the `X-Request-Id` response header.
-    #[schema(example = "req_01936f0e4b9c7d2a8e5f1a3b6c9d0e12")]
-    request_id: String,
+    #[schema(value_type = String, required = true, example = "req_01936f0e4b9c7d2a8e5f1a3b6c9d0e12")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) request_id: Option<String>,
 }

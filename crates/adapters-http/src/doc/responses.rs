@@ -2,13 +2,16 @@
 //! the response headers the middleware adds.
 
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
-use utoipa::{ToResponse, ToSchema};
+
+use utoipa::openapi::Ref;
+use utoipa::{IntoResponses, ToResponse, ToSchema};
 
 use super::schemas::ErrorBody;
 
@@ -45,7 +48,7 @@ pub fn rate_limit_headers() -> Vec<(&'static str, Header)> {
             "X-RateLimit-Reset",
             header(
                 Type::Integer,
-                &format!("When the window resets, in Unix seconds. {only}"),
+                &format!("A whole second, in Unix seconds, at which a request is admitted if nothing else is sent; after a 429 exactly `Date` + `Retry-After`. {only}"),
                 Some(json!(1_795_000_000)),
             ),
         ),
@@ -363,3 +366,70 @@ error_response!(
         true,
     )
 );
+
+/// References to reusable responses, by status.
+fn refs(entries: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    entries.iter().map(|(status, name)| ((*status).to_owned(), RefOr::Ref(Ref::from_response_name(*name)))).collect()
+}
+
+/// What every authenticated operation can answer besides its success: 401, 403, 429,
+/// 500 and 503.
+pub struct AuthErrors;
+
+impl IntoResponses for AuthErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refs(&[
+            ("401", "Unauthorized"),
+            ("403", "Forbidden"),
+            ("429", "RateLimited"),
+            ("500", "InternalError"),
+            ("503", "ServiceUnavailable"),
+        ])
+    }
+}
+
+/// [`AuthErrors`] and 404 `PROJECT_NOT_FOUND`: an operation on a project.
+pub struct ProjectErrors;
+
+impl IntoResponses for ProjectErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut all = AuthErrors::responses();
+        all.extend(refs(&[("404", "ProjectNotFound")]));
+        all
+    }
+}
+
+/// [`AuthErrors`] and 404 `NOT_FOUND` (or `PROJECT_NOT_FOUND`): an operation on a
+/// resource inside a project.
+pub struct ResourceErrors;
+
+impl IntoResponses for ResourceErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut all = AuthErrors::responses();
+        all.extend(refs(&[("404", "NotFound")]));
+        all
+    }
+}
+
+/// What a JSON body can be refused with: 400, 413, 415 and 422.
+pub struct BodyErrors;
+
+impl IntoResponses for BodyErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refs(&[
+            ("400", "MalformedJson"),
+            ("413", "PayloadTooLarge"),
+            ("415", "UnsupportedMediaType"),
+            ("422", "ValidationFailed"),
+        ])
+    }
+}
+
+/// What query parameters can be refused with: 422.
+pub struct QueryErrors;
+
+impl IntoResponses for QueryErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refs(&[("422", "ValidationFailed")])
+    }
+}
