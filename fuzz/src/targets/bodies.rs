@@ -7,7 +7,7 @@
 use axum::http::Method;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use tengine_adapters_http::openapi::schemas::ERROR_CODES;
+use tengine_adapters_http::doc::schemas::ERROR_CODES;
 
 use crate::app::{App, Fixtures, Reply};
 use crate::{run, Budget};
