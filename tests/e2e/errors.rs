@@ -8,8 +8,10 @@ use crate::helpers::{Backend, Resp, TestApp};
 
 both!(
     unparseable_json_is_a_400_validation_error,
+    bytes_after_the_json_body_are_a_400_and_create_nothing,
     wrong_unknown_and_missing_fields_are_named,
     several_invalid_fields_are_all_listed,
+    invisible_format_characters_in_names_and_descriptions_are_refused,
     a_past_expiry_is_listed_with_the_other_invalid_fields,
     bodies_over_one_mebibyte_are_refused_with_413,
     bodies_that_are_not_json_are_refused_with_415,
@@ -60,6 +62,80 @@ async fn unparseable_json_is_a_400_validation_error(backend: Backend) {
     res.error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
     let list = app.get("/api/v1/projects", app.admin_key()).await;
     assert_eq!(list.body["pagination"]["total"], 1);
+}
+
+async fn bytes_after_the_json_body_are_a_400_and_create_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let project = app.project("trailing").await;
+    let (key_id, _) = app.key(&project, &["read"]).await;
+    let routes = [
+        (Method::POST, "/api/v1/projects".to_owned()),
+        (Method::PATCH, format!("/api/v1/projects/{project}")),
+        (Method::POST, format!("/api/v1/projects/{project}/api-keys")),
+        (Method::PATCH, format!("/api/v1/projects/{project}/api-keys/{key_id}")),
+        (Method::POST, format!("/api/v1/projects/{project}/api-keys/{key_id}/rotate")),
+        (Method::POST, format!("/api/v1/projects/{project}/webhooks")),
+    ];
+    let bodies: [&[u8]; 4] = [
+        b"{\"name\":\"x\"} trailing",
+        b"{\"name\":\"x\"}{\"name\":\"y\"}",
+        b"{} []",
+        b"{\"name\":\"x\",\"permissions\":[\"read\"]} 1",
+    ];
+    for (method, path) in &routes {
+        for body in bodies {
+            let res = app.send(method.clone(), path, &auth_json(&app), Some(body.to_vec())).await;
+            let details = res.error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+            assert_eq!(details["field"], "body", "{method} {path}: {}", res.text);
+        }
+    }
+    let list = app.get("/api/v1/projects", app.admin_key()).await;
+    assert_eq!(list.body["pagination"]["total"], 1, "nothing was created: {}", list.text);
+    let shown = app.get(&format!("/api/v1/projects/{project}"), app.admin_key()).await;
+    assert_eq!(shown.body["name"], "trailing");
+    // Trailing whitespace is still one JSON value.
+    let res = post_raw(&app, "/api/v1/projects", b"{\"name\":\"ok\"}\r\n \t").await;
+    res.expect(StatusCode::CREATED);
+}
+
+async fn invisible_format_characters_in_names_and_descriptions_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let project = app.project("acme").await;
+    let admin = app.admin_key();
+    let (key_id, _) = app.key(&project, &["read"]).await;
+    let hook = json!({"url": "https://hooks.example.com/a", "events": ["*"]});
+    let webhook = app.post_json(&format!("/api/v1/projects/{project}/webhooks"), admin, &hook).await;
+    let webhook = webhook.expect(StatusCode::CREATED).body["id"].as_str().expect("webhook id").to_owned();
+    let projects = "/api/v1/projects".to_owned();
+    let keys = format!("/api/v1/projects/{project}/api-keys");
+    let hooks = format!("/api/v1/projects/{project}/webhooks");
+    // A right-to-left override, a zero-width space, a byte-order mark and an isolate.
+    for c in ['\u{202E}', '\u{200B}', '\u{FEFF}', '\u{2066}'] {
+        let spoof = format!("ac{c}me");
+        for (method, path, body, field) in [
+            (Method::POST, projects.clone(), json!({"name": spoof}), "name"),
+            (Method::POST, projects.clone(), json!({"name": "ok", "description": spoof}), "description"),
+            (Method::PATCH, format!("{projects}/{project}"), json!({"name": spoof}), "name"),
+            (Method::PATCH, format!("{projects}/{project}"), json!({"description": spoof}), "description"),
+            (Method::POST, keys.clone(), json!({"name": spoof, "permissions": ["read"]}), "name"),
+            (Method::PATCH, format!("{keys}/{key_id}"), json!({"name": spoof}), "name"),
+            (
+                Method::POST,
+                hooks.clone(),
+                json!({"url": "https://hooks.example.com/b", "events": ["*"], "description": spoof}),
+                "description",
+            ),
+            (Method::PATCH, format!("{hooks}/{webhook}"), json!({"description": spoof}), "description"),
+        ] {
+            let body = serde_json::to_vec(&body).expect("json");
+            let res = app.send(method.clone(), &path, &auth_json(&app), Some(body)).await;
+            assert_field(&res, field);
+            let reason = res.body["error"]["details"]["reason"].as_str().unwrap_or_default();
+            assert!(reason.contains(&format!("U+{:04X}", u32::from(c))), "{method} {path}: {}", res.text);
+        }
+    }
+    let list = app.get("/api/v1/projects", admin).await;
+    assert_eq!(list.body["pagination"]["total"], 1, "nothing was created: {}", list.text);
 }
 
 async fn wrong_unknown_and_missing_fields_are_named(backend: Backend) {

@@ -1,10 +1,11 @@
 //! Developer tasks: `cargo xtask test` (the whole suite), `cargo xtask ci` (format,
-//! lints, then the suite), `cargo xtask bench`, `cargo xtask openapi` (regenerate
+//! lints, cargo-deny, then the suite), `cargo xtask deny` (supply-chain checks), `cargo xtask bench`, `cargo xtask openapi` (regenerate
 //! `docs/openapi.json`), `cargo xtask fuzz` (the proptest fuzz targets) and
 //! `cargo xtask fuzz-api` (schemathesis against the server). Standard library only, so it
 //! builds in seconds.
 
 mod bench;
+mod deny;
 mod fuzz;
 mod fuzz_api;
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("ci") => ci(),
+        Some("deny") => deny::deny(),
         Some("pg") => ensure_postgres(),
         Some("bench") => bench::bench(&args[1..]),
         Some("openapi") => openapi(),
@@ -25,10 +27,11 @@ fn main() -> ExitCode {
         Some("fuzz-api") => fuzz_api::fuzz_api(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test [cargo test args]|ci|pg|bench [usage|analytics]|openapi|fuzz [--seconds N]|fuzz-api>"
+                "usage: cargo xtask <test [cargo test args]|ci|deny|pg|bench [usage|analytics]|openapi|fuzz [--seconds N]|fuzz-api>"
             );
             eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test (Rust, Python and TypeScript SDKs)");
-            eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, then `test`");
+            eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, `deny`, then `test`");
+            eprintln!("  deny  cargo deny check (advisories, bans, licenses, sources); installs the pinned cargo-deny");
             eprintln!("  pg    start the local PostgreSQL cluster if it is down");
             eprintln!("  bench release build, fresh database, wrk on loopback; see docs/PERFORMANCE.md");
             eprintln!("  openapi  regenerate docs/openapi.json from the code");
@@ -92,6 +95,7 @@ fn test(extra: &[String]) -> Result {
 fn ci() -> Result {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    deny::deny()?;
     test(&[])
 }
 

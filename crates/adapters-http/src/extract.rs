@@ -41,7 +41,7 @@ async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
 /// Deserializes a JSON object body from `bytes`, naming the failing field.
 ///
 /// # Errors
-/// 400 for bytes that are not JSON; a 422 `VALIDATION_ERROR` for JSON that is not an
+/// 400 for bytes that are not exactly one JSON value (trailing bytes included); a 422 `VALIDATION_ERROR` for JSON that is not an
 /// object or does not fit `T`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // serde also reads a struct from a JSON array (`[]` would be an empty patch), but every
@@ -52,8 +52,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             Ok(_) => ApiError::invalid_field("body", "must be a JSON object"),
         });
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = result.map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -61,8 +61,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() || inner.is_io() {
             return ApiError::malformed_json(message);
         }
+        // A body that is not one JSON value is malformed first, whatever its first value holds.
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            return ApiError::malformed_json(strip_position(&e.to_string()));
+        }
         field_error(&path, &message).into()
     })?;
+    // Only whitespace may follow the value: `{..} trailing` or `{..}{..}` is not one JSON body.
+    de.end().map_err(|e| ApiError::malformed_json(strip_position(&e.to_string())))?;
     Ok(value)
 }
 
@@ -228,5 +234,27 @@ mod tests {
         }
         let patch = parse_json::<Patch>(b" {\"name\": \"a\"}").expect("an object parses");
         assert_eq!(patch.name.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn bytes_after_the_json_value_are_malformed_json() {
+        // Found by attacking the server: `{"name":"x"} trailing` created a project.
+        let bodies = [
+            "{\"name\":\"x\"} trailing",
+            "{\"name\":\"x\"}{}",
+            "{} {}",
+            "{\"name\":\"x\"} 1",
+            "{\"name\":\"x\"}\u{0}",
+            // The first value does not fit the struct, but the body is malformed all the same.
+            "{\"name\":5} x",
+            "{\"nope\":1} ]",
+            "[] x",
+        ];
+        for body in bodies {
+            let err = parse_json::<Patch>(body.as_bytes()).expect_err(body);
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{body}");
+        }
+        let patch = parse_json::<Patch>(b"{\"name\":\"x\"} \r\n\t ").expect("trailing whitespace is fine");
+        assert_eq!(patch.name.as_deref(), Some("x"));
     }
 }

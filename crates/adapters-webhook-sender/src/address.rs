@@ -1,92 +1,172 @@
-//! Which destination addresses a webhook may reach: public unicast only, never
-//! loopback, private, link-local, cloud-metadata or other special-purpose ranges.
+//! Which destination addresses a webhook may reach: public unicast only. The refused
+//! ranges are the special-purpose blocks of [`crate::special::BLOCKS`] that the IANA
+//! registries do not mark globally reachable.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-/// IPv4 ranges a webhook may not reach (IANA special-purpose registry, mostly).
-const REFUSED_V4: &[(Ipv4Addr, u8)] = &[
-    (Ipv4Addr::new(0, 0, 0, 0), 8),       // "this network", incl. unspecified
-    (Ipv4Addr::new(10, 0, 0, 0), 8),      // private
-    (Ipv4Addr::new(100, 64, 0, 0), 10),   // carrier-grade NAT
-    (Ipv4Addr::new(127, 0, 0, 0), 8),     // loopback
-    (Ipv4Addr::new(169, 254, 0, 0), 16),  // link-local, incl. 169.254.169.254 metadata
-    (Ipv4Addr::new(172, 16, 0, 0), 12),   // private
-    (Ipv4Addr::new(192, 0, 0, 0), 24),    // IETF protocol assignments
-    (Ipv4Addr::new(192, 0, 2, 0), 24),    // documentation (TEST-NET-1)
-    (Ipv4Addr::new(192, 88, 99, 0), 24),  // deprecated 6to4 relay anycast
-    (Ipv4Addr::new(192, 168, 0, 0), 16),  // private
-    (Ipv4Addr::new(198, 18, 0, 0), 15),   // benchmarking
-    (Ipv4Addr::new(198, 51, 100, 0), 24), // documentation (TEST-NET-2)
-    (Ipv4Addr::new(203, 0, 113, 0), 24),  // documentation (TEST-NET-3)
-    (Ipv4Addr::new(224, 0, 0, 0), 4),     // multicast
-    (Ipv4Addr::new(240, 0, 0, 0), 4),     // reserved, incl. 255.255.255.255 broadcast
-];
+use crate::special::{Reach, BLOCKS};
 
-/// IPv6 ranges a webhook may not reach. Ranges embedding an IPv4 address
-/// (mapped, NAT64, 6to4) are judged by that address instead, in `is_allowed_v6`.
-const REFUSED_V6: &[(Ipv6Addr, u8)] = &[
-    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 96), // unspecified, loopback, IPv4-compatible
-    (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48), // local-use NAT64
-    (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64), // discard-only
-    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 32), // Teredo
-    (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0), 48), // benchmarking
-    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32), // documentation
-    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20), // documentation (RFC 9637)
-    (Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254), 128), // AWS metadata
-    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7), // unique local (private)
-    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10), // link-local
-    (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10), // deprecated site-local
-    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8), // multicast
-];
-
-/// Whether a webhook may connect to `ip`: true for public unicast addresses, false for
-/// loopback, private, link-local (incl. cloud metadata), CGNAT, unspecified, broadcast,
-/// multicast, documentation and benchmarking ranges, and IPv6 forms embedding those.
+/// Whether a webhook may connect to `ip`.
+///
+/// Refused: every address inside a special-purpose block whose "Globally Reachable" flag is
+/// `False` or `N/A` (loopback, private, link-local and cloud metadata, CGNAT, documentation,
+/// benchmarking, IPv4-mapped/translated/compatible, 6to4, Teredo, SRv6 SIDs, multicast,
+/// reserved ...), even when a globally reachable block is nested inside it; and every IPv6
+/// address of a globally reachable block that carries a refused IPv4 address (NAT64
+/// `64:ff9b::/96`). Everything else is public unicast and allowed.
 #[must_use]
 pub fn is_allowed_destination(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_allowed_v4(v4),
-        IpAddr::V6(v6) => is_allowed_v6(v6),
-    }
-}
-
-fn is_allowed_v4(ip: Ipv4Addr) -> bool {
-    let ip = u32::from(ip);
-    !REFUSED_V4.iter().any(|&(net, len)| {
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-        ip & mask == u32::from(net) & mask
+    BLOCKS.iter().filter(|b| b.contains(ip)).all(|b| {
+        let carried = match ip {
+            IpAddr::V6(v6) => b.embedded_v4(v6),
+            IpAddr::V4(_) => None,
+        };
+        b.reach == Reach::Global && carried.is_none_or(|v4| is_allowed_destination(IpAddr::V4(v4)))
     })
-}
-
-fn is_allowed_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = embedded_v4(ip) {
-        return is_allowed_v4(v4);
-    }
-    let bits = u128::from(ip);
-    !REFUSED_V6.iter().any(|&(net, len)| {
-        let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-        bits & mask == u128::from(net) & mask
-    })
-}
-
-/// The IPv4 address inside an IPv4-mapped (`::ffff:0:0/96`), well-known NAT64
-/// (`64:ff9b::/96`) or 6to4 (`2002::/16`) address, which reach that IPv4 host.
-fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
-    let s = ip.segments();
-    let join = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
-    match s {
-        [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(join(hi, lo)),
-        [0x2002, hi, lo, ..] => Some(join(hi, lo)),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
     use super::*;
+    use crate::special::{Block, Carries, Source};
+
+    fn bits(ip: IpAddr) -> u128 {
+        match ip {
+            IpAddr::V4(v4) => u128::from(u32::from(v4)),
+            IpAddr::V6(v6) => u128::from(v6),
+        }
+    }
+
+    fn addr(like: IpAddr, bits: u128) -> IpAddr {
+        match like {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(bits as u32)),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(bits)),
+        }
+    }
+
+    /// The first, a middle and the last address of a block.
+    fn samples(b: &Block) -> [IpAddr; 3] {
+        let width = if b.net.is_ipv4() { 32 } else { 128 };
+        let host = u128::MAX.checked_shr(128 - width + u32::from(b.len)).unwrap_or(0);
+        let first = bits(b.net);
+        [addr(b.net, first), addr(b.net, first + host / 2 + u128::from(host != 0)), addr(b.net, first | host)]
+    }
+
+    fn non_global(b: &Block) -> bool {
+        b.reach != Reach::Global
+    }
+
+    /// Every IPv6 form that reaches `v4`.
+    fn v6_forms(v4: Ipv4Addr) -> [(&'static str, IpAddr); 5] {
+        let n = u128::from(u32::from(v4));
+        [
+            ("mapped", IpAddr::V6(Ipv6Addr::from(0xffff_u128 << 32 | n))),
+            ("translated", IpAddr::V6(Ipv6Addr::from(0xffff_u128 << 48 | n))),
+            ("compatible", IpAddr::V6(Ipv6Addr::from(n))),
+            ("NAT64", IpAddr::V6(Ipv6Addr::from(0x64_ff9b_u128 << 96 | n))),
+            ("6to4", IpAddr::V6(Ipv6Addr::from(0x2002_u128 << 112 | n << 80 | 1))),
+        ]
+    }
 
     #[test]
-    fn addresses_are_classified_as_the_table_says() {
+    fn the_table_is_well_formed() {
+        for b in BLOCKS {
+            let width = if b.net.is_ipv4() { 32 } else { 128 };
+            assert!(u32::from(b.len) <= width, "{} /{}", b.net, b.len);
+            assert_eq!(samples(b)[0], b.net, "{}/{} has host bits set", b.net, b.len);
+            assert!(!b.name.is_empty() && b.rfc.starts_with("RFC "), "{}/{}", b.net, b.len);
+            match b.source {
+                Source::IanaV4 => assert!(b.net.is_ipv4()),
+                Source::IanaV6 => assert!(b.net.is_ipv6()),
+                Source::Supplement => assert_eq!(b.reach, Reach::NotGlobal, "{}", b.name),
+            }
+            let twins = BLOCKS.iter().filter(|o| o.net == b.net && o.len == b.len).count();
+            assert_eq!(twins, 1, "{}/{} is listed twice", b.net, b.len);
+        }
+    }
+
+    #[test]
+    fn first_middle_and_last_address_of_every_non_global_block_are_refused() {
+        for b in BLOCKS.iter().filter(|b| non_global(b)) {
+            for ip in samples(b) {
+                assert!(!is_allowed_destination(ip), "{ip} in {}/{} {} ({})", b.net, b.len, b.name, b.rfc);
+            }
+        }
+    }
+
+    #[test]
+    fn a_global_block_is_allowed_unless_a_non_global_block_holds_it() {
+        for b in BLOCKS.iter().filter(|b| b.reach == Reach::Global && b.carries == Carries::Nothing) {
+            let held = BLOCKS.iter().any(|o| non_global(o) && o.len < b.len && o.contains(b.net));
+            for ip in samples(b) {
+                assert_eq!(is_allowed_destination(ip), !held, "{ip} in {}/{} {}", b.net, b.len, b.name);
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_of_refused_ipv4_addresses_are_refused() {
+        for b in BLOCKS.iter().filter(|b| b.net.is_ipv4() && non_global(b)) {
+            for ip in samples(b) {
+                let IpAddr::V4(v4) = ip else { continue };
+                for (form, v6) in v6_forms(v4) {
+                    assert!(!is_allowed_destination(v6), "{form} {v6} of {v4} ({})", b.name);
+                }
+            }
+        }
+        // A public IPv4 address is reachable through NAT64 only: the other forms are not
+        // globally reachable themselves.
+        for (form, v6) in v6_forms(Ipv4Addr::new(8, 8, 8, 8)) {
+            assert_eq!(is_allowed_destination(v6), form == "NAT64", "{form} {v6}");
+        }
+    }
+
+    #[test]
+    fn ipv4_translated_addresses_and_srv6_sids_are_refused() {
+        // Found by attacking the server: both passed the guard.
+        for text in [
+            "::ffff:0:7f00:1",
+            "::ffff:0:a9fe:a9fe",
+            "::ffff:0:808:808",
+            "5f00::1",
+            "5f00:1:2::3",
+            "5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let ip: IpAddr = text.parse().expect("a valid address");
+            assert!(!is_allowed_destination(ip), "{text}");
+        }
+    }
+
+    #[test]
+    fn public_addresses_are_allowed() {
+        for text in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "93.184.216.34",
+            "172.15.255.255",
+            "172.32.0.0",
+            "100.63.255.255",
+            "100.128.0.0",
+            "192.0.1.1",
+            "192.0.3.1",
+            "192.88.98.255",
+            "192.88.100.0",
+            "223.255.255.255",
+            "2606:4700:4700::1111",
+            "2001:4860:4860::8888",
+            "2a00:1450:4001:80b::200e",
+            "2001:200::1",
+            "64:ff9b::8.8.8.8",
+        ] {
+            let ip: IpAddr = text.parse().expect("a valid address");
+            assert!(is_allowed_destination(ip), "{text}");
+        }
+    }
+
+    #[test]
+    fn spot_checks_from_before_the_table() {
         let table: &[(&str, bool)] = &[
             // public
             ("8.8.8.8", true),
@@ -100,9 +180,10 @@ mod tests {
             ("223.255.255.255", true),
             ("2606:4700:4700::1111", true),
             ("2001:4860:4860::8888", true),
-            ("::ffff:8.8.8.8", true),
             ("64:ff9b::808:808", true),
-            ("2002:808:808::1", true),
+            // IPv4-mapped and 6to4 are not globally reachable, whatever they carry.
+            ("::ffff:8.8.8.8", false),
+            ("2002:808:808::1", false),
             // loopback and unspecified
             ("127.0.0.1", false),
             ("127.255.255.254", false),

@@ -11,6 +11,7 @@ mod address;
 mod excerpt;
 mod resolver;
 mod retry_after;
+pub mod special;
 
 use std::net::IpAddr;
 use std::sync::Arc;

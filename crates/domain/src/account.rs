@@ -69,7 +69,7 @@ impl fmt::Display for Plan {
     }
 }
 
-/// An account's display name: 1..=100 characters after trimming, no control characters.
+/// An account's display name: 1..=100 characters after trimming, no control or format characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountName(String);
 

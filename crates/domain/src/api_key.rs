@@ -134,7 +134,7 @@ impl fmt::Debug for ApiKeyDigest {
     }
 }
 
-/// A key's display name: 1..=100 characters after trimming, no control characters.
+/// A key's display name: 1..=100 characters after trimming, no control or format characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyName(String);
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 /// One field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -114,7 +116,8 @@ impl Validator {
     }
 }
 
-/// Trims Unicode whitespace and checks length (in characters) and control characters.
+/// Trims Unicode whitespace and checks length (in characters), control characters and
+/// format characters (general category Cf).
 ///
 /// `allow_newlines` lets multi-line text (descriptions) keep `\n`, `\r` and `\t`.
 pub(crate) fn clean_text(
@@ -138,5 +141,84 @@ pub(crate) fn clean_text(
     if bad {
         return Err(ValidationError::field(field, "must not contain control characters"));
     }
+    // Invisible format characters (U+200B, U+202E, U+FEFF, ...) let one name pass for another.
+    if let Some(c) = trimmed.chars().find(|c| c.general_category() == GeneralCategory::Format) {
+        let reason = format!("must not contain invisible format characters (found U+{:04X})", u32::from(c));
+        return Err(ValidationError::field(field, reason));
+    }
     Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_text;
+
+    #[test]
+    fn format_characters_are_refused_and_the_field_is_named() {
+        // General category Cf, from the zero-width space to the language tags.
+        let format = [
+            '\u{AD}',
+            '\u{600}',
+            '\u{61C}',
+            '\u{6DD}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{206F}',
+            '\u{FEFF}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{110BD}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0020}',
+            '\u{E007F}',
+        ];
+        for c in format {
+            for (field, multiline) in [("name", false), ("description", true)] {
+                for text in [format!("pay{c}pal"), format!("{c}paypal"), format!("paypal{c}")] {
+                    let err =
+                        clean_text(field, &text, 1, 100, multiline).expect_err(&format!("U+{:04X}", u32::from(c)));
+                    let first = err.errors().next().expect("one error");
+                    assert_eq!(first.field, field);
+                    assert!(first.reason.contains(&format!("U+{:04X}", u32::from(c))), "{}", first.reason);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_name_and_description_refuses_format_characters() {
+        use crate::{delivery::parse_description, AccountName, ApiKeyName, ProjectDescription, ProjectName};
+        let spoof = "acme\u{202E}lapyap";
+        let fields = [
+            ("name", spoof.parse::<ProjectName>().err()),
+            ("description", spoof.parse::<ProjectDescription>().err()),
+            ("name", spoof.parse::<ApiKeyName>().err()),
+            ("name", spoof.parse::<AccountName>().err()),
+            ("description", parse_description(spoof).err()),
+        ];
+        for (field, err) in fields {
+            let err = err.expect("refused");
+            assert_eq!(err.errors().next().map(|e| e.field.as_str()), Some(field));
+        }
+    }
+
+    #[test]
+    fn visible_text_in_any_script_is_still_accepted() {
+        for text in ["Paypal", "Zürich café", "東京 プロジェクト", "مشروع", "עברית", "emoji 🦀✨", "a\u{301}", "x - y"]
+        {
+            assert_eq!(clean_text("name", text, 1, 100, false).as_deref(), Ok(text), "{text}");
+        }
+        assert!(clean_text("description", "two\nlines\tand a tab", 0, 1000, true).is_ok());
+    }
 }

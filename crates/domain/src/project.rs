@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{clean_text, ValidationError};
 use crate::ids::{AccountId, ProjectId};
 
-/// A project name: 1..=100 characters after trimming, no control characters.
+/// A project name: 1..=100 characters after trimming, no control or format characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectName(String);
 
