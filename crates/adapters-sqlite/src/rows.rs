@@ -89,7 +89,7 @@ impl TryFrom<AccountRow> for Account {
         let limit = row.rate_limit_per_hour.map(u32::try_from).transpose().map_err(RepoError::other)?;
         Ok(Account {
             id: row.id.parse().map_err(RepoError::other)?,
-            name: row.name.parse().map_err(RepoError::other)?,
+            name: tengine_domain::AccountName::from_stored(row.name),
             plan: Plan::from_parts(&row.plan, limit).map_err(RepoError::other)?,
             created_at: at(row.created_at)?,
         })
@@ -122,8 +122,8 @@ impl TryFrom<ProjectRow> for Project {
         Ok(Project {
             id: row.id.parse().map_err(RepoError::other)?,
             account_id: row.account_id.parse().map_err(RepoError::other)?,
-            name: row.name.parse().map_err(RepoError::other)?,
-            description: row.description.map(|d| d.parse()).transpose().map_err(RepoError::other)?,
+            name: tengine_domain::ProjectName::from_stored(row.name),
+            description: row.description.map(tengine_domain::ProjectDescription::from_stored),
             created_at: at(row.created_at)?,
             updated_at: at(row.updated_at)?,
         })
@@ -193,7 +193,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             id: row.id.parse().map_err(RepoError::other)?,
             account_id: row.account_id.parse().map_err(RepoError::other)?,
             scope,
-            name: row.name.parse().map_err(RepoError::other)?,
+            name: tengine_domain::ApiKeyName::from_stored(row.name),
             permissions,
             prefix: row.prefix,
             digest: digest(&row.digest)?,

@@ -74,6 +74,12 @@ impl fmt::Display for Plan {
 pub struct AccountName(String);
 
 impl AccountName {
+    /// A value read back from storage, as it was validated when written: rules added
+    /// since (such as refusing format characters) must not make stored rows unreadable.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     /// The trimmed name.
     pub fn as_str(&self) -> &str {
         &self.0

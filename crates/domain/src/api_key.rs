@@ -139,6 +139,12 @@ impl fmt::Debug for ApiKeyDigest {
 pub struct ApiKeyName(String);
 
 impl ApiKeyName {
+    /// A value read back from storage, as it was validated when written: rules added
+    /// since (such as refusing format characters) must not make stored rows unreadable.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     /// The trimmed name.
     pub fn as_str(&self) -> &str {
         &self.0

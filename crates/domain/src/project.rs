@@ -12,6 +12,12 @@ use crate::ids::{AccountId, ProjectId};
 pub struct ProjectName(String);
 
 impl ProjectName {
+    /// A value read back from storage, as it was validated when written: rules added
+    /// since (such as refusing format characters) must not make stored rows unreadable.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     /// The trimmed name.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -31,6 +37,12 @@ impl FromStr for ProjectName {
 pub struct ProjectDescription(String);
 
 impl ProjectDescription {
+    /// A value read back from storage, as it was validated when written: rules added
+    /// since (such as refusing format characters) must not make stored rows unreadable.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     /// The trimmed description.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -21,6 +21,7 @@ macro_rules! contract_tests {
             accounts_round_trip_with_their_plans,
             a_duplicate_account_id_is_a_conflict,
             an_inserted_project_reads_back_unchanged,
+            text_stored_under_older_rules_still_reads_back,
             another_accounts_project_is_never_seen,
             projects_are_listed_newest_first_with_ties_broken_by_id,
             project_pages_report_the_total_and_honour_the_offset,

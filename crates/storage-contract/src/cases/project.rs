@@ -1,6 +1,6 @@
 //! Projects: reads, listing, updates and soft deletion.
 
-use tengine_domain::{KeyScope, PageRequest, Project, ProjectId};
+use tengine_domain::{KeyScope, PageRequest, Project, ProjectDescription, ProjectId, ProjectName};
 use tengine_ports::Store;
 use uuid::Uuid;
 
@@ -27,6 +27,21 @@ pub async fn an_inserted_project_reads_back_unchanged<S: Store>(store: &S) {
     assert_eq!(store.get_project(acct.id, without.id).await.expect("get"), Some(without));
     let missing = ProjectId::from_uuid(Uuid::now_v7());
     assert_eq!(store.get_project(acct.id, missing).await.expect("get"), None);
+}
+
+/// Names and descriptions stored under earlier, looser rules still read back (a project
+/// named with a zero-width space before format characters were refused).
+pub async fn text_stored_under_older_rules_still_reads_back<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let mut old = new_project(acct.id, at(1));
+    old.name = ProjectName::from_stored("pay\u{200B}pal".to_owned());
+    old.description = Some(ProjectDescription::from_stored("\u{202E}txt".to_owned()));
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_project(&old).await.expect("insert");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.get_project(acct.id, old.id).await.expect("a readable row"), Some(old.clone()));
+    let page = store.list_projects(acct.id, None, PageRequest::default()).await.expect("a readable list");
+    assert_eq!(page.items, vec![old]);
 }
 
 /// Another account's project is absent from get, list and lock.
