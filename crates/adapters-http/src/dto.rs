@@ -4,16 +4,63 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use tengine_domain::{time, ApiKey, Page, PlainApiKey, Project};
+use tengine_domain::{time, ApiKey, Page, PlainApiKey, Project, ValidationError};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::doc::schemas::PermissionName;
 
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
+/// A field of a PATCH body: absent (left unchanged), `null`, or a value. Declare it
+/// with `#[serde(default)]` so that an absent field is [`Patch::Absent`].
+#[derive(Debug, Default)]
+pub enum Patch<T> {
+    /// Not in the body.
+    #[default]
+    Absent,
+    /// `null`.
+    Null,
+    /// A value.
+    Value(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(d).map(|v| v.map_or(Patch::Null, Patch::Value))
+    }
+}
+
+impl<T> Patch<T> {
+    /// A field that cannot be cleared: `null` is refused, a value is parsed.
+    ///
+    /// # Errors
+    /// `must not be null` on `field`, or what `parse` refuses.
+    pub fn required<U>(
+        self,
+        field: &str,
+        parse: impl FnOnce(T) -> Result<U, ValidationError>,
+    ) -> Result<Option<U>, ValidationError> {
+        match self {
+            Patch::Absent => Ok(None),
+            Patch::Null => Err(ValidationError::field(field, "must not be null")),
+            Patch::Value(v) => parse(v).map(Some),
+        }
+    }
+
+    /// A field that `null` clears: `Some(None)`.
+    ///
+    /// # Errors
+    /// What `parse` refuses.
+    pub fn nullable<U>(
+        self,
+        parse: impl FnOnce(T) -> Result<U, ValidationError>,
+    ) -> Result<Option<Option<U>>, ValidationError> {
+        match self {
+            Patch::Absent => Ok(None),
+            Patch::Null => Ok(Some(None)),
+            Patch::Value(v) => parse(v).map(|u| Some(Some(u))),
+        }
+    }
 }
 
 /// An optional integer field, written `3600` or `3600.0`: JSON has one number type, and

@@ -6,17 +6,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use serde_json::json;
+
 use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, Outcome, DISABLE_AFTER};
 use tengine_domain::secret_key::Keyring;
-use tengine_domain::{time, webhook};
+use tengine_domain::webhook;
 use tengine_ports::{
     AttemptResult, Clock, DeliveryJob, DeliveryQueue, OutboundRequest, OutboundResponse, RepoError, WebhookEffect,
     WebhookSender,
 };
 
 /// The envelope's `api_version`.
-pub const API_VERSION: &str = "v1";
+pub use tengine_domain::event::API_VERSION;
 
 /// At most this many finished attempts are recorded in one statement.
 const COMPLETE_CHUNK: usize = 32;
@@ -48,13 +48,7 @@ pub struct DeliveryWorker {
 
 /// The JSON body of a delivery: `{id, type, data, created_at, api_version}`.
 pub fn envelope(event: &tengine_domain::Event) -> Vec<u8> {
-    let v = json!({
-        "id": event.id.to_string(),
-        "type": event.event_type.as_str(),
-        "data": event.data,
-        "created_at": time::format(event.created_at),
-        "api_version": API_VERSION,
-    });
+    let v = tengine_domain::event::EventEnvelope::from(event).to_json();
     serde_json::to_vec(&v).unwrap_or_default()
 }
 

@@ -116,6 +116,62 @@ impl Validator {
     }
 }
 
+impl ValidationError {
+    /// Both errors' fields, this one's first.
+    #[must_use]
+    pub fn and(mut self, other: ValidationError) -> Self {
+        self.rest.extend(other.errors().cloned());
+        self
+    }
+}
+
+/// A tuple of field results that becomes one result: every value, or every field's
+/// errors together. `(name.parse(), permissions).collect_fields()?` parses a body with
+/// no "cannot happen" branch.
+pub trait CollectFields {
+    /// The tuple of values.
+    type Output;
+
+    /// Every value, or all the errors.
+    ///
+    /// # Errors
+    /// The fields that failed, in order.
+    fn collect_fields(self) -> Result<Self::Output, ValidationError>;
+}
+
+macro_rules! collect_fields {
+    ($($t:ident $r:ident),+) => {
+        impl<$($t),+> CollectFields for ($(Result<$t, ValidationError>,)+) {
+            type Output = ($($t,)+);
+
+            fn collect_fields(self) -> Result<Self::Output, ValidationError> {
+                let ($($r,)+) = self;
+                let mut failed: Option<ValidationError> = None;
+                $(
+                    let $r = match $r {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            failed = Some(match failed.take() { None => e, Some(f) => f.and(e) });
+                            None
+                        }
+                    };
+                )+
+                match ($($r,)+) {
+                    ($(Some($r),)+) => Ok(($($r,)+)),
+                    // Some field failed, so `failed` holds its error.
+                    _ => Err(failed.unwrap_or_else(|| ValidationError::field("body", "is invalid"))),
+                }
+            }
+        }
+    };
+}
+
+collect_fields!(A a);
+collect_fields!(A a, B b);
+collect_fields!(A a, B b, C c);
+collect_fields!(A a, B b, C c, D d);
+collect_fields!(A a, B b, C c, D d, E e);
+
 /// Trims Unicode whitespace and checks length (in characters), control characters and
 /// format characters (general category Cf).
 ///
@@ -151,7 +207,17 @@ pub(crate) fn clean_text(
 
 #[cfg(test)]
 mod tests {
-    use super::clean_text;
+    use super::{clean_text, CollectFields, ValidationError};
+
+    #[test]
+    fn collected_fields_keep_every_error_in_order() {
+        let ok: Result<u8, ValidationError> = Ok(1);
+        assert_eq!((ok.clone(), Ok::<&str, ValidationError>("x")).collect_fields(), Ok((1, "x")));
+        let bad = |f: &str| Err::<u8, _>(ValidationError::field(f, "is wrong"));
+        let err = (bad("a"), ok, bad("c")).collect_fields().expect_err("two fields failed");
+        let fields: Vec<&str> = err.errors().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["a", "c"]);
+    }
 
     #[test]
     fn format_characters_are_refused_and_the_field_is_named() {

@@ -122,3 +122,47 @@ mod tests {
         assert!("project.exploded".parse::<EventType>().is_err());
     }
 }
+
+/// The API version events are rendered in.
+pub const API_VERSION: &str = "v1";
+
+/// An event as webhooks receive it and the event log lists it: the one place its wire
+/// shape `{id, type, data, created_at, api_version}` is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventEnvelope {
+    /// The event id (also `webhook-id` on deliveries).
+    pub id: String,
+    /// The event type's name.
+    pub kind: &'static str,
+    /// The payload.
+    pub data: serde_json::Value,
+    /// When it happened, RFC 3339.
+    pub created_at: String,
+    /// [`API_VERSION`].
+    pub api_version: &'static str,
+}
+
+impl From<&Event> for EventEnvelope {
+    fn from(e: &Event) -> Self {
+        Self {
+            id: e.id.to_string(),
+            kind: e.event_type.as_str(),
+            data: e.data.clone(),
+            created_at: crate::time::format(e.created_at),
+            api_version: API_VERSION,
+        }
+    }
+}
+
+impl EventEnvelope {
+    /// The JSON object, as delivered.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.kind,
+            "data": self.data,
+            "created_at": self.created_at,
+            "api_version": self.api_version,
+        })
+    }
+}

@@ -22,7 +22,7 @@ pub mod webhook;
 
 pub use account::{Account, AccountName, Plan};
 pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, PlainApiKey, PreviousSecret};
-pub use error::{FieldError, ValidationError, Validator};
+pub use error::{CollectFields, FieldError, ValidationError, Validator};
 pub use event::{Event, EventType};
 pub use ids::{AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, WebhookId};
 pub use page::{Page, PageRequest};

@@ -4,9 +4,10 @@ use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tengine_application::{ApiKeyPatch, Guarded, NewApiKey};
-use tengine_domain::{time, ApiKeyId, ApiKeyName, FieldError, PermissionSet, Validator};
+use tengine_domain::{time, ApiKeyId, ApiKeyName, CollectFields, FieldError, PermissionSet, ValidationError};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,7 +16,7 @@ use super::{list_response, path_id, project_id};
 use crate::doc::params::{ApiKeyPath, PageQuery, ProjectPath};
 use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
 use crate::doc::schemas::PermissionName;
-use crate::dto::{double_option, ApiKeyBody};
+use crate::dto::{ApiKeyBody, Patch};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
 use crate::idempotency::Idempotency;
@@ -53,17 +54,17 @@ struct CreateBody {
 #[schema(as = UpdateApiKeyRequest, example = json!({"name": "Renamed Key", "expires_at": null}))]
 struct PatchBody {
     /// A new name; `null` is refused.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = String, min_length = 1, max_length = 100)]
-    name: Option<Option<String>>,
+    name: Patch<String>,
     /// A new permission set, under the same rules as at creation; `null` is refused.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = Vec<PermissionName>, min_items = 1)]
-    permissions: Option<Option<Vec<String>>>,
+    permissions: Patch<Vec<String>>,
     /// A new future expiry, or `null` to clear it (refused when the calling key itself expires).
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
-    expires_at: Option<Option<String>>,
+    expires_at: Patch<String>,
 }
 
 /// Rotation options; the whole body may be omitted.
@@ -82,27 +83,40 @@ type ApiKeyList = crate::dto::ListSchema<ApiKeyBody>;
 
 /// Parses an expiry; a past one is reported here too, so it is listed with the other
 /// invalid fields (the application checks it again against the caller's own expiry).
-fn parse_expiry(
-    v: &mut Validator,
-    raw: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<chrono::DateTime<chrono::Utc>> {
+fn parse_expiry(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ValidationError> {
     let Some(at) = time::parse(raw).map(time::truncate_micros) else {
         let value: String = raw.chars().take(64).collect();
-        v.push(
-            FieldError::new("expires_at", "must be an RFC 3339 timestamp, e.g. 2030-12-31T23:59:59Z").with_value(value),
-        );
-        return None;
+        let reason = "must be an RFC 3339 timestamp, e.g. 2030-12-31T23:59:59Z";
+        return Err(FieldError::new("expires_at", reason).with_value(value).into());
     };
     if at <= now {
-        v.check::<()>(Err(tengine_domain::principal::past_expiry(at)));
-        return None;
+        return Err(tengine_domain::principal::past_expiry(at));
     }
-    Some(at)
+    Ok(at)
 }
 
-fn required_null(v: &mut Validator, field: &str) {
-    v.push(FieldError::new(field, "must not be null"));
+impl CreateBody {
+    /// The command, read at `now` (an expiry must be in the future), with every field error.
+    fn parse(self, now: DateTime<Utc>) -> Result<NewApiKey, ValidationError> {
+        let b = self;
+        let expires_at = b.expires_at.map(|raw| parse_expiry(&raw, now)).transpose();
+        let permissions = PermissionSet::parse_list("permissions", &b.permissions);
+        let (name, permissions, expires_at) =
+            (b.name.parse::<ApiKeyName>(), permissions, expires_at).collect_fields()?;
+        Ok(NewApiKey { name, permissions, expires_at })
+    }
+}
+
+impl PatchBody {
+    /// The patch, read at `now`, with every field error.
+    fn parse(self, now: DateTime<Utc>) -> Result<ApiKeyPatch, ValidationError> {
+        let b = self;
+        let name = b.name.required("name", |n| n.parse::<ApiKeyName>());
+        let permissions = b.permissions.required("permissions", |p| PermissionSet::parse_list("permissions", &p));
+        let expires_at = b.expires_at.nullable(|raw| parse_expiry(&raw, now));
+        let (name, permissions, expires_at) = (name, permissions, expires_at).collect_fields()?;
+        Ok(ApiKeyPatch { name, permissions, expires_at })
+    }
 }
 
 /// Lists a project's keys (metadata only, revoked ones included), newest first. Needs `read`.
@@ -159,13 +173,7 @@ async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     let pid = project_id(&pid)?;
-    let mut v = Validator::new();
-    let name = v.check(body.name.parse::<ApiKeyName>());
-    let permissions = v.check(PermissionSet::parse_list("permissions", &body.permissions));
-    let expires_at = body.expires_at.as_deref().map(|raw| parse_expiry(&mut v, raw, s.tengine.now()));
-    v.finish()?;
-    let (Some(name), Some(permissions)) = (name, permissions) else { return Err(ApiError::internal()) };
-    let new = NewApiKey { name, permissions, expires_at: expires_at.flatten() };
+    let new = body.parse(s.tengine.now())?;
     let op = Guarded::CreateApiKey { project: pid, permissions: new.permissions, expires_at: new.expires_at };
     idempotency
         .run(&s, &who, op, async {
@@ -223,24 +231,7 @@ async fn update(
 ) -> Result<Json<ApiKeyBody>, ApiError> {
     let pid = project_id(&pid)?;
     let kid: ApiKeyId = path_id(&kid, ApiKeyId::KIND)?;
-    let mut v = Validator::new();
-    let mut patch = ApiKeyPatch::default();
-    match body.name {
-        None => {}
-        Some(None) => required_null(&mut v, "name"),
-        Some(Some(n)) => patch.name = v.check(n.parse::<ApiKeyName>()),
-    }
-    match body.permissions {
-        None => {}
-        Some(None) => required_null(&mut v, "permissions"),
-        Some(Some(p)) => patch.permissions = v.check(PermissionSet::parse_list("permissions", &p)),
-    }
-    match body.expires_at {
-        None => {}
-        Some(None) => patch.expires_at = Some(None),
-        Some(Some(raw)) => patch.expires_at = parse_expiry(&mut v, &raw, s.tengine.now()).map(Some),
-    }
-    v.finish()?;
+    let patch = body.parse(s.tengine.now())?;
     Ok(Json(ApiKeyBody::new(s.tengine.update_api_key(&who, pid, kid, patch).await?)))
 }
 

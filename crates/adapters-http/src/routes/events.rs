@@ -4,7 +4,8 @@ use axum::extract::{OriginalUri, RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
-use tengine_domain::{time, Event, EventType, FieldError};
+use tengine_domain::event::EventEnvelope;
+use tengine_domain::{Event, EventType, FieldError};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -55,13 +56,8 @@ pub struct EventBody {
 
 impl From<Event> for EventBody {
     fn from(e: Event) -> Self {
-        Self {
-            id: e.id.to_string(),
-            kind: e.event_type.as_str(),
-            data: e.data,
-            created_at: time::format(e.created_at),
-            api_version: tengine_application::delivery::API_VERSION,
-        }
+        let EventEnvelope { id, kind, data, created_at, api_version } = EventEnvelope::from(&e);
+        Self { id, kind, data, created_at, api_version }
     }
 }
 

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use tengine_application::{Guarded, NewProject};
-use tengine_domain::{ProjectDescription, ProjectName, ProjectPatch, Validator};
+use tengine_domain::{CollectFields, ProjectDescription, ProjectName, ProjectPatch, ValidationError};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::{list_response, project_id};
 use crate::doc::params::{PageQuery, ProjectPath};
 use crate::doc::responses::{AuthErrors, BodyErrors, ProjectErrors, QueryErrors};
-use crate::dto::{double_option, ProjectBody};
+use crate::dto::{Patch, ProjectBody};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, Query};
 use crate::idempotency::Idempotency;
@@ -45,13 +45,34 @@ struct CreateBody {
 #[schema(as = UpdateProjectRequest, example = json!({"description": null}))]
 struct PatchBody {
     /// A new name (1..=100 characters after trimming); `null` is refused.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = String, min_length = 1, max_length = 100)]
-    name: Option<Option<String>>,
+    name: Patch<String>,
     /// A new description (at most 1000 characters), or `null` to clear it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 1000)]
-    description: Option<Option<String>>,
+    description: Patch<String>,
+}
+
+impl TryFrom<CreateBody> for NewProject {
+    type Error = ValidationError;
+
+    fn try_from(b: CreateBody) -> Result<Self, ValidationError> {
+        let description = b.description.map(|d| d.parse::<ProjectDescription>()).transpose();
+        let (name, description) = (b.name.parse::<ProjectName>(), description).collect_fields()?;
+        Ok(NewProject { name, description })
+    }
+}
+
+impl TryFrom<PatchBody> for ProjectPatch {
+    type Error = ValidationError;
+
+    fn try_from(b: PatchBody) -> Result<Self, ValidationError> {
+        let name = b.name.required("name", |n| n.parse::<ProjectName>());
+        let description = b.description.nullable(|d| d.parse::<ProjectDescription>());
+        let (name, description) = (name, description).collect_fields()?;
+        Ok(ProjectPatch { name, description })
+    }
 }
 
 /// A page of projects.
@@ -105,14 +126,10 @@ async fn create(
     uri: OriginalUri,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let mut v = Validator::new();
-    let name = v.check(body.name.parse::<ProjectName>());
-    let description = body.description.map(|d| v.check(d.parse::<ProjectDescription>()));
-    v.finish()?;
-    let (Some(name), description) = (name, description.flatten()) else { return Err(ApiError::internal()) };
+    let new = NewProject::try_from(body)?;
     idempotency
         .run(&s, &who, Guarded::CreateProject, async {
-            let project = s.tengine.create_project(&who, NewProject { name, description }).await?;
+            let project = s.tengine.create_project(&who, new).await?;
             let location = format!("{}/{}", uri.path().trim_end_matches('/'), project.id);
             Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProjectBody::from(project))).into_response())
         })
@@ -163,22 +180,8 @@ async fn update(
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<ProjectBody>, ApiError> {
     let id = project_id(&id)?;
-    let mut v = Validator::new();
-    let name = match body.name {
-        None => None,
-        Some(None) => {
-            v.push(tengine_domain::FieldError::new("name", "must not be null"));
-            None
-        }
-        Some(Some(n)) => v.check(n.parse::<ProjectName>()),
-    };
-    let description = match body.description {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(d)) => v.check(d.parse::<ProjectDescription>()).map(Some),
-    };
-    v.finish()?;
-    let project = s.tengine.update_project(&who, id, ProjectPatch { name, description }).await?;
+    let patch = ProjectPatch::try_from(body)?;
+    let project = s.tengine.update_project(&who, id, patch).await?;
     Ok(Json(project.into()))
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tengine_application::{Guarded, NewWebhook, WebhookPatch};
 use tengine_domain::delivery::{parse_description, EventFilter, Webhook, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
-use tengine_domain::{time, FieldError, Validator, WebhookId};
+use tengine_domain::{time, CollectFields, ValidationError, WebhookId};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,7 +17,7 @@ use super::{list_response, path_id, project_id};
 use crate::doc::params::{PageQuery, ProjectPath, WebhookPath};
 use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
 use crate::doc::schemas::{DeliveryStatusName, EventSubscription};
-use crate::dto::double_option;
+use crate::dto::Patch;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
 use crate::idempotency::Idempotency;
@@ -130,21 +130,21 @@ struct CreateBody {
 #[schema(as = UpdateWebhookRequest, example = json!({"active": false}))]
 struct PatchBody {
     /// A new URL; `null` is refused.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = String, max_length = 2048)]
-    url: Option<Option<String>>,
+    url: Patch<String>,
     /// A new subscription; `null` is refused.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = EventSubscription)]
-    events: Option<Option<Vec<String>>>,
+    events: Patch<Vec<String>>,
     /// Turns deliveries on or off; `null` is refused.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = bool)]
-    active: Option<Option<bool>>,
+    active: Patch<bool>,
     /// A new description, or `null` to clear it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 1000)]
-    description: Option<Option<String>>,
+    description: Patch<String>,
 }
 
 /// Secret rotation options; the whole body may be omitted.
@@ -161,14 +161,28 @@ struct RotateBody {
 /// A page of webhooks.
 type WebhookList = crate::dto::ListSchema<WebhookBody>;
 
-fn not_null<T>(v: &mut Validator, field: &str, value: Option<Option<T>>) -> Option<T> {
-    match value {
-        Some(None) => {
-            v.push(FieldError::new(field, "must not be null"));
-            None
-        }
-        Some(Some(x)) => Some(x),
-        None => None,
+impl TryFrom<CreateBody> for NewWebhook {
+    type Error = ValidationError;
+
+    fn try_from(b: CreateBody) -> Result<Self, ValidationError> {
+        let secret = b.secret.map(|s| s.parse::<WebhookSecret>()).transpose();
+        let description = b.description.map(|d| parse_description(&d)).transpose();
+        let (url, events, secret, description) =
+            (b.url.parse::<WebhookUrl>(), EventFilter::parse_list(&b.events), secret, description).collect_fields()?;
+        Ok(NewWebhook { url, events, secret, description })
+    }
+}
+
+impl TryFrom<PatchBody> for WebhookPatch {
+    type Error = ValidationError;
+
+    fn try_from(b: PatchBody) -> Result<Self, ValidationError> {
+        let url = b.url.required("url", |u| u.parse::<WebhookUrl>());
+        let events = b.events.required("events", |e| EventFilter::parse_list(&e));
+        let active = b.active.required("active", Ok);
+        let description = b.description.nullable(|d| parse_description(&d));
+        let (url, events, active, description) = (url, events, active, description).collect_fields()?;
+        Ok(WebhookPatch { url, events, active, description })
     }
 }
 
@@ -229,14 +243,7 @@ async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     let pid = project_id(&pid)?;
-    let mut v = Validator::new();
-    let url = v.check(body.url.parse::<WebhookUrl>());
-    let events = v.check(EventFilter::parse_list(&body.events));
-    let secret = body.secret.map(|s| v.check(s.parse::<WebhookSecret>()));
-    let description = body.description.map(|d| v.check(parse_description(&d)));
-    v.finish()?;
-    let (Some(url), Some(events)) = (url, events) else { return Err(ApiError::internal()) };
-    let new = NewWebhook { url, events, secret: secret.flatten(), description: description.flatten() };
+    let new = NewWebhook::try_from(body)?;
     idempotency
         .run(&s, &who, Guarded::Webhooks { project: pid }, async {
             let (webhook, secret) = s.tengine.create_webhook(&who, pid, new).await?;
@@ -291,21 +298,7 @@ async fn update(
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<WebhookBody>, ApiError> {
     let (pid, wid) = ids(&pid, &wid)?;
-    let mut v = Validator::new();
-    let mut patch = WebhookPatch::default();
-    if let Some(url) = not_null(&mut v, "url", body.url) {
-        patch.url = v.check(url.parse::<WebhookUrl>());
-    }
-    if let Some(events) = not_null(&mut v, "events", body.events) {
-        patch.events = v.check(EventFilter::parse_list(&events));
-    }
-    patch.active = not_null(&mut v, "active", body.active);
-    match body.description {
-        None => {}
-        Some(None) => patch.description = Some(None),
-        Some(Some(d)) => patch.description = v.check(parse_description(&d)).map(Some),
-    }
-    v.finish()?;
+    let patch = WebhookPatch::try_from(body)?;
     Ok(Json(WebhookBody::new(s.tengine.update_webhook(&who, pid, wid, patch).await?, None)))
 }
 
