@@ -1,5 +1,5 @@
 //! The API's resources as typed models: the structs are generated from
-//! `docs/openapi.json` into [`generated`] (`cargo xtask sdk-models`); pages, query
+//! `docs/openapi.json` into `models/generated.rs` (`cargo xtask sdk-models`); pages, query
 //! parameters and the names this crate used before generation are written here.
 
 #[rustfmt::skip]
