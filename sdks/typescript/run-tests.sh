@@ -12,6 +12,11 @@ npm run --silent build || exit $?
 rm -rf dist-test
 npm run --silent build:test || exit $?
 
-node --test --test-reporter=spec --test-concurrency="${TEST_CONCURRENCY:-4}" dist-test/*.test.js
-status=$?
+log="$(mktemp)"
+node --test --test-reporter=spec --test-concurrency="${TEST_CONCURRENCY:-4}" dist-test/*.test.js 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# One line, like the Python runner's: "typescript sdk: 63 tests, 63 pass, 0 fail, 0 skipped".
+count() { grep -E "^ℹ $1 [0-9]+" "$log" | tail -n 1 | awk '{print $3}'; }
+echo "typescript sdk: $(count tests) tests, $(count pass) pass, $(count fail) fail, $(count skipped) skipped (exit $status)"
+rm -f "$log"
 exit $status

@@ -98,11 +98,16 @@ fn curl(args: &[&str]) -> Result<String> {
     run(Command::new("curl").args(args))
 }
 
+/// A string field of a JSON object answer.
 fn json_field(body: &str, field: &str) -> Result<String> {
-    let pat = format!("\"{field}\":\"");
-    let start = body.find(&pat).ok_or_else(|| format!("no {field} in {body}"))? + pat.len();
-    let end = body[start..].find('"').ok_or("unterminated")? + start;
-    Ok(body[start..end].to_owned())
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("{e}: {body}"))?;
+    value[field].as_str().map(str::to_owned).ok_or_else(|| format!("no {field} in {body}"))
+}
+
+/// `x` rounded to `digits` decimals, so the JSON report stays readable.
+fn round(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
 }
 
 fn post(base: &str, key: &str, path: &str, body: &str) -> Result<String> {
@@ -376,7 +381,16 @@ fn perf_bench(
             tp99 / bp99
         ));
         cpu_rows.push_str(&format!("| {conns} | {tc:.1} | {bc:.1} | {:.2} |\n", tc / bc));
-        json.push(format!("{{\"scenario\":\"get_project\",\"connections\":{conns},\"rps\":{tr:.1},\"p99_ms\":{tp99:.3},\"baseline_rps\":{br:.1},\"baseline_p99_ms\":{bp99:.3},\"cpu_us_per_request\":{tc:.1},\"baseline_cpu_us_per_request\":{bc:.1}}}"));
+        json.push(serde_json::json!({
+            "scenario": "get_project",
+            "connections": conns,
+            "rps": round(tr, 1),
+            "p99_ms": round(tp99, 3),
+            "baseline_rps": round(br, 1),
+            "baseline_p99_ms": round(bp99, 3),
+            "cpu_us_per_request": round(tc, 1),
+            "baseline_cpu_us_per_request": round(bc, 1),
+        }));
         let others: [(&str, String, Option<&Path>, &str); 4] = [
             ("GET /projects (page of 20)", format!("{}/api/v1/projects?per_page=20", server.base), None, key),
             ("POST /projects", format!("{}/api/v1/projects", server.base), Some(post_lua.as_path()), write_key),
@@ -406,16 +420,19 @@ fn perf_bench(
                 m(&runs, |l| l.p99_ms),
                 r / br
             ));
-            json.push(format!(
-                "{{\"scenario\":\"{name}\",\"connections\":{conns},\"rps\":{r:.1},\"p99_ms\":{:.3}}}",
-                m(&runs, |l| l.p99_ms)
-            ));
+            json.push(serde_json::json!({
+                "scenario": name,
+                "connections": conns,
+                "rps": round(r, 1),
+                "p99_ms": round(m(&runs, |l| l.p99_ms), 3),
+            }));
         }
     }
     let rss_peak = rss_kib(server.pid(), "VmHWM:");
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("perf-latest.json"), format!("[{}]\n", json.join(",\n"))).map_err(|e| e.to_string())?;
+    let report = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("perf-latest.json"), report + "\n").map_err(|e| e.to_string())?;
     Ok(format!(
         "\nHot path: Tengine against the baseline (axum + one PK SELECT), wrk, medians of {hot_rounds} alternating rounds (GET by id) and {rounds} rounds (others)\n\
          seed: {}\n\
@@ -445,13 +462,9 @@ fn http_get(url: &str) -> Result<String> {
     curl(&["-sf", url])
 }
 
+/// A number field of a JSON object answer; NaN when absent.
 fn num(body: &str, field: &str) -> f64 {
-    let pat = format!("\"{field}\":");
-    body.find(&pat)
-        .map(|i| &body[i + pat.len()..])
-        .and_then(|rest| rest.split([',', '}']).next())
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(f64::NAN)
+    serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v[field].as_f64()).unwrap_or(f64::NAN)
 }
 
 /// Event-to-delivery latency and sustained delivery rate with 1 and 10 webhooks, with
@@ -483,7 +496,9 @@ fn webhooks_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str)
     let mut webhooks = 0;
     for target in [1u32, 10] {
         while webhooks < target {
-            let body = format!(r#"{{"url":"{}/hook/{webhooks}","events":["project.updated"]}}"#, receiver.1);
+            let body =
+                serde_json::json!({"url": format!("{}/hook/{webhooks}", receiver.1), "events": ["project.updated"]})
+                    .to_string();
             post(&server.base, key, &format!("/projects/{project}/webhooks"), &body)?;
             webhooks += 1;
         }

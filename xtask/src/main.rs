@@ -1,13 +1,16 @@
 //! Developer tasks: `cargo xtask test` (the whole suite), `cargo xtask ci` (format,
-//! lints, cargo-deny, then the suite), `cargo xtask deny` (supply-chain checks), `cargo xtask bench`, `cargo xtask openapi` (regenerate
+//! lints, cargo-deny, then the suite), `cargo xtask deny` (supply-chain checks),
+//! `cargo xtask bench`, `cargo xtask openapi` (regenerate
 //! `docs/openapi.json`), `cargo xtask fuzz` (the proptest fuzz targets) and
-//! `cargo xtask fuzz-api` (schemathesis against the server). Standard library only, so it
-//! builds in seconds.
+//! `cargo xtask fuzz-api` (schemathesis against the server), `cargo xtask sdk-models`
+//! (regenerate the SDKs' models from `docs/openapi.json`). Few dependencies (serde_json
+//! for JSON), so it builds in seconds.
 
 mod bench;
 mod deny;
 mod fuzz;
 mod fuzz_api;
+mod sdk_models;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -25,9 +28,10 @@ fn main() -> ExitCode {
         Some("openapi") => openapi(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("fuzz-api") => fuzz_api::fuzz_api(&args[1..]),
+        Some("sdk-models") => sdk_models::sdk_models(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test [cargo test args]|ci|deny|pg|bench [usage|analytics]|openapi|fuzz [--seconds N]|fuzz-api>"
+                "usage: cargo xtask <test [cargo test args]|ci|deny|pg|bench [usage|analytics]|openapi|fuzz [--seconds N]|fuzz-api|sdk-models [--check]>"
             );
             eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test (Rust, Python and TypeScript SDKs)");
             eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, `deny`, then `test`");
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
             eprintln!("  openapi  regenerate docs/openapi.json from the code");
             eprintln!("  fuzz  the proptest fuzz targets in release mode for N seconds in all (default 150)");
             eprintln!("  fuzz-api  schemathesis (all checks) against a fresh server [--max-examples N] [--seed N]");
+            eprintln!("  sdk-models  regenerate the three SDKs' models from docs/openapi.json (--check: only compare)");
             return ExitCode::from(2);
         }
     };
@@ -99,12 +104,13 @@ fn ci() -> Result {
     test(&[])
 }
 
-/// Rewrites `docs/openapi.json` with the document the HTTP adapter generates.
+/// Rewrites `docs/openapi.json` with the document the HTTP adapter generates, then the SDK models.
 fn openapi() -> Result {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
     cargo(&["run", "--quiet", "--package", "tengine-adapters-http", "--example", "dump_openapi", "--", path])?;
     eprintln!("xtask: wrote docs/openapi.json");
-    Ok(())
+    // The SDKs' models follow the document.
+    sdk_models::sdk_models(&[])
 }
 
 fn postgres_up() -> bool {

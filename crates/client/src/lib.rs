@@ -8,13 +8,15 @@
 //! # let _ = project; Ok(()) }
 //! ```
 //!
-//! Errors map the API's envelope ([`ApiError`]); 429, 502-504 and network errors are
-//! retried with backoff that honours `Retry-After`; every POST carries one
+//! Errors map the API's envelope ([`ApiError`]); 429, 502-504 and connection errors are
+//! retried as `docs/sdk-retries.md` specifies (jittered exponential backoff, `Retry-After`
+//! as a lower bound, failing at once when it exceeds the cap); every POST carries one
 //! `Idempotency-Key` across its retries; [`webhooks::verify`] checks deliveries.
 
 pub mod error;
 pub mod models;
 mod resources;
+mod retry;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -74,9 +76,9 @@ impl TengineAI {
             http,
             base,
             key: api_key.into(),
-            max_retries: 3,
-            backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30),
+            max_retries: retry::DEFAULT_MAX_RETRIES,
+            backoff: retry::DEFAULT_BASE_DELAY,
+            max_backoff: retry::DEFAULT_MAX_DELAY,
         })
     }
 
@@ -101,11 +103,18 @@ impl TengineAI {
         Ok(self)
     }
 
-    /// Sets how often a failed call is retried (default 3) and the first backoff.
+    /// Sets how often a failed call is retried (default 3) and the first backoff (default 500 ms).
     #[must_use]
     pub fn with_retries(mut self, max_retries: u32, first_backoff: Duration) -> Self {
         self.max_retries = max_retries;
         self.backoff = first_backoff;
+        self
+    }
+
+    /// Sets the longest wait before a retry (default 60 s); a longer `Retry-After` fails the call at once.
+    #[must_use]
+    pub fn with_max_retry_delay(mut self, cap: Duration) -> Self {
+        self.max_backoff = cap;
         self
     }
 
@@ -134,12 +143,6 @@ impl TengineAI {
         Analytics(self)
     }
 
-    fn delay(&self, attempt: u32, retry_after: Option<u64>) -> Duration {
-        let exp = self.backoff.saturating_mul(2u32.saturating_pow(attempt)).min(self.max_backoff);
-        let jittered = exp.mul_f64(0.5 + rand::thread_rng().gen::<f64>() / 2.0);
-        retry_after.map_or(jittered, |s| Duration::from_secs(s).min(self.max_backoff).max(jittered))
-    }
-
     /// Sends one logical call, retrying what is safe to retry; `None` for 204.
     pub(crate) async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
@@ -160,19 +163,25 @@ impl TengineAI {
                 req = req.json(b);
             }
             let outcome = req.send().await;
-            let retry_after = match &outcome {
-                Ok(res) if matches!(res.status().as_u16(), 429 | 502 | 503 | 504) => Some(retry_after(res)),
+            // `Some(retry_after)` when the outcome is retryable (docs/sdk-retries.md).
+            let retryable = match &outcome {
+                Ok(res) if retry::RETRYABLE_STATUSES.contains(&res.status().as_u16()) => {
+                    Some(retry::retry_after(res.headers()))
+                }
                 Err(e) if e.is_connect() || e.is_timeout() || e.is_request() => Some(None),
                 _ => None,
             };
-            if let (Some(ra), true) = (retry_after, attempt < self.max_retries) {
-                tokio::time::sleep(self.delay(attempt, ra)).await;
-                attempt += 1;
-                continue;
+            if let (Some(ra), true) = (retryable, attempt < self.max_retries) {
+                let policy = retry::Policy { base: self.backoff, cap: self.max_backoff };
+                if let Some(wait) = policy.wait(attempt + 1, ra, rand::thread_rng().gen::<f64>()) {
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
             }
             let res = outcome.map_err(Error::Connection)?;
             let status = res.status();
-            let ra = retry_after_of(&res);
+            let ra = retry::retry_after(res.headers()).map(|d| d.as_secs_f64().ceil() as u64);
             let bytes = res.bytes().await.map_err(Error::Connection)?;
             if !status.is_success() {
                 return Err(Error::from_response(status.as_u16(), ra, &bytes));
@@ -200,12 +209,4 @@ impl TengineAI {
     pub(crate) async fn delete_empty(&self, path: &str) -> Result<(), Error> {
         self.call::<(), serde_json::Value>(Method::DELETE, path, &[], None).await.map(|_| ())
     }
-}
-
-fn retry_after_of(res: &reqwest::Response) -> Option<u64> {
-    res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
-}
-
-fn retry_after(res: &reqwest::Response) -> Option<u64> {
-    retry_after_of(res)
 }

@@ -38,7 +38,8 @@ def test_a_post_is_retried_after_503s_with_the_same_idempotency_key(sleeps):
     (key,) = keys
     assert uuid.UUID(key).version == 4
     assert all(r.body == b'{"name": "x"}' for r in requests)
-    assert sleeps == [0.0, 0.0]  # Retry-After: 0 honoured
+    # Retry-After: 0 is a lower bound; the jittered backoff still applies.
+    assert 0.0005 <= sleeps[0] <= 0.001 and 0.001 <= sleeps[1] <= 0.002
 
 
 def test_a_get_is_retried_after_429_and_sends_no_idempotency_key(sleeps):
@@ -113,14 +114,27 @@ def test_other_errors_are_not_retried(sleeps):
         fake.close()
 
 
-def test_retry_after_is_capped_by_retry_max_delay(sleeps):
+def test_retry_after_beyond_retry_max_delay_raises_at_once(sleeps):
     fake = FakeApi([(429, {"Retry-After": "3600"}, error_body("RATE_LIMIT_EXCEEDED")), (200, {}, PROJECT)])
     try:
         with make_client(fake.url, sleeps, retry_max_delay=0.25) as c:
+            with pytest.raises(RateLimitError) as err:
+                c.projects.retrieve("proj_1")
+        assert len(fake.snapshot()) == 1
+    finally:
+        fake.close()
+    assert sleeps == []
+    assert err.value.retry_after == 3600.0
+
+
+def test_retry_after_below_the_cap_is_a_lower_bound_on_the_wait(sleeps):
+    fake = FakeApi([(429, {"Retry-After": "2"}, error_body("RATE_LIMIT_EXCEEDED")), (200, {}, PROJECT)])
+    try:
+        with make_client(fake.url, sleeps, retry_max_delay=5) as c:
             c.projects.retrieve("proj_1")
     finally:
         fake.close()
-    assert sleeps == [0.25]
+    assert sleeps == [2.0]
 
 
 def test_backoff_without_retry_after_grows_exponentially_with_jitter(sleeps):

@@ -3,6 +3,7 @@
  * and idempotency keys.
  */
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import {
   APIConnectionError,
   APITimeoutError,
@@ -11,7 +12,8 @@ import {
   parseRetryAfter,
 } from './errors.js';
 
-export const VERSION = '0.1.0';
+/** The package's version, read from its package.json so the two cannot disagree. */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 export const DEFAULT_BASE_URL = 'https://app.tengine.ai/api/v1';
 
 export interface ClientOptions {
@@ -25,14 +27,17 @@ export interface ClientOptions {
   baseUrl?: string | undefined;
   /** Timeout of one HTTP attempt, in milliseconds (default 60 000). */
   timeoutMs?: number | undefined;
-  /** Retries after a 429, 502, 503, 504, timeout or network error (default 2). */
+  /**
+   * Retries after a 429, 502, 503, 504, timeout or connection error (default 3), as
+   * docs/sdk-retries.md specifies.
+   */
   maxRetries?: number | undefined;
   /** First backoff delay in milliseconds, doubled on each retry (default 500). */
   initialRetryDelayMs?: number | undefined;
   /**
-   * Longest wait before a retry, in milliseconds (default 30 000). A `Retry-After` up
-   * to this long is honoured exactly; a longer one is not waited for: the error is
-   * thrown at once (its `retryAfter` says when to come back).
+   * Longest wait before a retry, in milliseconds (default 60 000). A `Retry-After` up
+   * to this long is a lower bound on the wait; a longer one is not waited for: the error
+   * is thrown at once (its `retryAfter` says when to come back).
    */
   maxRetryDelayMs?: number | undefined;
   /** Headers sent with every request. */
@@ -115,9 +120,9 @@ export class APIClient {
     this.apiKey = apiKey;
     this.baseUrl = normalizeBaseUrl(options.baseUrl ?? env('TENGINE_BASE_URL') ?? DEFAULT_BASE_URL);
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.maxRetries = options.maxRetries ?? 2;
+    this.maxRetries = options.maxRetries ?? 3;
     this.initialRetryDelayMs = options.initialRetryDelayMs ?? 500;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
     this.defaultHeaders = { ...(options.defaultHeaders ?? {}) };
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== 'function') throw new TengineError('No global fetch: use Node 20 or pass `fetch`.');
@@ -135,7 +140,7 @@ export class APIClient {
     return url.toString();
   }
 
-  /** Delay before retry number `retry` (1-based): exponential with full jitter in [50 %, 100 %]. */
+  /** Delay before retry number `retry` (1-based): exponential, capped, with equal jitter in [50 %, 100 %]. */
   backoffMs(retry: number): number {
     const base = Math.min(this.maxRetryDelayMs, this.initialRetryDelayMs * 2 ** (retry - 1));
     return base * (0.5 + Math.random() * 0.5);
@@ -206,14 +211,11 @@ export class APIClient {
       }
       if (error === undefined) throw new TengineError('Unreachable: no response and no error');
       if (attempt >= maxRetries) throw error;
-      let delay: number;
-      if (retryAfter !== undefined) {
-        delay = retryAfter * 1000;
-        if (delay > this.maxRetryDelayMs) throw error;
-      } else {
-        delay = this.backoffMs(attempt + 1);
-      }
-      await sleep(delay, opts.signal);
+      // docs/sdk-retries.md: Retry-After is a lower bound on the jittered backoff; one
+      // beyond the cap is not waited for, the error is thrown now.
+      const backoff = this.backoffMs(attempt + 1);
+      if (retryAfter !== undefined && retryAfter * 1000 > this.maxRetryDelayMs) throw error;
+      await sleep(Math.max(backoff, (retryAfter ?? 0) * 1000), opts.signal);
     }
   }
 }

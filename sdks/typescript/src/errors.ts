@@ -87,6 +87,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   const trimmed = value.trim();
   if (trimmed === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+  // A negative or malformed number is not a date either: it counts as absent.
+  if (/^[-+.\d]+$/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, (at - now) / 1000);

@@ -27,13 +27,17 @@ export type {
   ApiKey,
   Delivery,
   DeliveryAttempt,
+  DeliveryStatus,
+  ErrorCode,
   Event,
   EventType,
   Granularity,
   Pagination,
   Permission,
   Project,
+  UsageCounts,
   Webhook,
+  WebhookTest,
   WebhookTestResult,
 } from './models.js';
 export { Page, type ListAllParams, type PageParams } from './pagination.js';

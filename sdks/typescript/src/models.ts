@@ -1,131 +1,52 @@
 /**
  * Models: the server's snake_case JSON with camelCase property names. Timestamps are
  * kept as the server's RFC 3339 strings (`2024-01-01T00:00:00Z`). Fields the server adds
- * later are passed through, camelCased, so an older SDK still sees them.
+ * later are passed through, camelCased, so an older SDK still sees them. The types are
+ * generated from docs/openapi.json into `models.gen.ts` (`cargo xtask sdk-models`); the
+ * shapes the schema cannot say (a generic event payload, buckets with a timestamp) and
+ * the case conversion are written here.
  */
 
-/** A permission an API key can hold. */
-export type Permission = 'read' | 'write' | 'webhook' | 'admin';
+import type * as gen from './models.gen.js';
 
-/** An event type (or `*` in a webhook subscription). */
-export type EventType =
-  | 'project.created'
-  | 'project.updated'
-  | 'project.deleted'
-  | 'api_key.created'
-  | 'api_key.updated'
-  | 'api_key.revoked'
-  | 'integration.connected'
-  | 'integration.disconnected'
-  | 'integration.updated'
-  | 'usage.threshold_reached'
-  | 'usage.limit_exceeded'
-  | 'webhook.test'
-  // Forward compatible: any other string is accepted too.
-  | (string & {});
+export type {
+  ApiKey,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryStatus,
+  ErrorCode,
+  EventType,
+  Granularity,
+  Pagination,
+  Permission,
+  Project,
+  UsageCounts,
+  Webhook,
+  WebhookTest,
+} from './models.gen.js';
 
-export interface Project {
-  id: string;
-  name: string;
-  description: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ApiKey {
-  id: string;
-  /** The project the key is scoped to; null for an account-wide key. */
-  projectId: string | null;
-  name: string;
-  permissions: Permission[];
-  /** The first 12 characters of the key, for display. */
-  prefix: string;
-  /** The full secret key: only in the responses of `create` and `rotate`. */
-  key?: string;
-  expiresAt: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-export interface Webhook {
-  id: string;
-  projectId: string;
-  url: string;
-  description: string | null;
-  events: EventType[];
-  active: boolean;
-  /** The signing secret: only in the responses of `create` and `rotateSecret`. */
-  secret?: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface WebhookTestResult {
-  eventId: string;
-  deliveryId: string;
-  status: 'pending' | (string & {});
-}
-
-export interface DeliveryAttempt {
-  attemptedAt: string;
-  statusCode: number | null;
-  latencyMs: number;
-  error: string | null;
-  responseExcerpt: string | null;
-}
-
-export interface Delivery {
-  id: string;
-  eventId: string;
-  eventType: EventType;
-  status: 'pending' | 'succeeded' | 'failed' | (string & {});
-  attempts: DeliveryAttempt[];
-  nextAttemptAt: string | null;
-  createdAt: string;
-}
+/** The answer of `webhooks.test` (the former name of `WebhookTest`). */
+export type WebhookTestResult = gen.WebhookTest;
 
 /**
  * An event, as listed by `client.events.list` and as delivered to webhooks.
  * `data` is the event's payload exactly as the server sent it (snake_case keys).
  */
-export interface Event<T = Record<string, unknown>> {
-  id: string;
-  type: EventType;
-  data: T;
-  createdAt: string;
-  apiVersion?: string;
-}
+export type Event<T = Record<string, unknown>> = Omit<gen.Event, 'data'> & { data: T };
 
-export type Granularity = 'hour' | 'day' | 'week' | 'month';
+/** The sums of an analytics range (`totals`: no `timestamp`). */
+export type AnalyticsCounts = Omit<gen.UsageCounts, 'timestamp'>;
 
-export interface AnalyticsCounts {
-  requests: number;
-  errors: number;
-  rateLimited: number;
-  avgLatencyMs: number;
-  p95LatencyMs: number;
-}
-
+/** One bucket of an analytics range, which always has its `timestamp`. */
 export interface AnalyticsBucket extends AnalyticsCounts {
   /** Start of the bucket. */
   timestamp: string;
 }
 
-export interface Analytics {
-  projectId: string;
-  startDate: string;
-  endDate: string;
-  granularity: Granularity;
-  apiKeyId?: string;
+/** A project's usage over a range, bucketed. */
+export interface Analytics extends Omit<gen.Analytics, 'totals' | 'data'> {
   totals: AnalyticsCounts;
   data: AnalyticsBucket[];
-}
-
-export interface Pagination {
-  page: number;
-  perPage: number;
-  total: number;
 }
 
 // ---------------------------------------------------------------------------

@@ -1,10 +1,18 @@
 /** Tests that need no server: configuration, case conversion, key checksums, pages. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { Page, TengineAI, TengineError, normalizeBaseUrl } from '@tengineai/sdk';
+import { Page, TengineAI, TengineError, VERSION, normalizeBaseUrl } from '@tengineai/sdk';
 import { base62, crc32, generateKey } from './helpers/server.js';
 
 describe('configuration', () => {
+  it("reports package.json's version as VERSION and defaults to the shared retry settings", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(VERSION, pkg.version);
+    const c = new TengineAI({ apiKey: 'k' });
+    assert.deepEqual([c.maxRetries, c.initialRetryDelayMs, c.maxRetryDelayMs], [3, 500, 60_000]);
+  });
+
   it('appends /api/v1 to a base URL without it', () => {
     assert.equal(normalizeBaseUrl('http://localhost:8080'), 'http://localhost:8080/api/v1');
     assert.equal(normalizeBaseUrl('http://localhost:8080/'), 'http://localhost:8080/api/v1');

@@ -28,7 +28,9 @@ from ._models import (
     Page,
     Pagination,
     Project,
+    UsageCounts,
     Webhook,
+    WebhookTest,
 )
 from ._version import __version__
 
@@ -51,6 +53,8 @@ __all__ = [
     "Project",
     "ApiKey",
     "Webhook",
+    "WebhookTest",
+    "UsageCounts",
     "Delivery",
     "DeliveryAttempt",
     "Event",

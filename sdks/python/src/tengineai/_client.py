@@ -18,10 +18,11 @@ class TengineAI:
 
     ``api_key`` and ``base_url`` default to ``TENGINE_API_KEY`` and ``TENGINE_BASE_URL``
     (then ``https://app.tengine.ai/api/v1``); a base URL without the ``/api/v1`` suffix gets
-    it appended. Requests answered 429, 502, 503 or 504, and network failures, are retried
+    it appended. Requests answered 429, 502, 503 or 504, and connection failures, are retried
     up to ``max_retries`` times with exponential backoff and jitter from
-    ``retry_base_delay`` seconds, honouring ``Retry-After``, each wait capped at
-    ``retry_max_delay`` seconds.
+    ``retry_base_delay`` seconds, waiting at least ``Retry-After``, each wait capped at
+    ``retry_max_delay`` seconds; a ``Retry-After`` beyond that cap raises at once
+    (the rule of docs/sdk-retries.md).
     """
 
     def __init__(

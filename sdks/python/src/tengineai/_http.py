@@ -94,13 +94,16 @@ class HttpClient:
         if self._owns_client:
             self._client.close()
 
-    def backoff(self, attempt: int, retry_after: Optional[float]) -> float:
-        """Delay before retry number ``attempt + 1``: ``Retry-After`` when the server gave
-        one, else exponential from ``retry_base_delay`` with jitter; capped at ``retry_max_delay``."""
-        if retry_after is not None:
-            return min(self.retry_max_delay, retry_after)
+    def backoff(self, attempt: int, retry_after: Optional[float]) -> Optional[float]:
+        """Delay before retry number ``attempt + 1`` (docs/sdk-retries.md): exponential from
+        ``retry_base_delay`` capped at ``retry_max_delay``, with equal jitter in [b/2, b];
+        ``Retry-After`` is a lower bound. ``None`` when ``Retry-After`` exceeds the cap:
+        the caller gets the error at once rather than a longer sleep or a doomed retry."""
+        if retry_after is not None and retry_after > self.retry_max_delay:
+            return None
         delay = min(self.retry_max_delay, self.retry_base_delay * (2**attempt))
-        return delay * (0.5 + random.random() / 2)
+        jittered = delay * (0.5 + random.random() / 2)
+        return jittered if retry_after is None else max(retry_after, jittered)
 
     def request(
         self,
@@ -112,7 +115,8 @@ class HttpClient:
         send_body: bool = False,
         idempotency_key: Optional[str] = None,
     ) -> Any:
-        """Send a request, retrying 429/502/503/504 and network errors. Returns the parsed
+        """Send a request, retrying 429/502/503/504 and connection errors as docs/sdk-retries.md
+        says (a POST always carries an ``Idempotency-Key``, the same on every retry). Returns the parsed
         JSON body (``None`` for 204) or raises a :class:`TengineError` subclass."""
         method = method.upper()
         headers = dict(self._headers)
@@ -131,19 +135,21 @@ class HttpClient:
             try:
                 response = self._client.request(method, url, params=query or None, content=content, headers=headers)
             except httpx.TransportError as exc:
-                if attempt < self.max_retries:
-                    self._sleep(self.backoff(attempt, None))
+                wait = self.backoff(attempt, None) if attempt < self.max_retries else None
+                if wait is not None:
+                    self._sleep(wait)
                     attempt += 1
                     continue
                 cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
                 raise cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
 
             if response.status_code in RETRYABLE_STATUSES and attempt < self.max_retries:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                response.close()
-                self._sleep(self.backoff(attempt, retry_after))
-                attempt += 1
-                continue
+                wait = self.backoff(attempt, parse_retry_after(response.headers.get("Retry-After")))
+                if wait is not None:
+                    response.close()
+                    self._sleep(wait)
+                    attempt += 1
+                    continue
             return self._handle(response)
 
     @staticmethod
