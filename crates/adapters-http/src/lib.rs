@@ -6,7 +6,9 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod metrics_access;
 pub mod openapi;
+pub mod refusal;
 pub mod request_id;
 pub mod routes;
 pub mod state;
@@ -21,6 +23,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use edge::Edge;
 pub use error::ApiError;
+pub use metrics_access::{MetricsAccess, MetricsToken};
 pub use state::{AppState, ReadinessCheck};
 
 /// The API prefix.
@@ -35,11 +38,18 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Origins allowed by CORS; empty means no CORS headers at all.
     pub cors_origins: Vec<String>,
+    /// How `/metrics` answers on the listener this router serves.
+    pub metrics: MetricsAccess,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_concurrent_requests: 1_024, request_timeout: Duration::from_secs(30), cors_origins: Vec::new() }
+        Self {
+            max_concurrent_requests: 1_024,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+            metrics: MetricsAccess::Open,
+        }
     }
 }
 
@@ -59,7 +69,7 @@ macro_rules! api_path {
 }
 
 /// Every route, the fallbacks and, with `idempotent`, `Idempotency-Key` handling.
-fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>) -> Router {
+fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>, metrics: &MetricsAccess) -> Router {
     let mut api = Router::new()
         .merge(routes::projects::router())
         .merge(routes::api_keys::router())
@@ -70,7 +80,8 @@ fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>) -> Route
     if idempotent {
         api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer));
     }
-    let mut app = api.merge(routes::health::router()).fallback(unknown_route).method_not_allowed_fallback(wrong_method);
+    let mut app =
+        api.merge(routes::health::router(metrics)).fallback(unknown_route).method_not_allowed_fallback(wrong_method);
     if let Some(cors) = cors {
         app = app.layer(cors.clone());
     }
@@ -89,9 +100,21 @@ pub fn router_with(state: AppState, config: &HttpConfig) -> Edge {
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
             .expose_headers([HeaderName::from_static("x-request-id"), header::LINK, header::RETRY_AFTER])
     });
-    let plain = routes(&state, false, cors.as_ref());
-    let idempotent = routes(&state, true, cors.as_ref());
+    let plain = routes(&state, false, cors.as_ref(), &config.metrics);
+    let idempotent = routes(&state, true, cors.as_ref(), &config.metrics);
     Edge::new(plain, idempotent, state, config.max_concurrent_requests, config.request_timeout)
+}
+
+/// `/metrics` alone, as `config.metrics` says, for a listener of its own (everything
+/// else there is a 404).
+pub fn metrics_router(state: AppState, config: &HttpConfig) -> Edge {
+    let app = || {
+        routes::health::metrics_router(&config.metrics)
+            .fallback(unknown_route)
+            .method_not_allowed_fallback(wrong_method)
+            .with_state(state.clone())
+    };
+    Edge::new(app(), app(), state.clone(), config.max_concurrent_requests, config.request_timeout)
 }
 
 /// What answers while the database is not reachable yet at start: `/healthz` is 200
