@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod listener;
 mod serve;
 mod wiring;
 mod workers;
