@@ -30,8 +30,8 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("TENGINE_BOOTSTRAP_KEY is not a valid Tengine key ({e})"))?,
         ),
     };
-    // Listen at once: until the database answers, /healthz is 200 and the rest a 503.
     let metrics_access = metrics_access(serve)?;
+    // Listen at once: until the database answers, /healthz is 200 and the rest a 503.
     let listener = tokio::net::TcpListener::bind(serve.listen())
         .await
         .with_context(|| format!("could not listen on {}", serve.listen()))?;
@@ -85,7 +85,7 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         max_concurrent_requests: serve.max_concurrent_requests,
         request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
         cors_origins: serve.cors_origins.clone(),
-        metrics: metrics_access.clone(),
+        metrics: metrics_access,
     };
     if metrics_server.is_some() {
         let _ = metrics_tx.send(Some(tengine_adapters_http::metrics_router(state.clone(), &http)));
