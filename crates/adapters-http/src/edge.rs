@@ -34,6 +34,15 @@ use crate::request_id;
 use crate::slot::SlotHandle;
 use crate::state::AppState;
 
+/// Header fields a request may carry; past it, a 431 envelope. The HTTP/1.1 parser is
+/// set to accept more (see [`PARSER_MAX_HEADERS`]) so that this answer, not its empty
+/// one, is what clients see.
+pub const MAX_HEADER_FIELDS: usize = 100;
+
+/// What the server's HTTP/1.1 parser is configured to accept: past it, the parser itself
+/// answers 431 with an empty body.
+pub const PARSER_MAX_HEADERS: usize = 4 * MAX_HEADER_FIELDS;
+
 type Routed = <DefaultBodyLimit as Layer<Router>>::Service;
 
 /// The whole server as one tower service (cheap to clone: one `Arc`).
@@ -113,6 +122,9 @@ where
 impl EdgeParts {
     async fn handle(&self, mut req: Request) -> Response {
         let started = Instant::now();
+        if req.headers().len() > MAX_HEADER_FIELDS {
+            return ApiError::too_many_headers(MAX_HEADER_FIELDS).into_response();
+        }
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
             return ApiError::unavailable()
                 .detail("reason", "the server is at its concurrent request limit")
@@ -121,12 +133,11 @@ impl EdgeParts {
         let slot = SlotHandle::default();
         req.extensions_mut().insert(slot.clone());
         let method = req.method().clone();
-        let headers = req.headers();
         // Only requests with a body can be dripped slowly by a client; database work is
-        // bounded separately (statement timeout, pool acquire timeout).
-        let has_body = headers.contains_key(header::TRANSFER_ENCODING)
-            || headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
-        let idempotent = method == Method::POST && headers.contains_key(crate::idempotency::HEADER);
+        // bounded separately (statement timeout, pool acquire timeout). Asking the body,
+        // not the headers, covers a body however it is framed.
+        let has_body = !req.body().is_end_stream();
+        let idempotent = method == Method::POST && req.headers().contains_key(crate::idempotency::HEADER);
         let mut router = if idempotent { self.idempotent.clone() } else { self.plain.clone() };
         // `None` when the handler panicked.
         let routed = std::panic::catch_unwind(AssertUnwindSafe(|| router.call(req)));
@@ -314,5 +325,27 @@ mod tests {
         assert_eq!(body["error"]["details"]["reason"], "the request took too long", "{body}");
         let (status, _, _) = send(Request::get("/slow").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::OK, "database work is bounded elsewhere; bodiless requests run on");
+    }
+
+    #[tokio::test]
+    async fn a_body_framed_without_length_headers_is_cut_at_the_timeout_too() {
+        // HTTP/2 frames a body with DATA frames alone: no Content-Length, no Transfer-Encoding.
+        let never_ends = Body::from_stream(futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>());
+        let (status, _, body) = send(Request::post("/slow").body(never_ends).unwrap()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["details"]["reason"], "the request took too long", "{body}");
+    }
+
+    #[tokio::test]
+    async fn more_header_fields_than_the_limit_get_a_431_envelope() {
+        let mut req = Request::get("/slow");
+        for i in 0..=super::MAX_HEADER_FIELDS {
+            req = req.header(format!("x-filler-{i}"), "1");
+        }
+        let (status, headers, body) = send(req.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{body}");
+        assert_eq!(body["error"]["details"]["limit"], super::MAX_HEADER_FIELDS);
+        assert_eq!(body["error"]["request_id"], headers["x-request-id"].to_str().unwrap());
     }
 }

@@ -80,6 +80,18 @@ impl ApiError {
             .detail("limit_bytes", limit)
     }
 
+    /// 431 for a request with more header fields than `limit`.
+    pub fn too_many_headers(limit: usize) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "VALIDATION_ERROR",
+            format!("The request has more than {limit} header fields"),
+        )
+        .detail("field", "headers")
+        .detail("reason", format!("more than {limit} header fields"))
+        .detail("limit", limit)
+    }
+
     /// 415 for a body that is not `application/json`.
     pub fn unsupported_media_type() -> Self {
         Self::new(

@@ -7,8 +7,10 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod metrics_access;
 pub mod openapi;
 pub mod rate_headers;
+pub mod refusal;
 pub mod request_id;
 pub mod routes;
 pub mod slot;
@@ -22,6 +24,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use edge::Edge;
 pub use error::ApiError;
+pub use metrics_access::{MetricsAccess, MetricsToken};
 pub use state::{AppState, ReadinessCheck};
 
 /// The API prefix.
@@ -36,11 +39,18 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Origins allowed by CORS; empty means no CORS headers at all.
     pub cors_origins: Vec<String>,
+    /// How `/metrics` answers on the listener this router serves.
+    pub metrics: MetricsAccess,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_concurrent_requests: 1_024, request_timeout: Duration::from_secs(30), cors_origins: Vec::new() }
+        Self {
+            max_concurrent_requests: 1_024,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+            metrics: MetricsAccess::Open,
+        }
     }
 }
 
@@ -50,8 +60,8 @@ pub fn router(state: AppState) -> Edge {
 }
 
 /// Every route, the fallbacks and, with `idempotent`, `Idempotency-Key` handling.
-fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>) -> Router {
-    let (mut app, _) = routes::all().split_for_parts();
+fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>, metrics: &MetricsAccess) -> Router {
+    let (mut app, _) = routes::all(metrics).split_for_parts();
     if idempotent {
         // Only POSTs with an `Idempotency-Key` reach this router; `/api/v1` has them all.
         app = app.route_layer(axum::middleware::from_fn(idempotency::layer));
@@ -77,9 +87,19 @@ pub fn router_with(state: AppState, config: &HttpConfig) -> Edge {
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
             .expose_headers([HeaderName::from_static("x-request-id"), header::LINK, header::RETRY_AFTER])
     });
-    let plain = routes(&state, false, cors.as_ref());
-    let idempotent = routes(&state, true, cors.as_ref());
+    let plain = routes(&state, false, cors.as_ref(), &config.metrics);
+    let idempotent = routes(&state, true, cors.as_ref(), &config.metrics);
     Edge::new(plain, idempotent, state, config.max_concurrent_requests, config.request_timeout)
+}
+
+/// `/metrics` alone, as `config.metrics` says, for a listener of its own (everything
+/// else there is a 404).
+pub fn metrics_router(state: AppState, config: &HttpConfig) -> Edge {
+    let app = || {
+        let (router, _) = routes::health::metrics_router(&config.metrics).split_for_parts();
+        router.fallback(unknown_route).method_not_allowed_fallback(wrong_method).with_state(state.clone())
+    };
+    Edge::new(app(), app(), state.clone(), config.max_concurrent_requests, config.request_timeout)
 }
 
 /// What answers while the database is not reachable yet at start: `/healthz` is 200

@@ -249,7 +249,7 @@ fn operations(doc: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut O
 /// is registered once, with its `#[utoipa::path]`), then what every operation shares.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(crate::routes::all())
+        .merge(crate::routes::all(&crate::metrics_access::MetricsAccess::Open))
         .split_for_parts();
     let shared: [&dyn Modify; 6] =
         [&Security, &CommonHeaders, &UniqueItems, &TextPatterns, &OptionalBodies, &Idempotency];

@@ -25,7 +25,12 @@ pub(crate) fn choose(req: &Request) -> String {
         .filter(|v| {
             (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .map_or_else(|| format!("req_{}", uuid::Uuid::now_v7().simple()), str::to_owned)
+        .map_or_else(fresh, str::to_owned)
+}
+
+/// A new id.
+pub(crate) fn fresh() -> String {
+    format!("req_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// Runs `f` with `id` as the current request id.

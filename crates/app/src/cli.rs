@@ -105,6 +105,20 @@ pub struct Serve {
     /// Seconds one request (reading its body included) may take; past it, a 503.
     #[arg(long, env = "TENGINE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request's headers, on a new connection and between
+    /// requests on a kept-alive one; past it, the connection is closed.
+    #[arg(long, env = "TENGINE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Open connections per instance; past it, a new connection gets a 503 and is closed.
+    #[arg(long, env = "TENGINE_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Bearer token `/metrics` requires (at least 16 characters).
+    #[arg(long, env = "TENGINE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A separate address that serves `/metrics` (e.g. on a private network); when set,
+    /// the main listener does not serve it.
+    #[arg(long, env = "TENGINE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Comma-separated browser origins allowed by CORS (none by default).
     #[arg(long, env = "TENGINE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,

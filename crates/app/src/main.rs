@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod listener;
 mod secret_key;
 mod serve;
 mod wiring;

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tengine_adapters_http::Edge;
+use tengine_adapters_http::{Edge, MetricsAccess, MetricsToken};
 use tengine_application::secrets::Reseal;
 use tengine_application::{AccountWithKey, Tengine, UsageBuffer};
 use tengine_domain::PlainApiKey;
 use tokio::sync::{watch, Notify};
 
 use crate::cli::{Global, Serve};
+use crate::listener::{self, Limits};
 use crate::wiring::{self, Backend};
 use crate::workers;
 
@@ -32,14 +33,30 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
     };
     // A missing or malformed key stops the start before anything listens.
     let keyring = Arc::new(crate::secret_key::load(global)?);
+    let metrics_access = metrics_access(serve)?;
     // Listen at once: until the database answers, /healthz is 200 and the rest a 503.
     let listener = tokio::net::TcpListener::bind(serve.listen())
         .await
         .with_context(|| format!("could not listen on {}", serve.listen()))?;
     let addr = listener.local_addr()?;
+    let limits = Limits {
+        header_timeout: Duration::from_secs(serve.header_timeout_secs.max(1)),
+        max_connections: serve.max_connections,
+    };
     let (router_tx, router_rx) = watch::channel::<Option<Edge>>(None);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let server = tokio::spawn(accept_loop(listener, router_rx, stop_rx.clone()));
+    let server = tokio::spawn(listener::accept_loop(listener, router_rx, stop_rx.clone(), limits));
+    let (metrics_tx, metrics_rx) = watch::channel::<Option<Edge>>(None);
+    let metrics_server = match serve.metrics_listen {
+        Some(at) => {
+            let listener =
+                tokio::net::TcpListener::bind(at).await.with_context(|| format!("could not listen on {at}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving /metrics on its own listener");
+            let limits = Limits { max_connections: METRICS_CONNECTIONS, ..limits };
+            Some(tokio::spawn(listener::accept_loop(listener, metrics_rx, stop_rx.clone(), limits)))
+        }
+        None => None,
+    };
     tracing::info!(%addr, "tengine listening; connecting to the database");
 
     let opened = tokio::select! {
@@ -49,6 +66,9 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
     let Some(backend) = opened else {
         let _ = stop_tx.send(true);
         let _ = server.await;
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         return Ok(());
     };
     let limiter = backend.limiter();
@@ -65,11 +85,16 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
     let deliveries = tokio::spawn(workers::deliver(worker, notifier, stop_rx.clone()));
     let metrics = wiring::metrics();
     let state = wiring::http_state(&backend, tengine.clone(), usage.clone(), serve.metering, metrics);
-    let http = tengine_adapters_http::HttpConfig {
+    let mut http = tengine_adapters_http::HttpConfig {
         max_concurrent_requests: serve.max_concurrent_requests,
         request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
         cors_origins: serve.cors_origins.clone(),
+        metrics: metrics_access,
     };
+    if metrics_server.is_some() {
+        let _ = metrics_tx.send(Some(tengine_adapters_http::metrics_router(state.clone(), &http)));
+        http.metrics = MetricsAccess::Off;
+    }
     let maintenance = tokio::spawn(workers::maintenance(tengine.clone(), stop_rx.clone()));
     let usage_task =
         tokio::spawn(workers::flush_usage_loop(tengine.clone(), usage.clone(), wake, backend.clone(), stop_rx.clone()));
@@ -84,6 +109,9 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
         Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
         Err(_) => tracing::warn!("in-flight requests did not finish in time"),
     }
+    if let Some(metrics_server) = metrics_server {
+        let _ = metrics_server.await;
+    }
     let _ = usage_task.await;
     // Requests are done: write every buffered usage record before exiting.
     workers::flush_usage(&tengine, &usage).await;
@@ -94,6 +122,26 @@ pub async fn run(global: &Global, serve: &Serve) -> anyhow::Result<()> {
     let _ = maintenance.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Connections the metrics listener holds at once (it serves a scraper or two).
+const METRICS_CONNECTIONS: usize = 64;
+
+/// Who may read `/metrics`: a token when one is set; else anyone on a listener of its
+/// own (a private network, the operator's choice); else nobody (the main listener faces
+/// clients, and whether a proxy forwards to it cannot be told from its address).
+fn metrics_access(serve: &Serve) -> anyhow::Result<MetricsAccess> {
+    let access = match serve.metrics_token.as_deref() {
+        Some(token) if !token.is_empty() => MetricsAccess::Token(
+            MetricsToken::try_from(token).map_err(|e| anyhow::anyhow!("TENGINE_METRICS_TOKEN {e}"))?,
+        ),
+        _ if serve.metrics_listen.is_some() => MetricsAccess::Open,
+        _ => {
+            tracing::info!("/metrics is off: set TENGINE_METRICS_TOKEN or TENGINE_METRICS_LISTEN to serve it");
+            MetricsAccess::Off
+        }
+    };
+    Ok(access)
 }
 
 /// Creates the default account and admin key on an empty database and prints the key
@@ -123,77 +171,6 @@ async fn seal_plaintext_secrets(tengine: &Tengine) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not seal plaintext webhook secrets; retrying at the next start"),
     }
-}
-
-/// How long a client may take to send a request's headers (slow clients cannot pin
-/// connections); bodies are bounded by the request timeout.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Serves HTTP/1.1 connections until `stop`, then lets in-flight requests finish.
-/// (axum's `serve` cannot set hyper's header read timeout, hence this loop.)
-///
-/// A connection accepted once the application is ready is served by it directly; one
-/// accepted before looks the application up per request, so it is served by the
-/// application as soon as the database answers.
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    app: watch::Receiver<Option<Edge>>,
-    mut stop: watch::Receiver<bool>,
-) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto::Builder;
-    use hyper_util::service::TowerToHyperService;
-
-    let starting = tengine_adapters_http::starting_router();
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = async { let _ = stop.wait_for(|s| *s).await; } => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(stream);
-        let ready = app.borrow().clone();
-        match ready {
-            Some(edge) => {
-                let connection = builder.serve_connection_with_upgrades(io, TowerToHyperService::new(edge));
-                let watched = graceful.watch(connection.into_owned());
-                tokio::spawn(async move {
-                    let _ = watched.await;
-                });
-            }
-            None => {
-                let (app, starting) = (app.clone(), starting.clone());
-                let switch = tower::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let current = app.borrow().clone();
-                    let starting = starting.clone();
-                    async move {
-                        match current {
-                            Some(edge) => tower::ServiceExt::oneshot(edge, req).await,
-                            None => tower::ServiceExt::oneshot(starting, req).await,
-                        }
-                    }
-                });
-                let connection = builder.serve_connection_with_upgrades(io, TowerToHyperService::new(switch));
-                let watched = graceful.watch(connection.into_owned());
-                tokio::spawn(async move {
-                    let _ = watched.await;
-                });
-            }
-        }
-    }
-    drop(listener);
-    graceful.shutdown().await;
 }
 
 async fn shutdown_signal() {

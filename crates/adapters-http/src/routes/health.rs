@@ -2,8 +2,8 @@
 //! (Prometheus text) and `/openapi.json` (the API's description).
 
 use axum::extract::State;
-use axum::http::{header, HeaderName, StatusCode};
-use axum::Json;
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::{Extension, Json};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -11,15 +11,23 @@ use utoipa_axum::routes;
 
 use crate::doc::schemas::ErrorBody;
 use crate::error::ApiError;
+use crate::metrics_access::MetricsAccess;
 use crate::state::AppState;
 
-/// The operational routes (outside `/api/v1`, no authentication).
-pub fn router() -> OpenApiRouter<AppState> {
+/// The operational routes (outside `/api/v1`, no API key), with `/metrics` as `access`
+/// says.
+pub fn router(access: &MetricsAccess) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
-        .routes(routes!(metrics))
+        .merge(metrics_router(access))
         .routes(routes!(openapi_json))
+}
+
+/// `/metrics` alone (also for a listener of its own); with `access` `Off` it answers 404
+/// like any unknown route. The access rule is layered on this route only.
+pub fn metrics_router(access: &MetricsAccess) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics)).layer(Extension(access.clone()))
 }
 
 /// A health answer.
@@ -51,11 +59,44 @@ async fn healthz() -> Json<StatusBody> {
     operation_id = "metrics",
     tag = "Operations",
     summary = "Prometheus metrics",
-    responses((status = 200, description = "Metrics in the Prometheus text format 0.0.4.",
-        body = String, content_type = "text/plain; version=0.0.4"))
+    description = "Needs `Authorization: Bearer <TENGINE_METRICS_TOKEN>` when the server sets that token; \
+        not served on the main listener when `TENGINE_METRICS_LISTEN` gives it a listener of its own, \
+        or when neither is set.",
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format 0.0.4.",
+            body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "`INVALID_API_KEY`: the metrics token is missing or wrong.", body = ErrorBody),
+    )
 )]
-async fn metrics(State(state): State<AppState>) -> ([(HeaderName, &'static str); 1], String) {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], (state.metrics)())
+async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Extension(access): Extension<MetricsAccess>,
+) -> Result<([(HeaderName, &'static str); 1], String), ([(HeaderName, &'static str); 1], ApiError)> {
+    if matches!(access, MetricsAccess::Off) {
+        return Err(([(header::VARY, "Authorization")], ApiError::not_found("route")));
+    }
+    if let MetricsAccess::Token(token) = &access {
+        let presented = headers.get(header::AUTHORIZATION).and_then(|v| bearer(v.as_bytes()));
+        let reason = match presented {
+            None => Some("missing"),
+            Some(p) if !token.matches(p) => Some("invalid"),
+            Some(_) => None,
+        };
+        if let Some(reason) = reason {
+            let error = ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_API_KEY", "A valid metrics token is required")
+                .detail("field", "authorization")
+                .detail("reason", reason);
+            return Err(([(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")], error));
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], (state.metrics)()))
+}
+
+/// The credentials of `Bearer <credentials>` (the scheme is case-insensitive).
+fn bearer(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case(b"bearer ").then_some(rest)
 }
 
 /// Answers 200 when the database is reachable.

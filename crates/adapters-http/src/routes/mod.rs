@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 /// Every route with its OpenAPI operation: the one place a route is registered (its
 /// method and path live in its handler's `#[utoipa::path]`).
-pub fn all() -> OpenApiRouter<AppState> {
+pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(projects::router())
         .merge(api_keys::router())
@@ -30,7 +30,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(deliveries::router())
         .merge(events::router())
-        .merge(health::router())
+        .merge(health::router(metrics))
 }
 
 /// Parses a project id from a path; a malformed one is simply not found.
