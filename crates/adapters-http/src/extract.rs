@@ -2,11 +2,14 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::RawPathParams;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
-use tengine_domain::{FieldError, PageRequest, Principal, ValidationError, Validator};
+use tengine_domain::{
+    ApiKeyId, DeliveryId, FieldError, PageRequest, Principal, ProjectId, ValidationError, Validator, WebhookId,
+};
 
 use crate::error::ApiError;
 use crate::rate_headers::named_project;
@@ -191,14 +194,82 @@ impl Query {
     }
 }
 
-/// Path parameters; a path that cannot be decoded is simply not found.
-#[derive(axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
-pub struct ApiPath<T>(pub T);
+/// The typed ids of a path: `Ids<ProjectId>`, `Ids<(ProjectId, ApiKeyId)>`, ... A
+/// malformed project id is `PROJECT_NOT_FOUND` and any other malformed id `NOT_FOUND`
+/// naming its kind, exactly as if it did not exist; a path that cannot be decoded is a
+/// route not found.
+pub struct Ids<T>(pub T);
 
-impl From<axum::extract::rejection::PathRejection> for ApiError {
-    fn from(_: axum::extract::rejection::PathRejection) -> Self {
-        ApiError::not_found("route")
+/// One id of a path.
+pub trait PathId: Sized {
+    /// Parses a path segment, answering a malformed one as not found.
+    ///
+    /// # Errors
+    /// The not-found error of this kind of resource.
+    fn from_segment(raw: &str) -> Result<Self, ApiError>;
+}
+
+impl PathId for ProjectId {
+    fn from_segment(raw: &str) -> Result<Self, ApiError> {
+        raw.parse().map_err(|_| ApiError::project_not_found())
+    }
+}
+
+macro_rules! path_id {
+    ($($id:ty),+) => {$(
+        impl PathId for $id {
+            fn from_segment(raw: &str) -> Result<Self, ApiError> {
+                raw.parse().map_err(|_| ApiError::not_found(<$id>::KIND))
+            }
+        }
+    )+};
+}
+
+path_id!(ApiKeyId, WebhookId, DeliveryId);
+
+/// The ids of a whole path, in order.
+pub trait PathIds: Sized {
+    /// Parses the path's segments.
+    ///
+    /// # Errors
+    /// As [`PathId::from_segment`]; a route not found for the wrong number of segments.
+    fn from_segments(raw: &[&str]) -> Result<Self, ApiError>;
+}
+
+impl<A: PathId> PathIds for A {
+    fn from_segments(raw: &[&str]) -> Result<Self, ApiError> {
+        match raw {
+            [a] => A::from_segment(a),
+            _ => Err(ApiError::not_found("route")),
+        }
+    }
+}
+
+impl<A: PathId, B: PathId> PathIds for (A, B) {
+    fn from_segments(raw: &[&str]) -> Result<Self, ApiError> {
+        match raw {
+            [a, b] => Ok((A::from_segment(a)?, B::from_segment(b)?)),
+            _ => Err(ApiError::not_found("route")),
+        }
+    }
+}
+
+impl<A: PathId, B: PathId, C: PathId> PathIds for (A, B, C) {
+    fn from_segments(raw: &[&str]) -> Result<Self, ApiError> {
+        match raw {
+            [a, b, c] => Ok((A::from_segment(a)?, B::from_segment(b)?, C::from_segment(c)?)),
+            _ => Err(ApiError::not_found("route")),
+        }
+    }
+}
+
+impl<T: PathIds, S: Send + Sync> FromRequestParts<S> for Ids<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found("route"))?;
+        let segments: Vec<&str> = params.iter().map(|(_, value)| value).collect();
+        T::from_segments(&segments).map(Ids)
     }
 }
 

@@ -7,18 +7,19 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tengine_application::{ApiKeyPatch, Guarded, NewApiKey};
+use tengine_domain::ProjectId;
 use tengine_domain::{time, ApiKeyId, ApiKeyName, CollectFields, FieldError, PermissionSet, ValidationError};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{list_response, path_id, project_id};
+use super::list_response;
 use crate::doc::params::{ApiKeyPath, PageQuery, ProjectPath};
 use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
 use crate::doc::schemas::PermissionName;
 use crate::dto::{ApiKeyBody, Patch};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
+use crate::extract::{ApiJson, Auth, Ids, OptionalJson, Query};
 use crate::idempotency::Idempotency;
 use crate::state::AppState;
 
@@ -137,11 +138,10 @@ impl PatchBody {
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath(pid): ApiPath<String>,
+    Ids(pid): Ids<ProjectId>,
     uri: OriginalUri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let pid = project_id(&pid)?;
     let page = Query::parse(q.as_deref(), &["page", "per_page"])?.page()?;
     let keys = s.tengine.list_api_keys(&who, pid, page).await?.map(ApiKeyBody::new);
     Ok(list_response(keys, uri.path()))
@@ -168,11 +168,10 @@ async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
     idempotency: Idempotency,
-    ApiPath(pid): ApiPath<String>,
+    Ids(pid): Ids<ProjectId>,
     uri: OriginalUri,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let pid = project_id(&pid)?;
     let new = body.parse(s.tengine.now())?;
     let op = Guarded::CreateApiKey { project: pid, permissions: new.permissions, expires_at: new.expires_at };
     idempotency
@@ -201,10 +200,8 @@ async fn create(
 async fn show(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath((pid, kid)): ApiPath<(String, String)>,
+    Ids((pid, kid)): Ids<(ProjectId, ApiKeyId)>,
 ) -> Result<Json<ApiKeyBody>, ApiError> {
-    let pid = project_id(&pid)?;
-    let kid: ApiKeyId = path_id(&kid, ApiKeyId::KIND)?;
     Ok(Json(ApiKeyBody::new(s.tengine.get_api_key(&who, pid, kid).await?)))
 }
 
@@ -226,11 +223,9 @@ async fn show(
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath((pid, kid)): ApiPath<(String, String)>,
+    Ids((pid, kid)): Ids<(ProjectId, ApiKeyId)>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<ApiKeyBody>, ApiError> {
-    let pid = project_id(&pid)?;
-    let kid: ApiKeyId = path_id(&kid, ApiKeyId::KIND)?;
     let patch = body.parse(s.tengine.now())?;
     Ok(Json(ApiKeyBody::new(s.tengine.update_api_key(&who, pid, kid, patch).await?)))
 }
@@ -251,10 +246,8 @@ async fn update(
 async fn revoke(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath((pid, kid)): ApiPath<(String, String)>,
+    Ids((pid, kid)): Ids<(ProjectId, ApiKeyId)>,
 ) -> Result<Json<ApiKeyBody>, ApiError> {
-    let pid = project_id(&pid)?;
-    let kid: ApiKeyId = path_id(&kid, ApiKeyId::KIND)?;
     Ok(Json(ApiKeyBody::new(s.tengine.revoke_api_key(&who, pid, kid).await?)))
 }
 
@@ -278,11 +271,9 @@ async fn rotate(
     State(s): State<AppState>,
     Auth(who): Auth,
     idempotency: Idempotency,
-    ApiPath((pid, kid)): ApiPath<(String, String)>,
+    Ids((pid, kid)): Ids<(ProjectId, ApiKeyId)>,
     OptionalJson(body): OptionalJson<RotateBody>,
 ) -> Result<Response, ApiError> {
-    let pid = project_id(&pid)?;
-    let kid: ApiKeyId = path_id(&kid, ApiKeyId::KIND)?;
     let grace = tengine_domain::api_key::grace_period(body.and_then(|b| b.grace_period_seconds).unwrap_or(0))?;
     idempotency
         .run(&s, &who, Guarded::RotateApiKey { project: pid, key: kid }, async {

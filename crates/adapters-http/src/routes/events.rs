@@ -2,63 +2,22 @@
 
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::response::Response;
-use serde::Serialize;
-use serde_json::Value;
-use tengine_domain::event::EventEnvelope;
-use tengine_domain::{Event, EventType, FieldError};
-use utoipa::ToSchema;
+use tengine_domain::ProjectId;
+use tengine_domain::{EventType, FieldError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{list_response, project_id};
+use super::list_response;
 use crate::doc::params::{EventQuery, ProjectPath};
 use crate::doc::responses::{ProjectErrors, QueryErrors};
-use crate::doc::schemas::EventTypeName;
+use crate::dto::EventBody;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, Auth, Query};
+use crate::extract::{Auth, Ids, Query};
 use crate::state::AppState;
 
 /// The event-log route.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
-}
-
-/// An event of the log, in the delivery envelope's shape.
-#[derive(Serialize, ToSchema)]
-#[schema(
-    as = Event,
-    example = json!({
-        "id": "evt_2cqkZW0aB2cD4eF6gH8iJ0",
-        "type": "project.created",
-        "data": {"id": "proj_2cqkZJ8Xf3vTqW1bN0aYhE", "name": "My Project"},
-        "created_at": "2026-11-28T12:00:00Z",
-        "api_version": "v1"
-    })
-)]
-pub struct EventBody {
-    /// The event's id (also `webhook-id` on deliveries).
-    #[schema(pattern = r"^evt_[0-9A-Za-z]{22}$")]
-    id: String,
-    /// The event's type.
-    #[serde(rename = "type")]
-    #[schema(value_type = EventTypeName)]
-    kind: &'static str,
-    /// The event's payload (the resource it is about); never a key or webhook secret.
-    #[schema(value_type = Object)]
-    data: Value,
-    /// When it happened.
-    #[schema(format = DateTime)]
-    created_at: String,
-    /// The API version of the payload.
-    #[schema(example = "v1")]
-    api_version: &'static str,
-}
-
-impl From<Event> for EventBody {
-    fn from(e: Event) -> Self {
-        let EventEnvelope { id, kind, data, created_at, api_version } = EventEnvelope::from(&e);
-        Self { id, kind, data, created_at, api_version }
-    }
 }
 
 /// A page of events.
@@ -81,11 +40,10 @@ type EventList = crate::dto::ListSchema<EventBody>;
 async fn events(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath(pid): ApiPath<String>,
+    Ids(pid): Ids<ProjectId>,
     uri: OriginalUri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let pid = project_id(&pid)?;
     let q = Query::parse(q.as_deref(), &["page", "per_page", "type"])?;
     let page = q.page()?;
     let kind = match q.get("type") {

@@ -4,12 +4,11 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::{Extension, Json};
-use serde::Serialize;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::doc::schemas::ErrorBody;
+use crate::dto::StatusBody;
 use crate::error::ApiError;
 use crate::metrics_access::MetricsAccess;
 use crate::state::AppState;
@@ -28,15 +27,6 @@ pub fn router(access: &MetricsAccess) -> OpenApiRouter<AppState> {
 /// like any unknown route. The access rule is layered on this route only.
 pub fn metrics_router(access: &MetricsAccess) -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics)).layer(Extension(access.clone()))
-}
-
-/// A health answer.
-#[derive(Serialize, ToSchema)]
-#[schema(as = HealthStatus)]
-struct StatusBody {
-    /// `ok` from `/healthz`, `ready` from `/readyz`.
-    #[schema(value_type = String, example = "ok")]
-    status: &'static str,
 }
 
 /// Answers while the process is alive.

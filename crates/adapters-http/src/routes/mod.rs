@@ -12,12 +12,11 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use tengine_domain::{Page, ProjectId};
+use tengine_domain::Page;
 
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::dto::ListBody;
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Every route with its OpenAPI operation: the one place a route is registered (its
@@ -31,16 +30,6 @@ pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppS
         .merge(deliveries::router())
         .merge(events::router())
         .merge(health::router(metrics))
-}
-
-/// Parses a project id from a path; a malformed one is simply not found.
-pub fn project_id(raw: &str) -> Result<ProjectId, ApiError> {
-    raw.parse().map_err(|_| ApiError::project_not_found())
-}
-
-/// Parses any other id from a path; a malformed one is `NOT_FOUND`.
-pub fn path_id<T: std::str::FromStr>(raw: &str, resource: &str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found(resource))
 }
 
 /// A list body with an RFC 8288 `Link` header (first, prev, next, last) for `path`.

@@ -6,17 +6,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use tengine_application::{Guarded, NewProject};
+use tengine_domain::ProjectId;
 use tengine_domain::{CollectFields, ProjectDescription, ProjectName, ProjectPatch, ValidationError};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{list_response, project_id};
+use super::list_response;
 use crate::doc::params::{PageQuery, ProjectPath};
 use crate::doc::responses::{AuthErrors, BodyErrors, ProjectErrors, QueryErrors};
 use crate::dto::{Patch, ProjectBody};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, Auth, Query};
+use crate::extract::{ApiJson, Auth, Ids, Query};
 use crate::idempotency::Idempotency;
 use crate::state::AppState;
 
@@ -152,9 +153,9 @@ async fn create(
 async fn show(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath(id): ApiPath<String>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Json<ProjectBody>, ApiError> {
-    let project = s.tengine.get_project(&who, project_id(&id)?).await?;
+    let project = s.tengine.get_project(&who, id).await?;
     Ok(Json(project.into()))
 }
 
@@ -176,10 +177,9 @@ async fn show(
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath(id): ApiPath<String>,
+    Ids(id): Ids<ProjectId>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<ProjectBody>, ApiError> {
-    let id = project_id(&id)?;
     let patch = ProjectPatch::try_from(body)?;
     let project = s.tengine.update_project(&who, id, patch).await?;
     Ok(Json(project.into()))
@@ -199,11 +199,7 @@ async fn update(
         ProjectErrors,
     )
 )]
-async fn destroy(
-    State(s): State<AppState>,
-    Auth(who): Auth,
-    ApiPath(id): ApiPath<String>,
-) -> Result<StatusCode, ApiError> {
-    s.tengine.delete_project(&who, project_id(&id)?).await?;
+async fn destroy(State(s): State<AppState>, Auth(who): Auth, Ids(id): Ids<ProjectId>) -> Result<StatusCode, ApiError> {
+    s.tengine.delete_project(&who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

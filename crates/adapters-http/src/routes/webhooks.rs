@@ -4,22 +4,23 @@ use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tengine_application::{Guarded, NewWebhook, WebhookPatch};
-use tengine_domain::delivery::{parse_description, EventFilter, Webhook, WebhookUrl};
+use tengine_domain::delivery::{parse_description, EventFilter, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
-use tengine_domain::{time, CollectFields, ValidationError, WebhookId};
+use tengine_domain::ProjectId;
+use tengine_domain::{CollectFields, ValidationError, WebhookId};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{list_response, path_id, project_id};
+use super::list_response;
 use crate::doc::params::{PageQuery, ProjectPath, WebhookPath};
 use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
-use crate::doc::schemas::{DeliveryStatusName, EventSubscription};
-use crate::dto::Patch;
+use crate::doc::schemas::EventSubscription;
+use crate::dto::{Patch, TestBody, WebhookBody};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, Auth, OptionalJson, Query};
+use crate::extract::{ApiJson, Auth, Ids, OptionalJson, Query};
 use crate::idempotency::Idempotency;
 use crate::state::AppState;
 
@@ -30,69 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, destroy))
         .routes(routes!(rotate_secret))
         .routes(routes!(test))
-}
-
-/// A webhook as the API shows it; `secret` only on create and rotate-secret.
-#[derive(Serialize, ToSchema)]
-#[schema(
-    as = Webhook,
-    example = json!({
-        "id": "wh_2cqkZQ4dE6fG8hJ0kL2mN4",
-        "project_id": "proj_2cqkZJ8Xf3vTqW1bN0aYhE",
-        "url": "https://your-app.com/webhook",
-        "description": null,
-        "events": ["project.created", "api_key.created"],
-        "active": true,
-        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        "created_at": "2026-11-28T12:00:00Z",
-        "updated_at": "2026-11-28T12:00:00Z"
-    })
-)]
-pub struct WebhookBody {
-    /// The webhook's id.
-    #[schema(pattern = r"^wh_[0-9A-Za-z]{22}$")]
-    id: String,
-    /// The project it belongs to.
-    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
-    project_id: String,
-    /// Where deliveries are POSTed: an absolute http(s) URL as it was given (it may hold
-    /// characters a strict RFC 3986 URI would percent-encode).
-    #[schema(max_length = 2048)]
-    url: String,
-    /// A description, or null.
-    #[schema(max_length = 1000, required = true)]
-    description: Option<String>,
-    /// The subscribed event types, or `["*"]` for all.
-    #[schema(value_type = EventSubscription)]
-    events: Vec<&'static str>,
-    /// Whether deliveries are made (set false after 5 days of failures, or a 410 answer).
-    active: bool,
-    /// The signing secret. Present only in the create and rotate-secret responses.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = String, min_length = 8, max_length = 256)]
-    secret: Option<String>,
-    /// When it was created.
-    #[schema(format = DateTime)]
-    created_at: String,
-    /// When it was last changed.
-    #[schema(format = DateTime)]
-    updated_at: String,
-}
-
-impl WebhookBody {
-    fn new(w: Webhook, secret: Option<&WebhookSecret>) -> Self {
-        Self {
-            id: w.id.to_string(),
-            project_id: w.project_id.to_string(),
-            url: w.url.as_str().to_owned(),
-            description: w.description,
-            events: w.events.names(),
-            active: w.active,
-            secret: secret.map(|s| s.expose_secret().to_owned()),
-            created_at: time::format(w.created_at),
-            updated_at: time::format(w.updated_at),
-        }
-    }
 }
 
 /// A new webhook.
@@ -186,11 +124,6 @@ impl TryFrom<PatchBody> for WebhookPatch {
     }
 }
 
-/// Parses a project and a webhook id from a path.
-pub(super) fn ids(pid: &str, wid: &str) -> Result<(tengine_domain::ProjectId, WebhookId), ApiError> {
-    Ok((project_id(pid)?, path_id(wid, WebhookId::KIND)?))
-}
-
 /// Lists a project's webhooks, newest first. Needs `webhook`.
 #[utoipa::path(
     get,
@@ -208,11 +141,10 @@ pub(super) fn ids(pid: &str, wid: &str) -> Result<(tengine_domain::ProjectId, We
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath(pid): ApiPath<String>,
+    Ids(pid): Ids<ProjectId>,
     uri: OriginalUri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let pid = project_id(&pid)?;
     let page = Query::parse(q.as_deref(), &["page", "per_page"])?.page()?;
     let hooks = s.tengine.list_webhooks(&who, pid, page).await?.map(|w| WebhookBody::new(w, None));
     Ok(list_response(hooks, uri.path()))
@@ -238,11 +170,10 @@ async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
     idempotency: Idempotency,
-    ApiPath(pid): ApiPath<String>,
+    Ids(pid): Ids<ProjectId>,
     uri: OriginalUri,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let pid = project_id(&pid)?;
     let new = NewWebhook::try_from(body)?;
     idempotency
         .run(&s, &who, Guarded::Webhooks { project: pid }, async {
@@ -270,9 +201,8 @@ async fn create(
 async fn show(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath((pid, wid)): ApiPath<(String, String)>,
+    Ids((pid, wid)): Ids<(ProjectId, WebhookId)>,
 ) -> Result<Json<WebhookBody>, ApiError> {
-    let (pid, wid) = ids(&pid, &wid)?;
     Ok(Json(WebhookBody::new(s.tengine.get_webhook(&who, pid, wid).await?, None)))
 }
 
@@ -294,10 +224,9 @@ async fn show(
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath((pid, wid)): ApiPath<(String, String)>,
+    Ids((pid, wid)): Ids<(ProjectId, WebhookId)>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<WebhookBody>, ApiError> {
-    let (pid, wid) = ids(&pid, &wid)?;
     let patch = WebhookPatch::try_from(body)?;
     Ok(Json(WebhookBody::new(s.tengine.update_webhook(&who, pid, wid, patch).await?, None)))
 }
@@ -318,9 +247,8 @@ async fn update(
 async fn destroy(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiPath((pid, wid)): ApiPath<(String, String)>,
+    Ids((pid, wid)): Ids<(ProjectId, WebhookId)>,
 ) -> Result<StatusCode, ApiError> {
-    let (pid, wid) = ids(&pid, &wid)?;
     s.tengine.delete_webhook(&who, pid, wid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -345,10 +273,9 @@ async fn rotate_secret(
     State(s): State<AppState>,
     Auth(who): Auth,
     idempotency: Idempotency,
-    ApiPath((pid, wid)): ApiPath<(String, String)>,
+    Ids((pid, wid)): Ids<(ProjectId, WebhookId)>,
     OptionalJson(body): OptionalJson<RotateBody>,
 ) -> Result<Response, ApiError> {
-    let (pid, wid) = ids(&pid, &wid)?;
     let secret = match body.and_then(|b| b.secret) {
         None => None,
         Some(raw) => Some(raw.parse::<WebhookSecret>()?),
@@ -359,21 +286,6 @@ async fn rotate_secret(
             Ok(Json(WebhookBody::new(webhook, Some(&secret))).into_response())
         })
         .await
-}
-
-/// The test event and its queued delivery.
-#[derive(Serialize, ToSchema)]
-#[schema(as = WebhookTest)]
-struct TestBody {
-    /// The `webhook.test` event.
-    #[schema(pattern = r"^evt_[0-9A-Za-z]{22}$")]
-    event_id: String,
-    /// Its delivery to this webhook (see `listDeliveries`).
-    #[schema(pattern = r"^del_[0-9A-Za-z]{22}$")]
-    delivery_id: String,
-    /// Always `pending`: the delivery is sent in the background.
-    #[schema(value_type = DeliveryStatusName, example = "pending")]
-    status: &'static str,
 }
 
 /// Sends a `webhook.test` event to this webhook, whatever its subscription. Needs `webhook`.
@@ -393,9 +305,8 @@ async fn test(
     State(s): State<AppState>,
     Auth(who): Auth,
     idempotency: Idempotency,
-    ApiPath((pid, wid)): ApiPath<(String, String)>,
+    Ids((pid, wid)): Ids<(ProjectId, WebhookId)>,
 ) -> Result<Response, ApiError> {
-    let (pid, wid) = ids(&pid, &wid)?;
     idempotency
         .run(&s, &who, Guarded::Webhooks { project: pid }, async {
             let (event, delivery) = s.tengine.test_webhook(&who, pid, wid).await?;

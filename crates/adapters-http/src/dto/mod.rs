@@ -1,5 +1,17 @@
 //! Wire formats (request and response bodies) and their mapping to the domain.
 
+mod analytics;
+mod deliveries;
+mod events;
+mod health;
+mod webhooks;
+
+pub use analytics::{AnalyticsBody, CountsBody};
+pub use deliveries::{AttemptBody, DeliveryBody};
+pub use events::EventBody;
+pub use health::StatusBody;
+pub use webhooks::{TestBody, WebhookBody};
+
 use std::borrow::Cow;
 use std::marker::PhantomData;
 

@@ -1,0 +1,78 @@
+//! Response bodies of the analytics routes.
+
+use crate::doc::schemas::GranularityName;
+use serde::Serialize;
+use tengine_domain::usage::UsageCounts;
+use utoipa::ToSchema;
+
+/// Usage in one bucket (with `timestamp`) or over the whole range (`totals`, without).
+#[derive(Serialize, ToSchema)]
+#[schema(as = UsageCounts)]
+pub struct CountsBody {
+    /// The bucket's start (RFC 3339, UTC); present in `data`, absent in `totals`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime)]
+    pub(crate) timestamp: Option<String>,
+    /// Authenticated requests.
+    pub(crate) requests: u64,
+    /// Responses with status >= 400 other than 429.
+    pub(crate) errors: u64,
+    /// 429 responses.
+    pub(crate) rate_limited: u64,
+    /// Mean latency in milliseconds (0 without requests).
+    pub(crate) avg_latency_ms: f64,
+    /// 95th percentile latency in milliseconds, from a fixed histogram (0 without requests).
+    p95_latency_ms: f64,
+}
+
+impl CountsBody {
+    pub(crate) fn new(timestamp: Option<String>, c: &UsageCounts) -> Self {
+        Self {
+            timestamp,
+            requests: c.requests,
+            errors: c.errors,
+            rate_limited: c.rate_limited,
+            avg_latency_ms: c.avg_latency_ms(),
+            p95_latency_ms: c.p95_latency_ms(),
+        }
+    }
+}
+
+/// A project's usage over a range, bucketed.
+#[derive(Serialize, ToSchema)]
+#[schema(
+    as = Analytics,
+    example = json!({
+        "project_id": "proj_2cqkZJ8Xf3vTqW1bN0aYhE",
+        "start_date": "2026-11-27T00:00:00Z",
+        "end_date": "2026-11-28T00:00:00Z",
+        "granularity": "day",
+        "totals": {"requests": 1200, "errors": 12, "rate_limited": 3, "avg_latency_ms": 18.4, "p95_latency_ms": 50.0},
+        "data": [{
+            "timestamp": "2026-11-27T00:00:00Z",
+            "requests": 1200, "errors": 12, "rate_limited": 3, "avg_latency_ms": 18.4, "p95_latency_ms": 50.0
+        }]
+    })
+)]
+pub struct AnalyticsBody {
+    /// The project.
+    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
+    pub(crate) project_id: String,
+    /// The range's start (inclusive).
+    #[schema(format = DateTime)]
+    pub(crate) start_date: String,
+    /// The range's end (exclusive).
+    #[schema(format = DateTime)]
+    pub(crate) end_date: String,
+    /// The bucket size.
+    #[schema(value_type = GranularityName)]
+    pub(crate) granularity: &'static str,
+    /// The key the answer is filtered to; present only when `api_key_id` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, pattern = r"^key_[0-9A-Za-z]{22}$")]
+    pub(crate) api_key_id: Option<String>,
+    /// The sums over the range (no `timestamp`).
+    pub(crate) totals: CountsBody,
+    /// Every bucket that overlaps the range, zeros included, in time order.
+    pub(crate) data: Vec<CountsBody>,
+}
