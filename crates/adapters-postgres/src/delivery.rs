@@ -10,7 +10,10 @@ use tengine_domain::{DeliveryId, Event, EventId, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err, map_missing};
-use crate::rows::{attempt_columns, convert, delivery_columns, webhook_columns, AttemptRow, DeliveryRow, WebhookRow};
+use crate::rows::{
+    attempt_columns, attempts_by_delivery, convert, delivery_columns, webhook_columns, with_attempts, AttemptRow,
+    DeliveryRow, WebhookRow,
+};
 
 /// The channel workers listen on; a notification means "deliveries were committed".
 pub(crate) const CHANNEL: &str = "tengine_deliveries";
@@ -107,12 +110,7 @@ async fn attempts_of(ex: impl PgExecutor<'_>, ids: &[String]) -> Result<HashMap<
     .fetch_all(ex)
     .await
     .map_err(map_err)?;
-    let mut by_delivery: HashMap<String, Vec<Attempt>> = HashMap::new();
-    for row in rows {
-        let id = row.delivery_id.clone();
-        by_delivery.entry(id).or_default().push(Attempt::try_from(row)?);
-    }
-    Ok(by_delivery)
+    attempts_by_delivery(rows)
 }
 
 /// A page of a webhook's deliveries, newest first, with their attempts, and the total.
@@ -140,15 +138,8 @@ pub(crate) async fn list(
     .await
     .map_err(map_err)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut attempts = attempts_of(pool, &ids).await?;
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            let a = attempts.remove(&r.id).unwrap_or_default();
-            r.into_delivery(a)
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((items, total))
+    let attempts = attempts_of(pool, &ids).await?;
+    Ok((with_attempts(rows, attempts)?, total))
 }
 
 /// One delivery of a webhook, with its attempts.

@@ -1,16 +1,16 @@
 //! The delivery queue: leased claims with `FOR UPDATE SKIP LOCKED`, batched results,
 //! releases and the next due time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tengine_domain::delivery::{DeliveryStatus, Webhook};
-use tengine_domain::{DeliveryId, Event};
+use tengine_domain::delivery::DeliveryStatus;
+use tengine_domain::DeliveryId;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
 use crate::error::map_err;
-use crate::rows::{event_columns, webhook_columns, ClaimRow, EventRow, WebhookRow};
+use crate::rows::{assemble_claim, event_columns, webhook_columns, ClaimRow, EventRow, WebhookRow};
 use crate::PgStore;
 
 /// Leases up to `$4` due deliveries of active webhooks to worker `$1` until `$3`. Rows
@@ -24,6 +24,12 @@ WHERE id IN ( \
     ORDER BY d.next_attempt_at, d.id LIMIT $4 \
     FOR UPDATE OF d SKIP LOCKED) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// Fails deliveries worker `$2` claimed that can never be sent: their event or webhook
+/// is gone ([`tengine_storage_rows::Claim::orphans`]).
+const FAIL_ORPHANS: &str = "\
+UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL \
+WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'";
 
 /// Records one attempt per delivery (at most one per delivery id): the delivery takes
 /// its new status and due time, counts the attempt and drops its claim; the attempt
@@ -178,7 +184,7 @@ impl DeliveryQueue for PgStore {
             return Ok(Vec::new());
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
-        let mut claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
+        let claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
             .bind(worker)
             .bind(now)
             .bind(until)
@@ -189,7 +195,6 @@ impl DeliveryQueue for PgStore {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        claimed.sort_by(|a, b| a.id.cmp(&b.id));
         let event_ids: Vec<&str> = claimed.iter().map(|c| c.event_id.as_str()).collect();
         let webhook_ids: Vec<&str> = claimed.iter().map(|c| c.webhook_id.as_str()).collect();
         let events =
@@ -207,25 +212,11 @@ impl DeliveryQueue for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        let events: HashMap<String, Event> =
-            events.into_iter().map(|r| Event::try_from(r).map(|e| (e.id.to_string(), e))).collect::<Result<_, _>>()?;
-        let webhooks: HashMap<String, Webhook> = webhooks
-            .into_iter()
-            .map(|r| Webhook::try_from(r).map(|w| (w.id.to_string(), w)))
-            .collect::<Result<_, _>>()?;
-        let mut jobs = Vec::with_capacity(claimed.len());
-        for c in claimed {
-            // A webhook deleted since the claim took its deliveries with it.
-            let (Some(event), Some(webhook)) = (events.get(&c.event_id), webhooks.get(&c.webhook_id)) else { continue };
-            jobs.push(DeliveryJob {
-                delivery_id: c.id.parse().map_err(RepoError::other)?,
-                event: event.clone(),
-                webhook: webhook.clone(),
-                attempts_so_far: usize::try_from(c.attempt_count).map_err(RepoError::other)?,
-                created_at: c.created_at,
-            });
+        let claim = assemble_claim(claimed, events, webhooks)?;
+        if !claim.orphans.is_empty() {
+            sqlx::query(FAIL_ORPHANS).bind(&claim.orphans).bind(worker).execute(&self.pool).await.map_err(map_err)?;
         }
-        Ok(jobs)
+        Ok(claim.jobs)
     }
 
     async fn complete(&self, results: &[AttemptResult]) -> Result<(), RepoError> {

@@ -22,7 +22,23 @@ async fn fresh_store() -> (PgStore, impl Future<Output = ()>) {
     (store, cleanup)
 }
 
-tengine_storage_contract::contract_tests!(fresh_store);
+/// Deletes an event row but not its deliveries, as a manual edit would.
+async fn remove_event(store: PgStore, id: tengine_domain::EventId) {
+    // Dropping the foreign key needs only table ownership (replica mode would need a
+    // superuser); the database is a throwaway.
+    sqlx::query("ALTER TABLE deliveries DROP CONSTRAINT deliveries_event_id_fkey")
+        .execute(store.pool())
+        .await
+        .expect("drop the foreign key");
+    let done = sqlx::query("DELETE FROM events WHERE id = $1")
+        .bind(id.to_string())
+        .execute(store.pool())
+        .await
+        .expect("delete");
+    assert_eq!(done.rows_affected(), 1);
+}
+
+tengine_storage_contract::contract_tests!(fresh_store, remove_event);
 
 #[tokio::test]
 async fn ping_answers_and_migrations_are_idempotent() {

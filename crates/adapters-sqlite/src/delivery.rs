@@ -11,7 +11,8 @@ use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err, map_missing};
 use crate::rows::{
-    attempt_columns, convert, delivery_columns, micros, webhook_columns, AttemptRow, DeliveryRow, WebhookRow,
+    attempt_columns, attempts_by_delivery, convert, delivery_columns, micros, webhook_columns, with_attempts,
+    AttemptRow, DeliveryRow, WebhookRow,
 };
 
 /// Every webhook of account `?1` on a live project: the fan-out's candidates.
@@ -103,12 +104,7 @@ async fn attempts_of(ex: impl SqliteExecutor<'_>, ids: &[String]) -> Result<Hash
     .fetch_all(ex)
     .await
     .map_err(map_err)?;
-    let mut by_delivery: HashMap<String, Vec<Attempt>> = HashMap::new();
-    for row in rows {
-        let id = row.delivery_id.clone();
-        by_delivery.entry(id).or_default().push(Attempt::try_from(row)?);
-    }
-    Ok(by_delivery)
+    attempts_by_delivery(rows)
 }
 
 /// A page of a webhook's deliveries, newest first, with their attempts, and the total.
@@ -136,15 +132,8 @@ pub(crate) async fn list(
     .await
     .map_err(map_err)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut attempts = attempts_of(pool, &ids).await?;
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            let a = attempts.remove(&r.id).unwrap_or_default();
-            r.into_delivery(a)
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((items, total))
+    let attempts = attempts_of(pool, &ids).await?;
+    Ok((with_attempts(rows, attempts)?, total))
 }
 
 /// One delivery of a webhook, with its attempts.

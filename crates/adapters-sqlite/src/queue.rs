@@ -1,17 +1,16 @@
 //! The delivery queue. Claims and results run in immediate write transactions: with a
 //! single writer, two claims can never take the same delivery.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tengine_domain::delivery::{DeliveryStatus, Webhook};
-use tengine_domain::Event;
+use tengine_domain::delivery::DeliveryStatus;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
 use crate::delivery::select_in;
 use crate::error::map_err;
-use crate::rows::{at, event_columns, micros, webhook_columns, ClaimRow, EventRow, WebhookRow};
+use crate::rows::{assemble_claim, at, event_columns, micros, webhook_columns, ClaimRow, EventRow, WebhookRow};
 use crate::SqliteStore;
 
 /// Leases up to `?4` due deliveries of active webhooks to worker `?1` until `?3`.
@@ -23,6 +22,12 @@ WHERE id IN ( \
       AND (d.lease_until IS NULL OR d.lease_until < ?2) \
     ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// Fails a delivery just claimed that can never be sent: its event or webhook is gone
+/// ([`tengine_storage_rows::Claim::orphans`]).
+const FAIL_ORPHAN: &str = "\
+UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL \
+WHERE id = ?1 AND status = 'pending'";
 
 /// Gives a delivery its new status and due time, counts the attempt and drops the
 /// claim; returns the new count (the attempt's number), or no row if it was deleted.
@@ -62,7 +67,7 @@ impl DeliveryQueue for SqliteStore {
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
         let mut tx = self.begin_immediate().await?;
-        let mut claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
+        let claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
             .bind(worker)
             .bind(micros(now))
             .bind(micros(until))
@@ -73,7 +78,6 @@ impl DeliveryQueue for SqliteStore {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        claimed.sort_by(|a, b| a.id.cmp(&b.id));
         let event_ids: Vec<String> = claimed.iter().map(|c| c.event_id.clone()).collect();
         let webhook_ids: Vec<String> = claimed.iter().map(|c| c.webhook_id.clone()).collect();
         let events = select_in(concat!("SELECT ", event_columns!(), " FROM events WHERE id"), &event_ids, "")
@@ -86,27 +90,12 @@ impl DeliveryQueue for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        let events: HashMap<String, Event> =
-            events.into_iter().map(|r| Event::try_from(r).map(|e| (e.id.to_string(), e))).collect::<Result<_, _>>()?;
-        let webhooks: HashMap<String, Webhook> = webhooks
-            .into_iter()
-            .map(|r| Webhook::try_from(r).map(|w| (w.id.to_string(), w)))
-            .collect::<Result<_, _>>()?;
-        let mut jobs = Vec::with_capacity(claimed.len());
-        for c in claimed {
-            let (Some(event), Some(webhook)) = (events.get(&c.event_id), webhooks.get(&c.webhook_id)) else {
-                return Err(RepoError::other("a claimed delivery's event or webhook is missing"));
-            };
-            jobs.push(DeliveryJob {
-                delivery_id: c.id.parse().map_err(RepoError::other)?,
-                event: event.clone(),
-                webhook: webhook.clone(),
-                attempts_so_far: usize::try_from(c.attempt_count).map_err(RepoError::other)?,
-                created_at: at(c.created_at)?,
-            });
+        let claim = assemble_claim(claimed, events, webhooks)?;
+        for orphan in &claim.orphans {
+            sqlx::query(FAIL_ORPHAN).bind(orphan).execute(&mut *tx).await.map_err(map_err)?;
         }
-        Ok(jobs)
+        tx.commit().await.map_err(map_err)?;
+        Ok(claim.jobs)
     }
 
     async fn complete(&self, results: &[AttemptResult]) -> Result<(), RepoError> {

@@ -1,20 +1,13 @@
-//! Private row structs and their conversions into domain types; timestamps are stored
-//! as INTEGER microseconds since the epoch.
-
-use std::sync::LazyLock;
+//! The shared rows (`tengine-storage-rows`) as SQLite decodes them, the column lists
+//! the queries select, and timestamps as stored: INTEGER microseconds since the epoch.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
-use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
-use tengine_domain::{Account, ApiKey, ApiKeyDigest, KeyScope, PermissionSet, Plan, PreviousSecret, Project};
 use tengine_ports::RepoError;
-
-mod idempotency;
-mod webhook;
-
-pub(crate) use idempotency::{headers_json, idempotency_columns, IdempotencyRow};
-pub(crate) use webhook::{event_filter, AttemptRow, ClaimRow, DeliveryRow, EventRow, WebhookRow};
+use tengine_storage_rows::Dialect;
+pub(crate) use tengine_storage_rows::{
+    assemble_claim, attempts_by_delivery, convert, event_filter, headers_json, histogram_columns, plan_limit,
+    with_attempts,
+};
 
 /// The columns of [`AccountRow`], in order.
 macro_rules! account_columns {
@@ -35,6 +28,13 @@ macro_rules! api_key_columns {
     () => {
         "id, account_id, project_id, name, permissions, prefix, digest, previous_digest, \
          previous_expires_at, expires_at, created_at, updated_at, last_used_at, revoked_at"
+    };
+}
+
+/// The columns of [`IdempotencyRow`], in order.
+macro_rules! idempotency_columns {
+    () => {
+        "fingerprint, response_status, response_headers, response_body"
     };
 }
 
@@ -68,94 +68,27 @@ macro_rules! attempt_columns {
 }
 
 pub(crate) use {
-    account_columns, api_key_columns, attempt_columns, delivery_columns, event_columns, project_columns,
-    webhook_columns,
+    account_columns, api_key_columns, attempt_columns, delivery_columns, event_columns, idempotency_columns,
+    project_columns, webhook_columns,
 };
 
-/// A row of `accounts`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct AccountRow {
-    id: String,
-    name: String,
-    plan: String,
-    rate_limit_per_hour: Option<i64>,
-    created_at: i64,
-}
+/// SQLite's column types for the shared rows: timestamps as INTEGER microseconds
+/// since the epoch, every integer as `i64`.
+pub(crate) enum Sqlite {}
 
-impl TryFrom<AccountRow> for Account {
-    type Error = RepoError;
+impl Dialect for Sqlite {
+    type Timestamp = i64;
+    type SmallInt = i64;
+    type Int = i64;
 
-    fn try_from(row: AccountRow) -> Result<Self, RepoError> {
-        let limit = row.rate_limit_per_hour.map(u32::try_from).transpose().map_err(RepoError::other)?;
-        Ok(Account {
-            id: row.id.parse().map_err(RepoError::other)?,
-            name: tengine_domain::AccountName::from_stored(row.name),
-            plan: Plan::from_parts(&row.plan, limit).map_err(RepoError::other)?,
-            created_at: at(row.created_at)?,
-        })
+    fn timestamp(stored: i64) -> Result<DateTime<Utc>, RepoError> {
+        at(stored)
     }
-}
-
-/// The custom limit column of a plan (enterprise only).
-pub(crate) fn plan_limit(plan: &Plan) -> Option<i64> {
-    match plan {
-        Plan::Enterprise { limit } => limit.map(i64::from),
-        Plan::Free | Plan::Pro => None,
-    }
-}
-
-/// A row of `projects`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct ProjectRow {
-    id: String,
-    account_id: String,
-    name: String,
-    description: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TryFrom<ProjectRow> for Project {
-    type Error = RepoError;
-
-    fn try_from(row: ProjectRow) -> Result<Self, RepoError> {
-        Ok(Project {
-            id: row.id.parse().map_err(RepoError::other)?,
-            account_id: row.account_id.parse().map_err(RepoError::other)?,
-            name: tengine_domain::ProjectName::from_stored(row.name),
-            description: row.description.map(tengine_domain::ProjectDescription::from_stored),
-            created_at: at(row.created_at)?,
-            updated_at: at(row.updated_at)?,
-        })
-    }
-}
-
-/// A row of `api_keys`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct ApiKeyRow {
-    id: String,
-    account_id: String,
-    project_id: Option<String>,
-    name: String,
-    permissions: i64,
-    prefix: String,
-    digest: Vec<u8>,
-    previous_digest: Option<Vec<u8>>,
-    previous_expires_at: Option<i64>,
-    expires_at: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
-    last_used_at: Option<i64>,
-    revoked_at: Option<i64>,
 }
 
 /// A stored timestamp (microseconds since the epoch).
 pub(crate) fn at(micros: i64) -> Result<DateTime<Utc>, RepoError> {
     DateTime::from_timestamp_micros(micros).ok_or_else(|| RepoError::other(format!("timestamp out of range: {micros}")))
-}
-
-fn opt_at(micros: Option<i64>) -> Result<Option<DateTime<Utc>>, RepoError> {
-    micros.map(at).transpose()
 }
 
 /// A timestamp as stored.
@@ -168,101 +101,26 @@ pub(crate) fn opt_micros(at: Option<DateTime<Utc>>) -> Option<i64> {
     at.map(micros)
 }
 
-fn digest(bytes: &[u8]) -> Result<ApiKeyDigest, RepoError> {
-    <[u8; 32]>::try_from(bytes).map(ApiKeyDigest::from_bytes).map_err(RepoError::other)
-}
-
-impl TryFrom<ApiKeyRow> for ApiKey {
-    type Error = RepoError;
-
-    fn try_from(row: ApiKeyRow) -> Result<Self, RepoError> {
-        let scope = match row.project_id {
-            None => KeyScope::Account,
-            Some(p) => KeyScope::Project(p.parse().map_err(RepoError::other)?),
-        };
-        let permissions = u8::try_from(row.permissions)
-            .ok()
-            .and_then(PermissionSet::from_bits)
-            .ok_or_else(|| RepoError::other(format!("invalid permission bits {}", row.permissions)))?;
-        let previous = match (row.previous_digest, row.previous_expires_at) {
-            (Some(d), Some(expires)) => Some(PreviousSecret { digest: digest(&d)?, expires_at: at(expires)? }),
-            (None, None) => None,
-            _ => return Err(RepoError::other("previous digest without expiry (or the reverse)")),
-        };
-        Ok(ApiKey {
-            id: row.id.parse().map_err(RepoError::other)?,
-            account_id: row.account_id.parse().map_err(RepoError::other)?,
-            scope,
-            name: tengine_domain::ApiKeyName::from_stored(row.name),
-            permissions,
-            prefix: row.prefix,
-            digest: digest(&row.digest)?,
-            previous,
-            expires_at: opt_at(row.expires_at)?,
-            created_at: at(row.created_at)?,
-            updated_at: at(row.updated_at)?,
-            last_used_at: opt_at(row.last_used_at)?,
-            revoked_at: opt_at(row.revoked_at)?,
-        })
-    }
-}
-
-/// Collects rows into domain values, failing on the first bad row.
-pub(crate) fn convert<R, T: TryFrom<R, Error = RepoError>>(rows: Vec<R>) -> Result<Vec<T>, RepoError> {
-    rows.into_iter().map(T::try_from).collect()
-}
-
-/// The names of the histogram columns `h0..h15`, in bucket order.
-pub(crate) fn histogram_columns() -> &'static [String; HISTOGRAM_LEN] {
-    static NAMES: LazyLock<[String; HISTOGRAM_LEN]> = LazyLock::new(|| std::array::from_fn(|i| format!("h{i}")));
-    &NAMES
-}
-
+/// A row of `accounts`.
+pub(crate) type AccountRow = tengine_storage_rows::AccountRow<Sqlite>;
+/// A row of `projects`.
+pub(crate) type ProjectRow = tengine_storage_rows::ProjectRow<Sqlite>;
+/// A row of `api_keys`.
+pub(crate) type ApiKeyRow = tengine_storage_rows::ApiKeyRow<Sqlite>;
+/// A row of `webhooks`.
+pub(crate) type WebhookRow = tengine_storage_rows::WebhookRow<Sqlite>;
+/// A row of `events`.
+pub(crate) type EventRow = tengine_storage_rows::EventRow<Sqlite>;
+/// A row of `deliveries`.
+pub(crate) type DeliveryRow = tengine_storage_rows::DeliveryRow<Sqlite>;
+/// A row of `delivery_attempts`.
+pub(crate) type AttemptRow = tengine_storage_rows::AttemptRow<Sqlite>;
+/// A delivery just claimed.
+pub(crate) type ClaimRow = tengine_storage_rows::ClaimRow<Sqlite>;
+/// What an idempotency claim reads of an existing record.
+pub(crate) type IdempotencyRow = tengine_storage_rows::IdempotencyRow<Sqlite>;
 /// One hour of summed `usage_hourly` rows.
-pub(crate) struct UsageRow {
-    hour: i64,
-    requests: i64,
-    errors: i64,
-    rate_limited: i64,
-    latency_sum_us: i64,
-    histogram: [i64; HISTOGRAM_LEN],
-}
-
-impl<'r> sqlx::FromRow<'r, SqliteRow> for UsageRow {
-    fn from_row(row: &'r SqliteRow) -> Result<Self, sqlx::Error> {
-        let mut histogram = [0; HISTOGRAM_LEN];
-        for (slot, name) in histogram.iter_mut().zip(histogram_columns()) {
-            *slot = row.try_get(name.as_str())?;
-        }
-        Ok(UsageRow {
-            hour: row.try_get("hour")?,
-            requests: row.try_get("requests")?,
-            errors: row.try_get("errors")?,
-            rate_limited: row.try_get("rate_limited")?,
-            latency_sum_us: row.try_get("latency_sum_us")?,
-            histogram,
-        })
-    }
-}
-
-impl UsageRow {
-    /// The hour and its counters.
-    pub(crate) fn into_counts(self) -> Result<(DateTime<Utc>, UsageCounts), RepoError> {
-        let count = |n: i64| u64::try_from(n).map_err(RepoError::other);
-        let mut histogram = [0; HISTOGRAM_LEN];
-        for (slot, n) in histogram.iter_mut().zip(self.histogram) {
-            *slot = count(n)?;
-        }
-        let counts = UsageCounts {
-            requests: count(self.requests)?,
-            errors: count(self.errors)?,
-            rate_limited: count(self.rate_limited)?,
-            latency_sum_us: count(self.latency_sum_us)?,
-            histogram,
-        };
-        Ok((at(self.hour)?, counts))
-    }
-}
+pub(crate) type UsageRow = tengine_storage_rows::UsageRow<Sqlite>;
 
 /// A rate counter after one admission attempt.
 #[derive(sqlx::FromRow)]

@@ -20,7 +20,17 @@ async fn fresh_store() -> (SqliteStore, impl Future<Output = ()>) {
     (store, cleanup)
 }
 
-tengine_storage_contract::contract_tests!(fresh_store);
+/// Deletes an event row but not its deliveries, as a manual edit would.
+async fn remove_event(store: SqliteStore, id: tengine_domain::EventId) {
+    let mut conn = store.writer().acquire().await.expect("a connection");
+    sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await.expect("foreign keys off");
+    let done = sqlx::query("DELETE FROM events WHERE id = ?1").bind(id.to_string()).execute(&mut *conn).await;
+    // Back on before the connection returns to the pool.
+    sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await.expect("foreign keys on");
+    assert_eq!(done.expect("delete").rows_affected(), 1);
+}
+
+tengine_storage_contract::contract_tests!(fresh_store, remove_event);
 
 #[tokio::test]
 async fn ping_answers_and_migrations_are_idempotent() {

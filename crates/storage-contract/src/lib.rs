@@ -2,8 +2,9 @@
 //! pass, so PostgreSQL and SQLite behave the same behind the ports.
 //!
 //! An adapter's `tests/contract.rs` calls [`contract_tests!`] with an async function
-//! that returns a fresh, empty, migrated store and a cleanup future; the macro expands
-//! to one `#[tokio::test]` per case in [`cases`].
+//! that returns a fresh, empty, migrated store and a cleanup future, and a hook that
+//! deletes an event row past its foreign keys; the macro expands to one
+//! `#[tokio::test]` per case in [`cases`].
 
 pub mod cases;
 pub mod fixtures;
@@ -12,11 +13,17 @@ pub mod fixtures;
 ///
 /// `$make` is an async function (or closure) with no arguments returning
 /// `(store, cleanup)`: a fresh empty migrated store implementing
-/// `tengine_ports::Store + 'static`, and a future that disposes of it. The cleanup runs
-/// even when the case fails. The calling crate needs `tokio` (macros, multi-thread).
+/// `tengine_ports::Store + Clone + 'static`, and a future that disposes of it. The
+/// cleanup runs even when the case fails. `$remove_event` is an async function taking
+/// the store (owned) and a `tengine_domain::EventId`, deleting that event's row without
+/// its deliveries, as a manual edit would. The calling crate needs `tokio` (macros,
+/// multi-thread).
 #[macro_export]
 macro_rules! contract_tests {
-    ($make:expr) => {
+    ($make:expr, $remove_event:expr) => {
+        $crate::contract_tests!(@hooked $make, $remove_event;
+            a_claimed_delivery_whose_event_vanished_is_failed_and_the_rest_still_come_through,
+        );
         $crate::contract_tests!(@cases $make;
             accounts_round_trip_with_their_plans,
             a_duplicate_account_id_is_a_conflict,
@@ -92,13 +99,32 @@ macro_rules! contract_tests {
                 // Run the case in its own task so a failure still reaches the cleanup.
                 let outcome = ::tokio::spawn(async move { $crate::cases::$case(&store).await }).await;
                 cleanup.await;
-                if let Err(e) = outcome {
-                    match e.try_into_panic() {
-                        Ok(panic) => ::std::panic::resume_unwind(panic),
-                        Err(e) => panic!("contract case {} did not finish: {e}", stringify!($case)),
-                    }
-                }
+                $crate::settle(outcome, stringify!($case));
             }
         )*
     };
+    (@hooked $make:expr, $remove_event:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, cleanup) = ($make)().await;
+                let hooked = store.clone();
+                let remove_event = move |id| $remove_event(hooked.clone(), id);
+                let outcome = ::tokio::spawn(async move { $crate::cases::$case(&store, remove_event).await }).await;
+                cleanup.await;
+                $crate::settle(outcome, stringify!($case));
+            }
+        )*
+    };
+}
+
+/// Re-raises a contract case's panic after its cleanup ran.
+#[doc(hidden)]
+pub fn settle(outcome: Result<(), tokio::task::JoinError>, case: &str) {
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("contract case {case} did not finish: {e}"),
+        }
+    }
 }

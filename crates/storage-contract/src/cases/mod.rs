@@ -1,8 +1,10 @@
 //! The contract cases, one `pub async fn` per behaviour, each taking a fresh empty
-//! store. Run them through [`crate::contract_tests!`].
+//! store (and, in `behind_the_back`, the adapter's hook for editing rows directly).
+//! Run them through [`crate::contract_tests!`].
 
 mod account;
 mod api_key;
+mod behind_the_back;
 mod delivery;
 mod event;
 mod idempotency;
@@ -15,6 +17,7 @@ mod webhook_secret;
 
 pub use account::*;
 pub use api_key::*;
+pub use behind_the_back::*;
 pub use delivery::*;
 pub use event::*;
 pub use idempotency::*;

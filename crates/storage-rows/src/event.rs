@@ -1,0 +1,38 @@
+//! Rows of `events`.
+
+use tengine_domain::{Event, EventType};
+use tengine_ports::RepoError;
+
+use crate::{at, Dialect};
+
+/// A row of `events`, with `data` read as JSON text.
+#[derive(sqlx::FromRow)]
+pub struct EventRow<D: Dialect> {
+    pub(crate) id: String,
+    pub(crate) account_id: String,
+    pub(crate) project_id: Option<String>,
+    #[sqlx(rename = "type")]
+    pub(crate) event_type: String,
+    pub(crate) data: String,
+    pub(crate) created_at: D::Timestamp,
+}
+
+/// An event type as stored.
+pub(crate) fn event_type(name: &str) -> Result<EventType, RepoError> {
+    name.parse().map_err(|()| RepoError::other(format!("unknown event type {name:?}")))
+}
+
+impl<D: Dialect> TryFrom<EventRow<D>> for Event {
+    type Error = RepoError;
+
+    fn try_from(row: EventRow<D>) -> Result<Self, RepoError> {
+        Ok(Event {
+            id: row.id.parse().map_err(RepoError::other)?,
+            account_id: row.account_id.parse().map_err(RepoError::other)?,
+            project_id: row.project_id.map(|p| p.parse()).transpose().map_err(RepoError::other)?,
+            event_type: event_type(&row.event_type)?,
+            data: serde_json::from_str(&row.data).map_err(RepoError::other)?,
+            created_at: at::<D>(row.created_at)?,
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! The rows both SQL storage adapters read, and their conversions into domain types,
+//! written once so PostgreSQL and SQLite cannot drift apart in what a row means.
+//!
+//! Only adapters depend on this crate: rows are a storage detail and never reach
+//! `ports`, `application` or HTTP. The SQL stays in each adapter. Where the two
+//! databases store a value differently (timestamps, integer widths), a row is generic
+//! over a [`Dialect`] that names the decoded column types and how to read them back.
+
+use chrono::{DateTime, Utc};
+use tengine_ports::RepoError;
+
+mod account;
+mod api_key;
+mod claim;
+mod delivery;
+mod event;
+mod idempotency;
+mod project;
+mod usage;
+mod webhook;
+
+pub use account::{plan_limit, AccountRow};
+pub use api_key::ApiKeyRow;
+pub use claim::{assemble_claim, Claim, ClaimRow};
+pub use delivery::{attempts_by_delivery, with_attempts, AttemptRow, DeliveryRow};
+pub use event::EventRow;
+pub use idempotency::{headers_json, IdempotencyRow};
+pub use project::ProjectRow;
+pub use usage::{histogram_columns, UsageRow};
+pub use webhook::{event_filter, WebhookRow};
+
+/// The column types one database decodes into, where the two databases differ.
+pub trait Dialect {
+    /// A timestamp column as decoded.
+    type Timestamp;
+    /// A SMALLINT column (permission bits).
+    type SmallInt: Into<i64>;
+    /// An INTEGER column (status codes, attempt counts).
+    type Int: Into<i64>;
+
+    /// The instant a stored timestamp stands for.
+    ///
+    /// # Errors
+    /// `RepoError::Other` when the stored value is no instant.
+    fn timestamp(stored: Self::Timestamp) -> Result<DateTime<Utc>, RepoError>;
+}
+
+/// A stored timestamp read back.
+fn at<D: Dialect>(stored: D::Timestamp) -> Result<DateTime<Utc>, RepoError> {
+    D::timestamp(stored)
+}
+
+/// An optional stored timestamp read back.
+fn opt_at<D: Dialect>(stored: Option<D::Timestamp>) -> Result<Option<DateTime<Utc>>, RepoError> {
+    stored.map(D::timestamp).transpose()
+}
+
+/// A stored integer narrowed to the type the domain uses.
+fn narrow<T: TryFrom<i64, Error = std::num::TryFromIntError>>(n: impl Into<i64>) -> Result<T, RepoError> {
+    T::try_from(n.into()).map_err(RepoError::other)
+}
+
+/// Collects rows into domain values, failing on the first bad row.
+///
+/// # Errors
+/// The first row's conversion error.
+pub fn convert<R, T: TryFrom<R, Error = RepoError>>(rows: Vec<R>) -> Result<Vec<T>, RepoError> {
+    rows.into_iter().map(T::try_from).collect()
+}

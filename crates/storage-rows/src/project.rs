@@ -1,0 +1,33 @@
+//! Rows of `projects`.
+
+use tengine_domain::{Project, ProjectDescription, ProjectName};
+use tengine_ports::RepoError;
+
+use crate::{at, Dialect};
+
+/// A row of `projects`.
+#[derive(sqlx::FromRow)]
+pub struct ProjectRow<D: Dialect> {
+    id: String,
+    account_id: String,
+    name: String,
+    description: Option<String>,
+    created_at: D::Timestamp,
+    updated_at: D::Timestamp,
+}
+
+impl<D: Dialect> TryFrom<ProjectRow<D>> for Project {
+    type Error = RepoError;
+
+    fn try_from(row: ProjectRow<D>) -> Result<Self, RepoError> {
+        // Read back as stored: input rules added later must not make a row unreadable.
+        Ok(Project {
+            id: row.id.parse().map_err(RepoError::other)?,
+            account_id: row.account_id.parse().map_err(RepoError::other)?,
+            name: ProjectName::from_stored(row.name),
+            description: row.description.map(ProjectDescription::from_stored),
+            created_at: at::<D>(row.created_at)?,
+            updated_at: at::<D>(row.updated_at)?,
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! Rows of `webhooks`.
+
+use tengine_domain::delivery::{EventFilter, PreviousWebhookSecret, Webhook};
+use tengine_domain::secret_key::SealedSecret;
+use tengine_ports::RepoError;
+
+use crate::{at, opt_at, Dialect};
+
+/// A row of `webhooks`.
+#[derive(sqlx::FromRow)]
+pub struct WebhookRow<D: Dialect> {
+    pub(crate) id: String,
+    pub(crate) account_id: String,
+    pub(crate) project_id: String,
+    pub(crate) url: String,
+    pub(crate) description: Option<String>,
+    pub(crate) events: String,
+    pub(crate) active: bool,
+    pub(crate) secret: String,
+    pub(crate) previous_secret: Option<String>,
+    pub(crate) previous_secret_expires_at: Option<D::Timestamp>,
+    pub(crate) failing_since: Option<D::Timestamp>,
+    pub(crate) created_at: D::Timestamp,
+    pub(crate) updated_at: D::Timestamp,
+}
+
+/// A subscription as stored: wire names, comma-separated, or `*`.
+pub fn event_filter(events: &EventFilter) -> String {
+    events.names().join(",")
+}
+
+impl<D: Dialect> TryFrom<WebhookRow<D>> for Webhook {
+    type Error = RepoError;
+
+    fn try_from(row: WebhookRow<D>) -> Result<Self, RepoError> {
+        let names: Vec<&str> = row.events.split(',').collect();
+        let previous_secret = match (row.previous_secret, row.previous_secret_expires_at) {
+            (Some(s), Some(expires)) => {
+                Some(PreviousWebhookSecret { secret: SealedSecret::from_stored(s), expires_at: at::<D>(expires)? })
+            }
+            (None, None) => None,
+            _ => return Err(RepoError::other("previous webhook secret without expiry (or the reverse)")),
+        };
+        Ok(Webhook {
+            id: row.id.parse().map_err(RepoError::other)?,
+            account_id: row.account_id.parse().map_err(RepoError::other)?,
+            project_id: row.project_id.parse().map_err(RepoError::other)?,
+            url: row.url.parse().map_err(RepoError::other)?,
+            description: row.description,
+            events: EventFilter::parse_list(&names).map_err(RepoError::other)?,
+            active: row.active,
+            secret: SealedSecret::from_stored(row.secret),
+            previous_secret,
+            failing_since: opt_at::<D>(row.failing_since)?,
+            created_at: at::<D>(row.created_at)?,
+            updated_at: at::<D>(row.updated_at)?,
+        })
+    }
+}
