@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, DurationRound, TimeDelta, Timelike, Utc};
 use futures::StreamExt;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_timestamp, Backend, Resp, TestApp};
@@ -27,6 +27,7 @@ both!(
     a_free_account_gets_exactly_its_hundred_requests_across_all_its_keys,
     other_plans_get_their_limits_and_unlimited_accounts_no_headers,
     usage_alerts_are_emitted_once_per_window,
+    idempotent_replays_and_refusals_are_rate_limited_like_any_request,
 );
 
 both!(a_restart_does_not_renew_an_accounts_allowance,);
@@ -376,6 +377,44 @@ async fn account(app: &TestApp, plan: &str, extra: &[&str]) -> (String, String) 
     args.extend_from_slice(extra);
     let made = app.cli_json(&args).await;
     (made["account_id"].as_str().expect("account_id").to_owned(), made["key"].as_str().expect("key").to_owned())
+}
+
+async fn idempotent_replays_and_refusals_are_rate_limited_like_any_request(backend: Backend) {
+    within_one_rate_window().await;
+    let app = TestApp::spawn(backend).await;
+    let (_, key) = account(&app, "enterprise", &["--limit", "5"]).await;
+    let post = |body: Value| {
+        let key = format!("Bearer {key}");
+        let app = &app;
+        async move {
+            let headers = [
+                ("authorization", key),
+                ("content-type", "application/json".to_owned()),
+                ("idempotency-key", "replayed-1".to_owned()),
+            ];
+            app.send(Method::POST, "/api/v1/projects", &headers, Some(body.to_string().into_bytes())).await
+        }
+    };
+    let first = post(json!({"name": "once"})).await;
+    first.expect(StatusCode::CREATED);
+    assert_rate_headers(&first, 5, 4);
+    // A replay is admitted and counted like the request itself.
+    let replay = post(json!({"name": "once"})).await;
+    replay.expect(StatusCode::CREATED);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.body["id"], first.body["id"], "the same project");
+    assert_rate_headers(&replay, 5, 3);
+    // So is the refusal of another body under the same key.
+    let reused = post(json!({"name": "other"})).await;
+    reused.error(StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED");
+    assert_rate_headers(&reused, 5, 2);
+    for remaining in [1, 0] {
+        assert_rate_headers(&app.get("/api/v1/projects", &key).await, 5, remaining);
+    }
+    // With the allowance spent, a replay is refused before anything is looked up.
+    let refused = post(json!({"name": "once"})).await;
+    assert_limited(&refused, 5);
+    assert_eq!(refused.header("idempotent-replayed"), None);
 }
 
 async fn analytics_count_refused_requests_as_rate_limited(backend: Backend) {
