@@ -579,7 +579,11 @@ pub const METRICS_LISTENING: &str = "tengine: metrics listening on ";
 /// The address on the first complete `prefix ADDR` line of `stdout`.
 fn listening(stdout: &str, prefix: &str) -> Option<String> {
     // Only whole lines: the file may be read while the line is being written.
-    stdout.split_inclusive('\n').filter(|l| l.ends_with('\n')).find_map(|l| l.strip_prefix(prefix)).map(|a| a.trim().to_owned())
+    stdout
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .find_map(|l| l.strip_prefix(prefix))
+        .map(|a| a.trim().to_owned())
 }
 
 impl Drop for TestApp {
