@@ -1,21 +1,18 @@
-//! The real application in-process, as `tengine serve` wires it: the router over a
-//! SQLite store in a temporary directory, with the system clock, ids and secrets, and the
-//! bootstrap admin key; plus a project, a key, a webhook and a delivery to aim at.
+//! The real application in-process, wired by `tengine_app::wiring` as `tengine serve`
+//! wires it: the router over the embedded SQLite store in a temporary directory, with
+//! the bootstrap admin key; plus a project, a key, a webhook and a delivery to aim at.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
-use tengine_adapters_http::AppState;
 use tengine_adapters_http::Edge;
-use tengine_adapters_sqlite::SqliteStore;
-use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
-use tengine_domain::secret_key::{Keyring, ServerKey};
+use tengine_app::wiring::{self, Backend};
+use tengine_app::{secret_key, StoreConfig};
 use tower::ServiceExt;
-
-use tengine_app::system::{OsSecrets, SystemClock, UuidV7Ids};
 
 /// The bootstrap admin key (account-wide, every permission, no rate limit).
 pub const ADMIN_KEY: &str = "tng_00000000000000000000000000000000000000002XzGTS";
@@ -86,24 +83,14 @@ impl App {
         let dir = std::env::temp_dir().join(format!("tengine-fuzz-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("the data directory is created");
         let router = runtime.block_on(async {
-            let store = SqliteStore::open(&dir.join("tengine.db")).await.expect("SQLite opens");
-            store.migrate().await.expect("migrations run");
-            let tengine = Tengine::new(Deps {
-                store: Arc::new(store.clone()),
-                clock: Arc::new(SystemClock),
-                ids: Arc::new(UuidV7Ids),
-                secrets: Arc::new(OsSecrets),
-                limiter: Arc::new(SlidingWindowLimiter::shared(Arc::new(store))),
-                keyring: Arc::new(Keyring::new(ServerKey::from_bytes(rand::random()), vec![])),
-            });
-            tengine.bootstrap(Some(ADMIN_KEY.parse().expect("the admin key is valid"))).await.expect("bootstrap");
-            tengine_adapters_http::router(AppState::new(tengine_adapters_http::state::AppStateParts {
-                tengine,
-                ready: Arc::new(|| Box::pin(async { true })),
-                usage: Arc::new(UsageBuffer::new(4_096, || {})),
-                metering: true,
-                metrics: Arc::new(String::new),
-            }))
+            // No database URL: the embedded SQLite file and a generated server key in `dir`.
+            let store = StoreConfig { data_dir: dir.clone(), ..StoreConfig::default() };
+            let backend = Backend::open(&store, Duration::ZERO).await.expect("SQLite opens and migrates");
+            let keyring = secret_key::load(&store).expect("a server key is generated");
+            let wired = wiring::wire(&backend, Arc::new(keyring), true, Arc::new(String::new));
+            let admin = ADMIN_KEY.parse().expect("the admin key is valid");
+            wired.tengine.bootstrap(Some(admin)).await.expect("bootstrap");
+            tengine_adapters_http::router(wired.state)
         });
         let doc = serde_json::from_str(tengine_adapters_http::openapi::json()).expect("the document is JSON");
         let placeholder = Fixtures {

@@ -2,7 +2,6 @@
 //! that check what every response must carry (a request id, never a 5xx).
 
 use std::fs::{self, File, OpenOptions};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -507,53 +506,84 @@ impl TestApp {
         }
     }
 
+    /// Starts the server on port 0 and reads the port it got from its stdout (no
+    /// bind-drop-rebind race), then waits until it is ready.
     async fn start(&mut self) {
-        for _attempt in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new(binary());
-            self.configure(&mut cmd);
-            cmd.arg("serve")
-                .env("TENGINE_LISTEN", format!("127.0.0.1:{port}"))
-                .env("TENGINE_SHUTDOWN_TIMEOUT_SECS", "5")
-                .stdin(Stdio::null())
-                .stdout(append(&self.log_path("stdout", self.generation)))
-                .stderr(append(&self.log_path("stderr", self.generation)));
-            if !self.options.no_bootstrap_key {
-                cmd.env("TENGINE_BOOTSTRAP_KEY", &self.admin_key);
-            }
-            let child = cmd.spawn().expect("start the tengine binary");
-            self.base_url = format!("http://127.0.0.1:{port}");
-            self.child = Some(child);
-            if self.wait_until_healthy().await {
-                return;
-            }
-            // It exited: most likely another process took the port in between; retry.
+        let mut cmd = Command::new(binary());
+        self.configure(&mut cmd);
+        cmd.arg("serve")
+            .env("TENGINE_LISTEN", "127.0.0.1:0")
+            .env("TENGINE_SHUTDOWN_TIMEOUT_SECS", "5")
+            .stdin(Stdio::null())
+            .stdout(append(&self.log_path("stdout", self.generation)))
+            .stderr(append(&self.log_path("stderr", self.generation)));
+        if !self.options.no_bootstrap_key {
+            cmd.env("TENGINE_BOOTSTRAP_KEY", &self.admin_key);
         }
-        panic!("the server would not start; stderr:\n{}", read(&self.log_path("stderr", self.generation)));
+        self.child = Some(cmd.spawn().expect("start the tengine binary"));
+        let addr = self.wait_for_line(LISTENING).await;
+        self.base_url = format!("http://{addr}");
+        self.wait_until_ready().await;
     }
 
-    /// Polls `/readyz` until it answers 200 (true) or the process exits (false).
-    async fn wait_until_healthy(&mut self) -> bool {
+    /// The address of the `/metrics` listener (`TENGINE_METRICS_LISTEN`, port 0 is fine),
+    /// as the current server printed it.
+    pub fn metrics_addr(&self) -> Option<String> {
+        listening(&self.current_stdout(), METRICS_LISTENING)
+    }
+
+    /// Polls the current stdout for `prefix ADDR` until it appears; panics when the
+    /// process exits first or the start deadline passes.
+    async fn wait_for_line(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if let Some(addr) = listening(&self.current_stdout(), prefix) {
+                return addr;
+            }
+            self.assert_running();
+            assert!(Instant::now() < deadline, "the server printed no {prefix:?} line within {START_DEADLINE:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Polls `/readyz` until it answers 200; panics when the process exits first.
+    async fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + START_DEADLINE;
         let url = format!("{}/readyz", self.base_url);
         loop {
-            let child = self.child.as_mut().expect("a started server");
-            if let Some(status) = child.try_wait().expect("poll the server process") {
-                let stderr = read(&self.log_path("stderr", self.generation));
-                self.child = None;
-                assert!(stderr.contains("listen"), "the server exited ({status}) while starting:\n{stderr}");
-                return false;
-            }
+            self.assert_running();
             let probe = self.client.get(&url).timeout(Duration::from_millis(500)).send().await;
-            if let Ok(res) = probe {
-                if res.status() == StatusCode::OK {
-                    return true;
-                }
+            if probe.is_ok_and(|res| res.status() == StatusCode::OK) {
+                return;
             }
             assert!(Instant::now() < deadline, "the server did not become healthy within {START_DEADLINE:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+
+    fn assert_running(&mut self) {
+        let child = self.child.as_mut().expect("a started server");
+        if let Some(status) = child.try_wait().expect("poll the server process") {
+            self.child = None;
+            let stderr = read(&self.log_path("stderr", self.generation));
+            panic!("the server exited ({status}) while starting:\n{stderr}");
+        }
+    }
+}
+
+/// The line `tengine serve` prints on stdout once its API listener is bound.
+pub const LISTENING: &str = "tengine: listening on ";
+/// The line it prints for its `/metrics` listener.
+pub const METRICS_LISTENING: &str = "tengine: metrics listening on ";
+
+/// The address on the first complete `prefix ADDR` line of `stdout`.
+fn listening(stdout: &str, prefix: &str) -> Option<String> {
+    // Only whole lines: the file may be read while the line is being written.
+    stdout
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .find_map(|l| l.strip_prefix(prefix))
+        .map(|a| a.trim().to_owned())
 }
 
 impl Drop for TestApp {
@@ -666,11 +696,6 @@ fn json_auth(key: &str) -> Vec<(&'static str, String)> {
     let mut h = auth(key);
     h.push(("content-type", "application/json".to_owned()));
     h
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
 }
 
 fn append(path: &Path) -> File {

@@ -88,9 +88,8 @@ async fn without_a_token_or_a_listener_of_its_own_metrics_are_not_served() {
 
 #[tokio::test]
 async fn a_metrics_listener_serves_metrics_and_the_main_listener_does_not() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    let at = format!("127.0.0.1:{port}");
-    let app = spawn(&[("TENGINE_METRICS_LISTEN", &at)]).await;
+    let app = spawn(&[("TENGINE_METRICS_LISTEN", "127.0.0.1:0")]).await;
+    let at = app.metrics_addr().expect("the server prints the metrics listener's address");
     app.get("/api/v1/projects", app.admin_key()).await.expect(StatusCode::OK);
     app.get("/metrics", "").await.error(StatusCode::NOT_FOUND, "NOT_FOUND");
     let client = app.client();
@@ -102,9 +101,8 @@ async fn a_metrics_listener_serves_metrics_and_the_main_listener_does_not() {
     assert_eq!(res.expect("an answer").status(), StatusCode::NOT_FOUND, "the API is not served there");
 
     // With a token too, the metrics listener asks for it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    let at = format!("127.0.0.1:{port}");
-    let app = spawn(&[("TENGINE_METRICS_LISTEN", &at), ("TENGINE_METRICS_TOKEN", TOKEN)]).await;
+    let app = spawn(&[("TENGINE_METRICS_LISTEN", "127.0.0.1:0"), ("TENGINE_METRICS_TOKEN", TOKEN)]).await;
+    let at = app.metrics_addr().expect("the server prints the metrics listener's address");
     let res = client.get(format!("http://{at}/metrics")).send().await.expect("an answer");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = client.get(format!("http://{at}/metrics")).bearer_auth(TOKEN).send().await.expect("an answer");

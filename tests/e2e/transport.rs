@@ -4,7 +4,19 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{Backend, Options, TestApp};
+use crate::helpers::{Backend, Options, TestApp, LISTENING};
+
+#[tokio::test]
+async fn a_server_on_port_zero_prints_the_address_it_got_once_on_stdout() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let stdout = app.current_stdout();
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(LISTENING)).collect();
+    assert_eq!(lines.len(), 1, "one listening line: {stdout}");
+    let addr: std::net::SocketAddr = lines[0][LISTENING.len()..].parse().expect("a socket address");
+    assert_ne!(addr.port(), 0, "the port the kernel chose, not 0");
+    assert_eq!(app.base_url(), format!("http://{addr}"), "the tests talk to it there");
+    assert!(app.metrics_addr().is_none(), "no metrics line without a metrics listener");
+}
 
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {

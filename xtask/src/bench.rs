@@ -3,12 +3,11 @@
 //! machine is noisy; results are printed as a table and written to `target/bench/`.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::Result;
+use crate::{listening, Result};
 
 /// A fixed, valid key for the bootstrap admin (benchmarks only).
 const ADMIN_KEY: &str = "tng_00000000000000000000000000000000000000002XzGTS";
@@ -41,11 +40,6 @@ fn run(cmd: &mut Command) -> Result<String> {
 /// The server key every bench instance shares (PostgreSQL requires one).
 const BENCH_SECRET_KEY: &str = "YmVuY2gtb25seSBzZXJ2ZXIga2V5LCBub3Qgc2VjcmU=";
 
-fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
-}
-
 /// A running `tengine serve`, killed on drop.
 struct Server {
     child: Child,
@@ -54,24 +48,25 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path, db: &str, extra: &[(&str, &str)]) -> Result<Self> {
-        let port = free_port()?;
         let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .env("DATABASE_URL", db)
             .env("TENGINE_SECRET_KEY", BENCH_SECRET_KEY)
-            .env("TENGINE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TENGINE_LISTEN", "127.0.0.1:0")
             .env("TENGINE_BOOTSTRAP_KEY", ADMIN_KEY)
             .env("TENGINE_LOG", "warn")
             // Every instance on the bench database runs a delivery worker; all must be
             // allowed to reach the loopback receiver.
             .env("TENGINE_WEBHOOK_ALLOW_PRIVATE", "true")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null());
         for (k, v) in extra {
             cmd.env(k, v);
         }
         let child = cmd.spawn().map_err(|e| format!("could not start tengine: {e}"))?;
-        let server = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let mut server = Self { child, base: String::new() };
+        let addr = listening::address(&mut server.child, listening::TENGINE, Duration::from_secs(30))?;
+        server.base = format!("http://{addr}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if curl(&["-sf", &format!("{}/readyz", server.base)]).is_ok() {
@@ -310,13 +305,13 @@ fn perf_bench(
         "--count",
         "10000",
     ]))?;
-    let port = free_port()?;
     let child = Command::new(seeder)
-        .args(["baseline", "--database-url", db, "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
+        .args(["baseline", "--database-url", db, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
-    let baseline = Baseline(child, format!("http://127.0.0.1:{port}"));
+    let mut baseline = Baseline(child, String::new());
+    baseline.1 = format!("http://{}", listening::address(&mut baseline.0, listening::BENCH, Duration::from_secs(20))?);
     let deadline = Instant::now() + Duration::from_secs(20);
     while curl(&["-sf", &format!("{}/api/v1/projects/{project}", baseline.1)]).is_err() {
         if Instant::now() > deadline {
@@ -471,13 +466,13 @@ fn num(body: &str, field: &str) -> f64 {
 /// server and PostgreSQL CPU per delivery. Events are `project.updated`, made by wrk
 /// PATCHing the project for a fixed time.
 fn webhooks_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str) -> Result<String> {
-    let port = free_port()?;
     let child = Command::new(seeder)
-        .args(["receiver", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
+        .args(["receiver", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
-    let receiver = Baseline(child, format!("http://127.0.0.1:{port}"));
+    let mut receiver = Baseline(child, String::new());
+    receiver.1 = format!("http://{}", listening::address(&mut receiver.0, listening::BENCH, Duration::from_secs(20))?);
     let deadline = Instant::now() + Duration::from_secs(20);
     while http_get(&format!("{}/stats", receiver.1)).is_err() {
         if Instant::now() > deadline {

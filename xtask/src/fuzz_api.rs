@@ -6,7 +6,7 @@
 //! holds the settings and the few documented exceptions).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -55,11 +55,6 @@ fn schemathesis(venv: &Path) -> Result<PathBuf> {
     Ok(bin)
 }
 
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
-}
-
 fn healthy(addr: SocketAddr) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else { return false };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
@@ -85,21 +80,24 @@ impl Server {
         let data_dir = work.join(format!("data-{}-{stamp}", std::process::id()));
         std::fs::create_dir_all(&data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
         let log = std::fs::File::create(work.join("server.log")).map_err(|e| e.to_string())?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let child = Command::new(bin)
             .arg("serve")
             .env_remove("DATABASE_URL")
             .env("TENGINE_DATA_DIR", &data_dir)
-            .env("TENGINE_LISTEN", addr.to_string())
+            .env("TENGINE_LISTEN", "127.0.0.1:0")
             .env("TENGINE_BOOTSTRAP_KEY", ADMIN_KEY)
             .env("TENGINE_WEBHOOK_ALLOW_PRIVATE", "false")
             .env("TENGINE_LOG", "warn")
-            // stdout carries only the bootstrap banner.
-            .stdout(Stdio::null())
+            // stdout carries the listening line and the bootstrap banner.
+            .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .map_err(|e| format!("could not start {}: {e}", bin.display()))?;
-        let mut server = Self { child, data_dir, addr };
+        // Dropped on an error: the process is stopped and its data removed.
+        let mut server = Self { child, data_dir, addr: SocketAddr::from(([127, 0, 0, 1], 0)) };
+        server.addr = crate::listening::address(&mut server.child, crate::listening::TENGINE, Duration::from_secs(30))
+            .map_err(|e| format!("{e}; see {}", work.join("server.log").display()))?;
+        let addr = server.addr;
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if healthy(addr) {

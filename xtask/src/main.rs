@@ -10,6 +10,7 @@ mod bench;
 mod deny;
 mod fuzz;
 mod fuzz_api;
+mod listening;
 mod sdk_models;
 
 use std::net::{SocketAddr, TcpStream};

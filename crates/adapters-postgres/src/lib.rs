@@ -18,6 +18,8 @@ mod project;
 mod queue;
 mod rate_counter;
 mod rows;
+// Hidden rather than behind a feature: see the module's documentation.
+#[doc(hidden)]
 pub mod testing;
 mod transaction;
 mod usage;

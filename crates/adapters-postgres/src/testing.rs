@@ -1,5 +1,9 @@
 //! Test support: throwaway databases on a PostgreSQL server, for this crate's contract
-//! tests and for end-to-end tests elsewhere. Not for production use.
+//! tests and for end-to-end tests elsewhere. Not for production use: the functions
+//! panic, and the module is hidden from the documentation. It is not behind a `testing`
+//! feature on purpose: only dev-dependencies would enable it, so `cargo test --workspace`
+//! would rebuild this crate and everything above it with other features than
+//! `cargo build --workspace --bins` did.
 
 use sqlx::{Connection, PgConnection};
 

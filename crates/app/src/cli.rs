@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tengine_app::config::{Config, ServeConfig, StoreConfig};
 
 /// Tengine: projects, API keys, usage analytics, rate limits and signed webhooks.
 #[derive(Debug, Parser)]
@@ -28,7 +30,7 @@ pub struct Global {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Where the embedded SQLite database lives when `DATABASE_URL` is unset.
-    #[arg(long, env = "TENGINE_DATA_DIR", default_value = "./tengine-data", global = true)]
+    #[arg(long, env = "TENGINE_DATA_DIR", default_value_os_t = StoreConfig::default().data_dir, global = true)]
     pub data_dir: PathBuf,
     /// Log format.
     #[arg(long, env = "TENGINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
@@ -37,7 +39,7 @@ pub struct Global {
     #[arg(long, env = "TENGINE_LOG", default_value = "info", global = true)]
     pub log: String,
     /// Maximum database connections per process.
-    #[arg(long, env = "TENGINE_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    #[arg(long, env = "TENGINE_DB_MAX_CONNECTIONS", default_value_t = StoreConfig::default().max_connections, global = true)]
     pub db_max_connections: u32,
     /// The server key that seals webhook secrets at rest: 32 random bytes in standard
     /// base64 (`openssl rand -base64 32`). Required with PostgreSQL (the same on every
@@ -83,34 +85,34 @@ pub enum Command {
 /// Settings of `serve`.
 #[derive(Debug, Args)]
 pub struct Serve {
-    /// Address to listen on.
-    #[arg(long, env = "TENGINE_LISTEN")]
-    pub listen: Option<SocketAddr>,
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, env = "TENGINE_LISTEN", default_value_t = ServeConfig::default().listen)]
+    pub listen: SocketAddr,
     /// A key to use as the first admin key on an empty database.
     #[arg(long, env = "TENGINE_BOOTSTRAP_KEY", hide_env_values = true)]
     pub bootstrap_key: Option<String>,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
-    #[arg(long, env = "TENGINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "TENGINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = ServeConfig::default().shutdown_timeout.as_secs())]
     pub shutdown_timeout_secs: u64,
     /// Allow webhooks to loopback, private, link-local and metadata addresses
     /// (tests and local development only).
-    #[arg(long, env = "TENGINE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "TENGINE_WEBHOOK_ALLOW_PRIVATE", default_value_t = ServeConfig::default().webhook_allow_private, action = clap::ArgAction::Set)]
     pub webhook_allow_private: bool,
     /// Webhook deliveries in flight at once per instance.
-    #[arg(long, env = "TENGINE_WEBHOOK_CONCURRENCY", default_value_t = 64)]
+    #[arg(long, env = "TENGINE_WEBHOOK_CONCURRENCY", default_value_t = ServeConfig::default().webhook_concurrency)]
     pub webhook_concurrency: usize,
     /// Requests handled at once; past it, a clean 503.
-    #[arg(long, env = "TENGINE_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    #[arg(long, env = "TENGINE_MAX_CONCURRENT_REQUESTS", default_value_t = ServeConfig::default().max_concurrent_requests)]
     pub max_concurrent_requests: usize,
     /// Seconds one request (reading its body included) may take; past it, a 503.
-    #[arg(long, env = "TENGINE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "TENGINE_REQUEST_TIMEOUT_SECS", default_value_t = ServeConfig::default().request_timeout.as_secs())]
     pub request_timeout_secs: u64,
     /// Seconds a client has to send a request's headers, on a new connection and between
     /// requests on a kept-alive one; past it, the connection is closed.
-    #[arg(long, env = "TENGINE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "TENGINE_HEADER_TIMEOUT_SECS", default_value_t = ServeConfig::default().header_timeout.as_secs())]
     pub header_timeout_secs: u64,
     /// Open connections per instance; past it, a new connection gets a 503 and is closed.
-    #[arg(long, env = "TENGINE_MAX_CONNECTIONS", default_value_t = 4096)]
+    #[arg(long, env = "TENGINE_MAX_CONNECTIONS", default_value_t = ServeConfig::default().max_connections)]
     pub max_connections: usize,
     /// Bearer token `/metrics` requires (at least 16 characters).
     #[arg(long, env = "TENGINE_METRICS_TOKEN", hide_env_values = true)]
@@ -123,15 +125,46 @@ pub struct Serve {
     #[arg(long, env = "TENGINE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
     /// Usage recording and rate limiting; `false` only for benchmarks and debugging.
-    #[arg(long, env = "TENGINE_METERING", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "TENGINE_METERING", default_value_t = ServeConfig::default().metering, action = clap::ArgAction::Set)]
     pub metering: bool,
 }
 
-impl Serve {
-    /// The listen address, defaulting to loopback port 8080.
-    pub fn listen(&self) -> SocketAddr {
-        self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))
+impl From<&Global> for StoreConfig {
+    fn from(g: &Global) -> Self {
+        Self {
+            database_url: g.database_url.clone(),
+            data_dir: g.data_dir.clone(),
+            max_connections: g.db_max_connections,
+            secret_key: g.secret_key.clone(),
+            secret_key_file: g.secret_key_file.clone(),
+            secret_keys_previous: g.secret_keys_previous.clone(),
+        }
     }
+}
+
+impl From<&Serve> for ServeConfig {
+    fn from(s: &Serve) -> Self {
+        Self {
+            listen: s.listen,
+            bootstrap_key: s.bootstrap_key.clone(),
+            shutdown_timeout: Duration::from_secs(s.shutdown_timeout_secs),
+            webhook_allow_private: s.webhook_allow_private,
+            webhook_concurrency: s.webhook_concurrency,
+            max_concurrent_requests: s.max_concurrent_requests,
+            request_timeout: Duration::from_secs(s.request_timeout_secs),
+            header_timeout: Duration::from_secs(s.header_timeout_secs),
+            max_connections: s.max_connections,
+            metrics_token: s.metrics_token.clone(),
+            metrics_listen: s.metrics_listen,
+            cors_origins: s.cors_origins.clone(),
+            metering: s.metering,
+        }
+    }
+}
+
+/// The configuration of `tengine serve`.
+pub fn config(global: &Global, serve: &Serve) -> Config {
+    Config { store: global.into(), serve: serve.into() }
 }
 
 /// `tengine accounts ...`.
@@ -177,4 +210,29 @@ pub enum SecretsCommand {
     /// Seal every stored webhook secret under `TENGINE_SECRET_KEY`, opening old ones with
     /// `TENGINE_SECRET_KEYS_PREVIOUS`; afterwards the previous keys can be dropped.
     Rotate,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["tengine", "serve"]).expect("no arguments parse");
+        let Some(Command::Serve(serve)) = cli.command else { panic!("serve is a subcommand") };
+        // Only when the environment sets none of the CLI's variables (a developer's shell may).
+        let command = <Cli as clap::CommandFactory>::command();
+        let serve_command = command.find_subcommand("serve").expect("serve exists");
+        let read = command.get_arguments().chain(serve_command.get_arguments()).filter_map(clap::Arg::get_env);
+        if read.into_iter().all(|name| std::env::var_os(name).is_none()) {
+            assert!(config(&cli.global, &serve) == Config::default());
+        }
+    }
+
+    #[test]
+    fn port_zero_is_a_valid_listen_address() {
+        let cli = Cli::try_parse_from(["tengine", "serve", "--listen", "127.0.0.1:0"]).expect("port 0 parses");
+        let Some(Command::Serve(serve)) = cli.command else { panic!("serve is a subcommand") };
+        assert_eq!(ServeConfig::from(&serve).listen.port(), 0);
+    }
 }

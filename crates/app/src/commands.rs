@@ -10,24 +10,26 @@ use tengine_application::secrets::Reseal;
 use tengine_application::{AppError, NewAccount};
 use tengine_domain::{time, AccountId, AccountName, ApiKeyId, PermissionSet, Plan, ValidationError};
 
-use crate::cli::{AccountsCommand, Global, KeysCommand, SecretsCommand};
-use crate::secret_key;
-use crate::wiring::{self, Backend};
+use tengine_app::secret_key;
+use tengine_app::wiring::{self, Backend};
+use tengine_app::StoreConfig;
+
+use crate::cli::{AccountsCommand, KeysCommand, SecretsCommand};
 
 /// Applies migrations (opening the store does) and reports success.
-pub async fn migrate(global: &Global) -> anyhow::Result<()> {
-    let backend = Backend::open(global, Duration::from_secs(10)).await?;
+pub async fn migrate(store: &StoreConfig) -> anyhow::Result<()> {
+    let backend = Backend::open(store, Duration::from_secs(10)).await?;
     println!("{}", json!({"migrated": true, "backend": backend.describe()}));
     Ok(())
 }
 
 /// `tengine accounts create`.
-pub async fn accounts(global: &Global, cmd: AccountsCommand) -> anyhow::Result<()> {
+pub async fn accounts(store: &StoreConfig, cmd: AccountsCommand) -> anyhow::Result<()> {
     let AccountsCommand::Create { name, plan, limit } = cmd;
     let name: AccountName = name.parse().map_err(invalid)?;
     let plan = Plan::from_parts(&plan, limit).map_err(invalid)?;
-    let keyring = secret_key::load(global)?;
-    let backend = Backend::open(global, Duration::from_secs(10)).await?;
+    let keyring = secret_key::load(store)?;
+    let backend = Backend::open(store, Duration::from_secs(10)).await?;
     let created = wiring::tengine(&backend, keyring).create_account(NewAccount { name, plan }).await.map_err(failed)?;
     println!(
         "{}",
@@ -43,13 +45,13 @@ pub async fn accounts(global: &Global, cmd: AccountsCommand) -> anyhow::Result<(
 }
 
 /// `tengine keys create` and `tengine keys revoke`.
-pub async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
+pub async fn keys(store: &StoreConfig, cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::Create { account, permissions } => {
             let account: AccountId = account.parse().context("--account must be an account id (acct_...)")?;
             let permissions = PermissionSet::parse_list("permissions", &permissions).map_err(invalid)?;
-            let keyring = secret_key::load(global)?;
-            let backend = Backend::open(global, Duration::from_secs(10)).await?;
+            let keyring = secret_key::load(store)?;
+            let backend = Backend::open(store, Duration::from_secs(10)).await?;
             let (key, secret) =
                 wiring::tengine(&backend, keyring).create_account_key(account, permissions).await.map_err(failed)?;
             println!(
@@ -64,8 +66,8 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke { key_id } => {
             let id: ApiKeyId = key_id.parse().context("--key-id must be a key id (key_...)")?;
-            let keyring = secret_key::load(global)?;
-            let backend = Backend::open(global, Duration::from_secs(10)).await?;
+            let keyring = secret_key::load(store)?;
+            let backend = Backend::open(store, Duration::from_secs(10)).await?;
             let key = wiring::tengine(&backend, keyring).revoke_any_key(id).await.map_err(failed)?;
             println!(
                 "{}",
@@ -82,11 +84,11 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
 
 /// `tengine secrets rotate`: seals every stored webhook secret under the current key.
 /// Fails, naming what is left, unless everything is now under it.
-pub async fn secrets(global: &Global, cmd: SecretsCommand) -> anyhow::Result<()> {
+pub async fn secrets(store: &StoreConfig, cmd: SecretsCommand) -> anyhow::Result<()> {
     let SecretsCommand::Rotate = cmd;
-    let keyring = secret_key::load(global)?;
+    let keyring = secret_key::load(store)?;
     let key_id = keyring.current_id().to_string();
-    let backend = Backend::open(global, Duration::from_secs(10)).await?;
+    let backend = Backend::open(store, Duration::from_secs(10)).await?;
     let report = wiring::tengine(&backend, keyring).reseal_webhook_secrets(Reseal::Stale).await.map_err(failed)?;
     println!(
         "{}",

@@ -9,21 +9,21 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use tengine_domain::secret_key::{Keyring, ServerKey};
 
-use crate::cli::Global;
+use crate::config::StoreConfig;
 
 /// The generated key's file name in the data directory.
 pub const KEY_FILE: &str = "secret.key";
 
 const HOW_TO_MAKE: &str = "make one with `openssl rand -base64 32`";
 
-/// The key ring `global` configures.
+/// The key ring `config` names.
 ///
 /// # Errors
 /// When a key is malformed, both the key and its file are set, or PostgreSQL is used
 /// without a key; when the generated key cannot be read or written.
-pub fn load(global: &Global) -> anyhow::Result<Keyring> {
-    let inline = global.secret_key.as_deref().filter(|k| !k.trim().is_empty());
-    let file = global.secret_key_file.as_deref().filter(|p| !p.as_os_str().is_empty());
+pub fn load(config: &StoreConfig) -> anyhow::Result<Keyring> {
+    let inline = config.secret_key.as_deref().filter(|k| !k.trim().is_empty());
+    let file = config.secret_key_file.as_deref().filter(|p| !p.as_os_str().is_empty());
     let current = match (inline, file) {
         (Some(_), Some(_)) => anyhow::bail!("set TENGINE_SECRET_KEY or TENGINE_SECRET_KEY_FILE, not both"),
         (Some(k), None) => k.parse().context("TENGINE_SECRET_KEY is invalid")?,
@@ -31,13 +31,13 @@ pub fn load(global: &Global) -> anyhow::Result<Keyring> {
             .with_context(|| format!("could not read TENGINE_SECRET_KEY_FILE {}", path.display()))?
             .parse()
             .with_context(|| format!("TENGINE_SECRET_KEY_FILE {} is invalid", path.display()))?,
-        (None, None) if is_postgres(global) => anyhow::bail!(
+        (None, None) if config.is_postgres() => anyhow::bail!(
             "PostgreSQL needs TENGINE_SECRET_KEY (or TENGINE_SECRET_KEY_FILE), the same on every instance: \
              32 random bytes in standard base64 that seal webhook secrets at rest; {HOW_TO_MAKE}"
         ),
-        (None, None) => generated(&global.data_dir)?,
+        (None, None) => generated(&config.data_dir)?,
     };
-    let previous = global
+    let previous = config
         .secret_keys_previous
         .iter()
         .filter(|k| !k.trim().is_empty())
@@ -47,10 +47,6 @@ pub fn load(global: &Global) -> anyhow::Result<Keyring> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Keyring::new(current, previous))
-}
-
-fn is_postgres(global: &Global) -> bool {
-    global.database_url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
 }
 
 /// The key in `dir/secret.key`, made (0600) on first use.

@@ -1,4 +1,5 @@
-//! Opens the configured store and assembles the use cases and the HTTP state.
+//! Opens the configured store and assembles the use cases and the HTTP state: what
+//! `tengine serve`, the one-shot commands and the fuzz harness share.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,119 +7,195 @@ use std::time::Duration;
 use anyhow::Context;
 use tengine_adapters_http::state::AppStateParts;
 use tengine_adapters_http::{AppState, ReadinessCheck};
-use tengine_adapters_postgres::PgDeliveryNotifier;
-use tengine_adapters_postgres::PgStore;
+use tengine_adapters_postgres::{PgDeliveryNotifier, PgStore};
 use tengine_adapters_sqlite::SqliteStore;
 use tengine_adapters_webhook_sender::{ReqwestSender, SenderConfig};
 use tengine_application::delivery::{DeliveryWorker, WorkerConfig};
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
 use tengine_domain::secret_key::Keyring;
 use tengine_ports::{DeliveryNotifier, DeliveryQueue, RateCounterRepository, Store};
+use tokio::sync::Notify;
 
-use crate::cli::{Global, Serve};
-use tengine_app::system::{OsSecrets, SystemClock, UuidV7Ids};
+use crate::config::{ServeConfig, StoreConfig};
+use crate::system::{OsSecrets, SystemClock, UuidV7Ids};
 
-/// The storage backend chosen by `DATABASE_URL`.
+/// Distinct (project, key, hour) rows the usage buffer holds before dropping.
+const USAGE_CAPACITY: usize = 100_000;
+
+/// What renders the Prometheus text of `/metrics`.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The storage backend chosen by `DATABASE_URL`: the ports over it, and the few
+/// operations whose implementation differs per database.
 #[derive(Clone)]
-pub enum Backend {
-    /// PostgreSQL (production; many instances may share it).
-    Postgres(PgStore),
-    /// Embedded SQLite (the zero-setup default; one instance).
-    Sqlite(SqliteStore),
+pub struct Backend {
+    store: Arc<dyn Store>,
+    counters: Arc<dyn RateCounterRepository>,
+    queue: Arc<dyn DeliveryQueue>,
+    database: Arc<dyn Database>,
+}
+
+/// What the wiring needs of a database beyond the ports: one implementation per
+/// adapter, so no method of [`Backend`] matches on the database.
+#[async_trait::async_trait]
+trait Database: Send + Sync {
+    /// A name for logs.
+    fn name(&self) -> &'static str;
+    async fn migrate(&self) -> anyhow::Result<()>;
+    /// Whether the database answers a trivial query.
+    async fn ping(&self) -> bool;
+    /// Connections in use now, for the pool gauge.
+    fn connections_in_use(&self) -> f64;
+    /// What wakes the delivery worker after a commit.
+    async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>>;
+}
+
+#[async_trait::async_trait]
+impl Database for PgStore {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        PgStore::migrate(self).await.context("PostgreSQL migration failed")
+    }
+
+    async fn ping(&self) -> bool {
+        PgStore::ping(self).await.is_ok()
+    }
+
+    fn connections_in_use(&self) -> f64 {
+        // Connections kept for hot reads are idle too, though the pool lent them out.
+        f64::from(self.pool().size()) - (self.pool().num_idle() + self.kept_idle()) as f64
+    }
+
+    /// `LISTEN`, so commits on any instance wake every instance.
+    async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
+        let notifier = PgDeliveryNotifier::listen(self.pool()).await.context("could not listen for deliveries")?;
+        Ok(Arc::new(notifier))
+    }
+}
+
+#[async_trait::async_trait]
+impl Database for SqliteStore {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        SqliteStore::migrate(self).await.context("SQLite migration failed")
+    }
+
+    async fn ping(&self) -> bool {
+        SqliteStore::ping(self).await.is_ok()
+    }
+
+    fn connections_in_use(&self) -> f64 {
+        let size = self.reader().size() + self.writer().size();
+        f64::from(size) - (self.reader().num_idle() + self.writer().num_idle()) as f64
+    }
+
+    /// An in-process signal: one instance owns a SQLite file.
+    async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
+        Ok(Arc::new(SqliteStore::delivery_notifier(self)))
+    }
 }
 
 impl Backend {
-    /// Opens the store `global` describes, retrying a briefly unreachable PostgreSQL for
+    /// Opens the store `config` describes, retrying a briefly unreachable PostgreSQL for
     /// up to `patience`, and applies migrations.
     ///
     /// # Errors
     /// When the database stays unreachable or a migration fails.
-    pub async fn open(global: &Global, patience: Duration) -> anyhow::Result<Self> {
-        let backend = match global.database_url.as_deref() {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                let deadline = tokio::time::Instant::now().checked_add(patience);
-                let mut delay = Duration::from_millis(200);
-                let store = loop {
-                    match PgStore::connect(url, global.db_max_connections).await {
-                        Ok(store) => break store,
-                        Err(e) if deadline.is_none_or(|d| tokio::time::Instant::now() + delay < d) => {
-                            tracing::warn!(error = %e, retry_in_ms = delay.as_millis(), "database unreachable; retrying");
-                            tokio::time::sleep(delay).await;
-                            delay = (delay * 2).min(Duration::from_secs(5));
-                        }
-                        Err(e) => return Err(e).context("could not connect to PostgreSQL"),
-                    }
-                };
-                Backend::Postgres(store)
+    pub async fn open(config: &StoreConfig, patience: Duration) -> anyhow::Result<Self> {
+        let backend = match config.database_url.as_deref() {
+            Some(url) if config.is_postgres() => {
+                Self::over(connect_postgres(url, config.max_connections, patience).await?)
             }
             Some(url) if url.starts_with("sqlite:") => {
-                Backend::Sqlite(SqliteStore::connect(url).await.context("could not open the SQLite database")?)
+                Self::over(SqliteStore::connect(url).await.context("could not open the SQLite database")?)
             }
             Some(_) => anyhow::bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:"),
             None => {
-                crate::secret_key::private_dir(&global.data_dir)?;
-                let path = global.data_dir.join("tengine.db");
+                crate::secret_key::private_dir(&config.data_dir)?;
+                let path = config.data_dir.join("tengine.db");
                 let store = SqliteStore::open(&path)
                     .await
                     .with_context(|| format!("could not open the SQLite database at {}", path.display()))?;
-                Backend::Sqlite(store)
+                Self::over(store)
             }
         };
-        backend.migrate().await?;
+        backend.database.migrate().await?;
         Ok(backend)
     }
 
-    async fn migrate(&self) -> anyhow::Result<()> {
-        match self {
-            Backend::Postgres(s) => s.migrate().await.context("PostgreSQL migration failed"),
-            Backend::Sqlite(s) => s.migrate().await.context("SQLite migration failed"),
+    /// Every port over one store; the single place that knows the store's type.
+    fn over<S: Database + Store + Clone + 'static>(store: S) -> Self {
+        Self {
+            store: Arc::new(store.clone()),
+            counters: Arc::new(store.clone()),
+            queue: Arc::new(store.clone()),
+            database: Arc::new(store),
         }
     }
 
     /// A name for logs.
     pub fn describe(&self) -> &'static str {
-        match self {
-            Backend::Postgres(_) => "postgres",
-            Backend::Sqlite(_) => "sqlite",
-        }
+        self.database.name()
     }
 
     /// The store behind the ports.
     pub fn store(&self) -> Arc<dyn Store> {
-        match self {
-            Backend::Postgres(s) => Arc::new(s.clone()),
-            Backend::Sqlite(s) => Arc::new(s.clone()),
-        }
+        self.store.clone()
     }
 
-    /// The `/readyz` check: the database answers a trivial query.
+    /// The `/readyz` check: the database answers a trivial query within a second,
+    /// whatever the pool's acquire timeout.
     pub fn readiness(&self) -> ReadinessCheck {
-        let backend = self.clone();
+        let database = self.database.clone();
         Arc::new(move || {
-            let backend = backend.clone();
-            Box::pin(async move {
-                // A probe answers within a second, whatever the pool's acquire timeout.
-                let ping = async {
-                    match &backend {
-                        Backend::Postgres(s) => s.ping().await.is_ok(),
-                        Backend::Sqlite(s) => s.ping().await.is_ok(),
-                    }
-                };
-                tokio::time::timeout(Duration::from_secs(1), ping).await.unwrap_or(false)
-            })
+            let database = database.clone();
+            Box::pin(
+                async move { tokio::time::timeout(Duration::from_secs(1), database.ping()).await.unwrap_or(false) },
+            )
         })
     }
-}
 
-impl Backend {
     /// The rate limiter, counting through the database on both backends, so limits hold
     /// across instances and across restarts.
     pub fn limiter(&self) -> Arc<SlidingWindowLimiter> {
-        let counters: Arc<dyn RateCounterRepository> = match self {
-            Backend::Postgres(s) => Arc::new(s.clone()),
-            Backend::Sqlite(s) => Arc::new(s.clone()),
-        };
-        Arc::new(SlidingWindowLimiter::shared(counters))
+        Arc::new(SlidingWindowLimiter::shared(self.counters.clone()))
+    }
+
+    /// What wakes the delivery worker after a commit: PostgreSQL `LISTEN` (so commits
+    /// on any instance wake every instance), or an in-process signal for SQLite.
+    ///
+    /// # Errors
+    /// When PostgreSQL refuses the listening connection.
+    pub async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
+        self.database.delivery_notifier().await
+    }
+
+    /// Database connections in use now, for the pool gauge.
+    pub fn connections_in_use(&self) -> f64 {
+        self.database.connections_in_use()
+    }
+}
+
+/// Connects to PostgreSQL, retrying with backoff until `patience` runs out.
+async fn connect_postgres(url: &str, max_connections: u32, patience: Duration) -> anyhow::Result<PgStore> {
+    let deadline = tokio::time::Instant::now().checked_add(patience);
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match PgStore::connect(url, max_connections).await {
+            Ok(store) => return Ok(store),
+            Err(e) if deadline.is_none_or(|d| tokio::time::Instant::now() + delay < d) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis(), "database unreachable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e).context("could not connect to PostgreSQL"),
+        }
     }
 }
 
@@ -140,46 +217,49 @@ pub fn tengine(backend: &Backend, keyring: Keyring) -> Tengine {
     tengine_with(backend, backend.limiter(), Arc::new(keyring))
 }
 
-impl Backend {
-    /// What wakes the delivery worker after a commit: PostgreSQL `LISTEN` (so commits
-    /// on any instance wake every instance), or an in-process signal for SQLite.
-    ///
-    /// # Errors
-    /// When PostgreSQL refuses the listening connection.
-    pub async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
-        Ok(match self {
-            Backend::Postgres(s) => {
-                Arc::new(PgDeliveryNotifier::listen(s.pool()).await.context("could not listen for deliveries")?)
-            }
-            Backend::Sqlite(s) => Arc::new(s.delivery_notifier()),
-        })
-    }
+/// The application over an open store, before anything listens or runs in the
+/// background. `tengine serve` adds the listeners and workers; the fuzz harness sends
+/// requests to `tengine_adapters_http::router(state)` in-process.
+pub struct Wired {
+    /// The use cases.
+    pub tengine: Tengine,
+    /// The rate limiter the use cases count with (a worker syncs it across instances).
+    pub limiter: Arc<SlidingWindowLimiter>,
+    /// Usage records waiting to be written.
+    pub usage: Arc<UsageBuffer>,
+    /// Notified when the usage buffer fills, so it is flushed before the next tick.
+    pub usage_full: Arc<Notify>,
+    /// The state every HTTP handler shares.
+    pub state: AppState,
+}
 
-    /// Database connections in use now, for the pool gauge.
-    pub fn connections_in_use(&self) -> f64 {
-        let (size, idle) = match self {
-            // Connections kept for hot reads are idle too, though the pool lent them out.
-            Backend::Postgres(s) => (s.pool().size(), s.pool().num_idle() + s.kept_idle()),
-            Backend::Sqlite(s) => {
-                (s.reader().size() + s.writer().size(), s.reader().num_idle() + s.writer().num_idle())
-            }
-        };
-        f64::from(size) - idle as f64
-    }
-
-    fn queue(&self) -> Arc<dyn DeliveryQueue> {
-        match self {
-            Backend::Postgres(s) => Arc::new(s.clone()),
-            Backend::Sqlite(s) => Arc::new(s.clone()),
-        }
-    }
+/// Assembles the use cases and the HTTP state over `backend`; with `metering` off,
+/// usage is not recorded and rate limits not applied.
+pub fn wire(backend: &Backend, keyring: Arc<Keyring>, metering: bool, metrics: MetricsRender) -> Wired {
+    let limiter = backend.limiter();
+    let tengine = tengine_with(backend, limiter.clone(), keyring);
+    let usage_full = Arc::new(Notify::new());
+    let waker = usage_full.clone();
+    let usage = Arc::new(UsageBuffer::new(USAGE_CAPACITY, move || waker.notify_one()));
+    let state = AppState::new(AppStateParts {
+        tengine: tengine.clone(),
+        ready: backend.readiness(),
+        usage: usage.clone(),
+        metering,
+        metrics,
+    });
+    Wired { tengine, limiter, usage, usage_full, state }
 }
 
 /// The webhook delivery worker of this process.
 ///
 /// # Errors
 /// When the HTTP client cannot be built.
-pub fn delivery_worker(backend: &Backend, serve: &Serve, keyring: Arc<Keyring>) -> anyhow::Result<Arc<DeliveryWorker>> {
+pub fn delivery_worker(
+    backend: &Backend,
+    serve: &ServeConfig,
+    keyring: Arc<Keyring>,
+) -> anyhow::Result<Arc<DeliveryWorker>> {
     let sender =
         ReqwestSender::new(SenderConfig { allow_private: serve.webhook_allow_private, ..SenderConfig::default() })
             .context("could not build the webhook HTTP client")?;
@@ -191,13 +271,14 @@ pub fn delivery_worker(backend: &Backend, serve: &Serve, keyring: Arc<Keyring>) 
         concurrency: serve.webhook_concurrency.max(1),
         lease: Duration::from_secs(60),
     };
-    Ok(Arc::new(DeliveryWorker::new(backend.queue(), Arc::new(sender), Arc::new(SystemClock), keyring, config)))
+    let queue = backend.queue.clone();
+    Ok(Arc::new(DeliveryWorker::new(queue, Arc::new(sender), Arc::new(SystemClock), keyring, config)))
 }
 
 /// Installs the Prometheus recorder once and returns what renders `/metrics`. A task
 /// drains histogram samples every few seconds: the recorder keeps each one until then,
 /// so without it memory would grow with every request between scrapes.
-pub fn metrics() -> Arc<dyn Fn() -> String + Send + Sync> {
+pub fn metrics() -> MetricsRender {
     match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
         Ok(handle) => {
             let upkeep = handle.clone();
@@ -215,15 +296,4 @@ pub fn metrics() -> Arc<dyn Fn() -> String + Send + Sync> {
             Arc::new(String::new)
         }
     }
-}
-
-/// The HTTP state.
-pub fn http_state(
-    backend: &Backend,
-    tengine: Tengine,
-    usage: Arc<UsageBuffer>,
-    metering: bool,
-    metrics: Arc<dyn Fn() -> String + Send + Sync>,
-) -> AppState {
-    AppState::new(AppStateParts { tengine, ready: backend.readiness(), usage, metering, metrics })
 }

@@ -69,5 +69,7 @@ pub async fn serve(database_url: &str, listen: SocketAddr) -> anyhow::Result<()>
         .route("/adapter/{account}/{id}", get(via_adapter))
         .with_state(pool);
     let listener = tokio::net::TcpListener::bind(listen).await.context("bind")?;
+    // With port 0, `cargo xtask bench` learns the port from this line.
+    println!("tengine-bench: listening on {}", listener.local_addr().context("local address")?);
     axum::serve(listener, app).await.context("serve")
 }

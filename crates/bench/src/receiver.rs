@@ -83,5 +83,7 @@ pub async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
         .route("/reset", post(reset))
         .with_state(Shared::default());
     let listener = tokio::net::TcpListener::bind(listen).await.context("bind")?;
+    // With port 0, `cargo xtask bench` learns the port from this line.
+    println!("tengine-bench: listening on {}", listener.local_addr().context("local address")?);
     axum::serve(listener, app).await.context("serve")
 }

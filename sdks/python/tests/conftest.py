@@ -14,11 +14,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import WebhookReceiver, free_port, make_api_key  # noqa: E402
+from helpers import WebhookReceiver, make_api_key  # noqa: E402
 
 from tengineai import Project, TengineAI  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+
+# What `tengine serve` prints on stdout once its listener is bound (README, Configuration).
+LISTENING = "tengine: listening on "
 
 
 def tengine_binary() -> Path:
@@ -44,30 +47,42 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TengineServer]:
         pytest.fail(f"tengine binary not found at {binary}: build it (cargo build -p tengine-app) or set TENGINE_BIN")
     data_dir = tmp_path_factory.mktemp("tengine-data")
     log = data_dir / "server.log"
+    stdout = data_dir / "server.stdout"
     api_key = make_api_key()
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
         TENGINE_DATA_DIR=str(data_dir),
-        TENGINE_LISTEN=f"127.0.0.1:{port}",
+        # Port 0: the server picks a free port and prints it (no bind-drop-rebind race).
+        TENGINE_LISTEN="127.0.0.1:0",
         TENGINE_BOOTSTRAP_KEY=api_key,
         TENGINE_WEBHOOK_ALLOW_PRIVATE="true",
     )
-    with open(log, "wb") as out:
-        process = subprocess.Popen([str(binary), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    with open(stdout, "wb") as out, open(log, "wb") as err:
+        process = subprocess.Popen([str(binary), "serve"], env=env, stdout=out, stderr=err)
+
+    def output() -> str:
+        return stdout.read_text(errors="replace")[-2000:] + log.read_text(errors="replace")[-4000:]
+
+    url = None
     deadline = time.monotonic() + 30
     while True:
         if process.poll() is not None:
-            pytest.fail(f"tengine exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
+            pytest.fail(f"tengine exited with {process.returncode}:\n{output()}")
+        if url is None:
+            # Whole lines only: the file may be read while the line is being written.
+            for line in stdout.read_text(errors="replace").splitlines(keepends=True):
+                if line.startswith(LISTENING) and line.endswith("\n"):
+                    url = "http://" + line[len(LISTENING) :].strip()
+                    break
+        if url is not None:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
         if time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"tengine did not become healthy:\n{log.read_text(errors='replace')[-4000:]}")
+            pytest.fail(f"tengine did not become healthy:\n{output()}")
         time.sleep(0.05)
     yield TengineServer(url, api_key, process, log)
     process.terminate()

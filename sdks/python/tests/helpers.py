@@ -32,7 +32,9 @@ def make_api_key() -> str:
     return body + base62(zlib.crc32(body.encode("ascii"))).rjust(6, "0")
 
 
-def free_port() -> int:
+def unused_port() -> int:
+    """A port nothing listens on, for connection-refused cases. Not for starting a server
+    on: it could be taken before the server binds it (servers listen on port 0 instead)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

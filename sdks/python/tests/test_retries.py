@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from helpers import FakeApi, error_body, free_port
+from helpers import FakeApi, error_body, unused_port
 from tengineai import APIConnectionError, RateLimitError, ServiceUnavailableError, TengineAI
 
 PROJECT = {"id": "proj_1", "name": "x", "description": None, "created_at": "2030-01-01T00:00:00Z", "updated_at": "2030-01-01T00:00:00Z"}
@@ -150,7 +150,7 @@ def test_backoff_without_retry_after_grows_exponentially_with_jitter(sleeps):
 
 
 def test_network_errors_are_retried_then_raised(sleeps):
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{unused_port()}"  # nothing listens there
     with make_client(url, sleeps, max_retries=2) as c:
         with pytest.raises(APIConnectionError):
             c.projects.list()

@@ -234,8 +234,8 @@ describe('retries', () => {
 
 describe('connection errors', () => {
   it('retries network errors and then throws APIConnectionError', async () => {
-    const { freePort } = await import('./helpers/server.js');
-    const port = await freePort();
+    const { unusedPort } = await import('./helpers/server.js');
+    const port = await unusedPort();
     const c = new TengineAI({ apiKey: 'k', baseUrl: `http://127.0.0.1:${port}`, maxRetries: 2, initialRetryDelayMs: 1 });
     await assert.rejects(c.projects.list(), (e: unknown) => {
       assert.ok(e instanceof APIConnectionError);

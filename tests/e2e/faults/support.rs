@@ -111,7 +111,8 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now. Only for the private PostgreSQL cluster: it
+/// cannot be started on port 0 and report its port (servers of ours listen on port 0).
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     listener.local_addr().expect("local address").port()

@@ -1,6 +1,6 @@
 /**
  * Starts a real `tengine serve` for the tests: a fresh data directory (embedded SQLite),
- * a free port, a known bootstrap key. Binary: `$TENGINE_BIN`, else
+ * port 0 (the server prints the port it got), a known bootstrap key. Binary: `$TENGINE_BIN`, else
  * `<CARGO_TARGET_DIR or ../../target>/debug/tengine`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -47,7 +47,11 @@ export function generateKey(): string {
   return body + base62(crc32(Buffer.from(body, 'ascii'))).padStart(6, '0');
 }
 
-export function freePort(): Promise<number> {
+/**
+ * A port nothing listens on, for connection-refused cases. Not for starting a server on:
+ * it could be taken before the server binds it (servers listen on port 0 instead).
+ */
+export function unusedPort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.unref();
@@ -58,6 +62,20 @@ export function freePort(): Promise<number> {
       srv.close(() => res(port));
     });
   });
+}
+
+/** What `tengine serve` prints on stdout once its listener is bound (README, Configuration). */
+const LISTENING = 'tengine: listening on ';
+
+/** The address on the first complete `tengine: listening on ADDR` line, if any yet. */
+export function listeningAddress(stdout: string): string | undefined {
+  const lines = stdout.split('\n');
+  // The last piece is not a complete line yet.
+  return lines
+    .slice(0, -1)
+    .find((l) => l.startsWith(LISTENING))
+    ?.slice(LISTENING.length)
+    .trim();
 }
 
 export function findBinary(): string {
@@ -82,12 +100,12 @@ export async function startServer(): Promise<TestServer> {
     throw new Error(`tengine binary not found at ${bin}: set TENGINE_BIN or build it (cargo build -p app)`);
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'tengine-ts-sdk-'));
-  const port = await freePort();
   const apiKey = generateKey();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TENGINE_DATA_DIR: dataDir,
-    TENGINE_LISTEN: `127.0.0.1:${port}`,
+    // Port 0: the server picks a free port and prints it (no bind-drop-rebind race).
+    TENGINE_LISTEN: '127.0.0.1:0',
     TENGINE_BOOTSTRAP_KEY: apiKey,
     TENGINE_WEBHOOK_ALLOW_PRIVATE: 'true',
     TENGINE_LOG: process.env['TENGINE_LOG'] ?? 'warn',
@@ -98,22 +116,34 @@ export async function startServer(): Promise<TestServer> {
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-8000);
   };
-  child.stdout?.on('data', keep);
+  // stdout is kept whole until the listening line is found (it comes first).
+  let stdout = '';
+  let address: string | undefined;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    keep(chunk);
+    if (address === undefined) {
+      stdout += chunk.toString();
+      address = listeningAddress(stdout);
+    }
+  });
   child.stderr?.on('data', keep);
   let exited = false;
   child.on('exit', () => {
     exited = true;
   });
 
-  const url = `http://127.0.0.1:${port}`;
+  let url = '';
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (exited) throw new Error(`tengine exited during startup:\n${output}`);
-    try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) break;
-    } catch {
-      // not listening yet
+    if (address !== undefined) {
+      url = `http://${address}`;
+      try {
+        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) break;
+      } catch {
+        // not ready yet
+      }
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
