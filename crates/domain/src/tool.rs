@@ -8,6 +8,7 @@
 pub mod base_url;
 pub mod call;
 pub mod fields;
+pub mod request_templates;
 pub mod response;
 pub mod schema;
 pub mod signing;

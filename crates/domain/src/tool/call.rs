@@ -6,7 +6,8 @@ use std::fmt;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::fields::{AuthStrategy, BodyNode, HttpMethod, MaxResponseBytes, TimeoutMs, ToolSecret};
+use super::fields::{AuthStrategy, HttpMethod, MaxResponseBytes, TimeoutMs, ToolSecret};
+use super::request_templates::BodyNode;
 use super::signing::{identity_headers, sign, SIGNATURE_HEADER};
 use super::template::{encode_component, RenderError, Variables};
 use super::Tool;
@@ -161,7 +162,7 @@ impl Tool {
     }
 
     /// Prepares a call: checks it may be made, checks `arguments` against the input
-    /// schema, renders the templates, adds the `X-Tengine-*` headers and the
+    /// schema (`null` counts as `{}`), renders the templates, adds the `X-Tengine-*` headers and the
     /// authentication (`secret` is the opened `auth_secret`).
     ///
     /// # Errors
@@ -178,6 +179,9 @@ impl Tool {
             (_, Some(s)) => Some(s),
             (_, None) => return Err(PrepareError::MissingSecret),
         };
+        // MCP lets a client omit `arguments`; that is an empty object, not `null`.
+        let empty = Value::Object(Map::new());
+        let arguments = if arguments.is_null() { &empty } else { arguments };
         let arguments = self.input_schema.check_arguments(arguments).map_err(PrepareError::InvalidArguments)?;
         let vars = Variables { arguments, project_id: ctx.project_id, request_id: ctx.request_id, member: ctx.member };
 
@@ -193,7 +197,7 @@ impl Tool {
         let mut headers = Vec::new();
         for (name, _, t) in self.headers_template.entries() {
             let Some(value) = vars.render_text(t, &format!("headers_template.{name}"))? else { continue };
-            if !value.chars().all(super::fields::is_header_value_char) {
+            if !value.chars().all(super::request_templates::is_header_value_char) {
                 return Err(RenderError::UnsafeHeaderValue { header: name.to_owned() }.into());
             }
             headers.push((name.to_owned(), value));

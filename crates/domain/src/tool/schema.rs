@@ -82,7 +82,7 @@ impl InputSchema {
         &self.raw
     }
 
-    /// Checks the model's arguments; a missing `arguments` is checked as `{}`.
+    /// Checks the model's arguments (an object).
     ///
     /// # Errors
     /// One field error per mismatch (at most 20), named `arguments` followed by the JSON

@@ -240,6 +240,8 @@ fn schema_mismatches_and_refusals_stop_the_call() {
     let mut got = fields(&v);
     got.sort_unstable();
     assert_eq!(got, ["arguments/id", "arguments/limit"]);
+    let no_args = t.prepare_call(&Value::Null, &ctx(None), None).expect_err("id is required");
+    assert!(matches!(&no_args, PrepareError::InvalidArguments(v) if fields(v) == ["arguments/id"]), "{no_args:?}");
     t.require_member = true;
     assert_eq!(t.prepare_call(&json!({"id": "1"}), &ctx(None), None), Err(CallRefused::MemberRequired.into()));
     t.enabled = false;
