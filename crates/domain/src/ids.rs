@@ -100,6 +100,10 @@ define_id!(
     /// Identifies an integration of a project.
     IntegrationId, "int_", "integration"
 );
+define_id!(
+    /// Identifies a custom tool of a project.
+    ToolId, "tool_", "tool"
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! The server key and what it protects at rest: webhook secrets sealed with
+//! The server key and what it protects at rest: webhook and tool secrets sealed with
 //! XChaCha20-Poly1305 (the key's id stored next to each ciphertext), and the key that
 //! idempotency lookups are HMACed under. Pure: nonces come in as arguments.
 //!
@@ -16,7 +16,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::idempotency::LookupKey;
-use crate::ids::WebhookId;
+use crate::ids::{ToolId, WebhookId};
+use crate::tool::fields::ToolSecret;
 use crate::webhook::WebhookSecret;
 
 /// What a sealed value starts with; anything else in the column is a plaintext secret
@@ -95,7 +96,7 @@ impl fmt::Display for KeyId {
     }
 }
 
-/// A webhook secret as stored: sealed under a key of the ring, or, from a database
+/// A webhook or tool secret as stored: sealed under a key of the ring, or, from a database
 /// older than encryption at rest, plaintext.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SealedSecret(String);
@@ -164,14 +165,7 @@ impl Keyring {
     /// Seals `secret` of webhook `id` under the current key; the webhook id is bound as
     /// associated data, so a sealed value copied onto another webhook does not open.
     pub fn seal(&self, id: WebhookId, secret: &WebhookSecret, nonce: Nonce) -> SealedSecret {
-        let kid = self.current.id().to_string();
-        let aad = associated_data(&kid, id);
-        let payload = Payload { msg: secret.expose_secret().as_bytes(), aad: &aad };
-        // Encryption into a Vec fails only for absurd lengths; a secret is at most 256 characters.
-        let ct = self.current.cipher().encrypt(XNonce::from_slice(&nonce), payload).unwrap_or_default();
-        let mut blob = nonce.to_vec();
-        blob.extend(ct);
-        SealedSecret(format!("{SEALED_PREFIX}{kid}:{}", B64URL.encode(blob)))
+        self.seal_bytes(WEBHOOK_LABEL, &id.to_string(), secret.expose_secret().as_bytes(), nonce)
     }
 
     /// Opens what [`Keyring::seal`] made for webhook `id` with any key of the ring; a
@@ -181,9 +175,41 @@ impl Keyring {
     /// `UnknownKey` when no key of the ring has that id; `Corrupt` when the value is
     /// malformed, altered, or belongs to another webhook.
     pub fn open(&self, id: WebhookId, sealed: &SealedSecret) -> Result<WebhookSecret, OpenError> {
-        let Some(rest) = sealed.0.strip_prefix(SEALED_PREFIX) else {
+        if !sealed.0.starts_with(SEALED_PREFIX) {
             return sealed.0.parse().map_err(|_| OpenError::Corrupt);
-        };
+        }
+        let plain = self.open_bytes(WEBHOOK_LABEL, &id.to_string(), sealed)?;
+        String::from_utf8(plain).map_err(|_| OpenError::Corrupt)?.parse().map_err(|_| OpenError::Corrupt)
+    }
+
+    /// Seals a tool's `encrypted_auth_secret` under the current key, bound to tool `id`.
+    pub fn seal_tool_secret(&self, id: ToolId, secret: &ToolSecret, nonce: Nonce) -> SealedSecret {
+        self.seal_bytes(TOOL_LABEL, &id.to_string(), secret.expose_secret().as_bytes(), nonce)
+    }
+
+    /// Opens what [`Keyring::seal_tool_secret`] made for tool `id` (tools never stored
+    /// plaintext secrets, so a value that is not sealed is corrupt).
+    ///
+    /// # Errors
+    /// `UnknownKey` when no key of the ring has that id; `Corrupt` otherwise.
+    pub fn open_tool_secret(&self, id: ToolId, sealed: &SealedSecret) -> Result<ToolSecret, OpenError> {
+        let plain = self.open_bytes(TOOL_LABEL, &id.to_string(), sealed)?;
+        String::from_utf8(plain).map_err(|_| OpenError::Corrupt)?.parse().map_err(|_| OpenError::Corrupt)
+    }
+
+    fn seal_bytes(&self, label: &str, id: &str, msg: &[u8], nonce: Nonce) -> SealedSecret {
+        let kid = self.current.id().to_string();
+        let aad = associated_data(label, &kid, id);
+        // Encryption into a Vec fails only for absurd lengths; secrets are a few KiB at most.
+        let ct =
+            self.current.cipher().encrypt(XNonce::from_slice(&nonce), Payload { msg, aad: &aad }).unwrap_or_default();
+        let mut blob = nonce.to_vec();
+        blob.extend(ct);
+        SealedSecret(format!("{SEALED_PREFIX}{kid}:{}", B64URL.encode(blob)))
+    }
+
+    fn open_bytes(&self, label: &str, id: &str, sealed: &SealedSecret) -> Result<Vec<u8>, OpenError> {
+        let rest = sealed.0.strip_prefix(SEALED_PREFIX).ok_or(OpenError::Corrupt)?;
         let (kid, blob) = rest.split_once(':').ok_or(OpenError::Corrupt)?;
         let key = std::iter::once(&self.current)
             .chain(&self.previous)
@@ -191,12 +217,8 @@ impl Keyring {
             .ok_or_else(|| OpenError::UnknownKey(kid.to_owned()))?;
         let blob = B64URL.decode(blob).map_err(|_| OpenError::Corrupt)?;
         let (nonce, ct) = blob.split_at_checked(24).ok_or(OpenError::Corrupt)?;
-        let aad = associated_data(kid, id);
-        let plain = key
-            .cipher()
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
-            .map_err(|_| OpenError::Corrupt)?;
-        String::from_utf8(plain).map_err(|_| OpenError::Corrupt)?.parse().map_err(|_| OpenError::Corrupt)
+        let aad = associated_data(label, kid, id);
+        key.cipher().decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad }).map_err(|_| OpenError::Corrupt)
     }
 
     /// Whether `sealed` should be sealed again: it is plaintext or under an older key.
@@ -205,8 +227,13 @@ impl Keyring {
     }
 }
 
-fn associated_data(kid: &str, id: WebhookId) -> Vec<u8> {
-    format!("tengine webhook secret v1\0{kid}\0{id}").into_bytes()
+/// What a webhook secret's associated data starts with (unchanged since v1).
+const WEBHOOK_LABEL: &str = "tengine webhook secret v1";
+/// What a tool secret's associated data starts with.
+const TOOL_LABEL: &str = "tengine tool secret v1";
+
+fn associated_data(label: &str, kid: &str, id: &str) -> Vec<u8> {
+    format!("{label}\0{kid}\0{id}").into_bytes()
 }
 
 #[cfg(test)]
@@ -280,6 +307,21 @@ mod tests {
         let legacy = SealedSecret::from_stored(secret().expose_secret().to_owned());
         assert_eq!(rotated.open(hook(1), &legacy), Ok(secret()));
         assert!(rotated.is_stale(&legacy));
+    }
+
+    #[test]
+    fn a_tool_secret_opens_only_for_its_tool_and_never_as_a_webhook_secret() {
+        let ring = Keyring::new(key(1), vec![]);
+        let tool = |n| ToolId::from_uuid(uuid::Uuid::from_u128(n));
+        let s: ToolSecret = "tool-secret-0123456789".parse().unwrap();
+        let sealed = ring.seal_tool_secret(tool(1), &s, [7; 24]);
+        assert!(!sealed.as_stored().contains("tool-secret"));
+        assert_eq!(ring.open_tool_secret(tool(1), &sealed), Ok(s));
+        assert_eq!(ring.open_tool_secret(tool(2), &sealed), Err(OpenError::Corrupt));
+        // Same uuid, other kind: the label and the id prefix both differ.
+        assert_eq!(ring.open(hook(1), &sealed), Err(OpenError::Corrupt));
+        let plaintext = SealedSecret::from_stored("tool-secret-0123456789".into());
+        assert_eq!(ring.open_tool_secret(tool(1), &plaintext), Err(OpenError::Corrupt));
     }
 
     #[test]
