@@ -138,7 +138,7 @@ impl FromRequestParts<AppState> for Auth {
             // A non-ASCII header is a malformed key, not a missing one.
             Some(v) => Some(v.to_str().unwrap_or("invalid")),
         };
-        let admission = state.tengine.admit_request(header, named_project(parts.uri.path()), state.metering).await?;
+        let admission = state.tengine.admit_request(header, || named_project(parts.uri.path()), state.metering).await?;
         let refusal = admission.refusal().copied();
         let principal = admission.principal.clone();
         if let Some(slot) = slot {

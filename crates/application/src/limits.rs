@@ -46,7 +46,8 @@ impl Admission {
 }
 
 impl Tengine {
-    /// Admits one request: authenticates its `Authorization` header, counts it against
+    /// Admits one request: authenticates its `Authorization` header (`named_project` is
+    /// asked only for an account-wide key), counts it against
     /// the plan when `metering`, and raises a usage alert off the request path when the
     /// decision calls for one. A rate-limit refusal is an `Ok` with
     /// [`Admission::refusal`], so that the refused request is still counted.
@@ -56,7 +57,7 @@ impl Tengine {
     pub async fn admit_request(
         &self,
         authorization: Option<&str>,
-        named_project: Option<ProjectId>,
+        named_project: impl FnOnce() -> Option<ProjectId>,
         metering: bool,
     ) -> Result<Admission, AppError> {
         let at = self.deps.clock.now();
@@ -74,7 +75,8 @@ impl Tengine {
                 });
             }
         }
-        let project = principal.scope.project().or(named_project);
+        // Only an account-wide key's usage is attributed to the project the request names.
+        let project = principal.scope.project().or_else(named_project);
         Ok(Admission { principal, rate, project, at })
     }
 
