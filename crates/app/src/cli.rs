@@ -240,4 +240,11 @@ mod tests {
         let Some(Command::Serve(serve)) = cli.command else { panic!("serve is a subcommand") };
         assert_eq!(ServeConfig::from(&serve).listen.port(), 0);
     }
+
+    #[test]
+    fn tools_allow_private_reaches_the_serve_config() {
+        let cli = Cli::try_parse_from(["tengine", "serve", "--tools-allow-private", "true"]).expect("a bool parses");
+        let Some(Command::Serve(serve)) = cli.command else { panic!("serve is a subcommand") };
+        assert!(ServeConfig::from(&serve).tools_allow_private);
+    }
 }
