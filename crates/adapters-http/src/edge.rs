@@ -290,6 +290,7 @@ mod tests {
                 secrets: Arc::new(MockSecretGenerator::new()),
                 limiter: Arc::new(SlidingWindowLimiter::local()),
                 keyring: Arc::new(Keyring::new(ServerKey::from_bytes([1; 32]), vec![])),
+                tool_caller: Arc::new(tengine_ports::MockToolCaller::new()),
             }),
             ready: Arc::new(|| Box::pin(async { true })),
             usage: Arc::new(MockUsageSink::new()),

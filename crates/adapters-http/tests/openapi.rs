@@ -48,6 +48,7 @@ fn app(store: MockStore) -> Edge {
         secrets: Arc::new(MockSecretGenerator::new()),
         limiter: Arc::new(SlidingWindowLimiter::local()),
         keyring: Arc::new(Keyring::new(ServerKey::from_bytes([1; 32]), vec![])),
+        tool_caller: Arc::new(tengine_ports::MockToolCaller::new()),
     });
     tengine_adapters_http::router(AppState::new(tengine_adapters_http::state::AppStateParts {
         tengine,

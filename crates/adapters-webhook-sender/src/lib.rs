@@ -4,16 +4,13 @@
 //! One pooled HTTP/1.1 client is shared by every send. Redirects are never followed,
 //! and unless [`SenderConfig::allow_private`] is set, destinations are checked on the
 //! address actually connected to: a custom resolver drops refused addresses, and
-//! IP-literal URLs (which skip DNS) are checked before sending. See
-//! [`is_allowed_destination`] for what is refused.
+//! IP-literal URLs (which skip DNS) are checked before sending: the guard of
+//! `tengine-outbound-guard`, shared with the tool caller. See [`is_allowed_destination`]
+//! for what is refused.
 
-mod address;
 mod excerpt;
-mod resolver;
 mod retry_after;
-pub mod special;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,8 +18,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::redirect::Policy;
 use tengine_ports::{OutboundRequest, OutboundResponse, WebhookSender};
 
-pub use address::is_allowed_destination;
-use resolver::{GuardedResolver, RefusedDestination, REFUSED_MESSAGE};
+pub use tengine_outbound_guard::{is_allowed_destination, special};
+use tengine_outbound_guard::{is_refusal, refused_literal, GuardedResolver, REFUSED_MESSAGE};
 
 /// How long an attempt may take, connecting included, unless configured otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -94,7 +91,7 @@ impl ReqwestSender {
         if !matches!(url.scheme(), "http" | "https") {
             return failure("unsupported URL scheme");
         }
-        if !self.allow_private && literal_host(&url).is_some_and(|ip| !is_allowed_destination(ip)) {
+        if !self.allow_private && refused_literal(&url) {
             tracing::debug!("webhook destination is a refused IP literal");
             return failure(REFUSED_MESSAGE);
         }
@@ -138,11 +135,11 @@ impl ReqwestSender {
     /// A short message for a failed request (never its URL) and whether it timed out.
     fn describe(&self, error: reqwest::Error) -> (String, bool) {
         let error = error.without_url();
+        if is_refusal(&error) {
+            return (REFUSED_MESSAGE.to_owned(), false);
+        }
         let mut cause: &(dyn std::error::Error + 'static) = &error;
         while let Some(source) = cause.source() {
-            if source.is::<RefusedDestination>() {
-                return (REFUSED_MESSAGE.to_owned(), false);
-            }
             cause = source;
         }
         if error.is_timeout() {
@@ -171,14 +168,6 @@ impl WebhookSender for ReqwestSender {
         metrics::counter!("tengine_webhook_attempts_total", "outcome" => outcome).increment(1);
         OutboundResponse { latency: started.elapsed(), ..response }
     }
-}
-
-/// The URL's host when it is an IP literal, which reqwest connects to without DNS.
-fn literal_host(url: &reqwest::Url) -> Option<IpAddr> {
-    // The URL parser already normalised IPv4 forms like `0x7f.1` to dotted quads.
-    let host = url.host_str()?;
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    host.parse().ok()
 }
 
 fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, &'static str> {

@@ -30,7 +30,8 @@ pub async fn accounts(store: &StoreConfig, cmd: AccountsCommand) -> anyhow::Resu
     let plan = Plan::from_parts(&plan, limit).map_err(invalid)?;
     let keyring = secret_key::load(store)?;
     let backend = Backend::open(store, Duration::from_secs(10)).await?;
-    let created = wiring::tengine(&backend, keyring).create_account(NewAccount { name, plan }).await.map_err(failed)?;
+    let created =
+        wiring::tengine(&backend, keyring)?.create_account(NewAccount { name, plan }).await.map_err(failed)?;
     println!(
         "{}",
         json!({
@@ -53,7 +54,7 @@ pub async fn keys(store: &StoreConfig, cmd: KeysCommand) -> anyhow::Result<()> {
             let keyring = secret_key::load(store)?;
             let backend = Backend::open(store, Duration::from_secs(10)).await?;
             let (key, secret) =
-                wiring::tengine(&backend, keyring).create_account_key(account, permissions).await.map_err(failed)?;
+                wiring::tengine(&backend, keyring)?.create_account_key(account, permissions).await.map_err(failed)?;
             println!(
                 "{}",
                 json!({
@@ -68,7 +69,7 @@ pub async fn keys(store: &StoreConfig, cmd: KeysCommand) -> anyhow::Result<()> {
             let id: ApiKeyId = key_id.parse().context("--key-id must be a key id (key_...)")?;
             let keyring = secret_key::load(store)?;
             let backend = Backend::open(store, Duration::from_secs(10)).await?;
-            let key = wiring::tengine(&backend, keyring).revoke_any_key(id).await.map_err(failed)?;
+            let key = wiring::tengine(&backend, keyring)?.revoke_any_key(id).await.map_err(failed)?;
             println!(
                 "{}",
                 json!({
@@ -89,7 +90,7 @@ pub async fn secrets(store: &StoreConfig, cmd: SecretsCommand) -> anyhow::Result
     let keyring = secret_key::load(store)?;
     let key_id = keyring.current_id().to_string();
     let backend = Backend::open(store, Duration::from_secs(10)).await?;
-    let report = wiring::tengine(&backend, keyring).reseal_webhook_secrets(Reseal::Stale).await.map_err(failed)?;
+    let report = wiring::tengine(&backend, keyring)?.reseal_webhook_secrets(Reseal::Stale).await.map_err(failed)?;
     println!(
         "{}",
         json!({

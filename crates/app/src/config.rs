@@ -68,6 +68,8 @@ pub struct ServeConfig {
     pub webhook_allow_private: bool,
     /// Webhook deliveries in flight at once.
     pub webhook_concurrency: usize,
+    /// Whether tool calls may reach loopback, private and metadata addresses over http.
+    pub tools_allow_private: bool,
     /// Requests handled at once; past it, a 503.
     pub max_concurrent_requests: usize,
     /// How long one request may take; past it, a 503.
@@ -94,6 +96,7 @@ impl Default for ServeConfig {
             shutdown_timeout: Duration::from_secs(30),
             webhook_allow_private: false,
             webhook_concurrency: 64,
+            tools_allow_private: false,
             max_concurrent_requests: 1024,
             request_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),

@@ -89,14 +89,15 @@ impl Application {
     /// database answers, `/healthz` is 200 and everything else a 503.
     ///
     /// # Errors
-    /// When the database cannot be opened or bootstrapped, or the delivery worker
-    /// cannot start.
+    /// When the database cannot be opened or bootstrapped, or the delivery worker or
+    /// the tool-call client cannot start.
     pub async fn run_until_stopped<S>(self, shutdown: S) -> anyhow::Result<()>
     where
         S: Future<Output = ()>,
     {
         let Self { config, listener, addr, metrics_listener, metrics_access, keyring, preset } = self;
         let serve = &config.serve;
+        let tools = wiring::tool_caller(serve.tools_allow_private)?;
         // Polled in two places: while the database is awaited, then while serving.
         let mut shutdown = std::pin::pin!(shutdown);
         // Dropping `stop_tx` (an early error) stops every loop, as sending `true` does.
@@ -125,7 +126,7 @@ impl Application {
             }
         };
         let Wired { tengine, limiter, usage, usage_full, state } =
-            wiring::wire(&backend, keyring.clone(), serve.metering, wiring::metrics());
+            wiring::wire(&backend, keyring.clone(), tools, serve.metering, wiring::metrics());
         bootstrap(&tengine, preset).await?;
         seal_plaintext_secrets(&tengine).await;
 

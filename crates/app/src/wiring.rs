@@ -9,11 +9,12 @@ use tengine_adapters_http::state::AppStateParts;
 use tengine_adapters_http::{AppState, ReadinessCheck};
 use tengine_adapters_postgres::{PgDeliveryNotifier, PgStore};
 use tengine_adapters_sqlite::SqliteStore;
+use tengine_adapters_tool_caller::{ReqwestToolCaller, ToolCallerConfig};
 use tengine_adapters_webhook_sender::{ReqwestSender, SenderConfig};
 use tengine_application::delivery::{DeliveryWorker, WorkerConfig};
 use tengine_application::{Deps, SlidingWindowLimiter, Tengine, UsageBuffer};
 use tengine_domain::secret_key::Keyring;
-use tengine_ports::{DeliveryNotifier, DeliveryQueue, RateCounterRepository, Store};
+use tengine_ports::{DeliveryNotifier, DeliveryQueue, RateCounterRepository, Store, ToolCaller};
 use tokio::sync::Notify;
 
 use crate::config::{ServeConfig, StoreConfig};
@@ -199,9 +200,14 @@ async fn connect_postgres(url: &str, max_connections: u32, patience: Duration) -
     }
 }
 
-/// The use cases over `backend` with the system clock, ids, secrets, `limiter` and the
-/// server keys.
-pub fn tengine_with(backend: &Backend, limiter: Arc<SlidingWindowLimiter>, keyring: Arc<Keyring>) -> Tengine {
+/// The use cases over `backend` with the system clock, ids, secrets, `limiter`, the
+/// server keys and the tool caller.
+pub fn tengine_with(
+    backend: &Backend,
+    limiter: Arc<SlidingWindowLimiter>,
+    keyring: Arc<Keyring>,
+    tool_caller: Arc<dyn ToolCaller>,
+) -> Tengine {
     Tengine::new(Deps {
         store: backend.store(),
         clock: Arc::new(SystemClock),
@@ -209,12 +215,26 @@ pub fn tengine_with(backend: &Backend, limiter: Arc<SlidingWindowLimiter>, keyri
         secrets: Arc::new(OsSecrets),
         limiter,
         keyring,
+        tool_caller,
     })
 }
 
-/// The use cases for one-shot commands (no limiter syncing).
-pub fn tengine(backend: &Backend, keyring: Keyring) -> Tengine {
-    tengine_with(backend, backend.limiter(), Arc::new(keyring))
+/// The use cases for one-shot commands (no limiter syncing; tool calls guarded).
+///
+/// # Errors
+/// When the tool caller's HTTP client cannot be built.
+pub fn tengine(backend: &Backend, keyring: Keyring) -> anyhow::Result<Tengine> {
+    Ok(tengine_with(backend, backend.limiter(), Arc::new(keyring), tool_caller(false)?))
+}
+
+/// The client tool calls go out through; `allow_private` is `TENGINE_TOOLS_ALLOW_PRIVATE`.
+///
+/// # Errors
+/// When the HTTP client cannot be built.
+pub fn tool_caller(allow_private: bool) -> anyhow::Result<Arc<dyn ToolCaller>> {
+    let caller = ReqwestToolCaller::new(ToolCallerConfig { allow_private, ..ToolCallerConfig::default() })
+        .context("could not build the tool-call HTTP client")?;
+    Ok(Arc::new(caller))
 }
 
 /// The application over an open store, before anything listens or runs in the
@@ -235,9 +255,15 @@ pub struct Wired {
 
 /// Assembles the use cases and the HTTP state over `backend`; with `metering` off,
 /// usage is not recorded and rate limits not applied.
-pub fn wire(backend: &Backend, keyring: Arc<Keyring>, metering: bool, metrics: MetricsRender) -> Wired {
+pub fn wire(
+    backend: &Backend,
+    keyring: Arc<Keyring>,
+    tool_caller: Arc<dyn ToolCaller>,
+    metering: bool,
+    metrics: MetricsRender,
+) -> Wired {
     let limiter = backend.limiter();
-    let tengine = tengine_with(backend, limiter.clone(), keyring);
+    let tengine = tengine_with(backend, limiter.clone(), keyring, tool_caller);
     let usage_full = Arc::new(Notify::new());
     let waker = usage_full.clone();
     let usage = Arc::new(UsageBuffer::new(USAGE_CAPACITY, move || waker.notify_one()));

@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod projects;
 pub mod rate_limit;
 pub mod secrets;
+pub mod tool_calls;
 pub mod usage;
 pub mod webhooks;
 
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use tengine_domain::idempotency::LookupKey;
 use tengine_domain::secret_key::Keyring;
-use tengine_ports::{Clock, IdGenerator, RateLimiter, SecretGenerator, Store};
+use tengine_ports::{Clock, IdGenerator, RateLimiter, SecretGenerator, Store, ToolCaller};
 
 pub use accounts::{AccountWithKey, NewAccount};
 pub use analytics::Analytics;
@@ -35,6 +36,7 @@ pub use limits::Admission;
 pub use projects::NewProject;
 pub use rate_limit::SlidingWindowLimiter;
 pub use secrets::ResealReport;
+pub use tool_calls::{CallToolError, ToolCallResult};
 pub use usage::UsageBuffer;
 pub use webhooks::{NewWebhook, WebhookPatch};
 
@@ -51,8 +53,10 @@ pub struct Deps {
     pub secrets: Arc<dyn SecretGenerator>,
     /// The plan limiter.
     pub limiter: Arc<dyn RateLimiter>,
-    /// The server keys that seal webhook secrets at rest.
+    /// The server keys that seal webhook and tool secrets at rest.
     pub keyring: Arc<Keyring>,
+    /// Sends tool calls to projects' APIs.
+    pub tool_caller: Arc<dyn ToolCaller>,
 }
 
 /// The use cases, one method each; cheap to clone and share across requests.

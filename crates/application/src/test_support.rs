@@ -10,7 +10,9 @@ use tengine_domain::{
     AccountId, ApiKey, ApiKeyId, Denied, KeyScope, Page, PageRequest, Permission, PlainApiKey, Principal, Project,
     ProjectId,
 };
-use tengine_ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockTransaction, RepoError};
+use tengine_ports::{
+    MockClock, MockIdGenerator, MockSecretGenerator, MockStore, MockToolCaller, MockTransaction, RepoError,
+};
 use uuid::Uuid;
 
 use crate::{AppError, Deps, Tengine};
@@ -89,6 +91,15 @@ pub fn test_keyring() -> Keyring {
 
 /// Like [`harness`], with other server keys.
 pub fn harness_with_keyring(keyring: Keyring, setup: impl FnOnce(&mut MockStore)) -> Tengine {
+    harness_with_tool_caller(keyring, MockToolCaller::new(), setup)
+}
+
+/// Like [`harness_with_keyring`], with a tool caller; the default one panics if called.
+pub fn harness_with_tool_caller(
+    keyring: Keyring,
+    tool_caller: MockToolCaller,
+    setup: impl FnOnce(&mut MockStore),
+) -> Tengine {
     let mut store = MockStore::new();
     setup(&mut store);
     let mut clock = MockClock::new();
@@ -106,6 +117,7 @@ pub fn harness_with_keyring(keyring: Keyring, setup: impl FnOnce(&mut MockStore)
         secrets: Arc::new(secrets),
         limiter: Arc::new(crate::SlidingWindowLimiter::local()),
         keyring: Arc::new(keyring),
+        tool_caller: Arc::new(tool_caller),
     })
 }
 

@@ -11,12 +11,14 @@
 //! Errors map the API's envelope ([`ApiError`]); 429, 502-504 and connection errors are
 //! retried as `docs/sdk-retries.md` specifies (jittered exponential backoff, `Retry-After`
 //! as a lower bound, failing at once when it exceeds the cap); every POST carries one
-//! `Idempotency-Key` across its retries; [`webhooks::verify`] checks deliveries.
+//! `Idempotency-Key` across its retries; [`webhooks::verify`] checks deliveries, and
+//! [`tool_signature::verify`] the `tng2` signature of Tengine's calls to your API.
 
 pub mod error;
 pub mod models;
 mod resources;
 mod retry;
+pub mod tool_signature;
 pub mod webhooks;
 
 use std::time::Duration;

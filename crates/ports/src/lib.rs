@@ -1,11 +1,12 @@
-//! The ports of Tengine's hexagon: what the use cases need from storage, time and
-//! randomness. Adapters implement them; `mocks` adds mockall mocks for unit tests.
+//! The ports of Tengine's hexagon: what the use cases need from storage, time,
+//! randomness and the network. Adapters implement them; `mocks` adds mockall mocks for unit tests.
 
 pub mod clock;
 pub mod error;
 pub mod idempotency;
 pub mod rate_limit;
 pub mod repository;
+pub mod tool_caller;
 pub mod unit_of_work;
 pub mod usage;
 pub mod webhook;
@@ -15,6 +16,7 @@ pub use error::RepoError;
 pub use idempotency::{IdempotencyClaim, IdempotencyRepository, StoredResponse};
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
+pub use tool_caller::{ToolCaller, UpstreamAnswer};
 pub use unit_of_work::{Transaction, UnitOfWork};
 pub use usage::{UsageDelta, UsageRecord, UsageRepository, UsageSink};
 pub use webhook::{
@@ -28,6 +30,8 @@ pub use clock::{MockClock, MockIdGenerator, MockSecretGenerator};
 pub use rate_limit::{MockRateCounterRepository, MockRateLimiter};
 #[cfg(feature = "mocks")]
 pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRepository};
+#[cfg(feature = "mocks")]
+pub use tool_caller::MockToolCaller;
 #[cfg(feature = "mocks")]
 pub use unit_of_work::{MockTransaction, MockUnitOfWork};
 #[cfg(feature = "mocks")]

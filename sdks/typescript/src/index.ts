@@ -58,3 +58,12 @@ export {
   type VerifyWebhookOptions,
   type WebhookHeaders,
 } from './webhook-verify.js';
+export {
+  ToolSignatureError,
+  signToolCall,
+  toolCanonicalString,
+  verifyToolCall,
+  type ToolCallRequest,
+  type VerifiedToolCall,
+  type VerifyToolCallOptions,
+} from './tool-verify.js';

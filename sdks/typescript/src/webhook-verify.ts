@@ -33,7 +33,8 @@ export interface VerifyWebhookOptions {
   now?: Date | number;
 }
 
-function headerGetter(headers: WebhookHeaders): (name: string) => string | undefined {
+/** A case-insensitive header lookup (shared with the tool-call verifier). */
+export function headerGetter(headers: WebhookHeaders): (name: string) => string | undefined {
   if (typeof (headers as Headers).get === 'function' && typeof (headers as Headers).has === 'function') {
     const h = headers as Headers;
     return (name) => h.get(name) ?? undefined;
@@ -49,7 +50,8 @@ function headerGetter(headers: WebhookHeaders): (name: string) => string | undef
   return (name) => lower.get(name.toLowerCase());
 }
 
-function safeEqual(a: Buffer, b: Buffer): boolean {
+/** Constant-time equality of two buffers of any lengths. */
+export function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 

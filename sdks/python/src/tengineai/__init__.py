@@ -1,6 +1,6 @@
 """Python SDK of the TengineAI REST API: ``from tengineai import TengineAI``."""
 
-from . import webhooks
+from . import tool_signature, webhooks
 from ._client import TengineAI
 from ._errors import (
     APIConnectionError,
@@ -33,6 +33,7 @@ from ._models import (
     WebhookTest,
 )
 from ._version import __version__
+from .tool_signature import ToolSignatureError
 
 __all__ = [
     "TengineAI",
@@ -50,6 +51,8 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "WebhookVerificationError",
+    "tool_signature",
+    "ToolSignatureError",
     "Project",
     "ApiKey",
     "Webhook",

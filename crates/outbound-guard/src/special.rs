@@ -166,7 +166,7 @@ pub const BLOCKS: &[Block] = &[
     v6([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16, "Segment Routing (SRv6) SIDs", "RFC 9602", No),
     v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "Unique-Local", "RFC 4193, RFC 8190", No),
     v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "Link-Local Unicast", "RFC 4291", No),
-    // Supplement: not special-purpose registry rows, never a webhook destination.
+    // Supplement: not special-purpose registry rows, never an outbound destination.
     supplement(v4([224, 0, 0, 0], 4, "Multicast", "RFC 5771", No)),
     supplement(carrying(
         v6([0, 0, 0, 0, 0, 0, 0, 0], 96, "IPv4-compatible Address (deprecated)", "RFC 4291, Section 2.5.5.1", No),

@@ -1,4 +1,4 @@
-//! Which destination addresses a webhook may reach: public unicast only. The refused
+//! Which destination addresses an outbound call (a webhook, a tool) may reach: public unicast only. The refused
 //! ranges are the special-purpose blocks of [`crate::special::BLOCKS`] that the IANA
 //! registries do not mark globally reachable.
 
@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::special::{Reach, BLOCKS};
 
-/// Whether a webhook may connect to `ip`.
+/// Whether an outbound call may connect to `ip`.
 ///
 /// Refused: every address inside a special-purpose block whose "Globally Reachable" flag is
 /// `False` or `N/A` (loopback, private, link-local and cloud metadata, CGNAT, documentation,

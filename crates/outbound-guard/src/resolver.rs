@@ -8,13 +8,12 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::address::is_allowed_destination;
 
-/// The error a send reports when every address of its destination is refused.
-pub(crate) const REFUSED_MESSAGE: &str =
-    "destination address is not allowed (private, loopback, link-local or metadata)";
+/// What a sender reports when every address of its destination is refused.
+pub const REFUSED_MESSAGE: &str = "destination address is not allowed (private, loopback, link-local or metadata)";
 
 /// Every address a name resolved to was refused; found again in the error chain.
 #[derive(Debug)]
-pub(crate) struct RefusedDestination;
+pub struct RefusedDestination;
 
 impl fmt::Display for RefusedDestination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -26,7 +25,7 @@ impl std::error::Error for RefusedDestination {}
 
 /// Resolves with the system resolver and keeps only allowed addresses.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct GuardedResolver;
+pub struct GuardedResolver;
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
@@ -36,7 +35,7 @@ impl Resolve for GuardedResolver {
             let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
             let allowed: Vec<SocketAddr> = resolved.filter(|addr| is_allowed_destination(addr.ip())).collect();
             if allowed.is_empty() {
-                tracing::debug!(%host, "webhook destination resolved only to refused addresses");
+                tracing::debug!(%host, "outbound destination resolved only to refused addresses");
                 return Err(RefusedDestination.into());
             }
             let addrs: Addrs = Box::new(allowed.into_iter());
