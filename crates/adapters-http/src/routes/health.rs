@@ -56,6 +56,8 @@ async fn healthz() -> Json<StatusBody> {
         (status = 200, description = "Metrics in the Prometheus text format 0.0.4.",
             body = String, content_type = "text/plain; version=0.0.4"),
         (status = 401, description = "`INVALID_API_KEY`: the metrics token is missing or wrong.", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: metrics are not served on this listener (neither \
+            `TENGINE_METRICS_TOKEN` nor `TENGINE_METRICS_LISTEN` is set, or the latter moved them).", body = ErrorBody),
     )
 )]
 async fn metrics(
