@@ -87,7 +87,7 @@ impl App {
             let store = StoreConfig { data_dir: dir.clone(), ..StoreConfig::default() };
             let backend = Backend::open(&store, Duration::ZERO).await.expect("SQLite opens and migrates");
             let keyring = secret_key::load(&store).expect("a server key is generated");
-            let wired = wiring::wire(&backend, Arc::new(keyring), true, Arc::new(String::new));
+            let wired = wiring::wire(&backend, Arc::new(keyring), true, false, Arc::new(String::new));
             let admin = ADMIN_KEY.parse().expect("the admin key is valid");
             wired.tengine.bootstrap(Some(admin)).await.expect("bootstrap");
             tengine_adapters_http::router(wired.state)

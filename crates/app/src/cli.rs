@@ -98,6 +98,10 @@ pub struct Serve {
     /// (tests and local development only).
     #[arg(long, env = "TENGINE_WEBHOOK_ALLOW_PRIVATE", default_value_t = ServeConfig::default().webhook_allow_private, action = clap::ArgAction::Set)]
     pub webhook_allow_private: bool,
+    /// Allow tools to use plain `http` base URLs such as `http://127.0.0.1:9000`
+    /// (tests and local development only).
+    #[arg(long, env = "TENGINE_TOOLS_ALLOW_PRIVATE", default_value_t = ServeConfig::default().tools_allow_private, action = clap::ArgAction::Set)]
+    pub tools_allow_private: bool,
     /// Webhook deliveries in flight at once per instance.
     #[arg(long, env = "TENGINE_WEBHOOK_CONCURRENCY", default_value_t = ServeConfig::default().webhook_concurrency)]
     pub webhook_concurrency: usize,
@@ -150,6 +154,7 @@ impl From<&Serve> for ServeConfig {
             shutdown_timeout: Duration::from_secs(s.shutdown_timeout_secs),
             webhook_allow_private: s.webhook_allow_private,
             webhook_concurrency: s.webhook_concurrency,
+            tools_allow_private: s.tools_allow_private,
             max_concurrent_requests: s.max_concurrent_requests,
             request_timeout: Duration::from_secs(s.request_timeout_secs),
             header_timeout: Duration::from_secs(s.header_timeout_secs),

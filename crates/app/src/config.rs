@@ -68,6 +68,8 @@ pub struct ServeConfig {
     pub webhook_allow_private: bool,
     /// Webhook deliveries in flight at once.
     pub webhook_concurrency: usize,
+    /// Whether tools may use plain `http` base URLs (tests and local development).
+    pub tools_allow_private: bool,
     /// Requests handled at once; past it, a 503.
     pub max_concurrent_requests: usize,
     /// How long one request may take; past it, a 503.
@@ -93,6 +95,7 @@ impl Default for ServeConfig {
             bootstrap_key: None,
             shutdown_timeout: Duration::from_secs(30),
             webhook_allow_private: false,
+            tools_allow_private: false,
             webhook_concurrency: 64,
             max_concurrent_requests: 1024,
             request_timeout: Duration::from_secs(30),

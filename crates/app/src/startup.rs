@@ -125,7 +125,7 @@ impl Application {
             }
         };
         let Wired { tengine, limiter, usage, usage_full, state } =
-            wiring::wire(&backend, keyring.clone(), serve.metering, wiring::metrics());
+            wiring::wire(&backend, keyring.clone(), serve.metering, serve.tools_allow_private, wiring::metrics());
         bootstrap(&tengine, preset).await?;
         seal_plaintext_secrets(&tengine).await;
 
