@@ -17,6 +17,7 @@ pub mod projects;
 pub mod rate_limit;
 pub mod secrets;
 pub mod tool_calls;
+pub mod tools;
 pub mod usage;
 pub mod webhooks;
 
@@ -67,6 +68,8 @@ pub struct Tengine {
     plans: Arc<limits::PlanCache>,
     keys: Arc<key_cache::KeyCache>,
     lookup_key: Arc<LookupKey>,
+    /// Whether tools may use plain `http` base URLs (see `with_tools_allow_private`).
+    tools_allow_private: bool,
 }
 
 impl Tengine {
@@ -79,6 +82,7 @@ impl Tengine {
             plans: Arc::default(),
             keys: Arc::default(),
             lookup_key,
+            tools_allow_private: false,
         }
     }
 

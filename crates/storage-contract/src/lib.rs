@@ -89,6 +89,11 @@ macro_rules! contract_tests {
             idempotency_keys_are_per_account,
             concurrent_idempotency_claims_have_one_winner,
             old_idempotency_records_are_purged,
+            a_tool_round_trips_every_field,
+            tool_names_are_unique_among_a_projects_live_tools,
+            tools_are_listed_newest_first_with_pages_and_totals,
+            a_deleted_tool_is_gone_for_every_read_and_write,
+            deleting_a_project_deletes_its_tools,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

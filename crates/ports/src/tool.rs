@@ -1,0 +1,22 @@
+//! Custom tools: reading a project's tools. Writes go through a `Transaction`.
+
+use tengine_domain::{Page, PageRequest, ProjectId, Tool, ToolId};
+
+use crate::RepoError;
+
+/// Reads a project's live (not deleted) tools.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait::async_trait]
+pub trait ToolRepository: Send + Sync {
+    /// The live tool `id` of `project`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn get_tool(&self, project: ProjectId, id: ToolId) -> Result<Option<Tool>, RepoError>;
+
+    /// A page of the project's live tools, newest first (ties by id, descending).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn list_tools(&self, project: ProjectId, page: PageRequest) -> Result<Page<Tool>, RepoError>;
+}
