@@ -156,6 +156,7 @@ mod mock_store {
         impl ToolRepository for Store {
             async fn get_tool(&self, project: ProjectId, id: ToolId) -> Result<Option<Tool>, RepoError>;
             async fn list_tools(&self, project: ProjectId, page: PageRequest) -> Result<Page<Tool>, RepoError>;
+            async fn find_tool_by_name(&self, project: ProjectId, name: &str) -> Result<Option<Tool>, RepoError>;
         }
 
         #[async_trait::async_trait]
