@@ -14,6 +14,7 @@ mod cli;
 mod concurrency;
 mod errors;
 mod faults;
+mod mcp;
 mod projects;
 mod receiver;
 mod sdk_rust;
