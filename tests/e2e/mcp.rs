@@ -115,8 +115,15 @@ async fn register_tools(app: &TestApp, project: &str, api: SocketAddr) {
 
 /// Runs the Python client's `steps` in one MCP session with `headers`.
 async fn mcp_client(app: &TestApp, headers: Value, steps: Value) -> Value {
+    mcp_client_in(app, "auto", headers, steps).await
+}
+
+/// [`mcp_client`] with the SDK's connect `mode`: `auto` (discovery, the current
+/// protocol) or `legacy` (the `initialize` handshake and an `Mcp-Session-Id` session).
+async fn mcp_client_in(app: &TestApp, mode: &str, headers: Value, steps: Value) -> Value {
     let python = python().await;
-    let input = json!({"url": format!("{}/mcp", app.base_url()), "headers": headers, "steps": steps});
+    let url = format!("{}/mcp", app.base_url());
+    let input = json!({"url": url, "mode": mode, "headers": headers, "steps": steps});
     let mut child = tokio::process::Command::new(&python)
         .args(["-c", PY_CLIENT])
         .stdin(Stdio::piped())
@@ -144,10 +151,18 @@ async fn lists_enabled_tools_and_calls_one_against_a_loopback_api(backend: Backe
     register_tools(&app, &project, api).await;
     let (_, key) = app.key(&project, &["read", "write"]).await;
 
+    for mode in ["auto", "legacy"] {
+        lists_and_calls(&app, mode, &key, &project, &log).await;
+    }
+}
+
+async fn lists_and_calls(app: &TestApp, mode: &str, key: &str, project: &str, log: &Log) {
+    log.lock().expect("the log").clear();
     let args = json!({"id": "c 42/../x", "limit": 3});
-    let out = mcp_client(
-        &app,
-        bearer(&key),
+    let out = mcp_client_in(
+        app,
+        mode,
+        bearer(key),
         json!([
             {"op": "list"},
             {"op": "call", "name": "crm-contacts-get_by_id", "arguments": args},
@@ -155,6 +170,9 @@ async fn lists_enabled_tools_and_calls_one_against_a_loopback_api(backend: Backe
     )
     .await;
     let steps = out["steps"].as_array().expect("steps");
+    // The current protocol (stateless) and the handshake era (with a session) both work.
+    let version = out["protocol_version"].as_str().expect("a negotiated version");
+    assert_eq!(mode == "auto", version == "2026-07-28", "{mode} negotiated {version}");
     let names: Vec<&str> =
         steps[0]["tools"].as_array().expect("tools").iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(names, ["crm-contacts-get_by_id"], "{out}");
@@ -174,7 +192,7 @@ async fn lists_enabled_tools_and_calls_one_against_a_loopback_api(backend: Backe
     assert_eq!(call.method, "POST");
     assert_eq!(call.path_and_query, "/v1/contacts/c%2042%2F..%2Fx?expand=notes");
     assert_eq!(call.verified, Ok(()), "the tng2 signature must verify");
-    assert_eq!(call.header("x-tengine-project-id"), Some(project.as_str()));
+    assert_eq!(call.header("x-tengine-project-id"), Some(project));
     assert_eq!(call.header("x-tengine-tool"), Some("crm-contacts-get_by_id"));
     assert_eq!(call.header("x-trace"), Some("t-c 42/../x"));
     assert!(call.header("x-tengine-request-id").is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()));
