@@ -90,7 +90,7 @@ struct CreateBody {
     inject_member_identity: Option<Vec<String>>,
     /// `none` (default), `static_bearer` or `hmac_signature`.
     #[serde(default)]
-    #[schema(value_type = Option<ToolAuthStrategy>)]
+    #[schema(value_type = ToolAuthStrategy, required = false)]
     auth_strategy: Option<String>,
     /// Write-only: the secret for `auth_strategy` (8 to 4096 visible ASCII characters),
     /// encrypted at rest and never returned. Required unless `auth_strategy` is `none`.
