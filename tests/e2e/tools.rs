@@ -220,6 +220,9 @@ async fn reading_tools_needs_read_and_changing_them_needs_admin(backend: Backend
             .error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS");
         app.delete(&one, key).await.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS");
     }
+    // As for every body, validation answers before the permission check.
+    let res = app.post_json(&tools_path(&project), &read, &definition("Bad Name")).await;
+    assert_eq!(res.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "name");
     // Another project's key sees no such project, even as admin.
     app.get(&one, &foreign).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
     app.delete(&one, &foreign).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
@@ -335,7 +338,7 @@ async fn deleting_a_project_deletes_its_tools(backend: Backend) {
     let one = format!("{}/{}", tools_path(&doomed), gone["id"].as_str().expect("id"));
     app.get(&one, app.admin_key()).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
     app.get(&tools_path(&doomed), app.admin_key()).await.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
-    let live = app.sql(&format!("SELECT project_id FROM tools WHERE deleted_at IS NULL ORDER BY project_id"));
+    let live = app.sql("SELECT project_id FROM tools WHERE deleted_at IS NULL ORDER BY project_id");
     assert_eq!(live, kept, "only the kept project's tool is live");
     assert_eq!(app.get(&tools_path(&kept), app.admin_key()).await.body["pagination"]["total"], json!(1));
 }
