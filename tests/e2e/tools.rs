@@ -1,10 +1,13 @@
 //! Custom tools over HTTP: CRUD, validation naming each field, permissions, the
 //! write-only secret (never answered, never in events or logs, sealed at rest),
-//! pagination, plain-`http` base URLs behind `TENGINE_TOOLS_ALLOW_PRIVATE`, and a
-//! project's deletion taking its tools with it.
+//! pagination, plain-`http` base URLs behind `TENGINE_TOOLS_ALLOW_PRIVATE`, a
+//! project's deletion taking its tools with it, and `tengine secrets rotate` re-sealing
+//! tool secrets.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use tengine_domain::secret_key::ServerKey;
 
 use crate::helpers::{assert_id, assert_timestamp, ids, Backend, Options, TestApp};
 
@@ -356,4 +359,35 @@ async fn webhooks_can_subscribe_to_tool_events(backend: Backend) {
     res.expect(StatusCode::OK);
     let data = &res.body["data"][0]["data"];
     assert_eq!((data["name"].clone(), data["project_id"].clone()), (json!("t"), json!(project)));
+}
+
+/// `tengine secrets rotate` with these keys.
+async fn rotate(app: &TestApp, key: &str, previous: &str) -> std::process::Output {
+    app.cli_with_env(&["secrets", "rotate"], &[("TENGINE_SECRET_KEY", key), ("TENGINE_SECRET_KEYS_PREVIOUS", previous)])
+        .await
+}
+
+fn server_key(byte: u8) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode([byte; 32])
+}
+
+#[tokio::test]
+async fn secrets_rotate_reseals_tool_secrets_under_the_new_key() {
+    let (old, new) = (server_key(3), server_key(4));
+    let key_id = |b64: &str| b64.parse::<ServerKey>().expect("a valid key").id().to_string();
+    let env = vec![("TENGINE_SECRET_KEY".to_owned(), old.clone())];
+    let app = TestApp::spawn_with(Backend::Postgres, Options { env, ..Options::default() }).await;
+    let project = app.project("rotation").await;
+    let tool = create(&app, &project, &definition("rotated")).await;
+    let stored = || app.sql("SELECT auth_secret FROM tools");
+    assert!(stored().starts_with(&format!("tengine-sealed:v1:{}:", key_id(&old))), "{}", stored());
+    // Without the old key the tool's secret cannot be opened: the command fails naming it.
+    let out = rotate(&app, &new, "").await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(tool["id"].as_str().expect("id")));
+    let out = rotate(&app, &new, &old).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stored().starts_with(&format!("tengine-sealed:v1:{}:", key_id(&new))), "{}", stored());
+    assert!(rotate(&app, &new, "").await.status.success(), "the new key alone opens everything");
 }

@@ -94,6 +94,7 @@ macro_rules! contract_tests {
             tools_are_listed_newest_first_with_pages_and_totals,
             a_deleted_tool_is_gone_for_every_read_and_write,
             deleting_a_project_deletes_its_tools,
+            tool_secrets_are_walked_in_id_order_and_replaced_only_if_unchanged,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
