@@ -20,6 +20,7 @@ mod receiver;
 mod sdk_rust;
 mod secrets_at_rest;
 mod sqlite;
+mod tools;
 mod transport;
 mod usage;
 mod verify;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteExecutor;
+use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{Page, PageRequest, ProjectId, Tool, ToolId};
 use tengine_ports::{RepoError, ToolRepository};
 use tengine_storage_rows::ToolValues;
@@ -175,5 +176,35 @@ impl ToolRepository for SqliteStore {
         .await
         .map_err(map_err)?;
         Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+    }
+
+    async fn tool_secrets_after(
+        &self,
+        after: Option<ToolId>,
+        limit: u32,
+    ) -> Result<Vec<(ToolId, SealedSecret)>, RepoError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, auth_secret FROM tools WHERE auth_secret IS NOT NULL AND deleted_at IS NULL \
+             AND (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
+        )
+        .bind(after.map(|id| id.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(id, secret)| Ok((id.parse().map_err(RepoError::other)?, SealedSecret::from_stored(secret))))
+            .collect()
+    }
+
+    async fn replace_tool_secret(&self, id: ToolId, old: &SealedSecret, new: &SealedSecret) -> Result<bool, RepoError> {
+        let done = sqlx::query("UPDATE tools SET auth_secret = ?3 WHERE id = ?1 AND auth_secret = ?2")
+            .bind(id.to_string())
+            .bind(old.as_stored())
+            .bind(new.as_stored())
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use tengine_domain::{
     time, EventType, FieldError, NewTool, Page, PageRequest, Permission, Principal, ProjectId, Tool, ToolDraft, ToolId,
-    ToolPatch, ToolPatchDraft,
+    ToolPatch, ToolPatchDraft, ValidationError,
 };
 use tengine_ports::RepoError;
 
@@ -54,6 +54,25 @@ impl Tengine {
         self
     }
 
+    /// Checks a client's tool definition, every field at once. Separate from
+    /// `create_tool` so that, as for every body, validation answers before the
+    /// permission checks and before an `Idempotency-Key` is claimed.
+    ///
+    /// # Errors
+    /// Each refused field, by its wire name.
+    pub fn tool_definition(&self, draft: ToolDraft) -> Result<NewTool, ValidationError> {
+        NewTool::parse(draft, self.tools_allow_private)
+    }
+
+    /// Checks a client's changes to a tool, every field at once (the rules between
+    /// fields are checked by `update_tool`, against the stored tool).
+    ///
+    /// # Errors
+    /// Each refused field, by its wire name.
+    pub fn tool_changes(&self, draft: ToolPatchDraft) -> Result<ToolPatch, ValidationError> {
+        ToolPatch::parse(draft, self.tools_allow_private)
+    }
+
     /// Lists a project's tools, newest first.
     ///
     /// # Errors
@@ -79,17 +98,16 @@ impl Tengine {
         self.deps.store.get_tool(project, id).await?.ok_or(AppError::NotFound(ToolId::KIND))
     }
 
-    /// Creates a tool from a client's definition, sealing its secret.
+    /// Creates a tool from a checked definition, sealing its secret.
     ///
     /// # Errors
-    /// `Forbidden` without `admin`; `ProjectNotFound`; `Validation` naming every refused
-    /// field, or `name` when another tool of the project has it.
-    pub async fn create_tool(&self, who: &Principal, project: ProjectId, draft: ToolDraft) -> Result<Tool, AppError> {
+    /// `Forbidden` without `admin`; `ProjectNotFound`; `Validation` on `name` when
+    /// another tool of the project has it.
+    pub async fn create_tool(&self, who: &Principal, project: ProjectId, new: NewTool) -> Result<Tool, AppError> {
         who.require(Permission::Admin)?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }
-        let new = NewTool::parse(draft, self.tools_allow_private)?;
         let id = ToolId::from_uuid(self.deps.ids.next_uuid());
         let nonce = self.deps.secrets.nonce();
         let seal = |s: &_| self.deps.keyring.seal_tool_secret(id, s, nonce);
@@ -115,13 +133,12 @@ impl Tengine {
         who: &Principal,
         project: ProjectId,
         id: ToolId,
-        draft: ToolPatchDraft,
+        patch: ToolPatch,
     ) -> Result<Tool, AppError> {
         who.require(Permission::Admin)?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }
-        let patch = ToolPatch::parse(draft, self.tools_allow_private)?;
         let nonce = self.deps.secrets.nonce();
         let mut tx = self.deps.store.begin().await?;
         tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;

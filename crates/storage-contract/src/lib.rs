@@ -95,6 +95,7 @@ macro_rules! contract_tests {
             a_deleted_tool_is_gone_for_every_read_and_write,
             a_tool_is_found_by_name_in_its_project,
             deleting_a_project_deletes_its_tools,
+            tool_secrets_are_walked_in_id_order_and_replaced_only_if_unchanged,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

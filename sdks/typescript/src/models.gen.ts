@@ -156,8 +156,8 @@ export interface CreateToolRequest {
   requireMember?: boolean | null;
   /** Member facts sent as `X-Tengine-Member-*` headers: any of `id`, `email`, `roles`. */
   injectMemberIdentity?: ToolMemberIdentity[] | null;
-  /** `auth_strategy`. */
-  authStrategy?: Record<string, unknown>;
+  /** `none` (default), `static_bearer` or `hmac_signature`. */
+  authStrategy?: ToolAuthStrategy;
   /** Write-only: the secret for `auth_strategy` (8 to 4096 visible ASCII characters), encrypted at rest and never returned. Required unless `auth_strategy` is `none`. */
   encryptedAuthSecret?: string | null;
   /** The call's time limit in milliseconds (default 10000). */

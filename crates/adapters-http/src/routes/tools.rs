@@ -1,6 +1,6 @@
 //! `/projects/{id}/tools`: a project's custom tools. Bodies become the domain's drafts
-//! here; the use cases check them (every field error at once) after the permission
-//! checks, since only they know whether plain-`http` base URLs are allowed.
+//! here and are checked (every field error at once) by `Tengine::tool_definition` and
+//! `tool_changes`, which know whether plain-`http` base URLs are allowed.
 
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{header, StatusCode};
@@ -90,7 +90,7 @@ struct CreateBody {
     inject_member_identity: Option<Vec<String>>,
     /// `none` (default), `static_bearer` or `hmac_signature`.
     #[serde(default)]
-    #[schema(value_type = Option<ToolAuthStrategy>)]
+    #[schema(value_type = ToolAuthStrategy, required = false)]
     auth_strategy: Option<String>,
     /// Write-only: the secret for `auth_strategy` (8 to 4096 visible ASCII characters),
     /// encrypted at rest and never returned. Required unless `auth_strategy` is `none`.
@@ -293,10 +293,10 @@ async fn create(
     uri: OriginalUri,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let draft = ToolDraft::from(body);
+    let new = s.tengine.tool_definition(ToolDraft::from(body))?;
     idempotency
         .run(&s, &who, Guarded::Tools { project: pid }, async {
-            let tool = s.tengine.create_tool(&who, pid, draft).await?;
+            let tool = s.tengine.create_tool(&who, pid, new).await?;
             let location = format!("{}/{}", uri.path().trim_end_matches('/'), tool.id);
             Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ToolBody::from(tool))).into_response())
         })
@@ -346,8 +346,8 @@ async fn update(
     Ids((pid, tid)): Ids<(ProjectId, ToolId)>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<ToolBody>, ApiError> {
-    let draft = ToolPatchDraft::try_from(body)?;
-    Ok(Json(ToolBody::from(s.tengine.update_tool(&who, pid, tid, draft).await?)))
+    let patch = s.tengine.tool_changes(ToolPatchDraft::try_from(body)?)?;
+    Ok(Json(ToolBody::from(s.tengine.update_tool(&who, pid, tid, patch).await?)))
 }
 
 /// Deletes a tool: models no longer see it and its name is free again. Needs `admin`.

@@ -26,6 +26,14 @@ fn draft() -> ToolDraft {
     }
 }
 
+fn new_tool() -> NewTool {
+    NewTool::parse(draft(), false).unwrap()
+}
+
+fn changes(d: ToolPatchDraft) -> ToolPatch {
+    ToolPatch::parse(d, false).unwrap()
+}
+
 fn admin() -> Principal {
     principal(&[Permission::Admin], KeyScope::Account)
 }
@@ -96,7 +104,7 @@ async fn creating_updating_and_deleting_tools_need_admin() {
                 });
             }
         });
-        assert_gate("create_tool", Permission::Admin, cell, app.create_tool(&who, project_id(1), draft()).await);
+        assert_gate("create_tool", Permission::Admin, cell, app.create_tool(&who, project_id(1), new_tool()).await);
         let app = harness(|s| {
             if cell.1 {
                 expect_tx(s, |tx| {
@@ -105,7 +113,7 @@ async fn creating_updating_and_deleting_tools_need_admin() {
                 });
             }
         });
-        let patch = ToolPatchDraft { enabled: Some(false), ..ToolPatchDraft::default() };
+        let patch = changes(ToolPatchDraft { enabled: Some(false), ..ToolPatchDraft::default() });
         assert_gate(
             "update_tool",
             Permission::Admin,
@@ -131,8 +139,8 @@ async fn another_project_is_not_found_for_a_project_scoped_key_and_touches_no_st
     let other = project_id(2);
     assert_project_not_found("list_tools", app.list_tools(&who, other, PageRequest::default()).await);
     assert_project_not_found("get_tool", app.get_tool(&who, other, tool_id()).await);
-    assert_project_not_found("create_tool", app.create_tool(&who, other, draft()).await);
-    let patch = ToolPatchDraft::default();
+    assert_project_not_found("create_tool", app.create_tool(&who, other, new_tool()).await);
+    let patch = ToolPatch::default();
     assert_project_not_found("update_tool", app.update_tool(&who, other, tool_id(), patch).await);
     assert_project_not_found("delete_tool", app.delete_tool(&who, other, tool_id()).await);
     assert_project_not_found("replay", app.authorize(&who, &Guarded::Tools { project: other }).await);
@@ -170,7 +178,7 @@ async fn a_created_tool_has_its_secret_sealed_to_its_id_and_no_event_carries_it(
             });
         });
     });
-    let tool = app.create_tool(&admin(), project_id(1), draft()).await.unwrap();
+    let tool = app.create_tool(&admin(), project_id(1), new_tool()).await.unwrap();
     assert_eq!(written.lock().unwrap().as_ref(), Some(&tool));
     assert_eq!((tool.id, tool.project_id, tool.created_at), (tool_id(), project_id(1), now()));
     let sealed = tool.auth_secret.as_ref().unwrap();
@@ -185,12 +193,10 @@ async fn a_created_tool_has_its_secret_sealed_to_its_id_and_no_event_carries_it(
 }
 
 #[tokio::test]
-async fn an_invalid_definition_names_every_refused_field_and_touches_no_storage() {
+async fn an_invalid_definition_names_every_refused_field() {
     let app = harness(|_| {});
     let bad = ToolDraft { name: "Bad Name".into(), timeout_ms: Some(30_001), http_method: "HEAD".into(), ..draft() };
-    let Err(AppError::Validation(v)) = app.create_tool(&admin(), project_id(1), bad).await else {
-        panic!("expected a validation error");
-    };
+    let Err(v) = app.tool_definition(bad) else { panic!("expected a validation error") };
     let mut fields: Vec<&str> = v.errors().map(|f| f.field.as_str()).collect();
     fields.sort_unstable();
     assert_eq!(fields, ["http_method", "name", "timeout_ms"]);
@@ -200,7 +206,10 @@ async fn an_invalid_definition_names_every_refused_field_and_touches_no_storage(
 async fn plain_http_base_urls_need_the_allow_private_setting() {
     let local = || ToolDraft { base_url: "http://127.0.0.1:9".into(), ..draft() };
     let strict = harness(|_| {});
-    assert_invalid("strict", "base_url", strict.create_tool(&admin(), project_id(1), local()).await);
+    let err = strict.tool_definition(local()).expect_err("plain http refused");
+    assert_eq!(err.first().field, "base_url");
+    let http = ToolPatchDraft { base_url: Some("http://127.0.0.1:9".into()), ..Default::default() };
+    assert_eq!(strict.tool_changes(http.clone()).expect_err("refused").first().field, "base_url");
     let relaxed = harness(|s| {
         expect_tx(s, |tx| {
             tx_with(tx, false);
@@ -208,8 +217,9 @@ async fn plain_http_base_urls_need_the_allow_private_setting() {
         });
     })
     .with_tools_allow_private(true);
-    let tool = relaxed.create_tool(&admin(), project_id(1), local()).await.unwrap();
+    let tool = relaxed.create_tool(&admin(), project_id(1), relaxed.tool_definition(local()).unwrap()).await.unwrap();
     assert_eq!(tool.base_url.as_str(), "http://127.0.0.1:9");
+    assert!(relaxed.tool_changes(http).is_ok());
 }
 
 #[tokio::test]
@@ -220,7 +230,7 @@ async fn a_name_already_used_in_the_project_is_a_validation_error_on_name() {
             tx.expect_insert_tool().returning(|_| Err(RepoError::Conflict("tools_project_name_key".into())));
         });
     });
-    let result = app.create_tool(&admin(), project_id(1), draft()).await;
+    let result = app.create_tool(&admin(), project_id(1), new_tool()).await;
     assert_invalid("create_tool", "name", result);
     let app = harness(|s| {
         expect_tx_without_commit(s, |tx| {
@@ -228,7 +238,7 @@ async fn a_name_already_used_in_the_project_is_a_validation_error_on_name() {
             tx.expect_update_tool().returning(|_| Err(RepoError::Conflict("tools_project_name_key".into())));
         });
     });
-    let rename = ToolPatchDraft { name: Some("taken".into()), ..ToolPatchDraft::default() };
+    let rename = changes(ToolPatchDraft { name: Some("taken".into()), ..ToolPatchDraft::default() });
     assert_invalid("update_tool", "name", app.update_tool(&admin(), project_id(1), tool_id(), rename).await);
 }
 
@@ -237,8 +247,11 @@ async fn a_no_op_patch_writes_nothing_and_records_no_event() {
     let app = harness(|s| {
         expect_tx_without_commit(s, |tx| tx_with(tx, true));
     });
-    let same =
-        ToolPatchDraft { enabled: Some(true), name: Some("crm-contacts-get_by_id".into()), ..Default::default() };
+    let same = changes(ToolPatchDraft {
+        enabled: Some(true),
+        name: Some("crm-contacts-get_by_id".into()),
+        ..Default::default()
+    });
     assert_eq!(app.update_tool(&admin(), project_id(1), tool_id(), same).await.unwrap(), stored());
 }
 
@@ -251,7 +264,8 @@ async fn a_new_secret_is_sealed_and_the_update_event_does_not_carry_it() {
             tx.expect_update_tool().times(1).returning(|_| Ok(()));
         });
     });
-    let patch = ToolPatchDraft { encrypted_auth_secret: Some("a-brand-new-secret".into()), ..Default::default() };
+    let patch =
+        changes(ToolPatchDraft { encrypted_auth_secret: Some("a-brand-new-secret".into()), ..Default::default() });
     let tool = app.update_tool(&admin(), project_id(1), tool_id(), patch).await.unwrap();
     let opened = test_keyring().open_tool_secret(tool.id, tool.auth_secret.as_ref().unwrap()).unwrap();
     assert_eq!((opened.expose_secret(), tool.updated_at), ("a-brand-new-secret", now()));
@@ -265,7 +279,7 @@ async fn a_change_breaking_a_rule_between_fields_is_refused_and_writes_nothing()
     let app = harness(|s| {
         expect_tx_without_commit(s, |tx| tx_with(tx, true));
     });
-    let body = ToolPatchDraft { body_template: Some(json!({"a": 1})), ..Default::default() };
+    let body = changes(ToolPatchDraft { body_template: Some(json!({"a": 1})), ..Default::default() });
     assert_invalid("GET with a body", "body_template", app.update_tool(&admin(), project_id(1), tool_id(), body).await);
 }
 

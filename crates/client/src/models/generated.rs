@@ -99,9 +99,11 @@ pub struct CreateToolRequest {
     /// One of `id`, `email`, `roles`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inject_member_identity: Option<Vec<String>>,
-    /// `auth_strategy`.
+    /// `none` (default), `static_bearer` or `hmac_signature`.
+    ///
+    /// One of `none`, `static_bearer`, `hmac_signature`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_strategy: Option<Value>,
+    pub auth_strategy: Option<String>,
     /// Write-only: the secret for `auth_strategy` (8 to 4096 visible ASCII characters),
     /// encrypted at rest and never returned. Required unless `auth_strategy` is `none`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -194,3 +194,34 @@ pub async fn deleting_a_project_deletes_its_tools<S: Store>(store: &S) {
     assert_eq!(store.list_tools(doomed.id, PageRequest::default()).await.expect("list").total, 0);
     assert_eq!(store.get_tool(kept.id, stays.id).await.expect("get"), Some(stays));
 }
+
+/// Live tools' secrets are walked in id order (tools without one, and deleted tools,
+/// skipped) and replaced only while unchanged.
+pub async fn tool_secrets_are_walked_in_id_order_and_replaced_only_if_unchanged<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let mut tools: Vec<Tool> = (0..3).map(|i| new_tool(acct.id, p.id, &format!("t{i}"), at(1))).collect();
+    tools[1].auth_secret = None;
+    tools[1].auth_strategy = tengine_domain::tool::AuthStrategy::None;
+    let gone = new_tool(acct.id, p.id, "gone", at(1));
+    for t in tools.iter().chain([&gone]) {
+        insert(store, t).await.expect("insert");
+    }
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_tool(p.id, gone.id, at(2)).await.expect("delete");
+    tx.commit().await.expect("commit");
+
+    let mut with_secret: Vec<&Tool> = tools.iter().filter(|t| t.auth_secret.is_some()).collect();
+    with_secret.sort_by_key(|t| t.id);
+    let first = store.tool_secrets_after(None, 1).await.expect("walk");
+    assert_eq!(first, vec![(with_secret[0].id, with_secret[0].auth_secret.clone().expect("secret"))]);
+    let rest = store.tool_secrets_after(Some(first[0].0), 10).await.expect("walk");
+    assert_eq!(rest.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [with_secret[1].id]);
+
+    let (id, old) = first[0].clone();
+    let new = SealedSecret::from_stored("resealed".into());
+    assert!(!store.replace_tool_secret(id, &new, &new).await.expect("replace"), "not the stored value");
+    assert!(store.replace_tool_secret(id, &old, &new).await.expect("replace"));
+    let got = store.get_tool(p.id, id).await.expect("get").expect("live");
+    assert_eq!(got.auth_secret, Some(new));
+}
