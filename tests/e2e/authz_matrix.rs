@@ -54,7 +54,9 @@ enum Rule {
 }
 
 /// One route: method, path (P = the project, K = a read-only key that never expires,
-/// W = a webhook, D = one of its deliveries), body, permission, rule and success status.
+/// W = a webhook, D = one of its deliveries, T = a tool), body, permission, rule and
+/// success status. `{{unique}}` in a body is the same for a request and its replay and
+/// differs otherwise, so names that must be unique stay unique.
 struct Route {
     method: &'static str,
     path: &'static str,
@@ -110,6 +112,20 @@ const ROUTES: &[Route] = &[
     route("POST", "/projects/P/webhooks/W/test", None, "webhook", Rule::Plain, 202),
     route("GET", "/projects/P/webhooks/W/deliveries", None, "webhook", Rule::Plain, 200),
     route("POST", "/projects/P/webhooks/W/deliveries/D/redeliver", None, "webhook", Rule::Plain, 202),
+    route("GET", "/projects/P/tools", None, "read", Rule::Plain, 200),
+    route(
+        "POST",
+        "/projects/P/tools",
+        Some(
+            r#"{"name":"made-{{unique}}","description":"d","input_schema":{"type":"object"},"base_url":"https://api.example.com","http_method":"GET","endpoint_path":"/x"}"#,
+        ),
+        "admin",
+        Rule::Plain,
+        201,
+    ),
+    route("GET", "/projects/P/tools/T", None, "read", Rule::Plain, 200),
+    route("PATCH", "/projects/P/tools/T", Some(r#"{"description":"changed"}"#), "admin", Rule::Plain, 200),
+    route("DELETE", "/projects/P/tools/T", None, "admin", Rule::Plain, 204),
     route("DELETE", "/projects/P/api-keys/K", None, "admin", Rule::Plain, 200),
     route("DELETE", "/projects/P/webhooks/W", None, "webhook", Rule::Plain, 204),
     route("DELETE", "/projects/P", None, "admin", Rule::Plain, 204),
@@ -153,6 +169,7 @@ struct World {
     key: String,
     webhook: String,
     delivery: String,
+    tool: String,
     caller: String,
 }
 
@@ -173,6 +190,16 @@ impl World {
         let test = app.post_json(&format!("{base}/{webhook}/test"), app.admin_key(), &json!({})).await;
         test.expect(StatusCode::ACCEPTED);
         let delivery = test.body["delivery_id"].as_str().expect("delivery id").to_owned();
+        let tool = app
+            .post_json(
+                &format!("/api/v1/projects/{project}/tools"),
+                app.admin_key(),
+                &json!({"name": "matrix", "description": "d", "input_schema": {"type": "object"},
+                        "base_url": "https://api.example.com", "http_method": "GET", "endpoint_path": "/x"}),
+            )
+            .await;
+        tool.expect(StatusCode::CREATED);
+        let tool = tool.body["id"].as_str().expect("tool id").to_owned();
         let caller = match caller {
             Caller::AccountAdmin => app.admin_key().to_owned(),
             Caller::ProjectAdmin => app.key(&project, &["admin"]).await.1,
@@ -195,7 +222,7 @@ impl World {
                 secret
             }
         };
-        Self { project, key, webhook, delivery, caller }
+        Self { project, key, webhook, delivery, tool, caller }
     }
 
     fn path(&self, template: &str) -> String {
@@ -203,7 +230,8 @@ impl World {
             .replace("/P", &format!("/{}", self.project))
             .replace("/K", &format!("/{}", self.key))
             .replace("/W", &format!("/{}", self.webhook))
-            .replace("/D", &format!("/{}", self.delivery));
+            .replace("/D", &format!("/{}", self.delivery))
+            .replace("/T", &format!("/{}", self.tool));
         format!("/api/v1{path}")
     }
 }
@@ -217,7 +245,9 @@ async fn call(app: &TestApp, key: &str, r: &Route, path: &str, idempotency: Opti
     if let Some(k) = idempotency {
         headers.push(("idempotency-key", k.to_owned()));
     }
-    app.send(method, path, &headers, r.body.map(|b| b.as_bytes().to_vec())).await
+    let unique = idempotency.map_or_else(|| format!("fresh-{}", uuid::Uuid::new_v4().simple()), str::to_lowercase);
+    let body = r.body.map(|b| b.replace("{{unique}}", &unique).into_bytes());
+    app.send(method, path, &headers, body).await
 }
 
 async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replayed(backend: Backend) {
@@ -232,9 +262,9 @@ async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replay
         .filter(|(p, _)| p.starts_with("/api/v1/"))
         .flat_map(|(p, ops)| ops.as_object().into_iter().flatten().map(move |(m, _)| (m.to_uppercase(), p.clone())))
         .map(|(m, p)| {
-            let p = ["{project_id}", "{key_id}", "{webhook_id}", "{delivery_id}"]
+            let p = ["{project_id}", "{key_id}", "{webhook_id}", "{delivery_id}", "{tool_id}"]
                 .iter()
-                .zip(["P", "K", "W", "D"])
+                .zip(["P", "K", "W", "D", "T"])
                 .fold(p, |p, (from, to)| p.replace(from, to));
             (m, p.trim_start_matches("/api/v1").to_owned())
         })

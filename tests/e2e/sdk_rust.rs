@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use futures::StreamExt;
 use reqwest::StatusCode;
-use tengineai::models::{CreateApiKey, CreateProject, CreateWebhook, UpdateProject};
+use tengineai::models::{CreateApiKey, CreateProject, CreateTool, CreateWebhook, UpdateProject, UpdateTool};
 use tengineai::TengineAI;
 
 use crate::helpers::{eventually, Backend, Options, TestApp};
@@ -136,6 +136,37 @@ async fn errors_are_typed_and_carry_the_request_id() {
         .await
         .unwrap_err();
     assert!(err.api().unwrap().is_permission());
+}
+
+#[tokio::test]
+async fn tools_are_managed_from_rust_and_the_secret_never_comes_back() {
+    let app = app().await;
+    let client = client(&app, app.admin_key());
+    let project = client.projects().create(&CreateProject { name: "p".into(), description: None }).await.unwrap();
+    let new = CreateTool {
+        name: "crm-contacts-get_by_id".into(),
+        description: "Looks up a contact.".into(),
+        input_schema: serde_json::json!({"type": "object", "properties": {"id": {"type": "string"}}}),
+        base_url: "https://api.example.com".into(),
+        http_method: "POST".into(),
+        endpoint_path: "/contacts/{id}".into(),
+        body_template: Some(serde_json::json!({"id": "{id}"})),
+        auth_strategy: Some("static_bearer".into()),
+        encrypted_auth_secret: Some("sdk-tool-secret-123".into()),
+        ..CreateTool::default()
+    };
+    let tool = client.tools().create(&project.id, &new).await.unwrap();
+    assert!(tool.has_auth_secret && tool.enabled);
+    assert_eq!(client.tools().retrieve(&project.id, &tool.id).await.unwrap(), tool);
+    let clear = UpdateTool { body_template: Some(None), http_method: Some("GET".into()), ..UpdateTool::default() };
+    let updated = client.tools().update(&project.id, &tool.id, &clear).await.unwrap();
+    assert_eq!((updated.body_template, updated.http_method.as_str()), (None, "GET"));
+    let page = client.tools().list(&project.id, None, Some(10)).await.unwrap();
+    assert_eq!(page.data.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [tool.id.as_str()]);
+    let err = client.tools().create(&project.id, &new).await.unwrap_err();
+    assert_eq!(err.api().unwrap().details["field"], "name");
+    client.tools().delete(&project.id, &tool.id).await.unwrap();
+    assert!(client.tools().retrieve(&project.id, &tool.id).await.unwrap_err().api().unwrap().is_not_found());
 }
 
 #[tokio::test]

@@ -25,6 +25,12 @@ impl ApiError {
         Self { status, code, message: message.into(), details: Map::new(), retry_after: None }
     }
 
+    /// The envelope's `code`, `message` and `details` (for answers that are not HTTP
+    /// envelopes, such as MCP's JSON-RPC errors).
+    pub fn envelope(&self) -> (&'static str, &str, &Map<String, Value>) {
+        (self.code, &self.message, &self.details)
+    }
+
     /// Adds one entry to `details`.
     #[must_use]
     pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tengine_domain::{
-    ApiKeyId, DeliveryId, FieldError, PageRequest, Principal, ProjectId, ValidationError, Validator, WebhookId,
+    ApiKeyId, DeliveryId, FieldError, PageRequest, Principal, ProjectId, ToolId, ValidationError, Validator, WebhookId,
 };
 
 use crate::error::ApiError;
@@ -225,7 +225,7 @@ macro_rules! path_id {
     )+};
 }
 
-path_id!(ApiKeyId, WebhookId, DeliveryId);
+path_id!(ApiKeyId, WebhookId, DeliveryId, ToolId);
 
 /// The ids of a whole path, in order.
 pub trait PathIds: Sized {

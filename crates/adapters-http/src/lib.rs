@@ -7,6 +7,7 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod mcp;
 pub mod metrics_access;
 pub mod openapi;
 pub mod rate_headers;
@@ -60,13 +61,21 @@ pub fn router(state: AppState) -> Edge {
 }
 
 /// Every route, the fallbacks and, with `idempotent`, `Idempotency-Key` handling.
-fn routes(state: &AppState, idempotent: bool, cors: Option<&CorsLayer>, metrics: &MetricsAccess) -> Router {
+/// `mcp` is the `/mcp` router, built once so both routers share its sessions.
+fn routes(
+    state: &AppState,
+    idempotent: bool,
+    cors: Option<&CorsLayer>,
+    metrics: &MetricsAccess,
+    mcp: Router<AppState>,
+) -> Router {
     let (mut app, _) = routes::all(metrics).split_for_parts();
     if idempotent {
         // Only POSTs with an `Idempotency-Key` reach this router; `/api/v1` has them all.
         app = app.route_layer(axum::middleware::from_fn(idempotency::layer));
     }
-    let mut app = app.fallback(unknown_route).method_not_allowed_fallback(wrong_method);
+    // Served by rmcp, outside the OpenAPI document.
+    let mut app = app.merge(mcp).fallback(unknown_route).method_not_allowed_fallback(wrong_method);
     if let Some(cors) = cors {
         app = app.layer(cors.clone());
     }
@@ -87,8 +96,9 @@ pub fn router_with(state: AppState, config: &HttpConfig) -> Edge {
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
             .expose_headers([HeaderName::from_static("x-request-id"), header::LINK, header::RETRY_AFTER])
     });
-    let plain = routes(&state, false, cors.as_ref(), &config.metrics);
-    let idempotent = routes(&state, true, cors.as_ref(), &config.metrics);
+    let mcp = mcp::router(&state);
+    let plain = routes(&state, false, cors.as_ref(), &config.metrics, mcp.clone());
+    let idempotent = routes(&state, true, cors.as_ref(), &config.metrics, mcp);
     Edge::new(plain, idempotent, state, config.max_concurrent_requests, config.request_timeout)
 }
 

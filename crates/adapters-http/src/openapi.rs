@@ -15,8 +15,8 @@ use crate::doc::{responses, OPERATIONS_TAG};
 #[openapi(
     info(
         title = "Tengine API",
-        description = "The TengineAI REST API: projects, API keys, usage analytics, webhooks and \
-                       the event log. Every route under `/api/v1` needs `Authorization: Bearer <key>`; \
+        description = "The TengineAI REST API: projects, API keys, usage analytics, webhooks, \
+                       the event log and custom tools. Every route under `/api/v1` needs `Authorization: Bearer <key>`; \
                        every error answers the envelope `{\"error\": {\"code\", \"message\", \"details\", \
                        \"request_id\"}}`. A known path called with another method answers 405 \
                        `METHOD_NOT_ALLOWED`, and an unknown path 404 `NOT_FOUND`, with that envelope.",
@@ -30,6 +30,9 @@ use crate::doc::{responses, OPERATIONS_TAG};
             schemas::GranularityName,
             schemas::EventTypeName,
             schemas::EventSubscription,
+            schemas::ToolHttpMethod,
+            schemas::ToolAuthStrategy,
+            schemas::ToolMemberIdentity,
         ),
         responses(
             responses::MalformedJson,
@@ -53,6 +56,7 @@ use crate::doc::{responses, OPERATIONS_TAG};
         (name = "Analytics", description = "Usage analytics from hourly rollups."),
         (name = "Webhooks", description = "Webhook endpoints, their deliveries and redelivery."),
         (name = "Events", description = "The project's event log, for audit and recovery."),
+        (name = "Tools", description = "Custom tools: a project's own HTTP endpoints, described for models."),
         (name = "Operations", description = "Health, readiness, metrics and this document; no authentication."),
     )
 )]

@@ -21,6 +21,7 @@ mod rows;
 // Hidden rather than behind a feature: see the module's documentation.
 #[doc(hidden)]
 pub mod testing;
+mod tool;
 mod transaction;
 mod usage;
 mod webhook;

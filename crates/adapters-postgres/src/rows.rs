@@ -46,6 +46,15 @@ macro_rules! webhook_columns {
     };
 }
 
+/// The columns of [`ToolRow`], in order.
+macro_rules! tool_columns {
+    () => {
+        "id, account_id, project_id, name, description, input_schema, base_url, http_method, endpoint_path, \
+         headers_template, query_template, body_template, enabled, require_member, inject_member_identity, \
+         auth_strategy, auth_secret, timeout_ms, max_response_bytes, created_at, updated_at"
+    };
+}
+
 /// The columns of [`EventRow`], in order (`data` read as text).
 macro_rules! event_columns {
     () => {
@@ -69,7 +78,7 @@ macro_rules! attempt_columns {
 
 pub(crate) use {
     account_columns, api_key_columns, attempt_columns, delivery_columns, event_columns, idempotency_columns,
-    project_columns, webhook_columns,
+    project_columns, tool_columns, webhook_columns,
 };
 
 /// PostgreSQL's column types for the shared rows: native timestamps, SMALLINT and
@@ -94,6 +103,8 @@ pub(crate) type ProjectRow = tengine_storage_rows::ProjectRow<Pg>;
 pub(crate) type ApiKeyRow = tengine_storage_rows::ApiKeyRow<Pg>;
 /// A row of `webhooks`.
 pub(crate) type WebhookRow = tengine_storage_rows::WebhookRow<Pg>;
+/// A row of `tools`.
+pub(crate) type ToolRow = tengine_storage_rows::ToolRow<Pg>;
 /// A row of `events`.
 pub(crate) type EventRow = tengine_storage_rows::EventRow<Pg>;
 /// A row of `deliveries`.

@@ -4,12 +4,13 @@ use chrono::{DateTime, Utc};
 use sqlx::Postgres;
 use tengine_domain::delivery::Webhook;
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, WebhookId,
+    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, Tool, ToolId,
+    WebhookId,
 };
 use tengine_ports::{RepoError, Transaction, UnitOfWork};
 
 use crate::error::map_err;
-use crate::{account, api_key, delivery, event, project, webhook, PgStore};
+use crate::{account, api_key, delivery, event, project, tool, webhook, PgStore};
 
 /// One open PostgreSQL transaction; dropping it without `commit` rolls it back. When it
 /// creates deliveries it also queues a `NOTIFY`, which PostgreSQL sends on commit.
@@ -48,7 +49,8 @@ impl Transaction for PgTransaction {
     }
 
     async fn delete_project(&mut self, account: AccountId, id: ProjectId, at: DateTime<Utc>) -> Result<(), RepoError> {
-        project::delete(&mut *self.tx, account, id, at).await
+        project::delete(&mut *self.tx, account, id, at).await?;
+        tool::delete_all(&mut *self.tx, id, at).await
     }
 
     async fn insert_api_key(&mut self, k: &ApiKey) -> Result<(), RepoError> {
@@ -91,6 +93,22 @@ impl Transaction for PgTransaction {
 
     async fn delete_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<(), RepoError> {
         webhook::delete(&mut *self.tx, project, id).await
+    }
+
+    async fn insert_tool(&mut self, t: &Tool) -> Result<(), RepoError> {
+        tool::insert(&mut *self.tx, t).await
+    }
+
+    async fn lock_tool(&mut self, project: ProjectId, id: ToolId) -> Result<Option<Tool>, RepoError> {
+        tool::fetch(&mut *self.tx, project, id, true).await
+    }
+
+    async fn update_tool(&mut self, t: &Tool) -> Result<(), RepoError> {
+        tool::update(&mut *self.tx, t).await
+    }
+
+    async fn delete_tool(&mut self, project: ProjectId, id: ToolId, at: DateTime<Utc>) -> Result<(), RepoError> {
+        tool::delete(&mut *self.tx, project, id, at).await
     }
 
     async fn claim_usage_alert(

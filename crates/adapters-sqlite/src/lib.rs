@@ -18,6 +18,7 @@ mod project;
 mod queue;
 mod rate_counter;
 mod rows;
+mod tool;
 mod transaction;
 mod usage;
 mod webhook;

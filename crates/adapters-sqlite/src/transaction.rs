@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
 use tengine_domain::delivery::Webhook;
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, WebhookId,
+    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, Tool, ToolId,
+    WebhookId,
 };
 use tengine_ports::{RepoError, Transaction, UnitOfWork};
 use tokio::sync::Notify;
 
 use crate::error::map_err;
-use crate::{account, api_key, delivery, event, project, webhook, SqliteStore};
+use crate::{account, api_key, delivery, event, project, tool, webhook, SqliteStore};
 
 /// One open SQLite write transaction; dropping it without `commit` rolls it back.
 /// Committing one that created deliveries wakes the store's delivery notifier.
@@ -55,7 +56,8 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn delete_project(&mut self, account: AccountId, id: ProjectId, at: DateTime<Utc>) -> Result<(), RepoError> {
-        project::delete(&mut *self.tx, account, id, at).await
+        project::delete(&mut *self.tx, account, id, at).await?;
+        tool::delete_all(&mut *self.tx, id, at).await
     }
 
     async fn insert_api_key(&mut self, k: &ApiKey) -> Result<(), RepoError> {
@@ -102,6 +104,22 @@ impl Transaction for SqliteTransaction {
 
     async fn delete_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<(), RepoError> {
         webhook::delete(&mut *self.tx, project, id).await
+    }
+
+    async fn insert_tool(&mut self, t: &Tool) -> Result<(), RepoError> {
+        tool::insert(&mut *self.tx, t).await
+    }
+
+    async fn lock_tool(&mut self, project: ProjectId, id: ToolId) -> Result<Option<Tool>, RepoError> {
+        tool::fetch(&mut *self.tx, project, id).await
+    }
+
+    async fn update_tool(&mut self, t: &Tool) -> Result<(), RepoError> {
+        tool::update(&mut *self.tx, t).await
+    }
+
+    async fn delete_tool(&mut self, project: ProjectId, id: ToolId, at: DateTime<Utc>) -> Result<(), RepoError> {
+        tool::delete(&mut *self.tx, project, id, at).await
     }
 
     async fn claim_usage_alert(

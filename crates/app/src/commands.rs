@@ -83,14 +83,16 @@ pub async fn keys(store: &StoreConfig, cmd: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `tengine secrets rotate`: seals every stored webhook secret under the current key.
+/// `tengine secrets rotate`: seals every stored webhook and tool secret under the current key.
 /// Fails, naming what is left, unless everything is now under it.
 pub async fn secrets(store: &StoreConfig, cmd: SecretsCommand) -> anyhow::Result<()> {
     let SecretsCommand::Rotate = cmd;
     let keyring = secret_key::load(store)?;
     let key_id = keyring.current_id().to_string();
     let backend = Backend::open(store, Duration::from_secs(10)).await?;
-    let report = wiring::tengine(&backend, keyring)?.reseal_webhook_secrets(Reseal::Stale).await.map_err(failed)?;
+    let tengine = wiring::tengine(&backend, keyring)?;
+    let mut report = tengine.reseal_webhook_secrets(Reseal::Stale).await.map_err(failed)?;
+    report.absorb(tengine.reseal_tool_secrets().await.map_err(failed)?);
     println!(
         "{}",
         json!({
@@ -98,7 +100,12 @@ pub async fn secrets(store: &StoreConfig, cmd: SecretsCommand) -> anyhow::Result
             "resealed": report.resealed,
             "unchanged": report.unchanged,
             "changed_meanwhile": report.raced,
-            "unreadable": report.unreadable.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "unreadable": report
+                .unreadable
+                .iter()
+                .map(ToString::to_string)
+                .chain(report.unreadable_tools.iter().map(ToString::to_string))
+                .collect::<Vec<_>>(),
         })
     );
     if !report.complete() {

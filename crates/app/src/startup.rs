@@ -125,8 +125,14 @@ impl Application {
                 return Ok(());
             }
         };
-        let Wired { tengine, limiter, usage, usage_full, state } =
-            wiring::wire(&backend, keyring.clone(), tools, serve.metering, wiring::metrics());
+        let Wired { tengine, limiter, usage, usage_full, state } = wiring::wire(
+            &backend,
+            keyring.clone(),
+            tools,
+            serve.metering,
+            serve.tools_allow_private,
+            wiring::metrics(),
+        );
         bootstrap(&tengine, preset).await?;
         seal_plaintext_secrets(&tengine).await;
 

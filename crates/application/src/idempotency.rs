@@ -50,6 +50,11 @@ pub enum Guarded {
         /// The project.
         project: ProjectId,
     },
+    /// `POST /projects/{id}/tools`.
+    Tools {
+        /// The project.
+        project: ProjectId,
+    },
 }
 
 impl Guarded {
@@ -130,6 +135,10 @@ impl Tengine {
             }
             Guarded::Webhooks { project } => {
                 who.require(Permission::Webhook)?;
+                self.visible_project(who, *project).await?;
+            }
+            Guarded::Tools { project } => {
+                who.require(Permission::Admin)?;
                 self.visible_project(who, *project).await?;
             }
         }

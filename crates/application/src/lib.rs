@@ -13,10 +13,12 @@ pub mod key_cache;
 pub mod last_used;
 mod limits;
 pub mod maintenance;
+pub mod mcp;
 pub mod projects;
 pub mod rate_limit;
 pub mod secrets;
 pub mod tool_calls;
+pub mod tools;
 pub mod usage;
 pub mod webhooks;
 
@@ -33,6 +35,7 @@ pub use error::{AppError, AuthFailure};
 pub use idempotency::{Answer, Begun, Claim, Guarded, IdempotentRequest};
 pub use last_used::LastUsedTracker;
 pub use limits::Admission;
+pub use mcp::McpCallError;
 pub use projects::NewProject;
 pub use rate_limit::SlidingWindowLimiter;
 pub use secrets::ResealReport;
@@ -67,6 +70,8 @@ pub struct Tengine {
     plans: Arc<limits::PlanCache>,
     keys: Arc<key_cache::KeyCache>,
     lookup_key: Arc<LookupKey>,
+    /// Whether tools may use plain `http` base URLs (see `with_tools_allow_private`).
+    tools_allow_private: bool,
 }
 
 impl Tengine {
@@ -79,6 +84,7 @@ impl Tengine {
             plans: Arc::default(),
             keys: Arc::default(),
             lookup_key,
+            tools_allow_private: false,
         }
     }
 

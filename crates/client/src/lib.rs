@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use error::{ApiError, Error};
-pub use resources::{Analytics, ApiKeys, Events, Projects, Webhooks};
+pub use resources::{Analytics, ApiKeys, Events, Projects, Tools, Webhooks};
 
 /// The hosted API's base URL.
 pub const DEFAULT_BASE_URL: &str = "https://app.tengine.ai/api/v1";
@@ -133,6 +133,11 @@ impl TengineAI {
     /// Webhooks of projects.
     pub fn webhooks(&self) -> Webhooks<'_> {
         Webhooks(self)
+    }
+
+    /// Custom tools of projects.
+    pub fn tools(&self) -> Tools<'_> {
+        Tools(self)
     }
 
     /// Projects' event logs.

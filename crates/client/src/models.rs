@@ -26,6 +26,10 @@ pub type UpdateApiKey = UpdateApiKeyRequest;
 pub type CreateWebhook = CreateWebhookRequest;
 /// `PATCH /projects/{id}/webhooks/{wid}`.
 pub type UpdateWebhook = UpdateWebhookRequest;
+/// `POST /projects/{id}/tools`.
+pub type CreateTool = CreateToolRequest;
+/// `PATCH /projects/{id}/tools/{tool_id}`.
+pub type UpdateTool = UpdateToolRequest;
 
 /// A page of a list: `{"data": [...], "pagination": {...}}`.
 #[derive(Debug, Clone, Deserialize)]

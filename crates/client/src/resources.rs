@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use crate::models::{
-    AnalyticsQuery, ApiKey, CreateApiKey, CreateProject, CreateWebhook, Delivery, Event, Page, Project, TestDelivery,
-    UpdateApiKey, UpdateProject, UpdateWebhook, Webhook,
+    AnalyticsQuery, ApiKey, CreateApiKey, CreateProject, CreateTool, CreateWebhook, Delivery, Event, Page, Project,
+    TestDelivery, Tool, UpdateApiKey, UpdateProject, UpdateTool, UpdateWebhook, Webhook,
 };
 use crate::{Error, TengineAI};
 
@@ -256,6 +256,57 @@ impl Webhooks<'_> {
     pub async fn redeliver(&self, project_id: &str, webhook_id: &str, delivery_id: &str) -> Result<Delivery, Error> {
         let path = format!("/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver");
         self.0.send::<(), _>(Method::POST, &path, None).await
+    }
+}
+
+/// `client.tools()`.
+pub struct Tools<'a>(pub(crate) &'a TengineAI);
+
+impl<'a> Tools<'a> {
+    /// One page of a project's tools.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(&self, project_id: &str, page: Option<u32>, per_page: Option<u32>) -> Result<Page<Tool>, Error> {
+        self.0.get(&format!("/projects/{project_id}/tools"), &paging(page, per_page)).await
+    }
+
+    /// Every tool of a project, fetched page by page as the stream is read.
+    pub fn list_all(&self, project_id: &str) -> impl Stream<Item = Result<Tool, Error>> + 'a {
+        all(self.0, format!("/projects/{project_id}/tools"), 100)
+    }
+
+    /// Creates a tool; `encrypted_auth_secret` is write-only and never comes back
+    /// (`has_auth_secret` says one is stored).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn create(&self, project_id: &str, body: &CreateTool) -> Result<Tool, Error> {
+        self.0.send(Method::POST, &format!("/projects/{project_id}/tools"), Some(body)).await
+    }
+
+    /// Gets a tool.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn retrieve(&self, project_id: &str, tool_id: &str) -> Result<Tool, Error> {
+        self.0.get(&format!("/projects/{project_id}/tools/{tool_id}"), &[]).await
+    }
+
+    /// Updates a tool.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn update(&self, project_id: &str, tool_id: &str, body: &UpdateTool) -> Result<Tool, Error> {
+        self.0.send(Method::PATCH, &format!("/projects/{project_id}/tools/{tool_id}"), Some(body)).await
+    }
+
+    /// Deletes a tool.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn delete(&self, project_id: &str, tool_id: &str) -> Result<(), Error> {
+        self.0.delete_empty(&format!("/projects/{project_id}/tools/{tool_id}")).await
     }
 }
 

@@ -35,11 +35,17 @@ pub enum EventType {
     UsageLimitExceeded,
     /// A test delivery.
     WebhookTest,
+    /// A custom tool was created.
+    ToolCreated,
+    /// A custom tool was updated.
+    ToolUpdated,
+    /// A custom tool was deleted.
+    ToolDeleted,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 15] = [
         EventType::ProjectCreated,
         EventType::ProjectUpdated,
         EventType::ProjectDeleted,
@@ -52,6 +58,9 @@ impl EventType {
         EventType::UsageThresholdReached,
         EventType::UsageLimitExceeded,
         EventType::WebhookTest,
+        EventType::ToolCreated,
+        EventType::ToolUpdated,
+        EventType::ToolDeleted,
     ];
 
     /// The wire name, e.g. `project.created`.
@@ -69,6 +78,9 @@ impl EventType {
             EventType::UsageThresholdReached => "usage.threshold_reached",
             EventType::UsageLimitExceeded => "usage.limit_exceeded",
             EventType::WebhookTest => "webhook.test",
+            EventType::ToolCreated => "tool.created",
+            EventType::ToolUpdated => "tool.updated",
+            EventType::ToolDeleted => "tool.deleted",
         }
     }
 

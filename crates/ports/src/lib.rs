@@ -6,6 +6,7 @@ pub mod error;
 pub mod idempotency;
 pub mod rate_limit;
 pub mod repository;
+pub mod tool;
 pub mod tool_caller;
 pub mod unit_of_work;
 pub mod usage;
@@ -16,6 +17,7 @@ pub use error::RepoError;
 pub use idempotency::{IdempotencyClaim, IdempotencyRepository, StoredResponse};
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
+pub use tool::ToolRepository;
 pub use tool_caller::{ToolCaller, UpstreamAnswer};
 pub use unit_of_work::{Transaction, UnitOfWork};
 pub use usage::{UsageDelta, UsageRecord, UsageRepository, UsageSink};
@@ -30,6 +32,8 @@ pub use clock::{MockClock, MockIdGenerator, MockSecretGenerator};
 pub use rate_limit::{MockRateCounterRepository, MockRateLimiter};
 #[cfg(feature = "mocks")]
 pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRepository};
+#[cfg(feature = "mocks")]
+pub use tool::MockToolRepository;
 #[cfg(feature = "mocks")]
 pub use tool_caller::MockToolCaller;
 #[cfg(feature = "mocks")]
@@ -49,6 +53,7 @@ pub trait Store:
     + WebhookRepository
     + DeliveryQueue
     + IdempotencyRepository
+    + ToolRepository
     + UnitOfWork
 {
 }
@@ -62,6 +67,7 @@ impl<T> Store for T where
         + WebhookRepository
         + DeliveryQueue
         + IdempotencyRepository
+        + ToolRepository
         + UnitOfWork
 {
 }
@@ -73,13 +79,13 @@ mod mock_store {
     use tengine_domain::usage::UsageCounts;
     use tengine_domain::{
         Account, AccountId, ApiKey, ApiKeyDigest, ApiKeyId, DeliveryId, Event, EventType, Page, PageRequest, Project,
-        ProjectId, WebhookId,
+        ProjectId, Tool, ToolId, WebhookId,
     };
 
     use crate::{
         AccountRepository, ApiKeyRepository, AttemptResult, DeliveryJob, DeliveryQueue, IdempotencyClaim,
         IdempotencyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, StoredResponse,
-        StoredWebhookSecrets, Transaction, UnitOfWork, UsageDelta, UsageRepository, WebhookRepository,
+        StoredWebhookSecrets, ToolRepository, Transaction, UnitOfWork, UsageDelta, UsageRepository, WebhookRepository,
     };
 
     mockall::mock! {
@@ -144,6 +150,15 @@ mod mock_store {
             async fn complete_idempotency(&self, account: AccountId, key_hash: [u8; 32], response: &StoredResponse) -> Result<(), RepoError>;
             async fn release_idempotency(&self, account: AccountId, key_hash: [u8; 32]) -> Result<(), RepoError>;
             async fn purge_idempotency(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl ToolRepository for Store {
+            async fn get_tool(&self, project: ProjectId, id: ToolId) -> Result<Option<Tool>, RepoError>;
+            async fn list_tools(&self, project: ProjectId, page: PageRequest) -> Result<Page<Tool>, RepoError>;
+            async fn find_tool_by_name(&self, project: ProjectId, name: &str) -> Result<Option<Tool>, RepoError>;
+            async fn tool_secrets_after(&self, after: Option<ToolId>, limit: u32) -> Result<Vec<(ToolId, tengine_domain::secret_key::SealedSecret)>, RepoError>;
+            async fn replace_tool_secret(&self, id: ToolId, old: &tengine_domain::secret_key::SealedSecret, new: &tengine_domain::secret_key::SealedSecret) -> Result<bool, RepoError>;
         }
 
         #[async_trait::async_trait]

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use tengine_domain::delivery::Webhook;
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, WebhookId,
+    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, Tool, ToolId,
+    WebhookId,
 };
 
 use crate::RepoError;
@@ -57,7 +58,7 @@ pub trait Transaction: Send {
     /// `NotFound` if the project is missing or deleted.
     async fn update_project(&mut self, project: &Project) -> Result<(), RepoError>;
 
-    /// Soft-deletes a live project at `at`.
+    /// Soft-deletes a live project at `at`, and its live tools with it.
     ///
     /// # Errors
     /// `NotFound` if the project is missing, deleted or another account's.
@@ -130,6 +131,32 @@ pub trait Transaction: Send {
     /// # Errors
     /// `NotFound` if it does not exist in `project`.
     async fn delete_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<(), RepoError>;
+
+    /// Inserts a tool.
+    ///
+    /// # Errors
+    /// `Conflict` if a live tool of the project has its name (or the id exists).
+    async fn insert_tool(&mut self, tool: &Tool) -> Result<(), RepoError>;
+
+    /// Reads a live tool of `project` and locks it until the end of the transaction.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn lock_tool(&mut self, project: ProjectId, id: ToolId) -> Result<Option<Tool>, RepoError>;
+
+    /// Writes every mutable field of a live tool (all but its ids and `created_at`).
+    ///
+    /// # Errors
+    /// `NotFound` if it does not exist or is deleted; `Conflict` if another live tool of
+    /// the project has the new name.
+    async fn update_tool(&mut self, tool: &Tool) -> Result<(), RepoError>;
+
+    /// Soft-deletes a live tool of `project` at `at`: it is no longer read or listed,
+    /// and its name is free again.
+    ///
+    /// # Errors
+    /// `NotFound` if it does not exist in `project` or is already deleted.
+    async fn delete_tool(&mut self, project: ProjectId, id: ToolId, at: DateTime<Utc>) -> Result<(), RepoError>;
 
     /// Records that the usage alert `kind` was sent for `account` in the hour window
     /// starting at `window_start`; `false` if it already was (by any instance).

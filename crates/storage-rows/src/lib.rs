@@ -16,6 +16,7 @@ mod delivery;
 mod event;
 mod idempotency;
 mod project;
+mod tool;
 mod usage;
 mod webhook;
 
@@ -26,6 +27,7 @@ pub use delivery::{attempts_by_delivery, with_attempts, AttemptRow, DeliveryRow}
 pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
 pub use project::ProjectRow;
+pub use tool::{ToolRow, ToolValues};
 pub use usage::{histogram_columns, UsageRow};
 pub use webhook::{event_filter, WebhookRow};
 

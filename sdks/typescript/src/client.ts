@@ -3,6 +3,7 @@ import { AnalyticsResource } from './resources/analytics.js';
 import { ApiKeys } from './resources/api-keys.js';
 import { Events } from './resources/events.js';
 import { Projects } from './resources/projects.js';
+import { Tools } from './resources/tools.js';
 import { Webhooks } from './resources/webhooks.js';
 
 /**
@@ -17,6 +18,7 @@ export class TengineAI extends APIClient {
   readonly projects: Projects;
   readonly apiKeys: ApiKeys;
   readonly webhooks: Webhooks;
+  readonly tools: Tools;
   readonly events: Events;
   readonly analytics: AnalyticsResource;
 
@@ -25,6 +27,7 @@ export class TengineAI extends APIClient {
     this.projects = new Projects(this);
     this.apiKeys = new ApiKeys(this);
     this.webhooks = new Webhooks(this);
+    this.tools = new Tools(this);
     this.events = new Events(this);
     this.analytics = new AnalyticsResource(this);
   }

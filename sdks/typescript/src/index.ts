@@ -35,6 +35,10 @@ export type {
   Pagination,
   Permission,
   Project,
+  Tool,
+  ToolAuthStrategy,
+  ToolHttpMethod,
+  ToolMemberIdentity,
   UsageCounts,
   Webhook,
   WebhookTest,
@@ -49,6 +53,7 @@ export type {
   WebhookUpdateParams,
   Webhooks,
 } from './resources/webhooks.js';
+export type { ToolCreateParams, ToolUpdateParams, Tools } from './resources/tools.js';
 export type { EventListParams, Events } from './resources/events.js';
 export type { AnalyticsParams, AnalyticsResource } from './resources/analytics.js';
 export {

@@ -44,6 +44,9 @@ export type EventType =
   | 'usage.threshold_reached'
   | 'usage.limit_exceeded'
   | 'webhook.test'
+  | 'tool.created'
+  | 'tool.updated'
+  | 'tool.deleted'
   | (string & {});
 
 /** Bucket size: `hour`, `day` (UTC), `week` (ISO, starting Monday 00:00 UTC) or `month` (UTC). */
@@ -60,6 +63,29 @@ export type Permission =
   | 'write'
   | 'webhook'
   | 'admin'
+  | (string & {});
+
+/** `none`: no credentials; `static_bearer`: `Authorization: Bearer <secret>`; `hmac_signature`: `X-Tengine-Signature: tng2=<hex HMAC-SHA256>` under the secret. */
+export type ToolAuthStrategy =
+  | 'none'
+  | 'static_bearer'
+  | 'hmac_signature'
+  | (string & {});
+
+/** The method of the tool's request (any letter case on input). */
+export type ToolHttpMethod =
+  | 'GET'
+  | 'POST'
+  | 'PUT'
+  | 'PATCH'
+  | 'DELETE'
+  | (string & {});
+
+/** Sent as `X-Tengine-Member-Id`, `-Email` or `-Roles`. */
+export type ToolMemberIdentity =
+  | 'id'
+  | 'email'
+  | 'roles'
   | (string & {});
 
 /** An API key as the API shows it; `key` only in create and rotate responses. */
@@ -102,6 +128,42 @@ export interface CreateProjectRequest {
   name: string;
   /** At most 1000 characters after trimming; may be null. */
   description?: string | null;
+}
+
+/** A new tool. Field names follow TengineAI's documentation. */
+export interface CreateToolRequest {
+  /** `[a-z0-9_-]{1,64}`, unique among the project's tools. */
+  name: string;
+  /** What the model reads: 1 to 8000 characters. */
+  description: string;
+  /** A JSON Schema of the arguments, `"type": "object"`, at most 64 KiB; no `$ref` to other documents. */
+  inputSchema: Record<string, unknown>;
+  /** An `https` origin: scheme, host and optional port; no path, query or fragment. */
+  baseUrl: string;
+  /** One of GET, POST, PUT, PATCH, DELETE. */
+  httpMethod: ToolHttpMethod;
+  /** Starts with `/`; may hold `{variable}` placeholders. */
+  endpointPath: string;
+  /** Header names to string templates (at most 64). */
+  headersTemplate?: Record<string, unknown> | null;
+  /** Query parameter names to string templates (at most 64). */
+  queryTemplate?: Record<string, unknown> | null;
+  /** Any JSON (at most 64 KiB) whose strings may hold placeholders; absent or null for no body (and required absent for GET). */
+  bodyTemplate?: Record<string, unknown> | null;
+  /** Whether models see and may call it (default true). */
+  enabled?: boolean | null;
+  /** Whether a call needs a member session (default false). */
+  requireMember?: boolean | null;
+  /** Member facts sent as `X-Tengine-Member-*` headers: any of `id`, `email`, `roles`. */
+  injectMemberIdentity?: ToolMemberIdentity[] | null;
+  /** `none` (default), `static_bearer` or `hmac_signature`. */
+  authStrategy?: ToolAuthStrategy;
+  /** Write-only: the secret for `auth_strategy` (8 to 4096 visible ASCII characters), encrypted at rest and never returned. Required unless `auth_strategy` is `none`. */
+  encryptedAuthSecret?: string | null;
+  /** The call's time limit in milliseconds (default 10000). */
+  timeoutMs?: number | null;
+  /** How much of an answer is kept; past it the answer is cut (default 262144). */
+  maxResponseBytes?: number | null;
 }
 
 /** A new webhook. */
@@ -198,6 +260,50 @@ export interface RotateWebhookSecretRequest {
   secret?: string | null;
 }
 
+/** A tool as the API shows it: every field but the secret, which is write-only; `has_auth_secret` says whether one is stored. */
+export interface Tool {
+  /** The tool's id. */
+  id: string;
+  /** The project it belongs to. */
+  projectId: string;
+  /** What the model calls it; unique in the project. */
+  name: string;
+  /** What the model reads. */
+  description: string;
+  /** The arguments' JSON Schema, as written. */
+  inputSchema: Record<string, unknown>;
+  /** The API's origin. */
+  baseUrl: string;
+  /** The request's method. */
+  httpMethod: ToolHttpMethod;
+  /** The request's path template. */
+  endpointPath: string;
+  /** Header names to templates. */
+  headersTemplate: Record<string, unknown>;
+  /** Query parameter names to templates. */
+  queryTemplate: Record<string, unknown>;
+  /** The body template, or null for no body. */
+  bodyTemplate: Record<string, unknown> | null;
+  /** Whether models see and may call it. */
+  enabled: boolean;
+  /** Whether a call needs a member session. */
+  requireMember: boolean;
+  /** Member facts sent as headers. */
+  injectMemberIdentity: ToolMemberIdentity[];
+  /** How calls authenticate. */
+  authStrategy: ToolAuthStrategy;
+  /** Whether a secret is stored (it is never returned). */
+  hasAuthSecret: boolean;
+  /** The call's time limit in milliseconds. */
+  timeoutMs: number;
+  /** How much of an answer is kept, in bytes. */
+  maxResponseBytes: number;
+  /** When it was created. */
+  createdAt: string;
+  /** When it was last changed. */
+  updatedAt: string;
+}
+
 /** Changes to a key: an absent field is left unchanged. */
 export interface UpdateApiKeyRequest {
   /** A new name; `null` is refused. */
@@ -214,6 +320,42 @@ export interface UpdateProjectRequest {
   name?: string;
   /** A new description (at most 1000 characters), or `null` to clear it. */
   description?: string | null;
+}
+
+/** Changes to a tool: an absent field is left unchanged; `null` clears the templates and is refused elsewhere. */
+export interface UpdateToolRequest {
+  /** A new name. */
+  name?: string;
+  /** A new description. */
+  description?: string;
+  /** A new input schema. */
+  inputSchema?: Record<string, unknown>;
+  /** A new base URL. */
+  baseUrl?: string;
+  /** A new method. */
+  httpMethod?: ToolHttpMethod;
+  /** A new path. */
+  endpointPath?: string;
+  /** New header templates, or `null` for none. */
+  headersTemplate?: Record<string, unknown> | null;
+  /** New query templates, or `null` for none. */
+  queryTemplate?: Record<string, unknown> | null;
+  /** A new body template, or `null` for no body. */
+  bodyTemplate?: Record<string, unknown> | null;
+  /** Turns the tool on or off. */
+  enabled?: boolean;
+  /** A new `require_member`. */
+  requireMember?: boolean;
+  /** A new list of member facts to send. */
+  injectMemberIdentity?: ToolMemberIdentity[];
+  /** A new strategy; `none` drops the stored secret. */
+  authStrategy?: ToolAuthStrategy;
+  /** Write-only: a new secret, encrypted at rest and never returned. */
+  encryptedAuthSecret?: string;
+  /** A new time limit in milliseconds. */
+  timeoutMs?: number;
+  /** A new response limit in bytes. */
+  maxResponseBytes?: number;
 }
 
 /** Changes to a webhook: an absent field is left unchanged. */

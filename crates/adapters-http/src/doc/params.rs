@@ -55,6 +55,18 @@ pub struct DeliveryPath {
     delivery_id: String,
 }
 
+/// `{project_id}/tools/{tool_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ToolPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The tool's id; a malformed or unknown id answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^tool_[0-9A-Za-z]{22}$", example = "tool_2cqkZV3bC5dE7fG9hJ1kL3")]
+    tool_id: String,
+}
+
 /// `page` and `per_page`; no other query parameter is accepted.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

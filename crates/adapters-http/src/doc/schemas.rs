@@ -20,6 +20,8 @@ pub const WEBHOOK_ID: &str = "^wh_[0-9A-Za-z]{22}$";
 pub const EVENT_ID: &str = "^evt_[0-9A-Za-z]{22}$";
 /// `del_` + 22 base62 digits.
 pub const DELIVERY_ID: &str = "^del_[0-9A-Za-z]{22}$";
+/// `tool_` + 22 base62 digits.
+pub const TOOL_ID: &str = "^tool_[0-9A-Za-z]{22}$";
 /// A full key: `tng_` + 40 random base62 characters + a 6-character checksum.
 pub const API_KEY: &str = "^tng_[0-9A-Za-z]{46}$";
 /// A key's displayed prefix: its first 12 characters.
@@ -144,6 +146,31 @@ doc_schema!(
         )
         .description(Some("A non-empty list of distinct event types, or `[\"*\"]` (alone) for every type."))
         .into()
+);
+
+doc_schema!(
+    /// A tool's HTTP method.
+    ToolHttpMethod,
+    "ToolHttpMethod",
+    string_enum(["GET", "POST", "PUT", "PATCH", "DELETE"], "The method of the tool's request (any letter case on input).")
+);
+
+doc_schema!(
+    /// How a tool's calls authenticate.
+    ToolAuthStrategy,
+    "ToolAuthStrategy",
+    string_enum(
+        ["none", "static_bearer", "hmac_signature"],
+        "`none`: no credentials; `static_bearer`: `Authorization: Bearer <secret>`; `hmac_signature`: \
+         `X-Tengine-Signature: tng2=<hex HMAC-SHA256>` under the secret."
+    )
+);
+
+doc_schema!(
+    /// A member fact a tool's calls carry.
+    ToolMemberIdentity,
+    "ToolMemberIdentity",
+    string_enum(["id", "email", "roles"], "Sent as `X-Tengine-Member-Id`, `-Email` or `-Roles`.")
 );
 
 doc_schema!(

@@ -4,12 +4,14 @@ mod analytics;
 mod deliveries;
 mod events;
 mod health;
+mod tools;
 mod webhooks;
 
 pub use analytics::{AnalyticsBody, CountsBody};
 pub use deliveries::{AttemptBody, DeliveryBody};
 pub use events::EventBody;
 pub use health::StatusBody;
+pub use tools::ToolBody;
 pub use webhooks::{TestBody, WebhookBody};
 
 use std::borrow::Cow;

@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod events;
 pub mod health;
 pub mod projects;
+pub mod tools;
 pub mod webhooks;
 
 use axum::http::{header, HeaderValue};
@@ -29,6 +30,7 @@ pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppS
         .merge(webhooks::router())
         .merge(deliveries::router())
         .merge(events::router())
+        .merge(tools::router())
         .merge(health::router(metrics))
 }
 

@@ -60,6 +60,62 @@ pub struct CreateProjectRequest {
     pub description: Option<String>,
 }
 
+/// A new tool. Field names follow TengineAI's documentation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateToolRequest {
+    /// `[a-z0-9_-]{1,64}`, unique among the project's tools.
+    pub name: String,
+    /// What the model reads: 1 to 8000 characters.
+    pub description: String,
+    /// A JSON Schema of the arguments, `"type": "object"`, at most 64 KiB; no `$ref` to
+    /// other documents.
+    pub input_schema: Value,
+    /// An `https` origin: scheme, host and optional port; no path, query or fragment.
+    pub base_url: String,
+    /// One of GET, POST, PUT, PATCH, DELETE.
+    ///
+    /// One of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`.
+    pub http_method: String,
+    /// Starts with `/`; may hold `{variable}` placeholders.
+    pub endpoint_path: String,
+    /// Header names to string templates (at most 64).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers_template: Option<Value>,
+    /// Query parameter names to string templates (at most 64).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_template: Option<Value>,
+    /// Any JSON (at most 64 KiB) whose strings may hold placeholders; absent or null for
+    /// no body (and required absent for GET).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_template: Option<Value>,
+    /// Whether models see and may call it (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Whether a call needs a member session (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_member: Option<bool>,
+    /// Member facts sent as `X-Tengine-Member-*` headers: any of `id`, `email`, `roles`.
+    ///
+    /// One of `id`, `email`, `roles`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inject_member_identity: Option<Vec<String>>,
+    /// `none` (default), `static_bearer` or `hmac_signature`.
+    ///
+    /// One of `none`, `static_bearer`, `hmac_signature`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_strategy: Option<String>,
+    /// Write-only: the secret for `auth_strategy` (8 to 4096 visible ASCII characters),
+    /// encrypted at rest and never returned. Required unless `auth_strategy` is `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypted_auth_secret: Option<String>,
+    /// The call's time limit in milliseconds (default 10000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// How much of an answer is kept; past it the answer is cut (default 262144).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_response_bytes: Option<u64>,
+}
+
 /// A new webhook.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreateWebhookRequest {
@@ -67,7 +123,7 @@ pub struct CreateWebhookRequest {
     pub url: String,
     /// A non-empty list of event types without duplicates, or `["*"]` for all.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
     pub events: Vec<String>,
     /// The signing secret; when omitted (or null) the server generates `whsec_` + base64
     /// of 24 random bytes and returns it in this response only.
@@ -102,7 +158,7 @@ pub struct Delivery {
     pub event_id: String,
     /// The event's type.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
     pub event_type: String,
     /// Where it stands.
     ///
@@ -123,7 +179,7 @@ pub struct Event {
     pub id: String,
     /// The event's type.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The event's payload (the resource it is about); never a key or webhook secret.
@@ -176,6 +232,58 @@ pub struct RotateWebhookSecretRequest {
     pub secret: Option<String>,
 }
 
+/// A tool as the API shows it: every field but the secret, which is write-only;
+/// `has_auth_secret` says whether one is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// The tool's id.
+    pub id: String,
+    /// The project it belongs to.
+    pub project_id: String,
+    /// What the model calls it; unique in the project.
+    pub name: String,
+    /// What the model reads.
+    pub description: String,
+    /// The arguments' JSON Schema, as written.
+    pub input_schema: Value,
+    /// The API's origin.
+    pub base_url: String,
+    /// The request's method.
+    ///
+    /// One of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`.
+    pub http_method: String,
+    /// The request's path template.
+    pub endpoint_path: String,
+    /// Header names to templates.
+    pub headers_template: Value,
+    /// Query parameter names to templates.
+    pub query_template: Value,
+    /// The body template, or null for no body.
+    pub body_template: Option<Value>,
+    /// Whether models see and may call it.
+    pub enabled: bool,
+    /// Whether a call needs a member session.
+    pub require_member: bool,
+    /// Member facts sent as headers.
+    ///
+    /// One of `id`, `email`, `roles`.
+    pub inject_member_identity: Vec<String>,
+    /// How calls authenticate.
+    ///
+    /// One of `none`, `static_bearer`, `hmac_signature`.
+    pub auth_strategy: String,
+    /// Whether a secret is stored (it is never returned).
+    pub has_auth_secret: bool,
+    /// The call's time limit in milliseconds.
+    pub timeout_ms: u32,
+    /// How much of an answer is kept, in bytes.
+    pub max_response_bytes: u64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Changes to a key: an absent field is left unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UpdateApiKeyRequest {
@@ -203,6 +311,66 @@ pub struct UpdateProjectRequest {
     pub description: Option<Option<String>>,
 }
 
+/// Changes to a tool: an absent field is left unchanged; `null` clears the templates and
+/// is refused elsewhere.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateToolRequest {
+    /// A new name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A new description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A new input schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<Value>,
+    /// A new base URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// A new method.
+    ///
+    /// One of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_method: Option<String>,
+    /// A new path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_path: Option<String>,
+    /// New header templates, or `null` for none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers_template: Option<Option<Value>>,
+    /// New query templates, or `null` for none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_template: Option<Option<Value>>,
+    /// A new body template, or `null` for no body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_template: Option<Option<Value>>,
+    /// Turns the tool on or off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// A new `require_member`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_member: Option<bool>,
+    /// A new list of member facts to send.
+    ///
+    /// One of `id`, `email`, `roles`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inject_member_identity: Option<Vec<String>>,
+    /// A new strategy; `none` drops the stored secret.
+    ///
+    /// One of `none`, `static_bearer`, `hmac_signature`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_strategy: Option<String>,
+    /// Write-only: a new secret, encrypted at rest and never returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypted_auth_secret: Option<String>,
+    /// A new time limit in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// A new response limit in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_response_bytes: Option<u64>,
+}
+
 /// Changes to a webhook: an absent field is left unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UpdateWebhookRequest {
@@ -211,7 +379,7 @@ pub struct UpdateWebhookRequest {
     pub url: Option<String>,
     /// A new subscription; `null` is refused.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<String>>,
     /// Turns deliveries on or off; `null` is refused.
@@ -276,7 +444,7 @@ pub struct Webhook {
     pub description: Option<String>,
     /// The subscribed event types, or `["*"]` for all.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
     pub events: Vec<String>,
     /// Whether deliveries are made (set false after 5 days of failures, or a 410 answer).
     pub active: bool,

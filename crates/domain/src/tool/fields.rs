@@ -18,6 +18,11 @@ impl ToolName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A name read back from storage, as it was written under the rules of its day.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
 }
 
 impl FromStr for ToolName {
@@ -50,6 +55,11 @@ impl ToolDescription {
     /// The description.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A description read back from storage, as it was written.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
     }
 }
 
@@ -123,6 +133,16 @@ impl EndpointPath {
     /// The parsed template.
     pub fn template(&self) -> &Template {
         &self.template
+    }
+
+    /// A path read back from storage: only its placeholders are parsed again (they are
+    /// needed to render it), not the write-time rules on length and characters.
+    ///
+    /// # Errors
+    /// When the stored text is no template at all.
+    pub fn from_stored(raw: String) -> Result<Self, ValidationError> {
+        let template = Template::parse(&raw).map_err(|r| FieldError::new("endpoint_path", r))?;
+        Ok(Self { raw, template })
     }
 }
 
@@ -205,6 +225,20 @@ impl MemberIdentity {
             *slot = true;
         }
         v.finish().map(|()| out)
+    }
+
+    /// A stored list (`id,email`): names a later version no longer knows are skipped.
+    pub fn from_stored(stored: &str) -> Self {
+        let mut out = Self::default();
+        for name in stored.split(',') {
+            match name {
+                "id" => out.id = true,
+                "email" => out.email = true,
+                "roles" => out.roles = true,
+                _ => {}
+            }
+        }
+        out
     }
 
     /// The wire names, in the order `id`, `email`, `roles`.
@@ -301,6 +335,14 @@ impl TimeoutMs {
         })
     }
 
+    /// A value read back from storage, kept even if the limit has since changed.
+    ///
+    /// # Errors
+    /// When the stored number is not a positive 32-bit value.
+    pub fn from_stored(ms: i64) -> Result<Self, ValidationError> {
+        stored_u32("timeout_ms", ms).map(Self)
+    }
+
     /// The milliseconds.
     pub fn get(self) -> u32 {
         self.0
@@ -335,6 +377,14 @@ impl MaxResponseBytes {
         })
     }
 
+    /// A value read back from storage, kept even if the limit has since changed.
+    ///
+    /// # Errors
+    /// When the stored number is not a positive 32-bit value.
+    pub fn from_stored(bytes: i64) -> Result<Self, ValidationError> {
+        stored_u32("max_response_bytes", bytes).map(Self)
+    }
+
     /// The bytes.
     pub fn get(self) -> usize {
         self.0 as usize
@@ -345,6 +395,10 @@ impl Default for MaxResponseBytes {
     fn default() -> Self {
         Self::DEFAULT
     }
+}
+
+fn stored_u32(field: &str, n: i64) -> Result<u32, ValidationError> {
+    u32::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| FieldError::new(field, "is not a positive integer").into())
 }
 
 #[cfg(test)]
@@ -393,6 +447,20 @@ mod tests {
         assert_eq!(m.names(), ["id", "email"]);
         let err = MemberIdentity::parse_list(&["id", "id", "phone"]).expect_err("invalid");
         assert_eq!(fields(&err), ["inject_member_identity[1]", "inject_member_identity[2]"]);
+    }
+
+    #[test]
+    fn stored_values_are_read_back_without_the_write_time_rules() {
+        assert_eq!(ToolName::from_stored("Old.Name".into()).as_str(), "Old.Name");
+        assert_eq!(ToolDescription::from_stored(" padded ".into()).as_str(), " padded ");
+        let p = EndpointPath::from_stored("/spaces are old/{id}".into()).expect("a template");
+        assert_eq!(p.template().vars().count(), 1);
+        assert!(EndpointPath::from_stored("/{open".into()).is_err());
+        assert_eq!(MemberIdentity::from_stored("roles,phone,id").names(), ["id", "roles"]);
+        assert_eq!(MemberIdentity::from_stored(""), MemberIdentity::default());
+        assert_eq!(TimeoutMs::from_stored(60_000).map(TimeoutMs::get), Ok(60_000));
+        assert!(TimeoutMs::from_stored(0).is_err() && MaxResponseBytes::from_stored(-1).is_err());
+        assert_eq!(MaxResponseBytes::from_stored(8 << 20).map(MaxResponseBytes::get), Ok(8 << 20));
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub const MAX_TEMPLATE_VALUE: usize = 8192;
 
 fn string_templates(
     field: &str,
+    stored: bool,
     raw: &Value,
     check_key: impl Fn(&str) -> Result<(), String>,
     check_text: impl Fn(&str) -> Result<(), String>,
@@ -38,7 +39,7 @@ fn string_templates(
     let Some(obj) = raw.as_object() else {
         return Err(FieldError::new(field, "must be an object whose values are strings").into());
     };
-    if obj.len() > MAX_TEMPLATE_ENTRIES {
+    if obj.len() > MAX_TEMPLATE_ENTRIES && !stored {
         return Err(FieldError::new(field, format!("must hold at most {MAX_TEMPLATE_ENTRIES} entries")).into());
     }
     let mut v = Validator::new();
@@ -49,7 +50,7 @@ fn string_templates(
             v.push(FieldError::new(name, r));
             continue;
         }
-        if out.iter().any(|(k, _, _)| k.eq_ignore_ascii_case(key)) && field == "headers_template" {
+        if out.iter().any(|(k, _, _)| k.eq_ignore_ascii_case(key)) && field == "headers_template" && !stored {
             v.push(FieldError::new(name, "is set twice (header names ignore case)"));
             continue;
         }
@@ -57,7 +58,7 @@ fn string_templates(
             v.push(FieldError::new(name, "must be a string"));
             continue;
         };
-        if text.len() > MAX_TEMPLATE_VALUE {
+        if text.len() > MAX_TEMPLATE_VALUE && !stored {
             v.push(FieldError::new(name, format!("must be at most {MAX_TEMPLATE_VALUE} bytes")));
             continue;
         }
@@ -73,6 +74,11 @@ fn string_templates(
     // Sorted, so the rendered order does not depend on serde_json's map features.
     out.sort_by(|a, b| a.0.cmp(&b.0));
     v.finish().map(|()| out)
+}
+
+/// Reads back a stored string template object: only the placeholders are parsed again.
+fn stored_templates(field: &str, raw: &Value) -> Result<Vec<(String, String, Template)>, ValidationError> {
+    string_templates(field, true, raw, |_| Ok(()), |_| Ok(()))
 }
 
 /// Whether `c` may appear in a header value (RFC 9110: visible characters, space, tab).
@@ -109,12 +115,21 @@ impl HeadersTemplate {
                 Err("must not contain control characters (CR, LF, NUL)".to_owned())
             }
         };
-        string_templates("headers_template", raw, check_key, check_text).map(Self)
+        string_templates("headers_template", false, raw, check_key, check_text).map(Self)
     }
 
     /// `(name, template as written, parsed template)`, sorted by name.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str, &Template)> {
         self.0.iter().map(|(k, raw, t)| (k.as_str(), raw.as_str(), t))
+    }
+
+    /// A template read back from storage, without the write-time rules on names and
+    /// sizes. The call still refuses a rendered value with CR or LF.
+    ///
+    /// # Errors
+    /// When the stored value is not an object of string templates.
+    pub fn from_stored(raw: &Value) -> Result<Self, ValidationError> {
+        stored_templates("headers_template", raw).map(Self)
     }
 
     /// Whether a header of this name (any case) is templated.
@@ -152,7 +167,16 @@ impl QueryTemplate {
                 Ok(())
             }
         };
-        string_templates("query_template", raw, check_key, check_text).map(Self)
+        string_templates("query_template", false, raw, check_key, check_text).map(Self)
+    }
+
+    /// A template read back from storage, without the write-time rules on names and
+    /// sizes.
+    ///
+    /// # Errors
+    /// When the stored value is not an object of string templates.
+    pub fn from_stored(raw: &Value) -> Result<Self, ValidationError> {
+        stored_templates("query_template", raw).map(Self)
     }
 
     /// `(name, template as written, parsed template)`, sorted by name.
@@ -201,6 +225,16 @@ impl BodyTemplate {
         let mut v = Validator::new();
         let root = body_node(raw, "body_template", &mut v);
         v.finish().map(|()| Self { raw: raw.clone(), root })
+    }
+
+    /// A template read back from storage, without the size limit.
+    ///
+    /// # Errors
+    /// When a stored string is no template.
+    pub fn from_stored(raw: Value) -> Result<Self, ValidationError> {
+        let mut v = Validator::new();
+        let root = body_node(&raw, "body_template", &mut v);
+        v.finish().map(|()| Self { raw, root })
     }
 
     /// The template as written.
@@ -265,6 +299,18 @@ mod tests {
         assert_eq!(got, want);
         assert!(HeadersTemplate::parse(&json!(["x"])).is_err());
         assert!(HeadersTemplate::parse(&json!({"a": "1", "A": "2"})).is_err());
+    }
+
+    #[test]
+    fn stored_templates_skip_the_write_time_rules_but_still_parse_placeholders() {
+        let h = HeadersTemplate::from_stored(&json!({"Host": "legacy", "X-Id": "{id}"})).expect("stored");
+        assert!(h.has("host"));
+        let many: serde_json::Map<String, Value> =
+            (0..=MAX_TEMPLATE_ENTRIES).map(|i| (format!("p{i}"), json!("x"))).collect();
+        assert!(QueryTemplate::from_stored(&Value::Object(many)).is_ok());
+        assert!(HeadersTemplate::from_stored(&json!({"X": "{open"})).is_err());
+        let big = json!("x".repeat(MAX_BODY_TEMPLATE));
+        assert_eq!(BodyTemplate::from_stored(big.clone()).expect("stored").as_json(), &big);
     }
 
     #[test]

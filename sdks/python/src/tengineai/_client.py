@@ -10,7 +10,14 @@ import httpx
 
 from ._errors import TengineError
 from ._http import DEFAULT_BASE_URL, HttpClient
-from .resources import AnalyticsResource, ApiKeysResource, EventsResource, ProjectsResource, WebhooksResource
+from .resources import (
+    AnalyticsResource,
+    ApiKeysResource,
+    EventsResource,
+    ProjectsResource,
+    ToolsResource,
+    WebhooksResource,
+)
 
 
 class TengineAI:
@@ -57,6 +64,7 @@ class TengineAI:
         self.projects = ProjectsResource(self._http)
         self.api_keys = ApiKeysResource(self._http)
         self.webhooks = WebhooksResource(self._http)
+        self.tools = ToolsResource(self._http)
         self.events = EventsResource(self._http)
         self.analytics = AnalyticsResource(self._http)
 

@@ -6,7 +6,7 @@ response are kept in ``raw``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, Iterator, List, Optional, TypeVar
+from typing import Any, Generic, Iterator, List, Mapping, Optional, TypeVar
 
 from . import _models_gen as _gen
 from ._models_gen import (
@@ -29,6 +29,7 @@ from ._models_gen import (
 __all__ = [
     "Project",
     "ApiKey",
+    "Tool",
     "Webhook",
     "WebhookTest",
     "DeliveryAttempt",
@@ -61,6 +62,17 @@ class ApiKey(_gen.ApiKey):
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class Tool(_gen.Tool):
+    """A custom tool. ``body_template`` is ``None`` when the request has no body (the
+    generated reader would turn ``null`` into ``{}``, a body of an empty object)."""
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Tool":
+        tool = super().from_dict(d)
+        tool.body_template = d.get("body_template")
+        return tool
 
 
 @dataclass

@@ -17,12 +17,16 @@ __all__ = [
     "EventType",
     "Granularity",
     "Permission",
+    "ToolAuthStrategy",
+    "ToolHttpMethod",
+    "ToolMemberIdentity",
     "ApiKey",
     "DeliveryAttempt",
     "Delivery",
     "Event",
     "Pagination",
     "Project",
+    "Tool",
     "UsageCounts",
     "Analytics",
     "Webhook",
@@ -35,7 +39,7 @@ DeliveryStatus = Literal["pending", "succeeded", "failed"]
 ErrorCode = Literal["INVALID_API_KEY", "INSUFFICIENT_PERMISSIONS", "PROJECT_NOT_FOUND", "NOT_FOUND", "VALIDATION_ERROR", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_KEY_IN_USE", "RATE_LIMIT_EXCEEDED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"]
 """A machine-readable error code (SPEC section 3)."""
 
-EventType = Literal["project.created", "project.updated", "project.deleted", "api_key.created", "api_key.updated", "api_key.revoked", "integration.connected", "integration.disconnected", "integration.updated", "usage.threshold_reached", "usage.limit_exceeded", "webhook.test"]
+EventType = Literal["project.created", "project.updated", "project.deleted", "api_key.created", "api_key.updated", "api_key.revoked", "integration.connected", "integration.disconnected", "integration.updated", "usage.threshold_reached", "usage.limit_exceeded", "webhook.test", "tool.created", "tool.updated", "tool.deleted"]
 """An event type."""
 
 Granularity = Literal["hour", "day", "week", "month"]
@@ -43,6 +47,15 @@ Granularity = Literal["hour", "day", "week", "month"]
 
 Permission = Literal["read", "write", "webhook", "admin"]
 """`read`: list/get projects, key metadata, analytics and events; `write`: create and update projects; `webhook`: everything under a project's webhooks; `admin`: everything, including key management and project deletion."""
+
+ToolAuthStrategy = Literal["none", "static_bearer", "hmac_signature"]
+"""`none`: no credentials; `static_bearer`: `Authorization: Bearer <secret>`; `hmac_signature`: `X-Tengine-Signature: tng2=<hex HMAC-SHA256>` under the secret."""
+
+ToolHttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+"""The method of the tool's request (any letter case on input)."""
+
+ToolMemberIdentity = Literal["id", "email", "roles"]
+"""Sent as `X-Tengine-Member-Id`, `-Email` or `-Roles`."""
 
 
 @dataclass
@@ -187,6 +200,60 @@ class Project:
             id=d["id"],
             name=d.get("name", ""),
             description=d.get("description"),
+            created_at=parse_datetime(d.get("created_at")),
+            updated_at=parse_datetime(d.get("updated_at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class Tool:
+    """A tool as the API shows it: every field but the secret, which is write-only;
+    `has_auth_secret` says whether one is stored."""
+
+    id: str
+    project_id: str = ""
+    name: str = ""
+    description: str = ""
+    input_schema: Dict[str, Any] = field(default_factory=dict)
+    base_url: str = ""
+    http_method: str = ""
+    endpoint_path: str = ""
+    headers_template: Dict[str, Any] = field(default_factory=dict)
+    query_template: Dict[str, Any] = field(default_factory=dict)
+    body_template: Dict[str, Any] = field(default_factory=dict)
+    enabled: bool = False
+    require_member: bool = False
+    inject_member_identity: List[str] = field(default_factory=list)
+    auth_strategy: str = ""
+    has_auth_secret: bool = False
+    timeout_ms: int = 0
+    max_response_bytes: int = 0
+    created_at: Optional[datetime] = None
+    updated_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Tool":
+        return cls(
+            id=d["id"],
+            project_id=d.get("project_id", ""),
+            name=d.get("name", ""),
+            description=d.get("description", ""),
+            input_schema=dict(d.get("input_schema") or {}),
+            base_url=d.get("base_url", ""),
+            http_method=d.get("http_method", ""),
+            endpoint_path=d.get("endpoint_path", ""),
+            headers_template=dict(d.get("headers_template") or {}),
+            query_template=dict(d.get("query_template") or {}),
+            body_template=dict(d.get("body_template") or {}),
+            enabled=bool(d.get("enabled", False)),
+            require_member=bool(d.get("require_member", False)),
+            inject_member_identity=list(d.get("inject_member_identity") or []),
+            auth_strategy=d.get("auth_strategy", ""),
+            has_auth_secret=bool(d.get("has_auth_secret", False)),
+            timeout_ms=int(d.get("timeout_ms") or 0),
+            max_response_bytes=int(d.get("max_response_bytes") or 0),
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
             raw=dict(d),

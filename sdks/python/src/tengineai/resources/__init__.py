@@ -4,6 +4,7 @@ from .analytics import AnalyticsResource
 from .api_keys import ApiKeysResource
 from .events import EventsResource
 from .projects import ProjectsResource
+from .tools import ToolsResource
 from .webhooks import WebhooksResource
 
-__all__ = ["AnalyticsResource", "ApiKeysResource", "EventsResource", "ProjectsResource", "WebhooksResource"]
+__all__ = ["AnalyticsResource", "ApiKeysResource", "EventsResource", "ProjectsResource", "ToolsResource", "WebhooksResource"]

@@ -1,0 +1,224 @@
+//! Custom tools: writes inside a transaction, reads of live tools on the pool.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use tengine_domain::secret_key::SealedSecret;
+use tengine_domain::{Page, PageRequest, ProjectId, Tool, ToolId};
+use tengine_ports::{RepoError, ToolRepository};
+use tengine_storage_rows::ToolValues;
+
+use crate::error::{affected, map_err};
+use crate::rows::{convert, tool_columns, ToolRow};
+use crate::PgStore;
+
+// By primary key, then the project (see `project::SELECT_LIVE`).
+const SELECT: &str = concat!(
+    "WITH t AS MATERIALIZED (SELECT ",
+    tool_columns!(),
+    ", deleted_at FROM tools WHERE id = $2) SELECT ",
+    tool_columns!(),
+    " FROM t WHERE project_id = $1 AND deleted_at IS NULL"
+);
+
+const LOCK: &str = concat!(
+    "WITH t AS MATERIALIZED (SELECT ",
+    tool_columns!(),
+    ", deleted_at FROM tools WHERE id = $2 FOR UPDATE) SELECT ",
+    tool_columns!(),
+    " FROM t WHERE project_id = $1 AND deleted_at IS NULL"
+);
+
+/// Reads a live tool of `project`, locking it when `lock` is set.
+pub(crate) async fn fetch(
+    ex: impl PgExecutor<'_>,
+    project: ProjectId,
+    id: ToolId,
+    lock: bool,
+) -> Result<Option<Tool>, RepoError> {
+    sqlx::query_as::<_, ToolRow>(if lock { LOCK } else { SELECT })
+        .bind(project.to_string())
+        .bind(id.to_string())
+        .fetch_optional(ex)
+        .await
+        .map_err(map_err)?
+        .map(Tool::try_from)
+        .transpose()
+}
+
+/// Inserts a tool; `Conflict` on a duplicate id or a live tool's name.
+pub(crate) async fn insert(ex: impl PgExecutor<'_>, t: &Tool) -> Result<(), RepoError> {
+    let v = ToolValues::of(t);
+    sqlx::query(concat!(
+        "INSERT INTO tools (",
+        tool_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+    ))
+    .bind(t.id.to_string())
+    .bind(t.account_id.to_string())
+    .bind(t.project_id.to_string())
+    .bind(t.name.as_str())
+    .bind(t.description.as_str())
+    .bind(v.input_schema)
+    .bind(t.base_url.as_str())
+    .bind(t.http_method.as_str())
+    .bind(t.endpoint_path.as_str())
+    .bind(v.headers_template)
+    .bind(v.query_template)
+    .bind(v.body_template)
+    .bind(t.enabled)
+    .bind(t.require_member)
+    .bind(v.inject_member_identity)
+    .bind(t.auth_strategy.as_str())
+    .bind(t.auth_secret.as_ref().map(|s| s.as_stored()))
+    .bind(v.timeout_ms)
+    .bind(v.max_response_bytes)
+    .bind(t.created_at)
+    .bind(t.updated_at)
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Writes every mutable field of a live tool.
+pub(crate) async fn update(ex: impl PgExecutor<'_>, t: &Tool) -> Result<(), RepoError> {
+    let v = ToolValues::of(t);
+    let done = sqlx::query(
+        "UPDATE tools SET name = $3, description = $4, input_schema = $5, base_url = $6, http_method = $7, \
+         endpoint_path = $8, headers_template = $9, query_template = $10, body_template = $11, enabled = $12, \
+         require_member = $13, inject_member_identity = $14, auth_strategy = $15, auth_secret = $16, \
+         timeout_ms = $17, max_response_bytes = $18, updated_at = $19 \
+         WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL",
+    )
+    .bind(t.project_id.to_string())
+    .bind(t.id.to_string())
+    .bind(t.name.as_str())
+    .bind(t.description.as_str())
+    .bind(v.input_schema)
+    .bind(t.base_url.as_str())
+    .bind(t.http_method.as_str())
+    .bind(t.endpoint_path.as_str())
+    .bind(v.headers_template)
+    .bind(v.query_template)
+    .bind(v.body_template)
+    .bind(t.enabled)
+    .bind(t.require_member)
+    .bind(v.inject_member_identity)
+    .bind(t.auth_strategy.as_str())
+    .bind(t.auth_secret.as_ref().map(|s| s.as_stored()))
+    .bind(v.timeout_ms)
+    .bind(v.max_response_bytes)
+    .bind(t.updated_at)
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    affected(done)
+}
+
+/// Soft-deletes a live tool of `project`.
+pub(crate) async fn delete(
+    ex: impl PgExecutor<'_>,
+    project: ProjectId,
+    id: ToolId,
+    at: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let done = sqlx::query("UPDATE tools SET deleted_at = $3 WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL")
+        .bind(project.to_string())
+        .bind(id.to_string())
+        .bind(at)
+        .execute(ex)
+        .await
+        .map_err(map_err)?;
+    affected(done)
+}
+
+/// Soft-deletes every live tool of a project (the project is being deleted).
+pub(crate) async fn delete_all(
+    ex: impl PgExecutor<'_>,
+    project: ProjectId,
+    at: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    sqlx::query("UPDATE tools SET deleted_at = $2 WHERE project_id = $1 AND deleted_at IS NULL")
+        .bind(project.to_string())
+        .bind(at)
+        .execute(ex)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl ToolRepository for PgStore {
+    async fn get_tool(&self, project: ProjectId, id: ToolId) -> Result<Option<Tool>, RepoError> {
+        fetch(&self.pool, project, id, false).await
+    }
+
+    async fn find_tool_by_name(&self, project: ProjectId, name: &str) -> Result<Option<Tool>, RepoError> {
+        sqlx::query_as::<_, ToolRow>(concat!(
+            "SELECT ",
+            tool_columns!(),
+            " FROM tools WHERE project_id = $1 AND name = $2 AND deleted_at IS NULL"
+        ))
+        .bind(project.to_string())
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .map(Tool::try_from)
+        .transpose()
+    }
+
+    async fn list_tools(&self, project: ProjectId, page: PageRequest) -> Result<Page<Tool>, RepoError> {
+        let project = project.to_string();
+        let limit = i64::from(page.per_page());
+        let offset = i64::try_from(page.offset()).map_err(RepoError::other)?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tools WHERE project_id = $1 AND deleted_at IS NULL")
+            .bind(&project)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let rows = sqlx::query_as::<_, ToolRow>(concat!(
+            "SELECT ",
+            tool_columns!(),
+            " FROM tools WHERE project_id = $1 AND deleted_at IS NULL \
+             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(&project)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+    }
+
+    async fn tool_secrets_after(
+        &self,
+        after: Option<ToolId>,
+        limit: u32,
+    ) -> Result<Vec<(ToolId, SealedSecret)>, RepoError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, auth_secret FROM tools WHERE auth_secret IS NOT NULL AND deleted_at IS NULL \
+             AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        )
+        .bind(after.map(|id| id.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(id, secret)| Ok((id.parse().map_err(RepoError::other)?, SealedSecret::from_stored(secret))))
+            .collect()
+    }
+
+    async fn replace_tool_secret(&self, id: ToolId, old: &SealedSecret, new: &SealedSecret) -> Result<bool, RepoError> {
+        let done = sqlx::query("UPDATE tools SET auth_secret = $3 WHERE id = $1 AND auth_secret = $2")
+            .bind(id.to_string())
+            .bind(old.as_stored())
+            .bind(new.as_stored())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

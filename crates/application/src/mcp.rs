@@ -1,0 +1,107 @@
+//! The MCP server's use cases: which tools a project's `tools/list` shows, and the
+//! `tools/call` that loads a tool by name and runs it through [`Tengine::call_tool`].
+//!
+//! Disabled tools do not exist for MCP: they are not listed, and calling one answers
+//! exactly like calling a name no tool has.
+
+use tengine_domain::member::Member;
+use tengine_domain::tool::{CallRefused, PrepareError, Tool};
+use tengine_domain::{FieldError, PageRequest, Permission, Principal, ProjectId};
+
+use crate::tool_calls::{CallToolError, ToolCallResult};
+use crate::{AppError, Tengine};
+
+/// The header an account-wide key names its project with.
+pub const PROJECT_HEADER: &str = "X-Tengine-Project-Id";
+
+/// Why an MCP `tools/call` was not made; the API was not called.
+#[derive(Debug, thiserror::Error)]
+pub enum McpCallError {
+    /// As for any use case: `Forbidden` (calling needs `write`), `ProjectNotFound`,
+    /// `Unavailable`, `Internal`.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// No enabled tool of the project has this name.
+    #[error("unknown tool: {0}")]
+    UnknownTool(String),
+    /// The arguments do not fit the input schema, a template could not be rendered
+    /// safely, or the tool needs a member session.
+    #[error(transparent)]
+    Refused(PrepareError),
+    /// The tool's stored secret does not open under the server keys.
+    #[error("the tool's secret could not be opened")]
+    SecretUnavailable,
+}
+
+impl Tengine {
+    /// The project an MCP request works in: a project key's own, or for an account-wide
+    /// key the one `requested` by [`PROJECT_HEADER`]. Whether it exists is checked by
+    /// the use cases themselves.
+    ///
+    /// # Errors
+    /// `ProjectNotFound` when a project key names another project; `Validation` naming
+    /// the header when an account-wide key names none.
+    pub fn mcp_project(&self, who: &Principal, requested: Option<ProjectId>) -> Result<ProjectId, AppError> {
+        match (who.scope.project(), requested) {
+            (Some(own), Some(named)) if own != named => Err(AppError::ProjectNotFound),
+            (Some(own), _) => Ok(own),
+            (None, Some(named)) => Ok(named),
+            (None, None) => {
+                Err(FieldError::new(PROJECT_HEADER, "is required with an account-wide key: it names the project")
+                    .into())
+            }
+        }
+    }
+
+    /// The project's enabled tools, by name: what `tools/list` shows.
+    ///
+    /// # Errors
+    /// `Forbidden` without `read`; `ProjectNotFound`; `Unavailable`.
+    pub async fn mcp_tools(&self, who: &Principal, project: ProjectId) -> Result<Vec<Tool>, AppError> {
+        who.require(Permission::Read)?;
+        self.visible_project(who, project).await?;
+        let mut tools = Vec::new();
+        let mut page = PageRequest::new(1, PageRequest::MAX_PER_PAGE);
+        loop {
+            let got = self.deps.store.list_tools(project, page).await?;
+            let more = got.has_next() && !got.items.is_empty();
+            tools.extend(got.items.into_iter().filter(|t| t.enabled));
+            if !more {
+                break;
+            }
+            page = PageRequest::new(page.page().saturating_add(1), PageRequest::MAX_PER_PAGE);
+        }
+        tools.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+        Ok(tools)
+    }
+
+    /// Calls the project's enabled tool `name` for `who` (and the `member` of a member
+    /// session) with the model's `arguments`.
+    ///
+    /// # Errors
+    /// See [`McpCallError`]; an API that fails or does not answer is an `Ok` with an
+    /// `isError` outcome.
+    pub async fn mcp_call(
+        &self,
+        who: &Principal,
+        member: Option<&Member>,
+        project: ProjectId,
+        name: &str,
+        arguments: &serde_json::Value,
+    ) -> Result<ToolCallResult, McpCallError> {
+        who.require(Permission::Write).map_err(AppError::from)?;
+        self.visible_project(who, project).await?;
+        let unknown = || McpCallError::UnknownTool(name.chars().take(64).collect());
+        let tool = self.deps.store.find_tool_by_name(project, name).await.map_err(AppError::from)?;
+        let tool = tool.filter(|t| t.enabled).ok_or_else(unknown)?;
+        self.call_tool(who, member, &tool, arguments).await.map_err(|e| match e {
+            CallToolError::Forbidden(d) => AppError::Forbidden(d).into(),
+            CallToolError::NotFound | CallToolError::Refused(PrepareError::Refused(CallRefused::Disabled)) => unknown(),
+            CallToolError::Refused(e) => McpCallError::Refused(e),
+            CallToolError::SecretUnavailable(_) => McpCallError::SecretUnavailable,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

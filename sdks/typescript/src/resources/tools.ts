@@ -1,0 +1,77 @@
+import type { RequestOptions } from '../core.js';
+import { camelizeKeys, toRequestBody, type Tool } from '../models.js';
+import type * as gen from '../models.gen.js';
+import type { ListAllParams, Page, PageParams } from '../pagination.js';
+import { Resource, seg } from './base.js';
+
+/** `POST /projects/{id}/tools`. `encryptedAuthSecret` is write-only: never returned. */
+export type ToolCreateParams = gen.CreateToolRequest;
+
+/** `PATCH .../tools/{toolId}`: absent fields are left alone; `null` clears a template. */
+export type ToolUpdateParams = gen.UpdateToolRequest;
+
+/** The fields whose content is the user's own JSON: kept exactly as sent, never camelCased. */
+const VERBATIM = ['input_schema', 'headers_template', 'query_template', 'body_template'] as const;
+
+/** A tool from the wire: the envelope camelCased, the schema and templates kept as sent. */
+function toTool(raw: unknown): Tool {
+  if (typeof raw !== 'object' || raw === null) return raw as Tool;
+  const record = raw as Record<string, unknown>;
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) {
+    if (!(VERBATIM as readonly string[]).includes(k)) rest[k] = v;
+  }
+  const tool = camelizeKeys(rest) as Record<string, unknown>;
+  tool.inputSchema = record.input_schema;
+  tool.headersTemplate = record.headers_template;
+  tool.queryTemplate = record.query_template;
+  tool.bodyTemplate = record.body_template;
+  return tool as unknown as Tool;
+}
+
+/** `/projects/{id}/tools`: a project's custom tools. */
+export class Tools extends Resource {
+  private path(projectId: string, toolId?: string): string {
+    const base = `/projects/${seg(projectId)}/tools`;
+    return toolId === undefined ? base : `${base}/${seg(toolId)}`;
+  }
+
+  list(projectId: string, params: PageParams = {}, options?: RequestOptions): Promise<Page<Tool>> {
+    return this.listPage(this.path(projectId), { page: params.page, per_page: params.perPage }, toTool, options);
+  }
+
+  listAll(projectId: string, params: ListAllParams = {}, options?: RequestOptions): AsyncGenerator<Tool, void, undefined> {
+    return this.listEvery(this.path(projectId), { per_page: params.perPage }, toTool, options);
+  }
+
+  /** Creates a tool; its secret is stored encrypted and `hasAuthSecret` says so. */
+  async create(projectId: string, params: ToolCreateParams, options?: RequestOptions): Promise<Tool> {
+    return toTool(
+      await this.client.request({ method: 'POST', path: this.path(projectId), body: toRequestBody(params), options }),
+    );
+  }
+
+  async retrieve(projectId: string, toolId: string, options?: RequestOptions): Promise<Tool> {
+    return toTool(await this.client.request({ method: 'GET', path: this.path(projectId, toolId), options }));
+  }
+
+  /** Alias of {@link retrieve}. */
+  get(projectId: string, toolId: string, options?: RequestOptions): Promise<Tool> {
+    return this.retrieve(projectId, toolId, options);
+  }
+
+  async update(projectId: string, toolId: string, params: ToolUpdateParams, options?: RequestOptions): Promise<Tool> {
+    return toTool(
+      await this.client.request({
+        method: 'PATCH',
+        path: this.path(projectId, toolId),
+        body: toRequestBody(params),
+        options,
+      }),
+    );
+  }
+
+  async delete(projectId: string, toolId: string, options?: RequestOptions): Promise<void> {
+    await this.client.request({ method: 'DELETE', path: this.path(projectId, toolId), options });
+  }
+}

@@ -1,0 +1,352 @@
+//! `/mcp` driven by the official MCP Python SDK (PyPI `mcp`, pinned in
+//! `mcp_client/requirements.txt`, installed once into a venv under the target
+//! directory): tools are listed and called against a loopback API that records what it
+//! got and checks the `tng2` signature with the Rust SDK's verifier.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::helpers::{Backend, Options, TestApp};
+
+const SECRET: &str = "tool-secret-0123456789abcdef";
+const PY_CLIENT: &str = include_str!("mcp_client/client.py");
+const REQUIREMENTS: &str = include_str!("mcp_client/requirements.txt");
+
+/// One request the loopback API got.
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: String,
+    path_and_query: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// What the Rust SDK's `tng2` verifier said.
+    verified: Result<(), String>,
+}
+
+impl Recorded {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+type Log = Arc<Mutex<Vec<Recorded>>>;
+
+/// A loopback API answering every request with a JSON object, recording each.
+async fn loopback_api() -> (SocketAddr, Log) {
+    async fn record(
+        State(log): State<Log>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> axum::Json<Value> {
+        let headers: Vec<(String, String)> =
+            headers.iter().map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("<binary>").to_owned())).collect();
+        let path_and_query = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        let lookup = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let verified = tengineai::tool_signature::verify(SECRET, method.as_str(), &path_and_query, &body, lookup, 300)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        log.lock().expect("the log").push(Recorded {
+            method: method.to_string(),
+            path_and_query,
+            headers,
+            body: body.to_vec(),
+            verified,
+        });
+        axum::Json(json!({"contact": {"name": "Ada Lovelace", "plan": "pro"}}))
+    }
+    let log: Log = Arc::default();
+    let app = axum::Router::new().fallback(record).with_state(log.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the loopback API");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, log)
+}
+
+async fn server(backend: Backend) -> TestApp {
+    let env = vec![("TENGINE_TOOLS_ALLOW_PRIVATE".to_owned(), "true".to_owned())];
+    TestApp::spawn_with(backend, Options { env, ..Options::default() }).await
+}
+
+/// Registers a signed POST tool (and a disabled one) on `project`, aimed at `api`.
+async fn register_tools(app: &TestApp, project: &str, api: SocketAddr) {
+    let path = format!("/api/v1/projects/{project}/tools");
+    let tool = json!({
+        "name": "crm-contacts-get_by_id",
+        "description": "Looks up a CRM contact by id.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"id": {"type": "string"}, "limit": {"type": "integer"}},
+            "required": ["id"]
+        },
+        "base_url": format!("http://{api}"),
+        "http_method": "POST",
+        "endpoint_path": "/v1/contacts/{id}",
+        "headers_template": {"X-Trace": "t-{id}"},
+        "query_template": {"expand": "notes"},
+        "body_template": {"id": "{id}", "limit": "{limit}"},
+        "auth_strategy": "hmac_signature",
+        "encrypted_auth_secret": SECRET,
+        "timeout_ms": 5000
+    });
+    app.post_json(&path, app.admin_key(), &tool).await.expect(StatusCode::CREATED);
+    let hidden = json!({
+        "name": "hidden-tool",
+        "description": "Disabled: no model may see or call it.",
+        "input_schema": {"type": "object"},
+        "base_url": format!("http://{api}"),
+        "http_method": "GET",
+        "endpoint_path": "/hidden",
+        "enabled": false
+    });
+    app.post_json(&path, app.admin_key(), &hidden).await.expect(StatusCode::CREATED);
+}
+
+/// Runs the Python client's `steps` in one MCP session with `headers`.
+async fn mcp_client(app: &TestApp, headers: Value, steps: Value) -> Value {
+    mcp_client_in(app, "auto", headers, steps).await
+}
+
+/// [`mcp_client`] with the SDK's connect `mode`: `auto` (discovery, the current
+/// protocol) or `legacy` (the `initialize` handshake and an `Mcp-Session-Id` session).
+async fn mcp_client_in(app: &TestApp, mode: &str, headers: Value, steps: Value) -> Value {
+    let python = python().await;
+    let url = format!("{}/mcp", app.base_url());
+    let input = json!({"url": url, "mode": mode, "headers": headers, "steps": steps});
+    let mut child = tokio::process::Command::new(&python)
+        .args(["-c", PY_CLIENT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the MCP client");
+    let mut stdin = child.stdin.take().expect("its stdin");
+    stdin.write_all(input.to_string().as_bytes()).await.expect("write the steps");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("run the MCP client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the MCP client failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("the MCP client printed {stdout:?}: {e}"))
+}
+
+fn bearer(key: &str) -> Value {
+    json!({"Authorization": format!("Bearer {key}")})
+}
+
+async fn lists_enabled_tools_and_calls_one_against_a_loopback_api(backend: Backend) {
+    let app = server(backend).await;
+    let (api, log) = loopback_api().await;
+    let project = app.project("mcp").await;
+    register_tools(&app, &project, api).await;
+    let (_, key) = app.key(&project, &["read", "write"]).await;
+
+    for mode in ["auto", "legacy"] {
+        lists_and_calls(&app, mode, &key, &project, &log).await;
+    }
+}
+
+async fn lists_and_calls(app: &TestApp, mode: &str, key: &str, project: &str, log: &Log) {
+    log.lock().expect("the log").clear();
+    let args = json!({"id": "c 42/../x", "limit": 3});
+    let out = mcp_client_in(
+        app,
+        mode,
+        bearer(key),
+        json!([
+            {"op": "list"},
+            {"op": "call", "name": "crm-contacts-get_by_id", "arguments": args},
+        ]),
+    )
+    .await;
+    let steps = out["steps"].as_array().expect("steps");
+    // The current protocol (stateless) and the handshake era (with a session) both work.
+    let version = out["protocol_version"].as_str().expect("a negotiated version");
+    assert_eq!(mode == "auto", version == "2026-07-28", "{mode} negotiated {version}");
+    let names: Vec<&str> =
+        steps[0]["tools"].as_array().expect("tools").iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, ["crm-contacts-get_by_id"], "{out}");
+    assert_eq!(steps[0]["tools"][0]["description"], "Looks up a CRM contact by id.");
+    assert_eq!(steps[0]["tools"][0]["input_schema"]["required"], json!(["id"]));
+
+    let result = &steps[1];
+    assert_eq!(result["is_error"], false, "{out}");
+    let answer = json!({"contact": {"name": "Ada Lovelace", "plan": "pro"}});
+    assert_eq!(result["structured"], answer);
+    let text: Value = serde_json::from_str(result["texts"][0].as_str().expect("text content")).expect("JSON text");
+    assert_eq!(text, answer);
+
+    let got = log.lock().expect("the log").clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let call = &got[0];
+    assert_eq!(call.method, "POST");
+    assert_eq!(call.path_and_query, "/v1/contacts/c%2042%2F..%2Fx?expand=notes");
+    assert_eq!(call.verified, Ok(()), "the tng2 signature must verify");
+    assert_eq!(call.header("x-tengine-project-id"), Some(project));
+    assert_eq!(call.header("x-tengine-tool"), Some("crm-contacts-get_by_id"));
+    assert_eq!(call.header("x-trace"), Some("t-c 42/../x"));
+    assert!(call.header("x-tengine-request-id").is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()));
+    assert!(call.header("authorization").is_none());
+    let body: Value = serde_json::from_slice(&call.body).expect("a JSON body");
+    assert_eq!(body, json!({"id": "c 42/../x", "limit": 3}), "placeholders keep their JSON type");
+}
+
+async fn refusals_never_reach_the_api(backend: Backend) {
+    let app = server(backend).await;
+    let (api, log) = loopback_api().await;
+    let project = app.project("mcp").await;
+    register_tools(&app, &project, api).await;
+    let (_, writer) = app.key(&project, &["read", "write"]).await;
+    let (_, reader) = app.key(&project, &["read"]).await;
+
+    let out = mcp_client(
+        &app,
+        bearer(&writer),
+        json!([
+            {"op": "call", "name": "crm-contacts-get_by_id", "arguments": {"id": 42}},
+            {"op": "call", "name": "crm-contacts-get_by_id", "arguments": {}},
+            {"op": "call", "name": "hidden-tool", "arguments": {}},
+            {"op": "call", "name": "no-such-tool", "arguments": {}},
+        ]),
+    )
+    .await;
+    let steps = &out["steps"];
+    // Arguments off the schema: a tool error naming the field.
+    assert_eq!(steps[0]["is_error"], true, "{out}");
+    let text = steps[0]["texts"][0].as_str().expect("text");
+    assert!(text.starts_with("Invalid arguments: ") && text.contains("id"), "{text}");
+    assert_eq!(steps[0]["structured"]["error"], "invalid_arguments");
+    assert!(steps[0]["structured"]["fields"][0]["field"].as_str().is_some_and(|f| f.contains("id")), "{out}");
+    assert_eq!(steps[1]["is_error"], true, "{out}");
+    assert!(steps[1]["texts"][0].as_str().is_some_and(|t| t.contains("id")), "{out}");
+    // A disabled tool answers exactly like a missing one.
+    for (i, name) in [(2, "hidden-tool"), (3, "no-such-tool")] {
+        assert_eq!(steps[i]["error"]["code"], -32602, "{out}");
+        assert_eq!(steps[i]["error"]["message"], format!("Unknown tool: {name}"), "{out}");
+    }
+
+    let out = mcp_client(
+        &app,
+        bearer(&reader),
+        json!([
+            {"op": "list"},
+            {"op": "call", "name": "crm-contacts-get_by_id", "arguments": {"id": "1"}},
+        ]),
+    )
+    .await;
+    assert_eq!(out["steps"][0]["tools"].as_array().map(Vec::len), Some(1), "{out}");
+    let refused = &out["steps"][1]["error"];
+    assert_eq!(refused["data"]["code"], "INSUFFICIENT_PERMISSIONS", "{out}");
+    assert_eq!(refused["data"]["details"]["permission"], "write", "{out}");
+
+    assert!(log.lock().expect("the log").is_empty(), "no refused call may reach the API");
+}
+
+async fn an_account_wide_key_names_its_project_by_header(backend: Backend) {
+    let app = server(backend).await;
+    let (api, _log) = loopback_api().await;
+    let project = app.project("mcp").await;
+    register_tools(&app, &project, api).await;
+
+    let mut headers = bearer(app.admin_key());
+    headers["X-Tengine-Project-Id"] = json!(project);
+    let out = mcp_client(&app, headers, json!([{"op": "list"}])).await;
+    assert_eq!(out["steps"][0]["tools"][0]["name"], "crm-contacts-get_by_id", "{out}");
+
+    // Without the header, the plain HTTP answer names it.
+    let res = post_initialize(&app, Some(app.admin_key()), None).await;
+    let details = res.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert_eq!(details["field"], "X-Tengine-Project-Id", "{}", res.text);
+    // A project key naming another project: not found.
+    let (_, key) = app.key(&project, &["read"]).await;
+    let other = app.project("other").await;
+    let res = post_initialize(&app, Some(&key), Some(&other)).await;
+    res.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+}
+
+async fn no_credentials_is_a_401_with_a_resource_metadata_challenge(backend: Backend) {
+    let app = server(backend).await;
+    for key in [None, Some("tng_not_a_real_key")] {
+        let res = post_initialize(&app, key, None).await;
+        res.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
+        let expected = format!("Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource\"", app.base_url());
+        assert_eq!(res.header("www-authenticate"), Some(expected.as_str()));
+    }
+}
+
+both!(
+    lists_enabled_tools_and_calls_one_against_a_loopback_api,
+    refusals_never_reach_the_api,
+    an_account_wide_key_names_its_project_by_header,
+    no_credentials_is_a_401_with_a_resource_metadata_challenge,
+);
+
+/// An MCP `initialize` POSTed over plain HTTP, with `key` and `X-Tengine-Project-Id`.
+async fn post_initialize(app: &TestApp, key: Option<&str>, project: Option<&str>) -> crate::helpers::Resp {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "0"}}});
+    let mut headers = vec![
+        ("Content-Type", "application/json".to_owned()),
+        ("Accept", "application/json, text/event-stream".to_owned()),
+    ];
+    if let Some(key) = key {
+        headers.push(("Authorization", format!("Bearer {key}")));
+    }
+    if let Some(project) = project {
+        headers.push(("X-Tengine-Project-Id", project.to_owned()));
+    }
+    app.send(reqwest::Method::POST, "/mcp", &headers, Some(init.to_string().into_bytes())).await
+}
+
+/// The venv's Python with the pinned MCP SDK, made once per target directory and pin.
+async fn python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    tokio::task::spawn_blocking(|| PYTHON.get_or_init(make_venv).clone()).await.expect("the venv set-up panicked")
+}
+
+fn make_venv() -> PathBuf {
+    // The test runs as <target>/<profile>/deps/e2e-<hash>.
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(std::env::temp_dir);
+    let pin = hex::encode(&Sha256::digest(REQUIREMENTS.as_bytes())[..6]);
+    let venv = target.join(format!("mcp-venv-{pin}"));
+    let python = venv.join("bin").join("python");
+    if python.is_file() {
+        return python;
+    }
+    // Built aside and renamed into place, so concurrent test runs never see half a venv.
+    let building = target.join(format!("mcp-venv-{pin}.{}", uuid::Uuid::new_v4().simple()));
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e").join("mcp_client").join("requirements.txt");
+    let step = |program: &Path, args: &[&str]| {
+        let out = std::process::Command::new(program).args(args).output().expect("run the venv set-up");
+        assert!(
+            out.status.success(),
+            "{} {args:?} failed: {}{}",
+            program.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let dir = building.to_str().expect("a UTF-8 target path");
+    step(Path::new("python3"), &["-m", "venv", dir]);
+    let requirements = requirements.to_str().expect("a UTF-8 source path");
+    step(&building.join("bin").join("pip"), &["install", "--quiet", "-r", requirements]);
+    if std::fs::rename(&building, &venv).is_err() {
+        // Another run finished first; use its venv.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    assert!(python.is_file(), "the MCP venv is missing {}", python.display());
+    python
+}
