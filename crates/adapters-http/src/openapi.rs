@@ -132,7 +132,9 @@ impl Modify for TextPatterns {
         let Some(components) = doc.components.as_mut() else { return };
         for (name, schema) in components.schemas.iter_mut() {
             let RefOr::T(Schema::Object(object)) = schema else { continue };
-            if !name.ends_with("Request") {
+            // Tools have rules of their own (a `[a-z0-9_-]` name, a longer, required
+            // description), stated on their fields.
+            if !name.ends_with("Request") || name.contains("Tool") {
                 continue;
             }
             for (field, property) in object.properties.iter_mut() {
