@@ -125,6 +125,9 @@ const ROUTES: &[Route] = &[
     ),
     route("GET", "/projects/P/tools/T", None, "read", Rule::Plain, 200),
     route("PATCH", "/projects/P/tools/T", Some(r#"{"description":"changed"}"#), "admin", Rule::Plain, 200),
+    route("GET", "/projects/P/tool-calls", None, "read", Rule::Plain, 200),
+    // No call is logged in this world: an allowed caller gets the call's own 404.
+    route("GET", "/projects/P/tool-calls/C", None, "read", Rule::Plain, 404),
     route("DELETE", "/projects/P/tools/T", None, "admin", Rule::Plain, 204),
     route("DELETE", "/projects/P/api-keys/K", None, "admin", Rule::Plain, 200),
     route("DELETE", "/projects/P/webhooks/W", None, "webhook", Rule::Plain, 204),
@@ -231,7 +234,8 @@ impl World {
             .replace("/K", &format!("/{}", self.key))
             .replace("/W", &format!("/{}", self.webhook))
             .replace("/D", &format!("/{}", self.delivery))
-            .replace("/T", &format!("/{}", self.tool));
+            .replace("/T", &format!("/{}", self.tool))
+            .replace("/C", "/call_0000000000000000000001");
         format!("/api/v1{path}")
     }
 }

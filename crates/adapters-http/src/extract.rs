@@ -8,7 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tengine_domain::{
-    ApiKeyId, DeliveryId, FieldError, PageRequest, Principal, ProjectId, ToolId, ValidationError, Validator, WebhookId,
+    ApiKeyId, DeliveryId, FieldError, PageRequest, Principal, ProjectId, ToolCallId, ToolId, ValidationError,
+    Validator, WebhookId,
 };
 
 use crate::error::ApiError;
@@ -225,7 +226,7 @@ macro_rules! path_id {
     )+};
 }
 
-path_id!(ApiKeyId, WebhookId, DeliveryId, ToolId);
+path_id!(ApiKeyId, WebhookId, DeliveryId, ToolId, ToolCallId);
 
 /// The ids of a whole path, in order.
 pub trait PathIds: Sized {

@@ -15,17 +15,19 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool,
+    ListToolsResult, MetaObject, NumberOrString, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    Tool as McpTool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Value};
 use tengine_application::mcp::PROJECT_HEADER;
-use tengine_application::{AppError, McpCallError, Tengine, ToolCallResult};
+use tengine_application::{AppError, McpCallError, RetryKey, Tengine, ToolCallResult};
 use tengine_domain::tool::{CallRefused, PrepareError, Tool};
 use tengine_domain::{Principal, ProjectId};
+use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 use crate::slot::note_route;
@@ -36,6 +38,15 @@ pub const PATH: &str = "/mcp";
 
 /// Where a client learns how to get a token (RFC 9728), named in `WWW-Authenticate`.
 pub const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// The `_meta` field a `tools/call` names its idempotency key with.
+const IDEMPOTENCY_META: &str = "idempotency_key";
+
+/// The transport's session header.
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// How often a session's change forwarder checks that its client is still there.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The admitted caller of one `/mcp` request and the project it works in.
 #[derive(Clone)]
@@ -175,7 +186,9 @@ fn listed(t: &Tool) -> McpTool {
     McpTool::new(t.name.as_str().to_owned(), t.description.as_str().to_owned(), Arc::new(schema))
 }
 
-/// The domain's tool result as MCP's: text content, structured content, `isError`.
+/// The domain's tool result as MCP's: text content, structured content, `isError`,
+/// and in `_meta` the call's id in the call log, its `X-Tengine-Request-Id`, and
+/// whether it is an earlier call's result given again to a retry.
 fn result_of(done: ToolCallResult) -> CallToolResponse {
     let outcome = done.outcome;
     let mut result = if outcome.is_error {
@@ -184,7 +197,55 @@ fn result_of(done: ToolCallResult) -> CallToolResponse {
         CallToolResult::success(vec![ContentBlock::text(outcome.text)])
     };
     result.structured_content = outcome.structured;
+    let mut meta = JsonObject::new();
+    meta.insert("tengine/call_id".to_owned(), json!(done.call_id.to_string()));
+    meta.insert("tengine/request_id".to_owned(), json!(done.request_id.to_string()));
+    meta.insert("tengine/replayed".to_owned(), json!(done.replayed));
+    result.meta = Some(MetaObject(meta));
     result.into()
+}
+
+/// What makes this `tools/call` a retry: the client's `_meta.idempotency_key`, else
+/// the JSON-RPC id within the MCP session (none outside a session).
+fn retry_key(ctx: &RequestContext<RoleServer>) -> Option<RetryKey> {
+    if let Some(key) = ctx.meta.get(IDEMPOTENCY_META) {
+        // A key that is not a string is refused by the application like a bad string.
+        let raw = key.as_str().map_or_else(String::new, str::to_owned);
+        return Some(RetryKey::Client(raw));
+    }
+    let parts = ctx.extensions.get::<axum::http::request::Parts>()?;
+    let session = parts.headers.get(SESSION_HEADER)?.to_str().ok()?.to_owned();
+    let request = match &ctx.id {
+        NumberOrString::Number(n) => format!("n:{n}"),
+        NumberOrString::String(s) => format!("s:{s}"),
+    };
+    Some(RetryKey::Session { session, request })
+}
+
+/// Tells the session's client, until it goes away, when its project's tools change
+/// in this process (`notifications/tools/list_changed`).
+fn forward_tool_changes(tengine: &Tengine, project: ProjectId, peer: Peer<RoleServer>) {
+    let mut changes = tengine.tool_set_changes();
+    tokio::spawn(async move {
+        let mut check = tokio::time::interval(SESSION_CHECK);
+        loop {
+            let changed = tokio::select! {
+                got = changes.recv() => match got {
+                    Ok(p) => p == project,
+                    // Fell behind: some change may have been this project's.
+                    Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = check.tick() => false,
+            };
+            if peer.is_transport_closed() {
+                break;
+            }
+            if changed && peer.notify_tool_list_changed().await.is_err() {
+                break;
+            }
+        }
+    });
 }
 
 /// A call refused before anything was sent, as a tool error the model can read.
@@ -204,8 +265,15 @@ fn refused(e: &PrepareError) -> CallToolResponse {
 
 impl ServerHandler for TengineMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
             .with_server_info(Implementation::new("tengine", env!("CARGO_PKG_VERSION")))
+    }
+
+    async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        let caller = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<McpCaller>());
+        if let Some(caller) = caller {
+            forward_tool_changes(&self.tengine, caller.project, ctx.peer.clone());
+        }
     }
 
     async fn list_tools(
@@ -225,7 +293,9 @@ impl ServerHandler for TengineMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let who = caller(&ctx)?;
         let arguments = request.arguments.map_or(Value::Null, Value::Object);
-        match self.tengine.mcp_call(&who.principal, None, who.project, &request.name, &arguments).await {
+        let retry = retry_key(&ctx);
+        let call = self.tengine.mcp_call(&who.principal, None, who.project, &request.name, &arguments, retry.as_ref());
+        match call.await {
             Ok(done) => Ok(result_of(done)),
             Err(McpCallError::App(e)) => Err(protocol_error(e)),
             Err(McpCallError::UnknownTool(name)) => {

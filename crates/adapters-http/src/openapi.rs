@@ -57,6 +57,7 @@ use crate::doc::{responses, OPERATIONS_TAG};
         (name = "Webhooks", description = "Webhook endpoints, their deliveries and redelivery."),
         (name = "Events", description = "The project's event log, for audit and recovery."),
         (name = "Tools", description = "Custom tools: a project's own HTTP endpoints, described for models."),
+        (name = "Tool calls", description = "The call log: every tool call made (or refused) through `/mcp`."),
         (name = "Operations", description = "Health, readiness, metrics and this document; no authentication."),
     )
 )]

@@ -22,6 +22,7 @@ mod rows;
 #[doc(hidden)]
 pub mod testing;
 mod tool;
+mod tool_call;
 mod transaction;
 mod usage;
 mod webhook;

@@ -51,7 +51,7 @@ macro_rules! tool_columns {
     () => {
         "id, account_id, project_id, name, description, input_schema, base_url, http_method, endpoint_path, \
          headers_template, query_template, body_template, enabled, require_member, inject_member_identity, \
-         auth_strategy, auth_secret, timeout_ms, max_response_bytes, created_at, updated_at"
+         auth_strategy, auth_secret, timeout_ms, max_response_bytes, created_at, updated_at, log_payloads"
     };
 }
 
@@ -105,6 +105,8 @@ pub(crate) type ApiKeyRow = tengine_storage_rows::ApiKeyRow<Pg>;
 pub(crate) type WebhookRow = tengine_storage_rows::WebhookRow<Pg>;
 /// A row of `tools`.
 pub(crate) type ToolRow = tengine_storage_rows::ToolRow<Pg>;
+/// A row of `tool_calls`.
+pub(crate) type ToolCallRow = tengine_storage_rows::ToolCallRow<Pg>;
 /// A row of `events`.
 pub(crate) type EventRow = tengine_storage_rows::EventRow<Pg>;
 /// A row of `deliveries`.

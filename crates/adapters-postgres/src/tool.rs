@@ -51,7 +51,7 @@ pub(crate) async fn insert(ex: impl PgExecutor<'_>, t: &Tool) -> Result<(), Repo
     sqlx::query(concat!(
         "INSERT INTO tools (",
         tool_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     ))
     .bind(t.id.to_string())
     .bind(t.account_id.to_string())
@@ -74,6 +74,7 @@ pub(crate) async fn insert(ex: impl PgExecutor<'_>, t: &Tool) -> Result<(), Repo
     .bind(v.max_response_bytes)
     .bind(t.created_at)
     .bind(t.updated_at)
+    .bind(t.log_payloads)
     .execute(ex)
     .await
     .map_err(map_err)?;
@@ -87,7 +88,7 @@ pub(crate) async fn update(ex: impl PgExecutor<'_>, t: &Tool) -> Result<(), Repo
         "UPDATE tools SET name = $3, description = $4, input_schema = $5, base_url = $6, http_method = $7, \
          endpoint_path = $8, headers_template = $9, query_template = $10, body_template = $11, enabled = $12, \
          require_member = $13, inject_member_identity = $14, auth_strategy = $15, auth_secret = $16, \
-         timeout_ms = $17, max_response_bytes = $18, updated_at = $19 \
+         timeout_ms = $17, max_response_bytes = $18, updated_at = $19, log_payloads = $20 \
          WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL",
     )
     .bind(t.project_id.to_string())
@@ -109,6 +110,7 @@ pub(crate) async fn update(ex: impl PgExecutor<'_>, t: &Tool) -> Result<(), Repo
     .bind(v.timeout_ms)
     .bind(v.max_response_bytes)
     .bind(t.updated_at)
+    .bind(t.log_payloads)
     .execute(ex)
     .await
     .map_err(map_err)?;

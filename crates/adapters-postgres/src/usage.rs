@@ -13,7 +13,7 @@ use crate::rows::{histogram_columns, UsageRow};
 use crate::PgStore;
 
 /// The counter columns after the key columns, in order: fixed ones, then h0..h15.
-fn counter_columns() -> Vec<String> {
+pub(crate) fn counter_columns() -> Vec<String> {
     ["requests", "errors", "rate_limited", "latency_sum_us"]
         .into_iter()
         .map(str::to_owned)
@@ -55,7 +55,7 @@ static USAGE_BY_HOUR: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A counter as stored.
-fn stored(n: u64) -> Result<i64, RepoError> {
+pub(crate) fn stored(n: u64) -> Result<i64, RepoError> {
     i64::try_from(n).map_err(RepoError::other)
 }
 

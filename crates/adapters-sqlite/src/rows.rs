@@ -51,7 +51,7 @@ macro_rules! tool_columns {
     () => {
         "id, account_id, project_id, name, description, input_schema, base_url, http_method, endpoint_path, \
          headers_template, query_template, body_template, enabled, require_member, inject_member_identity, \
-         auth_strategy, auth_secret, timeout_ms, max_response_bytes, created_at, updated_at"
+         auth_strategy, auth_secret, timeout_ms, max_response_bytes, created_at, updated_at, log_payloads"
     };
 }
 
@@ -120,6 +120,8 @@ pub(crate) type ApiKeyRow = tengine_storage_rows::ApiKeyRow<Sqlite>;
 pub(crate) type WebhookRow = tengine_storage_rows::WebhookRow<Sqlite>;
 /// A row of `tools`.
 pub(crate) type ToolRow = tengine_storage_rows::ToolRow<Sqlite>;
+/// A row of `tool_calls`.
+pub(crate) type ToolCallRow = tengine_storage_rows::ToolCallRow<Sqlite>;
 /// A row of `events`.
 pub(crate) type EventRow = tengine_storage_rows::EventRow<Sqlite>;
 /// A row of `deliveries`.

@@ -1,8 +1,9 @@
 //! Usage analytics: every bucket of a range, from hourly rollups.
 
 use chrono::{DateTime, Utc};
+use tengine_domain::tool_call::ToolUsageFilter;
 use tengine_domain::usage::{AnalyticsRange, UsageCounts};
-use tengine_domain::{ApiKeyId, FieldError, Permission, Principal, ProjectId};
+use tengine_domain::{ApiKeyId, FieldError, MemberId, Permission, Principal, ProjectId, ToolId};
 
 use crate::{AppError, Tengine};
 
@@ -19,8 +20,28 @@ pub struct Analytics {
     pub buckets: Vec<(DateTime<Utc>, UsageCounts)>,
 }
 
+/// What an analytics query counts: every request of the project (optionally one key's),
+/// or, with a tool or member dimension, the tool calls made through `/mcp`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnalyticsFilter {
+    /// Only this key's requests (or calls).
+    pub api_key_id: Option<ApiKeyId>,
+    /// Only this tool's calls.
+    pub tool_id: Option<ToolId>,
+    /// Only this member's calls.
+    pub member_id: Option<MemberId>,
+}
+
+impl AnalyticsFilter {
+    /// Whether the query counts tool calls rather than requests.
+    pub fn counts_tool_calls(&self) -> bool {
+        self.tool_id.is_some() || self.member_id.is_some()
+    }
+}
+
 impl Tengine {
-    /// Usage of a project (or one of its keys) over a range.
+    /// Usage of a project over a range: requests (optionally one key's), or with a
+    /// tool or member dimension, tool calls.
     ///
     /// # Errors
     /// `Forbidden` without `read`; `ProjectNotFound`; `Validation` on `api_key_id`
@@ -30,8 +51,9 @@ impl Tengine {
         who: &Principal,
         project: ProjectId,
         range: AnalyticsRange,
-        key: Option<ApiKeyId>,
+        filter: AnalyticsFilter,
     ) -> Result<Analytics, AppError> {
+        let key = filter.api_key_id;
         who.require(Permission::Read)?;
         self.visible_project(who, project).await?;
         if let Some(key) = key {
@@ -41,7 +63,12 @@ impl Tengine {
             }
         }
         let (from, to) = range.hour_span();
-        let hours = self.deps.store.usage_by_hour(project, key, from, to).await?;
+        let hours = if filter.counts_tool_calls() {
+            let f = ToolUsageFilter { tool_id: filter.tool_id, member_id: filter.member_id, api_key_id: key };
+            self.deps.store.tool_usage_by_hour(project, &f, from, to).await?
+        } else {
+            self.deps.store.usage_by_hour(project, key, from, to).await?
+        };
         let mut rows = hours.into_iter().peekable();
         let mut totals = UsageCounts::default();
         let mut buckets = Vec::new();
@@ -97,7 +124,7 @@ mod tests {
         });
         let who = principal(&[Permission::Read], KeyScope::Account);
         let range = AnalyticsRange::parse(Some("2026-01-01"), Some("2026-01-03"), Some("day"), now()).unwrap();
-        let a = app.analytics(&who, project_id(5), range, None).await.unwrap();
+        let a = app.analytics(&who, project_id(5), range, AnalyticsFilter::default()).await.unwrap();
         let per_day: Vec<u64> = a.buckets.iter().map(|(_, c)| c.requests).collect();
         assert_eq!(per_day, vec![3, 0, 4]);
         assert_eq!(a.totals.requests, 7);
@@ -112,7 +139,10 @@ mod tests {
         let who = principal(&[Permission::Read], KeyScope::Account);
         let range = AnalyticsRange::parse(None, None, None, now()).unwrap();
         let key = tengine_domain::ApiKeyId::from_uuid(uuid::Uuid::from_u128(3));
-        let err = app.analytics(&who, project_id(5), range, Some(key)).await.unwrap_err();
+        let err = app
+            .analytics(&who, project_id(5), range, AnalyticsFilter { api_key_id: Some(key), ..Default::default() })
+            .await
+            .unwrap_err();
         assert!(matches!(err, AppError::Validation(v) if v.first().field == "api_key_id"));
     }
 
@@ -121,8 +151,14 @@ mod tests {
         let app = harness(|_| {});
         let range = AnalyticsRange::parse(None, None, None, now()).unwrap();
         let writer = principal(&[Permission::Write], KeyScope::Account);
-        assert!(matches!(app.analytics(&writer, project_id(5), range, None).await, Err(AppError::Forbidden(_))));
+        assert!(matches!(
+            app.analytics(&writer, project_id(5), range, AnalyticsFilter::default()).await,
+            Err(AppError::Forbidden(_))
+        ));
         let other = principal(&[Permission::Read], KeyScope::Project(project_id(6)));
-        assert!(matches!(app.analytics(&other, project_id(5), range, None).await, Err(AppError::ProjectNotFound)));
+        assert!(matches!(
+            app.analytics(&other, project_id(5), range, AnalyticsFilter::default()).await,
+            Err(AppError::ProjectNotFound)
+        ));
     }
 }

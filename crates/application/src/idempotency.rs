@@ -55,6 +55,11 @@ pub enum Guarded {
         /// The project.
         project: ProjectId,
     },
+    /// An MCP `tools/call` with `_meta.idempotency_key`.
+    ToolCall {
+        /// The project.
+        project: ProjectId,
+    },
 }
 
 impl Guarded {
@@ -139,6 +144,10 @@ impl Tengine {
             }
             Guarded::Tools { project } => {
                 who.require(Permission::Admin)?;
+                self.visible_project(who, *project).await?;
+            }
+            Guarded::ToolCall { project } => {
+                who.require(Permission::Write)?;
                 self.visible_project(who, *project).await?;
             }
         }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod api_keys;
 pub mod auth;
+pub mod call_log;
 pub mod delivery;
 pub mod error;
 pub mod events;
@@ -26,11 +27,13 @@ use std::sync::Arc;
 
 use tengine_domain::idempotency::LookupKey;
 use tengine_domain::secret_key::Keyring;
+use tengine_domain::ProjectId;
 use tengine_ports::{Clock, IdGenerator, RateLimiter, SecretGenerator, Store, ToolCaller};
 
 pub use accounts::{AccountWithKey, NewAccount};
-pub use analytics::Analytics;
+pub use analytics::{Analytics, AnalyticsFilter};
 pub use api_keys::{ApiKeyPatch, NewApiKey};
+pub use call_log::LoggedCall;
 pub use error::{AppError, AuthFailure};
 pub use idempotency::{Answer, Begun, Claim, Guarded, IdempotentRequest};
 pub use last_used::LastUsedTracker;
@@ -39,9 +42,14 @@ pub use mcp::McpCallError;
 pub use projects::NewProject;
 pub use rate_limit::SlidingWindowLimiter;
 pub use secrets::ResealReport;
+pub use tool_calls::replay::RetryKey;
 pub use tool_calls::{CallToolError, ToolCallResult};
 pub use usage::UsageBuffer;
 pub use webhooks::{NewWebhook, WebhookPatch};
+
+/// Tool-set changes a slow MCP session may fall behind by before it is told to
+/// re-list anyway.
+const TOOL_CHANGES_BUFFER: usize = 256;
 
 /// The ports the use cases run on.
 #[derive(Clone)]
@@ -70,6 +78,9 @@ pub struct Tengine {
     plans: Arc<limits::PlanCache>,
     keys: Arc<key_cache::KeyCache>,
     lookup_key: Arc<LookupKey>,
+    calls: Arc<tool_calls::log::CallLog>,
+    recent: Arc<tool_calls::replay::RecentCalls>,
+    tool_changes: tokio::sync::broadcast::Sender<ProjectId>,
     /// Whether tools may use plain `http` base URLs (see `with_tools_allow_private`).
     tools_allow_private: bool,
 }
@@ -84,6 +95,9 @@ impl Tengine {
             plans: Arc::default(),
             keys: Arc::default(),
             lookup_key,
+            calls: Arc::default(),
+            recent: Arc::default(),
+            tool_changes: tokio::sync::broadcast::channel(TOOL_CHANGES_BUFFER).0,
             tools_allow_private: false,
         }
     }
@@ -92,6 +106,23 @@ impl Tengine {
     /// Idempotency-Key value), derived from the current server key.
     pub fn lookup_key(&self) -> &LookupKey {
         &self.lookup_key
+    }
+
+    /// Tool calls waiting to be written to the call log (for the buffer-depth gauge).
+    pub fn call_log(&self) -> &Arc<tool_calls::log::CallLog> {
+        &self.calls
+    }
+
+    /// Projects whose tool set changed (a tool created, changed or deleted, or the
+    /// project deleted) in this process, for MCP's `notifications/tools/list_changed`.
+    pub fn tool_set_changes(&self) -> tokio::sync::broadcast::Receiver<ProjectId> {
+        self.tool_changes.subscribe()
+    }
+
+    /// Tells this process's MCP sessions of `project` that its tools changed.
+    fn tools_changed(&self, project: ProjectId) {
+        // No session listening is not an error.
+        let _ = self.tool_changes.send(project);
     }
 
     /// The tracker of key use, drained by a background flusher.

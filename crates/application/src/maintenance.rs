@@ -24,6 +24,19 @@ impl Tengine {
                 usage.restore(batch);
             }
         }
+        let (calls, tool_usage) = self.calls.drain();
+        if !calls.is_empty() {
+            if let Err(e) = self.deps.store.insert_tool_calls(&calls).await {
+                tracing::warn!(error = %e, calls = calls.len(), "could not write the tool call log; keeping it buffered");
+                self.calls.restore_calls(calls);
+            }
+        }
+        if !tool_usage.is_empty() {
+            if let Err(e) = self.deps.store.add_tool_usage(&tool_usage).await {
+                tracing::warn!(error = %e, rows = tool_usage.len(), "could not write tool usage; keeping it buffered");
+                self.calls.restore_usage(tool_usage);
+            }
+        }
         let used = self.last_used.drain();
         if !used.is_empty() {
             if let Err(e) = self.deps.store.touch_last_used(&used).await {
@@ -32,14 +45,15 @@ impl Tengine {
         }
     }
 
-    /// Deletes rate-limit windows no sliding hour reaches and idempotency records past
-    /// their 24 hours.
+    /// Deletes rate-limit windows no sliding hour reaches, idempotency records past
+    /// their 24 hours and logged tool calls past their 30 days.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached (the next run tries again).
     pub async fn purge_expired(&self) -> Result<(), AppError> {
         self.deps.store.purge_rate_windows(self.now() - RATE_WINDOWS_KEPT).await?;
         self.purge_idempotency().await?;
+        self.deps.store.purge_tool_calls(self.now() - tengine_domain::tool_call::RETENTION).await?;
         Ok(())
     }
 

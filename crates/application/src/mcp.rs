@@ -4,12 +4,16 @@
 //! Disabled tools do not exist for MCP: they are not listed, and calling one answers
 //! exactly like calling a name no tool has.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tengine_domain::idempotency::{fingerprint, IdempotencyKey};
 use tengine_domain::member::Member;
 use tengine_domain::tool::{CallRefused, PrepareError, Tool};
 use tengine_domain::{FieldError, PageRequest, Permission, Principal, ProjectId};
 
+use crate::tool_calls::replay::{self, RetryKey};
 use crate::tool_calls::{CallToolError, ToolCallResult};
-use crate::{AppError, Tengine};
+use crate::{Answer, AppError, Begun, Guarded, IdempotentRequest, Tengine};
 
 /// The header an account-wide key names its project with.
 pub const PROJECT_HEADER: &str = "X-Tengine-Project-Id";
@@ -76,11 +80,13 @@ impl Tengine {
     }
 
     /// Calls the project's enabled tool `name` for `who` (and the `member` of a member
-    /// session) with the model's `arguments`.
+    /// session) with the model's `arguments`. A call with a `retry` key seen before
+    /// (for the same tool and arguments) gets the first result, `replayed`.
     ///
     /// # Errors
     /// See [`McpCallError`]; an API that fails or does not answer is an `Ok` with an
-    /// `isError` outcome.
+    /// `isError` outcome. A retry key used for another call is `IdempotencyKeyReused`,
+    /// one whose first call still runs elsewhere `IdempotencyKeyInUse`.
     pub async fn mcp_call(
         &self,
         who: &Principal,
@@ -88,18 +94,73 @@ impl Tengine {
         project: ProjectId,
         name: &str,
         arguments: &serde_json::Value,
+        retry: Option<&RetryKey>,
     ) -> Result<ToolCallResult, McpCallError> {
         who.require(Permission::Write).map_err(AppError::from)?;
         self.visible_project(who, project).await?;
         let unknown = || McpCallError::UnknownTool(name.chars().take(64).collect());
         let tool = self.deps.store.find_tool_by_name(project, name).await.map_err(AppError::from)?;
         let tool = tool.filter(|t| t.enabled).ok_or_else(unknown)?;
-        self.call_tool(who, member, &tool, arguments).await.map_err(|e| match e {
-            CallToolError::Forbidden(d) => AppError::Forbidden(d).into(),
-            CallToolError::NotFound | CallToolError::Refused(PrepareError::Refused(CallRefused::Disabled)) => unknown(),
-            CallToolError::Refused(e) => McpCallError::Refused(e),
-            CallToolError::SecretUnavailable(_) => McpCallError::SecretUnavailable,
-        })
+        let call = || async {
+            self.call_tool(who, member, &tool, arguments).await.map_err(|e| match e {
+                CallToolError::Forbidden(d) => AppError::Forbidden(d).into(),
+                CallToolError::NotFound | CallToolError::Refused(PrepareError::Refused(CallRefused::Disabled)) => {
+                    unknown()
+                }
+                CallToolError::Refused(e) => McpCallError::Refused(e),
+                CallToolError::SecretUnavailable(_) => McpCallError::SecretUnavailable,
+            })
+        };
+        let fingerprint = fingerprint("MCP tools/call", name, arguments.to_string().as_bytes());
+        match retry {
+            None => call().await,
+            Some(RetryKey::Session { session, request }) => {
+                let key = format!("{project}\n{session}\n{request}");
+                let now = self.deps.clock.now();
+                let slot = self.recent.slot(&key, fingerprint, now).ok_or(AppError::IdempotencyKeyReused)?;
+                let ran = AtomicBool::new(false);
+                let first = slot.cell.get_or_try_init(|| {
+                    ran.store(true, Ordering::Relaxed);
+                    call()
+                });
+                match first.await {
+                    Ok(done) if ran.load(Ordering::Relaxed) => {
+                        self.recent.charge(&key, replay::size_of(done), now);
+                        Ok(done.clone())
+                    }
+                    Ok(done) => Ok(ToolCallResult { replayed: true, ..done.clone() }),
+                    Err(e) => {
+                        self.recent.forget(&key);
+                        Err(e)
+                    }
+                }
+            }
+            Some(RetryKey::Client(raw)) => {
+                let valid =
+                    !raw.is_empty() && raw.len() <= 255 && raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+                if !valid {
+                    let e = FieldError::new("_meta.idempotency_key", "must be 1 to 255 printable ASCII characters");
+                    return Err(AppError::from(e).into());
+                }
+                let req = IdempotentRequest { key: IdempotencyKey::for_tool_call(&project, raw), fingerprint };
+                match self.begin_idempotent(who, &Guarded::ToolCall { project }, &req).await? {
+                    Begun::Replay(answer) => replay::decode(&answer.body).ok_or_else(|| {
+                        AppError::Internal(tengine_ports::RepoError::other("a kept tool result does not read back"))
+                            .into()
+                    }),
+                    Begun::Fresh(claim) => {
+                        let done = call().await;
+                        let kept = done.as_ref().ok().map(|d| Answer {
+                            status: 200,
+                            headers: Vec::new(),
+                            body: replay::encode(d),
+                        });
+                        self.finish_idempotent(claim, kept.as_ref()).await;
+                        done
+                    }
+                }
+            }
+        }
     }
 }
 

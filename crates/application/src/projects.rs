@@ -104,6 +104,7 @@ impl Tengine {
         self.record(&mut *tx, event).await?;
         tx.delete_project(who.account_id, id, self.deps.clock.now()).await.map_err(not_found_as_project)?;
         tx.commit().await?;
+        self.tools_changed(id);
         self.keys.evict_project(id);
         tracing::info!(project_id = %id, "project deleted");
         Ok(())

@@ -8,19 +8,26 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 use tengine_domain::member::Member;
-use tengine_domain::secret_key::OpenError;
-use tengine_domain::tool::{shape_response, CallContext, CallFailure, PrepareError, Tool, ToolOutcome};
-use tengine_domain::{Denied, Permission, Principal};
+use tengine_domain::secret_key::{OpenError, SealedSecret};
+use tengine_domain::tool::{shape_response, CallContext, CallFailure, CallRefused, PrepareError, Tool, ToolOutcome};
+use tengine_domain::tool_call::{ToolCallRecord, ToolCallStatus};
+use tengine_domain::{Denied, Permission, Principal, ToolCallId};
 use uuid::Uuid;
 
 use crate::Tengine;
 
+pub mod log;
+pub mod replay;
+
 /// A finished call: what goes back to the model, and what a call log keeps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolCallResult {
-    /// The call's id, sent as `X-Tengine-Request-Id`.
+    /// The call's id in the call log.
+    pub call_id: ToolCallId,
+    /// The request's id, sent as `X-Tengine-Request-Id`.
     pub request_id: Uuid,
     /// The tool result (`isError` when the API failed or did not answer).
     pub outcome: ToolOutcome,
@@ -30,6 +37,8 @@ pub struct ToolCallResult {
     pub failure: Option<CallFailure>,
     /// From preparing the request to the shaped answer, by the clock port.
     pub latency: Duration,
+    /// Whether this is an earlier call's result, given again to a retry.
+    pub replayed: bool,
 }
 
 /// Why a tool call was not made; the API was not called.
@@ -69,6 +78,32 @@ impl Tengine {
         if tool.account_id != who.account_id || !who.sees(&tool.project_id) {
             return Err(CallToolError::NotFound);
         }
+        let started = self.deps.clock.now();
+        let call_id = ToolCallId::from_uuid(self.deps.ids.next_uuid());
+        let done = self.send_call(call_id, member, tool, arguments, started).await;
+        let logged = match &done {
+            Ok(d) => Some(Logged::Made(d)),
+            // A disabled tool does not exist for callers; nothing was tried.
+            Err(CallToolError::Refused(PrepareError::Refused(CallRefused::Disabled))) => None,
+            Err(CallToolError::Refused(e)) => Some(Logged::Refused(e)),
+            Err(_) => None,
+        };
+        if let Some(logged) = logged {
+            let latency = done.as_ref().map(|d| d.latency).unwrap_or_default();
+            self.log_call(who, member, tool, arguments, call_id, started, latency, logged);
+        }
+        done
+    }
+
+    /// Opens the secret, prepares the request, sends it and shapes the answer.
+    async fn send_call(
+        &self,
+        call_id: ToolCallId,
+        member: Option<&Member>,
+        tool: &Tool,
+        arguments: &Value,
+        started: DateTime<Utc>,
+    ) -> Result<ToolCallResult, CallToolError> {
         // Refused before the secret is even opened.
         tool.check_callable(member).map_err(PrepareError::Refused)?;
         let secret = match &tool.auth_secret {
@@ -78,7 +113,6 @@ impl Tengine {
             })?),
             None => None,
         };
-        let started = self.deps.clock.now();
         let request_id = self.deps.ids.next_uuid();
         let ctx = CallContext { project_id: tool.project_id, request_id, timestamp: started.timestamp(), member };
         let request = tool.prepare_call(arguments, &ctx, secret.as_ref())?;
@@ -95,7 +129,84 @@ impl Tengine {
             }
         };
         let latency = (self.deps.clock.now() - started).to_std().unwrap_or_default();
-        Ok(ToolCallResult { request_id, outcome, upstream_status, failure, latency })
+        Ok(ToolCallResult { call_id, request_id, outcome, upstream_status, failure, latency, replayed: false })
+    }
+
+    /// Notes a made or refused call in the call log (written by the usage flusher).
+    #[allow(clippy::too_many_arguments)]
+    fn log_call(
+        &self,
+        who: &Principal,
+        member: Option<&Member>,
+        tool: &Tool,
+        arguments: &Value,
+        id: ToolCallId,
+        at: DateTime<Utc>,
+        latency: Duration,
+        logged: Logged<'_>,
+    ) {
+        let (status, error, request_id, upstream_status, result) = match logged {
+            Logged::Made(d) => {
+                let status = if d.outcome.is_error { ToolCallStatus::Failed } else { ToolCallStatus::Succeeded };
+                let error = match (d.failure, d.upstream_status) {
+                    (Some(f), _) => Some(ToolOutcome::failure(f).text),
+                    (None, Some(code)) if d.outcome.is_error => Some(format!("The API answered HTTP {code}.")),
+                    _ => None,
+                };
+                let result = json!({
+                    "is_error": d.outcome.is_error,
+                    "text": d.outcome.text,
+                    "structured_content": d.outcome.structured,
+                    "truncated": d.outcome.truncated,
+                });
+                (status, error, Some(d.request_id), d.upstream_status, Some(result))
+            }
+            Logged::Refused(e) => (ToolCallStatus::Refused, Some(refusal_text(e)), None, None, None),
+        };
+        let seal = |part: &str, v: &Value| -> SealedSecret {
+            self.deps.keyring.seal_call_payload(id, part, v.to_string().as_bytes(), self.deps.secrets.nonce())
+        };
+        let (arguments, result) = if tool.log_payloads {
+            (Some(seal("arguments", arguments)), result.as_ref().map(|r| seal("result", r)))
+        } else {
+            (None, None)
+        };
+        self.calls.note(ToolCallRecord {
+            id,
+            account_id: tool.account_id,
+            project_id: tool.project_id,
+            tool_id: tool.id,
+            tool_name: tool.name.as_str().to_owned(),
+            api_key_id: who.key_id,
+            member_id: member.map(|m| m.id.clone()),
+            status,
+            upstream_status,
+            latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            error,
+            request_id,
+            arguments,
+            result,
+            created_at: at,
+        });
+    }
+}
+
+/// What the call log records of a call.
+enum Logged<'a> {
+    /// It was sent (whatever the API did).
+    Made(&'a ToolCallResult),
+    /// It was refused before anything was sent.
+    Refused(&'a PrepareError),
+}
+
+/// A refusal in words for the call log: the fields that did not fit, never their values.
+fn refusal_text(e: &PrepareError) -> String {
+    match e {
+        PrepareError::InvalidArguments(v) => {
+            let fields: Vec<&str> = v.errors().map(|f| f.field.as_str()).collect();
+            format!("invalid arguments: {}", fields.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 

@@ -27,6 +27,7 @@ pub fn tool_data(t: &Tool) -> Value {
         "body_template": t.body_template.as_ref().map(|b| b.as_json()),
         "enabled": t.enabled,
         "require_member": t.require_member,
+        "log_payloads": t.log_payloads,
         "inject_member_identity": t.inject_member_identity.names(),
         "auth_strategy": t.auth_strategy.as_str(),
         "has_auth_secret": t.auth_secret.is_some(),
@@ -119,6 +120,7 @@ impl Tengine {
         self.record(&mut *tx, event).await?;
         tx.commit().await?;
         tracing::info!(tool_id = %tool.id, project_id = %project, name = %tool.name, "tool created");
+        self.tools_changed(project);
         Ok(tool)
     }
 
@@ -153,6 +155,7 @@ impl Tengine {
             self.record(&mut *tx, event).await?;
             tx.commit().await?;
             tracing::info!(tool_id = %id, project_id = %project, "tool updated");
+            self.tools_changed(project);
         }
         Ok(tool)
     }
@@ -177,6 +180,7 @@ impl Tengine {
         self.record(&mut *tx, event).await?;
         tx.commit().await?;
         tracing::info!(tool_id = %id, project_id = %project, "tool deleted");
+        self.tools_changed(project);
         Ok(())
     }
 }

@@ -59,6 +59,13 @@ impl std::fmt::Debug for LookupKey {
 }
 
 impl IdempotencyKey {
+    /// The key of an MCP `tools/call` carrying `_meta.idempotency_key` in `project`. The
+    /// newline keeps it apart from every `Idempotency-Key` header value (printable
+    /// ASCII), so the two never meet in the account's records.
+    pub fn for_tool_call(project: &crate::ids::ProjectId, client_key: &str) -> Self {
+        Self(format!("mcp tools/call\n{project}\n{client_key}"))
+    }
+
     /// What the store looks records up by: HMAC-SHA256 under the server's lookup key of
     /// the account and the key value.
     pub fn lookup_hash(&self, key: &LookupKey, account: &AccountId) -> [u8; 32] {

@@ -104,6 +104,10 @@ define_id!(
     /// Identifies a custom tool of a project.
     ToolId, "tool_", "tool"
 );
+define_id!(
+    /// Identifies one logged tool call.
+    ToolCallId, "call_", "tool_call"
+);
 
 #[cfg(test)]
 mod tests {

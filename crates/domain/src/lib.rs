@@ -19,6 +19,7 @@ pub mod project;
 pub mod secret_key;
 pub mod time;
 pub mod tool;
+pub mod tool_call;
 pub mod usage;
 pub mod webhook;
 
@@ -26,7 +27,9 @@ pub use account::{Account, AccountName, Plan};
 pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, PlainApiKey, PreviousSecret};
 pub use error::{CollectFields, FieldError, ValidationError, Validator};
 pub use event::{Event, EventType};
-pub use ids::{AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, ToolId, WebhookId};
+pub use ids::{
+    AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, ToolCallId, ToolId, WebhookId,
+};
 pub use member::{Member, MemberEmail, MemberId, MemberRole};
 pub use page::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

@@ -16,7 +16,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::idempotency::LookupKey;
-use crate::ids::{ToolId, WebhookId};
+use crate::ids::{ToolCallId, ToolId, WebhookId};
 use crate::tool::fields::ToolSecret;
 use crate::webhook::WebhookSecret;
 
@@ -197,6 +197,19 @@ impl Keyring {
         String::from_utf8(plain).map_err(|_| OpenError::Corrupt)?.parse().map_err(|_| OpenError::Corrupt)
     }
 
+    /// Seals one part (`arguments` or `result`) of logged call `id` for the call log.
+    pub fn seal_call_payload(&self, id: ToolCallId, part: &str, payload: &[u8], nonce: Nonce) -> SealedSecret {
+        self.seal_bytes(CALL_LABEL, &format!("{id}/{part}"), payload, nonce)
+    }
+
+    /// Opens what [`Keyring::seal_call_payload`] made for that call and part.
+    ///
+    /// # Errors
+    /// `UnknownKey` when no key of the ring has that id; `Corrupt` otherwise.
+    pub fn open_call_payload(&self, id: ToolCallId, part: &str, sealed: &SealedSecret) -> Result<Vec<u8>, OpenError> {
+        self.open_bytes(CALL_LABEL, &format!("{id}/{part}"), sealed)
+    }
+
     fn seal_bytes(&self, label: &str, id: &str, msg: &[u8], nonce: Nonce) -> SealedSecret {
         let kid = self.current.id().to_string();
         let aad = associated_data(label, &kid, id);
@@ -231,6 +244,8 @@ impl Keyring {
 const WEBHOOK_LABEL: &str = "tengine webhook secret v1";
 /// What a tool secret's associated data starts with.
 const TOOL_LABEL: &str = "tengine tool secret v1";
+/// What a logged call's sealed arguments and result bind as associated data.
+const CALL_LABEL: &str = "tengine tool call payload v1";
 
 fn associated_data(label: &str, kid: &str, id: &str) -> Vec<u8> {
     format!("{label}\0{kid}\0{id}").into_bytes()

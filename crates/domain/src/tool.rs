@@ -61,6 +61,8 @@ pub struct Tool {
     pub enabled: bool,
     /// Whether a call needs a member session.
     pub require_member: bool,
+    /// Whether the call log keeps each call's arguments and result (sealed).
+    pub log_payloads: bool,
     /// Which member facts go out as headers.
     pub inject_member_identity: MemberIdentity,
     /// How calls authenticate.
@@ -103,6 +105,8 @@ pub struct ToolDraft {
     pub enabled: Option<bool>,
     /// `require_member` (default `false`).
     pub require_member: Option<bool>,
+    /// `log_payloads` (default `false`).
+    pub log_payloads: Option<bool>,
     /// `inject_member_identity` (default none).
     pub inject_member_identity: Option<Vec<String>>,
     /// `auth_strategy` (default `none`).
@@ -140,6 +144,8 @@ pub struct NewTool {
     pub enabled: bool,
     /// See [`Tool::require_member`].
     pub require_member: bool,
+    /// See [`Tool::log_payloads`].
+    pub log_payloads: bool,
     /// See [`Tool::inject_member_identity`].
     pub inject_member_identity: MemberIdentity,
     /// See [`Tool::auth_strategy`].
@@ -264,6 +270,7 @@ impl NewTool {
             body_template: body,
             enabled: d.enabled.unwrap_or(true),
             require_member: d.require_member.unwrap_or(false),
+            log_payloads: d.log_payloads.unwrap_or(false),
             inject_member_identity: inject.unwrap_or_default(),
             auth_strategy: auth.unwrap_or_default(),
             auth_secret: secret,
@@ -309,6 +316,8 @@ pub struct ToolPatchDraft {
     pub enabled: Option<bool>,
     /// A new `require_member`.
     pub require_member: Option<bool>,
+    /// A new `log_payloads`.
+    pub log_payloads: Option<bool>,
     /// A new `inject_member_identity`.
     pub inject_member_identity: Option<Vec<String>>,
     /// A new `auth_strategy`; `none` drops the stored secret.
@@ -347,6 +356,8 @@ pub struct ToolPatch {
     pub enabled: Option<bool>,
     /// A new `require_member`.
     pub require_member: Option<bool>,
+    /// A new `log_payloads`.
+    pub log_payloads: Option<bool>,
     /// A new `inject_member_identity`.
     pub inject_member_identity: Option<MemberIdentity>,
     /// A new auth strategy.
@@ -383,6 +394,7 @@ impl ToolPatch {
                 .and_then(|x| v.check(x.map(|x| BodyTemplate::parse(&x)).transpose())),
             enabled: d.enabled,
             require_member: d.require_member,
+            log_payloads: d.log_payloads,
             inject_member_identity: d.inject_member_identity.and_then(|l| v.check(MemberIdentity::parse_list(&l))),
             auth_strategy: d.auth_strategy.and_then(|s| v.check(s.parse())),
             auth_secret: d.encrypted_auth_secret.and_then(|s| v.check(s.parse())),
@@ -418,6 +430,7 @@ impl Tool {
             body_template: t.body_template,
             enabled: t.enabled,
             require_member: t.require_member,
+            log_payloads: t.log_payloads,
             inject_member_identity: t.inject_member_identity,
             auth_strategy: t.auth_strategy,
             auth_secret: t.auth_secret.as_ref().map(seal),
@@ -468,6 +481,7 @@ impl Tool {
             body_template,
             enabled,
             require_member,
+            log_payloads,
             inject_member_identity,
             auth_strategy,
             timeout_ms,

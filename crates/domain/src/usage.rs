@@ -57,6 +57,12 @@ impl UsageCounts {
         self.histogram[histogram_index(ms)] += 1;
     }
 
+    /// Counts one tool call: an error unless it succeeded; never rate-limited (a
+    /// refused request never reaches a tool).
+    pub fn record_call(&mut self, is_error: bool, latency_us: u64) {
+        self.record(if is_error { 500 } else { 200 }, latency_us);
+    }
+
     /// Adds another set of counters into this one.
     pub fn merge(&mut self, other: &UsageCounts) {
         self.requests += other.requests;

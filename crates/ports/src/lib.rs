@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod rate_limit;
 pub mod repository;
 pub mod tool;
+pub mod tool_call;
 pub mod tool_caller;
 pub mod unit_of_work;
 pub mod usage;
@@ -18,6 +19,7 @@ pub use idempotency::{IdempotencyClaim, IdempotencyRepository, StoredResponse};
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use tool::ToolRepository;
+pub use tool_call::ToolCallRepository;
 pub use tool_caller::{ToolCaller, UpstreamAnswer};
 pub use unit_of_work::{Transaction, UnitOfWork};
 pub use usage::{UsageDelta, UsageRecord, UsageRepository, UsageSink};
@@ -34,6 +36,8 @@ pub use rate_limit::{MockRateCounterRepository, MockRateLimiter};
 pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRepository};
 #[cfg(feature = "mocks")]
 pub use tool::MockToolRepository;
+#[cfg(feature = "mocks")]
+pub use tool_call::MockToolCallRepository;
 #[cfg(feature = "mocks")]
 pub use tool_caller::MockToolCaller;
 #[cfg(feature = "mocks")]
@@ -54,6 +58,7 @@ pub trait Store:
     + DeliveryQueue
     + IdempotencyRepository
     + ToolRepository
+    + ToolCallRepository
     + UnitOfWork
 {
 }
@@ -68,6 +73,7 @@ impl<T> Store for T where
         + DeliveryQueue
         + IdempotencyRepository
         + ToolRepository
+        + ToolCallRepository
         + UnitOfWork
 {
 }
@@ -85,7 +91,8 @@ mod mock_store {
     use crate::{
         AccountRepository, ApiKeyRepository, AttemptResult, DeliveryJob, DeliveryQueue, IdempotencyClaim,
         IdempotencyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, StoredResponse,
-        StoredWebhookSecrets, ToolRepository, Transaction, UnitOfWork, UsageDelta, UsageRepository, WebhookRepository,
+        StoredWebhookSecrets, ToolCallRepository, ToolRepository, Transaction, UnitOfWork, UsageDelta, UsageRepository,
+        WebhookRepository,
     };
 
     mockall::mock! {
@@ -159,6 +166,16 @@ mod mock_store {
             async fn find_tool_by_name(&self, project: ProjectId, name: &str) -> Result<Option<Tool>, RepoError>;
             async fn tool_secrets_after(&self, after: Option<ToolId>, limit: u32) -> Result<Vec<(ToolId, tengine_domain::secret_key::SealedSecret)>, RepoError>;
             async fn replace_tool_secret(&self, id: ToolId, old: &tengine_domain::secret_key::SealedSecret, new: &tengine_domain::secret_key::SealedSecret) -> Result<bool, RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl ToolCallRepository for Store {
+            async fn insert_tool_calls(&self, calls: &[tengine_domain::tool_call::ToolCallRecord]) -> Result<(), RepoError>;
+            async fn add_tool_usage(&self, deltas: &[tengine_domain::tool_call::ToolUsageDelta]) -> Result<(), RepoError>;
+            async fn list_tool_calls(&self, project: ProjectId, filter: &tengine_domain::tool_call::ToolCallFilter, page: PageRequest) -> Result<Page<tengine_domain::tool_call::ToolCallRecord>, RepoError>;
+            async fn get_tool_call(&self, project: ProjectId, id: tengine_domain::ToolCallId) -> Result<Option<tengine_domain::tool_call::ToolCallRecord>, RepoError>;
+            async fn tool_usage_by_hour(&self, project: ProjectId, filter: &tengine_domain::tool_call::ToolUsageFilter, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError>;
+            async fn purge_tool_calls(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
         }
 
         #[async_trait::async_trait]

@@ -17,6 +17,7 @@ mod event;
 mod idempotency;
 mod project;
 mod tool;
+mod tool_call;
 mod usage;
 mod webhook;
 
@@ -28,6 +29,7 @@ pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
 pub use project::ProjectRow;
 pub use tool::{ToolRow, ToolValues};
+pub use tool_call::ToolCallRow;
 pub use usage::{histogram_columns, UsageRow};
 pub use webhook::{event_filter, WebhookRow};
 

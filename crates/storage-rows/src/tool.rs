@@ -36,6 +36,7 @@ pub struct ToolRow<D: Dialect> {
     pub(crate) max_response_bytes: i64,
     pub(crate) created_at: D::Timestamp,
     pub(crate) updated_at: D::Timestamp,
+    pub(crate) log_payloads: bool,
 }
 
 /// The values of a tool's columns that are not stored as they are held.
@@ -98,6 +99,7 @@ impl<D: Dialect> TryFrom<ToolRow<D>> for Tool {
                 .transpose()?,
             enabled: row.enabled,
             require_member: row.require_member,
+            log_payloads: row.log_payloads,
             inject_member_identity: MemberIdentity::from_stored(&row.inject_member_identity),
             auth_strategy: row.auth_strategy.parse().map_err(RepoError::other)?,
             auth_secret: row.auth_secret.map(SealedSecret::from_stored),

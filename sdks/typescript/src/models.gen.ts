@@ -72,6 +72,13 @@ export type ToolAuthStrategy =
   | 'hmac_signature'
   | (string & {});
 
+/** What became of a call. */
+export type ToolCallStatus =
+  | 'succeeded'
+  | 'failed'
+  | 'refused'
+  | (string & {});
+
 /** The method of the tool's request (any letter case on input). */
 export type ToolHttpMethod =
   | 'GET'
@@ -154,6 +161,8 @@ export interface CreateToolRequest {
   enabled?: boolean | null;
   /** Whether a call needs a member session (default false). */
   requireMember?: boolean | null;
+  /** Whether the call log keeps each call's arguments and result, encrypted at rest (default false: the log keeps only what happened). */
+  logPayloads?: boolean | null;
   /** Member facts sent as `X-Tengine-Member-*` headers: any of `id`, `email`, `roles`. */
   injectMemberIdentity?: ToolMemberIdentity[] | null;
   /** `none` (default), `static_bearer` or `hmac_signature`. */
@@ -288,6 +297,8 @@ export interface Tool {
   enabled: boolean;
   /** Whether a call needs a member session. */
   requireMember: boolean;
+  /** Whether the call log keeps each call's arguments and result (encrypted). */
+  logPayloads: boolean;
   /** Member facts sent as headers. */
   injectMemberIdentity: ToolMemberIdentity[];
   /** How calls authenticate. */
@@ -302,6 +313,38 @@ export interface Tool {
   createdAt: string;
   /** When it was last changed. */
   updatedAt: string;
+}
+
+/** One tool call made (or refused) through `/mcp`. */
+export interface ToolCall {
+  /** The call's id. */
+  id: string;
+  /** The project. */
+  projectId: string;
+  /** The tool called. */
+  toolId: string;
+  /** The tool's name when it was called. */
+  toolName: string;
+  /** The key that called (for a member session, the key that issued it). */
+  apiKeyId: string;
+  /** The member of a member session, or null. */
+  memberId: string | null;
+  /** What became of it. */
+  status: ToolCallStatus;
+  /** The API's HTTP status, or null when it did not answer or nothing was sent. */
+  upstreamStatus: number | null;
+  /** From preparing the request to the shaped answer, in milliseconds. */
+  latencyMs: number;
+  /** What went wrong, or null. Never holds a secret or an argument's value. */
+  error: string | null;
+  /** The `X-Tengine-Request-Id` the API got, or null when nothing was sent. */
+  requestId: string | null;
+  /** The model's arguments, kept only when the tool has `log_payloads` (else null). */
+  arguments: Record<string, unknown> | null;
+  /** The tool result the model got (`is_error`, `text`, `structured_content`, `truncated`), kept only when the tool has `log_payloads` (else null). */
+  result: Record<string, unknown> | null;
+  /** When the call was made. */
+  createdAt: string;
 }
 
 /** Changes to a key: an absent field is left unchanged. */
@@ -346,6 +389,8 @@ export interface UpdateToolRequest {
   enabled?: boolean;
   /** A new `require_member`. */
   requireMember?: boolean;
+  /** A new `log_payloads`. */
+  logPayloads?: boolean;
   /** A new list of member facts to send. */
   injectMemberIdentity?: ToolMemberIdentity[];
   /** A new strategy; `none` drops the stored secret. */
@@ -398,6 +443,10 @@ export interface Analytics {
   granularity: Granularity;
   /** The key the answer is filtered to; present only when `api_key_id` was given. */
   apiKeyId?: string;
+  /** The tool the answer counts the calls of; present only when `tool_id` was given. */
+  toolId?: string;
+  /** The member the answer counts the calls of; present only when `member_id` was given. */
+  memberId?: string;
   /** The sums over the range (no `timestamp`). */
   totals: UsageCounts;
   /** Every bucket that overlaps the range, zeros included, in time order. */

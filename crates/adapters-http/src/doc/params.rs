@@ -108,7 +108,50 @@ pub struct AnalyticsQuery {
     /// The bucket size.
     #[param(value_type = Option<GranularityName>, default = "day")]
     granularity: Option<String>,
-    /// Only requests authenticated by this key of the project.
+    /// Only requests (or, with `tool_id` or `member_id`, tool calls) authenticated by
+    /// this key of the project.
     #[param(pattern = r"^key_[0-9A-Za-z]{22}$")]
     api_key_id: Option<String>,
+    /// Count the calls of this tool made through `/mcp` instead of requests (the tool
+    /// dimension; a deleted tool's calls stay countable). `errors` are calls that did not
+    /// succeed; `rate_limited` is always 0 (a refused request reaches no tool).
+    #[param(pattern = r"^tool_[0-9A-Za-z]{22}$")]
+    tool_id: Option<String>,
+    /// Count the tool calls made in this member's sessions (the member dimension; with
+    /// `tool_id`, that tool's only).
+    #[param(min_length = 1, max_length = 255)]
+    member_id: Option<String>,
+}
+
+/// A logged tool call's path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ToolCallPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The call's id; a malformed or unknown id answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^call_[0-9A-Za-z]{22}$", example = "call_2cqkZW4cD6eF8gH0jK2lM4")]
+    call_id: String,
+}
+
+/// The call log's query: paging and filters.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ToolCallQuery {
+    /// The 1-based page number (the server reads it as an unsigned 32-bit integer).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4_294_967_295_u64, default = 1)]
+    page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+    /// Only this tool's calls.
+    #[param(pattern = r"^tool_[0-9A-Za-z]{22}$")]
+    tool_id: Option<String>,
+    /// Only calls made in this member's sessions.
+    #[param(min_length = 1, max_length = 255)]
+    member_id: Option<String>,
+    /// Only calls with this outcome.
+    #[param(value_type = Option<super::schemas::ToolCallStatusName>)]
+    status: Option<String>,
 }

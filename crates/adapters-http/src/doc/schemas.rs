@@ -256,3 +256,20 @@ pub struct ErrorObject {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) request_id: Option<String>,
 }
+
+/// What became of a call.
+#[derive(ToSchema)]
+#[schema(as = ToolCallStatus)]
+#[allow(dead_code)]
+pub enum ToolCallStatusName {
+    /// The API answered 2xx.
+    #[schema(rename = "succeeded")]
+    Succeeded,
+    /// The API answered otherwise, timed out, or could not be reached.
+    #[schema(rename = "failed")]
+    Failed,
+    /// Nothing was sent: arguments that do not fit the schema, a template that cannot
+    /// be rendered safely, or a tool that needs a member session.
+    #[schema(rename = "refused")]
+    Refused,
+}

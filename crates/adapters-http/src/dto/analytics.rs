@@ -71,6 +71,14 @@ pub struct AnalyticsBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String, pattern = r"^key_[0-9A-Za-z]{22}$")]
     pub(crate) api_key_id: Option<String>,
+    /// The tool the answer counts the calls of; present only when `tool_id` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, pattern = r"^tool_[0-9A-Za-z]{22}$")]
+    pub(crate) tool_id: Option<String>,
+    /// The member the answer counts the calls of; present only when `member_id` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub(crate) member_id: Option<String>,
     /// The sums over the range (no `timestamp`).
     pub(crate) totals: CountsBody,
     /// Every bucket that overlaps the range, zeros included, in time order.

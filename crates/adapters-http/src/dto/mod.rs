@@ -4,6 +4,7 @@ mod analytics;
 mod deliveries;
 mod events;
 mod health;
+mod tool_calls;
 mod tools;
 mod webhooks;
 
@@ -11,6 +12,7 @@ pub use analytics::{AnalyticsBody, CountsBody};
 pub use deliveries::{AttemptBody, DeliveryBody};
 pub use events::EventBody;
 pub use health::StatusBody;
+pub use tool_calls::ToolCallBody;
 pub use tools::ToolBody;
 pub use webhooks::{TestBody, WebhookBody};
 

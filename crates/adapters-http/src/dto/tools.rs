@@ -26,6 +26,7 @@ use crate::doc::schemas::{ToolAuthStrategy, ToolHttpMethod, ToolMemberIdentity};
         "body_template": null,
         "enabled": true,
         "require_member": false,
+        "log_payloads": false,
         "inject_member_identity": [],
         "auth_strategy": "static_bearer",
         "has_auth_secret": true,
@@ -70,6 +71,8 @@ pub struct ToolBody {
     enabled: bool,
     /// Whether a call needs a member session.
     require_member: bool,
+    /// Whether the call log keeps each call's arguments and result (encrypted).
+    log_payloads: bool,
     /// Member facts sent as headers.
     #[schema(value_type = Vec<ToolMemberIdentity>)]
     inject_member_identity: Vec<&'static str>,
@@ -106,6 +109,7 @@ impl From<Tool> for ToolBody {
             body_template: t.body_template.map(|b| b.as_json().clone()),
             enabled: t.enabled,
             require_member: t.require_member,
+            log_payloads: t.log_payloads,
             inject_member_identity: t.inject_member_identity.names(),
             auth_strategy: t.auth_strategy.as_str(),
             has_auth_secret: t.auth_secret.is_some(),

@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod events;
 pub mod health;
 pub mod projects;
+pub mod tool_calls;
 pub mod tools;
 pub mod webhooks;
 
@@ -31,6 +32,7 @@ pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppS
         .merge(deliveries::router())
         .merge(events::router())
         .merge(tools::router())
+        .merge(tool_calls::router())
         .merge(health::router(metrics))
 }
 

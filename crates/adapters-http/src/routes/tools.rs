@@ -84,6 +84,10 @@ struct CreateBody {
     /// Whether a call needs a member session (default false).
     #[serde(default)]
     require_member: Option<bool>,
+    /// Whether the call log keeps each call's arguments and result, encrypted at rest
+    /// (default false: the log keeps only what happened).
+    #[serde(default)]
+    log_payloads: Option<bool>,
     /// Member facts sent as `X-Tengine-Member-*` headers: any of `id`, `email`, `roles`.
     #[serde(default)]
     #[schema(value_type = Option<Vec<ToolMemberIdentity>>)]
@@ -157,6 +161,10 @@ struct PatchBody {
     #[serde(default)]
     #[schema(value_type = bool)]
     require_member: Patch<bool>,
+    /// A new `log_payloads`.
+    #[serde(default)]
+    #[schema(value_type = bool)]
+    log_payloads: Patch<bool>,
     /// A new list of member facts to send.
     #[serde(default)]
     #[schema(value_type = Vec<ToolMemberIdentity>)]
@@ -196,6 +204,7 @@ impl From<CreateBody> for ToolDraft {
             body_template: b.body_template,
             enabled: b.enabled,
             require_member: b.require_member,
+            log_payloads: b.log_payloads,
             inject_member_identity: b.inject_member_identity,
             auth_strategy: b.auth_strategy,
             encrypted_auth_secret: b.encrypted_auth_secret,
@@ -233,6 +242,7 @@ impl TryFrom<PatchBody> for ToolPatchDraft {
             body_template: clearable(b.body_template),
             enabled: required!(enabled),
             require_member: required!(require_member),
+            log_payloads: required!(log_payloads),
             inject_member_identity: required!(inject_member_identity),
             auth_strategy: required!(auth_strategy),
             encrypted_auth_secret: required!(encrypted_auth_secret),

@@ -91,7 +91,7 @@ async fn another_project_is_not_found_for_listing_and_calling() {
     let app = harness(project_1_exists);
     let wide = principal(&[Permission::Read, Permission::Write], KeyScope::Account);
     assert!(matches!(app.mcp_tools(&wide, project_id(2)).await, Err(AppError::ProjectNotFound)));
-    let called = app.mcp_call(&wide, None, project_id(2), "crm-get", &json!({})).await;
+    let called = app.mcp_call(&wide, None, project_id(2), "crm-get", &json!({}), None).await;
     assert!(matches!(called, Err(McpCallError::App(AppError::ProjectNotFound))), "{called:?}");
 }
 
@@ -99,7 +99,8 @@ async fn another_project_is_not_found_for_listing_and_calling() {
 async fn a_read_only_key_cannot_call_and_nothing_is_loaded() {
     // No store expectation: the permission is checked first.
     let app = harness(|_| {});
-    let called = app.mcp_call(&key(&[Permission::Read]), None, project_id(1), "crm-get", &json!({"id": "1"})).await;
+    let called =
+        app.mcp_call(&key(&[Permission::Read]), None, project_id(1), "crm-get", &json!({"id": "1"}), None).await;
     assert!(matches!(called, Err(McpCallError::App(AppError::Forbidden(_)))), "{called:?}");
 }
 
@@ -113,7 +114,7 @@ async fn a_disabled_or_unknown_tool_is_unknown_and_the_api_is_not_called() {
             s.expect_find_tool_by_name().returning(move |_, _| Ok(found.clone()));
         });
         let called =
-            app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": "1"})).await;
+            app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": "1"}), None).await;
         assert!(matches!(&called, Err(McpCallError::UnknownTool(n)) if n == "crm-get"), "{called:?}");
     }
 }
@@ -126,7 +127,8 @@ async fn arguments_off_the_schema_are_refused_naming_the_field() {
         project_1_exists(s);
         s.expect_find_tool_by_name().returning(|_, _| Ok(Some(tool(1, "crm-get", true))));
     });
-    let called = app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": 7})).await;
+    let called =
+        app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": 7}), None).await;
     match called {
         Err(McpCallError::Refused(PrepareError::InvalidArguments(v))) => {
             assert!(v.first().field.contains("id"), "{v}");
@@ -151,6 +153,7 @@ async fn an_enabled_tool_is_called_by_name() {
             .withf(|p, n| *p == project_id(1) && n == "crm-get")
             .returning(|_, _| Ok(Some(tool(1, "crm-get", true))));
     });
-    let done = app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": "42"})).await;
+    let done =
+        app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": "42"}), None).await;
     assert_eq!(done.unwrap().outcome.structured, Some(json!({"ok": true})));
 }

@@ -94,6 +94,10 @@ pub struct CreateToolRequest {
     /// Whether a call needs a member session (default false).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub require_member: Option<bool>,
+    /// Whether the call log keeps each call's arguments and result, encrypted at rest
+    /// (default false: the log keeps only what happened).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_payloads: Option<bool>,
     /// Member facts sent as `X-Tengine-Member-*` headers: any of `id`, `email`, `roles`.
     ///
     /// One of `id`, `email`, `roles`.
@@ -264,6 +268,8 @@ pub struct Tool {
     pub enabled: bool,
     /// Whether a call needs a member session.
     pub require_member: bool,
+    /// Whether the call log keeps each call's arguments and result (encrypted).
+    pub log_payloads: bool,
     /// Member facts sent as headers.
     ///
     /// One of `id`, `email`, `roles`.
@@ -282,6 +288,42 @@ pub struct Tool {
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// One tool call made (or refused) through `/mcp`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The call's id.
+    pub id: String,
+    /// The project.
+    pub project_id: String,
+    /// The tool called.
+    pub tool_id: String,
+    /// The tool's name when it was called.
+    pub tool_name: String,
+    /// The key that called (for a member session, the key that issued it).
+    pub api_key_id: String,
+    /// The member of a member session, or null.
+    pub member_id: Option<String>,
+    /// What became of it.
+    ///
+    /// One of `succeeded`, `failed`, `refused`.
+    pub status: String,
+    /// The API's HTTP status, or null when it did not answer or nothing was sent.
+    pub upstream_status: Option<u32>,
+    /// From preparing the request to the shaped answer, in milliseconds.
+    pub latency_ms: f64,
+    /// What went wrong, or null. Never holds a secret or an argument's value.
+    pub error: Option<String>,
+    /// The `X-Tengine-Request-Id` the API got, or null when nothing was sent.
+    pub request_id: Option<String>,
+    /// The model's arguments, kept only when the tool has `log_payloads` (else null).
+    pub arguments: Option<Value>,
+    /// The tool result the model got (`is_error`, `text`, `structured_content`,
+    /// `truncated`), kept only when the tool has `log_payloads` (else null).
+    pub result: Option<Value>,
+    /// When the call was made.
+    pub created_at: DateTime<Utc>,
 }
 
 /// Changes to a key: an absent field is left unchanged.
@@ -350,6 +392,9 @@ pub struct UpdateToolRequest {
     /// A new `require_member`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub require_member: Option<bool>,
+    /// A new `log_payloads`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_payloads: Option<bool>,
     /// A new list of member facts to send.
     ///
     /// One of `id`, `email`, `roles`.
@@ -424,6 +469,12 @@ pub struct Analytics {
     /// The key the answer is filtered to; present only when `api_key_id` was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
+    /// The tool the answer counts the calls of; present only when `tool_id` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_id: Option<String>,
+    /// The member the answer counts the calls of; present only when `member_id` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
     /// The sums over the range (no `timestamp`).
     pub totals: UsageCounts,
     /// Every bucket that overlaps the range, zeros included, in time order.

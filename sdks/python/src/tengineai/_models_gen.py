@@ -18,6 +18,7 @@ __all__ = [
     "Granularity",
     "Permission",
     "ToolAuthStrategy",
+    "ToolCallStatus",
     "ToolHttpMethod",
     "ToolMemberIdentity",
     "ApiKey",
@@ -27,6 +28,7 @@ __all__ = [
     "Pagination",
     "Project",
     "Tool",
+    "ToolCall",
     "UsageCounts",
     "Analytics",
     "Webhook",
@@ -50,6 +52,9 @@ Permission = Literal["read", "write", "webhook", "admin"]
 
 ToolAuthStrategy = Literal["none", "static_bearer", "hmac_signature"]
 """`none`: no credentials; `static_bearer`: `Authorization: Bearer <secret>`; `hmac_signature`: `X-Tengine-Signature: tng2=<hex HMAC-SHA256>` under the secret."""
+
+ToolCallStatus = Literal["succeeded", "failed", "refused"]
+"""What became of a call."""
 
 ToolHttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 """The method of the tool's request (any letter case on input)."""
@@ -224,6 +229,7 @@ class Tool:
     body_template: Dict[str, Any] = field(default_factory=dict)
     enabled: bool = False
     require_member: bool = False
+    log_payloads: bool = False
     inject_member_identity: List[str] = field(default_factory=list)
     auth_strategy: str = ""
     has_auth_secret: bool = False
@@ -249,6 +255,7 @@ class Tool:
             body_template=dict(d.get("body_template") or {}),
             enabled=bool(d.get("enabled", False)),
             require_member=bool(d.get("require_member", False)),
+            log_payloads=bool(d.get("log_payloads", False)),
             inject_member_identity=list(d.get("inject_member_identity") or []),
             auth_strategy=d.get("auth_strategy", ""),
             has_auth_secret=bool(d.get("has_auth_secret", False)),
@@ -256,6 +263,47 @@ class Tool:
             max_response_bytes=int(d.get("max_response_bytes") or 0),
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class ToolCall:
+    """One tool call made (or refused) through `/mcp`."""
+
+    id: str
+    project_id: str = ""
+    tool_id: str = ""
+    tool_name: str = ""
+    api_key_id: str = ""
+    member_id: Optional[str] = None
+    status: str = ""
+    upstream_status: Optional[int] = None
+    latency_ms: float = 0.0
+    error: Optional[str] = None
+    request_id: Optional[str] = None
+    arguments: Dict[str, Any] = field(default_factory=dict)
+    result: Dict[str, Any] = field(default_factory=dict)
+    created_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ToolCall":
+        return cls(
+            id=d["id"],
+            project_id=d.get("project_id", ""),
+            tool_id=d.get("tool_id", ""),
+            tool_name=d.get("tool_name", ""),
+            api_key_id=d.get("api_key_id", ""),
+            member_id=d.get("member_id"),
+            status=d.get("status", ""),
+            upstream_status=d.get("upstream_status"),
+            latency_ms=float(d.get("latency_ms") or 0.0),
+            error=d.get("error"),
+            request_id=d.get("request_id"),
+            arguments=dict(d.get("arguments") or {}),
+            result=dict(d.get("result") or {}),
+            created_at=parse_datetime(d.get("created_at")),
             raw=dict(d),
         )
 
@@ -294,6 +342,8 @@ class Analytics:
     end_date: Optional[datetime] = None
     granularity: str = ""
     api_key_id: Optional[str] = None
+    tool_id: Optional[str] = None
+    member_id: Optional[str] = None
     totals: UsageCounts = field(default_factory=UsageCounts)
     data: List[UsageCounts] = field(default_factory=list)
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -306,6 +356,8 @@ class Analytics:
             end_date=parse_datetime(d.get("end_date")),
             granularity=d.get("granularity", ""),
             api_key_id=d.get("api_key_id"),
+            tool_id=d.get("tool_id"),
+            member_id=d.get("member_id"),
             totals=UsageCounts.from_dict(d.get("totals") or {}),
             data=[UsageCounts.from_dict(v) for v in d.get("data") or []],
             raw=dict(d),
