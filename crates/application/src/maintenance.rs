@@ -109,6 +109,10 @@ mod tests {
                 .withf(|before| *before == now() - tengine_domain::idempotency::RETENTION)
                 .times(1)
                 .returning(|_| Ok(3));
+            s.expect_purge_tool_calls()
+                .withf(|before| *before == now() - tengine_domain::tool_call::RETENTION)
+                .times(1)
+                .returning(|_| Ok(0));
         });
         app.purge_expired().await.unwrap();
     }

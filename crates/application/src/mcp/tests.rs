@@ -11,7 +11,9 @@ use super::McpCallError;
 use crate::test_support::{
     account_id, harness, harness_with_tool_caller, now, principal, project, project_id, test_keyring,
 };
+use crate::tool_calls::replay::RetryKey;
 use crate::AppError;
+use tengine_domain::tool_call::ToolCallStatus;
 
 fn tool(n: u128, name: &str, enabled: bool) -> Tool {
     let d = ToolDraft {
@@ -156,4 +158,87 @@ async fn an_enabled_tool_is_called_by_name() {
     let done =
         app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": "42"}), None).await;
     assert_eq!(done.unwrap().outcome.structured, Some(json!({"ok": true})));
+}
+
+/// An app whose tool `crm-get` answers `{"ok":true}` exactly `times` times.
+fn answering_app(times: usize, log_payloads: bool) -> crate::Tengine {
+    let mut caller = MockToolCaller::new();
+    caller.expect_call().times(times).returning(|_| {
+        Ok(UpstreamAnswer {
+            status: 200,
+            content_type: Some("application/json".into()),
+            body: br#"{"ok":true}"#.to_vec(),
+        })
+    });
+    harness_with_tool_caller(test_keyring(), caller, move |s| {
+        project_1_exists(s);
+        s.expect_find_tool_by_name().returning(move |_, _| {
+            let mut t = tool(1, "crm-get", true);
+            t.log_payloads = log_payloads;
+            Ok(Some(t))
+        });
+    })
+}
+
+#[tokio::test]
+async fn a_retried_request_id_in_a_session_gets_the_first_result_and_the_api_is_called_once() {
+    let app = answering_app(2, false);
+    let who = key(&[Permission::Write]);
+    let retry = RetryKey::Session { session: "s-1".into(), request: "n:7".into() };
+    let args = json!({"id": "42"});
+    let first = app.mcp_call(&who, None, project_id(1), "crm-get", &args, Some(&retry)).await.unwrap();
+    let again = app.mcp_call(&who, None, project_id(1), "crm-get", &args, Some(&retry)).await.unwrap();
+    assert!(!first.replayed && again.replayed);
+    assert_eq!((again.call_id, again.outcome.clone()), (first.call_id, first.outcome.clone()));
+    // The same id in another session is another call (the second of the two allowed).
+    let other = RetryKey::Session { session: "s-2".into(), request: "n:7".into() };
+    let fresh = app.mcp_call(&who, None, project_id(1), "crm-get", &args, Some(&other)).await.unwrap();
+    assert!(!fresh.replayed);
+    // Reusing the id for other arguments is refused, and nothing is sent.
+    let reused = app.mcp_call(&who, None, project_id(1), "crm-get", &json!({"id": "43"}), Some(&retry)).await;
+    assert!(matches!(reused, Err(McpCallError::App(AppError::IdempotencyKeyReused))), "{reused:?}");
+}
+
+#[tokio::test]
+async fn a_malformed_idempotency_key_is_refused_before_anything_is_sent() {
+    let app = answering_app(0, false);
+    let who = key(&[Permission::Write]);
+    for bad in ["", "tab\tkey", &"k".repeat(256)] {
+        let retry = RetryKey::Client(bad.to_owned());
+        let got = app.mcp_call(&who, None, project_id(1), "crm-get", &json!({"id": "1"}), Some(&retry)).await;
+        match got {
+            Err(McpCallError::App(AppError::Validation(v))) => assert_eq!(v.first().field, "_meta.idempotency_key"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn calls_are_logged_with_payloads_only_when_the_tool_opts_in() {
+    let who = key(&[Permission::Write]);
+    for log_payloads in [false, true] {
+        let app = answering_app(1, log_payloads);
+        let done = app.mcp_call(&who, None, project_id(1), "crm-get", &json!({"id": "42"}), None).await.unwrap();
+        // A refused call is logged too, naming the field but never the value sent.
+        let refused = app.mcp_call(&who, None, project_id(1), "crm-get", &json!({"id": 12345}), None).await;
+        assert!(matches!(refused, Err(McpCallError::Refused(_))));
+        let (calls, usage) = app.call_log().drain();
+        assert_eq!(calls.len(), 2);
+        let (ok, no) = (&calls[0], &calls[1]);
+        assert_eq!((ok.id, ok.status, ok.upstream_status), (done.call_id, ToolCallStatus::Succeeded, Some(200)));
+        assert_eq!(ok.request_id, Some(done.request_id));
+        assert_eq!((no.status, no.request_id), (ToolCallStatus::Refused, None));
+        let error = no.error.clone().unwrap();
+        assert!(error.contains("arguments/id") && !error.contains("12345"), "{error}");
+        assert_eq!(ok.arguments.is_some(), log_payloads);
+        assert_eq!(ok.result.is_some(), log_payloads);
+        if let Some(sealed) = &ok.arguments {
+            assert!(!sealed.as_stored().contains("42"), "sealed, not plain");
+            let opened = test_keyring().open_call_payload(ok.id, "arguments", sealed).unwrap();
+            assert_eq!(serde_json::from_slice::<serde_json::Value>(&opened).unwrap(), json!({"id": "42"}));
+        }
+        // One rollup row for the tool: two calls, one an error.
+        assert_eq!(usage.len(), 1);
+        assert_eq!((usage[0].counts.requests, usage[0].counts.errors), (2, 1));
+    }
 }
