@@ -266,9 +266,9 @@ async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replay
         .filter(|(p, _)| p.starts_with("/api/v1/"))
         .flat_map(|(p, ops)| ops.as_object().into_iter().flatten().map(move |(m, _)| (m.to_uppercase(), p.clone())))
         .map(|(m, p)| {
-            let p = ["{project_id}", "{key_id}", "{webhook_id}", "{delivery_id}", "{tool_id}"]
+            let p = ["{project_id}", "{key_id}", "{webhook_id}", "{delivery_id}", "{tool_id}", "{call_id}"]
                 .iter()
-                .zip(["P", "K", "W", "D", "T"])
+                .zip(["P", "K", "W", "D", "T", "C"])
                 .fold(p, |p, (from, to)| p.replace(from, to));
             (m, p.trim_start_matches("/api/v1").to_owned())
         })

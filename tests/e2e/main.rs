@@ -15,6 +15,7 @@ mod concurrency;
 mod errors;
 mod faults;
 mod mcp;
+mod mcp_calls;
 mod projects;
 mod receiver;
 mod sdk_rust;
