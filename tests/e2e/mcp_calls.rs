@@ -320,3 +320,47 @@ both!(
     outbound_requests_carry_only_what_templates_allow_and_bad_apis_are_tool_errors,
     a_session_hears_when_its_projects_tools_change,
 );
+
+async fn tool_calls_count_against_the_hourly_limit_and_raise_usage_events(backend: Backend) {
+    crate::usage::within_one_rate_window().await;
+    let app = server(backend).await;
+    let (api, seen) = api().await;
+    let made = app.cli_json(&["accounts", "create", "--name", "Agents", "--plan", "enterprise", "--limit", "10"]).await;
+    let account = made["account_id"].as_str().expect("account").to_owned();
+    let key = made["key"].as_str().expect("key").to_owned();
+    // 1: the project, 2: the tool.
+    let project = app.post_json("/api/v1/projects", &key, &json!({"name": "agents"})).await;
+    project.expect(StatusCode::CREATED);
+    let project = project.body["id"].as_str().expect("project").to_owned();
+    let tool = echo_tool("t", api, "/e", json!({}));
+    app.post_json(&format!("/api/v1/projects/{project}/tools"), &key, &tool).await.expect(StatusCode::CREATED);
+    // 3, 4: initialize and initialized; 5..=10: six calls, the 8th request crosses 80 %.
+    let headers = |session: Option<&str>| {
+        let mut h = Rpc::headers(&key, session);
+        h.push(("X-Tengine-Project-Id", project.clone()));
+        h
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "0"}}});
+    let r = app.send(Method::POST, "/mcp", &headers(None), Some(init.to_string().into_bytes())).await;
+    let session = r.header("mcp-session-id").expect("session").to_owned();
+    let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    app.send(Method::POST, "/mcp", &headers(Some(&session)), Some(done.to_string().into_bytes())).await;
+    for id in 1..=6 {
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "t", "arguments": {"q": "x"}}});
+        let r = app.send(Method::POST, "/mcp", &headers(Some(&session)), Some(call.to_string().into_bytes())).await;
+        r.expect(StatusCode::OK);
+        assert_eq!(r.header("x-ratelimit-remaining"), Some((6 - id).to_string().as_str()), "call {id}");
+    }
+    assert_eq!(seen.lock().expect("seen").len(), 6);
+    // The allowance is spent: the next call is refused before it reaches any tool.
+    let call =
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "t", "arguments": {"q": "x"}}});
+    let r = app.send(Method::POST, "/mcp", &headers(Some(&session)), Some(call.to_string().into_bytes())).await;
+    r.error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED");
+    assert_eq!(seen.lock().expect("seen").len(), 6, "a refused request reaches no tool");
+    let rows = crate::usage::events_until(&app, &account, |rows| rows.contains("usage.limit_exceeded")).await;
+    assert_eq!(rows, crate::usage::BOTH_ALERTS_ONCE);
+}
+
+both!(tool_calls_count_against_the_hourly_limit_and_raise_usage_events);

@@ -300,7 +300,7 @@ async fn account_wide_keys_are_counted_for_the_project_in_their_path(backend: Ba
 
 /// Waits for the next clock hour when less than 25 s of this one remain, so a
 /// rate-limit window (the clock hour) cannot end in the middle of a test.
-async fn within_one_rate_window() {
+pub(crate) async fn within_one_rate_window() {
     let now = Utc::now();
     let left = 3600 - u64::from(now.minute() * 60 + now.second());
     if left < 25 {
@@ -746,7 +746,7 @@ fn usage_events(app: &TestApp, account_id: &str) -> String {
 }
 
 /// Polls the events table until `done(rows)`; returns the rows.
-async fn events_until(app: &TestApp, account_id: &str, done: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn events_until(app: &TestApp, account_id: &str, done: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + FLUSH_DEADLINE;
     loop {
         let rows = usage_events(app, account_id);
@@ -758,7 +758,7 @@ async fn events_until(app: &TestApp, account_id: &str, done: impl Fn(&str) -> bo
     }
 }
 
-const BOTH_ALERTS_ONCE: &str = "usage.limit_exceeded|1\nusage.threshold_reached|1";
+pub(crate) const BOTH_ALERTS_ONCE: &str = "usage.limit_exceeded|1\nusage.threshold_reached|1";
 
 async fn usage_alerts_are_emitted_once_per_window(backend: Backend) {
     within_one_rate_window().await;
