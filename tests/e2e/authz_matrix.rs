@@ -51,6 +51,13 @@ enum Rule {
     /// Makes a key that inherits the caller's expiry: an expiring caller's replay of a
     /// permanent key's creation is another request (`IDEMPOTENCY_KEY_REUSED`).
     InheritsExpiry,
+    /// Any valid key, whatever it holds (`GET /me`, signing in to the console).
+    AnyKey,
+    /// Opens a session acting as the caller's key: another key's replay is another
+    /// request (`IDEMPOTENCY_KEY_REUSED`), never the admin's token or code.
+    BoundToKey,
+    /// Takes no key at all (the portal's code exchange): the same answer for everyone.
+    Public,
 }
 
 /// One route: method, path (P = the project, K = a read-only key that never expires,
@@ -79,6 +86,13 @@ const fn route(
 
 /// Every API route, destructive ones last (they run in order, in one world per caller).
 const ROUTES: &[Route] = &[
+    route("GET", "/me", None, "any", Rule::AnyKey, 200),
+    route("POST", "/console/sessions", Some("{}"), "any", Rule::BoundToKey, 201),
+    // An API key is no console session.
+    route("DELETE", "/console/sessions/current", None, "any", Rule::AnyKey, 404),
+    route("POST", "/portal/exchange", Some(r#"{"code":"psc_never-issued"}"#), "any", Rule::Public, 401),
+    route("GET", "/projects/P/portal-sessions", None, "admin", Rule::Plain, 200),
+    route("POST", "/projects/P/portal-sessions", Some(r#"{"permissions":["read"]}"#), "admin", Rule::BoundToKey, 201),
     route("GET", "/projects", None, "read", Rule::ListProjects, 200),
     route("POST", "/projects", Some(r#"{"name":"made"}"#), "write", Rule::AccountWide, 201),
     route("GET", "/projects/P", None, "read", Rule::Plain, 200),
@@ -129,6 +143,7 @@ const ROUTES: &[Route] = &[
     // No call is logged in this world: an allowed caller gets the call's own 404.
     route("GET", "/projects/P/tool-calls/C", None, "read", Rule::Plain, 404),
     route("DELETE", "/projects/P/tools/T", None, "admin", Rule::Plain, 204),
+    route("DELETE", "/projects/P/portal-sessions/S", None, "admin", Rule::Plain, 204),
     route("DELETE", "/projects/P/api-keys/K", None, "admin", Rule::Plain, 200),
     route("DELETE", "/projects/P/webhooks/W", None, "webhook", Rule::Plain, 204),
     route("DELETE", "/projects/P", None, "admin", Rule::Plain, 204),
@@ -136,6 +151,9 @@ const ROUTES: &[Route] = &[
 
 /// The expected status of a fresh request: the one rule table.
 fn expected(caller: Caller, r: &Route) -> u16 {
+    if r.rule == Rule::Public {
+        return r.ok;
+    }
     let held: &[&str] = match caller {
         Caller::Revoked => return 401,
         Caller::AccountAdmin | Caller::ProjectAdmin | Caller::OtherProjectAdmin | Caller::ExpiringAdmin => {
@@ -145,6 +163,9 @@ fn expected(caller: Caller, r: &Route) -> u16 {
         Caller::ProjectRead => &["read"],
         Caller::ProjectWebhook => &["webhook"],
     };
+    if r.rule == Rule::AnyKey || r.rule == Rule::BoundToKey && r.permission == "any" {
+        return r.ok;
+    }
     if !held.contains(&r.permission) {
         return 403;
     }
@@ -162,6 +183,7 @@ fn expected(caller: Caller, r: &Route) -> u16 {
 fn expected_replay(caller: Caller, r: &Route) -> u16 {
     match expected(caller, r) {
         ok if ok < 300 && r.rule == Rule::InheritsExpiry && caller == Caller::ExpiringAdmin => 422,
+        ok if ok < 300 && r.rule == Rule::BoundToKey && caller != Caller::AccountAdmin => 422,
         other => other,
     }
 }
@@ -173,6 +195,7 @@ struct World {
     webhook: String,
     delivery: String,
     tool: String,
+    portal: String,
     caller: String,
 }
 
@@ -203,6 +226,15 @@ impl World {
             .await;
         tool.expect(StatusCode::CREATED);
         let tool = tool.body["id"].as_str().expect("tool id").to_owned();
+        let portal = app
+            .post_json(
+                &format!("/api/v1/projects/{project}/portal-sessions"),
+                app.admin_key(),
+                &json!({"permissions": ["read"]}),
+            )
+            .await;
+        portal.expect(StatusCode::CREATED);
+        let portal = portal.body["id"].as_str().expect("portal session id").to_owned();
         let caller = match caller {
             Caller::AccountAdmin => app.admin_key().to_owned(),
             Caller::ProjectAdmin => app.key(&project, &["admin"]).await.1,
@@ -225,7 +257,7 @@ impl World {
                 secret
             }
         };
-        Self { project, key, webhook, delivery, tool, caller }
+        Self { project, key, webhook, delivery, tool, portal, caller }
     }
 
     fn path(&self, template: &str) -> String {
@@ -235,7 +267,8 @@ impl World {
             .replace("/W", &format!("/{}", self.webhook))
             .replace("/D", &format!("/{}", self.delivery))
             .replace("/T", &format!("/{}", self.tool))
-            .replace("/C", "/call_0000000000000000000001");
+            .replace("/C", "/call_0000000000000000000001")
+            .replace("/S", &format!("/{}", self.portal));
         format!("/api/v1{path}")
     }
 }
@@ -266,10 +299,11 @@ async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replay
         .filter(|(p, _)| p.starts_with("/api/v1/"))
         .flat_map(|(p, ops)| ops.as_object().into_iter().flatten().map(move |(m, _)| (m.to_uppercase(), p.clone())))
         .map(|(m, p)| {
-            let p = ["{project_id}", "{key_id}", "{webhook_id}", "{delivery_id}", "{tool_id}", "{call_id}"]
-                .iter()
-                .zip(["P", "K", "W", "D", "T", "C"])
-                .fold(p, |p, (from, to)| p.replace(from, to));
+            let p =
+                ["{project_id}", "{key_id}", "{webhook_id}", "{delivery_id}", "{tool_id}", "{call_id}", "{session_id}"]
+                    .iter()
+                    .zip(["P", "K", "W", "D", "T", "C", "S"])
+                    .fold(p, |p, (from, to)| p.replace(from, to));
             (m, p.trim_start_matches("/api/v1").to_owned())
         })
         .collect();

@@ -20,6 +20,7 @@ mod projects;
 mod receiver;
 mod sdk_rust;
 mod secrets_at_rest;
+mod sessions;
 mod sqlite;
 mod tools;
 mod transport;

@@ -184,6 +184,7 @@ impl From<AppError> for ApiError {
                     Denied::Missing(p) | Denied::CannotGrant(p) => err.detail("permission", p.as_str()),
                     Denied::AccountWideKeyRequired => err.detail("required_scope", "account"),
                     Denied::WouldOutlive => err.detail("field", "expires_at"),
+                    Denied::KeyRequired | Denied::OutsidePortal => err.detail("field", "authorization"),
                 }
             }
             AppError::ProjectNotFound => ApiError::project_not_found(),

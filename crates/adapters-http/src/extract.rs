@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tengine_domain::{
-    ApiKeyId, DeliveryId, FieldError, PageRequest, Principal, ProjectId, ToolCallId, ToolId, ValidationError,
-    Validator, WebhookId,
+    ApiKeyId, DeliveryId, FieldError, PageRequest, Principal, ProjectId, SessionId, ToolCallId, ToolId,
+    ValidationError, Validator, WebhookId,
 };
 
 use crate::error::ApiError;
@@ -225,8 +225,7 @@ macro_rules! path_id {
         }
     )+};
 }
-
-path_id!(ApiKeyId, WebhookId, DeliveryId, ToolId, ToolCallId);
+path_id!(ApiKeyId, WebhookId, DeliveryId, ToolId, ToolCallId, SessionId);
 
 /// The ids of a whole path, in order.
 pub trait PathIds: Sized {

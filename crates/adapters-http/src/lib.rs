@@ -42,6 +42,18 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// How `/metrics` answers on the listener this router serves.
     pub metrics: MetricsAccess,
+    /// Routes served beside the API (the console), behind the same edge.
+    pub pages: Option<Pages>,
+}
+
+/// Routes of another adapter served beside the API (the console's pages and assets).
+#[derive(Clone)]
+pub struct Pages(pub Router);
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages(..)")
+    }
 }
 
 impl Default for HttpConfig {
@@ -51,6 +63,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
             metrics: MetricsAccess::Open,
+            pages: None,
         }
     }
 }
@@ -68,6 +81,7 @@ fn routes(
     cors: Option<&CorsLayer>,
     metrics: &MetricsAccess,
     mcp: Router<AppState>,
+    pages: Option<&Pages>,
 ) -> Router {
     let (mut app, _) = routes::all(metrics).split_for_parts();
     if idempotent {
@@ -79,7 +93,11 @@ fn routes(
     if let Some(cors) = cors {
         app = app.layer(cors.clone());
     }
-    app.with_state(state.clone())
+    let app = app.with_state(state.clone());
+    match pages {
+        Some(Pages(pages)) => app.merge(pages.clone()),
+        None => app,
+    }
 }
 
 /// Builds the whole application: API routes, health routes, fallbacks and what every
@@ -97,8 +115,9 @@ pub fn router_with(state: AppState, config: &HttpConfig) -> Edge {
             .expose_headers([HeaderName::from_static("x-request-id"), header::LINK, header::RETRY_AFTER])
     });
     let mcp = mcp::router(&state);
-    let plain = routes(&state, false, cors.as_ref(), &config.metrics, mcp.clone());
-    let idempotent = routes(&state, true, cors.as_ref(), &config.metrics, mcp);
+    let pages = config.pages.as_ref();
+    let plain = routes(&state, false, cors.as_ref(), &config.metrics, mcp.clone(), pages);
+    let idempotent = routes(&state, true, cors.as_ref(), &config.metrics, mcp, pages);
     Edge::new(plain, idempotent, state, config.max_concurrent_requests, config.request_timeout)
 }
 

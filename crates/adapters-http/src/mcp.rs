@@ -140,7 +140,7 @@ fn challenge(base: Option<&str>) -> HeaderValue {
 
 /// The server's origin as the client reached it: `X-Forwarded-Proto` (from a TLS
 /// proxy) or `http`, and the `Host` header when it is a plain host name or address.
-fn public_base(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn public_base(headers: &HeaderMap) -> Option<String> {
     let host = headers.get(header::HOST)?.to_str().ok()?;
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
     if host.is_empty() || host.len() > 255 || !host.chars().all(plain) {

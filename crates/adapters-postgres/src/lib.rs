@@ -18,6 +18,7 @@ mod project;
 mod queue;
 mod rate_counter;
 mod rows;
+mod session;
 // Hidden rather than behind a feature: see the module's documentation.
 #[doc(hidden)]
 pub mod testing;

@@ -92,6 +92,21 @@ impl ApiKeyRepository for SqliteStore {
         row.map(ApiKey::try_from).transpose()
     }
 
+    async fn find_api_key_by_id(&self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError> {
+        sqlx::query_as::<_, ApiKeyRow>(concat!(
+            "SELECT ",
+            api_key_columns!(),
+            " FROM (SELECT k.* FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id \
+               WHERE k.id = ?1 AND p.deleted_at IS NULL) found"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?
+        .map(ApiKey::try_from)
+        .transpose()
+    }
+
     async fn get_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError> {
         sqlx::query_as::<_, ApiKeyRow>(concat!(
             "SELECT ",

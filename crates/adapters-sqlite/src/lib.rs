@@ -18,6 +18,7 @@ mod project;
 mod queue;
 mod rate_counter;
 mod rows;
+mod session;
 mod tool;
 mod tool_call;
 mod transaction;

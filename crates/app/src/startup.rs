@@ -4,12 +4,12 @@
 //! the background workers until the stop signal, then shuts down gracefully.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tengine_adapters_http::{Edge, HttpConfig, MetricsAccess, MetricsToken};
+use tengine_adapters_http::{Edge, HttpConfig, MetricsAccess, MetricsToken, Pages};
 use tengine_application::secrets::Reseal;
 use tengine_application::{AccountWithKey, Tengine};
 use tengine_domain::secret_key::Keyring;
@@ -133,7 +133,7 @@ impl Application {
             serve.tools_allow_private,
             wiring::metrics(),
         );
-        bootstrap(&tengine, preset).await?;
+        bootstrap(&tengine, preset, addr).await?;
         seal_plaintext_secrets(&tengine).await;
 
         let syncer = limiter.is_shared().then(|| tokio::spawn(workers::sync_limiter(limiter.clone(), stop_rx.clone())));
@@ -145,6 +145,7 @@ impl Application {
             request_timeout: serve.request_timeout.max(ONE_SECOND),
             cors_origins: serve.cors_origins.clone(),
             metrics: metrics_access,
+            pages: None,
         };
         if metrics_server.is_some() {
             let _ = metrics_tx.send(Some(tengine_adapters_http::metrics_router(state.clone(), &http)));
@@ -158,6 +159,10 @@ impl Application {
             backend.clone(),
             stop_rx.clone(),
         ));
+        // The console and portal pages ride on the API listener only.
+        let answer: tengine_adapters_console::ErrorAnswer =
+            |e| axum::response::IntoResponse::into_response(tengine_adapters_http::ApiError::from(e));
+        http.pages = Some(Pages(tengine_adapters_console::router(tengine.clone(), answer)));
         let _ = router_tx.send(Some(tengine_adapters_http::router_with(state, &http)));
         tracing::info!(%addr, backend = backend.describe(), "tengine ready");
 
@@ -203,22 +208,35 @@ fn metrics_access(serve: &ServeConfig) -> anyhow::Result<MetricsAccess> {
 }
 
 /// Creates the default account and admin key on an empty database and prints the key
-/// once, on stdout, never in a log.
-async fn bootstrap(tengine: &Tengine, preset: Option<PlainApiKey>) -> anyhow::Result<()> {
+/// once, on stdout, never in a log, with the console's address (`addr` as a browser on
+/// this machine reaches it).
+async fn bootstrap(tengine: &Tengine, preset: Option<PlainApiKey>, addr: SocketAddr) -> anyhow::Result<()> {
     let Some(AccountWithKey { account, key, secret }) = tengine.bootstrap(preset).await.context("bootstrap failed")?
     else {
         return Ok(());
     };
     tracing::info!(account_id = %account.id, key_id = %key.id, prefix = %key.prefix, "created the default account and its admin key (printed once on stdout)");
+    let base = browsable(addr);
     let bar = "=".repeat(72);
     println!(
-        "{bar}\n  TENGINE ADMIN API KEY (shown once; store it now)\n\n  account: {}\n  key id:  {}\n  key:     {}\n\n  curl -H \"Authorization: Bearer {}\" http://HOST/api/v1/projects\n{bar}",
+        "{bar}\n  TENGINE ADMIN API KEY (shown once; store it now)\n\n  account: {}\n  key id:  {}\n  key:     {}\n\n  console: {base}/  (sign in with the key)\n  curl -H \"Authorization: Bearer {}\" {base}/api/v1/projects\n{bar}",
         account.id,
         key.id,
         secret.expose_secret(),
         secret.expose_secret()
     );
     Ok(())
+}
+
+/// The URL a browser on this machine opens for a listener at `addr` (a wildcard
+/// address is reached through loopback).
+fn browsable(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => format!("http://[::1]:{}", addr.port()),
+        IpAddr::V4(ip) => format!("http://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
+    }
 }
 
 /// Seals webhook secrets a version before encryption at rest stored in plaintext. They

@@ -6,6 +6,7 @@ use tengine_domain::usage::{AnalyticsRange, UsageCounts};
 use tengine_domain::{ApiKeyId, FieldError, MemberId, Permission, Principal, ProjectId, ToolId};
 
 use crate::{AppError, Tengine};
+use tengine_domain::session::PortalSection;
 
 /// An analytics answer: totals and one entry per bucket, zeros included, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +56,7 @@ impl Tengine {
     ) -> Result<Analytics, AppError> {
         let key = filter.api_key_id;
         who.require(Permission::Read)?;
+        who.portal_shows(Some(PortalSection::Usage))?;
         self.visible_project(who, project).await?;
         if let Some(key) = key {
             if self.deps.store.get_api_key(project, key).await?.is_none() {

@@ -9,6 +9,7 @@ use tengine_ports::Transaction;
 
 use crate::events::api_key_data;
 use crate::{AppError, Tengine};
+use tengine_domain::session::PortalSection;
 
 /// A validated request to create a project-scoped key.
 #[derive(Debug, Clone)]
@@ -44,6 +45,7 @@ impl Tengine {
         page: PageRequest,
     ) -> Result<Page<ApiKey>, AppError> {
         who.require(Permission::Read)?;
+        who.portal_shows(Some(PortalSection::Keys))?;
         self.visible_project(who, project).await?;
         Ok(self.deps.store.list_api_keys(project, page).await?)
     }
@@ -60,6 +62,7 @@ impl Tengine {
         new: NewApiKey,
     ) -> Result<(ApiKey, PlainApiKey), AppError> {
         who.require(Permission::Admin)?;
+        who.portal_shows(Some(PortalSection::Keys))?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }
@@ -111,6 +114,7 @@ impl Tengine {
     /// `Forbidden` without `read`; `ProjectNotFound`; `NotFound("api_key")`.
     pub async fn get_api_key(&self, who: &Principal, project: ProjectId, id: ApiKeyId) -> Result<ApiKey, AppError> {
         who.require(Permission::Read)?;
+        who.portal_shows(Some(PortalSection::Keys))?;
         self.visible_project(who, project).await?;
         self.deps.store.get_api_key(project, id).await?.ok_or(AppError::NotFound(ApiKeyId::KIND))
     }
@@ -127,6 +131,7 @@ impl Tengine {
         patch: ApiKeyPatch,
     ) -> Result<ApiKey, AppError> {
         who.require(Permission::Admin)?;
+        who.portal_shows(Some(PortalSection::Keys))?;
         if let Some(p) = patch.permissions.as_ref().and_then(|p| p.iter().find(|p| !who.permissions.allows(*p))) {
             return Err(Denied::CannotGrant(p).into());
         }
@@ -169,6 +174,7 @@ impl Tengine {
     /// `Forbidden` without `admin`; `ProjectNotFound`; `NotFound("api_key")`.
     pub async fn revoke_api_key(&self, who: &Principal, project: ProjectId, id: ApiKeyId) -> Result<ApiKey, AppError> {
         who.require(Permission::Admin)?;
+        who.portal_shows(Some(PortalSection::Keys))?;
         let now = self.deps.clock.now();
         let key = self
             .mutate_key(who, project, id, EventType::ApiKeyRevoked, |key| {
@@ -197,6 +203,7 @@ impl Tengine {
         grace: Duration,
     ) -> Result<(ApiKey, PlainApiKey), AppError> {
         who.require(Permission::Admin)?;
+        who.portal_shows(Some(PortalSection::Keys))?;
         let now = self.deps.clock.now();
         let secret = self.deps.secrets.api_key();
         let key = self

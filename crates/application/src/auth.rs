@@ -15,6 +15,10 @@ impl Tengine {
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AppError> {
         let header = authorization.ok_or(AppError::unauthenticated(AuthFailure::Missing))?;
         let token = bearer_token(header).ok_or(AppError::unauthenticated(AuthFailure::Malformed))?;
+        // A console or portal session acts as its key (see `sessions`).
+        if token.starts_with("tng_cs_") || token.starts_with("tng_ps_") {
+            return self.authenticate_session(token).await;
+        }
         let fail = |failure| AppError::Unauthenticated { failure, prefix: safe_prefix(token) };
         let key: PlainApiKey = token.parse().map_err(|e: KeyFormatError| {
             tracing::debug!(error = %e, "refused a malformed API key");
@@ -45,6 +49,7 @@ impl Tengine {
             scope: record.scope,
             permissions: record.permissions,
             expires_at: record.expires_at,
+            session: None,
         })
     }
 }

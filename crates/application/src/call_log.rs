@@ -30,6 +30,7 @@ impl Tengine {
         page: PageRequest,
     ) -> Result<Page<LoggedCall>, AppError> {
         who.require(Permission::Read)?;
+        who.portal_shows(None)?;
         self.visible_project(who, project).await?;
         let got = self.deps.store.list_tool_calls(project, filter, page).await?;
         Ok(Page { items: got.items.into_iter().map(|r| self.opened(r)).collect(), total: got.total, request: page })
@@ -46,6 +47,7 @@ impl Tengine {
         id: ToolCallId,
     ) -> Result<LoggedCall, AppError> {
         who.require(Permission::Read)?;
+        who.portal_shows(None)?;
         self.visible_project(who, project).await?;
         let record = self.deps.store.get_tool_call(project, id).await?.ok_or(AppError::NotFound(ToolCallId::KIND))?;
         Ok(self.opened(record))

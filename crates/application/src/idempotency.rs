@@ -13,6 +13,8 @@ use tengine_domain::idempotency::{IdempotencyKey, RETENTION};
 use tengine_domain::{AccountId, ApiKeyId, Permission, PermissionSet, Principal, ProjectId};
 use tengine_ports::{IdempotencyClaim, StoredResponse};
 
+use tengine_domain::session::PortalSection;
+
 use crate::{AppError, Tengine};
 
 /// How long a duplicate waits for the first request before giving up.
@@ -60,16 +62,28 @@ pub enum Guarded {
         /// The project.
         project: ProjectId,
     },
+    /// `POST /console/sessions`: any key, but not a session.
+    ConsoleSession,
+    /// `POST /projects/{id}/portal-sessions`.
+    PortalSessions {
+        /// The project.
+        project: ProjectId,
+    },
 }
 
 impl Guarded {
     /// The request's fingerprint as `who` makes it. A new key that inherits its
     /// creator's expiry is a different request for a caller with another expiry: an
-    /// expiring key must not be handed a stored secret that outlives it.
+    /// expiring key must not be handed a stored secret that outlives it. A session is
+    /// bound to the key that opens it, so only that key replays its token or code.
     fn fingerprint_for(&self, who: &Principal, fingerprint: [u8; 32]) -> [u8; 32] {
         match (self, who.expires_at) {
             (Guarded::CreateApiKey { expires_at: None, .. }, Some(own)) => {
                 tengine_domain::idempotency::fingerprint("INHERITS", &tengine_domain::time::format(own), &fingerprint)
+            }
+            // A session acts as the key that opened it: another key's replay is another request.
+            (Guarded::ConsoleSession | Guarded::PortalSessions { .. }, _) => {
+                tengine_domain::idempotency::fingerprint("KEY", &who.key_id.to_string(), &fingerprint)
             }
             _ => fingerprint,
         }
@@ -128,11 +142,13 @@ impl Tengine {
             }
             Guarded::CreateApiKey { project, permissions, expires_at } => {
                 who.require(Permission::Admin)?;
+                who.portal_shows(Some(PortalSection::Keys))?;
                 self.visible_project(who, *project).await?;
                 self.grant(who, permissions, *expires_at)?;
             }
             Guarded::RotateApiKey { project, key } => {
                 who.require(Permission::Admin)?;
+                who.portal_shows(Some(PortalSection::Keys))?;
                 self.visible_project(who, *project).await?;
                 let key =
                     self.deps.store.get_api_key(*project, *key).await?.ok_or(AppError::NotFound(ApiKeyId::KIND))?;
@@ -140,14 +156,30 @@ impl Tengine {
             }
             Guarded::Webhooks { project } => {
                 who.require(Permission::Webhook)?;
+                // Strict: a replay could carry a webhook's secret.
+                who.portal_shows(Some(PortalSection::Webhooks))?;
                 self.visible_project(who, *project).await?;
             }
             Guarded::Tools { project } => {
                 who.require(Permission::Admin)?;
+                who.portal_shows(None)?;
                 self.visible_project(who, *project).await?;
             }
             Guarded::ToolCall { project } => {
                 who.require(Permission::Write)?;
+                who.portal_shows(None)?;
+                self.visible_project(who, *project).await?;
+            }
+            Guarded::ConsoleSession => {
+                if who.session.is_some() {
+                    return Err(tengine_domain::Denied::KeyRequired.into());
+                }
+            }
+            Guarded::PortalSessions { project } => {
+                who.require(Permission::Admin)?;
+                if who.session.is_some() {
+                    return Err(tengine_domain::Denied::KeyRequired.into());
+                }
                 self.visible_project(who, *project).await?;
             }
         }

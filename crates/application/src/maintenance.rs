@@ -46,7 +46,8 @@ impl Tengine {
     }
 
     /// Deletes rate-limit windows no sliding hour reaches, idempotency records past
-    /// their 24 hours and logged tool calls past their 30 days.
+    /// their 24 hours, logged tool calls past their 30 days and sessions a day after
+    /// they ended.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached (the next run tries again).
@@ -54,6 +55,7 @@ impl Tengine {
         self.deps.store.purge_rate_windows(self.now() - RATE_WINDOWS_KEPT).await?;
         self.purge_idempotency().await?;
         self.deps.store.purge_tool_calls(self.now() - tengine_domain::tool_call::RETENTION).await?;
+        self.deps.store.purge_sessions(crate::sessions::purge_before(self.now())).await?;
         Ok(())
     }
 
@@ -113,6 +115,7 @@ mod tests {
                 .withf(|before| *before == now() - tengine_domain::tool_call::RETENTION)
                 .times(1)
                 .returning(|_| Ok(0));
+            s.expect_purge_sessions().withf(|before| *before == now() - chrono::Duration::days(1)).returning(|_| Ok(0));
         });
         app.purge_expired().await.unwrap();
     }

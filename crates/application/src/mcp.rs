@@ -63,6 +63,7 @@ impl Tengine {
     /// `Forbidden` without `read`; `ProjectNotFound`; `Unavailable`.
     pub async fn mcp_tools(&self, who: &Principal, project: ProjectId) -> Result<Vec<Tool>, AppError> {
         who.require(Permission::Read)?;
+        who.portal_shows(None)?;
         self.visible_project(who, project).await?;
         let mut tools = Vec::new();
         let mut page = PageRequest::new(1, PageRequest::MAX_PER_PAGE);
@@ -97,6 +98,7 @@ impl Tengine {
         retry: Option<&RetryKey>,
     ) -> Result<ToolCallResult, McpCallError> {
         who.require(Permission::Write).map_err(AppError::from)?;
+        who.portal_shows(None).map_err(AppError::from)?;
         self.visible_project(who, project).await?;
         let unknown = || McpCallError::UnknownTool(name.chars().take(64).collect());
         let tool = self.deps.store.find_tool_by_name(project, name).await.map_err(AppError::from)?;

@@ -73,6 +73,7 @@ impl Tengine {
         patch: ProjectPatch,
     ) -> Result<Project, AppError> {
         who.require(Permission::Write)?;
+        who.portal_shows(None)?;
         if !who.sees(&id) {
             return Err(AppError::ProjectNotFound);
         }

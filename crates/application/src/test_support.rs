@@ -75,6 +75,7 @@ pub fn principal(perms: &[Permission], scope: KeyScope) -> Principal {
         scope,
         permissions: perms.iter().copied().collect(),
         expires_at: None,
+        session: None,
     }
 }
 

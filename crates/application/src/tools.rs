@@ -85,6 +85,7 @@ impl Tengine {
         page: PageRequest,
     ) -> Result<Page<Tool>, AppError> {
         who.require(Permission::Read)?;
+        who.portal_shows(None)?;
         self.visible_project(who, project).await?;
         Ok(self.deps.store.list_tools(project, page).await?)
     }
@@ -95,6 +96,7 @@ impl Tengine {
     /// `Forbidden` without `read`; `ProjectNotFound`; `NotFound("tool")`.
     pub async fn get_tool(&self, who: &Principal, project: ProjectId, id: ToolId) -> Result<Tool, AppError> {
         who.require(Permission::Read)?;
+        who.portal_shows(None)?;
         self.visible_project(who, project).await?;
         self.deps.store.get_tool(project, id).await?.ok_or(AppError::NotFound(ToolId::KIND))
     }
@@ -106,6 +108,7 @@ impl Tengine {
     /// another tool of the project has it.
     pub async fn create_tool(&self, who: &Principal, project: ProjectId, new: NewTool) -> Result<Tool, AppError> {
         who.require(Permission::Admin)?;
+        who.portal_shows(None)?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }
@@ -138,6 +141,7 @@ impl Tengine {
         patch: ToolPatch,
     ) -> Result<Tool, AppError> {
         who.require(Permission::Admin)?;
+        who.portal_shows(None)?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }
@@ -166,6 +170,7 @@ impl Tengine {
     /// `Forbidden` without `admin`; `ProjectNotFound`; `NotFound("tool")`.
     pub async fn delete_tool(&self, who: &Principal, project: ProjectId, id: ToolId) -> Result<(), AppError> {
         who.require(Permission::Admin)?;
+        who.portal_shows(None)?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }

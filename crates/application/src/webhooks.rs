@@ -8,6 +8,7 @@ use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, Permission
 use tengine_ports::RepoError;
 
 use crate::{AppError, Tengine};
+use tengine_domain::session::PortalSection;
 
 /// A validated request to create a webhook.
 #[derive(Debug, Clone)]
@@ -47,6 +48,7 @@ impl Tengine {
         page: PageRequest,
     ) -> Result<Page<Webhook>, AppError> {
         who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Webhooks))?;
         self.visible_project(who, project).await?;
         Ok(self.deps.store.list_webhooks(project, page).await?)
     }
@@ -62,6 +64,7 @@ impl Tengine {
         new: NewWebhook,
     ) -> Result<(Webhook, WebhookSecret), AppError> {
         who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Webhooks))?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }
@@ -96,6 +99,7 @@ impl Tengine {
     /// `Forbidden` without `webhook`; `ProjectNotFound`; `NotFound("webhook")`.
     pub async fn get_webhook(&self, who: &Principal, project: ProjectId, id: WebhookId) -> Result<Webhook, AppError> {
         who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Webhooks))?;
         self.visible_project(who, project).await?;
         self.deps.store.get_webhook(project, id).await?.ok_or(AppError::NotFound(WebhookId::KIND))
     }
@@ -112,6 +116,7 @@ impl Tengine {
         patch: WebhookPatch,
     ) -> Result<Webhook, AppError> {
         who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Webhooks))?;
         let now = self.deps.clock.now();
         self.mutate_webhook(who, project, id, |w| {
             let before = w.clone();
@@ -145,6 +150,7 @@ impl Tengine {
     /// As for `get_webhook`.
     pub async fn delete_webhook(&self, who: &Principal, project: ProjectId, id: WebhookId) -> Result<(), AppError> {
         who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Webhooks))?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }
@@ -170,6 +176,7 @@ impl Tengine {
         secret: Option<WebhookSecret>,
     ) -> Result<(Webhook, WebhookSecret), AppError> {
         who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Webhooks))?;
         let now = self.deps.clock.now();
         let secret = secret.unwrap_or_else(|| self.deps.secrets.webhook_secret());
         let nonce = self.deps.secrets.nonce();
@@ -193,6 +200,7 @@ impl Tengine {
         id: WebhookId,
     ) -> Result<(Event, DeliveryId), AppError> {
         who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Webhooks))?;
         if !who.sees(&project) {
             return Err(AppError::ProjectNotFound);
         }
@@ -219,8 +227,22 @@ impl Tengine {
         id: WebhookId,
         page: PageRequest,
     ) -> Result<Page<Delivery>, AppError> {
-        self.get_webhook(who, project, id).await?;
+        self.webhook_for_deliveries(who, project, id).await?;
         Ok(self.deps.store.list_deliveries(id, page).await?)
+    }
+
+    /// The webhook whose deliveries `who` reads or resends: `webhook` permission, and for
+    /// a portal the deliveries section (not necessarily the webhooks one).
+    async fn webhook_for_deliveries(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+    ) -> Result<Webhook, AppError> {
+        who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Deliveries))?;
+        self.visible_project(who, project).await?;
+        self.deps.store.get_webhook(project, id).await?.ok_or(AppError::NotFound(WebhookId::KIND))
     }
 
     /// Delivers an event again to the same webhook, as a new delivery.
@@ -234,7 +256,7 @@ impl Tengine {
         id: WebhookId,
         delivery: DeliveryId,
     ) -> Result<Delivery, AppError> {
-        self.get_webhook(who, project, id).await?;
+        self.webhook_for_deliveries(who, project, id).await?;
         let old = self.deps.store.get_delivery(id, delivery).await?.ok_or(AppError::NotFound(DeliveryId::KIND))?;
         let now = self.deps.clock.now();
         let new = Delivery {
@@ -265,6 +287,7 @@ impl Tengine {
         page: PageRequest,
     ) -> Result<Page<Event>, AppError> {
         who.require(Permission::Read)?;
+        who.portal_shows(None)?;
         self.visible_project(who, project).await?;
         Ok(self.deps.store.list_events(project, kind, page).await?)
     }

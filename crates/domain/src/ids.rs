@@ -108,6 +108,10 @@ define_id!(
     /// Identifies one logged tool call.
     ToolCallId, "call_", "tool_call"
 );
+define_id!(
+    /// Identifies a browser session (a portal session's public id).
+    SessionId, "ps_", "portal_session"
+);
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,7 @@ pub mod permission;
 pub mod principal;
 pub mod project;
 pub mod secret_key;
+pub mod session;
 pub mod time;
 pub mod tool;
 pub mod tool_call;
@@ -28,7 +29,8 @@ pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, Pl
 pub use error::{CollectFields, FieldError, ValidationError, Validator};
 pub use event::{Event, EventType};
 pub use ids::{
-    AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, ToolCallId, ToolId, WebhookId,
+    AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, SessionId, ToolCallId, ToolId,
+    WebhookId,
 };
 pub use member::{Member, MemberEmail, MemberId, MemberRole};
 pub use page::{Page, PageRequest};

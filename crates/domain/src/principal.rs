@@ -22,6 +22,12 @@ pub enum Denied {
     /// An expiring key tried to reissue or strengthen a key that outlives it.
     #[error("an API key that expires cannot reissue or strengthen a key that outlives it")]
     WouldOutlive,
+    /// A console or portal session tried what only its API key itself may do.
+    #[error("this needs the API key itself, not a console or portal session")]
+    KeyRequired,
+    /// A portal session reached past the sections it shows.
+    #[error("this portal session does not show this part of the project")]
+    OutsidePortal,
 }
 
 /// Who is calling: the key that authenticated the request.
@@ -37,9 +43,26 @@ pub struct Principal {
     pub permissions: PermissionSet,
     /// When the key expires, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The browser session the key acts through, if any (the console or a portal).
+    pub session: Option<crate::session::SessionRef>,
 }
 
 impl Principal {
+    /// Succeeds unless the caller is a portal session whose sections leave `section`
+    /// out (`None`: a part of the project no portal shows).
+    ///
+    /// # Errors
+    /// `OutsidePortal`.
+    pub fn portal_shows(&self, section: Option<crate::session::PortalSection>) -> Result<(), Denied> {
+        match &self.session {
+            Some(s) if s.kind == crate::session::SessionKind::Portal => match section {
+                Some(x) if s.sections.contains(&x) => Ok(()),
+                _ => Err(Denied::OutsidePortal),
+            },
+            _ => Ok(()),
+        }
+    }
+
     /// Succeeds when the key holds `p` (admin holds everything).
     ///
     /// # Errors
@@ -158,6 +181,7 @@ mod tests {
             scope,
             permissions: perms.iter().copied().collect(),
             expires_at,
+            session: None,
         }
     }
 
@@ -203,6 +227,7 @@ mod tests {
             scope: KeyScope::Account,
             permissions: PermissionSet::all(),
             expires_at: Some(at(10)),
+            session: None,
         };
         assert_eq!(p.outlives(None), Err(Denied::WouldOutlive));
         assert_eq!(p.outlives(Some(at(11))), Err(Denied::WouldOutlive));

@@ -6,6 +6,7 @@ pub mod error;
 pub mod idempotency;
 pub mod rate_limit;
 pub mod repository;
+pub mod session;
 pub mod tool;
 pub mod tool_call;
 pub mod tool_caller;
@@ -18,6 +19,7 @@ pub use error::RepoError;
 pub use idempotency::{IdempotencyClaim, IdempotencyRepository, StoredResponse};
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
+pub use session::SessionRepository;
 pub use tool::ToolRepository;
 pub use tool_call::ToolCallRepository;
 pub use tool_caller::{ToolCaller, UpstreamAnswer};
@@ -34,6 +36,8 @@ pub use clock::{MockClock, MockIdGenerator, MockSecretGenerator};
 pub use rate_limit::{MockRateCounterRepository, MockRateLimiter};
 #[cfg(feature = "mocks")]
 pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRepository};
+#[cfg(feature = "mocks")]
+pub use session::MockSessionRepository;
 #[cfg(feature = "mocks")]
 pub use tool::MockToolRepository;
 #[cfg(feature = "mocks")]
@@ -59,6 +63,7 @@ pub trait Store:
     + IdempotencyRepository
     + ToolRepository
     + ToolCallRepository
+    + SessionRepository
     + UnitOfWork
 {
 }
@@ -74,6 +79,7 @@ impl<T> Store for T where
         + IdempotencyRepository
         + ToolRepository
         + ToolCallRepository
+        + SessionRepository
         + UnitOfWork
 {
 }
@@ -90,9 +96,9 @@ mod mock_store {
 
     use crate::{
         AccountRepository, ApiKeyRepository, AttemptResult, DeliveryJob, DeliveryQueue, IdempotencyClaim,
-        IdempotencyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, StoredResponse,
-        StoredWebhookSecrets, ToolCallRepository, ToolRepository, Transaction, UnitOfWork, UsageDelta, UsageRepository,
-        WebhookRepository,
+        IdempotencyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, SessionRepository,
+        StoredResponse, StoredWebhookSecrets, ToolCallRepository, ToolRepository, Transaction, UnitOfWork, UsageDelta,
+        UsageRepository, WebhookRepository,
     };
 
     mockall::mock! {
@@ -113,6 +119,7 @@ mod mock_store {
         #[async_trait::async_trait]
         impl ApiKeyRepository for Store {
             async fn find_by_digest(&self, digest: &ApiKeyDigest) -> Result<Option<ApiKey>, RepoError>;
+            async fn find_api_key_by_id(&self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
             async fn get_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
             async fn list_api_keys(&self, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError>;
             async fn touch_last_used(&self, uses: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), RepoError>;
@@ -176,6 +183,17 @@ mod mock_store {
             async fn get_tool_call(&self, project: ProjectId, id: tengine_domain::ToolCallId) -> Result<Option<tengine_domain::tool_call::ToolCallRecord>, RepoError>;
             async fn tool_usage_by_hour(&self, project: ProjectId, filter: &tengine_domain::tool_call::ToolUsageFilter, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError>;
             async fn purge_tool_calls(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl SessionRepository for Store {
+            async fn insert_session(&self, session: &tengine_domain::session::Session, token: Option<[u8; 32]>, code: Option<[u8; 32]>) -> Result<(), RepoError>;
+            async fn find_session(&self, token: [u8; 32]) -> Result<Option<(tengine_domain::session::Session, ApiKey)>, RepoError>;
+            async fn exchange_session_code(&self, code: [u8; 32], token: [u8; 32], now: DateTime<Utc>) -> Result<Option<tengine_domain::session::Session>, RepoError>;
+            async fn get_session(&self, id: tengine_domain::SessionId) -> Result<Option<tengine_domain::session::Session>, RepoError>;
+            async fn list_sessions(&self, project: ProjectId, kind: tengine_domain::session::SessionKind, page: PageRequest) -> Result<Page<tengine_domain::session::Session>, RepoError>;
+            async fn revoke_session(&self, account: AccountId, id: tengine_domain::SessionId, now: DateTime<Utc>) -> Result<bool, RepoError>;
+            async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
         }
 
         #[async_trait::async_trait]

@@ -51,6 +51,13 @@ pub trait ApiKeyRepository: Send + Sync {
     /// `Unavailable` when the store cannot be reached.
     async fn find_by_digest(&self, digest: &ApiKeyDigest) -> Result<Option<ApiKey>, RepoError>;
 
+    /// The key `id`, whatever its scope, unless its project is deleted (revoked keys
+    /// included).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn find_api_key_by_id(&self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
+
     /// The key `id` of `project` (revoked keys included).
     ///
     /// # Errors

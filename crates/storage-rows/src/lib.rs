@@ -16,6 +16,7 @@ mod delivery;
 mod event;
 mod idempotency;
 mod project;
+mod session;
 mod tool;
 mod tool_call;
 mod usage;
@@ -28,6 +29,7 @@ pub use delivery::{attempts_by_delivery, with_attempts, AttemptRow, DeliveryRow}
 pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
 pub use project::ProjectRow;
+pub use session::{SessionRow, SessionValues, SESSION_COLUMNS};
 pub use tool::{ToolRow, ToolValues};
 pub use tool_call::ToolCallRow;
 pub use usage::{histogram_columns, UsageRow};

@@ -119,6 +119,14 @@ export interface ApiKey {
   revokedAt: string | null;
 }
 
+/** A console sign-in: the bearer token that stands for the key in the browser. */
+export interface ConsoleSession {
+  /** The bearer token (`tng_cs_...`), shown in this answer only. */
+  token: string;
+  /** When it ends (sooner if the key is revoked or expires). */
+  expiresAt: string;
+}
+
 /** A new project-scoped key. */
 export interface CreateApiKeyRequest {
   /** 1..=100 characters after trimming, no control characters. */
@@ -127,6 +135,20 @@ export interface CreateApiKeyRequest {
   permissions: Permission[];
   /** A future time, no later than the creating key's own expiry; when omitted (or null) the key inherits the creating key's expiry. */
   expiresAt?: string | null;
+}
+
+/** A new portal session. */
+export interface CreatePortalSessionRequest {
+  /** What the portal may do: any of `read`, `write`, `webhook` (never `admin`). */
+  permissions: string[];
+  /** What it shows: any of `keys`, `webhooks`, `deliveries`, `usage` (default all). */
+  sections?: string[] | null;
+  /** Its lifetime in seconds, 60 to 86400 (default 3600). */
+  lifetimeSecs?: number | null;
+  /** Origins whose pages may frame it (`https://host[:port]`; `http` for localhost), at most 16; none: it cannot be framed. */
+  allowedOrigins?: string[];
+  /** `theme`. */
+  theme?: Record<string, unknown>;
 }
 
 /** A new project. */
@@ -233,6 +255,40 @@ export interface Event {
   apiVersion: string;
 }
 
+/** Who is calling: the key behind the request and what it may do. */
+export interface Me {
+  /** The key's id (a session's key). */
+  keyId: string;
+  /** The key's display prefix. */
+  prefix: string;
+  /** The key's account. */
+  accountId: string;
+  /** `account` or `project`. */
+  scope: string;
+  /** The one project a project-scoped caller sees, else null. */
+  projectId: string | null;
+  /** What the caller may do. */
+  permissions: string[];
+  /** When the caller's key (or portal session) expires, or null. */
+  expiresAt: string | null;
+  /** The account's plan. */
+  plan: string;
+  /** Requests per hour, or null for unlimited. */
+  limit: number | null;
+  /** `session`. */
+  session: Record<string, unknown>;
+}
+
+/** The session a caller acts through. */
+export interface MeSession {
+  /** `console` or `portal`. */
+  kind: string;
+  /** When it ends. */
+  expiresAt: string;
+  /** What a portal shows (empty for the console). */
+  sections: string[];
+}
+
 /** Where a list page sits. */
 export interface Pagination {
   /** The 1-based page number. */
@@ -241,6 +297,66 @@ export interface Pagination {
   perPage: number;
   /** The number of items across all pages. */
   total: number;
+}
+
+/** An opened portal: its bearer token and what to show. */
+export interface PortalExchange {
+  /** The bearer token (`tng_ps_...`) for `/api/v1`, acting for that project only. */
+  token: string;
+  /** When it ends. */
+  expiresAt: string;
+  /** The project. */
+  projectId: string;
+  /** What to show. */
+  sections: string[];
+  /** What it may do. */
+  permissions: string[];
+  /** `theme`. */
+  theme: Record<string, unknown>;
+}
+
+/** A portal URL's one-time code. */
+export interface PortalExchangeRequest {
+  /** The `code` from the portal URL's fragment (`psc_...`). */
+  code: string;
+}
+
+/** A portal session. */
+export interface PortalSession {
+  /** Its id. */
+  id: string;
+  /** The project it shows. */
+  projectId: string;
+  /** The one-time URL to open in an iframe (create answer only): the code rides in the fragment, which browsers never send to servers. */
+  url?: string | null;
+  /** `active`, `revoked` or `expired`. */
+  status: string;
+  /** Whether the URL was opened (its code exchanged). */
+  opened: boolean;
+  /** What the portal may do. */
+  permissions: string[];
+  /** What it shows. */
+  sections: string[];
+  /** Origins that may frame it. */
+  allowedOrigins: string[];
+  /** `theme`. */
+  theme: Record<string, unknown>;
+  /** When it ends. */
+  expiresAt: string;
+  /** When it was created. */
+  createdAt: string;
+}
+
+/** A portal's look, as CSS values. */
+export interface PortalTheme {
+  /** Accent colour (`#rgb` or `#rrggbb`). */
+  accent?: string | null;
+  /** Background colour. */
+  background?: string | null;
+  /** Text colour. */
+  text?: string | null;
+  /** Corner radius, `0px` to `99px`. */
+  radius?: string | null;
 }
 
 /** A project as the API shows it. */

@@ -155,3 +155,15 @@ pub struct ToolCallQuery {
     #[param(value_type = Option<super::schemas::ToolCallStatusName>)]
     status: Option<String>,
 }
+
+/// A portal session's path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PortalSessionPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The portal session's id; a malformed or unknown id answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^ps_[0-9A-Za-z]{22}$", example = "ps_2cqkZX5dE7fG9hJ1kL3mN5")]
+    session_id: String,
+}

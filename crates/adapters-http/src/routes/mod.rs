@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod events;
 pub mod health;
 pub mod projects;
+pub mod sessions;
 pub mod tool_calls;
 pub mod tools;
 pub mod webhooks;
@@ -33,6 +34,7 @@ pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppS
         .merge(events::router())
         .merge(tools::router())
         .merge(tool_calls::router())
+        .merge(sessions::router())
         .merge(health::router(metrics))
 }
 

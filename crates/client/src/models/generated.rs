@@ -35,6 +35,15 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A console sign-in: the bearer token that stands for the key in the browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleSession {
+    /// The bearer token (`tng_cs_...`), shown in this answer only.
+    pub token: String,
+    /// When it ends (sooner if the key is revoked or expires).
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A new project-scoped key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreateApiKeyRequest {
@@ -48,6 +57,26 @@ pub struct CreateApiKeyRequest {
     /// the key inherits the creating key's expiry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new portal session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreatePortalSessionRequest {
+    /// What the portal may do: any of `read`, `write`, `webhook` (never `admin`).
+    pub permissions: Vec<String>,
+    /// What it shows: any of `keys`, `webhooks`, `deliveries`, `usage` (default all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<String>>,
+    /// Its lifetime in seconds, 60 to 86400 (default 3600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime_secs: Option<u64>,
+    /// Origins whose pages may frame it (`https://host[:port]`; `http` for localhost), at
+    /// most 16; none: it cannot be framed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+    /// `theme`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theme: Option<Value>,
 }
 
 /// A new project.
@@ -194,6 +223,42 @@ pub struct Event {
     pub api_version: String,
 }
 
+/// Who is calling: the key behind the request and what it may do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    /// The key's id (a session's key).
+    pub key_id: String,
+    /// The key's display prefix.
+    pub prefix: String,
+    /// The key's account.
+    pub account_id: String,
+    /// `account` or `project`.
+    pub scope: String,
+    /// The one project a project-scoped caller sees, else null.
+    pub project_id: Option<String>,
+    /// What the caller may do.
+    pub permissions: Vec<String>,
+    /// When the caller's key (or portal session) expires, or null.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The account's plan.
+    pub plan: String,
+    /// Requests per hour, or null for unlimited.
+    pub limit: Option<u32>,
+    /// `session`.
+    pub session: Value,
+}
+
+/// The session a caller acts through.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeSession {
+    /// `console` or `portal`.
+    pub kind: String,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+    /// What a portal shows (empty for the console).
+    pub sections: Vec<String>,
+}
+
 /// Where a list page sits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Pagination {
@@ -203,6 +268,76 @@ pub struct Pagination {
     pub per_page: u32,
     /// The number of items across all pages.
     pub total: u64,
+}
+
+/// An opened portal: its bearer token and what to show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalExchange {
+    /// The bearer token (`tng_ps_...`) for `/api/v1`, acting for that project only.
+    pub token: String,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+    /// The project.
+    pub project_id: String,
+    /// What to show.
+    pub sections: Vec<String>,
+    /// What it may do.
+    pub permissions: Vec<String>,
+    /// `theme`.
+    pub theme: Value,
+}
+
+/// A portal URL's one-time code.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PortalExchangeRequest {
+    /// The `code` from the portal URL's fragment (`psc_...`).
+    pub code: String,
+}
+
+/// A portal session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalSession {
+    /// Its id.
+    pub id: String,
+    /// The project it shows.
+    pub project_id: String,
+    /// The one-time URL to open in an iframe (create answer only): the code rides in the
+    /// fragment, which browsers never send to servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `active`, `revoked` or `expired`.
+    pub status: String,
+    /// Whether the URL was opened (its code exchanged).
+    pub opened: bool,
+    /// What the portal may do.
+    pub permissions: Vec<String>,
+    /// What it shows.
+    pub sections: Vec<String>,
+    /// Origins that may frame it.
+    pub allowed_origins: Vec<String>,
+    /// `theme`.
+    pub theme: Value,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A portal's look, as CSS values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PortalTheme {
+    /// Accent colour (`#rgb` or `#rrggbb`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accent: Option<String>,
+    /// Background colour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<String>,
+    /// Text colour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Corner radius, `0px` to `99px`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub radius: Option<String>,
 }
 
 /// A project as the API shows it.

@@ -22,10 +22,15 @@ __all__ = [
     "ToolHttpMethod",
     "ToolMemberIdentity",
     "ApiKey",
+    "ConsoleSession",
     "DeliveryAttempt",
     "Delivery",
     "Event",
+    "Me",
+    "MeSession",
     "Pagination",
+    "PortalExchange",
+    "PortalSession",
     "Project",
     "Tool",
     "ToolCall",
@@ -93,6 +98,23 @@ class ApiKey:
             last_used_at=parse_datetime(d.get("last_used_at")),
             revoked_at=parse_datetime(d.get("revoked_at")),
             raw={k: v for k, v in d.items() if k not in ("key",)},
+        )
+
+
+@dataclass
+class ConsoleSession:
+    """A console sign-in: the bearer token that stands for the key in the browser."""
+
+    token: str = ""
+    expires_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ConsoleSession":
+        return cls(
+            token=d.get("token", ""),
+            expires_at=parse_datetime(d.get("expires_at")),
+            raw=dict(d),
         )
 
 
@@ -170,6 +192,58 @@ class Event:
 
 
 @dataclass
+class Me:
+    """Who is calling: the key behind the request and what it may do."""
+
+    key_id: str = ""
+    prefix: str = ""
+    account_id: str = ""
+    scope: str = ""
+    project_id: Optional[str] = None
+    permissions: List[str] = field(default_factory=list)
+    expires_at: Optional[datetime] = None
+    plan: str = ""
+    limit: Optional[int] = None
+    session: Dict[str, Any] = field(default_factory=dict)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Me":
+        return cls(
+            key_id=d.get("key_id", ""),
+            prefix=d.get("prefix", ""),
+            account_id=d.get("account_id", ""),
+            scope=d.get("scope", ""),
+            project_id=d.get("project_id"),
+            permissions=list(d.get("permissions") or []),
+            expires_at=parse_datetime(d.get("expires_at")),
+            plan=d.get("plan", ""),
+            limit=d.get("limit"),
+            session=dict(d.get("session") or {}),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class MeSession:
+    """The session a caller acts through."""
+
+    kind: str = ""
+    expires_at: Optional[datetime] = None
+    sections: List[str] = field(default_factory=list)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "MeSession":
+        return cls(
+            kind=d.get("kind", ""),
+            expires_at=parse_datetime(d.get("expires_at")),
+            sections=list(d.get("sections") or []),
+            raw=dict(d),
+        )
+
+
+@dataclass
 class Pagination:
     """Where a list page sits."""
 
@@ -184,6 +258,66 @@ class Pagination:
             page=int(d.get("page") or 0),
             per_page=int(d.get("per_page") or 0),
             total=int(d.get("total") or 0),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class PortalExchange:
+    """An opened portal: its bearer token and what to show."""
+
+    token: str = ""
+    expires_at: Optional[datetime] = None
+    project_id: str = ""
+    sections: List[str] = field(default_factory=list)
+    permissions: List[str] = field(default_factory=list)
+    theme: Dict[str, Any] = field(default_factory=dict)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "PortalExchange":
+        return cls(
+            token=d.get("token", ""),
+            expires_at=parse_datetime(d.get("expires_at")),
+            project_id=d.get("project_id", ""),
+            sections=list(d.get("sections") or []),
+            permissions=list(d.get("permissions") or []),
+            theme=dict(d.get("theme") or {}),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class PortalSession:
+    """A portal session."""
+
+    id: str
+    project_id: str = ""
+    url: Optional[str] = None
+    status: str = ""
+    opened: bool = False
+    permissions: List[str] = field(default_factory=list)
+    sections: List[str] = field(default_factory=list)
+    allowed_origins: List[str] = field(default_factory=list)
+    theme: Dict[str, Any] = field(default_factory=dict)
+    expires_at: Optional[datetime] = None
+    created_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "PortalSession":
+        return cls(
+            id=d["id"],
+            project_id=d.get("project_id", ""),
+            url=d.get("url"),
+            status=d.get("status", ""),
+            opened=bool(d.get("opened", False)),
+            permissions=list(d.get("permissions") or []),
+            sections=list(d.get("sections") or []),
+            allowed_origins=list(d.get("allowed_origins") or []),
+            theme=dict(d.get("theme") or {}),
+            expires_at=parse_datetime(d.get("expires_at")),
+            created_at=parse_datetime(d.get("created_at")),
             raw=dict(d),
         )
 
