@@ -37,6 +37,11 @@ fn is_operational(op: &Value) -> bool {
     op["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == OPERATIONS_TAG))
 }
 
+/// An API operation that takes no key (`security: [{}]`: the portal's code exchange).
+fn is_public(op: &Value) -> bool {
+    op["security"] == serde_json::json!([{}])
+}
+
 /// A router over a store that answers nothing: only requests that never reach it succeed.
 fn app(store: MockStore) -> Edge {
     let mut clock = MockClock::new();
@@ -246,6 +251,11 @@ async fn the_router_serves_every_documented_operation_and_no_other_method() {
         let (status, headers, body) = send(&app, method, path, None).await;
         if is_operational(op) {
             assert_eq!(status, StatusCode::OK, "{method} {path}");
+        } else if is_public(op) {
+            // No key is asked for: the request itself is refused, in the envelope.
+            assert!(status.is_client_error() && status != StatusCode::NOT_FOUND, "{method} {path}: {status}");
+            assert!(status != StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(body["error"]["code"].is_string(), "{method} {path}: {body}");
         } else {
             // Authentication comes first, so a documented route answers 401, never 404 or 405.
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");

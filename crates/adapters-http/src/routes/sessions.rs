@@ -65,7 +65,8 @@ struct SignInBody {}
     summary = "Sign in to the console",
     request_body = SignInBody,
     responses(
-        (status = 201, description = "The session's token (shown once).", body = ConsoleSessionBody),
+        (status = 201, description = "The session's token (shown once).", body = ConsoleSessionBody,
+            headers(("Location" = String, description = "`/api/v1/console/sessions/current`."))),
         AuthErrors,
         BodyErrors,
     )
@@ -83,7 +84,8 @@ async fn sign_in(
                 token: token.expose_secret().to_owned(),
                 expires_at: time::format(session.expires_at),
             };
-            Ok((StatusCode::CREATED, Json(body)).into_response())
+            let location = "/api/v1/console/sessions/current";
+            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
         })
         .await
 }
@@ -213,7 +215,8 @@ async fn list_portals(
     params(ProjectPath),
     request_body = CreatePortalBody,
     responses(
-        (status = 201, description = "The session with its one-time URL (shown once).", body = PortalSessionBody),
+        (status = 201, description = "The session with its one-time URL (shown once).", body = PortalSessionBody,
+            headers(("Location" = String, description = "`/api/v1/projects/{project_id}/portal-sessions/{id}`."))),
         ProjectErrors,
         BodyErrors,
     )
