@@ -140,10 +140,31 @@ const ROUTES: &[Route] = &[
     route("GET", "/projects/P/tools/T", None, "read", Rule::Plain, 200),
     route("PATCH", "/projects/P/tools/T", Some(r#"{"description":"changed"}"#), "admin", Rule::Plain, 200),
     route("GET", "/projects/P/tool-calls", None, "read", Rule::Plain, 200),
+    route("GET", "/projects/P/signing-keys", None, "read", Rule::Plain, 200),
+    route(
+        "POST",
+        "/projects/P/signing-keys",
+        Some(
+            r#"{"kid":"made-{{unique}}","alg":"EdDSA","jwk":{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}"#,
+        ),
+        "admin",
+        Rule::Plain,
+        201,
+    ),
+    route("GET", "/projects/P/signing-keys/G", None, "read", Rule::Plain, 200),
+    route(
+        "POST",
+        "/mcp/session-token",
+        Some(r#"{"member_assertion":"{{assertion}}"}"#),
+        "write",
+        Rule::BoundToKey,
+        201,
+    ),
     // No call is logged in this world: an allowed caller gets the call's own 404.
     route("GET", "/projects/P/tool-calls/C", None, "read", Rule::Plain, 404),
     route("DELETE", "/projects/P/tools/T", None, "admin", Rule::Plain, 204),
     route("DELETE", "/projects/P/portal-sessions/S", None, "admin", Rule::Plain, 204),
+    route("DELETE", "/projects/P/signing-keys/G", None, "admin", Rule::Plain, 204),
     route("DELETE", "/projects/P/api-keys/K", None, "admin", Rule::Plain, 200),
     route("DELETE", "/projects/P/webhooks/W", None, "webhook", Rule::Plain, 204),
     route("DELETE", "/projects/P", None, "admin", Rule::Plain, 204),
@@ -196,6 +217,7 @@ struct World {
     delivery: String,
     tool: String,
     portal: String,
+    signing_key: String,
     caller: String,
 }
 
@@ -235,6 +257,15 @@ impl World {
             .await;
         portal.expect(StatusCode::CREATED);
         let portal = portal.body["id"].as_str().expect("portal session id").to_owned();
+        let signing_key = app
+            .post_json(
+                &format!("/api/v1/projects/{project}/signing-keys"),
+                app.admin_key(),
+                &json!({"kid": "matrix", "alg": "ES256", "public_key_pem": crate::mcp::ES256_PUBLIC}),
+            )
+            .await;
+        signing_key.expect(StatusCode::CREATED);
+        let signing_key = signing_key.body["id"].as_str().expect("signing key id").to_owned();
         let caller = match caller {
             Caller::AccountAdmin => app.admin_key().to_owned(),
             Caller::ProjectAdmin => app.key(&project, &["admin"]).await.1,
@@ -257,7 +288,7 @@ impl World {
                 secret
             }
         };
-        Self { project, key, webhook, delivery, tool, portal, caller }
+        Self { project, key, webhook, delivery, tool, portal, signing_key, caller }
     }
 
     fn path(&self, template: &str) -> String {
@@ -268,14 +299,26 @@ impl World {
             .replace("/D", &format!("/{}", self.delivery))
             .replace("/T", &format!("/{}", self.tool))
             .replace("/C", "/call_0000000000000000000001")
-            .replace("/S", &format!("/{}", self.portal));
+            .replace("/S", &format!("/{}", self.portal))
+            .replace("/G", &format!("/{}", self.signing_key));
         format!("/api/v1{path}")
     }
 }
 
-async fn call(app: &TestApp, key: &str, r: &Route, path: &str, idempotency: Option<&str>) -> crate::helpers::Resp {
+async fn call(
+    app: &TestApp,
+    key: &str,
+    r: &Route,
+    path: &str,
+    project: &str,
+    idempotency: Option<&str>,
+) -> crate::helpers::Resp {
     let method = Method::from_bytes(r.method.as_bytes()).expect("a method");
     let mut headers = vec![("authorization", format!("Bearer {key}"))];
+    if r.path.starts_with("/mcp/") {
+        // An account-wide key names the project; a project key may name only its own.
+        headers.push(("x-tengine-project-id", project.to_owned()));
+    }
     if r.body.is_some() {
         headers.push(("content-type", "application/json".to_owned()));
     }
@@ -283,7 +326,22 @@ async fn call(app: &TestApp, key: &str, r: &Route, path: &str, idempotency: Opti
         headers.push(("idempotency-key", k.to_owned()));
     }
     let unique = idempotency.map_or_else(|| format!("fresh-{}", uuid::Uuid::new_v4().simple()), str::to_lowercase);
-    let body = r.body.map(|b| b.replace("{{unique}}", &unique).into_bytes());
+    let body = r.body.map(|b| {
+        let b = b.replace("{{unique}}", &unique);
+        // A member assertion with the request's own jti, signed once: a replay sends the same bytes.
+        let signed = || {
+            static SIGNED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+            let mut signed = SIGNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let id = format!("{}{unique}", app.base_url());
+            if let Some((_, jwt)) = signed.iter().find(|(u, _)| *u == id) {
+                return jwt.clone();
+            }
+            let jwt = crate::mcp::assertion(app, "matrix", false, json!({"jti": unique}));
+            signed.push((id, jwt.clone()));
+            jwt
+        };
+        if b.contains("{{assertion}}") { b.replace("{{assertion}}", &signed()) } else { b }.into_bytes()
+    });
     app.send(method, path, &headers, body).await
 }
 
@@ -299,11 +357,19 @@ async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replay
         .filter(|(p, _)| p.starts_with("/api/v1/"))
         .flat_map(|(p, ops)| ops.as_object().into_iter().flatten().map(move |(m, _)| (m.to_uppercase(), p.clone())))
         .map(|(m, p)| {
-            let p =
-                ["{project_id}", "{key_id}", "{webhook_id}", "{delivery_id}", "{tool_id}", "{call_id}", "{session_id}"]
-                    .iter()
-                    .zip(["P", "K", "W", "D", "T", "C", "S"])
-                    .fold(p, |p, (from, to)| p.replace(from, to));
+            let p = [
+                "{project_id}",
+                "{key_id}",
+                "{webhook_id}",
+                "{delivery_id}",
+                "{tool_id}",
+                "{call_id}",
+                "{session_id}",
+                "{signing_key_id}",
+            ]
+            .iter()
+            .zip(["P", "K", "W", "D", "T", "C", "S", "G"])
+            .fold(p, |p, (from, to)| p.replace(from, to));
             (m, p.trim_start_matches("/api/v1").to_owned())
         })
         .collect();
@@ -320,12 +386,12 @@ async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replay
             if r.method == "POST" {
                 // The account admin makes the request first; the caller then replays it.
                 let idem = format!("matrix-{caller:?}-{i}");
-                let first = call(&app, app.admin_key(), r, &path, Some(&idem)).await;
+                let first = call(&app, app.admin_key(), r, &path, &world.project, Some(&idem)).await;
                 let admin_wants = expected(Caller::AccountAdmin, r);
                 if first.status.as_u16() != admin_wants {
                     failures.push(format!("{cell}: the admin's first request got {} {}", first.status, first.text));
                 }
-                let replay = call(&app, &world.caller, r, &path, Some(&idem)).await;
+                let replay = call(&app, &world.caller, r, &path, &world.project, Some(&idem)).await;
                 let want = expected_replay(caller, r);
                 let replayed = replay.header("idempotent-replayed") == Some("true");
                 let ok = if want < 300 {
@@ -340,7 +406,7 @@ async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replay
                     ));
                 }
             }
-            let fresh = call(&app, &world.caller, r, &path, None).await;
+            let fresh = call(&app, &world.caller, r, &path, &world.project, None).await;
             if fresh.status.as_u16() != want {
                 failures.push(format!("{cell}: want {want}, got {} {}", fresh.status, fresh.text));
             }

@@ -350,3 +350,139 @@ fn make_venv() -> PathBuf {
     assert!(python.is_file(), "the MCP venv is missing {}", python.display());
     python
 }
+
+/// The test-only ES256 and Ed25519 keys of the domain's unit tests.
+const ES256_PRIVATE: &str = include_str!("../../crates/domain/src/member_session/testdata/es256.key");
+pub(crate) const ES256_PUBLIC: &str = include_str!("../../crates/domain/src/member_session/testdata/es256.pub");
+const ED_PRIVATE: &str = include_str!("../../crates/domain/src/member_session/testdata/ed.key");
+const ED_PUBLIC: &str = include_str!("../../crates/domain/src/member_session/testdata/ed.pub");
+
+/// A member assertion for `app`'s origin, signed with `kid`'s private key.
+pub(crate) fn assertion(app: &TestApp, kid: &str, ed: bool, claims: Value) -> String {
+    let (alg, key) = if ed {
+        (jsonwebtoken::Algorithm::EdDSA, jsonwebtoken::EncodingKey::from_ed_pem(ED_PRIVATE.as_bytes()))
+    } else {
+        (jsonwebtoken::Algorithm::ES256, jsonwebtoken::EncodingKey::from_ec_pem(ES256_PRIVATE.as_bytes()))
+    };
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = Some(kid.to_owned());
+    let now = chrono::Utc::now().timestamp();
+    let mut body = json!({"sub": "user-42", "email": "ada@example.com", "roles": ["admin", "billing"],
+                          "aud": app.base_url(), "iat": now, "exp": now + 30, "jti": uuid::Uuid::new_v4().to_string()});
+    for (k, v) in claims.as_object().cloned().unwrap_or_default() {
+        body[k] = v;
+    }
+    jsonwebtoken::encode(&header, &body, &key.expect("a test key")).expect("sign")
+}
+
+async fn exchange_assertion(app: &TestApp, key: &str, assertion: &str) -> crate::helpers::Resp {
+    app.post_json("/api/v1/mcp/session-token", key, &json!({"member_assertion": assertion})).await
+}
+
+async fn member_sessions_call_member_tools_with_the_members_identity(backend: Backend) {
+    let app = server(backend).await;
+    let (api, log) = loopback_api().await;
+    let project = app.project("members").await;
+    let (_, backend_key) = app.key(&project, &["read", "write"]).await;
+    let keys = format!("/api/v1/projects/{project}/signing-keys");
+    app.post_json(&keys, app.admin_key(), &json!({"kid": "backend-1", "alg": "ES256", "public_key_pem": ES256_PUBLIC}))
+        .await
+        .expect(StatusCode::CREATED);
+    let ed = app
+        .post_json(&keys, app.admin_key(), &json!({"kid": "backend-ed", "alg": "EdDSA", "public_key_pem": ED_PUBLIC}))
+        .await;
+    ed.expect(StatusCode::CREATED);
+    // A private key is never stored; a duplicate kid is refused.
+    let private = app
+        .post_json(&keys, app.admin_key(), &json!({"kid": "k", "alg": "ES256", "public_key_pem": ES256_PRIVATE}))
+        .await;
+    assert_eq!(private.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "public_key_pem");
+    let dup = app
+        .post_json(&keys, app.admin_key(), &json!({"kid": "backend-1", "alg": "EdDSA", "public_key_pem": ED_PUBLIC}))
+        .await;
+    assert_eq!(dup.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "kid");
+    let listed = app.get(&keys, &backend_key).await;
+    assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(2), "{}", listed.text);
+
+    let tool = json!({
+        "name": "whoami",
+        "description": "Answers for the signed-in member.",
+        "input_schema": {"type": "object"},
+        "base_url": format!("http://{api}"),
+        "http_method": "GET",
+        "endpoint_path": "/members/{tengine.member_id}",
+        "require_member": true,
+        "inject_member_identity": ["id", "email", "roles"]
+    });
+    app.post_json(&format!("/api/v1/projects/{project}/tools"), app.admin_key(), &tool)
+        .await
+        .expect(StatusCode::CREATED);
+
+    // The backend exchanges a fresh assertion (ES256, then EdDSA) for a member token.
+    let token_of = |r: &crate::helpers::Resp| r.body["token"].as_str().expect("token").to_owned();
+    let made = exchange_assertion(&app, &backend_key, &assertion(&app, "backend-1", false, json!({}))).await;
+    made.expect(StatusCode::CREATED);
+    assert_eq!((made.body["expires_in"].as_i64(), made.body["member"]["id"].as_str()), (Some(900), Some("user-42")));
+    let token = token_of(&made);
+    assert!(token.starts_with("tng_mst_"));
+    let ed_made = exchange_assertion(&app, &backend_key, &assertion(&app, "backend-ed", true, json!({}))).await;
+    ed_made.expect(StatusCode::CREATED);
+
+    let out =
+        mcp_client(&app, bearer(&token), json!([{"op": "list"}, {"op": "call", "name": "whoami", "arguments": {}}]))
+            .await;
+    assert_eq!(out["steps"][0]["tools"][0]["name"], "whoami", "{out}");
+    assert_eq!(out["steps"][1]["is_error"], false, "{out}");
+    let got = log.lock().expect("the log").clone();
+    let call = got.last().expect("the API was called");
+    assert_eq!(call.path_and_query, "/members/user-42");
+    assert_eq!(call.header("x-tengine-member-id"), Some("user-42"));
+    assert_eq!(call.header("x-tengine-member-email"), Some("ada@example.com"));
+    assert_eq!(call.header("x-tengine-member-roles"), Some("admin,billing"));
+
+    // An API key alone cannot call a member tool; a member token opens /mcp only.
+    let out = mcp_client(&app, bearer(&backend_key), json!([{"op": "call", "name": "whoami", "arguments": {}}])).await;
+    assert_eq!(out["steps"][0]["structured"]["error"], "member_required", "{out}");
+    app.get("/api/v1/projects", &token).await.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
+    // The call log names the member.
+    for _ in 0..50 {
+        let calls = app.get(&format!("/api/v1/projects/{project}/tool-calls?member_id=user-42"), app.admin_key()).await;
+        if calls.body["data"].as_array().is_some_and(|d| !d.is_empty()) {
+            assert_eq!(calls.body["data"][0]["member_id"], "user-42");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Refusals, each named.
+    let now = chrono::Utc::now().timestamp();
+    let reused = assertion(&app, "backend-1", false, json!({"jti": "once"}));
+    exchange_assertion(&app, &backend_key, &reused).await.expect(StatusCode::CREATED);
+    for (bad, why) in [
+        (reused, "already used"),
+        (assertion(&app, "backend-1", false, json!({"exp": now - 60})), "expired"),
+        (assertion(&app, "backend-1", false, json!({"exp": now + 3600})), "too far"),
+        (assertion(&app, "backend-1", false, json!({"aud": "https://elsewhere.example.com"})), "audience"),
+        (assertion(&app, "nobody", false, json!({})), "kid"),
+        (assertion(&app, "backend-1", true, json!({})), "alg"),
+        ("not-a-jwt".to_owned(), "JWT"),
+    ] {
+        let r = exchange_assertion(&app, &backend_key, &bad).await;
+        let details = r.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+        assert_eq!(details["field"], "member_assertion", "{why}: {}", r.text);
+        assert!(details["reason"].as_str().is_some_and(|m| m.contains(why)), "{why}: {}", r.text);
+    }
+    let (_, reader) = app.key(&project, &["read"]).await;
+    let fresh = assertion(&app, "backend-1", false, json!({}));
+    exchange_assertion(&app, &reader, &fresh).await.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS");
+
+    // Revoking the backend's key ends its member sessions.
+    let backend_id = app.get("/api/v1/me", &backend_key).await.body["key_id"].as_str().expect("id").to_owned();
+    app.delete(&format!("/api/v1/projects/{project}/api-keys/{backend_id}"), app.admin_key())
+        .await
+        .expect(StatusCode::OK);
+    let res = post_initialize(&app, Some(&token), None).await;
+    res.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
+}
+
+both!(member_sessions_call_member_tools_with_the_members_identity);

@@ -24,7 +24,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Value};
 use tengine_application::mcp::PROJECT_HEADER;
-use tengine_application::{AppError, McpCallError, RetryKey, Tengine, ToolCallResult};
+use tengine_application::{AppError, McpCallError, RetryKey, Surface, Tengine, ToolCallResult};
 use tengine_domain::tool::{CallRefused, PrepareError, Tool};
 use tengine_domain::{Principal, ProjectId};
 use tokio::sync::broadcast;
@@ -104,7 +104,7 @@ async fn admit(State(state): State<AppState>, mut req: Request, next: Next) -> R
     let answer = async {
         // Authentication first: a caller without a key learns nothing about projects.
         let named = || requested.as_ref().ok().copied().flatten();
-        let admission = state.tengine.admit_request(authorization.as_deref(), named, state.metering).await?;
+        let admission = state.tengine.admit_on(Surface::Mcp, authorization.as_deref(), named, state.metering).await?;
         let refusal = admission.refusal().copied();
         let principal = admission.principal.clone();
         if let Some(slot) = slot {
@@ -294,7 +294,9 @@ impl ServerHandler for TengineMcp {
         let who = caller(&ctx)?;
         let arguments = request.arguments.map_or(Value::Null, Value::Object);
         let retry = retry_key(&ctx);
-        let call = self.tengine.mcp_call(&who.principal, None, who.project, &request.name, &arguments, retry.as_ref());
+        let member = who.principal.session.as_ref().and_then(|s| s.member.as_ref());
+        let call =
+            self.tengine.mcp_call(&who.principal, member, who.project, &request.name, &arguments, retry.as_ref());
         match call.await {
             Ok(done) => Ok(result_of(done)),
             Err(McpCallError::App(e)) => Err(protocol_error(e)),

@@ -58,6 +58,7 @@ use crate::doc::{responses, OPERATIONS_TAG};
         (name = "Events", description = "The project's event log, for audit and recovery."),
         (name = "Tools", description = "Custom tools: a project's own HTTP endpoints, described for models."),
         (name = "Tool calls", description = "The call log: every tool call made (or refused) through `/mcp`."),
+        (name = "Member sessions", description = "Per-user MCP sessions: projects' signing keys and the exchange of member assertions."),
         (name = "Me", description = "Who the caller is, and console sign-in sessions."),
         (name = "Portal sessions", description = "Embeddable portals: one project's keys, webhooks and usage in another site's iframe."),
         (name = "Operations", description = "Health, readiness, metrics and this document; no authentication."),

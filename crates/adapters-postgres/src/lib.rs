@@ -19,6 +19,7 @@ mod queue;
 mod rate_counter;
 mod rows;
 mod session;
+mod signing_key;
 // Hidden rather than behind a feature: see the module's documentation.
 #[doc(hidden)]
 pub mod testing;

@@ -19,6 +19,7 @@ mod queue;
 mod rate_counter;
 mod rows;
 mod session;
+mod signing_key;
 mod tool;
 mod tool_call;
 mod transaction;

@@ -23,8 +23,8 @@ impl SessionRepository for SqliteStore {
         let v = SessionValues::of(s);
         sqlx::query(
             "INSERT INTO sessions (id, kind, account_id, api_key_id, project_id, permissions, sections, \
-             allowed_origins, theme, token_digest, code_digest, expires_at, created_at, revoked_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL)",
+             allowed_origins, theme, member, token_digest, code_digest, expires_at, created_at, revoked_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, NULL)",
         )
         .bind(s.id.to_string())
         .bind(s.kind.as_str())
@@ -35,6 +35,7 @@ impl SessionRepository for SqliteStore {
         .bind(v.sections)
         .bind(v.allowed_origins)
         .bind(v.theme)
+        .bind(v.member)
         .bind(token.map(|t| t.to_vec()))
         .bind(code.map(|c| c.to_vec()))
         .bind(micros(s.expires_at))

@@ -128,6 +128,11 @@ pub struct Serve {
     /// Comma-separated browser origins allowed by CORS (none by default).
     #[arg(long, env = "TENGINE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// The server's public origin as clients reach it (e.g. `https://mcp.example.com`):
+    /// the audience member assertions must name, and the origin of portal URLs. Unset:
+    /// the origin each request reached (`Host`, `X-Forwarded-Proto`).
+    #[arg(long, env = "TENGINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Usage recording and rate limiting; `false` only for benchmarks and debugging.
     #[arg(long, env = "TENGINE_METERING", default_value_t = ServeConfig::default().metering, action = clap::ArgAction::Set)]
     pub metering: bool,
@@ -163,6 +168,7 @@ impl From<&Serve> for ServeConfig {
             metrics_listen: s.metrics_listen,
             cors_origins: s.cors_origins.clone(),
             metering: s.metering,
+            public_url: s.public_url.clone(),
         }
     }
 }

@@ -86,6 +86,8 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// Usage recording and rate limiting (off only for benchmarks).
     pub metering: bool,
+    /// The public origin (`https://host[:port]`); `None`: each request's own.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -103,6 +105,7 @@ impl Default for ServeConfig {
             max_connections: 4096,
             metrics_token: None,
             metrics_listen: None,
+            public_url: None,
             cors_origins: Vec::new(),
             metering: true,
         }

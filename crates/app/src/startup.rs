@@ -55,6 +55,9 @@ impl Application {
         // A missing or malformed key stops the start before anything listens.
         let keyring = Arc::new(crate::secret_key::load(&config.store)?);
         let metrics_access = metrics_access(&config.serve)?;
+        if let Some(url) = config.serve.public_url.as_deref() {
+            public_origin(url)?;
+        }
         let listen = config.serve.listen;
         let listener = TcpListener::bind(listen).await.with_context(|| format!("could not listen on {listen}"))?;
         let addr = listener.local_addr()?;
@@ -97,6 +100,7 @@ impl Application {
     {
         let Self { config, listener, addr, metrics_listener, metrics_access, keyring, preset } = self;
         let serve = &config.serve;
+        let public_url = serve.public_url.as_deref().map(public_origin).transpose()?;
         let tools = wiring::tool_caller(serve.tools_allow_private)?;
         // Polled in two places: while the database is awaited, then while serving.
         let mut shutdown = std::pin::pin!(shutdown);
@@ -131,6 +135,7 @@ impl Application {
             tools,
             serve.metering,
             serve.tools_allow_private,
+            public_url.clone(),
             wiring::metrics(),
         );
         bootstrap(&tengine, preset, addr).await?;
@@ -226,6 +231,17 @@ async fn bootstrap(tengine: &Tengine, preset: Option<PlainApiKey>, addr: SocketA
         secret.expose_secret()
     );
     Ok(())
+}
+
+/// `TENGINE_PUBLIC_URL` as an origin: `http(s)://host[:port]`, a trailing `/` dropped.
+fn public_origin(raw: &str) -> anyhow::Result<String> {
+    let url = raw.trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    match rest {
+        Some(host) if !host.is_empty() && host.chars().all(plain) => Ok(url.to_owned()),
+        _ => anyhow::bail!("TENGINE_PUBLIC_URL must be an origin like https://mcp.example.com (no path), not {raw:?}"),
+    }
 }
 
 /// The URL a browser on this machine opens for a listener at `addr` (a wildcard

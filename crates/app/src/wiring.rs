@@ -255,18 +255,20 @@ pub struct Wired {
 
 /// Assembles the use cases and the HTTP state over `backend`; with `metering` off,
 /// usage is not recorded and rate limits not applied; `tools_allow_private` accepts
-/// plain-`http` tool base URLs.
+/// plain-`http` tool base URLs; `public_url` is the server's public origin, if set.
 pub fn wire(
     backend: &Backend,
     keyring: Arc<Keyring>,
     tool_caller: Arc<dyn ToolCaller>,
     metering: bool,
     tools_allow_private: bool,
+    public_url: Option<String>,
     metrics: MetricsRender,
 ) -> Wired {
     let limiter = backend.limiter();
-    let tengine =
-        tengine_with(backend, limiter.clone(), keyring, tool_caller).with_tools_allow_private(tools_allow_private);
+    let tengine = tengine_with(backend, limiter.clone(), keyring, tool_caller)
+        .with_tools_allow_private(tools_allow_private)
+        .with_public_url(public_url);
     let usage_full = Arc::new(Notify::new());
     let waker = usage_full.clone();
     let usage = Arc::new(UsageBuffer::new(USAGE_CAPACITY, move || waker.notify_one()));

@@ -16,7 +16,7 @@ impl Tengine {
         let header = authorization.ok_or(AppError::unauthenticated(AuthFailure::Missing))?;
         let token = bearer_token(header).ok_or(AppError::unauthenticated(AuthFailure::Malformed))?;
         // A console or portal session acts as its key (see `sessions`).
-        if token.starts_with("tng_cs_") || token.starts_with("tng_ps_") {
+        if token.starts_with("tng_cs_") || token.starts_with("tng_ps_") || token.starts_with("tng_mst_") {
             return self.authenticate_session(token).await;
         }
         let fail = |failure| AppError::Unauthenticated { failure, prefix: safe_prefix(token) };

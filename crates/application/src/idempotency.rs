@@ -64,6 +64,16 @@ pub enum Guarded {
     },
     /// `POST /console/sessions`: any key, but not a session.
     ConsoleSession,
+    /// `POST /projects/{id}/signing-keys`.
+    SigningKeys {
+        /// The project.
+        project: ProjectId,
+    },
+    /// `POST /mcp/session-token` for `project`.
+    MemberSession {
+        /// The project.
+        project: ProjectId,
+    },
     /// `POST /projects/{id}/portal-sessions`.
     PortalSessions {
         /// The project.
@@ -82,7 +92,7 @@ impl Guarded {
                 tengine_domain::idempotency::fingerprint("INHERITS", &tengine_domain::time::format(own), &fingerprint)
             }
             // A session acts as the key that opened it: another key's replay is another request.
-            (Guarded::ConsoleSession | Guarded::PortalSessions { .. }, _) => {
+            (Guarded::ConsoleSession | Guarded::PortalSessions { .. } | Guarded::MemberSession { .. }, _) => {
                 tengine_domain::idempotency::fingerprint("KEY", &who.key_id.to_string(), &fingerprint)
             }
             _ => fingerprint,
@@ -168,6 +178,18 @@ impl Tengine {
             Guarded::ToolCall { project } => {
                 who.require(Permission::Write)?;
                 who.portal_shows(None)?;
+                self.visible_project(who, *project).await?;
+            }
+            Guarded::SigningKeys { project } => {
+                who.require(Permission::Admin)?;
+                who.portal_shows(None)?;
+                self.visible_project(who, *project).await?;
+            }
+            Guarded::MemberSession { project } => {
+                who.require(Permission::Write)?;
+                if who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console) {
+                    return Err(tengine_domain::Denied::KeyRequired.into());
+                }
                 self.visible_project(who, *project).await?;
             }
             Guarded::ConsoleSession => {

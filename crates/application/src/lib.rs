@@ -15,6 +15,7 @@ pub mod last_used;
 mod limits;
 pub mod maintenance;
 pub mod mcp;
+pub mod member_sessions;
 pub mod projects;
 pub mod rate_limit;
 pub mod secrets;
@@ -38,7 +39,7 @@ pub use call_log::LoggedCall;
 pub use error::{AppError, AuthFailure};
 pub use idempotency::{Answer, Begun, Claim, Guarded, IdempotentRequest};
 pub use last_used::LastUsedTracker;
-pub use limits::Admission;
+pub use limits::{Admission, Surface};
 pub use mcp::McpCallError;
 pub use projects::NewProject;
 pub use rate_limit::SlidingWindowLimiter;
@@ -85,6 +86,8 @@ pub struct Tengine {
     tool_changes: tokio::sync::broadcast::Sender<ProjectId>,
     /// Whether tools may use plain `http` base URLs (see `with_tools_allow_private`).
     tools_allow_private: bool,
+    /// The server's public origin, when configured.
+    public_url: Option<Arc<str>>,
 }
 
 impl Tengine {
@@ -101,7 +104,20 @@ impl Tengine {
             recent: Arc::default(),
             tool_changes: tokio::sync::broadcast::channel(TOOL_CHANGES_BUFFER).0,
             tools_allow_private: false,
+            public_url: None,
         }
+    }
+
+    /// Sets the server's public origin (`https://host[:port]`, checked at startup).
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(Into::into);
+        self
+    }
+
+    /// The server's public origin, when configured: the audience of member assertions
+    /// and the origin of portal URLs.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
     }
 
     /// The key idempotency records are looked up under (an HMAC of the

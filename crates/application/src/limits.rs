@@ -24,6 +24,15 @@ pub(crate) struct PlanCache {
     refusals: Mutex<HashMap<AccountId, DateTime<Utc>>>,
 }
 
+/// Where a request arrives: the REST API, or a project's MCP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// `/api/v1`.
+    Api,
+    /// `/mcp`, where member session tokens are also accepted.
+    Mcp,
+}
+
 /// What admitting a request learned: the caller, its rate-limit decision, the project
 /// its usage counts against, and when it was admitted (the hour its usage falls in).
 #[derive(Debug, Clone)]
@@ -60,8 +69,26 @@ impl Tengine {
         named_project: impl FnOnce() -> Option<ProjectId>,
         metering: bool,
     ) -> Result<Admission, AppError> {
+        self.admit_on(Surface::Api, authorization, named_project, metering).await
+    }
+
+    /// [`Tengine::admit_request`] on `surface`: member session tokens open `/mcp` only.
+    ///
+    /// # Errors
+    /// As [`Tengine::admit_request`].
+    pub async fn admit_on(
+        &self,
+        surface: Surface,
+        authorization: Option<&str>,
+        named_project: impl FnOnce() -> Option<ProjectId>,
+        metering: bool,
+    ) -> Result<Admission, AppError> {
         let at = self.deps.clock.now();
         let principal = self.authenticate(authorization).await?;
+        let member = principal.session.as_ref().is_some_and(|s| s.kind == tengine_domain::session::SessionKind::Member);
+        if member && surface != Surface::Mcp {
+            return Err(AppError::Unauthenticated { failure: crate::AuthFailure::Unknown, prefix: None });
+        }
         let rate = if metering { self.admit(&principal).await? } else { None };
         if let Some(d) = rate {
             if let Some(kind) = self.usage_alert(&principal, &d) {

@@ -56,6 +56,7 @@ impl Tengine {
         self.purge_idempotency().await?;
         self.deps.store.purge_tool_calls(self.now() - tengine_domain::tool_call::RETENTION).await?;
         self.deps.store.purge_sessions(crate::sessions::purge_before(self.now())).await?;
+        self.deps.store.purge_assertion_jtis(self.now()).await?;
         Ok(())
     }
 
@@ -116,6 +117,7 @@ mod tests {
                 .times(1)
                 .returning(|_| Ok(0));
             s.expect_purge_sessions().withf(|before| *before == now() - chrono::Duration::days(1)).returning(|_| Ok(0));
+            s.expect_purge_assertion_jtis().withf(|before| *before == now()).returning(|_| Ok(0));
         });
         app.purge_expired().await.unwrap();
     }

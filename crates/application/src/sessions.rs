@@ -63,6 +63,7 @@ impl Tengine {
             created_at: now,
             revoked_at: None,
             exchanged: true,
+            member: None,
         };
         let token = self.new_secret(SessionKind::Console.token_prefix());
         self.deps.store.insert_session(&session, Some(token.digest()), None).await?;
@@ -114,6 +115,7 @@ impl Tengine {
             created_at: now,
             revoked_at: None,
             exchanged: false,
+            member: None,
         };
         let code = self.new_secret(CODE_PREFIX);
         self.deps.store.insert_session(&session, None, Some(code.digest())).await?;
@@ -229,15 +231,21 @@ impl Tengine {
 fn narrowed(key: &ApiKey, s: &Session) -> Principal {
     let permissions: PermissionSet = s.permissions.iter().filter(|p| key.permissions.allows(*p)).collect();
     let scope = match (s.kind, s.project_id) {
-        (SessionKind::Portal, Some(p)) => KeyScope::Project(p),
+        (SessionKind::Portal | SessionKind::Member, Some(p)) => KeyScope::Project(p),
         _ => key.scope,
     };
     let expires_at = match s.kind {
         // The console is the key in a browser: what the key may mint, it still may.
         SessionKind::Console => key.expires_at,
-        SessionKind::Portal => Some(key.expires_at.map_or(s.expires_at, |e| e.min(s.expires_at))),
+        SessionKind::Portal | SessionKind::Member => Some(key.expires_at.map_or(s.expires_at, |e| e.min(s.expires_at))),
     };
-    let session = SessionRef { kind: s.kind, id: s.id, expires_at: s.expires_at, sections: s.sections.clone() };
+    let session = SessionRef {
+        kind: s.kind,
+        id: s.id,
+        expires_at: s.expires_at,
+        sections: s.sections.clone(),
+        member: s.member.clone(),
+    };
     Principal { account_id: key.account_id, key_id: key.id, scope, permissions, expires_at, session: Some(session) }
 }
 

@@ -112,6 +112,10 @@ define_id!(
     /// Identifies a browser session (a portal session's public id).
     SessionId, "ps_", "portal_session"
 );
+define_id!(
+    /// Identifies a project's registered public key for member assertions.
+    SigningKeyId, "sk_", "signing_key"
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod member;
+pub mod member_session;
 pub mod page;
 pub mod permission;
 pub mod principal;
@@ -29,8 +30,8 @@ pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, Pl
 pub use error::{CollectFields, FieldError, ValidationError, Validator};
 pub use event::{Event, EventType};
 pub use ids::{
-    AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, SessionId, ToolCallId, ToolId,
-    WebhookId,
+    AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, SessionId, SigningKeyId,
+    ToolCallId, ToolId, WebhookId,
 };
 pub use member::{Member, MemberEmail, MemberId, MemberRole};
 pub use page::{Page, PageRequest};

@@ -33,6 +33,8 @@ pub enum SessionKind {
     Console,
     /// An embeddable portal for one project.
     Portal,
+    /// An MCP session for one member of a project (`/mcp` only).
+    Member,
 }
 
 impl SessionKind {
@@ -41,6 +43,7 @@ impl SessionKind {
         match self {
             Self::Console => "console",
             Self::Portal => "portal",
+            Self::Member => "member",
         }
     }
 
@@ -49,6 +52,7 @@ impl SessionKind {
         match self {
             Self::Console => "tng_cs_",
             Self::Portal => "tng_ps_",
+            Self::Member => crate::member_session::TOKEN_PREFIX,
         }
     }
 
@@ -57,6 +61,7 @@ impl SessionKind {
         match s {
             "console" => Some(Self::Console),
             "portal" => Some(Self::Portal),
+            "member" => Some(Self::Member),
             _ => None,
         }
     }
@@ -277,6 +282,8 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Whether a portal's one-time code was already exchanged.
     pub exchanged: bool,
+    /// The member of a member session.
+    pub member: Option<crate::member::Member>,
 }
 
 impl Session {
@@ -333,6 +340,8 @@ pub struct SessionRef {
     pub expires_at: DateTime<Utc>,
     /// What a portal shows.
     pub sections: Vec<PortalSection>,
+    /// The member of a member session.
+    pub member: Option<crate::member::Member>,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod rate_limit;
 pub mod repository;
 pub mod session;
+pub mod signing_key;
 pub mod tool;
 pub mod tool_call;
 pub mod tool_caller;
@@ -20,6 +21,7 @@ pub use idempotency::{IdempotencyClaim, IdempotencyRepository, StoredResponse};
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use session::SessionRepository;
+pub use signing_key::SigningKeyRepository;
 pub use tool::ToolRepository;
 pub use tool_call::ToolCallRepository;
 pub use tool_caller::{ToolCaller, UpstreamAnswer};
@@ -38,6 +40,8 @@ pub use rate_limit::{MockRateCounterRepository, MockRateLimiter};
 pub use repository::{MockAccountRepository, MockApiKeyRepository, MockProjectRepository};
 #[cfg(feature = "mocks")]
 pub use session::MockSessionRepository;
+#[cfg(feature = "mocks")]
+pub use signing_key::MockSigningKeyRepository;
 #[cfg(feature = "mocks")]
 pub use tool::MockToolRepository;
 #[cfg(feature = "mocks")]
@@ -64,6 +68,7 @@ pub trait Store:
     + ToolRepository
     + ToolCallRepository
     + SessionRepository
+    + SigningKeyRepository
     + UnitOfWork
 {
 }
@@ -80,6 +85,7 @@ impl<T> Store for T where
         + ToolRepository
         + ToolCallRepository
         + SessionRepository
+        + SigningKeyRepository
         + UnitOfWork
 {
 }
@@ -97,8 +103,8 @@ mod mock_store {
     use crate::{
         AccountRepository, ApiKeyRepository, AttemptResult, DeliveryJob, DeliveryQueue, IdempotencyClaim,
         IdempotencyRepository, ProjectRepository, RateCounterRepository, RateDelta, RepoError, SessionRepository,
-        StoredResponse, StoredWebhookSecrets, ToolCallRepository, ToolRepository, Transaction, UnitOfWork, UsageDelta,
-        UsageRepository, WebhookRepository,
+        SigningKeyRepository, StoredResponse, StoredWebhookSecrets, ToolCallRepository, ToolRepository, Transaction,
+        UnitOfWork, UsageDelta, UsageRepository, WebhookRepository,
     };
 
     mockall::mock! {
@@ -194,6 +200,17 @@ mod mock_store {
             async fn list_sessions(&self, project: ProjectId, kind: tengine_domain::session::SessionKind, page: PageRequest) -> Result<Page<tengine_domain::session::Session>, RepoError>;
             async fn revoke_session(&self, account: AccountId, id: tengine_domain::SessionId, now: DateTime<Utc>) -> Result<bool, RepoError>;
             async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl SigningKeyRepository for Store {
+            async fn insert_signing_key(&self, key: &tengine_domain::member_session::SigningKey) -> Result<(), RepoError>;
+            async fn list_signing_keys(&self, project: ProjectId, page: PageRequest) -> Result<Page<tengine_domain::member_session::SigningKey>, RepoError>;
+            async fn get_signing_key(&self, project: ProjectId, id: tengine_domain::SigningKeyId) -> Result<Option<tengine_domain::member_session::SigningKey>, RepoError>;
+            async fn find_signing_key(&self, project: ProjectId, kid: &str) -> Result<Option<tengine_domain::member_session::SigningKey>, RepoError>;
+            async fn delete_signing_key(&self, project: ProjectId, id: tengine_domain::SigningKeyId) -> Result<bool, RepoError>;
+            async fn claim_assertion_jti(&self, project: ProjectId, jti: &str, expires_at: DateTime<Utc>) -> Result<bool, RepoError>;
+            async fn purge_assertion_jtis(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
         }
 
         #[async_trait::async_trait]

@@ -2,14 +2,14 @@
 
 use serde_json::{json, Value};
 use tengine_domain::session::{PortalSection, PortalTheme, Session, SessionKind};
-use tengine_domain::PermissionSet;
+use tengine_domain::{Member, MemberEmail, MemberRole, PermissionSet};
 use tengine_ports::RepoError;
 
 use crate::{at, opt_at, Dialect};
 
 /// The columns of [`SessionRow`], in order.
 pub const SESSION_COLUMNS: &str = "id, kind, account_id, api_key_id, project_id, permissions, sections, \
-     allowed_origins, theme, expires_at, created_at, revoked_at, code_digest IS NULL AS exchanged";
+     allowed_origins, theme, member, expires_at, created_at, revoked_at, code_digest IS NULL AS exchanged";
 
 /// A row of `sessions`.
 #[derive(sqlx::FromRow)]
@@ -23,6 +23,7 @@ pub struct SessionRow<D: Dialect> {
     sections: String,
     allowed_origins: String,
     theme: Option<String>,
+    member: Option<String>,
     expires_at: D::Timestamp,
     created_at: D::Timestamp,
     revoked_at: Option<D::Timestamp>,
@@ -37,6 +38,8 @@ pub struct SessionValues {
     pub allowed_origins: String,
     /// The theme as JSON text.
     pub theme: Option<String>,
+    /// The member as JSON text.
+    pub member: Option<String>,
 }
 
 impl SessionValues {
@@ -47,6 +50,11 @@ impl SessionValues {
             allowed_origins: s.allowed_origins.join("\n"),
             theme: s.theme.as_ref().map(|t| {
                 json!({"accent": t.accent, "background": t.background, "text": t.text, "radius": t.radius}).to_string()
+            }),
+            member: s.member.as_ref().map(|m| {
+                let roles: Vec<&str> = m.roles.iter().map(MemberRole::as_str).collect();
+                json!({"id": m.id.as_str(), "email": m.email.as_ref().map(MemberEmail::as_str), "roles": roles})
+                    .to_string()
             }),
         }
     }
@@ -61,6 +69,13 @@ fn theme(text: &str) -> Result<PortalTheme, RepoError> {
         text: field("text"),
         radius: field("radius"),
     })
+}
+
+fn member(text: &str) -> Result<Member, RepoError> {
+    let v: Value = serde_json::from_str(text).map_err(RepoError::other)?;
+    let roles: Vec<&str> =
+        v["roles"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    Member::parse(v["id"].as_str().unwrap_or_default(), v["email"].as_str(), &roles).map_err(RepoError::other)
 }
 
 impl<D: Dialect> TryFrom<SessionRow<D>> for Session {
@@ -82,6 +97,7 @@ impl<D: Dialect> TryFrom<SessionRow<D>> for Session {
             created_at: at::<D>(row.created_at)?,
             revoked_at: opt_at::<D>(row.revoked_at)?,
             exchanged: row.exchanged,
+            member: row.member.as_deref().map(member).transpose()?,
         })
     }
 }

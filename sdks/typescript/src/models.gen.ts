@@ -159,6 +159,18 @@ export interface CreateProjectRequest {
   description?: string | null;
 }
 
+/** A key to register: exactly one of `public_key_pem` and `jwk`, never a private key. */
+export interface CreateSigningKeyRequest {
+  /** The `kid` your assertions' header names (1 to 128 visible characters). */
+  kid: string;
+  /** `ES256`, `ES384`, `EdDSA` or `RS256`. */
+  alg: string;
+  /** A `-----BEGIN PUBLIC KEY-----` PEM (SubjectPublicKeyInfo). */
+  publicKeyPem?: string | null;
+  /** A public JWK whose `kty`/`crv` fit `alg`. */
+  jwk?: Record<string, unknown> | null;
+}
+
 /** A new tool. Field names follow TengineAI's documentation. */
 export interface CreateToolRequest {
   /** `[a-z0-9_-]{1,64}`, unique among the project's tools. */
@@ -383,6 +395,46 @@ export interface RotateApiKeyRequest {
 export interface RotateWebhookSecretRequest {
   /** The new secret; when omitted (or null) the server generates one. */
   secret?: string | null;
+}
+
+/** A member session. */
+export interface SessionToken {
+  /** The bearer token for `/mcp` (`tng_mst_...`), shown in this answer only. */
+  token: string;
+  /** Always `Bearer`. */
+  tokenType: string;
+  /** Seconds until it expires (900). */
+  expiresIn: number;
+  /** When it expires. */
+  expiresAt: string;
+  /** The project it is bound to. */
+  projectId: string;
+  /** The member it acts for. */
+  member: Record<string, unknown>;
+}
+
+/** A member assertion to exchange. */
+export interface SessionTokenRequest {
+  /** A JWT your backend signed with a registered key: header `kid` and `alg`; claims `sub` (the member's stable id), optional `email` and `roles`, `aud` (this server's public URL), `exp` (at most 60 s ahead), `jti` (used once). */
+  memberAssertion: string;
+}
+
+/** A project's public key for member assertions. */
+export interface SigningKey {
+  /** Its id. */
+  id: string;
+  /** The project. */
+  projectId: string;
+  /** The `kid` assertions name it by. */
+  kid: string;
+  /** `ES256`, `ES384`, `EdDSA` or `RS256`. */
+  alg: string;
+  /** The PEM public key, when registered as PEM. */
+  publicKeyPem?: string | null;
+  /** The JWK, when registered as a JWK. */
+  jwk?: Record<string, unknown> | null;
+  /** When it was registered. */
+  createdAt: string;
 }
 
 /** A tool as the API shows it: every field but the secret, which is write-only; `has_auth_secret` says whether one is stored. */

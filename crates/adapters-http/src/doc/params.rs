@@ -167,3 +167,15 @@ pub struct PortalSessionPath {
     #[param(pattern = r"^ps_[0-9A-Za-z]{22}$", example = "ps_2cqkZX5dE7fG9hJ1kL3mN5")]
     session_id: String,
 }
+
+/// A signing key's path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SigningKeyPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The signing key's id; a malformed or unknown id answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^sk_[0-9A-Za-z]{22}$", example = "sk_2cqkZY6eF8gH0jK2lM4nP6")]
+    signing_key_id: String,
+}

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod deliveries;
 pub mod events;
 pub mod health;
+pub mod member_sessions;
 pub mod projects;
 pub mod sessions;
 pub mod tool_calls;
@@ -35,6 +36,7 @@ pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppS
         .merge(tools::router())
         .merge(tool_calls::router())
         .merge(sessions::router())
+        .merge(member_sessions::router())
         .merge(health::router(metrics))
 }
 

@@ -89,6 +89,21 @@ pub struct CreateProjectRequest {
     pub description: Option<String>,
 }
 
+/// A key to register: exactly one of `public_key_pem` and `jwk`, never a private key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateSigningKeyRequest {
+    /// The `kid` your assertions' header names (1 to 128 visible characters).
+    pub kid: String,
+    /// `ES256`, `ES384`, `EdDSA` or `RS256`.
+    pub alg: String,
+    /// A `-----BEGIN PUBLIC KEY-----` PEM (SubjectPublicKeyInfo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key_pem: Option<String>,
+    /// A public JWK whose `kty`/`crv` fit `alg`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwk: Option<Value>,
+}
+
 /// A new tool. Field names follow TengineAI's documentation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreateToolRequest {
@@ -369,6 +384,53 @@ pub struct RotateWebhookSecretRequest {
     /// The new secret; when omitted (or null) the server generates one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+/// A member session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionToken {
+    /// The bearer token for `/mcp` (`tng_mst_...`), shown in this answer only.
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until it expires (900).
+    pub expires_in: i64,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+    /// The project it is bound to.
+    pub project_id: String,
+    /// The member it acts for.
+    pub member: Value,
+}
+
+/// A member assertion to exchange.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SessionTokenRequest {
+    /// A JWT your backend signed with a registered key: header `kid` and `alg`; claims
+    /// `sub` (the member's stable id), optional `email` and `roles`, `aud` (this server's
+    /// public URL), `exp` (at most 60 s ahead), `jti` (used once).
+    pub member_assertion: String,
+}
+
+/// A project's public key for member assertions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SigningKey {
+    /// Its id.
+    pub id: String,
+    /// The project.
+    pub project_id: String,
+    /// The `kid` assertions name it by.
+    pub kid: String,
+    /// `ES256`, `ES384`, `EdDSA` or `RS256`.
+    pub alg: String,
+    /// The PEM public key, when registered as PEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_pem: Option<String>,
+    /// The JWK, when registered as a JWK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwk: Option<Value>,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A tool as the API shows it: every field but the secret, which is write-only;

@@ -32,6 +32,8 @@ __all__ = [
     "PortalExchange",
     "PortalSession",
     "Project",
+    "SessionToken",
+    "SigningKey",
     "Tool",
     "ToolCall",
     "UsageCounts",
@@ -341,6 +343,58 @@ class Project:
             description=d.get("description"),
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class SessionToken:
+    """A member session."""
+
+    token: str = ""
+    token_type: str = ""
+    expires_in: int = 0
+    expires_at: Optional[datetime] = None
+    project_id: str = ""
+    member: Dict[str, Any] = field(default_factory=dict)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SessionToken":
+        return cls(
+            token=d.get("token", ""),
+            token_type=d.get("token_type", ""),
+            expires_in=int(d.get("expires_in") or 0),
+            expires_at=parse_datetime(d.get("expires_at")),
+            project_id=d.get("project_id", ""),
+            member=dict(d.get("member") or {}),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class SigningKey:
+    """A project's public key for member assertions."""
+
+    id: str
+    project_id: str = ""
+    kid: str = ""
+    alg: str = ""
+    public_key_pem: Optional[str] = None
+    jwk: Dict[str, Any] = field(default_factory=dict)
+    created_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SigningKey":
+        return cls(
+            id=d["id"],
+            project_id=d.get("project_id", ""),
+            kid=d.get("kid", ""),
+            alg=d.get("alg", ""),
+            public_key_pem=d.get("public_key_pem"),
+            jwk=dict(d.get("jwk") or {}),
+            created_at=parse_datetime(d.get("created_at")),
             raw=dict(d),
         )
 
