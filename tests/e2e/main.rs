@@ -14,6 +14,7 @@ mod cli;
 mod concurrency;
 mod errors;
 mod faults;
+mod inspector;
 mod mcp;
 mod mcp_calls;
 mod projects;

@@ -24,13 +24,13 @@ const REQUIREMENTS: &str = include_str!("mcp_client/requirements.txt");
 
 /// One request the loopback API got.
 #[derive(Debug, Clone)]
-struct Recorded {
-    method: String,
-    path_and_query: String,
+pub(crate) struct Recorded {
+    pub(crate) method: String,
+    pub(crate) path_and_query: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     /// What the Rust SDK's `tng2` verifier said.
-    verified: Result<(), String>,
+    pub(crate) verified: Result<(), String>,
 }
 
 impl Recorded {
@@ -39,10 +39,10 @@ impl Recorded {
     }
 }
 
-type Log = Arc<Mutex<Vec<Recorded>>>;
+pub(crate) type Log = Arc<Mutex<Vec<Recorded>>>;
 
 /// A loopback API answering every request with a JSON object, recording each.
-async fn loopback_api() -> (SocketAddr, Log) {
+pub(crate) async fn loopback_api() -> (SocketAddr, Log) {
     async fn record(
         State(log): State<Log>,
         method: Method,
@@ -74,13 +74,13 @@ async fn loopback_api() -> (SocketAddr, Log) {
     (addr, log)
 }
 
-async fn server(backend: Backend) -> TestApp {
+pub(crate) async fn server(backend: Backend) -> TestApp {
     let env = vec![("TENGINE_TOOLS_ALLOW_PRIVATE".to_owned(), "true".to_owned())];
     TestApp::spawn_with(backend, Options { env, ..Options::default() }).await
 }
 
 /// Registers a signed POST tool (and a disabled one) on `project`, aimed at `api`.
-async fn register_tools(app: &TestApp, project: &str, api: SocketAddr) {
+pub(crate) async fn register_tools(app: &TestApp, project: &str, api: SocketAddr) {
     let path = format!("/api/v1/projects/{project}/tools");
     let tool = json!({
         "name": "crm-contacts-get_by_id",
