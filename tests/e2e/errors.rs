@@ -319,7 +319,7 @@ async fn unknown_routes_and_wrong_methods_have_their_own_errors(backend: Backend
         "/api/v1/project",
         "/api/v2/projects",
         "/nope",
-        "/",
+        "/assets",
         "/api/v1",
         &format!("/api/v1/projects/{project}/nope"),
     ] {

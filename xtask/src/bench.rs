@@ -207,8 +207,8 @@ fn drop_database(name: &str) {
     ]));
 }
 
-/// Runs the benchmarks named in `args` (`perf`, `usage`, `analytics`, `webhooks`;
-/// default all).
+/// Runs the benchmarks named in `args` (`perf`, `usage`, `analytics`, `webhooks`,
+/// `mcp`; default all).
 pub fn bench(args: &[String]) -> Result {
     crate::ensure_postgres()?;
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -219,7 +219,7 @@ pub fn bench(args: &[String]) -> Result {
     let bin = target_dir().join("release/tengine");
     let seeder = target_dir().join("release/tengine-bench");
     let which: Vec<&str> = if args.is_empty() {
-        vec!["perf", "usage", "analytics", "webhooks"]
+        vec!["perf", "usage", "analytics", "webhooks", "mcp"]
     } else {
         args.iter().map(String::as_str).collect()
     };
@@ -257,6 +257,9 @@ pub fn bench(args: &[String]) -> Result {
         }
         if which.contains(&"analytics") {
             section(analytics_bench(&metered, &seeder, &db, &key, &account, &project)?);
+        }
+        if which.contains(&"mcp") {
+            section(mcp_bench(&bin, &seeder, &db, &key, &project)?);
         }
         Ok(report)
     })();
@@ -636,4 +639,95 @@ fn chrono_like_days_ago(days: u64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Tool calls over `/mcp` against a loopback API that answers at once: the latency
+/// Tengine adds over calling the API directly with the same client, calls/s, and wrk
+/// straight at the API, 64 concurrent sessions, A/B alternating (docs/PERFORMANCE.md).
+fn mcp_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str) -> Result<String> {
+    const CONNECTIONS: u32 = 64;
+    const SECONDS: u32 = 10;
+    let child = Command::new(seeder)
+        .args(["echo-api", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not start the echo API: {e}"))?;
+    let mut api = Baseline(child, String::new());
+    api.1 = format!("http://{}", listening::address(&mut api.0, listening::BENCH, Duration::from_secs(20))?);
+    let server = Server::start(bin, db, &[("TENGINE_TOOLS_ALLOW_PRIVATE", "true")])?;
+    let tool = serde_json::json!({
+        "name": "bench-echo",
+        "description": "Echoes at once.",
+        "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
+        "base_url": api.1,
+        "http_method": "POST",
+        "endpoint_path": "/echo",
+        "body_template": {"q": "{q}"}
+    });
+    post(&server.base, key, &format!("/projects/{project}/tools"), &tool.to_string())?;
+    let wrk_api = wrk(&format!("{}/echo", api.1), key, CONNECTIONS, SECONDS)?;
+    let ticks_before = cpu_ticks(server.pid());
+    let out = run(Command::new(seeder).args([
+        "mcp-load",
+        "--mcp-url",
+        &format!("{}/mcp", server.base),
+        "--api-url",
+        &format!("{}/echo", api.1),
+        "--key",
+        key,
+        "--tool",
+        "bench-echo",
+        "--connections",
+        &CONNECTIONS.to_string(),
+        "--seconds",
+        &SECONDS.to_string(),
+        "--rounds",
+        "2",
+    ]))?;
+    let ticks = cpu_ticks(server.pid()).saturating_sub(ticks_before);
+    let rounds: serde_json::Value = serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))?;
+    let rounds = rounds.as_array().cloned().unwrap_or_default();
+    let med = |side: &str, field: &str| median(rounds.iter().filter_map(|r| r[side][field].as_f64()).collect());
+    let (d50, d99, m50, m99) =
+        (med("direct", "p50_ms"), med("direct", "p99_ms"), med("mcp", "p50_ms"), med("mcp", "p99_ms"));
+    let mcp_rps = med("mcp", "calls_per_sec");
+    let mcp_calls: f64 = rounds.iter().filter_map(|r| r["mcp"]["calls"].as_f64()).sum();
+    let errors: f64 = rounds.iter().filter_map(|r| r["mcp"]["errors"].as_f64()).sum();
+    // Clock ticks are 10 ms; the server's CPU over every MCP round, per call.
+    let cpu_us_per_call = if mcp_calls > 0.0 { ticks as f64 * 10_000.0 / mcp_calls } else { f64::NAN };
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let mut t = String::new();
+    t.push_str(&format!(
+        "\n## mcp: tool calls over /mcp, {CONNECTIONS} sessions, {SECONDS} s x 2 rounds A/B (median of rounds)\n\n"
+    ));
+    t.push_str(
+        "| measure | direct to the API | through /mcp | added by Tengine | target |\n| --- | --- | --- | --- | --- |\n",
+    );
+    t.push_str(&format!(
+        "| p50 latency | {:.3} ms | {:.3} ms | {:.3} ms | <= 1 ms: {} |\n",
+        d50,
+        m50,
+        m50 - d50,
+        verdict(m50 - d50 <= 1.0)
+    ));
+    t.push_str(&format!(
+        "| p99 latency | {:.3} ms | {:.3} ms | {:.3} ms | <= 5 ms: {} |\n",
+        d99,
+        m99,
+        m99 - d99,
+        verdict(m99 - d99 <= 5.0)
+    ));
+    t.push_str(&format!(
+        "| calls/s | wrk at the API: {:.0} | {:.0} | ratio {:.3} | >= 0.5 x wrk: {} |\n",
+        wrk_api.rps,
+        mcp_rps,
+        mcp_rps / wrk_api.rps,
+        verdict(mcp_rps >= 0.5 * wrk_api.rps)
+    ));
+    t.push_str(&format!(
+        "\nfailed calls: {errors}; server CPU per MCP call: {:.0} us (from /proc ticks over the MCP rounds)\n",
+        cpu_us_per_call
+    ));
+    Ok(t)
 }

@@ -2,6 +2,7 @@
 //! synthetic data sets through the storage adapter, and the baseline server.
 
 mod baseline;
+mod mcp_load;
 mod receiver;
 
 use std::time::Instant;
@@ -60,6 +61,36 @@ enum Command {
         #[arg(long)]
         listen: std::net::SocketAddr,
     },
+    /// A loopback API answering a small JSON object at once (the MCP bench's tool).
+    EchoApi {
+        /// Where to listen.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
+    /// Tool calls through `/mcp` against calling the API directly, same client, alternating.
+    McpLoad {
+        /// Tengine's `/mcp` URL.
+        #[arg(long)]
+        mcp_url: String,
+        /// The echo API's URL.
+        #[arg(long)]
+        api_url: String,
+        /// A key with `write` on the tool's project.
+        #[arg(long)]
+        key: String,
+        /// The tool's name.
+        #[arg(long)]
+        tool: String,
+        /// Concurrent sessions (and direct connections).
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Alternating rounds.
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+    },
     /// The physical-limit baseline: axum + one primary-key SELECT through a sqlx pool.
     Baseline {
         /// The database.
@@ -116,6 +147,10 @@ async fn main() -> anyhow::Result<()> {
     let (database_url, account, project, keys, background_rows) = match Cli::parse().command {
         Command::Baseline { database_url, listen } => return baseline::serve(&database_url, listen).await,
         Command::Receiver { listen } => return receiver::serve(listen).await,
+        Command::EchoApi { listen } => return mcp_load::echo_api(listen).await,
+        Command::McpLoad { mcp_url, api_url, key, tool, connections, seconds, rounds } => {
+            return mcp_load::run(&mcp_url, &api_url, &key, &tool, connections, seconds, rounds).await
+        }
         Command::SeedProjects { database_url, account, count } => {
             return seed_projects(&database_url, &account, count).await
         }
