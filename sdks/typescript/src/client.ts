@@ -1,7 +1,9 @@
 import { APIClient, type ClientOptions } from './core.js';
+import { fromWire } from './models.js';
 import { AnalyticsResource } from './resources/analytics.js';
 import { ApiKeys } from './resources/api-keys.js';
 import { Events } from './resources/events.js';
+import { Mcp, PortalSessions, Sessions, SigningKeys, ToolCalls, type Me } from './resources/execution.js';
 import { Projects } from './resources/projects.js';
 import { Tools } from './resources/tools.js';
 import { Webhooks } from './resources/webhooks.js';
@@ -21,6 +23,11 @@ export class TengineAI extends APIClient {
   readonly tools: Tools;
   readonly events: Events;
   readonly analytics: AnalyticsResource;
+  readonly toolCalls: ToolCalls;
+  readonly signingKeys: SigningKeys;
+  readonly mcp: Mcp;
+  readonly portalSessions: PortalSessions;
+  readonly sessions: Sessions;
 
   constructor(options: ClientOptions = {}) {
     super(options);
@@ -30,5 +37,15 @@ export class TengineAI extends APIClient {
     this.tools = new Tools(this);
     this.events = new Events(this);
     this.analytics = new AnalyticsResource(this);
+    this.toolCalls = new ToolCalls(this);
+    this.signingKeys = new SigningKeys(this);
+    this.mcp = new Mcp(this);
+    this.portalSessions = new PortalSessions(this);
+    this.sessions = new Sessions(this);
+  }
+
+  /** Who the client's key is (`GET /me`). */
+  async me(): Promise<Me> {
+    return fromWire(await this.request({ method: 'GET', path: '/me' }));
   }
 }

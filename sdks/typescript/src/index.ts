@@ -54,6 +54,23 @@ export type {
   Webhooks,
 } from './resources/webhooks.js';
 export type { ToolCreateParams, ToolUpdateParams, Tools } from './resources/tools.js';
+export type {
+  ConsoleSession,
+  Mcp,
+  Me,
+  PortalExchange,
+  PortalSession,
+  PortalSessionCreateParams,
+  PortalSessions,
+  SessionToken,
+  Sessions,
+  SigningKey,
+  SigningKeyCreateParams,
+  SigningKeys,
+  ToolCall,
+  ToolCallListParams,
+  ToolCalls,
+} from './resources/execution.js';
 export type { EventListParams, Events } from './resources/events.js';
 export type { AnalyticsParams, AnalyticsResource } from './resources/analytics.js';
 export {

@@ -10,11 +10,16 @@ import httpx
 
 from ._errors import TengineError
 from ._http import DEFAULT_BASE_URL, HttpClient
+from ._models import Me
 from .resources import (
     AnalyticsResource,
     ApiKeysResource,
     EventsResource,
     ProjectsResource,
+    McpResource,
+    MeResource,
+    SigningKeysResource,
+    ToolCallsResource,
     ToolsResource,
     WebhooksResource,
 )
@@ -65,8 +70,16 @@ class TengineAI:
         self.api_keys = ApiKeysResource(self._http)
         self.webhooks = WebhooksResource(self._http)
         self.tools = ToolsResource(self._http)
+        self.tool_calls = ToolCallsResource(self._http)
+        self.signing_keys = SigningKeysResource(self._http)
+        self.mcp = McpResource(self._http)
+        self._me = MeResource(self._http)
         self.events = EventsResource(self._http)
         self.analytics = AnalyticsResource(self._http)
+
+    def me(self) -> Me:
+        """Who the client's key is (``GET /me``)."""
+        return self._me.retrieve()
 
     @property
     def base_url(self) -> str:

@@ -114,12 +114,16 @@ class HttpClient:
         json_body: Any = None,
         send_body: bool = False,
         idempotency_key: Optional[str] = None,
+        headers: Optional[Mapping[str, str]] = None,
     ) -> Any:
         """Send a request, retrying 429/502/503/504 and connection errors as docs/sdk-retries.md
         says (a POST always carries an ``Idempotency-Key``, the same on every retry). Returns the parsed
         JSON body (``None`` for 204) or raises a :class:`TengineError` subclass."""
         method = method.upper()
+        extra = headers
         headers = dict(self._headers)
+        if extra:
+            headers.update(extra)
         if method == "POST":
             # One key per logical call, reused by its retries, so a retried create is applied once.
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())

@@ -3,8 +3,20 @@
 from .analytics import AnalyticsResource
 from .api_keys import ApiKeysResource
 from .events import EventsResource
+from .execution import McpResource, MeResource, SigningKeysResource, ToolCallsResource
 from .projects import ProjectsResource
 from .tools import ToolsResource
 from .webhooks import WebhooksResource
 
-__all__ = ["AnalyticsResource", "ApiKeysResource", "EventsResource", "ProjectsResource", "ToolsResource", "WebhooksResource"]
+__all__ = [
+    "AnalyticsResource",
+    "ApiKeysResource",
+    "EventsResource",
+    "McpResource",
+    "MeResource",
+    "ProjectsResource",
+    "SigningKeysResource",
+    "ToolCallsResource",
+    "ToolsResource",
+    "WebhooksResource",
+]

@@ -17,6 +17,7 @@ _OPTIONAL = frozenset(
         "body_template",
         "enabled",
         "require_member",
+        "log_payloads",
         "inject_member_identity",
         "auth_strategy",
         "encrypted_auth_secret",
