@@ -170,6 +170,33 @@ async fn tools_are_managed_from_rust_and_the_secret_never_comes_back() {
 }
 
 #[tokio::test]
+async fn member_sessions_signing_keys_and_the_call_log_from_rust() {
+    let app = app().await;
+    let client = client(&app, app.admin_key());
+    let me = client.me().await.unwrap();
+    assert_eq!((me.scope.as_str(), me.permissions.contains(&"admin".to_owned())), ("account", true));
+    let project = client.projects().create(&CreateProject { name: "m".into(), description: None }).await.unwrap();
+    let body = tengineai::models::CreateSigningKeyRequest {
+        kid: "backend-1".into(),
+        alg: "ES256".into(),
+        public_key_pem: Some(crate::mcp::ES256_PUBLIC.into()),
+        jwk: None,
+    };
+    let key = client.signing_keys().create(&project.id, &body).await.unwrap();
+    assert_eq!((key.kid.as_str(), key.alg.as_str()), ("backend-1", "ES256"));
+    assert_eq!(client.signing_keys().list(&project.id, None, None).await.unwrap().data.len(), 1);
+    // A real assertion, for this server, opens a member session.
+    let assertion = crate::mcp::assertion(&app, "backend-1", false, serde_json::json!({}));
+    let token = client.mcp().session_token(&assertion, Some(&project.id)).await.unwrap();
+    assert!(token.token.starts_with("tng_mst_") && token.expires_in == 900);
+    let replayed = client.mcp().session_token(&assertion, Some(&project.id)).await.unwrap_err();
+    assert_eq!(replayed.api().unwrap().details["field"], "member_assertion");
+    let calls = client.tool_calls().list(&project.id, &tengineai::ToolCallFilter::default(), None, None).await.unwrap();
+    assert!(calls.data.is_empty());
+    client.signing_keys().delete(&project.id, &key.id).await.unwrap();
+}
+
+#[tokio::test]
 async fn list_all_walks_every_page() {
     let app = app().await;
     let client = client(&app, app.admin_key());

@@ -29,7 +29,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use error::{ApiError, Error};
-pub use resources::{Analytics, ApiKeys, Events, Projects, Tools, Webhooks};
+pub use resources::{
+    Analytics, ApiKeys, Events, Mcp, Projects, SigningKeys, ToolCallFilter, ToolCalls, Tools, Webhooks,
+};
 
 /// The hosted API's base URL.
 pub const DEFAULT_BASE_URL: &str = "https://app.tengine.ai/api/v1";
@@ -140,6 +142,29 @@ impl TengineAI {
         Tools(self)
     }
 
+    /// The tool call logs of projects.
+    pub fn tool_calls(&self) -> resources::ToolCalls<'_> {
+        resources::ToolCalls(self)
+    }
+
+    /// Projects' signing keys for member assertions.
+    pub fn signing_keys(&self) -> resources::SigningKeys<'_> {
+        resources::SigningKeys(self)
+    }
+
+    /// `/mcp` helpers for a project's backend (member session tokens).
+    pub fn mcp(&self) -> resources::Mcp<'_> {
+        resources::Mcp(self)
+    }
+
+    /// Who the client's key is (`GET /me`).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn me(&self) -> Result<models::Me, Error> {
+        self.get("/me", &[]).await
+    }
+
     /// Projects' event logs.
     pub fn events(&self) -> Events<'_> {
         Events(self)
@@ -158,11 +183,26 @@ impl TengineAI {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<Option<T>, Error> {
+        self.call_with(method, path, query, &[], body).await
+    }
+
+    /// [`TengineAI::call`] with extra request headers.
+    pub(crate) async fn call_with<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        headers: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<Option<T>, Error> {
         let url = format!("{}{path}", self.base);
         let idempotency_key = (method == Method::POST).then(|| uuid::Uuid::new_v4().to_string());
         let mut attempt = 0;
         loop {
             let mut req = self.http.request(method.clone(), &url).bearer_auth(&self.key).query(query);
+            for (name, value) in headers {
+                req = req.header(*name, value);
+            }
             if let Some(k) = &idempotency_key {
                 req = req.header("Idempotency-Key", k);
             }

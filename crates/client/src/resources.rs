@@ -356,3 +356,120 @@ impl Analytics<'_> {
         self.0.get(&format!("/projects/{project_id}/analytics"), &q).await
     }
 }
+
+/// `client.tool_calls()`: every tool call `/mcp` made or refused.
+pub struct ToolCalls<'a>(pub(crate) &'a TengineAI);
+
+/// Filters of the call log.
+#[derive(Debug, Clone, Default)]
+pub struct ToolCallFilter {
+    /// Only this tool's calls.
+    pub tool_id: Option<String>,
+    /// Only this member's.
+    pub member_id: Option<String>,
+    /// Only `succeeded`, `failed` or `refused` calls.
+    pub status: Option<String>,
+}
+
+impl ToolCalls<'_> {
+    /// One page of a project's logged calls, newest first.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(
+        &self,
+        project_id: &str,
+        filter: &ToolCallFilter,
+        page: Option<u32>,
+        per_page: Option<u32>,
+    ) -> Result<Page<crate::models::ToolCall>, Error> {
+        let mut q = paging(page, per_page);
+        for (name, value) in
+            [("tool_id", &filter.tool_id), ("member_id", &filter.member_id), ("status", &filter.status)]
+        {
+            if let Some(v) = value {
+                q.push((name, v.clone()));
+            }
+        }
+        self.0.get(&format!("/projects/{project_id}/tool-calls"), &q).await
+    }
+
+    /// One logged call.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn retrieve(&self, project_id: &str, call_id: &str) -> Result<crate::models::ToolCall, Error> {
+        self.0.get(&format!("/projects/{project_id}/tool-calls/{call_id}"), &[]).await
+    }
+}
+
+/// `client.signing_keys()`: the public keys a project's backend signs member assertions with.
+pub struct SigningKeys<'a>(pub(crate) &'a TengineAI);
+
+impl SigningKeys<'_> {
+    /// One page of a project's signing keys.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(
+        &self,
+        project_id: &str,
+        page: Option<u32>,
+        per_page: Option<u32>,
+    ) -> Result<Page<crate::models::SigningKey>, Error> {
+        self.0.get(&format!("/projects/{project_id}/signing-keys"), &paging(page, per_page)).await
+    }
+
+    /// Registers a public key (exactly one of `public_key_pem` and `jwk`).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn create(
+        &self,
+        project_id: &str,
+        body: &crate::models::CreateSigningKeyRequest,
+    ) -> Result<crate::models::SigningKey, Error> {
+        self.0.send(Method::POST, &format!("/projects/{project_id}/signing-keys"), Some(body)).await
+    }
+
+    /// One signing key.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn retrieve(&self, project_id: &str, key_id: &str) -> Result<crate::models::SigningKey, Error> {
+        self.0.get(&format!("/projects/{project_id}/signing-keys/{key_id}"), &[]).await
+    }
+
+    /// Deletes a signing key.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn delete(&self, project_id: &str, key_id: &str) -> Result<(), Error> {
+        self.0.delete_empty(&format!("/projects/{project_id}/signing-keys/{key_id}")).await
+    }
+}
+
+/// `client.mcp()`: what a project's backend asks of `/mcp`.
+pub struct Mcp<'a>(pub(crate) &'a TengineAI);
+
+impl Mcp<'_> {
+    /// Exchanges a member assertion (a JWT your backend signed) for a 15-minute
+    /// `tng_mst_` token an MCP client uses at `/mcp` for that member; an account-wide key
+    /// names the project with `project_id`.
+    ///
+    /// # Errors
+    /// See [`Error`]; a refused assertion is a validation error on `member_assertion`.
+    pub async fn session_token(
+        &self,
+        member_assertion: &str,
+        project_id: Option<&str>,
+    ) -> Result<crate::models::SessionToken, Error> {
+        let body = serde_json::json!({"member_assertion": member_assertion});
+        let headers: Vec<(&str, String)> =
+            project_id.map(|p| vec![("X-Tengine-Project-Id", p.to_owned())]).unwrap_or_default();
+        self.0
+            .call_with(Method::POST, "/mcp/session-token", &[], &headers, Some(&body))
+            .await?
+            .ok_or_else(|| Error::Decode("empty body".into()))
+    }
+}
