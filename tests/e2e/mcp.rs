@@ -486,3 +486,94 @@ async fn member_sessions_call_member_tools_with_the_members_identity(backend: Ba
 }
 
 both!(member_sessions_call_member_tools_with_the_members_identity);
+
+/// The issue's refusals and edge cases, driven by the official Python SDK: template
+/// injection attempts, a slow API, a huge answer, a member tool without a member, and a
+/// retried call (the same `_meta.idempotency_key`) reaching the API once.
+async fn the_python_sdk_sees_injections_refused_timeouts_cuts_and_one_call_per_retry(backend: Backend) {
+    let app = server(backend).await;
+    let (api, seen) = crate::mcp_calls::api().await;
+    let project = app.project("edges").await;
+    let (_, key) = app.key(&project, &["read", "write"]).await;
+    let tools = format!("/api/v1/projects/{project}/tools");
+    let base = format!("http://{api}");
+    let schema = json!({"type": "object", "properties": {"q": {"type": "string"}}});
+    for t in [
+        json!({"name": "templated", "description": "d", "input_schema": schema, "base_url": base, "http_method": "POST",
+               "endpoint_path": "/items/{q}", "headers_template": {"X-Q": "{q}"}, "body_template": {"q": "{q}", "fixed": true}}),
+        json!({"name": "slow", "description": "d", "input_schema": schema, "base_url": base, "http_method": "GET",
+               "endpoint_path": "/slow", "timeout_ms": 1000}),
+        json!({"name": "huge", "description": "d", "input_schema": schema, "base_url": base, "http_method": "GET",
+               "endpoint_path": "/huge", "max_response_bytes": 1024}),
+        json!({"name": "members-only", "description": "d", "input_schema": schema, "base_url": base, "http_method": "GET",
+               "endpoint_path": "/m", "require_member": true}),
+    ] {
+        app.post_json(&tools, app.admin_key(), &t).await.expect(StatusCode::CREATED);
+    }
+    let quote = r#"a", "fixed": false, "x": ""#;
+    let retry = json!({"idempotency_key": "order-1"});
+    let out = mcp_client(
+        &app,
+        bearer(&key),
+        json!([
+            {"op": "call", "name": "templated", "arguments": {"q": "../../admin"}},
+            {"op": "call", "name": "templated", "arguments": {"q": "x\r\nX-Injected: 1"}},
+            {"op": "call", "name": "templated", "arguments": {"q": quote}},
+            {"op": "call", "name": "slow", "arguments": {}},
+            {"op": "call", "name": "huge", "arguments": {}},
+            {"op": "call", "name": "members-only", "arguments": {}},
+            {"op": "call", "name": "templated", "arguments": {"q": "once"}, "meta": retry},
+            {"op": "call", "name": "templated", "arguments": {"q": "once"}, "meta": retry},
+        ]),
+    )
+    .await;
+    let steps = out["steps"].as_array().expect("steps");
+    assert_eq!(steps[0]["is_error"], false, "{out}");
+    assert_eq!(steps[1]["is_error"], true, "CR/LF in a header is refused: {out}");
+    assert_eq!(steps[2]["is_error"], false, "{out}");
+    assert_eq!(steps[3]["is_error"], true, "{out}");
+    assert!(steps[3]["texts"][0].as_str().is_some_and(|t| t.contains("1000 ms")), "{out}");
+    let cut = steps[4]["texts"][0].as_str().expect("text");
+    assert!(cut.contains("truncated") && cut.len() < 2048, "{cut}");
+    assert_eq!(steps[5]["structured"]["error"], "member_required", "{out}");
+    assert_eq!(steps[6], steps[7], "the retry gets the first result");
+
+    let got = seen.lock().expect("seen").clone();
+    let paths: Vec<&str> = got.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/items/..%2F..%2Fadmin",
+            "/items/a%22%2C%20%22fixed%22%3A%20false%2C%20%22x%22%3A%20%22",
+            "/slow",
+            "/huge",
+            "/items/once"
+        ],
+        "{paths:?}"
+    );
+    let quoted: Value = serde_json::from_slice(&got[1].2).expect("JSON");
+    assert_eq!(quoted, json!({"q": quote, "fixed": true}), "a quote stays inside its string");
+    assert!(got.iter().all(|(_, h, _)| h.get("x-injected").is_none()));
+}
+
+/// Without `TENGINE_TOOLS_ALLOW_PRIVATE`, a tool whose API resolves to a private or
+/// loopback address is refused at call time, as a tool error.
+async fn a_tool_at_a_private_address_is_refused_at_call_time(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let project = app.project("guarded").await;
+    let (_, key) = app.key(&project, &["read", "write"]).await;
+    let tool = json!({"name": "internal", "description": "d", "input_schema": {"type": "object"},
+                      "base_url": "https://127.0.0.1:9443", "http_method": "GET", "endpoint_path": "/admin"});
+    app.post_json(&format!("/api/v1/projects/{project}/tools"), app.admin_key(), &tool)
+        .await
+        .expect(StatusCode::CREATED);
+    let out = mcp_client(&app, bearer(&key), json!([{"op": "call", "name": "internal", "arguments": {}}])).await;
+    let step = &out["steps"][0];
+    assert_eq!(step["is_error"], true, "{out}");
+    assert!(step["texts"][0].as_str().is_some_and(|t| t.contains("not allowed")), "{out}");
+}
+
+both!(
+    the_python_sdk_sees_injections_refused_timeouts_cuts_and_one_call_per_retry,
+    a_tool_at_a_private_address_is_refused_at_call_time,
+);

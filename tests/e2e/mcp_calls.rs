@@ -18,10 +18,10 @@ use serde_json::{json, Value};
 use crate::helpers::{Backend, Options, TestApp};
 
 /// What the loopback API got: path and query, headers, body.
-type Seen = Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>;
 
 /// A loopback API: `/slow` answers after 3 s, `/huge` with 64 KiB, anything else at once.
-async fn api() -> (SocketAddr, Seen) {
+pub(crate) async fn api() -> (SocketAddr, Seen) {
     async fn record(State(seen): State<Seen>, uri: Uri, headers: HeaderMap, body: Bytes) -> axum::response::Response {
         use axum::response::IntoResponse;
         let path = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();

@@ -1,6 +1,6 @@
 """Drives Tengine's /mcp with the official MCP Python SDK, for the e2e suite.
 
-Reads {"url", "headers", "steps": [{"op": "list"} | {"op": "call", "name", "arguments"}]}
+Reads {"url", "headers", "steps": [{"op": "list"} | {"op": "call", "name", "arguments", "meta"?}]}
 as JSON on stdin, runs the steps in one MCP session and prints one JSON object:
 {"steps": [...]} with, per step, the tools listed, the tool result, or the MCP error.
 """
@@ -25,7 +25,7 @@ async def step(client, s):
             listed = await client.list_tools()
             return {"tools": [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in listed.tools]}
         if s["op"] == "call":
-            r = await client.call_tool(s["name"], s.get("arguments"))
+            r = await client.call_tool(s["name"], s.get("arguments"), meta=s.get("meta"))
             texts = [c.text for c in r.content if getattr(c, "type", None) == "text"]
             return {"is_error": bool(r.is_error), "texts": texts, "structured": r.structured_content}
         raise ValueError("unknown op %r" % (s["op"],))
