@@ -676,6 +676,8 @@ fn mcp_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str) -> R
         &format!("{}/echo", api.1),
         "--key",
         key,
+        "--project",
+        project,
         "--tool",
         "bench-echo",
         "--connections",

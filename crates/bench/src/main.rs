@@ -78,6 +78,9 @@ enum Command {
         /// A key with `write` on the tool's project.
         #[arg(long)]
         key: String,
+        /// The tool's project (sent as `X-Tengine-Project-Id`).
+        #[arg(long)]
+        project: String,
         /// The tool's name.
         #[arg(long)]
         tool: String,
@@ -148,8 +151,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Baseline { database_url, listen } => return baseline::serve(&database_url, listen).await,
         Command::Receiver { listen } => return receiver::serve(listen).await,
         Command::EchoApi { listen } => return mcp_load::echo_api(listen).await,
-        Command::McpLoad { mcp_url, api_url, key, tool, connections, seconds, rounds } => {
-            return mcp_load::run(&mcp_url, &api_url, &key, &tool, connections, seconds, rounds).await
+        Command::McpLoad { mcp_url, api_url, key, project, tool, connections, seconds, rounds } => {
+            return mcp_load::run(&mcp_url, &api_url, &key, &project, &tool, connections, seconds, rounds).await
         }
         Command::SeedProjects { database_url, account, count } => {
             return seed_projects(&database_url, &account, count).await

@@ -46,13 +46,21 @@ impl Run {
 
 const ACCEPT: &str = "application/json, text/event-stream";
 
-async fn open_session(client: &reqwest::Client, url: &str, key: &str) -> anyhow::Result<String> {
+async fn open_session(client: &reqwest::Client, url: &str, key: &str, project: &str) -> anyhow::Result<String> {
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}});
-    let res = client.post(url).bearer_auth(key).header("accept", ACCEPT).json(&init).send().await?;
+    let res = client
+        .post(url)
+        .bearer_auth(key)
+        .header("accept", ACCEPT)
+        .header("x-tengine-project-id", project)
+        .json(&init)
+        .send()
+        .await?;
+    let status = res.status();
     let session = res.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let _ = res.bytes().await?;
-    let session = session.context("no Mcp-Session-Id")?;
+    let session = session.with_context(|| format!("no Mcp-Session-Id (initialize answered {status})"))?;
     let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     let res = client
         .post(url)
@@ -60,6 +68,7 @@ async fn open_session(client: &reqwest::Client, url: &str, key: &str) -> anyhow:
         .header("accept", ACCEPT)
         .header("mcp-session-id", &session)
         .header("mcp-protocol-version", "2025-06-18")
+        .header("x-tengine-project-id", project)
         .json(&done)
         .send()
         .await?;
@@ -68,17 +77,25 @@ async fn open_session(client: &reqwest::Client, url: &str, key: &str) -> anyhow:
 }
 
 /// `connections` sessions calling `tool` through `mcp_url` for `seconds`.
-async fn through_mcp(mcp_url: &str, key: &str, tool: &str, connections: usize, seconds: u64) -> anyhow::Result<Run> {
+async fn through_mcp(
+    mcp_url: &str,
+    key: &str,
+    project: &str,
+    tool: &str,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<Run> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build()?;
     let mut sessions = Vec::with_capacity(connections);
     for _ in 0..connections {
-        sessions.push(open_session(&client, mcp_url, key).await?);
+        sessions.push(open_session(&client, mcp_url, key, project).await?);
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for session in sessions {
         let (client, url, key, tool) = (client.clone(), mcp_url.to_owned(), key.to_owned(), tool.to_owned());
+        let project = project.to_owned();
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut id) = (Vec::new(), 0u64, 1u64);
             while Instant::now() < deadline {
@@ -92,6 +109,7 @@ async fn through_mcp(mcp_url: &str, key: &str, tool: &str, connections: usize, s
                     .header("accept", ACCEPT)
                     .header("mcp-session-id", &session)
                     .header("mcp-protocol-version", "2025-06-18")
+                    .header("x-tengine-project-id", &project)
                     .json(&call)
                     .send()
                     .await;
@@ -157,10 +175,12 @@ async fn collect(tasks: Vec<tokio::task::JoinHandle<(Vec<u64>, u64)>>, started: 
 
 /// Runs the direct baseline and the MCP load `rounds` times each, alternating, and prints
 /// one JSON object with both summaries per round.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     mcp_url: &str,
     api_url: &str,
     key: &str,
+    project: &str,
     tool: &str,
     connections: usize,
     seconds: u64,
@@ -169,7 +189,7 @@ pub async fn run(
     let mut out = Vec::new();
     for _ in 0..rounds {
         let d = direct(api_url, connections, seconds).await?.summary();
-        let m = through_mcp(mcp_url, key, tool, connections, seconds).await?.summary();
+        let m = through_mcp(mcp_url, key, project, tool, connections, seconds).await?.summary();
         out.push(json!({"direct": d, "mcp": m}));
     }
     println!("{}", Value::Array(out));

@@ -2,8 +2,6 @@
  * The HTTP core: authentication, JSON, error mapping, timeouts, retries with backoff
  * and idempotency keys.
  */
-import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import {
   APIConnectionError,
   APITimeoutError,
@@ -13,7 +11,9 @@ import {
 } from './errors.js';
 
 /** The package's version, read from its package.json so the two cannot disagree. */
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+/** The SDK's version (a unit test keeps it equal to package.json's); a literal, so the
+ * client also runs in browsers (the console uses it). */
+export const VERSION: string = '0.1.0';
 export const DEFAULT_BASE_URL = 'https://app.tengine.ai/api/v1';
 
 export interface ClientOptions {
@@ -81,7 +81,9 @@ export function normalizeBaseUrl(raw: string): string {
 }
 
 function env(name: string): string | undefined {
-  const v = typeof process !== 'undefined' ? process.env[name] : undefined;
+  // `process` exists in Node only; browsers (the console) have no environment.
+  const proc = (globalThis as { process?: { env: Record<string, string | undefined> } }).process;
+  const v = proc?.env[name];
   return v === undefined || v === '' ? undefined : v;
 }
 
@@ -126,7 +128,9 @@ export class APIClient {
     this.defaultHeaders = { ...(options.defaultHeaders ?? {}) };
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== 'function') throw new TengineError('No global fetch: use Node 20 or pass `fetch`.');
-    this.fetchImpl = f;
+    // The global one is bound: browsers refuse a `fetch` called on another object
+    // ("Illegal invocation"), and the client calls it as its own method.
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
   buildUrl(path: string, query?: Record<string, QueryValue>): string {
@@ -165,7 +169,7 @@ export class APIClient {
       body = JSON.stringify(spec.body);
     }
     // One key per call, the same on every retry, so a retried POST is applied once.
-    if (spec.method === 'POST') headers['Idempotency-Key'] = opts.idempotencyKey ?? randomUUID();
+    if (spec.method === 'POST') headers['Idempotency-Key'] = opts.idempotencyKey ?? globalThis.crypto.randomUUID();
 
     for (let attempt = 0; ; attempt++) {
       const timeout = AbortSignal.timeout(timeoutMs);

@@ -11,6 +11,10 @@ export interface AnalyticsParams {
   granularity?: Granularity | undefined;
   /** Only the requests of this key. */
   apiKeyId?: string | undefined;
+  /** Count this tool's calls through `/mcp` instead of requests. */
+  toolId?: string | undefined;
+  /** Count the tool calls made for this member. */
+  memberId?: string | undefined;
 }
 
 /** `/projects/{id}/analytics`. */
@@ -26,6 +30,8 @@ export class AnalyticsResource extends Resource {
           end_date: params.endDate,
           granularity: params.granularity,
           api_key_id: params.apiKeyId,
+          tool_id: params.toolId,
+          member_id: params.memberId,
         },
         options,
       }),

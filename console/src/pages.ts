@@ -1,0 +1,272 @@
+// The console's pages: overview, projects, a project's keys and its usage.
+import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
+import type { ApiKey, Me, Project, TengineAI } from './sdk';
+import { Chart, ErrorBox, ListState, useLoad, when } from './ui';
+
+const can = (me: Me | undefined, p: string) => !!me && (me.permissions.includes(p as never) || me.permissions.includes('admin' as never));
+
+async function allProjects(client: TengineAI): Promise<Project[]> {
+  const out: Project[] = [];
+  for await (const p of client.projects.listAll()) out.push(p);
+  return out;
+}
+
+export function Overview({ client, me }: { client: TengineAI; me: Me | undefined }) {
+  const projects = useLoad(() => allProjects(client), [client]);
+  const totals = useLoad(async () => {
+    const list = projects.data ?? [];
+    const since = new Date(Date.now() - 24 * 3600 * 1000);
+    const rows = await Promise.all(
+      list.slice(0, 20).map(async (p) => ({ p, a: await client.analytics.retrieve(p.id, { startDate: since, granularity: 'hour' }) })),
+    );
+    return rows.sort((x, y) => y.a.totals.requests - x.a.totals.requests);
+  }, [projects.data]);
+  const sum = (f: 'requests' | 'errors' | 'rateLimited') => (totals.data ?? []).reduce((n, r) => n + r.a.totals[f], 0);
+  return html`<section>
+    <h1>Overview</h1>
+    <div class="cards">
+      <div class="card"><div class="muted">Plan</div><div class="n">${me?.plan ?? '…'}</div></div>
+      <div class="card"><div class="muted">Hourly limit</div><div class="n">${me ? (me.limit ?? 'unlimited') : '…'}</div></div>
+      <div class="card"><div class="muted">Requests, 24 h</div><div class="n">${totals.loading ? '…' : sum('requests')}</div></div>
+      <div class="card"><div class="muted">Errors, 24 h</div><div class="n">${totals.loading ? '…' : sum('errors')}</div></div>
+      <div class="card"><div class="muted">Rate-limited, 24 h</div><div class="n">${totals.loading ? '…' : sum('rateLimited')}</div></div>
+    </div>
+    <h2>Busiest projects (24 h)</h2>
+    <${ListState} loading=${projects.loading || totals.loading} error=${projects.error ?? totals.error} empty=${(totals.data ?? []).length === 0} what="projects">
+      <div class="scroll"><table>
+        <thead><tr><th>Project</th><th>Requests</th><th>Errors</th></tr></thead>
+        <tbody>${(totals.data ?? []).slice(0, 5).map((r) => html`<tr key=${r.p.id}>
+          <td><a href=${`#/projects/${r.p.id}/usage`}>${r.p.name}</a></td><td>${r.a.totals.requests}</td><td>${r.a.totals.errors}</td></tr>`)}</tbody>
+      </table></div>
+    </${ListState}>
+  </section>`;
+}
+
+export function Projects({ client, me }: { client: TengineAI; me: Me | undefined }) {
+  const [page, setPage] = useState(1);
+  const list = useLoad(() => client.projects.list({ page, perPage: 20 }), [client, page]);
+  const [error, setError] = useState<unknown>();
+  const canCreate = can(me, 'write') && me?.scope === 'account';
+  const create = async (e: Event) => {
+    e.preventDefault();
+    const f = e.currentTarget as HTMLFormElement;
+    const name = (f.elements.namedItem('name') as HTMLInputElement).value;
+    const description = (f.elements.namedItem('description') as HTMLInputElement).value;
+    try {
+      setError(undefined);
+      await client.projects.create({ name, description: description || undefined });
+      f.reset();
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const remove = async (p: Project) => {
+    if (!confirm(`Delete "${p.name}"? Its API keys stop working at once, its webhooks stop receiving events, and its tools disappear from /mcp.`)) return;
+    try {
+      await client.projects.delete(p.id);
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const rename = async (p: Project) => {
+    const name = prompt('New name', p.name);
+    if (!name || name === p.name) return;
+    try {
+      await client.projects.update(p.id, { name });
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const items = list.data?.data ?? [];
+  return html`<section>
+    <h1>Projects</h1>
+    ${canCreate
+      ? html`<form class="row" onSubmit=${create} aria-label="Create a project">
+          <label><span>Name</span><input name="name" required maxlength="100" /></label>
+          <label><span>Description</span><input name="description" maxlength="1000" /></label>
+          <button type="submit">Create project</button>
+        </form>`
+      : html`<p class="muted">Creating projects needs an account-wide key with write.</p>`}
+    <${ErrorBox} error=${error} />
+    <${ListState} loading=${list.loading} error=${list.error} empty=${items.length === 0} what="projects">
+      <div class="scroll"><table>
+        <thead><tr><th>Name</th><th>Description</th><th>Created</th><th>Actions</th></tr></thead>
+        <tbody>${items.map((p) => html`<tr key=${p.id}>
+          <td>${p.name}<div class="muted"><code>${p.id}</code></div></td>
+          <td>${p.description ?? ''}</td>
+          <td>${when(p.createdAt)}</td>
+          <td class="row">
+            <a href=${`#/projects/${p.id}/keys`}>Keys</a>
+            <a href=${`#/projects/${p.id}/usage`}>Usage</a>
+            <button class="secondary" disabled=${!can(me, 'write')} title=${can(me, 'write') ? '' : 'Needs write'} onClick=${() => rename(p)}>Rename</button>
+            <button class="danger" disabled=${!can(me, 'admin')} title=${can(me, 'admin') ? '' : 'Needs admin'} onClick=${() => remove(p)}>Delete</button>
+          </td></tr>`)}</tbody>
+      </table></div>
+      <div class="row">
+        <button class="secondary" disabled=${page <= 1} onClick=${() => setPage(page - 1)}>Previous</button>
+        <span class="muted">Page ${page}</span>
+        <button class="secondary" disabled=${!list.data?.hasNext()} onClick=${() => setPage(page + 1)}>Next</button>
+      </div>
+    </${ListState}>
+  </section>`;
+}
+
+const PERMISSIONS = ['read', 'write', 'webhook', 'admin'] as const;
+
+export function ProjectKeys({ client, me, projectId }: { client: TengineAI; me: Me | undefined; projectId: string }) {
+  const list = useLoad(() => client.apiKeys.list(projectId, { perPage: 100 }), [client, projectId]);
+  const [secret, setSecret] = useState<{ name: string; key: string }>();
+  const [error, setError] = useState<unknown>();
+  const [filter, setFilter] = useState<'all' | 'active' | 'revoked' | 'expiring'>('active');
+  const admin = can(me, 'admin');
+  const create = async (e: Event) => {
+    e.preventDefault();
+    const f = e.currentTarget as HTMLFormElement;
+    const name = (f.elements.namedItem('name') as HTMLInputElement).value;
+    const permissions = PERMISSIONS.filter((p) => (f.elements.namedItem(`perm-${p}`) as HTMLInputElement).checked);
+    const expires = (f.elements.namedItem('expires') as HTMLInputElement).value;
+    try {
+      setError(undefined);
+      const made = await client.apiKeys.create(projectId, { name, permissions: [...permissions], expiresAt: expires ? new Date(expires) : undefined });
+      setSecret({ name: made.name, key: made.key ?? '' });
+      f.reset();
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const rotate = async (k: ApiKey) => {
+    const grace = prompt('Grace period for the old secret, in seconds (0 to 604800)', '3600');
+    if (grace === null) return;
+    try {
+      const made = await client.apiKeys.rotate(projectId, k.id, { gracePeriodSeconds: Number(grace) || 0 });
+      setSecret({ name: made.name, key: made.key ?? '' });
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const revoke = async (k: ApiKey) => {
+    if (!confirm(`Revoke "${k.name}"? Every request with it fails from now on.`)) return;
+    try {
+      await client.apiKeys.revoke(projectId, k.id);
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const soon = Date.now() + 7 * 24 * 3600 * 1000;
+  const keys = (list.data?.data ?? []).filter((k) =>
+    filter === 'all' ? true
+    : filter === 'revoked' ? !!k.revokedAt
+    : filter === 'expiring' ? !k.revokedAt && !!k.expiresAt && new Date(k.expiresAt).getTime() < soon
+    : !k.revokedAt);
+  return html`<section>
+    <h1>API keys <span class="muted"><code>${projectId}</code></span></h1>
+    ${secret
+      ? html`<div class="card warning" role="alert">
+          <p><strong>Copy the secret of "${secret.name}" now.</strong> It is shown once and cannot be shown again.</p>
+          <p class="secret" data-testid="secret">${secret.key}</p>
+          <div class="row"><button onClick=${() => navigator.clipboard?.writeText(secret.key)}>Copy</button>
+          <button class="secondary" onClick=${() => setSecret(undefined)}>I have stored it</button></div>
+        </div>`
+      : null}
+    ${admin
+      ? html`<form onSubmit=${create} aria-label="Create an API key">
+          <div class="row">
+            <label><span>Name</span><input name="name" required maxlength="100" /></label>
+            <label><span>Expires (optional)</span><input name="expires" type="datetime-local" /></label>
+          </div>
+          <fieldset class="row"><legend>Permissions</legend>
+            ${PERMISSIONS.map((p) => html`<label key=${p}><input type="checkbox" name=${`perm-${p}`} checked=${p === 'read'} /> ${p}</label>`)}
+          </fieldset>
+          <button type="submit">Create key</button>
+        </form>`
+      : html`<p class="muted">Creating, rotating and revoking keys needs admin.</p>`}
+    <${ErrorBox} error=${error} />
+    <label><span>Show</span>
+      <select value=${filter} onChange=${(e: Event) => setFilter((e.currentTarget as HTMLSelectElement).value as typeof filter)}>
+        <option value="active">Active</option><option value="revoked">Revoked</option>
+        <option value="expiring">Expiring within 7 days</option><option value="all">All</option>
+      </select></label>
+    <${ListState} loading=${list.loading} error=${list.error} empty=${keys.length === 0} what="keys">
+      <div class="scroll"><table>
+        <thead><tr><th>Name</th><th>Prefix</th><th>Permissions</th><th>Created</th><th>Last used</th><th>Expires</th><th>Revoked</th><th>Actions</th></tr></thead>
+        <tbody>${keys.map((k) => html`<tr key=${k.id}>
+          <td>${k.name}</td><td><code>${k.prefix}</code></td><td>${k.permissions.join(', ')}</td>
+          <td>${when(k.createdAt)}</td><td>${when(k.lastUsedAt)}</td><td>${when(k.expiresAt)}</td><td>${when(k.revokedAt)}</td>
+          <td class="row">${admin && !k.revokedAt
+            ? html`<button class="secondary" onClick=${() => rotate(k)}>Rotate</button><button class="danger" onClick=${() => revoke(k)}>Revoke</button>`
+            : null}</td></tr>`)}</tbody>
+      </table></div>
+    </${ListState}>
+  </section>`;
+}
+
+const RANGES: Record<string, { hours: number; granularity: 'hour' | 'day' }> = {
+  '24h': { hours: 24, granularity: 'hour' },
+  '7d': { hours: 7 * 24, granularity: 'day' },
+  '30d': { hours: 30 * 24, granularity: 'day' },
+};
+
+export function ProjectUsage({ client, projectId }: { client: TengineAI; projectId: string }) {
+  const [range, setRange] = useState('24h');
+  const [keyId, setKeyId] = useState('');
+  const keys = useLoad(() => client.apiKeys.list(projectId, { perPage: 100 }), [client, projectId]);
+  const r = RANGES[range] ?? { hours: 24, granularity: 'hour' as const };
+  const data = useLoad(
+    () => client.analytics.retrieve(projectId, {
+      startDate: new Date(Date.now() - r.hours * 3600 * 1000),
+      granularity: r.granularity,
+      apiKeyId: keyId || undefined,
+    }),
+    [client, projectId, range, keyId],
+  );
+  const a = data.data;
+  const times = (a?.data ?? []).map((b) => new Date(b.timestamp).getTime() / 1000);
+  const csv = () => {
+    const rows = [['timestamp', 'requests', 'errors', 'rate_limited', 'avg_latency_ms', 'p95_latency_ms'].join(',')];
+    for (const b of a?.data ?? []) rows.push([b.timestamp, b.requests, b.errors, b.rateLimited, b.avgLatencyMs, b.p95LatencyMs].join(','));
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([rows.join('\n') + '\n'], { type: 'text/csv' }));
+    link.download = `usage-${projectId}-${range}.csv`;
+    link.click();
+  };
+  return html`<section>
+    <h1>Usage <span class="muted"><code>${projectId}</code></span></h1>
+    <div class="row">
+      <label><span>Range</span><select value=${range} onChange=${(e: Event) => setRange((e.currentTarget as HTMLSelectElement).value)}>
+        <option value="24h">Last 24 hours</option><option value="7d">Last 7 days</option><option value="30d">Last 30 days</option></select></label>
+      <label><span>Key</span><select value=${keyId} onChange=${(e: Event) => setKeyId((e.currentTarget as HTMLSelectElement).value)}>
+        <option value="">All keys</option>
+        ${(keys.data?.data ?? []).map((k) => html`<option key=${k.id} value=${k.id}>${k.name} (${k.prefix})</option>`)}</select></label>
+      <button class="secondary" onClick=${csv} disabled=${!a}>Download CSV</button>
+    </div>
+    <${ErrorBox} error=${data.error} />
+    ${a
+      ? html`<div class="cards">
+          <div class="card"><div class="muted">Requests</div><div class="n" data-testid="total-requests">${a.totals.requests}</div></div>
+          <div class="card"><div class="muted">Errors</div><div class="n">${a.totals.errors}</div></div>
+          <div class="card"><div class="muted">Rate-limited</div><div class="n">${a.totals.rateLimited}</div></div>
+          <div class="card"><div class="muted">p95 latency</div><div class="n">${a.totals.p95LatencyMs} ms</div></div>
+        </div>
+        <${Chart} title="Requests, errors and rate-limited" times=${times} series=${[
+          { label: 'requests', values: a.data.map((b) => b.requests), color: '#2563eb' },
+          { label: 'errors', values: a.data.map((b) => b.errors), color: '#dc2626' },
+          { label: 'rate-limited', values: a.data.map((b) => b.rateLimited), color: '#d97706' },
+        ]} />
+        <${Chart} title="Latency (ms)" times=${times} series=${[
+          { label: 'average', values: a.data.map((b) => b.avgLatencyMs), color: '#059669' },
+          { label: 'p95', values: a.data.map((b) => b.p95LatencyMs), color: '#7c3aed' },
+        ]} />
+        <div class="scroll"><table>
+          <thead><tr><th>Bucket</th><th>Requests</th><th>Errors</th><th>Rate-limited</th><th>Avg ms</th><th>p95 ms</th></tr></thead>
+          <tbody>${a.data.map((b) => html`<tr key=${b.timestamp}><td>${when(b.timestamp)}</td><td>${b.requests}</td><td>${b.errors}</td><td>${b.rateLimited}</td><td>${b.avgLatencyMs}</td><td>${b.p95LatencyMs}</td></tr>`)}</tbody>
+        </table></div>`
+      : data.loading ? html`<p class="muted">Loading usage…</p>` : null}
+  </section>`;
+}

@@ -1,0 +1,78 @@
+// Shared pieces: the client, error display, async loading, the usage chart.
+import { html } from 'htm/preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import uPlot from 'uplot';
+import { TengineAI, TengineError } from './sdk';
+
+/** Where the console keeps its session token (never the API key). */
+export const TOKEN = 'tengine.console.token';
+
+/** A client over this server with `token` as the bearer. */
+export function clientFor(token: string): TengineAI {
+  return new TengineAI({ apiKey: token, baseUrl: location.origin, maxRetries: 1 });
+}
+
+/** An API error as the user sees it: the message and the request id. */
+export function ErrorBox({ error }: { error: unknown }) {
+  if (error === undefined || error === null) return null;
+  const e = error instanceof TengineError ? error : undefined;
+  const message = e ? e.message : String(error);
+  return html`<div class="error" role="alert">
+    ${message}${e?.requestId ? html` <span class="muted">(request ${e.requestId})</span>` : null}
+  </div>`;
+}
+
+/** A value loaded by `load`, reloaded when `deps` change or `reload()` is called. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => live && setState({ data, loading: false }),
+      (error: unknown) => live && setState({ error, loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, tick]);
+  return { ...state, reload: () => setTick((t) => t + 1) };
+}
+
+/** Loading, error and empty states around a list. */
+export function ListState(props: { loading: boolean; error: unknown; empty: boolean; what: string; children: ComponentChildren }) {
+  if (props.loading) return html`<p class="muted" aria-live="polite">Loading ${props.what}…</p>`;
+  if (props.error) return html`<${ErrorBox} error=${props.error} />`;
+  if (props.empty) return html`<p class="muted">No ${props.what} yet.</p>`;
+  return html`${props.children}`;
+}
+
+/** A time series chart (uPlot): one line per series over bucket start times (seconds). */
+export function Chart(props: { title: string; times: number[]; series: { label: string; values: number[]; color: string }[] }) {
+  const el = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const node = el.current;
+    if (!node) return;
+    const width = Math.max(280, node.clientWidth || 600);
+    const plot = new uPlot(
+      {
+        title: props.title,
+        width,
+        height: 240,
+        series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
+        axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor' }],
+      },
+      [props.times, ...props.series.map((s) => s.values)],
+      node,
+    );
+    return () => plot.destroy();
+  }, [props.times, props.series, props.title]);
+  return html`<div class="chart" ref=${el} role="img" aria-label=${props.title}></div>`;
+}
+
+/** Formats an RFC 3339 time for people, in their locale. */
+export function when(t: string | null | undefined): string {
+  return t ? new Date(t).toLocaleString() : '—';
+}

@@ -1,0 +1,104 @@
+// The console and the portal in Debian's Chromium against the real server: the issue's
+// flows, axe on every page, and screenshots of every page.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { accessible, api, backend, launch, screenshots, startServer, type Server } from './fixture.js';
+
+let server: Server;
+let browser: Browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.goto(`${server.url}/`);
+  await page.getByLabel(/API key/).fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+describe(`console (${backend})`, () => {
+  it('signs in, creates a project and a key whose secret is shown once, and charts its usage', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, server.adminKey);
+    // The API key is never kept in the browser: only the session token, in sessionStorage.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.ok(!stored.includes(server.adminKey), 'the key is not in browser storage');
+    assert.ok(stored.includes('tng_cs_'), 'the session token is');
+    await accessible(page, 'overview');
+    await screenshots(page, 'overview');
+
+    await page.getByRole('link', { name: 'Projects' }).click();
+    await page.getByLabel('Name').fill('Console project');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('cell', { name: /Console project/ }).waitFor();
+    await accessible(page, 'projects');
+    await screenshots(page, 'projects');
+
+    await page.getByRole('link', { name: 'Keys' }).first().click();
+    await page.getByLabel('Name').fill('browser-made');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = (await page.getByTestId('secret').textContent())?.trim() ?? '';
+    assert.match(secret, /^tng_/);
+    await accessible(page, 'keys');
+    await screenshots(page, 'keys');
+    await page.reload();
+    await page.getByRole('cell', { name: 'browser-made' }).waitFor();
+    assert.equal(await page.getByTestId('secret').count(), 0, 'the secret is gone after a reload');
+
+    // Use the key from the test; the usage page shows the requests (after the flush).
+    const me = await api(server, secret, 'GET', '/me');
+    for (let i = 0; i < 3; i++) await api(server, secret, 'GET', `/projects/${me.project_id}`);
+    await page.goto(`${server.url}/#/projects/${me.project_id}/usage`);
+    let total = 0;
+    for (let i = 0; i < 30 && total < 4; i++) {
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.getByTestId('total-requests').waitFor();
+      total = Number(await page.getByTestId('total-requests').textContent());
+    }
+    assert.ok(total >= 4, `the usage page shows the key's requests (${total})`);
+    assert.ok((await page.locator('.uplot').count()) >= 2, 'two uPlot charts');
+    await accessible(page, 'usage');
+    await screenshots(page, 'usage');
+    await page.close();
+  });
+
+  it('gives a project-scoped read key its one project and no write actions', async () => {
+    const project = await api(server, server.adminKey, 'POST', '/projects', { name: 'Read only' });
+    const other = await api(server, server.adminKey, 'POST', '/projects', { name: 'Not yours' });
+    const key = await api(server, server.adminKey, 'POST', `/projects/${project.id}/api-keys`, { name: 'reader', permissions: ['read'] });
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, key.key);
+    await page.getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('cell', { name: /Read only/ }).waitFor();
+    assert.equal(await page.getByRole('cell', { name: new RegExp(other.name) }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Create project' }).count(), 0);
+    assert.ok(await page.getByRole('button', { name: 'Delete' }).isDisabled());
+    await page.goto(`${server.url}/#/projects/${project.id}/keys`);
+    await page.getByText('needs admin').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create key' }).count(), 0);
+    await page.close();
+  });
+
+  it('signs out when its key is revoked', async () => {
+    const project = await api(server, server.adminKey, 'POST', '/projects', { name: 'Revoked' });
+    const key = await api(server, server.adminKey, 'POST', `/projects/${project.id}/api-keys`, { name: 'soon gone', permissions: ['read'] });
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, key.key);
+    await api(server, server.adminKey, 'DELETE', `/projects/${project.id}/api-keys/${key.id}`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in to Tengine' }).waitFor();
+    await page.getByText(/session ended/).waitFor();
+    await accessible(page, 'sign-in');
+    await screenshots(page, 'sign-in');
+    await page.close();
+  });
+});
