@@ -156,6 +156,7 @@ async fn exchange(
 #[schema(as = CreatePortalSessionRequest)]
 struct CreatePortalBody {
     /// What the portal may do: any of `read`, `write`, `webhook` (never `admin`).
+    #[schema(min_items = 1)]
     permissions: Vec<String>,
     /// What it shows: any of `keys`, `webhooks`, `deliveries`, `usage` (default all).
     #[serde(default)]
