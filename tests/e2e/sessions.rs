@@ -206,7 +206,17 @@ async fn the_console_is_served_with_a_strict_policy_and_immutable_assets(backend
     assert_eq!(bogus.status, StatusCode::NOT_FOUND);
 }
 
+async fn portal_urls_use_the_configured_public_url(backend: Backend) {
+    let env = vec![("TENGINE_PUBLIC_URL".to_owned(), "https://console.example.com/".to_owned())];
+    let app = TestApp::spawn_with(backend, crate::helpers::Options { env, ..Default::default() }).await;
+    let project = app.project("public").await;
+    let opened = open_portal(&app, &project, json!({"permissions": ["read"]})).await;
+    let url = opened["url"].as_str().expect("url");
+    assert!(url.starts_with("https://console.example.com/portal/ps_"), "{url}");
+}
+
 both!(
+    portal_urls_use_the_configured_public_url,
     console_sessions_act_as_their_key_and_end_with_it,
     portal_sessions_show_one_project_once_per_url_and_stop_when_revoked,
     the_console_is_served_with_a_strict_policy_and_immutable_assets,

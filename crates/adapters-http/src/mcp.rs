@@ -82,7 +82,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
 
 /// The project an account-wide key names; a value that is no project id names none
 /// that exists.
-fn requested_project(headers: &HeaderMap) -> Result<Option<ProjectId>, ApiError> {
+pub(crate) fn requested_project(headers: &HeaderMap) -> Result<Option<ProjectId>, ApiError> {
     match headers.get(PROJECT_HEADER) {
         None => Ok(None),
         Some(v) => v
@@ -136,6 +136,13 @@ async fn admit(State(state): State<AppState>, mut req: Request, next: Next) -> R
 fn challenge(base: Option<&str>) -> HeaderValue {
     base.and_then(|b| HeaderValue::from_str(&format!("Bearer resource_metadata=\"{b}{RESOURCE_METADATA_PATH}\"")).ok())
         .unwrap_or_else(|| HeaderValue::from_static("Bearer"))
+}
+
+/// The server's public origin: `TENGINE_PUBLIC_URL` when configured, else the origin
+/// this request reached (empty when it gives none usable). The audience of member
+/// assertions and the origin of portal URLs.
+pub(crate) fn public_origin(tengine: &Tengine, headers: &HeaderMap) -> String {
+    tengine.public_url().map(str::to_owned).or_else(|| public_base(headers)).unwrap_or_default()
 }
 
 /// The server's origin as the client reached it: `X-Forwarded-Proto` (from a TLS

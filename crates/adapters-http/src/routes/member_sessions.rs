@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tengine_application::mcp::PROJECT_HEADER;
 use tengine_application::Guarded;
 use tengine_domain::member_session::{NewSigningKey, PublicKey, SigningKey};
 use tengine_domain::{time, ProjectId, SigningKeyId};
@@ -252,20 +251,8 @@ async fn session_token(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SessionTokenBody>,
 ) -> Result<Response, ApiError> {
-    let named = match headers.get(PROJECT_HEADER) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(|v| v.trim().parse::<ProjectId>().ok())
-                .ok_or_else(|| ApiError::from(tengine_application::AppError::ProjectNotFound))?,
-        ),
-    };
-    let project = s.tengine.mcp_project(&who, named)?;
-    let audience = match s.tengine.public_url() {
-        Some(url) => url.to_owned(),
-        None => crate::mcp::public_base(&headers).unwrap_or_default(),
-    };
+    let project = s.tengine.mcp_project(&who, crate::mcp::requested_project(&headers)?)?;
+    let audience = crate::mcp::public_origin(&s.tengine, &headers);
     idempotency
         .run(&s, &who, Guarded::MemberSession { project }, async {
             let (session, token) =

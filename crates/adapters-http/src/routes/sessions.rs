@@ -237,7 +237,7 @@ async fn open_portal(
         &body.allowed_origins,
         body.theme.map(Into::into),
     )?;
-    let base = crate::mcp::public_base(&headers).unwrap_or_default();
+    let base = crate::mcp::public_origin(&s.tengine, &headers);
     idempotency
         .run(&s, &who, Guarded::PortalSessions { project: pid }, async {
             let opened = s.tengine.open_portal_session(&who, pid, new).await?;
