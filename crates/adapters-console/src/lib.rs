@@ -13,10 +13,26 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use include_dir::{include_dir, Dir};
+use std::borrow::Cow;
 use tengine_application::{AppError, Tengine};
 use tengine_domain::SessionId;
 
 static ASSETS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/assets");
+
+/// A built file: embedded, or in debug builds read from `TENGINE_CONSOLE_ASSETS_DIR` so
+/// that console work (`npm run build`) shows without recompiling the server. Release
+/// builds serve only what they embed.
+fn load(name: &str) -> Option<Cow<'static, [u8]>> {
+    #[cfg(debug_assertions)]
+    if let Some(dir) = std::env::var_os("TENGINE_CONSOLE_ASSETS_DIR") {
+        // Names come from the router (`assets/{*file}`); refuse any that climb out.
+        if name.split('/').any(|part| part == ".." || part.is_empty()) {
+            return None;
+        }
+        return std::fs::read(std::path::Path::new(&dir).join(name)).ok().map(Cow::Owned);
+    }
+    ASSETS.get_file(name).map(|f| Cow::Borrowed(f.contents()))
+}
 
 /// Everything but `frame-ancestors`: scripts, styles and requests only from the server.
 const CSP_BASE: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -44,12 +60,12 @@ pub fn router(tengine: Tengine, error: ErrorAnswer) -> Router {
 /// An HTML page with its CSP; pages are small and change with every release, so they
 /// are revalidated, while the assets they name are immutable.
 fn page(name: &str, frame_ancestors: &str) -> Response {
-    let Some(file) = ASSETS.get_file(name) else {
+    let Some(file) = load(name) else {
         // The build always has both pages (a unit test checks it).
         return StatusCode::NOT_FOUND.into_response();
     };
     let csp = format!("{CSP_BASE}; frame-ancestors {frame_ancestors}");
-    let mut res = file.contents().to_vec().into_response();
+    let mut res = file.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -112,16 +128,16 @@ fn accepts(headers: &HeaderMap, coding: &str) -> bool {
 async fn asset(State(pages): State<Pages>, Path(file): Path<String>, headers: HeaderMap) -> Response {
     let name = format!("assets/{file}");
     // Only real files of the build; compressed copies are chosen below, never named.
-    let plain = if name.ends_with(".br") || name.ends_with(".gz") { None } else { ASSETS.get_file(&name) };
+    let plain = if name.ends_with(".br") || name.ends_with(".gz") { None } else { load(&name) };
     let Some(plain) = plain else {
         return (pages.error)(AppError::NotFound("asset"));
     };
     let (body, encoding) = [("br", ".br"), ("gzip", ".gz")]
         .into_iter()
         .filter(|(coding, _)| accepts(&headers, coding))
-        .find_map(|(coding, ext)| ASSETS.get_file(format!("{name}{ext}")).map(|f| (f.contents(), Some(coding))))
-        .unwrap_or((plain.contents(), None));
-    let mut res = body.to_vec().into_response();
+        .find_map(|(coding, ext)| load(&format!("{name}{ext}")).map(|f| (f, Some(coding))))
+        .unwrap_or((plain, None));
+    let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&name)));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
