@@ -290,7 +290,7 @@ impl ServerHandler for TengineMcp {
     ) -> Result<ListToolsResult, ErrorData> {
         let who = caller(&ctx)?;
         let tools = self.tengine.mcp_tools(&who.principal, who.project).await.map_err(protocol_error)?;
-        Ok(ListToolsResult::with_all_items(tools.iter().map(listed).collect()))
+        Ok(ListToolsResult::with_all_items(tools.iter().map(|t| listed(t)).collect()))
     }
 
     async fn call_tool(

@@ -141,21 +141,6 @@ impl ToolRepository for SqliteStore {
         fetch(&self.reader, project, id).await
     }
 
-    async fn find_tool_by_name(&self, project: ProjectId, name: &str) -> Result<Option<Tool>, RepoError> {
-        sqlx::query_as::<_, ToolRow>(concat!(
-            "SELECT ",
-            tool_columns!(),
-            " FROM tools WHERE project_id = ?1 AND name = ?2 AND deleted_at IS NULL"
-        ))
-        .bind(project.to_string())
-        .bind(name)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(map_err)?
-        .map(Tool::try_from)
-        .transpose()
-    }
-
     async fn list_tools(&self, project: ProjectId, page: PageRequest) -> Result<Page<Tool>, RepoError> {
         let project = project.to_string();
         let limit = i64::from(page.per_page());

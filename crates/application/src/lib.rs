@@ -20,6 +20,7 @@ pub mod projects;
 pub mod rate_limit;
 pub mod secrets;
 pub mod sessions;
+pub mod tool_cache;
 pub mod tool_calls;
 pub mod tools;
 pub mod usage;
@@ -83,6 +84,7 @@ pub struct Tengine {
     lookup_key: Arc<LookupKey>,
     calls: Arc<tool_calls::log::CallLog>,
     recent: Arc<tool_calls::replay::RecentCalls>,
+    tools: Arc<tool_cache::ToolCache>,
     tool_changes: tokio::sync::broadcast::Sender<ProjectId>,
     /// Whether tools may use plain `http` base URLs (see `with_tools_allow_private`).
     tools_allow_private: bool,
@@ -102,6 +104,7 @@ impl Tengine {
             lookup_key,
             calls: Arc::default(),
             recent: Arc::default(),
+            tools: Arc::default(),
             tool_changes: tokio::sync::broadcast::channel(TOOL_CHANGES_BUFFER).0,
             tools_allow_private: false,
             public_url: None,
@@ -139,6 +142,7 @@ impl Tengine {
 
     /// Tells this process's MCP sessions of `project` that its tools changed.
     fn tools_changed(&self, project: ProjectId) {
+        self.tools.evict(project);
         // No session listening is not an error.
         let _ = self.tool_changes.send(project);
     }

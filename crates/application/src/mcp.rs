@@ -5,12 +5,14 @@
 //! exactly like calling a name no tool has.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tengine_domain::idempotency::{fingerprint, IdempotencyKey};
 use tengine_domain::member::Member;
 use tengine_domain::tool::{CallRefused, PrepareError, Tool};
 use tengine_domain::{FieldError, PageRequest, Permission, Principal, ProjectId};
 
+use crate::tool_cache::ProjectTools;
 use crate::tool_calls::replay::{self, RetryKey};
 use crate::tool_calls::{CallToolError, ToolCallResult};
 use crate::{Answer, AppError, Begun, Guarded, IdempotentRequest, Tengine};
@@ -61,23 +63,40 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` without `read`; `ProjectNotFound`; `Unavailable`.
-    pub async fn mcp_tools(&self, who: &Principal, project: ProjectId) -> Result<Vec<Tool>, AppError> {
+    pub async fn mcp_tools(&self, who: &Principal, project: ProjectId) -> Result<Vec<Arc<Tool>>, AppError> {
         who.require(Permission::Read)?;
         who.portal_shows(None)?;
-        self.visible_project(who, project).await?;
+        Ok(self.project_tools(who, project).await?.tools.clone())
+    }
+
+    /// The live project's enabled tools, from the cache when read less than a second
+    /// ago; the scope check of every MCP use case.
+    async fn project_tools(&self, who: &Principal, project: ProjectId) -> Result<Arc<ProjectTools>, AppError> {
+        if !who.sees(&project) {
+            return Err(AppError::ProjectNotFound);
+        }
+        let now = self.deps.clock.now();
+        if let Some(hit) = self.tools.get(project, now) {
+            // Another account's project is as absent as a missing one.
+            return if hit.account_id == who.account_id { Ok(hit) } else { Err(AppError::ProjectNotFound) };
+        }
+        let generation = self.tools.generation();
+        let live = self.visible_project(who, project).await?;
         let mut tools = Vec::new();
         let mut page = PageRequest::new(1, PageRequest::MAX_PER_PAGE);
         loop {
             let got = self.deps.store.list_tools(project, page).await?;
             let more = got.has_next() && !got.items.is_empty();
-            tools.extend(got.items.into_iter().filter(|t| t.enabled));
+            tools.extend(got.items.into_iter().filter(|t| t.enabled).map(Arc::new));
             if !more {
                 break;
             }
             page = PageRequest::new(page.page().saturating_add(1), PageRequest::MAX_PER_PAGE);
         }
         tools.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
-        Ok(tools)
+        let read = Arc::new(ProjectTools { account_id: live.account_id, tools });
+        self.tools.put(project, Arc::clone(&read), now, generation);
+        Ok(read)
     }
 
     /// Calls the project's enabled tool `name` for `who` (and the `member` of a member
@@ -99,12 +118,11 @@ impl Tengine {
     ) -> Result<ToolCallResult, McpCallError> {
         who.require(Permission::Write).map_err(AppError::from)?;
         who.portal_shows(None).map_err(AppError::from)?;
-        self.visible_project(who, project).await?;
         let unknown = || McpCallError::UnknownTool(name.chars().take(64).collect());
-        let tool = self.deps.store.find_tool_by_name(project, name).await.map_err(AppError::from)?;
-        let tool = tool.filter(|t| t.enabled).ok_or_else(unknown)?;
+        let tools = self.project_tools(who, project).await?;
+        let tool = tools.get(name).ok_or_else(unknown)?;
         let call = || async {
-            self.call_tool(who, member, &tool, arguments).await.map_err(|e| match e {
+            self.call_tool(who, member, tool, arguments).await.map_err(|e| match e {
                 CallToolError::Forbidden(d) => AppError::Forbidden(d).into(),
                 CallToolError::NotFound | CallToolError::Refused(PrepareError::Refused(CallRefused::Disabled)) => {
                     unknown()

@@ -176,7 +176,6 @@ mod mock_store {
         impl ToolRepository for Store {
             async fn get_tool(&self, project: ProjectId, id: ToolId) -> Result<Option<Tool>, RepoError>;
             async fn list_tools(&self, project: ProjectId, page: PageRequest) -> Result<Page<Tool>, RepoError>;
-            async fn find_tool_by_name(&self, project: ProjectId, name: &str) -> Result<Option<Tool>, RepoError>;
             async fn tool_secrets_after(&self, after: Option<ToolId>, limit: u32) -> Result<Vec<(ToolId, tengine_domain::secret_key::SealedSecret)>, RepoError>;
             async fn replace_tool_secret(&self, id: ToolId, old: &tengine_domain::secret_key::SealedSecret, new: &tengine_domain::secret_key::SealedSecret) -> Result<bool, RepoError>;
         }

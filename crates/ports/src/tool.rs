@@ -21,12 +21,6 @@ pub trait ToolRepository: Send + Sync {
     /// `Unavailable` when the store cannot be reached.
     async fn list_tools(&self, project: ProjectId, page: PageRequest) -> Result<Page<Tool>, RepoError>;
 
-    /// The live tool of `project` named `name` (what an MCP `tools/call` names).
-    ///
-    /// # Errors
-    /// `Unavailable` when the store cannot be reached.
-    async fn find_tool_by_name(&self, project: ProjectId, name: &str) -> Result<Option<Tool>, RepoError>;
-
     /// Up to `limit` live tools' stored secrets, of every account, in id order after
     /// `after` (for re-sealing them under a new server key).
     ///

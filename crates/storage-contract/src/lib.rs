@@ -100,7 +100,6 @@ macro_rules! contract_tests {
             tool_names_are_unique_among_a_projects_live_tools,
             tools_are_listed_newest_first_with_pages_and_totals,
             a_deleted_tool_is_gone_for_every_read_and_write,
-            a_tool_is_found_by_name_in_its_project,
             deleting_a_project_deletes_its_tools,
             tool_secrets_are_walked_in_id_order_and_replaced_only_if_unchanged,
         );

@@ -40,6 +40,13 @@ fn project_1_exists(store: &mut MockStore) {
     store.expect_get_project().returning(|_, id| Ok((id == project_id(1)).then(|| Project { id, ..project(1) })));
 }
 
+/// Project 1's tools are `tools` (one page).
+fn tools_are(store: &mut MockStore, tools: Vec<Tool>) {
+    store
+        .expect_list_tools()
+        .returning(move |_, page| Ok(Page { items: tools.clone(), total: tools.len() as u64, request: page }));
+}
+
 #[test]
 fn the_project_is_the_keys_own_or_the_named_one_for_an_account_wide_key() {
     let app = harness(|_| {});
@@ -113,7 +120,7 @@ async fn a_disabled_or_unknown_tool_is_unknown_and_the_api_is_not_called() {
         caller.expect_call().never();
         let app = harness_with_tool_caller(test_keyring(), caller, move |s| {
             project_1_exists(s);
-            s.expect_find_tool_by_name().returning(move |_, _| Ok(found.clone()));
+            tools_are(s, found.clone().into_iter().collect());
         });
         let called =
             app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": "1"}), None).await;
@@ -127,7 +134,7 @@ async fn arguments_off_the_schema_are_refused_naming_the_field() {
     caller.expect_call().never();
     let app = harness_with_tool_caller(test_keyring(), caller, |s| {
         project_1_exists(s);
-        s.expect_find_tool_by_name().returning(|_, _| Ok(Some(tool(1, "crm-get", true))));
+        tools_are(s, vec![tool(1, "crm-get", true)]);
     });
     let called =
         app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": 7}), None).await;
@@ -151,9 +158,7 @@ async fn an_enabled_tool_is_called_by_name() {
     });
     let app = harness_with_tool_caller(test_keyring(), caller, |s| {
         project_1_exists(s);
-        s.expect_find_tool_by_name()
-            .withf(|p, n| *p == project_id(1) && n == "crm-get")
-            .returning(|_, _| Ok(Some(tool(1, "crm-get", true))));
+        tools_are(s, vec![tool(2, "crm-list", true), tool(1, "crm-get", true)]);
     });
     let done =
         app.mcp_call(&key(&[Permission::Write]), None, project_id(1), "crm-get", &json!({"id": "42"}), None).await;
@@ -172,11 +177,9 @@ fn answering_app(times: usize, log_payloads: bool) -> crate::Tengine {
     });
     harness_with_tool_caller(test_keyring(), caller, move |s| {
         project_1_exists(s);
-        s.expect_find_tool_by_name().returning(move |_, _| {
-            let mut t = tool(1, "crm-get", true);
-            t.log_payloads = log_payloads;
-            Ok(Some(t))
-        });
+        let mut t = tool(1, "crm-get", true);
+        t.log_payloads = log_payloads;
+        tools_are(s, vec![t]);
     })
 }
 
@@ -241,4 +244,39 @@ async fn calls_are_logged_with_payloads_only_when_the_tool_opts_in() {
         assert_eq!(usage.len(), 1);
         assert_eq!((usage[0].counts.requests, usage[0].counts.errors), (2, 1));
     }
+}
+
+#[tokio::test]
+async fn calls_within_a_second_read_the_tools_once_and_a_change_here_reads_them_again() {
+    let mut caller = MockToolCaller::new();
+    caller
+        .expect_call()
+        .times(3)
+        .returning(|_| Ok(UpstreamAnswer { status: 200, content_type: None, body: b"ok".to_vec() }));
+    let app = harness_with_tool_caller(test_keyring(), caller, |s| {
+        s.expect_get_project().times(2).returning(|_, id| Ok(Some(Project { id, ..project(1) })));
+        s.expect_list_tools()
+            .times(2)
+            .returning(|_, page| Ok(Page { items: vec![tool(1, "crm-get", true)], total: 1, request: page }));
+    });
+    let who = key(&[Permission::Read, Permission::Write]);
+    let args = json!({"id": "1"});
+    app.mcp_call(&who, None, project_id(1), "crm-get", &args, None).await.unwrap();
+    assert_eq!(app.mcp_tools(&who, project_id(1)).await.unwrap().len(), 1);
+    app.mcp_call(&who, None, project_id(1), "crm-get", &args, None).await.unwrap();
+    // A change made through this instance is seen at once.
+    app.tools_changed(project_id(1));
+    app.mcp_call(&who, None, project_id(1), "crm-get", &args, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cached_project_is_still_not_found_for_another_account() {
+    let app = harness(|s| {
+        project_1_exists(s);
+        tools_are(s, vec![tool(1, "crm-get", true)]);
+    });
+    assert_eq!(app.mcp_tools(&key(&[Permission::Read]), project_id(1)).await.unwrap().len(), 1);
+    let mut stranger = key(&[Permission::Read]);
+    stranger.account_id = tengine_domain::AccountId::from_uuid(uuid::Uuid::from_u128(99));
+    assert!(matches!(app.mcp_tools(&stranger, project_id(1)).await, Err(AppError::ProjectNotFound)));
 }

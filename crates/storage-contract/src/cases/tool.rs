@@ -163,22 +163,6 @@ pub async fn a_deleted_tool_is_gone_for_every_read_and_write<S: Store>(store: &S
     assert_not_found(tx.delete_tool(p.id, t.id, at(3)).await);
 }
 
-/// A tool is found by its name in its project only, and not once deleted.
-pub async fn a_tool_is_found_by_name_in_its_project<S: Store>(store: &S) {
-    let acct = account(store).await;
-    let p = project(store, acct.id, at(0)).await;
-    let other = project(store, acct.id, at(0)).await;
-    let t = new_tool(acct.id, p.id, "crm-contacts-get_by_id", at(1));
-    insert(store, &t).await.expect("insert");
-    assert_eq!(store.find_tool_by_name(p.id, "crm-contacts-get_by_id").await.expect("find"), Some(t.clone()));
-    assert_eq!(store.find_tool_by_name(other.id, "crm-contacts-get_by_id").await.expect("find"), None);
-    assert_eq!(store.find_tool_by_name(p.id, "crm-contacts").await.expect("find"), None);
-    let mut tx = store.begin().await.expect("begin");
-    tx.delete_tool(p.id, t.id, at(2)).await.expect("delete");
-    tx.commit().await.expect("commit");
-    assert_eq!(store.find_tool_by_name(p.id, "crm-contacts-get_by_id").await.expect("find"), None);
-}
-
 /// Deleting a project soft-deletes its tools, and only its tools.
 pub async fn deleting_a_project_deletes_its_tools<S: Store>(store: &S) {
     let acct = account(store).await;
