@@ -4,12 +4,16 @@ import { defineConfig } from 'vite';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
+// CONSOLE_OUT_DIR builds elsewhere (the committed-build test compares such a build with
+// the committed one).
+const outDir = process.env.CONSOLE_OUT_DIR ?? here('../crates/adapters-console/assets');
+
 export default defineConfig({
   root: here('./src'),
   base: '/',
   resolve: { alias: { '@tengineai/sdk': here('../sdks/typescript/src/index.ts') } },
   build: {
-    outDir: here('../crates/adapters-console/assets'),
+    outDir,
     emptyOutDir: true,
     target: 'es2022',
     modulePreload: { polyfill: false },

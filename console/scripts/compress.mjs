@@ -4,7 +4,8 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
-const dir = new URL('../../crates/adapters-console/assets/assets/', import.meta.url).pathname;
+const out = process.env.CONSOLE_OUT_DIR ?? new URL('../../crates/adapters-console/assets/', import.meta.url).pathname;
+const dir = join(out, 'assets');
 for (const name of readdirSync(dir)) {
   const path = join(dir, name);
   if (!statSync(path).isFile() || name.endsWith('.gz') || name.endsWith('.br')) continue;

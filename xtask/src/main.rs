@@ -30,9 +30,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("fuzz-api") => fuzz_api::fuzz_api(&args[1..]),
         Some("sdk-models") => sdk_models::sdk_models(&args[1..]),
+        Some("dashboard") => dashboard(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test [cargo test args]|ci|deny|pg|bench [usage|analytics]|openapi|fuzz [--seconds N]|fuzz-api|sdk-models [--check]>"
+                "usage: cargo xtask <test [cargo test args]|ci|deny|pg|bench [usage|analytics]|openapi|fuzz [--seconds N]|fuzz-api|sdk-models [--check]|dashboard>"
             );
             eprintln!("  test  start PostgreSQL if needed, build the binaries, run every test (Rust, Python and TypeScript SDKs)");
             eprintln!("  ci    cargo fmt --check, cargo clippy -D warnings, `deny`, then `test`");
@@ -43,6 +44,9 @@ fn main() -> ExitCode {
             eprintln!("  fuzz  the proptest fuzz targets in release mode for N seconds in all (default 150)");
             eprintln!("  fuzz-api  schemathesis (all checks) against a fresh server [--max-examples N] [--seed N]");
             eprintln!("  sdk-models  regenerate the three SDKs' models from docs/openapi.json (--check: only compare)");
+            eprintln!(
+                "  dashboard  rebuild the console (console/ -> crates/adapters-console/assets); needs Node.js 20"
+            );
             return ExitCode::from(2);
         }
     };
@@ -83,8 +87,9 @@ fn test(extra: &[String]) -> Result {
     if !extra.is_empty() {
         return rust;
     }
-    // The SDKs' suites drive the same debug binary.
-    let sdks = ["sdks/python/run-tests.sh", "sdks/typescript/run-tests.sh"].map(|script| {
+    // The SDKs' suites and the console's browser tests drive the same debug binary.
+    let suites = ["sdks/python/run-tests.sh", "sdks/typescript/run-tests.sh", "console/run-tests.sh"];
+    let sdks = suites.map(|script| {
         eprintln!("xtask: {script}");
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let status = Command::new("bash").arg(format!("{root}/{script}")).status();
@@ -96,6 +101,27 @@ fn test(extra: &[String]) -> Result {
     });
     rust?;
     sdks.into_iter().collect()
+}
+
+/// Rebuilds the console's committed assets from `console/` (npm ci on first use).
+fn dashboard() -> Result {
+    let dir = root().join("console");
+    let npm = |args: &[&str]| -> Result {
+        eprintln!("xtask: npm {}", args.join(" "));
+        let status =
+            Command::new("npm").args(args).current_dir(&dir).status().map_err(|e| format!("could not run npm: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`npm {}` failed ({status})", args.join(" ")))
+        }
+    };
+    if !dir.join("node_modules").is_dir() {
+        npm(&["ci", "--no-audit", "--no-fund"])?;
+    }
+    npm(&["run", "build"])?;
+    eprintln!("xtask: wrote crates/adapters-console/assets (commit it with the sources)");
+    Ok(())
 }
 
 fn ci() -> Result {
