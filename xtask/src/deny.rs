@@ -62,6 +62,9 @@ pub(crate) fn deny() -> Result {
     // `deny.toml` is found next to the manifest; `--show-stats` prints the summary.
     let mut args = vec!["check", "--show-stats", "--hide-inclusion-graph"];
     if !fetched {
+        // Offline, cargo-deny's `cargo metadata` needs every platform's crates already
+        // downloaded (a fresh machine has only the host's): fetch them from crates.io.
+        crate::cargo(&["fetch", "--locked"])?;
         args.insert(0, "--offline");
     }
     if fetched || have_db {
