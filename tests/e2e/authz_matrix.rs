@@ -94,6 +94,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/projects/P/portal-sessions", None, "admin", Rule::Plain, 200),
     route("POST", "/projects/P/portal-sessions", Some(r#"{"permissions":["read"]}"#), "admin", Rule::BoundToKey, 201),
     route("GET", "/projects", None, "read", Rule::ListProjects, 200),
+    route("GET", "/analytics", None, "read", Rule::ListProjects, 200),
     route("POST", "/projects", Some(r#"{"name":"made"}"#), "write", Rule::AccountWide, 201),
     route("GET", "/projects/P", None, "read", Rule::Plain, 200),
     route("PATCH", "/projects/P", Some(r#"{"description":"changed"}"#), "write", Rule::Plain, 200),

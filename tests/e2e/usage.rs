@@ -19,6 +19,7 @@ both!(
     analytics_list_every_bucket_of_a_fixed_range_with_zeros,
     analytics_refuse_bad_queries_and_foreign_keys,
     a_clean_shutdown_keeps_every_buffered_usage_record,
+    the_account_overview_sums_every_project_and_lists_the_busiest,
 );
 
 // Each needs a fresh account's whole allowance admitted.
@@ -267,6 +268,73 @@ async fn analytics_count_a_known_mix_per_project_and_key(backend: Backend) {
     let [requests, errors, rate_limited] = counts(&res.body["totals"]);
     assert!(requests >= 14 + queries, "14 requests of project keys and {queries} queries: {}", res.text);
     assert_eq!([errors, rate_limited], [5, 0], "{}", res.text);
+}
+
+async fn the_account_overview_sums_every_project_and_lists_the_busiest(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let (_, owner) = account(&app, "enterprise", &[]).await;
+    let mut projects = Vec::new();
+    for name in ["quiet", "busy"] {
+        let p = app.create_project_as(&owner, json!({"name": name}), StatusCode::CREATED).await;
+        let id = p["id"].as_str().expect("id").to_owned();
+        let k =
+            app.create_key_as(&owner, &id, json!({"name": "k", "permissions": ["read"]}), StatusCode::CREATED).await;
+        projects.push((id, k["key"].as_str().expect("key").to_owned()));
+    }
+    let [(quiet, quiet_key), (busy, busy_key)] = <[_; 2]>::try_from(projects).expect("two");
+    for _ in 0..5 {
+        app.get(&format!("/api/v1/projects/{busy}"), &busy_key).await.expect(StatusCode::OK);
+    }
+    app.get(&format!("/api/v1/projects/{busy}/api-keys/{MISSING_KEY}"), &busy_key)
+        .await
+        .error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.get(&format!("/api/v1/projects/{quiet}"), &quiet_key).await.expect(StatusCode::OK);
+    // Everything above is flushed by a clean stop.
+    assert!(app.restart().await.success(), "the server stops cleanly");
+
+    let range = around_now("hour", None).replace("granularity=hour&", "");
+    let res = app.get(&format!("/api/v1/analytics?{range}&limit=1"), &owner).await;
+    res.expect(StatusCode::OK);
+    let body = &res.body;
+    // Each project's row is what its own analytics say; the totals are their sum.
+    let mut sum = [0u64; 3];
+    for (project, key) in [(&quiet, &quiet_key), (&busy, &busy_key)] {
+        let own = Analyst::new(project, key).query(&app, &around_now("hour", None)).await;
+        own.expect(StatusCode::OK);
+        let c = counts(&own.body["totals"]);
+        for (s, n) in sum.iter_mut().zip(c) {
+            *s += n;
+        }
+        if project == &busy {
+            assert_eq!(body["projects"][0]["project_id"], busy.as_str(), "busiest first: {}", res.text);
+            assert_eq!(body["projects"][0]["name"], "busy");
+            assert_eq!(counts(&body["projects"][0]), c, "{}", res.text);
+            assert!(c[0] >= 6 && c[1] >= 1, "{}", own.text);
+        }
+    }
+    assert_eq!(body["projects"].as_array().map(Vec::len), Some(1), "limit=1: {}", res.text);
+    assert_eq!(body["active_projects"], 2);
+    assert_eq!(counts(&body["totals"]), sum, "{}", res.text);
+    assert!(body["failing_webhooks"].as_array().is_some_and(Vec::is_empty), "an admin sees webhooks: {}", res.text);
+
+    // A project key sees its project only, and without `webhook` no webhooks at all.
+    let res = app.get(&format!("/api/v1/analytics?{range}"), &quiet_key).await;
+    res.expect(StatusCode::OK);
+    let ids: Vec<&str> =
+        res.body["projects"].as_array().expect("projects").iter().filter_map(|p| p["project_id"].as_str()).collect();
+    assert_eq!(ids, [quiet.as_str()], "{}", res.text);
+    assert!(res.body["failing_webhooks"].is_null(), "{}", res.text);
+    // Bad queries are named.
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=x", "limit"),
+        ("granularity=day", "granularity"),
+        ("start_date=nope", "start_date"),
+    ] {
+        let res = app.get(&format!("/api/v1/analytics?{query}"), &owner).await;
+        assert_eq!(res.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], field, "{query}");
+    }
 }
 
 async fn account_wide_keys_are_counted_for_the_project_in_their_path(backend: Backend) {

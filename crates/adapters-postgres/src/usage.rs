@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
-use tengine_domain::{ApiKeyId, ProjectId};
+use tengine_domain::usage::{ProjectTotals, UsageCounts, HISTOGRAM_LEN};
+use tengine_domain::{AccountId, ApiKeyId, ProjectId};
 use tengine_ports::{RepoError, UsageDelta, UsageRepository};
 
 use crate::error::map_err;
@@ -112,6 +112,42 @@ impl UsageRepository for PgStore {
             .map_err(map_err)?
             .into_iter()
             .map(UsageRow::into_counts)
+            .collect()
+    }
+
+    async fn usage_by_project(
+        &self,
+        account: AccountId,
+        project: Option<ProjectId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ProjectTotals>, RepoError> {
+        // The (account_id, hour) index keeps this to the range's rows.
+        let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT p.id, p.name, SUM(u.requests)::bigint AS requests, SUM(u.errors)::bigint, SUM(u.rate_limited)::bigint \
+             FROM usage_hourly u JOIN projects p ON p.id = u.project_id \
+             WHERE u.account_id = $1 AND ($2::text IS NULL OR u.project_id = $2) \
+             AND u.hour >= $3 AND u.hour < $4 AND p.deleted_at IS NULL \
+             GROUP BY p.id, p.name ORDER BY requests DESC, p.id",
+        )
+        .bind(account.to_string())
+        .bind(project.map(|p| p.to_string()))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let count = |n: i64| u64::try_from(n).map_err(RepoError::other);
+        rows.into_iter()
+            .map(|(id, name, requests, errors, rate_limited)| {
+                Ok(ProjectTotals {
+                    project_id: id.parse().map_err(RepoError::other)?,
+                    name,
+                    requests: count(requests)?,
+                    errors: count(errors)?,
+                    rate_limited: count(rate_limited)?,
+                })
+            })
             .collect()
     }
 }

@@ -4,7 +4,7 @@
 use sqlx::SqliteExecutor;
 use tengine_domain::delivery::{Delivery, Webhook};
 use tengine_domain::secret_key::SealedSecret;
-use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
+use tengine_domain::{AccountId, DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
 use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository};
 
 use crate::error::{affected, map_err};
@@ -107,6 +107,29 @@ fn total(n: i64) -> Result<u64, RepoError> {
 impl WebhookRepository for SqliteStore {
     async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError> {
         fetch(&self.reader, project, id).await
+    }
+
+    async fn failing_webhooks(
+        &self,
+        account: AccountId,
+        project: Option<ProjectId>,
+        limit: u32,
+    ) -> Result<Vec<Webhook>, RepoError> {
+        let rows = sqlx::query_as::<_, WebhookRow>(concat!(
+            "SELECT ",
+            webhook_columns!(),
+            " FROM webhooks WHERE account_id = ?1 AND failing_since IS NOT NULL \
+             AND (?2 IS NULL OR project_id = ?2) \
+             AND project_id IN (SELECT id FROM projects WHERE account_id = ?1 AND deleted_at IS NULL) \
+             ORDER BY failing_since, id LIMIT ?3"
+        ))
+        .bind(account.to_string())
+        .bind(project.map(|p| p.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        convert(rows)
     }
 
     async fn list_webhooks(&self, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError> {

@@ -1,8 +1,9 @@
 //! Usage analytics: every bucket of a range, from hourly rollups.
 
 use chrono::{DateTime, Utc};
+use tengine_domain::delivery::Webhook;
 use tengine_domain::tool_call::ToolUsageFilter;
-use tengine_domain::usage::{AnalyticsRange, UsageCounts};
+use tengine_domain::usage::{AnalyticsRange, ProjectTotals, UsageCounts};
 use tengine_domain::{ApiKeyId, FieldError, MemberId, Permission, Principal, ProjectId, ToolId};
 
 use crate::{AppError, Tengine};
@@ -40,7 +41,71 @@ impl AnalyticsFilter {
     }
 }
 
+/// The account overview: request totals over a range across the projects a key sees,
+/// the busiest of them, and the webhooks failing now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountAnalytics {
+    /// The range asked for.
+    pub start: DateTime<Utc>,
+    /// Its end (exclusive).
+    pub end: DateTime<Utc>,
+    /// Requests, errors and rate-limited requests over every project the key sees.
+    pub totals: ProjectTotalsSum,
+    /// How many projects had requests in the range.
+    pub active_projects: u64,
+    /// The busiest projects, at most the `limit` asked for.
+    pub projects: Vec<ProjectTotals>,
+    /// Webhooks failing now (longest first), or `None` for a key without `webhook`.
+    pub failing_webhooks: Option<Vec<Webhook>>,
+}
+
+/// Sums of [`ProjectTotals`] counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProjectTotalsSum {
+    /// Requests.
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// Of which rate-limited.
+    pub rate_limited: u64,
+}
+
+/// The most projects (and failing webhooks) one overview lists.
+pub const MAX_OVERVIEW_ROWS: u32 = 100;
+
 impl Tengine {
+    /// The overview of every project `who` sees (an account-wide key: the account's;
+    /// a project key: its own) over `range`, listing the `limit` busiest projects.
+    ///
+    /// # Errors
+    /// `Forbidden` without `read` or for a portal session; `Unavailable`.
+    pub async fn account_analytics(
+        &self,
+        who: &Principal,
+        range: AnalyticsRange,
+        limit: u32,
+    ) -> Result<AccountAnalytics, AppError> {
+        who.require(Permission::Read)?;
+        who.portal_shows(None)?;
+        let own = who.scope.project();
+        let (from, to) = range.hour_span();
+        let rows = self.deps.store.usage_by_project(who.account_id, own, from, to).await?;
+        let totals = rows.iter().fold(ProjectTotalsSum::default(), |t, r| ProjectTotalsSum {
+            requests: t.requests.saturating_add(r.requests),
+            errors: t.errors.saturating_add(r.errors),
+            rate_limited: t.rate_limited.saturating_add(r.rate_limited),
+        });
+        let active_projects = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+        let limit = limit.min(MAX_OVERVIEW_ROWS);
+        let projects = rows.into_iter().take(limit as usize).collect();
+        let failing_webhooks = if who.permissions.allows(Permission::Webhook) {
+            Some(self.deps.store.failing_webhooks(who.account_id, own, limit).await?)
+        } else {
+            None
+        };
+        Ok(AccountAnalytics { start: range.start, end: range.end, totals, active_projects, projects, failing_webhooks })
+    }
+
     /// Usage of a project over a range: requests (optionally one key's), or with a
     /// tool or member dimension, tool calls.
     ///
@@ -106,6 +171,46 @@ mod tests {
             c.record(200, 1_000);
         }
         c
+    }
+
+    fn totals(n: u128, requests: u64) -> ProjectTotals {
+        ProjectTotals { project_id: project_id(n), name: format!("p{n}"), requests, errors: 1, rate_limited: 0 }
+    }
+
+    #[tokio::test]
+    async fn the_overview_sums_every_project_and_lists_the_busiest() {
+        let app = harness(|s| {
+            s.expect_usage_by_project()
+                .withf(|_, project, from, _| project.is_none() && *from == t("2026-01-01T05:00:00Z"))
+                .returning(|_, _, _, _| Ok(vec![totals(1, 9), totals(2, 5), totals(3, 1)]));
+        });
+        let who = principal(&[Permission::Read], KeyScope::Account);
+        let range =
+            AnalyticsRange::parse(Some("2026-01-01T05:30:00Z"), Some("2026-01-02T05:30:00Z"), Some("hour"), now())
+                .unwrap();
+        let a = app.account_analytics(&who, range, 2).await.unwrap();
+        assert_eq!((a.totals.requests, a.totals.errors, a.active_projects), (15, 3, 3));
+        assert_eq!(a.projects.iter().map(|p| p.requests).collect::<Vec<_>>(), [9, 5]);
+        assert_eq!(a.failing_webhooks, None, "a key without `webhook` is not shown webhooks");
+    }
+
+    #[tokio::test]
+    async fn a_project_key_sees_only_its_project_and_webhooks_need_the_permission() {
+        let app = harness(|s| {
+            s.expect_usage_by_project()
+                .withf(|_, project, _, _| *project == Some(project_id(4)))
+                .returning(|_, _, _, _| Ok(vec![totals(4, 2)]));
+            s.expect_failing_webhooks()
+                .withf(|_, project, limit| *project == Some(project_id(4)) && *limit == MAX_OVERVIEW_ROWS)
+                .returning(|_, _, _| Ok(Vec::new()));
+        });
+        let who = principal(&[Permission::Read, Permission::Webhook], KeyScope::Project(project_id(4)));
+        let range = AnalyticsRange::parse(None, None, Some("hour"), now()).unwrap();
+        let a = app.account_analytics(&who, range, 1_000).await.unwrap();
+        assert_eq!(a.projects.len(), 1);
+        assert_eq!(a.failing_webhooks, Some(Vec::new()));
+        let none = principal(&[], KeyScope::Account);
+        assert!(matches!(app.account_analytics(&none, range, 5).await, Err(AppError::Forbidden(_))));
     }
 
     #[tokio::test]

@@ -34,7 +34,7 @@ use tengine_domain::ProjectId;
 use tengine_ports::{Clock, IdGenerator, RateLimiter, SecretGenerator, Store, ToolCaller};
 
 pub use accounts::{AccountWithKey, NewAccount};
-pub use analytics::{Analytics, AnalyticsFilter};
+pub use analytics::{AccountAnalytics, Analytics, AnalyticsFilter, ProjectTotalsSum, MAX_OVERVIEW_ROWS};
 pub use api_keys::{ApiKeyPatch, NewApiKey};
 pub use call_log::LoggedCall;
 pub use error::{AppError, AuthFailure};

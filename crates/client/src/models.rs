@@ -47,6 +47,17 @@ impl<T> Page<T> {
     }
 }
 
+/// Query of `GET /analytics` (the account overview).
+#[derive(Debug, Clone, Default)]
+pub struct OverviewQuery {
+    /// RFC 3339 or `YYYY-MM-DD`; default 7 days before `end_date`.
+    pub start_date: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`; default now.
+    pub end_date: Option<String>,
+    /// How many of the busiest projects (and failing webhooks) to list, 1..=100.
+    pub limit: Option<u32>,
+}
+
 /// Query of `GET /projects/{id}/analytics`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AnalyticsQuery {

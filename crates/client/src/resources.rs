@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use crate::models::{
-    AnalyticsQuery, ApiKey, CreateApiKey, CreateProject, CreateTool, CreateWebhook, Delivery, Event, Page, Project,
-    TestDelivery, Tool, UpdateApiKey, UpdateProject, UpdateTool, UpdateWebhook, Webhook,
+    AnalyticsQuery, ApiKey, CreateApiKey, CreateProject, CreateTool, CreateWebhook, Delivery, Event, OverviewQuery,
+    Page, Project, TestDelivery, Tool, UpdateApiKey, UpdateProject, UpdateTool, UpdateWebhook, Webhook,
 };
 use crate::{Error, TengineAI};
 
@@ -354,6 +354,24 @@ impl Analytics<'_> {
             }
         }
         self.0.get(&format!("/projects/{project_id}/analytics"), &q).await
+    }
+
+    /// Every project the key sees: request totals over the range, the busiest projects
+    /// and, for a key with `webhook`, the webhooks failing now.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn overview(&self, query: &OverviewQuery) -> Result<crate::models::AccountAnalytics, Error> {
+        let mut q = Vec::new();
+        for (k, v) in [("start_date", &query.start_date), ("end_date", &query.end_date)] {
+            if let Some(v) = v {
+                q.push((k, v.clone()));
+            }
+        }
+        if let Some(limit) = query.limit {
+            q.push(("limit", limit.to_string()));
+        }
+        self.0.get("/analytics", &q).await
     }
 }
 

@@ -22,6 +22,21 @@ pub fn histogram_index(latency_ms: u32) -> usize {
     LATENCY_BOUNDS_MS.iter().position(|b| latency_ms <= *b).unwrap_or(LATENCY_BOUNDS_MS.len())
 }
 
+/// One live project's request counts over a range: a row of the account overview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectTotals {
+    /// The project.
+    pub project_id: crate::ProjectId,
+    /// Its name now.
+    pub name: String,
+    /// Requests made with its keys.
+    pub requests: u64,
+    /// Of which answered with an error status.
+    pub errors: u64,
+    /// Of which refused by the rate limit.
+    pub rate_limited: u64,
+}
+
 /// Counters for one bucket (or a total): what a rollup row holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageCounts {

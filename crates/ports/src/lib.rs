@@ -135,6 +135,7 @@ mod mock_store {
         impl UsageRepository for Store {
             async fn add_usage(&self, deltas: &[UsageDelta]) -> Result<(), RepoError>;
             async fn usage_by_hour(&self, project: ProjectId, key: Option<ApiKeyId>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError>;
+            async fn usage_by_project(&self, account: AccountId, project: Option<ProjectId>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<tengine_domain::usage::ProjectTotals>, RepoError>;
         }
 
         #[async_trait::async_trait]
@@ -148,6 +149,7 @@ mod mock_store {
         impl WebhookRepository for Store {
             async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
             async fn list_webhooks(&self, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError>;
+            async fn failing_webhooks(&self, account: AccountId, project: Option<ProjectId>, limit: u32) -> Result<Vec<Webhook>, RepoError>;
             async fn list_deliveries(&self, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError>;
             async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError>;
             async fn list_events(&self, project: ProjectId, kind: Option<EventType>, page: PageRequest) -> Result<Page<Event>, RepoError>;

@@ -1,7 +1,7 @@
 //! Usage recording and analytics rollups.
 
 use chrono::{DateTime, Utc};
-use tengine_domain::usage::UsageCounts;
+use tengine_domain::usage::{ProjectTotals, UsageCounts};
 use tengine_domain::{AccountId, ApiKeyId, ProjectId};
 
 use crate::RepoError;
@@ -69,4 +69,17 @@ pub trait UsageRepository: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError>;
+
+    /// Each live project of `account` (or only `project`) with requests in `[from, to)`,
+    /// summed over keys and hours, busiest first (ties by project id).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn usage_by_project(
+        &self,
+        account: AccountId,
+        project: Option<ProjectId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ProjectTotals>, RepoError>;
 }

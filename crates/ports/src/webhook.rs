@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tengine_domain::delivery::{Attempt, Delivery, DeliveryStatus, Webhook};
 use tengine_domain::secret_key::SealedSecret;
-use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
+use tengine_domain::{AccountId, DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
 
 use crate::RepoError;
 
@@ -19,6 +19,18 @@ pub trait WebhookRepository: Send + Sync {
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
     async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
+
+    /// Up to `limit` webhooks of `account`'s live projects (or only `project`) whose
+    /// deliveries are failing now, longest failing first.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn failing_webhooks(
+        &self,
+        account: AccountId,
+        project: Option<ProjectId>,
+        limit: u32,
+    ) -> Result<Vec<Webhook>, RepoError>;
 
     /// A page of the project's webhooks, newest first.
     ///

@@ -64,6 +64,8 @@ macro_rules! contract_tests {
             usage_of_a_soft_deleted_project_still_counts,
             adding_no_usage_is_a_no_op,
             concurrent_usage_flushes_all_land,
+            usage_is_summed_per_live_project_busiest_first,
+            failing_webhooks_are_listed_longest_failing_first,
             rate_counters_add_up_across_syncs_and_report_the_previous_window,
             rate_sync_results_follow_input_order,
             admit_one_admits_up_to_the_limit_counting_pending_and_carried,

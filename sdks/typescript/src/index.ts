@@ -21,6 +21,7 @@ export {
   type TengineErrorInit,
 } from './errors.js';
 export type {
+  AccountAnalytics,
   Analytics,
   AnalyticsBucket,
   AnalyticsCounts,
@@ -28,6 +29,9 @@ export type {
   Delivery,
   DeliveryAttempt,
   DeliveryStatus,
+  FailingWebhook,
+  ProjectTotals,
+  RequestTotals,
   ErrorCode,
   Event,
   EventType,
@@ -72,7 +76,7 @@ export type {
   ToolCalls,
 } from './resources/execution.js';
 export type { EventListParams, Events } from './resources/events.js';
-export type { AnalyticsParams, AnalyticsResource } from './resources/analytics.js';
+export type { AnalyticsParams, AnalyticsResource, OverviewParams } from './resources/analytics.js';
 export {
   WebhookVerificationError,
   signWebhook,

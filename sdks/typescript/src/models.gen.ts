@@ -267,6 +267,20 @@ export interface Event {
   apiVersion: string;
 }
 
+/** A webhook whose deliveries are failing now. */
+export interface FailingWebhook {
+  /** The webhook. */
+  id: string;
+  /** Its project. */
+  projectId: string;
+  /** Where it delivers. */
+  url: string;
+  /** False once disabled. */
+  active: boolean;
+  /** When its deliveries started failing (RFC 3339). */
+  failingSince: string;
+}
+
 /** Who is calling: the key behind the request and what it may do. */
 export interface Me {
   /** The key's id (a session's key). */
@@ -383,6 +397,46 @@ export interface Project {
   createdAt: string;
   /** When it was last changed (RFC 3339, UTC). */
   updatedAt: string;
+}
+
+/** One project's requests over the range. */
+export interface ProjectTotals {
+  /** The project. */
+  projectId: string;
+  /** Its name. */
+  name: string;
+  /** Authenticated requests. */
+  requests: number;
+  /** Responses with status >= 400 other than 429. */
+  errors: number;
+  /** 429 responses. */
+  rateLimited: number;
+}
+
+/** Request counts of a range, without latency (the overview's totals). */
+export interface RequestTotals {
+  /** Authenticated requests. */
+  requests: number;
+  /** Responses with status >= 400 other than 429. */
+  errors: number;
+  /** 429 responses. */
+  rateLimited: number;
+}
+
+/** The overview of every project the key sees: totals over the range, the busiest projects, and the webhooks failing now. */
+export interface AccountAnalytics {
+  /** The range's start (inclusive). */
+  startDate: string;
+  /** The range's end (exclusive). */
+  endDate: string;
+  /** Sums over every project the key sees. */
+  totals: RequestTotals;
+  /** How many projects had requests in the range. */
+  activeProjects: number;
+  /** The busiest projects, most requests first, at most `limit`. */
+  projects: ProjectTotals[];
+  /** Webhooks failing now, longest first, at most `limit`; `null` for a key without the `webhook` permission. */
+  failingWebhooks?: FailingWebhook[] | null;
 }
 
 /** Rotation options; the whole body may be omitted. */

@@ -10,16 +10,20 @@
 import type * as gen from './models.gen.js';
 
 export type {
+  AccountAnalytics,
   ApiKey,
   Delivery,
   DeliveryAttempt,
   DeliveryStatus,
   ErrorCode,
   EventType,
+  FailingWebhook,
   Granularity,
   Pagination,
   Permission,
   Project,
+  ProjectTotals,
+  RequestTotals,
   Tool,
   ToolAuthStrategy,
   ToolHttpMethod,

@@ -94,6 +94,22 @@ pub struct EventQuery {
     kind: Option<String>,
 }
 
+/// The account overview's query.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountAnalyticsQuery {
+    /// Start of the range (inclusive); default: 7 days before `end_date`.
+    #[param(value_type = Option<AnalyticsDate>)]
+    start_date: Option<String>,
+    /// End of the range (exclusive; a plain date means the end of that day); default: now.
+    /// Must be after `start_date`, at most 10,000 hours later.
+    #[param(value_type = Option<AnalyticsDate>)]
+    end_date: Option<String>,
+    /// How many of the busiest projects (and failing webhooks) to list.
+    #[param(minimum = 1, maximum = 100, default = 5)]
+    limit: Option<u32>,
+}
+
 /// The analytics query.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -84,3 +84,83 @@ pub struct AnalyticsBody {
     /// Every bucket that overlaps the range, zeros included, in time order.
     pub(crate) data: Vec<CountsBody>,
 }
+
+/// Request counts of a range, without latency (the overview's totals).
+#[derive(Serialize, ToSchema)]
+#[schema(as = RequestTotals)]
+pub struct TotalsBody {
+    /// Authenticated requests.
+    pub(crate) requests: u64,
+    /// Responses with status >= 400 other than 429.
+    pub(crate) errors: u64,
+    /// 429 responses.
+    pub(crate) rate_limited: u64,
+}
+
+/// One project's requests over the range.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ProjectTotals)]
+pub struct ProjectTotalsBody {
+    /// The project.
+    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
+    pub(crate) project_id: String,
+    /// Its name.
+    pub(crate) name: String,
+    /// Authenticated requests.
+    pub(crate) requests: u64,
+    /// Responses with status >= 400 other than 429.
+    pub(crate) errors: u64,
+    /// 429 responses.
+    pub(crate) rate_limited: u64,
+}
+
+/// A webhook whose deliveries are failing now.
+#[derive(Serialize, ToSchema)]
+#[schema(as = FailingWebhook)]
+pub struct FailingWebhookBody {
+    /// The webhook.
+    #[schema(pattern = r"^wh_[0-9A-Za-z]{22}$")]
+    pub(crate) id: String,
+    /// Its project.
+    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
+    pub(crate) project_id: String,
+    /// Where it delivers.
+    pub(crate) url: String,
+    /// False once disabled.
+    pub(crate) active: bool,
+    /// When its deliveries started failing (RFC 3339).
+    #[schema(format = DateTime)]
+    pub(crate) failing_since: String,
+}
+
+/// The overview of every project the key sees: totals over the range, the busiest
+/// projects, and the webhooks failing now.
+#[derive(Serialize, ToSchema)]
+#[schema(
+    as = AccountAnalytics,
+    example = json!({
+        "start_date": "2026-11-27T00:00:00Z",
+        "end_date": "2026-11-28T00:00:00Z",
+        "totals": {"requests": 1200, "errors": 12, "rate_limited": 3},
+        "active_projects": 1,
+        "projects": [{"project_id": "proj_2cqkZJ8Xf3vTqW1bN0aYhE", "name": "Support bot", "requests": 1200, "errors": 12, "rate_limited": 3}],
+        "failing_webhooks": []
+    })
+)]
+pub struct AccountAnalyticsBody {
+    /// The range's start (inclusive).
+    #[schema(format = DateTime)]
+    pub(crate) start_date: String,
+    /// The range's end (exclusive).
+    #[schema(format = DateTime)]
+    pub(crate) end_date: String,
+    /// Sums over every project the key sees.
+    pub(crate) totals: TotalsBody,
+    /// How many projects had requests in the range.
+    pub(crate) active_projects: u64,
+    /// The busiest projects, most requests first, at most `limit`.
+    pub(crate) projects: Vec<ProjectTotalsBody>,
+    /// Webhooks failing now, longest first, at most `limit`; `null` for a key without
+    /// the `webhook` permission.
+    pub(crate) failing_webhooks: Option<Vec<FailingWebhookBody>>,
+}

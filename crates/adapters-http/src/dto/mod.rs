@@ -9,7 +9,9 @@ mod tool_calls;
 mod tools;
 mod webhooks;
 
-pub use analytics::{AnalyticsBody, CountsBody};
+pub use analytics::{
+    AccountAnalyticsBody, AnalyticsBody, CountsBody, FailingWebhookBody, ProjectTotalsBody, TotalsBody,
+};
 pub use deliveries::{AttemptBody, DeliveryBody};
 pub use events::EventBody;
 pub use health::StatusBody;

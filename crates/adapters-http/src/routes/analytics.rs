@@ -1,23 +1,92 @@
-//! `GET /projects/{id}/analytics`.
+//! `GET /projects/{id}/analytics` and the account overview, `GET /analytics`.
 
 use axum::extract::{RawQuery, State};
 use axum::Json;
-use tengine_application::AnalyticsFilter;
+use tengine_application::{AnalyticsFilter, MAX_OVERVIEW_ROWS};
 use tengine_domain::usage::AnalyticsRange;
 use tengine_domain::{time, ApiKeyId, FieldError, MemberId, ProjectId, ToolId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::doc::params::{AnalyticsQuery, ProjectPath};
-use crate::doc::responses::{ProjectErrors, QueryErrors};
-use crate::dto::{AnalyticsBody, CountsBody};
+use crate::doc::params::{AccountAnalyticsQuery, AnalyticsQuery, ProjectPath};
+use crate::doc::responses::{AuthErrors, ProjectErrors, QueryErrors};
+use crate::dto::{AccountAnalyticsBody, AnalyticsBody, CountsBody, FailingWebhookBody, ProjectTotalsBody, TotalsBody};
 use crate::error::ApiError;
 use crate::extract::{Auth, Ids, Query};
 use crate::state::AppState;
 
 /// The analytics route.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(show))
+    OpenApiRouter::new().routes(routes!(show)).routes(routes!(overview))
+}
+
+/// Every project the key sees (an account-wide key: the account's; a project key: its
+/// own): request totals over the range, the busiest projects, and with `webhook` the
+/// webhooks failing now. What the console's overview shows. Needs `read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/analytics",
+    operation_id = "getAccountAnalytics",
+    tag = "Analytics",
+    summary = "Get the account overview",
+    params(AccountAnalyticsQuery),
+    responses(
+        (status = 200, description = "Totals, busiest projects and failing webhooks.", body = AccountAnalyticsBody),
+        AuthErrors,
+        QueryErrors,
+    )
+)]
+async fn overview(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    RawQuery(q): RawQuery,
+) -> Result<Json<AccountAnalyticsBody>, ApiError> {
+    let q = Query::parse(q.as_deref(), &["start_date", "end_date", "limit"])?;
+    let range = AnalyticsRange::parse(q.get("start_date"), q.get("end_date"), Some("hour"), s.tengine.now())?;
+    let limit = match q.get("limit") {
+        None => 5,
+        Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=MAX_OVERVIEW_ROWS).contains(n)).ok_or_else(|| {
+            ApiError::from(tengine_domain::ValidationError::from(
+                FieldError::new("limit", format!("must be an integer from 1 to {MAX_OVERVIEW_ROWS}"))
+                    .with_value(raw.chars().take(64).collect::<String>()),
+            ))
+        })?,
+    };
+    let a = s.tengine.account_analytics(&who, range, limit).await?;
+    Ok(Json(AccountAnalyticsBody {
+        start_date: time::format(a.start),
+        end_date: time::format(a.end),
+        totals: TotalsBody {
+            requests: a.totals.requests,
+            errors: a.totals.errors,
+            rate_limited: a.totals.rate_limited,
+        },
+        active_projects: a.active_projects,
+        projects: a
+            .projects
+            .into_iter()
+            .map(|p| ProjectTotalsBody {
+                project_id: p.project_id.to_string(),
+                name: p.name,
+                requests: p.requests,
+                errors: p.errors,
+                rate_limited: p.rate_limited,
+            })
+            .collect(),
+        failing_webhooks: a.failing_webhooks.map(|list| {
+            list.into_iter()
+                .filter_map(|w| {
+                    Some(FailingWebhookBody {
+                        id: w.id.to_string(),
+                        project_id: w.project_id.to_string(),
+                        url: w.url.as_str().to_owned(),
+                        active: w.active,
+                        failing_since: time::format(w.failing_since?),
+                    })
+                })
+                .collect()
+        }),
+    }))
 }
 
 /// The project's usage from hourly rollups: requests, or with `tool_id` or `member_id`

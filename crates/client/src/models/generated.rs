@@ -238,6 +238,21 @@ pub struct Event {
     pub api_version: String,
 }
 
+/// A webhook whose deliveries are failing now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailingWebhook {
+    /// The webhook.
+    pub id: String,
+    /// Its project.
+    pub project_id: String,
+    /// Where it delivers.
+    pub url: String,
+    /// False once disabled.
+    pub active: bool,
+    /// When its deliveries started failing (RFC 3339).
+    pub failing_since: DateTime<Utc>,
+}
+
 /// Who is calling: the key behind the request and what it may do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
@@ -368,6 +383,52 @@ pub struct Project {
     pub created_at: DateTime<Utc>,
     /// When it was last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
+}
+
+/// One project's requests over the range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectTotals {
+    /// The project.
+    pub project_id: String,
+    /// Its name.
+    pub name: String,
+    /// Authenticated requests.
+    pub requests: u64,
+    /// Responses with status >= 400 other than 429.
+    pub errors: u64,
+    /// 429 responses.
+    pub rate_limited: u64,
+}
+
+/// Request counts of a range, without latency (the overview's totals).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RequestTotals {
+    /// Authenticated requests.
+    pub requests: u64,
+    /// Responses with status >= 400 other than 429.
+    pub errors: u64,
+    /// 429 responses.
+    pub rate_limited: u64,
+}
+
+/// The overview of every project the key sees: totals over the range, the busiest
+/// projects, and the webhooks failing now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountAnalytics {
+    /// The range's start (inclusive).
+    pub start_date: DateTime<Utc>,
+    /// The range's end (exclusive).
+    pub end_date: DateTime<Utc>,
+    /// Sums over every project the key sees.
+    pub totals: RequestTotals,
+    /// How many projects had requests in the range.
+    pub active_projects: u64,
+    /// The busiest projects, most requests first, at most `limit`.
+    pub projects: Vec<ProjectTotals>,
+    /// Webhooks failing now, longest first, at most `limit`; `null` for a key without
+    /// the `webhook` permission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_webhooks: Option<Vec<FailingWebhook>>,
 }
 
 /// Rotation options; the whole body may be omitted.

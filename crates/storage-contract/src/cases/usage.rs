@@ -167,3 +167,49 @@ pub async fn concurrent_usage_flushes_all_land<S: Store>(store: &S) {
     let one = store.usage_by_hour(p.id, Some(keys[3]), hour(2), hour(3)).await.expect("read");
     assert_eq!(one, vec![(hour(2), each)]);
 }
+
+/// The account overview's sums: per live project of the account (or one project),
+/// summed over keys and the range's hours, busiest first; other accounts, deleted
+/// projects and hours outside the range do not count.
+pub async fn usage_is_summed_per_live_project_busiest_first<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let other = account(store).await;
+    let (quiet, busy, gone) = (
+        project(store, acct.id, at(0)).await,
+        project(store, acct.id, at(0)).await,
+        project(store, acct.id, at(0)).await,
+    );
+    let theirs = project(store, other.id, at(0)).await;
+    let (k1, k2) = (key_id(), key_id());
+    store
+        .add_usage(&[
+            usage_delta(acct.id, quiet.id, k1, hour(0), usage_counts(1)),
+            usage_delta(acct.id, busy.id, k1, hour(0), usage_counts(2)),
+            usage_delta(acct.id, busy.id, k2, hour(1), usage_counts(3)),
+            usage_delta(acct.id, busy.id, k2, hour(5), usage_counts(9)),
+            usage_delta(acct.id, gone.id, k1, hour(0), usage_counts(7)),
+            usage_delta(other.id, theirs.id, k1, hour(0), usage_counts(8)),
+        ])
+        .await
+        .expect("add");
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_project(acct.id, gone.id, at(1)).await.expect("delete");
+    tx.commit().await.expect("commit");
+
+    let rows = store.usage_by_project(acct.id, None, hour(0), hour(2)).await.expect("read");
+    let got: Vec<_> = rows.iter().map(|r| (r.project_id, r.requests, r.errors, r.rate_limited)).collect();
+    let busy_sum = sum_of([&usage_counts(2), &usage_counts(3)]);
+    let quiet_sum = usage_counts(1);
+    assert_eq!(
+        got,
+        vec![
+            (busy.id, busy_sum.requests, busy_sum.errors, busy_sum.rate_limited),
+            (quiet.id, quiet_sum.requests, quiet_sum.errors, quiet_sum.rate_limited),
+        ]
+    );
+    assert_eq!(rows[0].name, busy.name.as_str());
+    let one = store.usage_by_project(acct.id, Some(quiet.id), hour(0), hour(2)).await.expect("read");
+    assert_eq!(one.iter().map(|r| r.project_id).collect::<Vec<_>>(), vec![quiet.id]);
+    let none = store.usage_by_project(acct.id, Some(theirs.id), hour(0), hour(2)).await.expect("read");
+    assert!(none.is_empty(), "another account's project is not summed for this one");
+}

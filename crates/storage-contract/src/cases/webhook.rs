@@ -341,3 +341,38 @@ pub async fn a_dropped_transaction_leaves_no_deliveries<S: Store>(store: &S) {
     assert!(claimed.is_empty());
     assert_eq!(append(store, &e).await, 1, "the event can be appended again, and fans out then");
 }
+
+/// Failing webhooks of an account's live projects (or one project), longest failing
+/// first, at most `limit`; healthy ones, other accounts' and deleted projects' are not.
+pub async fn failing_webhooks_are_listed_longest_failing_first<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let other = account(store).await;
+    let (p, q, gone) = (
+        project(store, acct.id, at(0)).await,
+        project(store, acct.id, at(0)).await,
+        project(store, acct.id, at(0)).await,
+    );
+    let theirs = project(store, other.id, at(0)).await;
+    let failing = |project: ProjectId, account, since: Option<i64>| {
+        let mut w = new_webhook(account, project, &["*"], at(1));
+        w.failing_since = since.map(at);
+        w
+    };
+    let recent = failing(p.id, acct.id, Some(50));
+    let oldest = failing(q.id, acct.id, Some(10));
+    let healthy = failing(p.id, acct.id, None);
+    let deleted = failing(gone.id, acct.id, Some(5));
+    let foreign = failing(theirs.id, other.id, Some(1));
+    for w in [&recent, &oldest, &healthy, &deleted, &foreign] {
+        store_webhook(store, w).await;
+    }
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_project(acct.id, gone.id, at(60)).await.expect("delete");
+    tx.commit().await.expect("commit");
+
+    let ids = |list: Vec<Webhook>| list.into_iter().map(|w| w.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.failing_webhooks(acct.id, None, 10).await.expect("list")), vec![oldest.id, recent.id]);
+    assert_eq!(ids(store.failing_webhooks(acct.id, None, 1).await.expect("list")), vec![oldest.id]);
+    assert_eq!(ids(store.failing_webhooks(acct.id, Some(p.id), 10).await.expect("list")), vec![recent.id]);
+    assert!(store.failing_webhooks(acct.id, Some(theirs.id), 10).await.expect("list").is_empty());
+}

@@ -18,6 +18,7 @@ from ._errors import (
 )
 from ._http import DEFAULT_BASE_URL
 from ._models import (
+    AccountAnalytics,
     Analytics,
     AnalyticsBucket,
     AnalyticsCounts,
@@ -71,6 +72,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Event",
+    "AccountAnalytics",
     "Analytics",
     "AnalyticsBucket",
     "AnalyticsCounts",

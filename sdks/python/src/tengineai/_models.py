@@ -10,6 +10,7 @@ from typing import Any, Generic, Iterator, List, Mapping, Optional, TypeVar
 
 from . import _models_gen as _gen
 from ._models_gen import (
+    AccountAnalytics,
     Analytics,
     Delivery,
     DeliveryAttempt,
@@ -31,6 +32,7 @@ from ._models_gen import (
 )
 
 __all__ = [
+    "AccountAnalytics",
     "Project",
     "ApiKey",
     "Tool",

@@ -26,12 +26,16 @@ __all__ = [
     "DeliveryAttempt",
     "Delivery",
     "Event",
+    "FailingWebhook",
     "Me",
     "MeSession",
     "Pagination",
     "PortalExchange",
     "PortalSession",
     "Project",
+    "ProjectTotals",
+    "RequestTotals",
+    "AccountAnalytics",
     "SessionToken",
     "SigningKey",
     "Tool",
@@ -194,6 +198,29 @@ class Event:
 
 
 @dataclass
+class FailingWebhook:
+    """A webhook whose deliveries are failing now."""
+
+    id: str
+    project_id: str = ""
+    url: str = ""
+    active: bool = False
+    failing_since: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "FailingWebhook":
+        return cls(
+            id=d["id"],
+            project_id=d.get("project_id", ""),
+            url=d.get("url", ""),
+            active=bool(d.get("active", False)),
+            failing_since=parse_datetime(d.get("failing_since")),
+            raw=dict(d),
+        )
+
+
+@dataclass
 class Me:
     """Who is calling: the key behind the request and what it may do."""
 
@@ -343,6 +370,74 @@ class Project:
             description=d.get("description"),
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class ProjectTotals:
+    """One project's requests over the range."""
+
+    project_id: str = ""
+    name: str = ""
+    requests: int = 0
+    errors: int = 0
+    rate_limited: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ProjectTotals":
+        return cls(
+            project_id=d.get("project_id", ""),
+            name=d.get("name", ""),
+            requests=int(d.get("requests") or 0),
+            errors=int(d.get("errors") or 0),
+            rate_limited=int(d.get("rate_limited") or 0),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class RequestTotals:
+    """Request counts of a range, without latency (the overview's totals)."""
+
+    requests: int = 0
+    errors: int = 0
+    rate_limited: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RequestTotals":
+        return cls(
+            requests=int(d.get("requests") or 0),
+            errors=int(d.get("errors") or 0),
+            rate_limited=int(d.get("rate_limited") or 0),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class AccountAnalytics:
+    """The overview of every project the key sees: totals over the range, the busiest
+    projects, and the webhooks failing now."""
+
+    start_date: Optional[datetime] = None
+    end_date: Optional[datetime] = None
+    totals: RequestTotals = field(default_factory=RequestTotals)
+    active_projects: int = 0
+    projects: List[ProjectTotals] = field(default_factory=list)
+    failing_webhooks: List[FailingWebhook] = field(default_factory=list)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "AccountAnalytics":
+        return cls(
+            start_date=parse_datetime(d.get("start_date")),
+            end_date=parse_datetime(d.get("end_date")),
+            totals=RequestTotals.from_dict(d.get("totals") or {}),
+            active_projects=int(d.get("active_projects") or 0),
+            projects=[ProjectTotals.from_dict(v) for v in d.get("projects") or []],
+            failing_webhooks=[FailingWebhook.from_dict(v) for v in d.get("failing_webhooks") or []],
             raw=dict(d),
         )
 

@@ -1,5 +1,5 @@
 import type { RequestOptions } from '../core.js';
-import { fromWire, type Analytics, type Granularity } from '../models.js';
+import { fromWire, type AccountAnalytics, type Analytics, type Granularity } from '../models.js';
 import { Resource, seg } from './base.js';
 
 export interface AnalyticsParams {
@@ -17,8 +17,32 @@ export interface AnalyticsParams {
   memberId?: string | undefined;
 }
 
-/** `/projects/{id}/analytics`. */
+export interface OverviewParams {
+  /** RFC 3339 or `YYYY-MM-DD` (UTC), or a Date; default: 7 days ago. */
+  startDate?: string | Date | undefined;
+  /** Exclusive; default: now. */
+  endDate?: string | Date | undefined;
+  /** How many of the busiest projects (and failing webhooks) to list, 1..=100; default 5. */
+  limit?: number | undefined;
+}
+
+/** `/projects/{id}/analytics` and the account overview, `/analytics`. */
 export class AnalyticsResource extends Resource {
+  /**
+   * Every project the key sees: request totals over the range, the busiest projects and,
+   * for a key with `webhook`, the webhooks failing now (else `failingWebhooks` is null).
+   */
+  async overview(params: OverviewParams = {}, options?: RequestOptions): Promise<AccountAnalytics> {
+    return fromWire<AccountAnalytics>(
+      await this.client.request({
+        method: 'GET',
+        path: '/analytics',
+        query: { start_date: params.startDate, end_date: params.endDate, limit: params.limit },
+        options,
+      }),
+    );
+  }
+
   /** Usage counts of the project, bucketed by `granularity`, zero buckets included. */
   async retrieve(projectId: string, params: AnalyticsParams = {}, options?: RequestOptions): Promise<Analytics> {
     return fromWire<Analytics>(
