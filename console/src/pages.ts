@@ -1,45 +1,65 @@
 // The console's pages: overview, projects, a project's keys and its usage.
 import { html } from 'htm/preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ApiKey, Me, Project, TengineAI } from './sdk';
-import { Chart, ErrorBox, ListState, useLoad, when } from './ui';
+import { Chart, ErrorBox, ListState, allowance, useLoad, when } from './ui';
 
 const can = (me: Me | undefined, p: string) => !!me && (me.permissions.includes(p as never) || me.permissions.includes('admin' as never));
 
-async function allProjects(client: TengineAI): Promise<Project[]> {
-  const out: Project[] = [];
-  for await (const p of client.projects.listAll()) out.push(p);
-  return out;
+/** The overview's two ranges, ending now. */
+function lastDays(days: number): { startDate: Date } {
+  return { startDate: new Date(Date.now() - days * 24 * 3600 * 1000) };
 }
 
 export function Overview({ client, me }: { client: TengineAI; me: Me | undefined }) {
-  const projects = useLoad(() => allProjects(client), [client]);
-  const totals = useLoad(async () => {
-    const list = projects.data ?? [];
-    const since = new Date(Date.now() - 24 * 3600 * 1000);
-    const rows = await Promise.all(
-      list.slice(0, 20).map(async (p) => ({ p, a: await client.analytics.retrieve(p.id, { startDate: since, granularity: 'hour' }) })),
-    );
-    return rows.sort((x, y) => y.a.totals.requests - x.a.totals.requests);
-  }, [projects.data]);
-  const sum = (f: 'requests' | 'errors' | 'rateLimited') => (totals.data ?? []).reduce((n, r) => n + r.a.totals[f], 0);
-  return html`<section>
+  // Two account-wide summaries (GET /analytics): its cost does not grow with the number
+  // of projects, only with the range's usage rows.
+  const day = useLoad(() => client.analytics.overview({ ...lastDays(1), limit: 5 }), [client]);
+  const week = useLoad(() => client.analytics.overview({ ...lastDays(7), limit: 1 }), [client]);
+  const ready = !day.loading && !week.loading && me !== undefined;
+  useEffect(() => {
+    if (ready) performance.mark('overview-ready');
+  }, [ready]);
+  const left = allowance();
+  const n = (x: number | undefined) => (x === undefined ? '…' : x.toLocaleString());
+  const failing = day.data?.failingWebhooks;
+  return html`<section data-ready=${ready ? 'overview' : undefined} aria-busy=${!ready}>
     <h1>Overview</h1>
     <div class="cards">
       <div class="card"><div class="muted">Plan</div><div class="n">${me?.plan ?? '…'}</div></div>
-      <div class="card"><div class="muted">Hourly limit</div><div class="n">${me ? (me.limit ?? 'unlimited') : '…'}</div></div>
-      <div class="card"><div class="muted">Requests, 24 h</div><div class="n">${totals.loading ? '…' : sum('requests')}</div></div>
-      <div class="card"><div class="muted">Errors, 24 h</div><div class="n">${totals.loading ? '…' : sum('errors')}</div></div>
-      <div class="card"><div class="muted">Rate-limited, 24 h</div><div class="n">${totals.loading ? '…' : sum('rateLimited')}</div></div>
+      <div class="card"><div class="muted">Hourly limit</div><div class="n">${me ? (me.limit === null || me.limit === undefined ? 'unlimited' : n(me.limit)) : '…'}</div></div>
+      <div class="card"><div class="muted">Left this hour</div><div class="n">${left ? n(left.remaining) : me && (me.limit === null || me.limit === undefined) ? 'no limit' : '…'}</div>
+        ${left ? html`<div class="muted">resets ${new Date(left.reset * 1000).toLocaleTimeString()}</div>` : null}</div>
     </div>
+    <${ErrorBox} error=${day.error ?? week.error} />
+    <div class="scroll"><table>
+      <caption>Requests across ${me?.scope === 'project' ? 'this project' : 'all projects'}</caption>
+      <thead><tr><th scope="col">Range</th><th scope="col">Requests</th><th scope="col">Errors</th><th scope="col">Rate-limited</th><th scope="col">Active projects</th></tr></thead>
+      <tbody>
+        ${[['Last 24 h', day.data], ['Last 7 days', week.data]].map(([label, d]) => {
+          const a = d as typeof day.data;
+          return html`<tr key=${label as string}><th scope="row">${label as string}</th><td>${n(a?.totals.requests)}</td><td>${n(a?.totals.errors)}</td><td>${n(a?.totals.rateLimited)}</td><td>${n(a?.activeProjects)}</td></tr>`;
+        })}
+      </tbody>
+    </table></div>
     <h2>Busiest projects (24 h)</h2>
-    <${ListState} loading=${projects.loading || totals.loading} error=${projects.error ?? totals.error} empty=${(totals.data ?? []).length === 0} what="projects">
+    <${ListState} loading=${day.loading} error=${day.error} empty=${(day.data?.projects ?? []).length === 0} what="requests in the last 24 hours">
       <div class="scroll"><table>
-        <thead><tr><th>Project</th><th>Requests</th><th>Errors</th></tr></thead>
-        <tbody>${(totals.data ?? []).slice(0, 5).map((r) => html`<tr key=${r.p.id}>
-          <td><a href=${`#/projects/${r.p.id}/usage`}>${r.p.name}</a></td><td>${r.a.totals.requests}</td><td>${r.a.totals.errors}</td></tr>`)}</tbody>
+        <thead><tr><th scope="col">Project</th><th scope="col">Requests</th><th scope="col">Errors</th><th scope="col">Rate-limited</th></tr></thead>
+        <tbody>${(day.data?.projects ?? []).map((p) => html`<tr key=${p.projectId}>
+          <td><a href=${`#/projects/${p.projectId}/usage`}>${p.name}</a></td><td>${n(p.requests)}</td><td>${n(p.errors)}</td><td>${n(p.rateLimited)}</td></tr>`)}</tbody>
       </table></div>
     </${ListState}>
+    <h2>Failing webhooks</h2>
+    ${failing === null
+      ? html`<p class="muted">This key cannot see webhooks (it lacks the <code>webhook</code> permission).</p>`
+      : html`<${ListState} loading=${day.loading} error=${day.error} empty=${(failing ?? []).length === 0} what="failing webhooks">
+      <div class="scroll"><table>
+        <thead><tr><th scope="col">Webhook</th><th scope="col">Failing since</th><th scope="col">State</th></tr></thead>
+        <tbody>${(failing ?? []).map((w) => html`<tr key=${w.id}>
+          <td><a href=${`#/projects/${w.projectId}/webhooks`}>${w.url}</a></td><td>${when(w.failingSince)}</td><td>${w.active ? 'retrying' : 'disabled'}</td></tr>`)}</tbody>
+      </table></div>
+    </${ListState}>`}
   </section>`;
 }
 

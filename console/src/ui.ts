@@ -8,9 +8,34 @@ import { TengineAI, TengineError } from './sdk';
 /** Where the console keeps its session token (never the API key). */
 export const TOKEN = 'tengine.console.token';
 
+/** The account's hourly allowance as the last answer's `X-RateLimit-*` headers said. */
+export interface Allowance {
+  limit: number;
+  remaining: number;
+  /** When the window resets (epoch seconds). */
+  reset: number;
+}
+
+let lastAllowance: Allowance | undefined;
+
+/** What the most recent API answer said of the account's allowance (none when unlimited). */
+export function allowance(): Allowance | undefined {
+  return lastAllowance;
+}
+
+/** `fetch` that notes the rate-limit headers of every answer (same origin: all readable). */
+const noting: typeof fetch = async (input, init) => {
+  const res = await fetch(input, init);
+  const limit = res.headers.get('x-ratelimit-limit');
+  const remaining = res.headers.get('x-ratelimit-remaining');
+  const reset = res.headers.get('x-ratelimit-reset');
+  if (limit && remaining && reset) lastAllowance = { limit: Number(limit), remaining: Number(remaining), reset: Number(reset) };
+  return res;
+};
+
 /** A client over this server with `token` as the bearer. */
 export function clientFor(token: string): TengineAI {
-  return new TengineAI({ apiKey: token, baseUrl: location.origin, maxRetries: 1 });
+  return new TengineAI({ apiKey: token, baseUrl: location.origin, maxRetries: 1, fetch: noting });
 }
 
 /** An API error as the user sees it: the message and the request id. */

@@ -68,6 +68,16 @@ describe(`console (${backend})`, () => {
     assert.ok((await page.locator('.uplot').count()) >= 2, 'two uPlot charts');
     await accessible(page, 'usage');
     await screenshots(page, 'usage');
+
+    // The overview ranks the project by those requests and shows the account's allowance.
+    await page.goto(`${server.url}/#/`);
+    await page.locator('[data-ready="overview"]').waitFor();
+    const row = page.getByRole('row', { name: /Console project/ });
+    await row.waitFor();
+    const cells = await row.getByRole('cell').allTextContents();
+    assert.ok(Number(cells[1]?.replace(/\D/g, '')) >= 4, `the busiest project's requests: ${cells.join(' | ')}`);
+    assert.equal(await page.getByRole('heading', { name: 'Failing webhooks' }).count(), 1);
+    await screenshots(page, 'overview-with-usage');
     await page.close();
   });
 

@@ -1,4 +1,4 @@
-import{a as e,c as t,d as n,f as r,i,l as a,n as o,o as s,p as c,r as l,s as u,t as d,u as f}from"./pages-C0_-cTSO.js";function p(){let[e,t]=f(location.hash||`#/`);return n(()=>{let e=()=>t(location.hash||`#/`);return addEventListener(`hashchange`,e),()=>removeEventListener(`hashchange`,e)},[]),e}function m({onToken:n,notice:i}){let[a,o]=f(),[s,c]=f(!1);return r`<main class="signin">
+import{a as e,c as t,d as n,f as r,i,l as a,n as o,o as s,p as c,r as l,s as u,t as d,u as f}from"./pages-DtceJIR9.js";function p(){let[e,t]=f(location.hash||`#/`);return n(()=>{let e=()=>t(location.hash||`#/`);return addEventListener(`hashchange`,e),()=>removeEventListener(`hashchange`,e)},[]),e}function m({onToken:n,notice:i}){let[a,o]=f(),[s,c]=f(!1);return r`<main class="signin">
     <h1>Sign in to Tengine</h1>
     ${i?r`<p class="warning" role="status">${i}</p>`:null}
     <form onSubmit=${async e=>{e.preventDefault();let r=e.currentTarget.elements.namedItem(`key`);c(!0),o(void 0);try{let e=await new t({apiKey:r.value.trim(),baseUrl:location.origin,maxRetries:0}).sessions.signIn();r.value=``,n(e.token)}catch(e){o(e)}finally{c(!1)}}}>
