@@ -140,6 +140,7 @@ const ROUTES: &[Route] = &[
     ),
     route("GET", "/projects/P/tools/T", None, "read", Rule::Plain, 200),
     route("PATCH", "/projects/P/tools/T", Some(r#"{"description":"changed"}"#), "admin", Rule::Plain, 200),
+    route("POST", "/projects/P/tools/T/test", Some(r#"{"arguments":{}}"#), "write", Rule::Plain, 200),
     route("GET", "/projects/P/tool-calls", None, "read", Rule::Plain, 200),
     route("GET", "/projects/P/signing-keys", None, "read", Rule::Plain, 200),
     route(

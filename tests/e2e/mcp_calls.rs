@@ -364,3 +364,54 @@ async fn tool_calls_count_against_the_hourly_limit_and_raise_usage_events(backen
 }
 
 both!(tool_calls_count_against_the_hourly_limit_and_raise_usage_events);
+
+async fn trying_a_tool_calls_it_once_and_shows_the_request_without_its_secret(backend: Backend) {
+    let app = server(backend).await;
+    let (addr, seen) = api().await;
+    let project = app.create_project(json!({"name": "try"}), StatusCode::CREATED).await;
+    let project = project["id"].as_str().expect("id").to_owned();
+    let extra = json!({"auth_strategy": "static_bearer", "encrypted_auth_secret": "sk_try_0123456789",
+                       "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}});
+    let id = tool(&app, &project, echo_tool("echo", addr, "/echo", extra)).await;
+    let path = format!("/api/v1/projects/{project}/tools/{id}/test");
+
+    let r = app.post_json(&path, app.admin_key(), &json!({"arguments": {"q": "hello"}})).await;
+    r.expect(StatusCode::OK);
+    assert_eq!(r.body["request"]["method"], "POST");
+    assert_eq!(r.body["request"]["url"], format!("http://{addr}/echo"));
+    let auth = r.body["request"]["headers"].as_array().expect("headers").iter().find(|h| h["name"] == "Authorization");
+    assert_eq!(auth.map(|h| h["value"].clone()), Some(json!("Bearer ********")), "{}", r.text);
+    assert!(!r.text.contains("sk_try_0123456789"), "the secret is never shown: {}", r.text);
+    assert_eq!(r.body["request"]["body"], r#"{"q":"hello"}"#);
+    assert_eq!((r.body["upstream_status"].clone(), r.body["is_error"].clone()), (json!(200), json!(false)));
+    assert_eq!(r.body["structured_content"]["path"], "/echo");
+    // The API got the real credentials, once.
+    {
+        let got = seen.lock().expect("seen");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1.get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer sk_try_0123456789"));
+    }
+    // Logged like any call.
+    let log = call_log(&app, &project, &format!("?tool_id={id}"), 1).await;
+    assert_eq!(log["data"][0]["id"], r.body["call_id"]);
+
+    // Refusals name the field and send nothing.
+    let bad = app.post_json(&path, app.admin_key(), &json!({"arguments": {}})).await;
+    assert_eq!(bad.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "arguments/q");
+    let off = app
+        .patch_json(&format!("/api/v1/projects/{project}/tools/{id}"), app.admin_key(), &json!({"enabled": false}))
+        .await;
+    off.expect(StatusCode::OK);
+    let disabled = app.post_json(&path, app.admin_key(), &json!({"arguments": {"q": "x"}})).await;
+    assert_eq!(disabled.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "enabled");
+    let reader = app
+        .create_key_as(app.admin_key(), &project, json!({"name": "r", "permissions": ["read"]}), StatusCode::CREATED)
+        .await;
+    let read_only = app.post_json(&path, reader["key"].as_str().expect("key"), &json!({"arguments": {"q": "x"}})).await;
+    read_only.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS");
+    let missing = format!("/api/v1/projects/{project}/tools/tool_0000000000000000000000/test");
+    app.post_json(&missing, app.admin_key(), &json!({})).await.error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_eq!(seen.lock().expect("seen").len(), 1, "nothing more was sent");
+}
+
+both!(trying_a_tool_calls_it_once_and_shows_the_request_without_its_secret);

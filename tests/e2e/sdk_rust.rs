@@ -9,7 +9,9 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use futures::StreamExt;
 use reqwest::StatusCode;
-use tengineai::models::{CreateApiKey, CreateProject, CreateTool, CreateWebhook, UpdateProject, UpdateTool};
+use tengineai::models::{
+    CreateApiKey, CreateProject, CreateTool, CreateWebhook, OverviewQuery, UpdateProject, UpdateTool,
+};
 use tengineai::TengineAI;
 
 use crate::helpers::{eventually, Backend, Options, TestApp};
@@ -163,6 +165,17 @@ async fn tools_are_managed_from_rust_and_the_secret_never_comes_back() {
     assert_eq!((updated.body_template, updated.http_method.as_str()), (None, "GET"));
     let page = client.tools().list(&project.id, None, Some(10)).await.unwrap();
     assert_eq!(page.data.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [tool.id.as_str()]);
+    // Tried once: api.example.com does not answer here, so it is a tool error; the
+    // request is shown without the secret.
+    let tried = client.tools().test(&project.id, &tool.id, serde_json::json!({"id": "c-1"})).await.unwrap();
+    assert!(tried.is_error && tried.call_id.starts_with("call_"));
+    assert_eq!(tried.request.url, "https://api.example.com/contacts/c-1");
+    let auth = tried.request.headers.iter().find(|h| h.name == "Authorization").map(|h| h.value.as_str());
+    assert_eq!(auth, Some("Bearer ********"));
+    // The account overview sees the project's requests' totals and the admin's webhooks.
+    let overview =
+        client.analytics().overview(&OverviewQuery { limit: Some(3), ..OverviewQuery::default() }).await.unwrap();
+    assert!(overview.projects.len() <= 3 && overview.failing_webhooks.is_some_and(|w| w.is_empty()));
     let err = client.tools().create(&project.id, &new).await.unwrap_err();
     assert_eq!(err.api().unwrap().details["field"], "name");
     client.tools().delete(&project.id, &tool.id).await.unwrap();

@@ -12,12 +12,14 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tengine_domain::member::Member;
 use tengine_domain::secret_key::{OpenError, SealedSecret};
-use tengine_domain::tool::{shape_response, CallContext, CallFailure, CallRefused, PrepareError, Tool, ToolOutcome};
+use tengine_domain::tool::{
+    shape_response, CallContext, CallFailure, CallRefused, PrepareError, ShownRequest, Tool, ToolOutcome,
+};
 use tengine_domain::tool_call::{ToolCallRecord, ToolCallStatus};
-use tengine_domain::{Denied, Permission, Principal, ToolCallId};
+use tengine_domain::{Denied, FieldError, Permission, Principal, ProjectId, ToolCallId, ToolId};
 use uuid::Uuid;
 
-use crate::Tengine;
+use crate::{AppError, Tengine};
 
 pub mod log;
 pub mod replay;
@@ -74,28 +76,81 @@ impl Tengine {
         tool: &Tool,
         arguments: &Value,
     ) -> Result<ToolCallResult, CallToolError> {
+        self.call_tool_showing(who, member, tool, arguments, false).await.map(|(done, _)| done)
+    }
+
+    /// Runs the project's tool `tool_id` once with `arguments` typed by a person (the
+    /// console's "try it"), like a call through `/mcp` (logged, counted), and says what
+    /// was sent, credentials masked.
+    ///
+    /// # Errors
+    /// `Forbidden` without `write` (or for a portal session), `ProjectNotFound`,
+    /// `NotFound` for an unknown tool, `Validation` for a disabled tool, one that needs a
+    /// member session, or arguments that do not fit (fields named `arguments/...`).
+    pub async fn try_tool(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        tool_id: ToolId,
+        arguments: &Value,
+    ) -> Result<(ToolCallResult, ShownRequest), AppError> {
+        who.require(Permission::Write)?;
+        who.portal_shows(None)?;
+        self.visible_project(who, project).await?;
+        let tool = self.deps.store.get_tool(project, tool_id).await?.ok_or(AppError::NotFound(ToolId::KIND))?;
+        let refused = |field: &str, reason: &str| AppError::from(FieldError::new(field, reason));
+        match self.call_tool_showing(who, None, &tool, arguments, true).await {
+            Ok((done, Some(shown))) => Ok((done, shown)),
+            Ok((_, None)) => Err(AppError::Internal(tengine_ports::RepoError::other("a tried call kept no request"))),
+            Err(CallToolError::Forbidden(d)) => Err(AppError::Forbidden(d)),
+            Err(CallToolError::NotFound) => Err(AppError::NotFound(ToolId::KIND)),
+            Err(CallToolError::Refused(PrepareError::Refused(CallRefused::Disabled))) => {
+                Err(refused("enabled", "the tool is disabled: enable it to try it"))
+            }
+            Err(CallToolError::Refused(PrepareError::Refused(CallRefused::MemberRequired))) => Err(refused(
+                "require_member",
+                "the tool needs a member session: call it through /mcp with a member session token",
+            )),
+            Err(CallToolError::Refused(PrepareError::InvalidArguments(v))) => Err(AppError::Validation(v)),
+            Err(CallToolError::Refused(PrepareError::Render(e))) => Err(refused("arguments", &e.to_string())),
+            Err(CallToolError::Refused(PrepareError::MissingSecret) | CallToolError::SecretUnavailable(_)) => {
+                Err(AppError::Internal(tengine_ports::RepoError::other("the tool's secret could not be opened")))
+            }
+        }
+    }
+
+    /// [`Tengine::call_tool`], keeping what was sent (masked) when `show` is set.
+    async fn call_tool_showing(
+        &self,
+        who: &Principal,
+        member: Option<&Member>,
+        tool: &Tool,
+        arguments: &Value,
+        show: bool,
+    ) -> Result<(ToolCallResult, Option<ShownRequest>), CallToolError> {
         who.require(Permission::Write)?;
         if tool.account_id != who.account_id || !who.sees(&tool.project_id) {
             return Err(CallToolError::NotFound);
         }
         let started = self.deps.clock.now();
         let call_id = ToolCallId::from_uuid(self.deps.ids.next_uuid());
-        let done = self.send_call(call_id, member, tool, arguments, started).await;
+        let done = self.send_call(call_id, member, tool, arguments, started, show).await;
         let logged = match &done {
-            Ok(d) => Some(Logged::Made(d)),
+            Ok((d, _)) => Some(Logged::Made(d)),
             // A disabled tool does not exist for callers; nothing was tried.
             Err(CallToolError::Refused(PrepareError::Refused(CallRefused::Disabled))) => None,
             Err(CallToolError::Refused(e)) => Some(Logged::Refused(e)),
             Err(_) => None,
         };
         if let Some(logged) = logged {
-            let latency = done.as_ref().map(|d| d.latency).unwrap_or_default();
+            let latency = done.as_ref().map(|(d, _)| d.latency).unwrap_or_default();
             self.log_call(who, member, tool, arguments, call_id, started, latency, logged);
         }
         done
     }
 
-    /// Opens the secret, prepares the request, sends it and shapes the answer.
+    /// Opens the secret, prepares the request, sends it and shapes the answer (and
+    /// with `show`, keeps the request as a person may see it).
     async fn send_call(
         &self,
         call_id: ToolCallId,
@@ -103,7 +158,8 @@ impl Tengine {
         tool: &Tool,
         arguments: &Value,
         started: DateTime<Utc>,
-    ) -> Result<ToolCallResult, CallToolError> {
+        show: bool,
+    ) -> Result<(ToolCallResult, Option<ShownRequest>), CallToolError> {
         // Refused before the secret is even opened.
         tool.check_callable(member).map_err(PrepareError::Refused)?;
         let secret = match &tool.auth_secret {
@@ -116,6 +172,7 @@ impl Tengine {
         let request_id = self.deps.ids.next_uuid();
         let ctx = CallContext { project_id: tool.project_id, request_id, timestamp: started.timestamp(), member };
         let request = tool.prepare_call(arguments, &ctx, secret.as_ref())?;
+        let shown = show.then(|| request.shown(secret.as_ref()));
         let (outcome, upstream_status, failure) = match self.deps.tool_caller.call(&request).await {
             Ok(answer) => {
                 let content_type = answer.content_type.as_deref();
@@ -129,7 +186,7 @@ impl Tengine {
             }
         };
         let latency = (self.deps.clock.now() - started).to_std().unwrap_or_default();
-        Ok(ToolCallResult { call_id, request_id, outcome, upstream_status, failure, latency, replayed: false })
+        Ok((ToolCallResult { call_id, request_id, outcome, upstream_status, failure, latency, replayed: false }, shown))
     }
 
     /// Notes a made or refused call in the call log (written by the usage flusher).

@@ -308,6 +308,21 @@ impl<'a> Tools<'a> {
     pub async fn delete(&self, project_id: &str, tool_id: &str) -> Result<(), Error> {
         self.0.delete_empty(&format!("/projects/{project_id}/tools/{tool_id}")).await
     }
+
+    /// Runs the tool once with `arguments` (logged and counted like a call through
+    /// `/mcp`) and returns what was sent, credentials masked, and the result.
+    ///
+    /// # Errors
+    /// See [`Error`]: a disabled tool or arguments off its schema are a 422.
+    pub async fn test(
+        &self,
+        project_id: &str,
+        tool_id: &str,
+        arguments: serde_json::Value,
+    ) -> Result<crate::models::ToolTestResult, Error> {
+        let body = serde_json::json!({ "arguments": arguments });
+        self.0.send(Method::POST, &format!("/projects/{project_id}/tools/{tool_id}/test"), Some(&body)).await
+    }
 }
 
 /// `client.events()`.

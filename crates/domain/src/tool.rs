@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use base_url::ToolBaseUrl;
-pub use call::{CallContext, CallRefused, OutboundRequest, PrepareError};
+pub use call::{CallContext, CallRefused, OutboundRequest, PrepareError, ShownRequest};
 pub use fields::{
     AuthStrategy, BodyTemplate, EndpointPath, HeadersTemplate, HttpMethod, MaxResponseBytes, MemberIdentity,
     QueryTemplate, TimeoutMs, ToolDescription, ToolName, ToolSecret,

@@ -111,3 +111,14 @@ def test_analytics_counts_requests_made_with_an_account_wide_key(server, client:
         return a if a.totals.requests >= 3 else None
 
     assert wait_until(counted, timeout=5, interval=0.2), "account-wide usage did not show up within 5 s"
+
+
+def test_the_account_overview_lists_totals_projects_and_failing_webhooks(server, client: TengineAI, project):
+    overview = client.analytics.overview(limit=2)
+    assert overview.start_date is not None and overview.start_date < overview.end_date
+    assert overview.totals.requests >= 0
+    assert len(overview.projects) <= 2
+    assert all(p.project_id.startswith("proj_") for p in overview.projects)
+    assert overview.failing_webhooks == [], "an admin key sees webhooks, none failing"
+    with pytest.raises(ValidationError):
+        client.analytics.overview(limit=0)

@@ -65,3 +65,18 @@ def test_a_duplicate_name_and_bad_fields_are_validation_errors(client: TengineAI
     assert fields == ["base_url", "name", "timeout_ms"]
     with pytest.raises(TypeError):
         client.tools.update(project.id, "tool_x", secret="nope")
+
+
+def test_a_tool_is_tried_once_with_its_secret_masked(client: TengineAI, project) -> None:
+    tool = make_tool(client, project.id, name="try-me")
+    # api.example.com does not answer here: the call is made and fails as a tool error.
+    tried = client.tools.test(project.id, tool.id, {"id": "c-1"})
+    assert tried.call_id.startswith("call_")
+    assert (tried.request.method, tried.request.url) == ("POST", "https://api.example.com/v1/contacts/c-1")
+    auth = [h.value for h in tried.request.headers if h.name == "Authorization"]
+    assert auth == ["Bearer ********"]
+    assert SECRET not in repr(tried.raw)
+    assert tried.is_error is True
+    with pytest.raises(ValidationError) as refused:
+        client.tools.test(project.id, tool.id, {})
+    assert refused.value.details.get("field") == "arguments/id"

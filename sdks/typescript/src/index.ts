@@ -57,7 +57,7 @@ export type {
   WebhookUpdateParams,
   Webhooks,
 } from './resources/webhooks.js';
-export type { ToolCreateParams, ToolUpdateParams, Tools } from './resources/tools.js';
+export type { ToolCreateParams, ToolTestParams, ToolTestResult, ToolUpdateParams, Tools } from './resources/tools.js';
 export type {
   ConsoleSession,
   Mcp,

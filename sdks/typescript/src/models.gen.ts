@@ -281,6 +281,14 @@ export interface FailingWebhook {
   failingSince: string;
 }
 
+/** One header of a request. */
+export interface HeaderPair {
+  /** `name`. */
+  name: string;
+  /** `value`. */
+  value: string;
+}
+
 /** Who is calling: the key behind the request and what it may do. */
 export interface Me {
   /** The key's id (a session's key). */
@@ -451,6 +459,18 @@ export interface RotateWebhookSecretRequest {
   secret?: string | null;
 }
 
+/** What was sent to the API, credentials masked (`********`). */
+export interface SentRequest {
+  /** The method of the tool's request (any letter case on input). */
+  method: ToolHttpMethod;
+  /** `url`. */
+  url: string;
+  /** `headers`. */
+  headers: HeaderPair[];
+  /** The body as sent (JSON text), or null. */
+  body: string | null;
+}
+
 /** A member session. */
 export interface SessionToken {
   /** The bearer token for `/mcp` (`tng_mst_...`), shown in this answer only. */
@@ -489,6 +509,12 @@ export interface SigningKey {
   jwk?: Record<string, unknown> | null;
   /** When it was registered. */
   createdAt: string;
+}
+
+/** Arguments typed by a person to try a tool once. */
+export interface TestToolRequest {
+  /** The tool's arguments, checked against its input schema; default `{}`. */
+  arguments?: Record<string, unknown> | null;
 }
 
 /** A tool as the API shows it: every field but the secret, which is write-only; `has_auth_secret` says whether one is stored. */
@@ -567,6 +593,28 @@ export interface ToolCall {
   result: Record<string, unknown> | null;
   /** When the call was made. */
   createdAt: string;
+}
+
+/** The result of trying a tool once: the call (logged and counted like any), what was sent, and what the model would have got. */
+export interface ToolTestResult {
+  /** The call's id in the call log. */
+  callId: string;
+  /** The `X-Tengine-Request-Id` sent. */
+  requestId: string;
+  /** What was sent. */
+  request: SentRequest;
+  /** The API's HTTP status, or null when it did not answer. */
+  upstreamStatus: number | null;
+  /** Whether the model would get an error result. */
+  isError: boolean;
+  /** The result's text. */
+  text: string;
+  /** The result's structured content (a JSON object), or null. */
+  structuredContent: Record<string, unknown> | null;
+  /** Whether the answer was cut at the tool's `max_response_bytes`. */
+  truncated: boolean;
+  /** From preparing the request to the shaped answer, in milliseconds. */
+  latencyMs: number;
 }
 
 /** Changes to a key: an absent field is left unchanged. */

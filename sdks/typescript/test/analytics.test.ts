@@ -60,4 +60,15 @@ describe('analytics', () => {
       ValidationError,
     );
   });
+
+  it('gives the account overview: totals, the busiest projects, failing webhooks', async (t) => {
+    if (missing) return t.skip('the server has no analytics route');
+    const o = await fx.client.analytics.overview({ limit: 3 });
+    assert.match(o.startDate, /^\d{4}-\d\d-\d\dT/);
+    assert.equal(typeof o.totals.rateLimited, 'number');
+    assert.ok(o.projects.length <= 3);
+    for (const p of o.projects) assert.match(p.projectId, /^proj_/);
+    assert.ok(Array.isArray(o.failingWebhooks), 'the admin key sees webhooks');
+    await assert.rejects(fx.client.analytics.overview({ limit: 0 }), ValidationError);
+  });
 });

@@ -77,4 +77,22 @@ describe('tools', () => {
       return true;
     });
   });
+
+  it('tries a tool once, showing the request with its secret masked', async () => {
+    const tool = await fx.client.tools.create(project.id, definition('try-me'));
+    // api.example.com does not answer here: the call is made and fails as a tool error.
+    const tried = await fx.client.tools.test(project.id, tool.id, { arguments: { user_id: 'u-1' } });
+    assert.match(tried.callId, /^call_/);
+    assert.equal(tried.request.method, 'POST');
+    assert.equal(tried.request.url, 'https://api.example.com/v1/contacts/u-1?page_size=10');
+    const auth = tried.request.headers.find((h) => h.name === 'Authorization');
+    assert.equal(auth?.value, 'Bearer ********');
+    assert.ok(!JSON.stringify(tried).includes(SECRET), 'the secret is never returned');
+    assert.equal(tried.isError, true);
+    await assert.rejects(fx.client.tools.test(project.id, tool.id, { arguments: {} }), (e: unknown) => {
+      assert.ok(e instanceof ValidationError);
+      assert.equal((e.details as Record<string, unknown>).field, 'arguments/user_id');
+      return true;
+    });
+  });
 });

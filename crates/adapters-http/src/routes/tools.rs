@@ -26,7 +26,117 @@ use crate::state::AppState;
 
 /// The tool routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, update, destroy))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, update, destroy)).routes(routes!(try_once))
+}
+
+/// Arguments typed by a person to try a tool once.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TestToolRequest, example = json!({"arguments": {"id": "42"}}))]
+struct TryBody {
+    /// The tool's arguments, checked against its input schema; default `{}`.
+    #[schema(value_type = Option<Object>)]
+    arguments: Option<Value>,
+}
+
+/// One header of a request.
+#[derive(serde::Serialize, ToSchema)]
+#[schema(as = HeaderPair)]
+struct HeaderBody {
+    name: String,
+    value: String,
+}
+
+/// What was sent to the API, credentials masked (`********`).
+#[derive(serde::Serialize, ToSchema)]
+#[schema(as = SentRequest)]
+struct SentBody {
+    #[schema(value_type = ToolHttpMethod)]
+    method: &'static str,
+    url: String,
+    headers: Vec<HeaderBody>,
+    /// The body as sent (JSON text), or null.
+    #[schema(required = true)]
+    body: Option<String>,
+}
+
+/// The result of trying a tool once: the call (logged and counted like any), what was
+/// sent, and what the model would have got.
+#[derive(serde::Serialize, ToSchema)]
+#[schema(as = ToolTestResult)]
+struct TriedBody {
+    /// The call's id in the call log.
+    #[schema(pattern = r"^call_[0-9A-Za-z]{22}$")]
+    call_id: String,
+    /// The `X-Tengine-Request-Id` sent.
+    request_id: String,
+    /// What was sent.
+    request: SentBody,
+    /// The API's HTTP status, or null when it did not answer.
+    #[schema(required = true)]
+    upstream_status: Option<u16>,
+    /// Whether the model would get an error result.
+    is_error: bool,
+    /// The result's text.
+    text: String,
+    /// The result's structured content (a JSON object), or null.
+    #[schema(value_type = Option<Object>, required = true)]
+    structured_content: Option<Value>,
+    /// Whether the answer was cut at the tool's `max_response_bytes`.
+    truncated: bool,
+    /// From preparing the request to the shaped answer, in milliseconds.
+    latency_ms: f64,
+}
+
+/// Runs the tool once with the arguments given (the console's "try it"), exactly as a
+/// call through `/mcp` would (logged in the call log, counted in analytics), and says
+/// what was sent with credentials masked. Needs `write`. A disabled tool, one that
+/// needs a member session, or arguments off the input schema are a 422 naming the field;
+/// an API that fails or does not answer is a 200 with `is_error`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project_id}/tools/{tool_id}/test",
+    operation_id = "testTool",
+    tag = "Tools",
+    summary = "Try a tool once",
+    params(ToolPath),
+    request_body = TryBody,
+    responses(
+        (status = 200, description = "The call was made; the API's answer (or why none came) is in the result.", body = TriedBody),
+        ResourceErrors,
+        BodyErrors,
+    )
+)]
+async fn try_once(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    idempotency: Idempotency,
+    Ids((pid, tid)): Ids<(ProjectId, ToolId)>,
+    ApiJson(body): ApiJson<TryBody>,
+) -> Result<Response, ApiError> {
+    let arguments = body.arguments.unwrap_or(Value::Object(serde_json::Map::new()));
+    idempotency
+        .run(&s, &who, Guarded::ToolCall { project: pid }, async {
+            let (done, sent) = s.tengine.try_tool(&who, pid, tid, &arguments).await?;
+            let body = TriedBody {
+                call_id: done.call_id.to_string(),
+                request_id: done.request_id.to_string(),
+                request: SentBody {
+                    method: sent.method.as_str(),
+                    url: sent.url,
+                    headers: sent.headers.into_iter().map(|(name, value)| HeaderBody { name, value }).collect(),
+                    body: sent.body,
+                },
+                upstream_status: done.upstream_status,
+                is_error: done.outcome.is_error,
+                text: done.outcome.text,
+                structured_content: done.outcome.structured,
+                truncated: done.outcome.truncated,
+                latency_ms: done.latency.as_secs_f64() * 1_000.0,
+            };
+            Ok(Json(body).into_response())
+        })
+        .await
 }
 
 /// A new tool. Field names follow TengineAI's documentation.

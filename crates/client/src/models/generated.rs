@@ -253,6 +253,15 @@ pub struct FailingWebhook {
     pub failing_since: DateTime<Utc>,
 }
 
+/// One header of a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeaderPair {
+    /// `name`.
+    pub name: String,
+    /// `value`.
+    pub value: String,
+}
+
 /// Who is calling: the key behind the request and what it may do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
@@ -447,6 +456,21 @@ pub struct RotateWebhookSecretRequest {
     pub secret: Option<String>,
 }
 
+/// What was sent to the API, credentials masked (`********`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentRequest {
+    /// The method of the tool's request (any letter case on input).
+    ///
+    /// One of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`.
+    pub method: String,
+    /// `url`.
+    pub url: String,
+    /// `headers`.
+    pub headers: Vec<HeaderPair>,
+    /// The body as sent (JSON text), or null.
+    pub body: Option<String>,
+}
+
 /// A member session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionToken {
@@ -492,6 +516,14 @@ pub struct SigningKey {
     pub jwk: Option<Value>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
+}
+
+/// Arguments typed by a person to try a tool once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TestToolRequest {
+    /// The tool's arguments, checked against its input schema; default `{}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
 }
 
 /// A tool as the API shows it: every field but the secret, which is write-only;
@@ -582,6 +614,30 @@ pub struct ToolCall {
     pub result: Option<Value>,
     /// When the call was made.
     pub created_at: DateTime<Utc>,
+}
+
+/// The result of trying a tool once: the call (logged and counted like any), what was
+/// sent, and what the model would have got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolTestResult {
+    /// The call's id in the call log.
+    pub call_id: String,
+    /// The `X-Tengine-Request-Id` sent.
+    pub request_id: String,
+    /// What was sent.
+    pub request: SentRequest,
+    /// The API's HTTP status, or null when it did not answer.
+    pub upstream_status: Option<u32>,
+    /// Whether the model would get an error result.
+    pub is_error: bool,
+    /// The result's text.
+    pub text: String,
+    /// The result's structured content (a JSON object), or null.
+    pub structured_content: Option<Value>,
+    /// Whether the answer was cut at the tool's `max_response_bytes`.
+    pub truncated: bool,
+    /// From preparing the request to the shaped answer, in milliseconds.
+    pub latency_ms: f64,
 }
 
 /// Changes to a key: an absent field is left unchanged.

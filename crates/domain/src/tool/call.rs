@@ -76,6 +76,57 @@ pub struct OutboundRequest {
     pub max_response_bytes: MaxResponseBytes,
 }
 
+/// What a person trying a tool is shown of the request sent: everything but the
+/// credentials (the `Authorization` value and any occurrence of the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownRequest {
+    /// The method.
+    pub method: HttpMethod,
+    /// The full URL.
+    pub url: String,
+    /// Every header, in order, credentials masked.
+    pub headers: Vec<(String, String)>,
+    /// The body as text (JSON), if any.
+    pub body: Option<String>,
+}
+
+/// What replaces a credential in a [`ShownRequest`].
+pub const MASK: &str = "********";
+
+impl OutboundRequest {
+    /// The request as a person may see it: `Authorization` keeps only its scheme, and
+    /// the secret is masked wherever else it appears.
+    pub fn shown(&self, secret: Option<&ToolSecret>) -> ShownRequest {
+        let hide = |text: &str| match secret.map(ToolSecret::expose_secret) {
+            Some(s) if !s.is_empty() => text.replace(s, MASK),
+            _ => text.to_owned(),
+        };
+        let headers = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = if name.eq_ignore_ascii_case("authorization") {
+                    let scheme = value.split_once(' ').map_or("", |(scheme, _)| scheme);
+                    if scheme.is_empty() {
+                        MASK.to_owned()
+                    } else {
+                        format!("{scheme} {MASK}")
+                    }
+                } else {
+                    hide(value)
+                };
+                (name.clone(), value)
+            })
+            .collect();
+        ShownRequest {
+            method: self.method,
+            url: hide(&self.url),
+            headers,
+            body: self.body.as_ref().map(|b| hide(&String::from_utf8_lossy(b))),
+        }
+    }
+}
+
 impl fmt::Debug for OutboundRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let headers: Vec<(&str, &str)> = self

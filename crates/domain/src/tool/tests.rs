@@ -283,6 +283,27 @@ fn bearer_and_signed_calls_carry_their_authentication() {
     assert_eq!(verify(b"s3cr3t-value", &req, now, 300), Ok(()));
 }
 
+#[test]
+fn a_shown_request_masks_the_credentials_and_keeps_the_rest() {
+    let secret: ToolSecret = "s3cr3t-value".parse().expect("valid");
+    let bearer = tool(ToolDraft {
+        auth_strategy: Some("static_bearer".into()),
+        encrypted_auth_secret: Some("s3cr3t-value".into()),
+        ..draft()
+    });
+    // A model that echoes the secret in an argument does not get it shown either.
+    let r =
+        bearer.prepare_call(&json!({"id": "1", "note": "s3cr3t-value"}), &ctx(None), Some(&secret)).expect("renders");
+    let shown = r.shown(Some(&secret));
+    let all = format!("{} {:?} {:?}", shown.url, shown.headers, shown.body);
+    assert!(!all.contains("s3cr3t"), "{all}");
+    let auth = shown.headers.iter().find(|(n, _)| n == "Authorization").map(|(_, v)| v.as_str());
+    assert_eq!(auth, Some("Bearer ********"));
+    assert_eq!((shown.method, shown.url.as_str()), (r.method, r.url.as_str()));
+    assert_eq!(shown.headers.len(), r.headers.len(), "every header is shown");
+    assert!(shown.body.as_deref().is_some_and(|b| b.contains("Hello 1!")), "{:?}", shown.body);
+}
+
 proptest! {
     #[test]
     fn no_string_argument_can_change_the_request_structure(s in "\\PC{0,30}") {

@@ -27,6 +27,7 @@ __all__ = [
     "Delivery",
     "Event",
     "FailingWebhook",
+    "HeaderPair",
     "Me",
     "MeSession",
     "Pagination",
@@ -36,10 +37,12 @@ __all__ = [
     "ProjectTotals",
     "RequestTotals",
     "AccountAnalytics",
+    "SentRequest",
     "SessionToken",
     "SigningKey",
     "Tool",
     "ToolCall",
+    "ToolTestResult",
     "UsageCounts",
     "Analytics",
     "Webhook",
@@ -216,6 +219,23 @@ class FailingWebhook:
             url=d.get("url", ""),
             active=bool(d.get("active", False)),
             failing_since=parse_datetime(d.get("failing_since")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class HeaderPair:
+    """One header of a request."""
+
+    name: str = ""
+    value: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "HeaderPair":
+        return cls(
+            name=d.get("name", ""),
+            value=d.get("value", ""),
             raw=dict(d),
         )
 
@@ -443,6 +463,27 @@ class AccountAnalytics:
 
 
 @dataclass
+class SentRequest:
+    """What was sent to the API, credentials masked (`********`)."""
+
+    method: str = ""
+    url: str = ""
+    headers: List[HeaderPair] = field(default_factory=list)
+    body: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SentRequest":
+        return cls(
+            method=d.get("method", ""),
+            url=d.get("url", ""),
+            headers=[HeaderPair.from_dict(v) for v in d.get("headers") or []],
+            body=d.get("body"),
+            raw=dict(d),
+        )
+
+
+@dataclass
 class SessionToken:
     """A member session."""
 
@@ -587,6 +628,38 @@ class ToolCall:
             arguments=dict(d.get("arguments") or {}),
             result=dict(d.get("result") or {}),
             created_at=parse_datetime(d.get("created_at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class ToolTestResult:
+    """The result of trying a tool once: the call (logged and counted like any), what was
+    sent, and what the model would have got."""
+
+    call_id: str = ""
+    request_id: str = ""
+    request: SentRequest = field(default_factory=SentRequest)
+    upstream_status: Optional[int] = None
+    is_error: bool = False
+    text: str = ""
+    structured_content: Dict[str, Any] = field(default_factory=dict)
+    truncated: bool = False
+    latency_ms: float = 0.0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ToolTestResult":
+        return cls(
+            call_id=d.get("call_id", ""),
+            request_id=d.get("request_id", ""),
+            request=SentRequest.from_dict(d.get("request") or {}),
+            upstream_status=d.get("upstream_status"),
+            is_error=bool(d.get("is_error", False)),
+            text=d.get("text", ""),
+            structured_content=dict(d.get("structured_content") or {}),
+            truncated=bool(d.get("truncated", False)),
+            latency_ms=float(d.get("latency_ms") or 0.0),
             raw=dict(d),
         )
 

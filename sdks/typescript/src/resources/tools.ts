@@ -13,6 +13,14 @@ export type ToolUpdateParams = gen.UpdateToolRequest;
 /** The fields whose content is the user's own JSON: kept exactly as sent, never camelCased. */
 const VERBATIM = ['input_schema', 'headers_template', 'query_template', 'body_template'] as const;
 
+/** `POST .../tools/{toolId}/test`: the arguments to try the tool with (default `{}`). */
+export interface ToolTestParams {
+  arguments?: Record<string, unknown> | undefined;
+}
+
+/** One try of a tool: what was sent (credentials masked) and the result the model would get. */
+export type ToolTestResult = gen.ToolTestResult;
+
 /** A tool from the wire: the envelope camelCased, the schema and templates kept as sent. */
 function toTool(raw: unknown): Tool {
   if (typeof raw !== 'object' || raw === null) return raw as Tool;
@@ -73,5 +81,23 @@ export class Tools extends Resource {
 
   async delete(projectId: string, toolId: string, options?: RequestOptions): Promise<void> {
     await this.client.request({ method: 'DELETE', path: this.path(projectId, toolId), options });
+  }
+
+  /**
+   * Runs the tool once (logged and counted like a call through `/mcp`) and returns what
+   * was sent, credentials masked, and the result. A disabled tool or arguments off its
+   * schema are a `ValidationError`; an API that fails is a result with `isError`.
+   */
+  async test(projectId: string, toolId: string, params: ToolTestParams = {}, options?: RequestOptions): Promise<ToolTestResult> {
+    const raw = await this.client.request({
+      method: 'POST',
+      path: `${this.path(projectId, toolId)}/test`,
+      body: { arguments: params.arguments ?? {} },
+      options,
+    });
+    const record = (raw ?? {}) as Record<string, unknown>;
+    const { structured_content: structured, ...rest } = record;
+    // The API's answer is the user's JSON: kept as answered, never camelCased.
+    return { ...(camelizeKeys(rest) as object), structuredContent: structured } as ToolTestResult;
   }
 }

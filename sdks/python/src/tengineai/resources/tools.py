@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterator, Optional
 
 from .._http import path
-from .._models import Page, Tool
+from .._models import Page, Tool, ToolTestResult
 from ._base import Resource, page_params, paginate, patch_body, to_page
 
 _OPTIONAL = frozenset(
@@ -81,3 +81,12 @@ class ToolsResource(Resource):
 
     def delete(self, project_id: str, tool_id: str) -> None:
         self._http.request("DELETE", path("projects", project_id, "tools", tool_id))
+
+    def test(self, project_id: str, tool_id: str, arguments: Optional[Dict[str, Any]] = None) -> ToolTestResult:
+        """Runs the tool once (logged and counted like a call through ``/mcp``) and returns
+        what was sent, credentials masked, and the result the model would get. A disabled
+        tool or arguments off its schema raise ``ValidationError``; an API that fails is a
+        result with ``is_error``."""
+        body = {"arguments": arguments if arguments is not None else {}}
+        raw = self._http.request("POST", path("projects", project_id, "tools", tool_id, "test"), json_body=body)
+        return ToolTestResult.from_dict(raw)
