@@ -1,6 +1,6 @@
 // The console: sign in with an API key (exchanged for a session token at once), then
-// the account's projects, their keys and their usage. Hash routes: #/, #/projects,
-// #/projects/<id>/keys, #/projects/<id>/usage.
+// the account's projects and each project's keys, usage, webhooks, events and tools.
+// Hash routes: #/, #/projects, #/projects/<id>/{keys,usage,webhooks,events,tools}.
 import { html } from 'htm/preact';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -8,6 +8,7 @@ import type { Me } from './sdk';
 import { AuthenticationError, TengineAI } from './sdk';
 import { ErrorBox, TOKEN, clientFor } from './ui';
 import { Overview, ProjectKeys, ProjectUsage, Projects } from './pages';
+import { ProjectEvents, ProjectTools, ProjectWebhooks } from './project';
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || '#/');
@@ -90,6 +91,9 @@ function App() {
   let page;
   if (parts[0] === 'projects' && parts[1] && parts[2] === 'keys') page = html`<${ProjectKeys} client=${client} me=${me} projectId=${parts[1]} />`;
   else if (parts[0] === 'projects' && parts[1] && parts[2] === 'usage') page = html`<${ProjectUsage} client=${client} projectId=${parts[1]} />`;
+  else if (parts[0] === 'projects' && parts[1] && parts[2] === 'webhooks') page = html`<${ProjectWebhooks} client=${client} me=${me} projectId=${parts[1]} />`;
+  else if (parts[0] === 'projects' && parts[1] && parts[2] === 'events') page = html`<${ProjectEvents} client=${client} projectId=${parts[1]} />`;
+  else if (parts[0] === 'projects' && parts[1] && parts[2] === 'tools') page = html`<${ProjectTools} client=${client} me=${me} projectId=${parts[1]} />`;
   else if (parts[0] === 'projects') page = html`<${Projects} client=${client} me=${me} />`;
   else page = html`<${Overview} client=${client} me=${me} />`;
   return html`<div>

@@ -3,8 +3,8 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiKey, Me, Project, TengineAI } from './sdk';
 import { Chart, ErrorBox, ListState, allowance, useLoad, when } from './ui';
+import { ProjectNav, can } from './project';
 
-const can = (me: Me | undefined, p: string) => !!me && (me.permissions.includes(p as never) || me.permissions.includes('admin' as never));
 
 /** The overview's two ranges, ending now. */
 function lastDays(days: number): { startDate: Date } {
@@ -137,7 +137,7 @@ export function Projects({ client, me }: { client: TengineAI; me: Me | undefined
 
 const PERMISSIONS = ['read', 'write', 'webhook', 'admin'] as const;
 
-export function ProjectKeys({ client, me, projectId }: { client: TengineAI; me: Me | undefined; projectId: string }) {
+export function ProjectKeys({ client, me, projectId, nav = true }: { client: TengineAI; me: Me | undefined; projectId: string; nav?: boolean }) {
   const list = useLoad(() => client.apiKeys.list(projectId, { perPage: 100 }), [client, projectId]);
   const [secret, setSecret] = useState<{ name: string; key: string }>();
   const [error, setError] = useState<unknown>();
@@ -187,6 +187,7 @@ export function ProjectKeys({ client, me, projectId }: { client: TengineAI; me: 
     : !k.revokedAt);
   return html`<section>
     <h1>API keys <span class="muted"><code>${projectId}</code></span></h1>
+    ${nav ? html`<${ProjectNav} projectId=${projectId} active="keys" />` : null}
     ${secret
       ? html`<div class="card warning" role="alert">
           <p><strong>Copy the secret of "${secret.name}" now.</strong> It is shown once and cannot be shown again.</p>
@@ -202,7 +203,7 @@ export function ProjectKeys({ client, me, projectId }: { client: TengineAI; me: 
             <label><span>Expires (optional)</span><input name="expires" type="datetime-local" /></label>
           </div>
           <fieldset class="row"><legend>Permissions</legend>
-            ${PERMISSIONS.map((p) => html`<label key=${p}><input type="checkbox" name=${`perm-${p}`} checked=${p === 'read'} /> ${p}</label>`)}
+            ${PERMISSIONS.map((p) => html`<label key=${p}><input type="checkbox" name=${`perm-${p}`} defaultChecked=${p === 'read'} /> ${p}</label>`)}
           </fieldset>
           <button type="submit">Create key</button>
         </form>`
@@ -233,7 +234,7 @@ const RANGES: Record<string, { hours: number; granularity: 'hour' | 'day' }> = {
   '30d': { hours: 30 * 24, granularity: 'day' },
 };
 
-export function ProjectUsage({ client, projectId }: { client: TengineAI; projectId: string }) {
+export function ProjectUsage({ client, projectId, nav = true }: { client: TengineAI; projectId: string; nav?: boolean }) {
   const [range, setRange] = useState('24h');
   const [keyId, setKeyId] = useState('');
   const keys = useLoad(() => client.apiKeys.list(projectId, { perPage: 100 }), [client, projectId]);
@@ -258,6 +259,7 @@ export function ProjectUsage({ client, projectId }: { client: TengineAI; project
   };
   return html`<section>
     <h1>Usage <span class="muted"><code>${projectId}</code></span></h1>
+    ${nav ? html`<${ProjectNav} projectId=${projectId} active="usage" />` : null}
     <div class="row">
       <label><span>Range</span><select value=${range} onChange=${(e: Event) => setRange((e.currentTarget as HTMLSelectElement).value)}>
         <option value="24h">Last 24 hours</option><option value="7d">Last 7 days</option><option value="30d">Last 30 days</option></select></label>

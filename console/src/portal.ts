@@ -7,6 +7,7 @@ import type { PortalExchange } from './sdk';
 import { TengineAI } from './sdk';
 import { ErrorBox, clientFor } from './ui';
 import { ProjectKeys, ProjectUsage } from './pages';
+import { ProjectWebhooks } from './project';
 
 const KEY = 'tengine.portal';
 
@@ -46,8 +47,9 @@ function Portal() {
   const me = { permissions: opened.permissions, scope: 'project', projectId: opened.projectId } as never;
   const show = (s: string) => opened.sections.includes(s as never);
   return html`<main>
-    ${show('usage') ? html`<${ProjectUsage} client=${client} projectId=${opened.projectId} />` : null}
-    ${show('keys') ? html`<${ProjectKeys} client=${client} me=${me} projectId=${opened.projectId} />` : null}
+    ${show('usage') ? html`<${ProjectUsage} client=${client} projectId=${opened.projectId} nav=${false} />` : null}
+    ${show('keys') ? html`<${ProjectKeys} client=${client} me=${me} projectId=${opened.projectId} nav=${false} />` : null}
+    ${show('webhooks') ? html`<${ProjectWebhooks} client=${client} me=${me} projectId=${opened.projectId} nav=${false} />` : null}
   </main>`;
 }
 

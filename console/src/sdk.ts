@@ -5,3 +5,4 @@ export * from '../../sdks/typescript/src/errors.js';
 export type * from '../../sdks/typescript/src/models.js';
 export type * from '../../sdks/typescript/src/resources/execution.js';
 export type { Page } from '../../sdks/typescript/src/pagination.js';
+export type { ToolTestResult } from '../../sdks/typescript/src/resources/tools.js';

@@ -54,7 +54,9 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
-    setState((s) => ({ ...s, loading: true }));
+    // A reload keeps showing what is there (no flash of a loading state); only a first
+    // load, or one for other `deps` with nothing yet, is `loading`.
+    setState((s) => ({ ...s, loading: s.data === undefined }));
     load().then(
       (data) => live && setState({ data, loading: false }),
       (error: unknown) => live && setState({ error, loading: false }),

@@ -737,6 +737,8 @@ export interface Webhook {
   events: EventType[];
   /** Whether deliveries are made (set false after 5 days of failures, or a 410 answer). */
   active: boolean;
+  /** When its deliveries started failing with no success since, or null when healthy (a disabled webhook with this set was disabled by its failures). */
+  failingSince: string | null;
   /** The signing secret. Present only in the create and rotate-secret responses. */
   secret?: string;
   /** When it was created. */

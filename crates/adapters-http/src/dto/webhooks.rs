@@ -42,6 +42,10 @@ pub struct WebhookBody {
     pub(crate) events: Vec<&'static str>,
     /// Whether deliveries are made (set false after 5 days of failures, or a 410 answer).
     pub(crate) active: bool,
+    /// When its deliveries started failing with no success since, or null when healthy
+    /// (a disabled webhook with this set was disabled by its failures).
+    #[schema(format = DateTime, required = true)]
+    pub(crate) failing_since: Option<String>,
     /// The signing secret. Present only in the create and rotate-secret responses.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String, min_length = 8, max_length = 256)]
@@ -63,6 +67,7 @@ impl WebhookBody {
             description: w.description,
             events: w.events.names(),
             active: w.active,
+            failing_since: w.failing_since.map(time::format),
             secret: secret.map(|s| s.expose_secret().to_owned()),
             created_at: time::format(w.created_at),
             updated_at: time::format(w.updated_at),

@@ -813,6 +813,9 @@ pub struct Webhook {
     pub events: Vec<String>,
     /// Whether deliveries are made (set false after 5 days of failures, or a 410 answer).
     pub active: bool,
+    /// When its deliveries started failing with no success since, or null when healthy
+    /// (a disabled webhook with this set was disabled by its failures).
+    pub failing_since: Option<DateTime<Utc>>,
     /// The signing secret. Present only in the create and rotate-secret responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,

@@ -730,6 +730,7 @@ class Webhook:
     description: Optional[str] = None
     events: List[str] = field(default_factory=list)
     active: bool = False
+    failing_since: Optional[datetime] = None
     secret: Optional[str] = field(default=None, repr=False)
     created_at: Optional[datetime] = None
     updated_at: Optional[datetime] = None
@@ -744,6 +745,7 @@ class Webhook:
             description=d.get("description"),
             events=list(d.get("events") or []),
             active=bool(d.get("active", False)),
+            failing_since=parse_datetime(d.get("failing_since")),
             secret=d.get("secret"),
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
