@@ -101,6 +101,16 @@ export function Projects({ client, me }: { client: TengineAI; me: Me | undefined
       setError(err);
     }
   };
+  const describe = async (p: Project) => {
+    const description = prompt('Description (empty to clear)', p.description ?? '');
+    if (description === null || description === (p.description ?? '')) return;
+    try {
+      await client.projects.update(p.id, { description: description === '' ? null : description });
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
   const items = list.data?.data ?? [];
   return html`<section>
     <h1>Projects</h1>
@@ -123,6 +133,7 @@ export function Projects({ client, me }: { client: TengineAI; me: Me | undefined
             <a href=${`#/projects/${p.id}/keys`}>Keys</a>
             <a href=${`#/projects/${p.id}/usage`}>Usage</a>
             <button class="secondary" disabled=${!can(me, 'write')} title=${can(me, 'write') ? '' : 'Needs write'} onClick=${() => rename(p)}>Rename</button>
+            <button class="secondary" disabled=${!can(me, 'write')} title=${can(me, 'write') ? '' : 'Needs write'} onClick=${() => describe(p)}>Edit description</button>
             <button class="danger" disabled=${!can(me, 'admin')} title=${can(me, 'admin') ? '' : 'Needs admin'} onClick=${() => remove(p)}>Delete</button>
           </td></tr>`)}</tbody>
       </table></div>
@@ -237,15 +248,22 @@ const RANGES: Record<string, { hours: number; granularity: 'hour' | 'day' }> = {
 export function ProjectUsage({ client, projectId, nav = true }: { client: TengineAI; projectId: string; nav?: boolean }) {
   const [range, setRange] = useState('24h');
   const [keyId, setKeyId] = useState('');
+  const [granularity, setGranularity] = useState('');
+  const [custom, setCustom] = useState<{ from: string; to: string }>({ from: '', to: '' });
   const keys = useLoad(() => client.apiKeys.list(projectId, { perPage: 100 }), [client, projectId]);
   const r = RANGES[range] ?? { hours: 24, granularity: 'hour' as const };
+  const customReady = range !== 'custom' || (custom.from !== '' && custom.to !== '');
   const data = useLoad(
-    () => client.analytics.retrieve(projectId, {
-      startDate: new Date(Date.now() - r.hours * 3600 * 1000),
-      granularity: r.granularity,
-      apiKeyId: keyId || undefined,
-    }),
-    [client, projectId, range, keyId],
+    () =>
+      customReady
+        ? client.analytics.retrieve(projectId, {
+            startDate: range === 'custom' ? new Date(custom.from) : new Date(Date.now() - r.hours * 3600 * 1000),
+            endDate: range === 'custom' ? new Date(custom.to) : undefined,
+            granularity: (granularity || (range === 'custom' ? 'day' : r.granularity)) as 'hour' | 'day' | 'week' | 'month',
+            apiKeyId: keyId || undefined,
+          })
+        : Promise.resolve(undefined),
+    [client, projectId, range, keyId, granularity, custom.from, custom.to],
   );
   const a = data.data;
   const times = (a?.data ?? []).map((b) => new Date(b.timestamp).getTime() / 1000);
@@ -262,7 +280,11 @@ export function ProjectUsage({ client, projectId, nav = true }: { client: Tengin
     ${nav ? html`<${ProjectNav} projectId=${projectId} active="usage" />` : null}
     <div class="row">
       <label><span>Range</span><select value=${range} onChange=${(e: Event) => setRange((e.currentTarget as HTMLSelectElement).value)}>
-        <option value="24h">Last 24 hours</option><option value="7d">Last 7 days</option><option value="30d">Last 30 days</option></select></label>
+        <option value="24h">Last 24 hours</option><option value="7d">Last 7 days</option><option value="30d">Last 30 days</option><option value="custom">Custom</option></select></label>
+      ${range === 'custom' ? html`<label><span>From</span><input type="datetime-local" value=${custom.from} onChange=${(e: Event) => setCustom({ ...custom, from: (e.currentTarget as HTMLInputElement).value })} /></label>
+        <label><span>To</span><input type="datetime-local" value=${custom.to} onChange=${(e: Event) => setCustom({ ...custom, to: (e.currentTarget as HTMLInputElement).value })} /></label>` : null}
+      <label><span>Granularity</span><select value=${granularity} onChange=${(e: Event) => setGranularity((e.currentTarget as HTMLSelectElement).value)}>
+        <option value="">Automatic</option><option value="hour">Hour</option><option value="day">Day</option><option value="week">Week</option><option value="month">Month</option></select></label>
       <label><span>Key</span><select value=${keyId} onChange=${(e: Event) => setKeyId((e.currentTarget as HTMLSelectElement).value)}>
         <option value="">All keys</option>
         ${(keys.data?.data ?? []).map((k) => html`<option key=${k.id} value=${k.id}>${k.name} (${k.prefix})</option>`)}</select></label>
@@ -289,6 +311,6 @@ export function ProjectUsage({ client, projectId, nav = true }: { client: Tengin
           <thead><tr><th>Bucket</th><th>Requests</th><th>Errors</th><th>Rate-limited</th><th>Avg ms</th><th>p95 ms</th></tr></thead>
           <tbody>${a.data.map((b) => html`<tr key=${b.timestamp}><td>${when(b.timestamp)}</td><td>${b.requests}</td><td>${b.errors}</td><td>${b.rateLimited}</td><td>${b.avgLatencyMs}</td><td>${b.p95LatencyMs}</td></tr>`)}</tbody>
         </table></div>`
-      : data.loading ? html`<p class="muted">Loading usage…</p>` : null}
+      : data.loading ? html`<p class="muted">Loading usage…</p>` : !customReady ? html`<p class="muted">Choose when the range starts and ends.</p>` : null}
   </section>`;
 }

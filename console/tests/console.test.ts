@@ -53,6 +53,28 @@ describe(`console (${backend})`, () => {
     await page.getByRole('cell', { name: 'browser-made' }).waitFor();
     assert.equal(await page.getByTestId('secret').count(), 0, 'the secret is gone after a reload');
 
+    // Rotate another key (the prompt asks for the grace period), then revoke it.
+    const keysPath = new URL(page.url()).hash;
+    const projectId = keysPath.split('/')[2] ?? '';
+    await api(server, server.adminKey, 'POST', `/projects/${projectId}/api-keys`, { name: 'to-rotate', permissions: ['read'] });
+    await page.reload();
+    page.once('dialog', (d) => void d.accept('0'));
+    await page.getByRole('row', { name: /to-rotate/ }).getByRole('button', { name: 'Rotate' }).click();
+    const rotated = (await page.getByTestId('secret').textContent())?.trim() ?? '';
+    assert.match(rotated, /^tng_/);
+    assert.notEqual(rotated, secret);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    page.once('dialog', (d) => {
+      assert.match(d.message(), /fails from now on/);
+      void d.accept();
+    });
+    await page.getByRole('row', { name: /to-rotate/ }).getByRole('button', { name: 'Revoke' }).click();
+    await page.getByLabel('Show').selectOption('revoked');
+    await page.getByRole('row', { name: /to-rotate/ }).waitFor();
+    const refused = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${rotated}` } });
+    assert.equal(refused.status, 401, 'the revoked key no longer works');
+    await page.getByLabel('Show').selectOption('active');
+
     // Use the key from the test; the usage page shows the requests (after the flush).
     const me = await api(server, secret, 'GET', '/me');
     for (let i = 0; i < 3; i++) await api(server, secret, 'GET', `/projects/${me.project_id}`);

@@ -206,7 +206,7 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
           <td><a href=${`#/projects/${e.projectId}/webhooks`}>${e.url}</a></td><td>${Fo(e.failingSince)}</td><td>${e.active?`retrying`:`disabled`}</td></tr>`)}</tbody>
       </table></div>
     </${No}>`}
-  </section>`}function is({client:e,me:t}){let[n,r]=V(1),i=Mo(()=>e.projects.list({page:n,perPage:20}),[e,n]),[a,o]=V(),s=Io(t,`write`)&&t?.scope===`account`,c=async t=>{t.preventDefault();let n=t.currentTarget,r=n.elements.namedItem(`name`).value,a=n.elements.namedItem(`description`).value;try{o(void 0),await e.projects.create({name:r,description:a||void 0}),n.reset(),i.reload()}catch(e){o(e)}},l=async t=>{if(confirm(`Delete "${t.name}"? Its API keys stop working at once, its webhooks stop receiving events, and its tools disappear from /mcp.`))try{await e.projects.delete(t.id),i.reload()}catch(e){o(e)}},u=async t=>{let n=prompt(`New name`,t.name);if(n&&n!==t.name)try{await e.projects.update(t.id,{name:n}),i.reload()}catch(e){o(e)}},d=i.data?.data??[];return I`<section>
+  </section>`}function is({client:e,me:t}){let[n,r]=V(1),i=Mo(()=>e.projects.list({page:n,perPage:20}),[e,n]),[a,o]=V(),s=Io(t,`write`)&&t?.scope===`account`,c=async t=>{t.preventDefault();let n=t.currentTarget,r=n.elements.namedItem(`name`).value,a=n.elements.namedItem(`description`).value;try{o(void 0),await e.projects.create({name:r,description:a||void 0}),n.reset(),i.reload()}catch(e){o(e)}},l=async t=>{if(confirm(`Delete "${t.name}"? Its API keys stop working at once, its webhooks stop receiving events, and its tools disappear from /mcp.`))try{await e.projects.delete(t.id),i.reload()}catch(e){o(e)}},u=async t=>{let n=prompt(`New name`,t.name);if(n&&n!==t.name)try{await e.projects.update(t.id,{name:n}),i.reload()}catch(e){o(e)}},d=async t=>{let n=prompt(`Description (empty to clear)`,t.description??``);if(n!==null&&n!==(t.description??``))try{await e.projects.update(t.id,{description:n===``?null:n}),i.reload()}catch(e){o(e)}},f=i.data?.data??[];return I`<section>
     <h1>Projects</h1>
     ${s?I`<form class="row" onSubmit=${c} aria-label="Create a project">
           <label><span>Name</span><input name="name" required maxlength="100" /></label>
@@ -214,10 +214,10 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
           <button type="submit">Create project</button>
         </form>`:I`<p class="muted">Creating projects needs an account-wide key with write.</p>`}
     <${jo} error=${a} />
-    <${No} loading=${i.loading} error=${i.error} empty=${d.length===0} what="projects">
+    <${No} loading=${i.loading} error=${i.error} empty=${f.length===0} what="projects">
       <div class="scroll"><table>
         <thead><tr><th>Name</th><th>Description</th><th>Created</th><th>Actions</th></tr></thead>
-        <tbody>${d.map(e=>I`<tr key=${e.id}>
+        <tbody>${f.map(e=>I`<tr key=${e.id}>
           <td>${e.name}<div class="muted"><code>${e.id}</code></div></td>
           <td>${e.description??``}</td>
           <td>${Fo(e.createdAt)}</td>
@@ -225,6 +225,7 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
             <a href=${`#/projects/${e.id}/keys`}>Keys</a>
             <a href=${`#/projects/${e.id}/usage`}>Usage</a>
             <button class="secondary" disabled=${!Io(t,`write`)} title=${Io(t,`write`)?``:`Needs write`} onClick=${()=>u(e)}>Rename</button>
+            <button class="secondary" disabled=${!Io(t,`write`)} title=${Io(t,`write`)?``:`Needs write`} onClick=${()=>d(e)}>Edit description</button>
             <button class="danger" disabled=${!Io(t,`admin`)} title=${Io(t,`admin`)?``:`Needs admin`} onClick=${()=>l(e)}>Delete</button>
           </td></tr>`)}</tbody>
       </table></div>
@@ -268,30 +269,34 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
           <td class="row">${d&&!e.revokedAt?I`<button class="secondary" onClick=${()=>p(e)}>Rotate</button><button class="danger" onClick=${()=>m(e)}>Revoke</button>`:null}</td></tr>`)}</tbody>
       </table></div>
     </${No}>
-  </section>`}var ss={"24h":{hours:24,granularity:`hour`},"7d":{hours:168,granularity:`day`},"30d":{hours:720,granularity:`day`}};function cs({client:e,projectId:t,nav:n=!0}){let[r,i]=V(`24h`),[a,o]=V(``),s=Mo(()=>e.apiKeys.list(t,{perPage:100}),[e,t]),c=ss[r]??{hours:24,granularity:`hour`},l=Mo(()=>e.analytics.retrieve(t,{startDate:new Date(Date.now()-c.hours*3600*1e3),granularity:c.granularity,apiKeyId:a||void 0}),[e,t,r,a]),u=l.data,d=(u?.data??[]).map(e=>new Date(e.timestamp).getTime()/1e3);return I`<section>
+  </section>`}var ss={"24h":{hours:24,granularity:`hour`},"7d":{hours:168,granularity:`day`},"30d":{hours:720,granularity:`day`}};function cs({client:e,projectId:t,nav:n=!0}){let[r,i]=V(`24h`),[a,o]=V(``),[s,c]=V(``),[l,u]=V({from:``,to:``}),d=Mo(()=>e.apiKeys.list(t,{perPage:100}),[e,t]),f=ss[r]??{hours:24,granularity:`hour`},p=r!==`custom`||l.from!==``&&l.to!==``,m=Mo(()=>p?e.analytics.retrieve(t,{startDate:r===`custom`?new Date(l.from):new Date(Date.now()-f.hours*3600*1e3),endDate:r===`custom`?new Date(l.to):void 0,granularity:s||(r===`custom`?`day`:f.granularity),apiKeyId:a||void 0}):Promise.resolve(void 0),[e,t,r,a,s,l.from,l.to]),h=m.data,g=(h?.data??[]).map(e=>new Date(e.timestamp).getTime()/1e3);return I`<section>
     <h1>Usage <span class="muted"><code>${t}</code></span></h1>
     ${n?I`<${Ro} projectId=${t} active="usage" />`:null}
     <div class="row">
       <label><span>Range</span><select value=${r} onChange=${e=>i(e.currentTarget.value)}>
-        <option value="24h">Last 24 hours</option><option value="7d">Last 7 days</option><option value="30d">Last 30 days</option></select></label>
+        <option value="24h">Last 24 hours</option><option value="7d">Last 7 days</option><option value="30d">Last 30 days</option><option value="custom">Custom</option></select></label>
+      ${r===`custom`?I`<label><span>From</span><input type="datetime-local" value=${l.from} onChange=${e=>u({...l,from:e.currentTarget.value})} /></label>
+        <label><span>To</span><input type="datetime-local" value=${l.to} onChange=${e=>u({...l,to:e.currentTarget.value})} /></label>`:null}
+      <label><span>Granularity</span><select value=${s} onChange=${e=>c(e.currentTarget.value)}>
+        <option value="">Automatic</option><option value="hour">Hour</option><option value="day">Day</option><option value="week">Week</option><option value="month">Month</option></select></label>
       <label><span>Key</span><select value=${a} onChange=${e=>o(e.currentTarget.value)}>
         <option value="">All keys</option>
-        ${(s.data?.data??[]).map(e=>I`<option key=${e.id} value=${e.id}>${e.name} (${e.prefix})</option>`)}</select></label>
-      <button class="secondary" onClick=${()=>{let e=[`timestamp,requests,errors,rate_limited,avg_latency_ms,p95_latency_ms`];for(let t of u?.data??[])e.push([t.timestamp,t.requests,t.errors,t.rateLimited,t.avgLatencyMs,t.p95LatencyMs].join(`,`));let n=document.createElement(`a`);n.href=URL.createObjectURL(new Blob([e.join(`
+        ${(d.data?.data??[]).map(e=>I`<option key=${e.id} value=${e.id}>${e.name} (${e.prefix})</option>`)}</select></label>
+      <button class="secondary" onClick=${()=>{let e=[`timestamp,requests,errors,rate_limited,avg_latency_ms,p95_latency_ms`];for(let t of h?.data??[])e.push([t.timestamp,t.requests,t.errors,t.rateLimited,t.avgLatencyMs,t.p95LatencyMs].join(`,`));let n=document.createElement(`a`);n.href=URL.createObjectURL(new Blob([e.join(`
 `)+`
-`],{type:`text/csv`})),n.download=`usage-${t}-${r}.csv`,n.click()}} disabled=${!u}>Download CSV</button>
+`],{type:`text/csv`})),n.download=`usage-${t}-${r}.csv`,n.click()}} disabled=${!h}>Download CSV</button>
     </div>
-    <${jo} error=${l.error} />
-    ${u?I`<div class="cards">
-          <div class="card"><div class="muted">Requests</div><div class="n" data-testid="total-requests">${u.totals.requests}</div></div>
-          <div class="card"><div class="muted">Errors</div><div class="n">${u.totals.errors}</div></div>
-          <div class="card"><div class="muted">Rate-limited</div><div class="n">${u.totals.rateLimited}</div></div>
-          <div class="card"><div class="muted">p95 latency</div><div class="n">${u.totals.p95LatencyMs} ms</div></div>
+    <${jo} error=${m.error} />
+    ${h?I`<div class="cards">
+          <div class="card"><div class="muted">Requests</div><div class="n" data-testid="total-requests">${h.totals.requests}</div></div>
+          <div class="card"><div class="muted">Errors</div><div class="n">${h.totals.errors}</div></div>
+          <div class="card"><div class="muted">Rate-limited</div><div class="n">${h.totals.rateLimited}</div></div>
+          <div class="card"><div class="muted">p95 latency</div><div class="n">${h.totals.p95LatencyMs} ms</div></div>
         </div>
-        <${Po} title="Requests, errors and rate-limited" times=${d} series=${[{label:`requests`,values:u.data.map(e=>e.requests),color:`#2563eb`},{label:`errors`,values:u.data.map(e=>e.errors),color:`#dc2626`},{label:`rate-limited`,values:u.data.map(e=>e.rateLimited),color:`#d97706`}]} />
-        <${Po} title="Latency (ms)" times=${d} series=${[{label:`average`,values:u.data.map(e=>e.avgLatencyMs),color:`#059669`},{label:`p95`,values:u.data.map(e=>e.p95LatencyMs),color:`#7c3aed`}]} />
+        <${Po} title="Requests, errors and rate-limited" times=${g} series=${[{label:`requests`,values:h.data.map(e=>e.requests),color:`#2563eb`},{label:`errors`,values:h.data.map(e=>e.errors),color:`#dc2626`},{label:`rate-limited`,values:h.data.map(e=>e.rateLimited),color:`#d97706`}]} />
+        <${Po} title="Latency (ms)" times=${g} series=${[{label:`average`,values:h.data.map(e=>e.avgLatencyMs),color:`#059669`},{label:`p95`,values:h.data.map(e=>e.p95LatencyMs),color:`#7c3aed`}]} />
         <div class="scroll"><table>
           <thead><tr><th>Bucket</th><th>Requests</th><th>Errors</th><th>Rate-limited</th><th>Avg ms</th><th>p95 ms</th></tr></thead>
-          <tbody>${u.data.map(e=>I`<tr key=${e.timestamp}><td>${Fo(e.timestamp)}</td><td>${e.requests}</td><td>${e.errors}</td><td>${e.rateLimited}</td><td>${e.avgLatencyMs}</td><td>${e.p95LatencyMs}</td></tr>`)}</tbody>
-        </table></div>`:l.loading?I`<p class="muted">Loading usage…</p>`:null}
+          <tbody>${h.data.map(e=>I`<tr key=${e.timestamp}><td>${Fo(e.timestamp)}</td><td>${e.requests}</td><td>${e.errors}</td><td>${e.rateLimited}</td><td>${e.avgLatencyMs}</td><td>${e.p95LatencyMs}</td></tr>`)}</tbody>
+        </table></div>`:m.loading?I`<p class="muted">Loading usage…</p>`:p?null:I`<p class="muted">Choose when the range starts and ends.</p>`}
   </section>`}export{Jo as a,jo as c,kt as d,Pe as f,ce as g,I as h,is as i,Eo as l,Ce as m,os as n,ts as o,V as p,cs as r,qo as s,rs as t,Ao as u};
