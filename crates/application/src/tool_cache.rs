@@ -40,15 +40,18 @@ impl ProjectTools {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Generation(u64);
 
+/// A cached project's tools and when they were read.
+type Entry = (Arc<ProjectTools>, DateTime<Utc>);
+
 /// Enabled tools by project.
 #[derive(Default)]
 pub struct ToolCache {
-    entries: Mutex<HashMap<ProjectId, (Arc<ProjectTools>, DateTime<Utc>)>>,
+    entries: Mutex<HashMap<ProjectId, Entry>>,
     evictions: AtomicU64,
 }
 
 impl ToolCache {
-    fn lock(&self) -> MutexGuard<'_, HashMap<ProjectId, (Arc<ProjectTools>, DateTime<Utc>)>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ProjectId, Entry>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
