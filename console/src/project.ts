@@ -253,12 +253,17 @@ function ToolForm({ client, projectId, tool, onDone }: { client: TengineAI; proj
   const [schema, setSchema] = useState(pretty(tool?.inputSchema ?? { type: 'object', properties: {} }));
   const [path, setPath] = useState(tool?.endpointPath ?? '/');
   const [body, setBody] = useState(pretty(tool?.bodyTemplate));
+  const [headers, setHeaders] = useState(pretty(tool?.headersTemplate));
+  const [query, setQuery] = useState(pretty(tool?.queryTemplate));
   const [error, setError] = useState<unknown>();
   const problem = schemaProblem(schema);
   const bodyProblem = parseObject(body, 'The body template', true).error;
+  const headersProblem = parseObject(headers, 'The headers template', true).error;
+  const queryProblem = parseObject(query, 'The query template', true).error;
+  const blocked = !!(problem || bodyProblem || headersProblem || queryProblem);
   const submit = (e: Event) => {
     e.preventDefault();
-    if (problem || bodyProblem) return;
+    if (blocked) return;
     const f = e.currentTarget as HTMLFormElement;
     const value = (n: string) => (f.elements.namedItem(n) as HTMLInputElement).value;
     const secret = value('secret');
@@ -270,6 +275,8 @@ function ToolForm({ client, projectId, tool, onDone }: { client: TengineAI; proj
       httpMethod: value('http_method'),
       endpointPath: path,
       bodyTemplate: parseObject(body, 'body', true).value ?? null,
+      headersTemplate: parseObject(headers, 'headers', true).value ?? null,
+      queryTemplate: parseObject(query, 'query', true).value ?? null,
       authStrategy: value('auth_strategy'),
       // Write-only: empty leaves a stored secret as it is.
       encryptedAuthSecret: secret === '' ? undefined : secret,
@@ -295,13 +302,22 @@ function ToolForm({ client, projectId, tool, onDone }: { client: TengineAI; proj
       <textarea name="body_template" rows="4" aria-invalid=${!!bodyProblem} onInput=${(e: Event) => setBody((e.currentTarget as HTMLTextAreaElement).value)}>${body}</textarea></label>
     ${bodyProblem ? html`<p class="error" aria-live="polite">${bodyProblem}</p>` : body.trim() ? html`<p class="muted">Body: <${Highlighted} text=${body} /></p>` : null}
     <div class="row">
+      <label class="grow"><span>Headers template (JSON: name to template, optional)</span>
+        <textarea name="headers_template" rows="3" aria-invalid=${!!headersProblem} onInput=${(e: Event) => setHeaders((e.currentTarget as HTMLTextAreaElement).value)}>${headers}</textarea></label>
+      <label class="grow"><span>Query template (JSON: name to template, optional)</span>
+        <textarea name="query_template" rows="3" aria-invalid=${!!queryProblem} onInput=${(e: Event) => setQuery((e.currentTarget as HTMLTextAreaElement).value)}>${query}</textarea></label>
+    </div>
+    ${headersProblem || queryProblem ? html`<p class="error" aria-live="polite">${headersProblem ?? queryProblem}</p>` : null}
+    ${headers.trim() && !headersProblem ? html`<p class="muted">Headers: <${Highlighted} text=${headers} /></p>` : null}
+    ${query.trim() && !queryProblem ? html`<p class="muted">Query: <${Highlighted} text=${query} /></p>` : null}
+    <div class="row">
       <label><span>Authentication</span><select name="auth_strategy">${[['none', 'None'], ['static_bearer', 'Bearer token'], ['hmac_signature', 'HMAC signature']].map(
         ([v, label]) => html`<option key=${v} value=${v} selected=${v === (tool?.authStrategy ?? 'none')}>${label}</option>`)}</select></label>
       <label><span>Secret (write-only${tool?.hasAuthSecret ? '; empty keeps the stored one' : ''})</span><input name="secret" type="password" autocomplete="new-password" /></label>
       <label><span>Timeout (ms)</span><input name="timeout_ms" type="number" min="100" max="30000" defaultValue=${tool?.timeoutMs ?? 10000} /></label>
     </div>
     <${ErrorBox} error=${error} />
-    <button type="submit" disabled=${!!problem || !!bodyProblem}>${tool ? 'Save tool' : 'Create tool'}</button>
+    <button type="submit" disabled=${blocked}>${tool ? 'Save tool' : 'Create tool'}</button>
   </form>`;
 }
 

@@ -120,6 +120,31 @@ describe(`console (${backend})`, () => {
     await page.close();
   });
 
+  it('works with the keyboard alone: sign in, reach a project, open its keys', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.url}/`);
+    // Tab to the key field, type, Enter submits.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'key');
+    await page.keyboard.type(server.adminKey);
+    await page.keyboard.press('Enter');
+    await page.locator('[data-ready="overview"]').waitFor();
+    // Tab through the header to the Projects link and follow it.
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Projects') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Keys') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /API keys/ }).waitFor();
+    await page.close();
+  });
+
   it('signs out when its key is revoked', async () => {
     const project = await api(server, server.adminKey, 'POST', '/projects', { name: 'Revoked' });
     const key = await api(server, server.adminKey, 'POST', `/projects/${project.id}/api-keys`, { name: 'soon gone', permissions: ['read'] });

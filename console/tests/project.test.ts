@@ -134,7 +134,7 @@ describe(`project pages (${backend})`, () => {
     await page.goto(`${server.url}/#/projects/${project.id}/tools`);
     await page.getByText('No tools yet.').waitFor();
     await page.getByRole('button', { name: 'New tool' }).click();
-    await page.getByLabel('Name').fill('echo');
+    await page.getByLabel('Name', { exact: true }).fill('echo');
     await page.getByLabel('Description').fill('Echoes what it is sent.');
     await page.getByLabel('Method').selectOption('POST');
     await page.getByLabel('Base URL').fill(tools.url);
@@ -148,6 +148,9 @@ describe(`project pages (${backend})`, () => {
     await schema.fill('{"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}');
     await page.getByText('The schema is valid JSON with "type": "object".').waitFor();
     assert.equal(await page.locator('mark', { hasText: '{q}' }).count() >= 1, true, 'placeholders are highlighted');
+    await page.getByLabel(/Headers template/).fill('{"X-Trace": "t-{q}"}');
+    await page.getByLabel(/Query template/).fill('{"lang": "en"}');
+    await page.locator('mark', { hasText: '{q}' }).nth(1).waitFor();
     await page.getByLabel('Authentication').selectOption('static_bearer');
     await page.getByLabel(/Secret \(write-only/).fill('sk_console_0123456789');
     await accessible(page, 'tool-form');
@@ -174,11 +177,13 @@ describe(`project pages (${backend})`, () => {
     const result = page.getByTestId('try-result');
     await result.waitFor();
     const shown = (await result.textContent()) ?? '';
-    assert.match(shown, /POST http:\/\/127\.0\.0\.1:\d+\/echo\/hello/);
+    assert.match(shown, /POST http:\/\/127\.0\.0\.1:\d+\/echo\/hello\?lang=en/);
     assert.match(shown, /Bearer \*{8}/);
     assert.ok(!shown.includes('sk_console_0123456789'), 'the secret is never shown');
     assert.equal(tools.got.length, 1, 'the API was called once');
     assert.equal(tools.got[0]?.headers.authorization, 'Bearer sk_console_0123456789');
+    assert.equal(tools.got[0]?.headers['x-trace'], 't-hello', 'the headers template was rendered');
+    assert.equal(tools.got[0]?.path, '/echo/hello?lang=en', 'and the query template');
     await accessible(page, 'tools');
     await screenshots(page, 'tools');
 
@@ -213,6 +218,7 @@ describe(`project pages (${backend})`, () => {
     await frame.getByRole('cell', { name: 'portal-visible' }).waitFor();
     assert.equal(await frame.getByText('never-in-portal').count(), 0, 'another project is never shown');
     assert.equal(await frame.getByRole('button', { name: 'Create key' }).count(), 0, 'a read portal has no write actions');
+    await accessible(page, 'portal');
     await screenshots(page, 'portal-embedded');
     // The portal's own token, narrowed to its project: nothing else answers to it.
     const portalFrame = page.frames().find((f) => f.url().startsWith(`${server.url}/portal/`));

@@ -87,7 +87,7 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
         <button class="secondary" disabled=${!o.data?.hasNext()} onClick=${()=>a(i+1)}>Next</button>
       </div>
     </${No}>
-  </section>`}function Yo(e,t,n){if(e.trim()===``)return n?{value:null}:{error:`${t} is required`};try{let n=JSON.parse(e);return typeof n!=`object`||!n||Array.isArray(n)?{error:`${t} must be a JSON object`}:{value:n}}catch(e){return{error:`${t} is not valid JSON: ${e.message}`}}}function Xo(e){let t=Yo(e,`The input schema`,!1);if(t.error)return t.error;if(t.value?.type!==`object`)return`The input schema must have "type": "object" (tool arguments are an object)`;let n=t.value.properties;if(n!==void 0&&(typeof n!=`object`||!n||Array.isArray(n)))return`"properties" must be an object`}function Zo({text:e}){return I`<code class="template">${e.split(/(\{[^{}]+\})/g).map((e,t)=>t%2==1?I`<mark key=${t}>${e}</mark>`:e)}</code>`}var Qo=e=>e==null?``:JSON.stringify(e,null,2);function $o({client:e,projectId:t,tool:n,onDone:r}){let[i,a]=V(Qo(n?.inputSchema??{type:`object`,properties:{}})),[o,s]=V(n?.endpointPath??`/`),[c,l]=V(Qo(n?.bodyTemplate)),[u,d]=V(),f=Xo(i),p=Yo(c,`The body template`,!0).error;return I`<form onSubmit=${a=>{if(a.preventDefault(),f||p)return;let s=a.currentTarget,l=e=>s.elements.namedItem(e).value,u=l(`secret`),m={name:l(`name`),description:l(`description`),inputSchema:JSON.parse(i),baseUrl:l(`base_url`),httpMethod:l(`http_method`),endpointPath:o,bodyTemplate:Yo(c,`body`,!0).value??null,authStrategy:l(`auth_strategy`),encryptedAuthSecret:u===``?void 0:u,timeoutMs:Number(l(`timeout_ms`))||void 0};zo(d,r)(()=>n?e.tools.update(t,n.id,m):e.tools.create(t,m))}} aria-label=${n?`Edit ${n.name}`:`Create a tool`} class="tool-form">
+  </section>`}function Yo(e,t,n){if(e.trim()===``)return n?{value:null}:{error:`${t} is required`};try{let n=JSON.parse(e);return typeof n!=`object`||!n||Array.isArray(n)?{error:`${t} must be a JSON object`}:{value:n}}catch(e){return{error:`${t} is not valid JSON: ${e.message}`}}}function Xo(e){let t=Yo(e,`The input schema`,!1);if(t.error)return t.error;if(t.value?.type!==`object`)return`The input schema must have "type": "object" (tool arguments are an object)`;let n=t.value.properties;if(n!==void 0&&(typeof n!=`object`||!n||Array.isArray(n)))return`"properties" must be an object`}function Zo({text:e}){return I`<code class="template">${e.split(/(\{[^{}]+\})/g).map((e,t)=>t%2==1?I`<mark key=${t}>${e}</mark>`:e)}</code>`}var Qo=e=>e==null?``:JSON.stringify(e,null,2);function $o({client:e,projectId:t,tool:n,onDone:r}){let[i,a]=V(Qo(n?.inputSchema??{type:`object`,properties:{}})),[o,s]=V(n?.endpointPath??`/`),[c,l]=V(Qo(n?.bodyTemplate)),[u,d]=V(Qo(n?.headersTemplate)),[f,p]=V(Qo(n?.queryTemplate)),[m,h]=V(),g=Xo(i),_=Yo(c,`The body template`,!0).error,v=Yo(u,`The headers template`,!0).error,y=Yo(f,`The query template`,!0).error,b=!!(g||_||v||y);return I`<form onSubmit=${a=>{if(a.preventDefault(),b)return;let s=a.currentTarget,l=e=>s.elements.namedItem(e).value,d=l(`secret`),p={name:l(`name`),description:l(`description`),inputSchema:JSON.parse(i),baseUrl:l(`base_url`),httpMethod:l(`http_method`),endpointPath:o,bodyTemplate:Yo(c,`body`,!0).value??null,headersTemplate:Yo(u,`headers`,!0).value??null,queryTemplate:Yo(f,`query`,!0).value??null,authStrategy:l(`auth_strategy`),encryptedAuthSecret:d===``?void 0:d,timeoutMs:Number(l(`timeout_ms`))||void 0};zo(h,r)(()=>n?e.tools.update(t,n.id,p):e.tools.create(t,p))}} aria-label=${n?`Edit ${n.name}`:`Create a tool`} class="tool-form">
     <div class="row">
       <label><span>Name</span><input name="name" required maxlength="64" defaultValue=${n?.name??``} /></label>
       <label><span>Description</span><input name="description" required class="wide" defaultValue=${n?.description??``} /></label>
@@ -99,18 +99,27 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
     </div>
     <p class="muted">Path: <${Zo} text=${o} /></p>
     <label><span>Input schema (JSON Schema)</span>
-      <textarea name="input_schema" rows="8" aria-invalid=${!!f} aria-describedby="schema-check" onInput=${e=>a(e.currentTarget.value)}>${i}</textarea></label>
-    <p id="schema-check" class=${f?`error`:`muted`} aria-live="polite">${f??`The schema is valid JSON with "type": "object".`}</p>
+      <textarea name="input_schema" rows="8" aria-invalid=${!!g} aria-describedby="schema-check" onInput=${e=>a(e.currentTarget.value)}>${i}</textarea></label>
+    <p id="schema-check" class=${g?`error`:`muted`} aria-live="polite">${g??`The schema is valid JSON with "type": "object".`}</p>
     <label><span>Body template (JSON, optional)</span>
-      <textarea name="body_template" rows="4" aria-invalid=${!!p} onInput=${e=>l(e.currentTarget.value)}>${c}</textarea></label>
-    ${p?I`<p class="error" aria-live="polite">${p}</p>`:c.trim()?I`<p class="muted">Body: <${Zo} text=${c} /></p>`:null}
+      <textarea name="body_template" rows="4" aria-invalid=${!!_} onInput=${e=>l(e.currentTarget.value)}>${c}</textarea></label>
+    ${_?I`<p class="error" aria-live="polite">${_}</p>`:c.trim()?I`<p class="muted">Body: <${Zo} text=${c} /></p>`:null}
+    <div class="row">
+      <label class="grow"><span>Headers template (JSON: name to template, optional)</span>
+        <textarea name="headers_template" rows="3" aria-invalid=${!!v} onInput=${e=>d(e.currentTarget.value)}>${u}</textarea></label>
+      <label class="grow"><span>Query template (JSON: name to template, optional)</span>
+        <textarea name="query_template" rows="3" aria-invalid=${!!y} onInput=${e=>p(e.currentTarget.value)}>${f}</textarea></label>
+    </div>
+    ${v||y?I`<p class="error" aria-live="polite">${v??y}</p>`:null}
+    ${u.trim()&&!v?I`<p class="muted">Headers: <${Zo} text=${u} /></p>`:null}
+    ${f.trim()&&!y?I`<p class="muted">Query: <${Zo} text=${f} /></p>`:null}
     <div class="row">
       <label><span>Authentication</span><select name="auth_strategy">${[[`none`,`None`],[`static_bearer`,`Bearer token`],[`hmac_signature`,`HMAC signature`]].map(([e,t])=>I`<option key=${e} value=${e} selected=${e===(n?.authStrategy??`none`)}>${t}</option>`)}</select></label>
       <label><span>Secret (write-only${n?.hasAuthSecret?`; empty keeps the stored one`:``})</span><input name="secret" type="password" autocomplete="new-password" /></label>
       <label><span>Timeout (ms)</span><input name="timeout_ms" type="number" min="100" max="30000" defaultValue=${n?.timeoutMs??1e4} /></label>
     </div>
-    <${jo} error=${u} />
-    <button type="submit" disabled=${!!f||!!p}>${n?`Save tool`:`Create tool`}</button>
+    <${jo} error=${m} />
+    <button type="submit" disabled=${b}>${n?`Save tool`:`Create tool`}</button>
   </form>`}function es({client:e,projectId:t,tool:n}){let[r,i]=V(`{}`),[a,o]=V(),[s,c]=V(),[l,u]=V(!1),d=Yo(r,`The arguments`,!1);return I`<form onSubmit=${async r=>{r.preventDefault(),d.error||(u(!0),o(void 0),await zo(c)(async()=>o(await e.tools.test(t,n.id,{arguments:d.value??{}}))),u(!1))}} aria-label=${`Try ${n.name}`}>
     <label><span>Arguments for ${n.name} (JSON)</span><textarea name="arguments" rows="4" onInput=${e=>i(e.currentTarget.value)}>${r}</textarea></label>
     ${d.error?I`<p class="error" aria-live="polite">${d.error}</p>`:null}
