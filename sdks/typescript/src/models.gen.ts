@@ -460,7 +460,7 @@ export interface RotateWebhookSecretRequest {
 }
 
 /** What was sent to the API, credentials masked (`********`). */
-export interface SentRequest {
+export interface SentToolCall {
   /** The method of the tool's request (any letter case on input). */
   method: ToolHttpMethod;
   /** `url`. */
@@ -602,7 +602,7 @@ export interface ToolTestResult {
   /** The `X-Tengine-Request-Id` sent. */
   requestId: string;
   /** What was sent. */
-  request: SentRequest;
+  request: SentToolCall;
   /** The API's HTTP status, or null when it did not answer. */
   upstreamStatus: number | null;
   /** Whether the model would get an error result. */

@@ -102,7 +102,7 @@ pub struct AccountAnalyticsQuery {
     #[param(value_type = Option<AnalyticsDate>)]
     start_date: Option<String>,
     /// End of the range (exclusive; a plain date means the end of that day); default: now.
-    /// Must be after `start_date`, at most 10,000 hours later.
+    /// Must be after `start_date`; any length.
     #[param(value_type = Option<AnalyticsDate>)]
     end_date: Option<String>,
     /// How many of the busiest projects (and failing webhooks) to list.

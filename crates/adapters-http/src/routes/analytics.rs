@@ -3,7 +3,7 @@
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use tengine_application::{AnalyticsFilter, MAX_OVERVIEW_ROWS};
-use tengine_domain::usage::AnalyticsRange;
+use tengine_domain::usage::{AnalyticsRange, Granularity};
 use tengine_domain::{time, ApiKeyId, FieldError, MemberId, ProjectId, ToolId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,7 +42,10 @@ async fn overview(
     RawQuery(q): RawQuery,
 ) -> Result<Json<AccountAnalyticsBody>, ApiError> {
     let q = Query::parse(q.as_deref(), &["start_date", "end_date", "limit"])?;
-    let range = AnalyticsRange::parse(q.get("start_date"), q.get("end_date"), Some("hour"), s.tengine.now())?;
+    // No buckets here, so no bucket limit: checked as months (start < end, valid dates),
+    // then read by the hour.
+    let checked = AnalyticsRange::parse(q.get("start_date"), q.get("end_date"), Some("month"), s.tengine.now())?;
+    let range = AnalyticsRange { granularity: Granularity::Hour, ..checked };
     let limit = match q.get("limit") {
         None => 5,
         Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=MAX_OVERVIEW_ROWS).contains(n)).ok_or_else(|| {

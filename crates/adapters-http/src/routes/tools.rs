@@ -49,7 +49,7 @@ struct HeaderBody {
 
 /// What was sent to the API, credentials masked (`********`).
 #[derive(serde::Serialize, ToSchema)]
-#[schema(as = SentRequest)]
+#[schema(as = SentToolCall)]
 struct SentBody {
     #[schema(value_type = ToolHttpMethod)]
     method: &'static str,

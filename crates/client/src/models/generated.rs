@@ -458,7 +458,7 @@ pub struct RotateWebhookSecretRequest {
 
 /// What was sent to the API, credentials masked (`********`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SentRequest {
+pub struct SentToolCall {
     /// The method of the tool's request (any letter case on input).
     ///
     /// One of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`.
@@ -625,7 +625,7 @@ pub struct ToolTestResult {
     /// The `X-Tengine-Request-Id` sent.
     pub request_id: String,
     /// What was sent.
-    pub request: SentRequest,
+    pub request: SentToolCall,
     /// The API's HTTP status, or null when it did not answer.
     pub upstream_status: Option<u32>,
     /// Whether the model would get an error result.

@@ -37,7 +37,7 @@ __all__ = [
     "ProjectTotals",
     "RequestTotals",
     "AccountAnalytics",
-    "SentRequest",
+    "SentToolCall",
     "SessionToken",
     "SigningKey",
     "Tool",
@@ -463,7 +463,7 @@ class AccountAnalytics:
 
 
 @dataclass
-class SentRequest:
+class SentToolCall:
     """What was sent to the API, credentials masked (`********`)."""
 
     method: str = ""
@@ -473,7 +473,7 @@ class SentRequest:
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SentRequest":
+    def from_dict(cls, d: Mapping[str, Any]) -> "SentToolCall":
         return cls(
             method=d.get("method", ""),
             url=d.get("url", ""),
@@ -639,7 +639,7 @@ class ToolTestResult:
 
     call_id: str = ""
     request_id: str = ""
-    request: SentRequest = field(default_factory=SentRequest)
+    request: SentToolCall = field(default_factory=SentToolCall)
     upstream_status: Optional[int] = None
     is_error: bool = False
     text: str = ""
@@ -653,7 +653,7 @@ class ToolTestResult:
         return cls(
             call_id=d.get("call_id", ""),
             request_id=d.get("request_id", ""),
-            request=SentRequest.from_dict(d.get("request") or {}),
+            request=SentToolCall.from_dict(d.get("request") or {}),
             upstream_status=d.get("upstream_status"),
             is_error=bool(d.get("is_error", False)),
             text=d.get("text", ""),
