@@ -49,7 +49,7 @@ function Portal() {
   return html`<main>
     ${show('usage') ? html`<${ProjectUsage} client=${client} projectId=${opened.projectId} nav=${false} />` : null}
     ${show('keys') ? html`<${ProjectKeys} client=${client} me=${me} projectId=${opened.projectId} nav=${false} />` : null}
-    ${show('webhooks') ? html`<${ProjectWebhooks} client=${client} me=${me} projectId=${opened.projectId} nav=${false} />` : null}
+    ${show('webhooks') ? html`<${ProjectWebhooks} client=${client} me=${me} projectId=${opened.projectId} nav=${false} deliveries=${show('deliveries')} />` : null}
   </main>`;
 }
 

@@ -79,9 +79,13 @@ function health(deliveries: Delivery[]): { last: Delivery | undefined; rate: str
   return { last: deliveries[0], rate: recent.length === 0 ? 'no deliveries' : `${Math.round((100 * ok) / recent.length)}% of ${recent.length}` };
 }
 
-function WebhookRow(props: { client: TengineAI; projectId: string; w: Webhook; allowed: boolean; open: boolean; onOpen: () => void; onChanged: () => void; onSecret: (s: string) => void }) {
-  const { client, projectId, w, allowed } = props;
-  const deliveries = useLoad(() => client.webhooks.listDeliveries(projectId, w.id, { perPage: 100 }), [client, w.id, w.updatedAt]);
+function WebhookRow(props: { client: TengineAI; projectId: string; w: Webhook; allowed: boolean; showDeliveries: boolean; open: boolean; onOpen: () => void; onChanged: () => void; onSecret: (s: string) => void }) {
+  const { client, projectId, w, allowed, showDeliveries } = props;
+  // A portal without the deliveries section may not read them: nothing is asked.
+  const deliveries = useLoad(
+    () => (showDeliveries ? client.webhooks.listDeliveries(projectId, w.id, { perPage: 100 }) : Promise.resolve(undefined)),
+    [client, w.id, w.updatedAt, showDeliveries],
+  );
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<unknown>();
   const run = act(setError, () => {
@@ -105,10 +109,10 @@ function WebhookRow(props: { client: TengineAI; projectId: string; w: Webhook; a
   return html`<tr>
       <td><code>${w.url}</code><div class="muted">${w.events.join(', ')}</div></td>
       <td>${state}</td>
-      <td>${deliveries.loading ? '…' : h.last ? `${h.last.status}, ${when(h.last.createdAt)}` : 'never'}</td>
-      <td>${deliveries.loading ? '…' : h.rate}</td>
+      <td>${!showDeliveries ? '—' : deliveries.loading ? '…' : h.last ? `${h.last.status}, ${when(h.last.createdAt)}` : 'never'}</td>
+      <td>${!showDeliveries ? '—' : deliveries.loading ? '…' : h.rate}</td>
       <td class="row">
-        <button class="secondary" aria-expanded=${props.open} onClick=${props.onOpen}>Deliveries</button>
+        ${showDeliveries ? html`<button class="secondary" aria-expanded=${props.open} onClick=${props.onOpen}>Deliveries</button>` : null}
         <button class="secondary" disabled=${!allowed} onClick=${() => run(() => client.webhooks.test(projectId, w.id))}>Send test event</button>
         <button class="secondary" disabled=${!allowed} onClick=${() => setEditing(!editing)}>Edit</button>
         <button class="secondary" disabled=${!allowed} onClick=${() => confirm('Rotate the signing secret? Deliveries are signed with the new one from now on.') && run(async () => {
@@ -124,7 +128,7 @@ function WebhookRow(props: { client: TengineAI; projectId: string; w: Webhook; a
         <label><input type="checkbox" name="active" defaultChecked=${w.active} /> Active</label>
         <${EventBoxes} chosen=${w.events} prefix=${`edit-${w.id}`} />
         <button type="submit">Save</button></form></td></tr>` : null}
-    ${props.open ? html`<tr><td colspan="5"><${Deliveries} client=${client} projectId=${projectId} webhookId=${w.id} list=${deliveries} allowed=${allowed} run=${run} /></td></tr>` : null}`;
+    ${props.open && showDeliveries ? html`<tr><td colspan="5"><${Deliveries} client=${client} projectId=${projectId} webhookId=${w.id} list=${deliveries} allowed=${allowed} run=${run} /></td></tr>` : null}`;
 }
 
 function Deliveries(props: { client: TengineAI; projectId: string; webhookId: string; allowed: boolean; list: ReturnType<typeof useLoad<{ data: Delivery[] }>>; run: (a: () => Promise<unknown>) => Promise<void> }) {
@@ -151,7 +155,7 @@ function Deliveries(props: { client: TengineAI; projectId: string; webhookId: st
   </div>`;
 }
 
-export function ProjectWebhooks({ client, me, projectId, nav = true }: { client: TengineAI; me: Me | undefined; projectId: string; nav?: boolean }) {
+export function ProjectWebhooks({ client, me, projectId, nav = true, deliveries = true }: { client: TengineAI; me: Me | undefined; projectId: string; nav?: boolean; deliveries?: boolean }) {
   const list = useLoad(() => client.webhooks.list(projectId, { perPage: 100 }), [client, projectId]);
   const [secret, setSecret] = useState<string>();
   const [error, setError] = useState<unknown>();
@@ -187,7 +191,7 @@ export function ProjectWebhooks({ client, me, projectId, nav = true }: { client:
     <${ListState} loading=${list.loading} error=${list.error} empty=${items.length === 0} what="webhooks">
       <div class="scroll"><table>
         <thead><tr><th scope="col">URL and events</th><th scope="col">State</th><th scope="col">Last delivery</th><th scope="col">Success, 24 h</th><th scope="col">Actions</th></tr></thead>
-        <tbody>${items.map((w) => html`<${WebhookRow} key=${w.id} client=${client} projectId=${projectId} w=${w} allowed=${allowed}
+        <tbody>${items.map((w) => html`<${WebhookRow} key=${w.id} client=${client} projectId=${projectId} w=${w} allowed=${allowed} showDeliveries=${deliveries}
           open=${open === w.id} onOpen=${() => setOpen(open === w.id ? undefined : w.id)} onChanged=${list.reload} onSecret=${setSecret} />`)}</tbody>
       </table></div>
     </${ListState}>

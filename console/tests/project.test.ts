@@ -201,13 +201,14 @@ describe(`project pages (${backend})`, () => {
     const other = await api(server, server.adminKey, 'POST', '/projects', { name: 'Elsewhere' });
     await api(server, server.adminKey, 'POST', `/projects/${project.id}/api-keys`, { name: 'portal-visible', permissions: ['read'] });
     await api(server, server.adminKey, 'POST', `/projects/${other.id}/api-keys`, { name: 'never-in-portal', permissions: ['read'] });
+    await api(server, server.adminKey, 'POST', `/projects/${project.id}/webhooks`, { url: 'https://hooks.example.com/portal', events: ['*'] });
     let portalUrl = '';
     const host = await receiver((path) =>
       path === '/' ? `<!doctype html><html lang="en"><title>Platform</title><h1>Our platform</h1><iframe title="Tengine portal" src="${portalUrl}" width="1000" height="700"></iframe></html>` : undefined,
     );
     const session = await api(server, server.adminKey, 'POST', `/projects/${project.id}/portal-sessions`, {
-      permissions: ['read'],
-      sections: ['keys', 'usage'],
+      permissions: ['read', 'webhook'],
+      sections: ['keys', 'usage', 'webhooks'],
       allowed_origins: [host.url],
     });
     portalUrl = session.url;
@@ -217,7 +218,9 @@ describe(`project pages (${backend})`, () => {
     const frame = page.frameLocator('iframe[title="Tengine portal"]');
     await frame.getByRole('cell', { name: 'portal-visible' }).waitFor();
     assert.equal(await frame.getByText('never-in-portal').count(), 0, 'another project is never shown');
-    assert.equal(await frame.getByRole('button', { name: 'Create key' }).count(), 0, 'a read portal has no write actions');
+    assert.equal(await frame.getByRole('button', { name: 'Create key' }).count(), 0, 'keys need admin, which a portal never has');
+    await frame.getByText('https://hooks.example.com/portal').waitFor();
+    assert.equal(await frame.getByRole('button', { name: 'Deliveries' }).count(), 0, 'no deliveries section, no deliveries');
     await accessible(page, 'portal');
     await screenshots(page, 'portal-embedded');
     // The portal's own token, narrowed to its project: nothing else answers to it.

@@ -15,26 +15,26 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
     <div class="groups">${Vo.map(([r,i])=>I`<fieldset key=${r}><legend>${r}</legend>
       ${i.map(r=>I`<label key=${r}><input type="checkbox" name=${`${t}-${r}`} defaultChecked=${!n&&e.includes(r)} /> ${r}</label>`)}
     </fieldset>`)}</div>
-  </fieldset>`}function Uo(e,t){return e.elements.namedItem(`${t}-*`)?.checked?[`*`]:Vo.flatMap(([,e])=>e).filter(n=>e.elements.namedItem(`${t}-${n}`)?.checked)}function Wo(e){let t=Date.now()-864e5,n=e.filter(e=>new Date(e.createdAt).getTime()>=t&&e.status!==`pending`),r=n.filter(e=>e.status===`succeeded`).length;return{last:e[0],rate:n.length===0?`no deliveries`:`${Math.round(100*r/n.length)}% of ${n.length}`}}function Go(e){let{client:t,projectId:n,w:r,allowed:i}=e,a=Mo(()=>t.webhooks.listDeliveries(n,r.id,{perPage:100}),[t,r.id,r.updatedAt]),[o,s]=V(!1),[c,l]=V(),u=zo(l,()=>{a.reload(),e.onChanged()}),d=Wo(a.data?.data??[]),f=r.active?r.failingSince?`failing since ${Fo(r.failingSince)}`:`active`:r.failingSince?`disabled: failing since ${Fo(r.failingSince)} (5 days of failures or a 410 answer)`:`disabled by a person`;return I`<tr>
+  </fieldset>`}function Uo(e,t){return e.elements.namedItem(`${t}-*`)?.checked?[`*`]:Vo.flatMap(([,e])=>e).filter(n=>e.elements.namedItem(`${t}-${n}`)?.checked)}function Wo(e){let t=Date.now()-864e5,n=e.filter(e=>new Date(e.createdAt).getTime()>=t&&e.status!==`pending`),r=n.filter(e=>e.status===`succeeded`).length;return{last:e[0],rate:n.length===0?`no deliveries`:`${Math.round(100*r/n.length)}% of ${n.length}`}}function Go(e){let{client:t,projectId:n,w:r,allowed:i,showDeliveries:a}=e,o=Mo(()=>a?t.webhooks.listDeliveries(n,r.id,{perPage:100}):Promise.resolve(void 0),[t,r.id,r.updatedAt,a]),[s,c]=V(!1),[l,u]=V(),d=zo(u,()=>{o.reload(),e.onChanged()}),f=Wo(o.data?.data??[]),p=r.active?r.failingSince?`failing since ${Fo(r.failingSince)}`:`active`:r.failingSince?`disabled: failing since ${Fo(r.failingSince)} (5 days of failures or a 410 answer)`:`disabled by a person`;return I`<tr>
       <td><code>${r.url}</code><div class="muted">${r.events.join(`, `)}</div></td>
-      <td>${f}</td>
-      <td>${a.loading?`…`:d.last?`${d.last.status}, ${Fo(d.last.createdAt)}`:`never`}</td>
-      <td>${a.loading?`…`:d.rate}</td>
+      <td>${p}</td>
+      <td>${a?o.loading?`…`:f.last?`${f.last.status}, ${Fo(f.last.createdAt)}`:`never`:`—`}</td>
+      <td>${a?o.loading?`…`:f.rate:`—`}</td>
       <td class="row">
-        <button class="secondary" aria-expanded=${e.open} onClick=${e.onOpen}>Deliveries</button>
-        <button class="secondary" disabled=${!i} onClick=${()=>u(()=>t.webhooks.test(n,r.id))}>Send test event</button>
-        <button class="secondary" disabled=${!i} onClick=${()=>s(!o)}>Edit</button>
-        <button class="secondary" disabled=${!i} onClick=${()=>confirm(`Rotate the signing secret? Deliveries are signed with the new one from now on.`)&&u(async()=>{let i=await t.webhooks.rotateSecret(n,r.id);e.onSecret(i.secret??``)})}>Rotate secret</button>
-        <button class="danger" disabled=${!i} onClick=${()=>confirm(`Delete the webhook to ${r.url}? It receives no more events.`)&&u(()=>t.webhooks.delete(n,r.id))}>Delete</button>
+        ${a?I`<button class="secondary" aria-expanded=${e.open} onClick=${e.onOpen}>Deliveries</button>`:null}
+        <button class="secondary" disabled=${!i} onClick=${()=>d(()=>t.webhooks.test(n,r.id))}>Send test event</button>
+        <button class="secondary" disabled=${!i} onClick=${()=>c(!s)}>Edit</button>
+        <button class="secondary" disabled=${!i} onClick=${()=>confirm(`Rotate the signing secret? Deliveries are signed with the new one from now on.`)&&d(async()=>{let i=await t.webhooks.rotateSecret(n,r.id);e.onSecret(i.secret??``)})}>Rotate secret</button>
+        <button class="danger" disabled=${!i} onClick=${()=>confirm(`Delete the webhook to ${r.url}? It receives no more events.`)&&d(()=>t.webhooks.delete(n,r.id))}>Delete</button>
       </td>
     </tr>
-    ${c?I`<tr><td colspan="5"><${jo} error=${c} /></td></tr>`:null}
-    ${o?I`<tr><td colspan="5"><form onSubmit=${e=>{e.preventDefault();let i=e.currentTarget,a=i.elements.namedItem(`url`).value,o=i.elements.namedItem(`active`).checked;u(async()=>{await t.webhooks.update(n,r.id,{url:a,active:o,events:Uo(i,`edit-${r.id}`)}),s(!1)})}} aria-label="Edit webhook">
+    ${l?I`<tr><td colspan="5"><${jo} error=${l} /></td></tr>`:null}
+    ${s?I`<tr><td colspan="5"><form onSubmit=${e=>{e.preventDefault();let i=e.currentTarget,a=i.elements.namedItem(`url`).value,o=i.elements.namedItem(`active`).checked;d(async()=>{await t.webhooks.update(n,r.id,{url:a,active:o,events:Uo(i,`edit-${r.id}`)}),c(!1)})}} aria-label="Edit webhook">
         <label><span>URL</span><input name="url" type="url" required defaultValue=${r.url} class="wide" /></label>
         <label><input type="checkbox" name="active" defaultChecked=${r.active} /> Active</label>
         <${Ho} chosen=${r.events} prefix=${`edit-${r.id}`} />
         <button type="submit">Save</button></form></td></tr>`:null}
-    ${e.open?I`<tr><td colspan="5"><${Ko} client=${t} projectId=${n} webhookId=${r.id} list=${a} allowed=${i} run=${u} /></td></tr>`:null}`}function Ko(e){let t=e.list.data?.data??[];return I`<div>
+    ${e.open&&a?I`<tr><td colspan="5"><${Ko} client=${t} projectId=${n} webhookId=${r.id} list=${o} allowed=${i} run=${d} /></td></tr>`:null}`}function Ko(e){let t=e.list.data?.data??[];return I`<div>
     <div class="row"><h3>Deliveries</h3><button class="secondary" onClick=${()=>e.list.reload()}>Refresh</button></div>
     <${No} loading=${e.list.loading} error=${e.list.error} empty=${t.length===0} what="deliveries">
       <div class="scroll"><table>
@@ -50,11 +50,11 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
           </tr>`})}</tbody>
       </table></div>
     </${No}>
-  </div>`}function qo({client:e,me:t,projectId:n,nav:r=!0}){let i=Mo(()=>e.webhooks.list(n,{perPage:100}),[e,n]),[a,o]=V(),[s,c]=V(),[l,u]=V(),d=Io(t,`webhook`),f=t=>{t.preventDefault();let r=t.currentTarget,a=r.elements.namedItem(`url`).value,s=r.elements.namedItem(`description`).value;zo(c,i.reload)(async()=>{let t=await e.webhooks.create(n,{url:a,description:s||void 0,events:Uo(r,`new`)});o(t.secret??``),r.reset()})},p=i.data?.data??[];return I`<section>
+  </div>`}function qo({client:e,me:t,projectId:n,nav:r=!0,deliveries:i=!0}){let a=Mo(()=>e.webhooks.list(n,{perPage:100}),[e,n]),[o,s]=V(),[c,l]=V(),[u,d]=V(),f=Io(t,`webhook`),p=t=>{t.preventDefault();let r=t.currentTarget,i=r.elements.namedItem(`url`).value,o=r.elements.namedItem(`description`).value;zo(l,a.reload)(async()=>{let t=await e.webhooks.create(n,{url:i,description:o||void 0,events:Uo(r,`new`)});s(t.secret??``),r.reset()})},m=a.data?.data??[];return I`<section>
     <h1>Webhooks <span class="muted"><code>${n}</code></span></h1>
     ${r?I`<${Ro} projectId=${n} active="webhooks" />`:null}
-    ${a?I`<${Bo} what="the webhook's signing secret" secret=${a} onDone=${()=>o(void 0)} />`:null}
-    ${d?I`<details><summary>Create a webhook</summary><form onSubmit=${f} aria-label="Create a webhook">
+    ${o?I`<${Bo} what="the webhook's signing secret" secret=${o} onDone=${()=>s(void 0)} />`:null}
+    ${f?I`<details><summary>Create a webhook</summary><form onSubmit=${p} aria-label="Create a webhook">
           <div class="row">
             <label><span>URL</span><input name="url" type="url" required maxlength="2048" class="wide" /></label>
             <label><span>Description</span><input name="description" maxlength="1000" /></label>
@@ -62,12 +62,12 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
           <${Ho} chosen=${[]} prefix="new" />
           <button type="submit">Create webhook</button>
         </form></details>`:I`<p class="muted">Managing webhooks needs the webhook permission.</p>`}
-    <${jo} error=${s} />
-    <${No} loading=${i.loading} error=${i.error} empty=${p.length===0} what="webhooks">
+    <${jo} error=${c} />
+    <${No} loading=${a.loading} error=${a.error} empty=${m.length===0} what="webhooks">
       <div class="scroll"><table>
         <thead><tr><th scope="col">URL and events</th><th scope="col">State</th><th scope="col">Last delivery</th><th scope="col">Success, 24 h</th><th scope="col">Actions</th></tr></thead>
-        <tbody>${p.map(t=>I`<${Go} key=${t.id} client=${e} projectId=${n} w=${t} allowed=${d}
-          open=${l===t.id} onOpen=${()=>u(l===t.id?void 0:t.id)} onChanged=${i.reload} onSecret=${o} />`)}</tbody>
+        <tbody>${m.map(t=>I`<${Go} key=${t.id} client=${e} projectId=${n} w=${t} allowed=${f} showDeliveries=${i}
+          open=${u===t.id} onOpen=${()=>d(u===t.id?void 0:t.id)} onChanged=${a.reload} onSecret=${s} />`)}</tbody>
       </table></div>
     </${No}>
   </section>`}function Jo({client:e,projectId:t}){let[n,r]=V(``),[i,a]=V(1),o=Mo(()=>e.events.list(t,{type:n||void 0,page:i,perPage:20}),[e,t,n,i]),s=o.data?.data??[];return I`<section>
