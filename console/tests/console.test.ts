@@ -43,6 +43,8 @@ describe(`console (${backend})`, () => {
     await screenshots(page, 'projects');
 
     await page.getByRole('link', { name: 'Keys' }).first().click();
+    // The projects page has a Name field too: wait for the keys page before typing.
+    await page.getByRole('heading', { name: /API keys/ }).waitFor();
     await page.getByLabel('Name').fill('browser-made');
     await page.getByRole('button', { name: 'Create key' }).click();
     const secret = (await page.getByTestId('secret').textContent())?.trim() ?? '';
