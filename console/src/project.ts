@@ -393,7 +393,7 @@ export function ProjectTools({ client, me, projectId }: { client: TengineAI; me:
         <tbody>${tools.map((t) => html`<tr key=${t.id}>
           <td><strong>${t.name}</strong><div class="muted">${t.description}</div></td>
           <td><code>${t.httpMethod} ${t.baseUrl}</code><${Highlighted} text=${t.endpointPath} /></td>
-          <td><label class="switch"><input type="checkbox" role="switch" checked=${t.enabled} disabled=${!admin} title=${admin ? '' : 'Needs admin'}
+          <td><label class="switch"><input key=${`${t.id}:${t.enabled}`} type="checkbox" role="switch" defaultChecked=${t.enabled} disabled=${!admin} title=${admin ? '' : 'Needs admin'}
             aria-label=${`${t.name} enabled`} onChange=${(e: Event) => run(() => client.tools.update(projectId, t.id, { enabled: (e.currentTarget as HTMLInputElement).checked }))} /></label></td>
           <td>${when(t.updatedAt)}</td>
           <td class="row">

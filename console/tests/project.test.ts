@@ -166,16 +166,21 @@ describe(`project pages (${backend})`, () => {
       await page.waitForTimeout(200);
     }
     assert.equal((await api(server, server.adminKey, 'GET', `/projects/${project.id}/tools/${tool.id}`)).enabled, false);
+    // The list has reloaded with the stored state before the switch is used again.
+    await page.waitForFunction(() => (document.querySelector('[role="switch"]') as HTMLInputElement | null)?.checked === false);
     await page.getByRole('switch', { name: 'echo enabled' }).check();
     for (let i = 0; i < 20 && !(await api(server, server.adminKey, 'GET', `/projects/${project.id}/tools/${tool.id}`)).enabled; i++) {
       await page.waitForTimeout(200);
     }
+    assert.equal((await api(server, server.adminKey, 'GET', `/projects/${project.id}/tools/${tool.id}`)).enabled, true);
 
     await page.getByRole('button', { name: 'Try it' }).click();
     await page.getByLabel(/Arguments for echo/).fill('{"q": "hello"}');
     await page.getByRole('button', { name: 'Run once' }).click();
     const result = page.getByTestId('try-result');
-    await result.waitFor();
+    // The result, or an error box saying why there is none.
+    await page.locator('[data-testid="try-result"], [role="alert"]').first().waitFor();
+    assert.equal(await result.count(), 1, `no result: ${await page.locator('[role="alert"]').allTextContents()}`);
     const shown = (await result.textContent()) ?? '';
     assert.match(shown, /POST http:\/\/127\.0\.0\.1:\d+\/echo\/hello\?lang=en/);
     assert.match(shown, /Bearer \*{8}/);

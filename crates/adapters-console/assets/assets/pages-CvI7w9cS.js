@@ -146,7 +146,7 @@ var e,t,n,r,i,a,o,s,c,l,u,d,f,p,m={},h=[],g=/acit|ex(?:s|g|n|p|$)|rph|grid|ows|m
         <tbody>${_.map(t=>I`<tr key=${t.id}>
           <td><strong>${t.name}</strong><div class="muted">${t.description}</div></td>
           <td><code>${t.httpMethod} ${t.baseUrl}</code><${Zo} text=${t.endpointPath} /></td>
-          <td><label class="switch"><input type="checkbox" role="switch" checked=${t.enabled} disabled=${!m} title=${m?``:`Needs admin`}
+          <td><label class="switch"><input key=${`${t.id}:${t.enabled}`} type="checkbox" role="switch" defaultChecked=${t.enabled} disabled=${!m} title=${m?``:`Needs admin`}
             aria-label=${`${t.name} enabled`} onChange=${r=>g(()=>e.tools.update(n,t.id,{enabled:r.currentTarget.checked}))} /></label></td>
           <td>${Fo(t.updatedAt)}</td>
           <td class="row">
