@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod tool_cache;
 pub mod tool_calls;
 pub mod tools;
+pub mod ttl_cache;
 pub mod usage;
 pub mod webhooks;
 

@@ -76,7 +76,7 @@ impl Tengine {
             return Err(AppError::ProjectNotFound);
         }
         let now = self.deps.clock.now();
-        if let Some(hit) = self.tools.get(project, now) {
+        if let Some(hit) = self.tools.get(&project, now) {
             // Another account's project is as absent as a missing one.
             return if hit.account_id == who.account_id { Ok(hit) } else { Err(AppError::ProjectNotFound) };
         }
