@@ -19,9 +19,12 @@ pub const TTL: Duration = Duration::milliseconds(900);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Generation(u64);
 
+/// Cached values by key, each with when it was read.
+type Entries<K, V> = HashMap<K, (Arc<V>, DateTime<Utc>)>;
+
 /// Values by key, each kept for at most [`TTL`], at most `capacity` of them.
 pub struct TtlCache<K, V> {
-    entries: Mutex<HashMap<K, (Arc<V>, DateTime<Utc>)>>,
+    entries: Mutex<Entries<K, V>>,
     /// Bumped by every eviction, so a value read before one is not cached after it.
     evictions: AtomicU64,
     /// Beyond this many entries, expired ones go, then (a flood) all of them.
@@ -34,7 +37,7 @@ impl<K: Eq + Hash, V> TtlCache<K, V> {
         Self { entries: Mutex::default(), evictions: AtomicU64::new(0), capacity }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, (Arc<V>, DateTime<Utc>)>> {
+    fn lock(&self) -> MutexGuard<'_, Entries<K, V>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
