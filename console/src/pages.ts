@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiKey, Me, Project, TengineAI } from './sdk';
-import { Chart, ErrorBox, ListState, allowance, useLoad, when } from './ui';
+import { Chart, ErrorBox, ListState, Pager, SecretOnce, allowance, useLoad, when } from './ui';
 import { ProjectNav, can } from './project';
 
 
@@ -137,11 +137,7 @@ export function Projects({ client, me }: { client: TengineAI; me: Me | undefined
             <button class="danger" disabled=${!can(me, 'admin')} title=${can(me, 'admin') ? '' : 'Needs admin'} onClick=${() => remove(p)}>Delete</button>
           </td></tr>`)}</tbody>
       </table></div>
-      <div class="row">
-        <button class="secondary" disabled=${page <= 1} onClick=${() => setPage(page - 1)}>Previous</button>
-        <span class="muted">Page ${page}</span>
-        <button class="secondary" disabled=${!list.data?.hasNext()} onClick=${() => setPage(page + 1)}>Next</button>
-      </div>
+      <${Pager} page=${page} hasNext=${!!list.data?.hasNext()} setPage=${setPage} />
     </${ListState}>
   </section>`;
 }
@@ -199,14 +195,7 @@ export function ProjectKeys({ client, me, projectId, nav = true }: { client: Ten
   return html`<section>
     <h1>API keys <span class="muted"><code>${projectId}</code></span></h1>
     ${nav ? html`<${ProjectNav} projectId=${projectId} active="keys" />` : null}
-    ${secret
-      ? html`<div class="card warning" role="alert">
-          <p><strong>Copy the secret of "${secret.name}" now.</strong> It is shown once and cannot be shown again.</p>
-          <p class="secret" data-testid="secret">${secret.key}</p>
-          <div class="row"><button onClick=${() => navigator.clipboard?.writeText(secret.key)}>Copy</button>
-          <button class="secondary" onClick=${() => setSecret(undefined)}>I have stored it</button></div>
-        </div>`
-      : null}
+    ${secret ? html`<${SecretOnce} what=${`the secret of "${secret.name}"`} secret=${secret.key} onDone=${() => setSecret(undefined)} />` : null}
     ${admin
       ? html`<form onSubmit=${create} aria-label="Create an API key">
           <div class="row">

@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { Delivery, EventType, Me, TengineAI, Tool, ToolTestResult, Webhook } from './sdk';
-import { Chart, ErrorBox, ListState, useLoad, when } from './ui';
+import { Chart, ErrorBox, ListState, Pager, SecretOnce, useLoad, when } from './ui';
 
 /** Whether the caller's key holds `p` (admin holds everything). */
 export const can = (me: Me | undefined, p: string) =>
@@ -34,16 +34,6 @@ function act(setError: (e: unknown) => void, after?: () => void) {
       setError(err);
     }
   };
-}
-
-/** A secret shown once, with a copy button and a clear warning. */
-function SecretOnce({ what, secret, onDone }: { what: string; secret: string; onDone: () => void }) {
-  return html`<div class="card warning" role="alert">
-    <p><strong>Copy ${what} now.</strong> It is shown once and cannot be shown again.</p>
-    <p class="secret" data-testid="secret">${secret}</p>
-    <div class="row"><button onClick=${() => navigator.clipboard?.writeText(secret)}>Copy</button>
-    <button class="secondary" onClick=${onDone}>I have stored it</button></div>
-  </div>`;
 }
 
 /** Event types by resource, for subscription checkboxes and the event filter. */
@@ -214,11 +204,7 @@ export function ProjectEvents({ client, projectId }: { client: TengineAI; projec
       <ul class="events">${items.map((ev) => html`<li key=${ev.id} data-event-type=${ev.type}>
         <details><summary><strong>${ev.type}</strong> <span class="muted">${when(ev.createdAt)} · <code>${ev.id}</code></span></summary>
           <pre>${JSON.stringify(ev.data, null, 2)}</pre></details></li>`)}</ul>
-      <div class="row">
-        <button class="secondary" disabled=${page <= 1} onClick=${() => setPage(page - 1)}>Previous</button>
-        <span class="muted">Page ${page}</span>
-        <button class="secondary" disabled=${!list.data?.hasNext()} onClick=${() => setPage(page + 1)}>Next</button>
-      </div>
+      <${Pager} page=${page} hasNext=${!!list.data?.hasNext()} setPage=${setPage} />
     </${ListState}>
   </section>`;
 }

@@ -103,3 +103,22 @@ export function Chart(props: { title: string; times: number[]; series: { label: 
 export function when(t: string | null | undefined): string {
   return t ? new Date(t).toLocaleString() : '—';
 }
+
+/** A secret shown once, with a copy button and a clear warning. */
+export function SecretOnce({ what, secret, onDone }: { what: string; secret: string; onDone: () => void }) {
+  return html`<div class="card warning" role="alert">
+    <p><strong>Copy ${what} now.</strong> It is shown once and cannot be shown again.</p>
+    <p class="secret" data-testid="secret">${secret}</p>
+    <div class="row"><button onClick=${() => navigator.clipboard?.writeText(secret)}>Copy</button>
+    <button class="secondary" onClick=${onDone}>I have stored it</button></div>
+  </div>`;
+}
+
+/** Previous / page number / next under a paginated list. */
+export function Pager({ page, hasNext, setPage }: { page: number; hasNext: boolean; setPage: (p: number) => void }) {
+  return html`<div class="row">
+    <button class="secondary" disabled=${page <= 1} onClick=${() => setPage(page - 1)}>Previous</button>
+    <span class="muted">Page ${page}</span>
+    <button class="secondary" disabled=${!hasNext} onClick=${() => setPage(page + 1)}>Next</button>
+  </div>`;
+}

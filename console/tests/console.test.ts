@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { accessible, api, backend, launch, screenshots, startServer, type Server } from './fixture.js';
+import { accessible, api, backend, launch, screenshots, signIn, startServer, type Server } from './fixture.js';
 
 let server: Server;
 let browser: Browser;
@@ -17,17 +17,9 @@ after(async () => {
   await server?.stop();
 });
 
-async function signIn(page: Page, key: string): Promise<void> {
-  await page.goto(`${server.url}/`);
-  await page.getByLabel(/API key/).fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
-
 describe(`console (${backend})`, () => {
   it('signs in, creates a project and a key whose secret is shown once, and charts its usage', async () => {
-    const page = await (await browser.newContext()).newPage();
-    await signIn(page, server.adminKey);
+    const page = await signIn(browser, server, server.adminKey);
     // The API key is never kept in the browser: only the session token, in sessionStorage.
     const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
     assert.ok(!stored.includes(server.adminKey), 'the key is not in browser storage');
@@ -109,8 +101,7 @@ describe(`console (${backend})`, () => {
     const project = await api(server, server.adminKey, 'POST', '/projects', { name: 'Read only' });
     const other = await api(server, server.adminKey, 'POST', '/projects', { name: 'Not yours' });
     const key = await api(server, server.adminKey, 'POST', `/projects/${project.id}/api-keys`, { name: 'reader', permissions: ['read'] });
-    const page = await (await browser.newContext()).newPage();
-    await signIn(page, key.key);
+    const page = await signIn(browser, server, key.key);
     await page.getByRole('link', { name: 'Projects' }).click();
     await page.getByRole('cell', { name: /Read only/ }).waitFor();
     assert.equal(await page.getByRole('cell', { name: new RegExp(other.name) }).count(), 0);
@@ -150,8 +141,7 @@ describe(`console (${backend})`, () => {
   it('signs out when its key is revoked', async () => {
     const project = await api(server, server.adminKey, 'POST', '/projects', { name: 'Revoked' });
     const key = await api(server, server.adminKey, 'POST', `/projects/${project.id}/api-keys`, { name: 'soon gone', permissions: ['read'] });
-    const page = await (await browser.newContext()).newPage();
-    await signIn(page, key.key);
+    const page = await signIn(browser, server, key.key);
     await api(server, server.adminKey, 'DELETE', `/projects/${project.id}/api-keys/${key.id}`);
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in to Tengine' }).waitFor();

@@ -61,6 +61,16 @@ export async function startServer(): Promise<Server> {
   };
 }
 
+/** A new browser context signed in to the console with `key`, on the overview once it has loaded. */
+export async function signIn(browser: Browser, server: Server, key: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${server.url}/`);
+  await page.getByLabel(/API key/).fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('[data-ready="overview"]').waitFor();
+  return page;
+}
+
 export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
 }

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { accessible, api, backend, launch, screenshots, startServer, type Server } from './fixture.js';
+import { accessible, api, backend, launch, screenshots, signIn, startServer, type Server } from './fixture.js';
 
 let server: Server;
 let browser: Browser;
@@ -49,15 +49,6 @@ after(async () => {
   await server?.stop();
 });
 
-async function signedIn(key: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${server.url}/`);
-  await page.getByLabel(/API key/).fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('[data-ready="overview"]').waitFor();
-  return page;
-}
-
 /** Clicks `refresh` until `done()` holds (deliveries and the call log are written in the background). */
 async function until(page: Page, refresh: () => Promise<void>, done: () => Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 60; i++) {
@@ -72,7 +63,7 @@ describe(`project pages (${backend})`, () => {
   it('creates a webhook, sees a test delivery succeed, a failure scheduled for retry, and a redelivery', async () => {
     const hooks = await receiver();
     const project = await api(server, server.adminKey, 'POST', '/projects', { name: 'Hooked' });
-    const page = await signedIn(server.adminKey);
+    const page = await signIn(browser, server, server.adminKey);
     await page.goto(`${server.url}/#/projects/${project.id}/webhooks`);
     await page.getByText('No webhooks yet.').waitFor();
     await page.getByText('Create a webhook').click();
@@ -113,7 +104,7 @@ describe(`project pages (${backend})`, () => {
     const project = await api(server, server.adminKey, 'POST', '/projects', { name: 'Eventful' });
     await api(server, server.adminKey, 'POST', `/projects/${project.id}/api-keys`, { name: 'k', permissions: ['read'] });
     await api(server, server.adminKey, 'PATCH', `/projects/${project.id}`, { name: 'Eventful 2' });
-    const page = await signedIn(server.adminKey);
+    const page = await signIn(browser, server, server.adminKey);
     await page.goto(`${server.url}/#/projects/${project.id}/events`);
     await page.locator('[data-event-type="api_key.created"]').waitFor();
     await page.getByLabel('Type').selectOption('project.updated');
@@ -130,7 +121,7 @@ describe(`project pages (${backend})`, () => {
   it('creates a tool with a validated schema, switches it, tries it with the secret masked, and logs the call', async () => {
     const tools = await receiver();
     const project = await api(server, server.adminKey, 'POST', '/projects', { name: 'Tooled' });
-    const page = await signedIn(server.adminKey);
+    const page = await signIn(browser, server, server.adminKey);
     await page.goto(`${server.url}/#/projects/${project.id}/tools`);
     await page.getByText('No tools yet.').waitFor();
     await page.getByRole('button', { name: 'New tool' }).click();
