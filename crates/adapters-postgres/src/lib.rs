@@ -12,6 +12,7 @@ mod delivery;
 mod error;
 mod event;
 mod idempotency;
+mod integration;
 mod kept;
 mod notifier;
 mod project;

@@ -3,14 +3,15 @@
 use chrono::{DateTime, Utc};
 use sqlx::Postgres;
 use tengine_domain::delivery::Webhook;
+use tengine_domain::integration::{AuthCode, Connection, Integration, OAuthToken};
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, Tool, ToolId,
-    WebhookId,
+    Account, AccountId, ApiKey, ApiKeyId, ConnectionId, DeliveryId, Event, EventId, EventType, IntegrationId,
+    PermissionSet, Project, ProjectId, Tool, ToolId, WebhookId,
 };
 use tengine_ports::{RepoError, Transaction, UnitOfWork};
 
 use crate::error::map_err;
-use crate::{account, api_key, delivery, event, project, tool, webhook, PgStore};
+use crate::{account, api_key, delivery, event, integration, project, tool, webhook, PgStore};
 
 /// One open PostgreSQL transaction; dropping it without `commit` rolls it back. When it
 /// creates deliveries it also queues a `NOTIFY`, which PostgreSQL sends on commit.
@@ -118,6 +119,67 @@ impl Transaction for PgTransaction {
         window_start: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
         event::claim_alert(&mut *self.tx, account, kind, window_start).await
+    }
+
+    async fn insert_integration(&mut self, i: &Integration, secret: Option<[u8; 32]>) -> Result<(), RepoError> {
+        integration::insert(&mut *self.tx, i, secret).await
+    }
+
+    async fn lock_integration(
+        &mut self,
+        project: ProjectId,
+        id: IntegrationId,
+    ) -> Result<Option<Integration>, RepoError> {
+        integration::fetch(&mut *self.tx, project, id, true).await
+    }
+
+    async fn update_integration(&mut self, i: &Integration) -> Result<(), RepoError> {
+        integration::update(&mut *self.tx, i).await
+    }
+
+    async fn set_client_secret(&mut self, id: IntegrationId, secret: [u8; 32]) -> Result<(), RepoError> {
+        integration::set_secret(&mut *self.tx, id, secret).await
+    }
+
+    async fn delete_integration(&mut self, project: ProjectId, id: IntegrationId) -> Result<(), RepoError> {
+        integration::delete(&mut *self.tx, project, id).await
+    }
+
+    async fn revoke_connections(
+        &mut self,
+        id: IntegrationId,
+        one: Option<ConnectionId>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Connection>, RepoError> {
+        integration::revoke_connections(&mut self.tx, id, one, at).await
+    }
+
+    async fn narrow_connections(&mut self, id: IntegrationId, allowed: PermissionSet) -> Result<Vec<Connection>, RepoError> {
+        integration::narrow_connections(&mut *self.tx, id, allowed).await
+    }
+
+    async fn lock_connection(&mut self, project: ProjectId, id: ConnectionId) -> Result<Option<Connection>, RepoError> {
+        integration::fetch_connection(&mut *self.tx, project, id).await
+    }
+
+    async fn use_auth_code(&mut self, digest: [u8; 32], at: DateTime<Utc>) -> Result<Option<AuthCode>, RepoError> {
+        integration::use_code(&mut self.tx, digest, at).await
+    }
+
+    async fn insert_connection(&mut self, c: &Connection, code: [u8; 32]) -> Result<(), RepoError> {
+        integration::insert_connection(&mut self.tx, c, code).await
+    }
+
+    async fn insert_oauth_token(&mut self, digest: [u8; 32], t: &OAuthToken) -> Result<(), RepoError> {
+        integration::insert_token(&mut *self.tx, digest, t).await
+    }
+
+    async fn spend_refresh_token(
+        &mut self,
+        digest: [u8; 32],
+        at: DateTime<Utc>,
+    ) -> Result<Option<(OAuthToken, Connection)>, RepoError> {
+        integration::spend_refresh(&mut self.tx, digest, at).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), RepoError> {

@@ -13,6 +13,7 @@ mod delivery;
 mod error;
 mod event;
 mod idempotency;
+mod integration;
 mod notifier;
 mod project;
 mod queue;

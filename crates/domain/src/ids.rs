@@ -101,6 +101,10 @@ define_id!(
     IntegrationId, "int_", "integration"
 );
 define_id!(
+    /// Identifies a connection: one grant of an integration, and every token issued from it.
+    ConnectionId, "conn_", "connection"
+);
+define_id!(
     /// Identifies a custom tool of a project.
     ToolId, "tool_", "tool"
 );

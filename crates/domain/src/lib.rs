@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod idempotency;
 pub mod ids;
+pub mod integration;
 pub mod member;
 pub mod member_session;
 pub mod page;
@@ -30,7 +31,7 @@ pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, Pl
 pub use error::{CollectFields, FieldError, ValidationError, Validator};
 pub use event::{Event, EventType};
 pub use ids::{
-    AccountId, ApiKeyId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, SessionId, SigningKeyId,
+    AccountId, ApiKeyId, ConnectionId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, SessionId, SigningKeyId,
     ToolCallId, ToolId, WebhookId,
 };
 pub use member::{Member, MemberEmail, MemberId, MemberRole};

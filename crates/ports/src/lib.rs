@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod error;
 pub mod idempotency;
+pub mod integration;
 pub mod rate_limit;
 pub mod repository;
 pub mod session;
@@ -18,6 +19,7 @@ pub mod webhook;
 pub use clock::{Clock, IdGenerator, SecretGenerator};
 pub use error::RepoError;
 pub use idempotency::{IdempotencyClaim, IdempotencyRepository, StoredResponse};
+pub use integration::IntegrationRepository;
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use session::SessionRepository;
@@ -34,6 +36,8 @@ pub use webhook::{
 
 #[cfg(feature = "mocks")]
 pub use clock::{MockClock, MockIdGenerator, MockSecretGenerator};
+#[cfg(feature = "mocks")]
+pub use integration::MockIntegrationRepository;
 #[cfg(feature = "mocks")]
 pub use rate_limit::{MockRateCounterRepository, MockRateLimiter};
 #[cfg(feature = "mocks")]
@@ -69,6 +73,7 @@ pub trait Store:
     + ToolCallRepository
     + SessionRepository
     + SigningKeyRepository
+    + IntegrationRepository
     + UnitOfWork
 {
 }
@@ -86,6 +91,7 @@ impl<T> Store for T where
         + ToolCallRepository
         + SessionRepository
         + SigningKeyRepository
+        + IntegrationRepository
         + UnitOfWork
 {
 }
@@ -212,6 +218,22 @@ mod mock_store {
             async fn delete_signing_key(&self, project: ProjectId, id: tengine_domain::SigningKeyId) -> Result<bool, RepoError>;
             async fn claim_assertion_jti(&self, project: ProjectId, jti: &str, expires_at: DateTime<Utc>) -> Result<bool, RepoError>;
             async fn purge_assertion_jtis(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
+        }
+
+        #[async_trait::async_trait]
+        impl crate::IntegrationRepository for Store {
+            async fn get_integration(&self, project: ProjectId, id: tengine_domain::IntegrationId) -> Result<Option<tengine_domain::integration::Integration>, RepoError>;
+            async fn find_client(&self, id: tengine_domain::IntegrationId) -> Result<Option<(tengine_domain::integration::Integration, Option<[u8; 32]>)>, RepoError>;
+            async fn list_integrations(&self, project: ProjectId, page: PageRequest) -> Result<Page<tengine_domain::integration::Integration>, RepoError>;
+            async fn count_dynamic_integrations(&self, project: ProjectId) -> Result<u64, RepoError>;
+            async fn list_connections(&self, integration: tengine_domain::IntegrationId, page: PageRequest) -> Result<Page<tengine_domain::integration::Connection>, RepoError>;
+            async fn insert_auth_code(&self, digest: [u8; 32], code: &tengine_domain::integration::AuthCode) -> Result<(), RepoError>;
+            async fn find_oauth_token(&self, digest: [u8; 32]) -> Result<Option<(tengine_domain::integration::OAuthToken, tengine_domain::integration::Connection)>, RepoError>;
+            async fn delete_oauth_token(&self, digest: [u8; 32]) -> Result<bool, RepoError>;
+            async fn touch_connections(&self, uses: &[(tengine_domain::ConnectionId, DateTime<Utc>)]) -> Result<(), RepoError>;
+            async fn registration_policy(&self, project: ProjectId) -> Result<Option<tengine_domain::integration::RegistrationPolicy>, RepoError>;
+            async fn set_registration_policy(&self, project: ProjectId, policy: &tengine_domain::integration::RegistrationPolicy) -> Result<(), RepoError>;
+            async fn purge_oauth(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
         }
 
         #[async_trait::async_trait]

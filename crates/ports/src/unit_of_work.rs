@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use tengine_domain::delivery::Webhook;
+use tengine_domain::integration::{AuthCode, Connection, Integration, OAuthToken};
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, Project, ProjectId, Tool, ToolId,
-    WebhookId,
+    Account, AccountId, ApiKey, ApiKeyId, ConnectionId, DeliveryId, Event, EventId, EventType, IntegrationId,
+    PermissionSet, Project, ProjectId, Tool, ToolId, WebhookId,
 };
 
 use crate::RepoError;
@@ -169,6 +170,101 @@ pub trait Transaction: Send {
         kind: EventType,
         window_start: DateTime<Utc>,
     ) -> Result<bool, RepoError>;
+
+    /// Inserts an integration with its client secret's digest (confidential clients).
+    ///
+    /// # Errors
+    /// `Conflict` if the id exists.
+    async fn insert_integration(&mut self, integration: &Integration, secret: Option<[u8; 32]>)
+        -> Result<(), RepoError>;
+
+    /// Reads an integration of `project` and locks it until the end of the transaction.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn lock_integration(
+        &mut self,
+        project: ProjectId,
+        id: IntegrationId,
+    ) -> Result<Option<Integration>, RepoError>;
+
+    /// Writes an integration's name, redirect URIs, permissions and `updated_at`.
+    ///
+    /// # Errors
+    /// `NotFound` if it does not exist.
+    async fn update_integration(&mut self, integration: &Integration) -> Result<(), RepoError>;
+
+    /// Replaces an integration's client secret digest.
+    ///
+    /// # Errors
+    /// `NotFound` if it does not exist.
+    async fn set_client_secret(&mut self, id: IntegrationId, secret: [u8; 32]) -> Result<(), RepoError>;
+
+    /// Deletes an integration with its connections, codes and tokens.
+    ///
+    /// # Errors
+    /// `NotFound` if it does not exist in `project`.
+    async fn delete_integration(&mut self, project: ProjectId, id: IntegrationId) -> Result<(), RepoError>;
+
+    /// Revokes the integration's live connections (only `one`, when given) and deletes
+    /// their tokens; returns the connections revoked, as they now are.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn revoke_connections(
+        &mut self,
+        integration: IntegrationId,
+        one: Option<ConnectionId>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Connection>, RepoError>;
+
+    /// Narrows the integration's live connections to `allowed` (and drops their
+    /// access tokens, which carry the old permissions); returns those changed.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn narrow_connections(
+        &mut self,
+        integration: IntegrationId,
+        allowed: PermissionSet,
+    ) -> Result<Vec<Connection>, RepoError>;
+
+    /// Reads a connection of `project` and locks it.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn lock_connection(&mut self, project: ProjectId, id: ConnectionId) -> Result<Option<Connection>, RepoError>;
+
+    /// Marks the code with `digest` used at `at` (if it was not) and returns it as it was
+    /// before: `used_at` set means this is a second use.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn use_auth_code(&mut self, digest: [u8; 32], at: DateTime<Utc>) -> Result<Option<AuthCode>, RepoError>;
+
+    /// Inserts a connection made by exchanging the code with `code` digest, and notes it
+    /// on the code (so a second use of the code can revoke it).
+    ///
+    /// # Errors
+    /// `Conflict` if the id exists.
+    async fn insert_connection(&mut self, connection: &Connection, code: [u8; 32]) -> Result<(), RepoError>;
+
+    /// Stores a token under its digest.
+    ///
+    /// # Errors
+    /// `Conflict` on a duplicate digest.
+    async fn insert_oauth_token(&mut self, digest: [u8; 32], token: &OAuthToken) -> Result<(), RepoError>;
+
+    /// Marks the refresh token with `digest` spent at `at` (if it was not) and returns
+    /// it as it was before, with its connection (`spent_at` set means a reuse).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn spend_refresh_token(
+        &mut self,
+        digest: [u8; 32],
+        at: DateTime<Utc>,
+    ) -> Result<Option<(OAuthToken, Connection)>, RepoError>;
 
     /// Commits every write of the transaction.
     ///

@@ -15,6 +15,7 @@ mod claim;
 mod delivery;
 mod event;
 mod idempotency;
+mod integration;
 mod project;
 mod session;
 mod signing_key;
@@ -29,6 +30,10 @@ pub use claim::{assemble_claim, Claim, ClaimRow};
 pub use delivery::{attempts_by_delivery, with_attempts, AttemptRow, DeliveryRow};
 pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
+pub use integration::{
+    stored_redirect_uris, ClientRow, CodeRow, ConnectionRow, IntegrationRow, RegistrationRow, TokenRow,
+    CODE_COLUMNS, CONNECTION_COLUMNS, INTEGRATION_COLUMNS,
+};
 pub use project::ProjectRow;
 pub use session::{SessionRow, SessionValues, SESSION_COLUMNS};
 pub use signing_key::{stored_public_key, SigningKeyRow, SIGNING_KEY_COLUMNS};
