@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteExecutor;
 use tengine_domain::integration::{AuthCode, Connection, Integration, OAuthToken, RegistrationPolicy};
-use tengine_domain::{ConnectionId, IntegrationId, Page, PageRequest, PermissionSet, ProjectId};
+use tengine_domain::{AccountId, ConnectionId, IntegrationId, Page, PageRequest, PermissionSet, ProjectId};
 use tengine_ports::{IntegrationRepository, RepoError};
 use tengine_storage_rows::{
     convert, stored_redirect_uris, CODE_COLUMNS, CONNECTION_COLUMNS, INTEGRATION_COLUMNS,
@@ -428,6 +428,16 @@ impl IntegrationRepository for SqliteStore {
         .await
         .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn project_account(&self, project: ProjectId) -> Result<Option<AccountId>, RepoError> {
+        let account: Option<String> =
+            sqlx::query_scalar("SELECT account_id FROM projects WHERE id = ?1 AND deleted_at IS NULL")
+                .bind(project.to_string())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(map_err)?;
+        account.map(|a| a.parse()).transpose().map_err(RepoError::other)
     }
 
     async fn purge_oauth(&self, before: DateTime<Utc>) -> Result<u64, RepoError> {

@@ -19,6 +19,10 @@ impl Tengine {
         if token.starts_with("tng_cs_") || token.starts_with("tng_ps_") || token.starts_with("tng_mst_") {
             return self.authenticate_session(token).await;
         }
+        // An OAuth access token acts as a project-scoped key holding what was granted.
+        if token.starts_with(tengine_domain::integration::ACCESS_PREFIX) {
+            return self.authenticate_oauth(token).await;
+        }
         let fail = |failure| AppError::Unauthenticated { failure, prefix: safe_prefix(token) };
         let key: PlainApiKey = token.parse().map_err(|e: KeyFormatError| {
             tracing::debug!(error = %e, "refused a malformed API key");
@@ -50,6 +54,7 @@ impl Tengine {
             permissions: record.permissions,
             expires_at: record.expires_at,
             session: None,
+            oauth: None,
         })
     }
 }

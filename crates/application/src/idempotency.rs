@@ -187,19 +187,19 @@ impl Tengine {
             }
             Guarded::MemberSession { project } => {
                 who.require(Permission::Write)?;
-                if who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console) {
+                if who.oauth.is_some() || who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console) {
                     return Err(tengine_domain::Denied::KeyRequired.into());
                 }
                 self.visible_project(who, *project).await?;
             }
             Guarded::ConsoleSession => {
-                if who.session.is_some() {
+                if who.session.is_some() || who.oauth.is_some() {
                     return Err(tengine_domain::Denied::KeyRequired.into());
                 }
             }
             Guarded::PortalSessions { project } => {
                 who.require(Permission::Admin)?;
-                if who.session.is_some() {
+                if who.session.is_some() || who.oauth.is_some() {
                     return Err(tengine_domain::Denied::KeyRequired.into());
                 }
                 self.visible_project(who, *project).await?;

@@ -1,5 +1,5 @@
-//! Remembers when keys were used, so `last_used_at` is written off the request path,
-//! in batches, at most once a minute per key.
+//! Remembers when keys (and OAuth connections) were used, so `last_used_at` is written
+//! off the request path, in batches, at most once a minute per key.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,22 +10,28 @@ use tengine_domain::ApiKeyId;
 /// How often a key's `last_used_at` may be written.
 pub const RESOLUTION: Duration = Duration::seconds(60);
 
-/// Pending `last_used_at` updates, collapsed per key.
-#[derive(Debug, Default)]
-pub struct LastUsedTracker {
-    inner: Mutex<State>,
+/// Pending `last_used_at` updates, collapsed per key (or other id).
+#[derive(Debug)]
+pub struct LastUsedTracker<K = ApiKeyId> {
+    inner: Mutex<State<K>>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    pending: HashMap<ApiKeyId, DateTime<Utc>>,
-    written: HashMap<ApiKeyId, DateTime<Utc>>,
+impl<K> Default for LastUsedTracker<K> {
+    fn default() -> Self {
+        Self { inner: Mutex::new(State { pending: HashMap::new(), written: HashMap::new() }) }
+    }
 }
 
-impl LastUsedTracker {
+#[derive(Debug)]
+struct State<K> {
+    pending: HashMap<K, DateTime<Utc>>,
+    written: HashMap<K, DateTime<Utc>>,
+}
+
+impl<K: Copy + Eq + std::hash::Hash> LastUsedTracker<K> {
     /// Notes a use of `key` at `at`; `stored` is the value the store last showed.
     /// Cheap: one short lock, no I/O.
-    pub fn note(&self, key: ApiKeyId, stored: Option<DateTime<Utc>>, at: DateTime<Utc>) {
+    pub fn note(&self, key: K, stored: Option<DateTime<Utc>>, at: DateTime<Utc>) {
         let Ok(mut s) = self.inner.lock() else { return };
         let last = s.written.get(&key).copied().max(stored);
         if last.is_some_and(|l| at - l < RESOLUTION) {
@@ -35,7 +41,7 @@ impl LastUsedTracker {
     }
 
     /// Takes the pending updates, marking them written.
-    pub fn drain(&self) -> Vec<(ApiKeyId, DateTime<Utc>)> {
+    pub fn drain(&self) -> Vec<(K, DateTime<Utc>)> {
         let Ok(mut s) = self.inner.lock() else { return Vec::new() };
         let batch: Vec<_> = s.pending.drain().collect();
         for (k, at) in &batch {
@@ -57,7 +63,7 @@ mod tests {
 
     #[test]
     fn a_key_is_written_at_most_once_a_minute() {
-        let t = LastUsedTracker::default();
+        let t = LastUsedTracker::<ApiKeyId>::default();
         let k = ApiKeyId::from_uuid(Uuid::from_u128(1));
         let t0 = DateTime::from_timestamp(1_000, 0).unwrap();
         t.note(k, None, t0);

@@ -10,12 +10,14 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod idempotency;
+pub mod integrations;
 pub mod key_cache;
 pub mod last_used;
 mod limits;
 pub mod maintenance;
 pub mod mcp;
 pub mod member_sessions;
+pub mod oauth;
 pub mod projects;
 pub mod rate_limit;
 pub mod secrets;
@@ -43,6 +45,10 @@ pub use idempotency::{Answer, Begun, Claim, Guarded, IdempotentRequest};
 pub use last_used::LastUsedTracker;
 pub use limits::{Admission, Surface};
 pub use mcp::McpCallError;
+pub use oauth::{
+    AuthorizeError, AuthorizeParams, AuthorizeRequest, ClientAuth, IssuedTokens, OAuthError, RegistrationRequest,
+    TokenParams,
+};
 pub use projects::NewProject;
 pub use rate_limit::SlidingWindowLimiter;
 pub use secrets::ResealReport;
@@ -82,6 +88,8 @@ pub struct Tengine {
     last_used: Arc<LastUsedTracker>,
     plans: Arc<limits::PlanCache>,
     keys: Arc<key_cache::KeyCache>,
+    oauth_tokens: Arc<oauth::TokenCache>,
+    connections_used: Arc<LastUsedTracker<tengine_domain::ConnectionId>>,
     lookup_key: Arc<LookupKey>,
     calls: Arc<tool_calls::log::CallLog>,
     recent: Arc<tool_calls::replay::RecentCalls>,
@@ -102,6 +110,8 @@ impl Tengine {
             last_used: Arc::new(LastUsedTracker::default()),
             plans: Arc::default(),
             keys: Arc::default(),
+            oauth_tokens: Arc::default(),
+            connections_used: Arc::default(),
             lookup_key,
             calls: Arc::default(),
             recent: Arc::default(),

@@ -89,6 +89,16 @@ impl Tengine {
         if member && surface != Surface::Mcp {
             return Err(AppError::Unauthenticated { failure: crate::AuthFailure::Unknown, prefix: None });
         }
+        // A token bound to a resource (RFC 8707) works only there.
+        let audience = principal.oauth.and_then(|o| o.audience);
+        let wrong_audience = match audience {
+            Some(tengine_domain::integration::Audience::Api) => surface != Surface::Api,
+            Some(tengine_domain::integration::Audience::Mcp) => surface != Surface::Mcp,
+            None => false,
+        };
+        if wrong_audience {
+            return Err(AppError::Unauthenticated { failure: crate::AuthFailure::Unknown, prefix: None });
+        }
         let rate = if metering { self.admit(&principal).await? } else { None };
         if let Some(d) = rate {
             if let Some(kind) = self.usage_alert(&principal, &d) {

@@ -43,6 +43,12 @@ impl Tengine {
                 tracing::warn!(error = %e, keys = used.len(), "could not record key use");
             }
         }
+        let used = self.connections_used.drain();
+        if !used.is_empty() {
+            if let Err(e) = self.deps.store.touch_connections(&used).await {
+                tracing::warn!(error = %e, connections = used.len(), "could not record connection use");
+            }
+        }
     }
 
     /// Deletes rate-limit windows no sliding hour reaches, idempotency records past
@@ -57,6 +63,7 @@ impl Tengine {
         self.deps.store.purge_tool_calls(self.now() - tengine_domain::tool_call::RETENTION).await?;
         self.deps.store.purge_sessions(crate::sessions::purge_before(self.now())).await?;
         self.deps.store.purge_assertion_jtis(self.now()).await?;
+        self.deps.store.purge_oauth(self.now() - Duration::days(1)).await?;
         Ok(())
     }
 

@@ -118,7 +118,7 @@ impl Tengine {
         audience: &str,
     ) -> Result<(Session, SessionSecret), AppError> {
         who.require(Permission::Write)?;
-        if who.session.as_ref().is_some_and(|s| s.kind != SessionKind::Console) {
+        if who.oauth.is_some() || who.session.as_ref().is_some_and(|s| s.kind != SessionKind::Console) {
             return Err(Denied::KeyRequired.into());
         }
         self.visible_project(who, project).await?;

@@ -44,7 +44,7 @@ impl Tengine {
     /// # Errors
     /// `Forbidden` (`KeyRequired`) when `who` is itself a session; `Unavailable`.
     pub async fn open_console_session(&self, who: &Principal) -> Result<(Session, SessionSecret), AppError> {
-        if who.session.is_some() {
+        if who.session.is_some() || who.oauth.is_some() {
             return Err(Denied::KeyRequired.into());
         }
         let now = self.deps.clock.now();
@@ -95,7 +95,7 @@ impl Tengine {
         new: NewPortalSession,
     ) -> Result<OpenedPortal, AppError> {
         who.require(Permission::Admin)?;
-        if who.session.is_some() {
+        if who.session.is_some() || who.oauth.is_some() {
             return Err(Denied::KeyRequired.into());
         }
         self.visible_project(who, project).await?;
@@ -246,7 +246,7 @@ fn narrowed(key: &ApiKey, s: &Session) -> Principal {
         sections: s.sections.clone(),
         member: s.member.clone(),
     };
-    Principal { account_id: key.account_id, key_id: key.id, scope, permissions, expires_at, session: Some(session) }
+    Principal { account_id: key.account_id, key_id: key.id, scope, permissions, expires_at, session: Some(session), oauth: None }
 }
 
 /// When a session's secret can be purged: a day after it ended.

@@ -76,6 +76,7 @@ pub fn principal(perms: &[Permission], scope: KeyScope) -> Principal {
         permissions: perms.iter().copied().collect(),
         expires_at: None,
         session: None,
+        oauth: None,
     }
 }
 

@@ -462,6 +462,11 @@ pub fn digest(presented: &str) -> [u8; 32] {
     Sha256::digest(presented.as_bytes()).into()
 }
 
+/// Whether a presented secret is the one stored as `stored`, in constant time.
+pub fn digest_matches(presented: &str, stored: &[u8; 32]) -> bool {
+    digest(presented).ct_eq(stored).into()
+}
+
 /// Whether a PKCE `S256` challenge is well formed: 43 base64url characters.
 pub fn valid_challenge(challenge: &str) -> bool {
     challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

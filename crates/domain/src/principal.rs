@@ -45,6 +45,20 @@ pub struct Principal {
     pub expires_at: Option<DateTime<Utc>>,
     /// The browser session the key acts through, if any (the console or a portal).
     pub session: Option<crate::session::SessionRef>,
+    /// The OAuth connection whose access token authenticated, if any (`key_id` is then
+    /// the key that approved the connection).
+    pub oauth: Option<OAuthRef>,
+}
+
+/// The OAuth connection behind a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OAuthRef {
+    /// The integration (the OAuth client).
+    pub integration_id: crate::ids::IntegrationId,
+    /// The connection (grant).
+    pub connection_id: crate::ids::ConnectionId,
+    /// Where its tokens may be used, when the grant named a resource.
+    pub audience: Option<crate::integration::Audience>,
 }
 
 impl Principal {
@@ -182,6 +196,7 @@ mod tests {
             permissions: perms.iter().copied().collect(),
             expires_at,
             session: None,
+            oauth: None,
         }
     }
 
@@ -228,6 +243,7 @@ mod tests {
             permissions: PermissionSet::all(),
             expires_at: Some(at(10)),
             session: None,
+            oauth: None,
         };
         assert_eq!(p.outlives(None), Err(Denied::WouldOutlive));
         assert_eq!(p.outlives(Some(at(11))), Err(Denied::WouldOutlive));

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use tengine_domain::integration::{AuthCode, Connection, Integration, OAuthToken, RegistrationPolicy};
-use tengine_domain::{ConnectionId, IntegrationId, Page, PageRequest, ProjectId};
+use tengine_domain::{AccountId, ConnectionId, IntegrationId, Page, PageRequest, ProjectId};
 
 use crate::RepoError;
 
@@ -79,6 +79,12 @@ pub trait IntegrationRepository: Send + Sync {
     /// # Errors
     /// `Unavailable`.
     async fn set_registration_policy(&self, project: ProjectId, policy: &RegistrationPolicy) -> Result<(), RepoError>;
+
+    /// The account of live project `project` (registration has no caller to scope by).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn project_account(&self, project: ProjectId) -> Result<Option<AccountId>, RepoError>;
 
     /// Deletes codes and tokens that expired before `before`; how many went.
     ///

@@ -233,6 +233,7 @@ mod mock_store {
             async fn touch_connections(&self, uses: &[(tengine_domain::ConnectionId, DateTime<Utc>)]) -> Result<(), RepoError>;
             async fn registration_policy(&self, project: ProjectId) -> Result<Option<tengine_domain::integration::RegistrationPolicy>, RepoError>;
             async fn set_registration_policy(&self, project: ProjectId, policy: &tengine_domain::integration::RegistrationPolicy) -> Result<(), RepoError>;
+            async fn project_account(&self, project: ProjectId) -> Result<Option<AccountId>, RepoError>;
             async fn purge_oauth(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
         }
 
