@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use futures::FutureExt;
@@ -138,6 +138,16 @@ impl EdgeParts {
         // not the headers, covers a body however it is framed.
         let has_body = !req.body().is_end_stream();
         let idempotent = method == Method::POST && req.headers().contains_key(crate::idempotency::HEADER);
+        // What a 401 of the API needs to name its resource metadata (RFC 9728 §5.1).
+        let api_origin = req.uri().path().starts_with("/api/").then(|| {
+            let mut h = HeaderMap::new();
+            for name in [header::HOST, HeaderName::from_static("x-forwarded-proto")] {
+                if let Some(v) = req.headers().get(&name) {
+                    h.insert(name, v.clone());
+                }
+            }
+            h
+        });
         let mut router = if idempotent { self.idempotent.clone() } else { self.plain.clone() };
         // `None` when the handler panicked.
         let routed = std::panic::catch_unwind(AssertUnwindSafe(|| router.call(req)));
@@ -158,6 +168,13 @@ impl EdgeParts {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
         });
+        if let Some(h) = api_origin.filter(|_| res.status() == StatusCode::UNAUTHORIZED) {
+            if !res.headers().contains_key(header::WWW_AUTHENTICATE) {
+                let origin = crate::mcp::public_origin(&self.state.tengine, &h);
+                let challenge = crate::mcp::challenge(&origin, "/.well-known/oauth-protected-resource/api/v1");
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+            }
+        }
         let elapsed = started.elapsed();
         if let Some(route) = slot.0.route.get() {
             self.metrics.record(route, &method, res.status().as_u16(), elapsed);

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tengine_domain::{
-    ApiKeyId, DeliveryId, FieldError, PageRequest, Principal, ProjectId, SessionId, SigningKeyId, ToolCallId, ToolId,
+    ApiKeyId, ConnectionId, DeliveryId, FieldError, IntegrationId, PageRequest, Principal, ProjectId, SessionId, SigningKeyId, ToolCallId, ToolId,
     ValidationError, Validator, WebhookId,
 };
 
@@ -225,7 +225,7 @@ macro_rules! path_id {
         }
     )+};
 }
-path_id!(ApiKeyId, WebhookId, DeliveryId, ToolId, ToolCallId, SessionId, SigningKeyId);
+path_id!(ApiKeyId, WebhookId, DeliveryId, ToolId, ToolCallId, SessionId, SigningKeyId, IntegrationId, ConnectionId);
 
 /// The ids of a whole path, in order.
 pub trait PathIds: Sized {

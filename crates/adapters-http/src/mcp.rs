@@ -36,6 +36,10 @@ use crate::state::AppState;
 /// Where the MCP server answers.
 pub const PATH: &str = "/mcp";
 
+/// Where one project's MCP server answers: the URL to give an MCP client that connects
+/// with OAuth (its metadata names the project's issuer, which accepts registration).
+pub const PROJECT_PATH: &str = "/mcp/{project_id}";
+
 /// Where a client learns how to get a token (RFC 9728), named in `WWW-Authenticate`.
 pub const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
@@ -77,7 +81,10 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    Router::new().route_service(PATH, service).route_layer(axum::middleware::from_fn_with_state(state.clone(), admit))
+    Router::new()
+        .route_service(PATH, service.clone())
+        .route_service(PROJECT_PATH, service)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admit))
 }
 
 /// The project an account-wide key names; a value that is no project id names none
@@ -97,8 +104,17 @@ pub(crate) fn requested_project(headers: &HeaderMap) -> Result<Option<ProjectId>
 /// Admits the request as the REST API does, then hands the caller to the MCP handler.
 async fn admit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let slot = note_route(req.extensions());
-    let base = public_base(req.headers());
-    let requested = requested_project(req.headers());
+    let base = public_origin(&state.tengine, req.headers());
+    // `/mcp/<project>` names its project in the path; `/mcp` in a header (or the key).
+    let in_path = req.uri().path().strip_prefix("/mcp/").map(str::to_owned);
+    let requested = match &in_path {
+        Some(raw) => raw.parse::<ProjectId>().map(Some).map_err(|_| ApiError::from(AppError::ProjectNotFound)),
+        None => requested_project(req.headers()),
+    };
+    let metadata = match &in_path {
+        Some(raw) if raw.parse::<ProjectId>().is_ok() => format!("{RESOURCE_METADATA_PATH}/mcp/{raw}"),
+        _ => format!("{RESOURCE_METADATA_PATH}/mcp"),
+    };
     // A non-ASCII header is a malformed key, not a missing one.
     let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("invalid").to_owned());
     let answer = async {
@@ -124,18 +140,21 @@ async fn admit(State(state): State<AppState>, mut req: Request, next: Next) -> R
         Err(e) => {
             let mut res = e.into_response();
             if res.status() == axum::http::StatusCode::UNAUTHORIZED {
-                res.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(base.as_deref()));
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(&base, &metadata));
             }
             res
         }
     }
 }
 
-/// `Bearer resource_metadata="<base>/.well-known/oauth-protected-resource"`; plain
-/// `Bearer` when the request gives no usable host to build the URL from.
-fn challenge(base: Option<&str>) -> HeaderValue {
-    base.and_then(|b| HeaderValue::from_str(&format!("Bearer resource_metadata=\"{b}{RESOURCE_METADATA_PATH}\"")).ok())
-        .unwrap_or_else(|| HeaderValue::from_static("Bearer"))
+/// `Bearer resource_metadata="<origin><path>"` (RFC 9728 §5.1); plain `Bearer` when the
+/// request gives no usable host to build the URL from.
+pub(crate) fn challenge(origin: &str, path: &str) -> HeaderValue {
+    if origin.is_empty() {
+        return HeaderValue::from_static("Bearer");
+    }
+    HeaderValue::from_str(&format!("Bearer resource_metadata=\"{origin}{path}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
 /// The server's public origin: `TENGINE_PUBLIC_URL` when configured, else the origin
@@ -325,15 +344,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("mcp.example.com"));
         h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        let v = challenge(public_base(&h).as_deref());
-        assert_eq!(v, "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource\"");
+        let v = challenge(&public_base(&h).unwrap_or_default(), "/.well-known/oauth-protected-resource/mcp");
+        assert_eq!(v, "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\"");
     }
 
     #[test]
     fn a_host_that_could_break_the_quoted_string_gives_a_plain_challenge() {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("evil\"x"));
-        assert_eq!(challenge(public_base(&h).as_deref()), "Bearer");
-        assert_eq!(challenge(public_base(&HeaderMap::new()).as_deref()), "Bearer");
+        assert_eq!(challenge(&public_base(&h).unwrap_or_default(), "/x"), "Bearer");
+        assert_eq!(challenge(&public_base(&HeaderMap::new()).unwrap_or_default(), "/x"), "Bearer");
     }
 }

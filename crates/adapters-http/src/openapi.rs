@@ -56,6 +56,7 @@ use crate::doc::{responses, OPERATIONS_TAG};
         (name = "Analytics", description = "Usage analytics from hourly rollups."),
         (name = "Webhooks", description = "Webhook endpoints, their deliveries and redelivery."),
         (name = "Events", description = "The project's event log, for audit and recovery."),
+        (name = "Integrations", description = "OAuth 2.1 clients of a project (MCP runtimes connect through them), their connections, and the consent decision."),
         (name = "Tools", description = "Custom tools: a project's own HTTP endpoints, described for models."),
         (name = "Tool calls", description = "The call log: every tool call made (or refused) through `/mcp`."),
         (name = "Member sessions", description = "Per-user MCP sessions: projects' signing keys and the exchange of member assertions."),

@@ -52,6 +52,11 @@ pub enum Guarded {
         /// The project.
         project: ProjectId,
     },
+    /// A POST under `/projects/{id}/integrations`.
+    Integrations {
+        /// The project.
+        project: ProjectId,
+    },
     /// `POST /projects/{id}/tools`.
     Tools {
         /// The project.
@@ -168,6 +173,12 @@ impl Tengine {
                 who.require(Permission::Webhook)?;
                 // Strict: a replay could carry a webhook's secret.
                 who.portal_shows(Some(PortalSection::Webhooks))?;
+                self.visible_project(who, *project).await?;
+            }
+            Guarded::Integrations { project } => {
+                who.require(Permission::Webhook)?;
+                // Strict: a replay could carry a client secret.
+                who.portal_shows(None)?;
                 self.visible_project(who, *project).await?;
             }
             Guarded::Tools { project } => {

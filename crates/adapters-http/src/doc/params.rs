@@ -195,3 +195,31 @@ pub struct SigningKeyPath {
     #[param(pattern = r"^sk_[0-9A-Za-z]{22}$", example = "sk_2cqkZY6eF8gH0jK2lM4nP6")]
     signing_key_id: String,
 }
+
+/// `{project_id}/integrations/{integration_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct IntegrationPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The integration's id (also its OAuth `client_id`); a malformed or unknown id
+    /// answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^int_[0-9A-Za-z]{22}$", example = "int_2cqkZT3bC5dE7fG9hJ1kL3")]
+    integration_id: String,
+}
+
+/// `{project_id}/integrations/{integration_id}/connections/{connection_id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ConnectionPath {
+    /// The project's id.
+    #[param(pattern = r"^proj_[0-9A-Za-z]{22}$", example = "proj_2cqkZJ8Xf3vTqW1bN0aYhE")]
+    project_id: String,
+    /// The integration's id.
+    #[param(pattern = r"^int_[0-9A-Za-z]{22}$", example = "int_2cqkZT3bC5dE7fG9hJ1kL3")]
+    integration_id: String,
+    /// The connection's id; a malformed or unknown id answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^conn_[0-9A-Za-z]{22}$", example = "conn_2cqkZV5cD7eF9gH1jK3lM5")]
+    connection_id: String,
+}

@@ -4,6 +4,7 @@ mod analytics;
 mod deliveries;
 mod events;
 mod health;
+mod integrations;
 mod sessions;
 mod tool_calls;
 mod tools;
@@ -15,6 +16,7 @@ pub use analytics::{
 pub use deliveries::{AttemptBody, DeliveryBody};
 pub use events::EventBody;
 pub use health::StatusBody;
+pub use integrations::{ConnectionBody, IntegrationBody, RegistrationPolicyBody};
 pub use sessions::{ConsoleSessionBody, MeBody, PortalExchangeBody, PortalSessionBody, ThemeBody};
 pub use tool_calls::ToolCallBody;
 pub use tools::ToolBody;

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod deliveries;
 pub mod events;
 pub mod health;
+pub mod integrations;
 pub mod member_sessions;
 pub mod projects;
 pub mod sessions;
@@ -34,6 +35,7 @@ pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppS
         .merge(deliveries::router())
         .merge(events::router())
         .merge(tools::router())
+        .merge(integrations::router())
         .merge(tool_calls::router())
         .merge(sessions::router())
         .merge(member_sessions::router())
