@@ -17,6 +17,7 @@ mod faults;
 mod inspector;
 mod mcp;
 mod mcp_calls;
+mod oauth;
 mod projects;
 mod receiver;
 mod sdk_rust;

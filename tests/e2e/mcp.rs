@@ -309,7 +309,7 @@ async fn post_initialize(app: &TestApp, key: Option<&str>, project: Option<&str>
 }
 
 /// The venv's Python with the pinned MCP SDK, made once per target directory and pin.
-async fn python() -> PathBuf {
+pub(crate) async fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     tokio::task::spawn_blocking(|| PYTHON.get_or_init(make_venv).clone()).await.expect("the venv set-up panicked")
 }
