@@ -162,9 +162,30 @@ const ROUTES: &[Route] = &[
         Rule::BoundToKey,
         201,
     ),
+    route("GET", "/projects/P/integrations", None, "webhook", Rule::Plain, 200),
+    route(
+        "POST",
+        "/projects/P/integrations",
+        Some(r#"{"name":"made","redirect_uris":["https://app.example.com/cb"],"permissions":["webhook"]}"#),
+        "webhook",
+        Rule::Plain,
+        201,
+    ),
+    route("GET", "/projects/P/integrations/I", None, "webhook", Rule::Plain, 200),
+    route("PATCH", "/projects/P/integrations/I", Some(r#"{"name":"changed"}"#), "webhook", Rule::Plain, 200),
+    route("POST", "/projects/P/integrations/I/rotate-secret", None, "webhook", Rule::Plain, 200),
+    route("GET", "/projects/P/integrations/I/connections", None, "webhook", Rule::Plain, 200),
+    route("GET", "/projects/P/client-registration", None, "webhook", Rule::Plain, 200),
+    route("PUT", "/projects/P/client-registration", Some(r#"{"enabled":false}"#), "admin", Rule::Plain, 200),
+    // The consent page's calls, on an authorization request of integration I.
+    route("GET", "/oauth/authorization", None, "admin", Rule::Plain, 200),
+    // A code is approved by its key: another key's replay is another request.
+    route("POST", "/oauth/authorization", Some(r#"{"approve":true}"#), "admin", Rule::BoundToKey, 200),
     // No call is logged in this world: an allowed caller gets the call's own 404.
     route("GET", "/projects/P/tool-calls/C", None, "read", Rule::Plain, 404),
     route("DELETE", "/projects/P/tools/T", None, "admin", Rule::Plain, 204),
+    route("DELETE", "/projects/P/integrations/I/connections/N", None, "webhook", Rule::Plain, 204),
+    route("DELETE", "/projects/P/integrations/I", None, "webhook", Rule::Plain, 204),
     route("DELETE", "/projects/P/portal-sessions/S", None, "admin", Rule::Plain, 204),
     route("DELETE", "/projects/P/signing-keys/G", None, "admin", Rule::Plain, 204),
     route("DELETE", "/projects/P/api-keys/K", None, "admin", Rule::Plain, 200),
@@ -220,6 +241,8 @@ struct World {
     tool: String,
     portal: String,
     signing_key: String,
+    integration: String,
+    connection: String,
     caller: String,
 }
 
@@ -268,6 +291,21 @@ impl World {
             .await;
         signing_key.expect(StatusCode::CREATED);
         let signing_key = signing_key.body["id"].as_str().expect("signing key id").to_owned();
+        let integration = app
+            .post_json(
+                &format!("/api/v1/projects/{project}/integrations"),
+                app.admin_key(),
+                &json!({"name": "matrix", "redirect_uris": [crate::oauth::REDIRECT], "permissions": ["webhook"]}),
+            )
+            .await;
+        integration.expect(StatusCode::CREATED);
+        let secret = integration.body["client_secret"].as_str().expect("client secret").to_owned();
+        let integration = integration.body["id"].as_str().expect("integration id").to_owned();
+        crate::oauth::connect_client(app, &integration, Some(&secret)).await;
+        let connections = app
+            .get(&format!("/api/v1/projects/{project}/integrations/{integration}/connections"), app.admin_key())
+            .await;
+        let connection = connections.expect(StatusCode::OK).body["data"][0]["id"].as_str().expect("an id").to_owned();
         let caller = match caller {
             Caller::AccountAdmin => app.admin_key().to_owned(),
             Caller::ProjectAdmin => app.key(&project, &["admin"]).await.1,
@@ -290,7 +328,7 @@ impl World {
                 secret
             }
         };
-        Self { project, key, webhook, delivery, tool, portal, signing_key, caller }
+        Self { project, key, webhook, delivery, tool, portal, signing_key, integration, connection, caller }
     }
 
     fn path(&self, template: &str) -> String {
@@ -302,7 +340,13 @@ impl World {
             .replace("/T", &format!("/{}", self.tool))
             .replace("/C", "/call_0000000000000000000001")
             .replace("/S", &format!("/{}", self.portal))
-            .replace("/G", &format!("/{}", self.signing_key));
+            .replace("/G", &format!("/{}", self.signing_key))
+            .replace("/I", &format!("/{}", self.integration))
+            .replace("/N", &format!("/{}", self.connection));
+        if template == "/oauth/authorization" {
+            let query = crate::oauth::authorization_query(&self.integration).0;
+            return format!("/api/v1{path}?{query}");
+        }
         format!("/api/v1{path}")
     }
 }
@@ -368,9 +412,11 @@ async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replay
                 "{call_id}",
                 "{session_id}",
                 "{signing_key_id}",
+                "{integration_id}",
+                "{connection_id}",
             ]
             .iter()
-            .zip(["P", "K", "W", "D", "T", "C", "S", "G"])
+            .zip(["P", "K", "W", "D", "T", "C", "S", "G", "I", "N"])
             .fold(p, |p, (from, to)| p.replace(from, to));
             (m, p.trim_start_matches("/api/v1").to_owned())
         })

@@ -19,7 +19,7 @@ use crate::mcp::{loopback_api, python, register_tools, server};
 
 const AUTHLIB_FLOWS: &str = include_str!("oauth_client/authlib_flows.py");
 const MCP_OAUTH: &str = include_str!("oauth_client/mcp_oauth.py");
-const REDIRECT: &str = "http://127.0.0.1/callback";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1/callback";
 
 /// Runs a Python script of `oauth_client/` with `input` on stdin; its printed JSON.
 async fn run(script: &str, input: Value) -> Value {
@@ -117,7 +117,11 @@ async fn the_mcp_sdk_registers_connects_and_calls_a_tool(backend: Backend) {
     let registered = read["client_id"].as_str().expect("a registered client id");
     let listed = app.get(&format!("/api/v1/projects/{project}/integrations"), app.admin_key()).await;
     let listed = listed.expect(StatusCode::OK);
-    assert!(listed.body["data"].as_array().expect("data").iter().any(|i| i["id"] == registered && i["dynamic"] == true));
+    assert!(listed.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .any(|i| i["id"] == registered && i["dynamic"] == true));
     assert!(log.lock().expect("the log").is_empty(), "a read-only token reached the tool");
 
     // A pre-registered public integration at plain /mcp, granted what it asks: the call
@@ -132,7 +136,9 @@ async fn the_mcp_sdk_registers_connects_and_calls_a_tool(backend: Backend) {
     let client_id = integration.expect(StatusCode::CREATED).body["client_id"].as_str().expect("client_id").to_owned();
     let pre = json!({"client_id": client_id, "redirect_uri": "http://127.0.0.1:41234/callback"});
     let url = format!("{}/mcp", app.base_url());
-    let full = run(MCP_OAUTH, json!({"url": url, "admin_key": app.admin_key(), "grant": null, "client": pre, "call": call})).await;
+    let full =
+        run(MCP_OAUTH, json!({"url": url, "admin_key": app.admin_key(), "grant": null, "client": pre, "call": call}))
+            .await;
     assert_eq!(full["call"]["is_error"], false, "{full}");
     assert_eq!(full["client_id"], client_id.as_str());
     assert_eq!(log.lock().expect("the log").len(), 1, "the call reached the loopback API once");
@@ -145,6 +151,16 @@ fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
+/// An authorization request's query for `client_id`, and its PKCE verifier.
+pub(crate) fn authorization_query(client_id: &str) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let query = format!(
+        "response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&state=xyz\
+         &code_challenge={challenge}&code_challenge_method=S256"
+    );
+    (query, verifier)
+}
+
 /// Connects a new public integration of `project` through consent; its id and tokens.
 async fn connect(app: &TestApp, project: &str) -> (String, Value) {
     let created = app
@@ -155,12 +171,17 @@ async fn connect(app: &TestApp, project: &str) -> (String, Value) {
         )
         .await;
     let client_id = created.expect(StatusCode::CREATED).body["client_id"].as_str().expect("client_id").to_owned();
-    let (verifier, challenge) = pkce();
-    let query = format!(
-        "response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&state=xyz\
-         &code_challenge={challenge}&code_challenge_method=S256"
-    );
-    let decided = app.post_json(&format!("/api/v1/oauth/authorization?{query}"), app.admin_key(), &json!({"approve": true})).await;
+    let tokens = connect_client(app, &client_id, None).await;
+    (client_id, tokens)
+}
+
+/// Runs code + PKCE for `client_id` (with its secret, if confidential), the admin
+/// approving; the token response.
+pub(crate) async fn connect_client(app: &TestApp, client_id: &str, secret: Option<&str>) -> Value {
+    let (query, verifier) = authorization_query(client_id);
+    let decided = app
+        .post_json(&format!("/api/v1/oauth/authorization?{query}"), app.admin_key(), &json!({"approve": true}))
+        .await;
     let to = decided.expect(StatusCode::OK).body["redirect_to"].as_str().expect("redirect_to").to_owned();
     let code = url::Url::parse(&to)
         .expect("a URL")
@@ -168,16 +189,19 @@ async fn connect(app: &TestApp, project: &str) -> (String, Value) {
         .find(|(k, _)| k == "code")
         .map(|(_, v)| v.into_owned())
         .expect("a code");
-    let form = [
+    let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
         ("redirect_uri", REDIRECT),
-        ("client_id", client_id.as_str()),
+        ("client_id", client_id),
         ("code_verifier", verifier.as_str()),
     ];
+    if let Some(secret) = secret {
+        form.push(("client_secret", secret));
+    }
     let res = app.client().post(format!("{}/oauth/token", app.base_url())).form(&form).send().await.expect("token");
     assert_eq!(res.status(), StatusCode::OK);
-    (client_id, res.json().await.expect("a token response"))
+    res.json().await.expect("a token response")
 }
 
 async fn a_disconnect_reaches_another_instance_within_a_second(backend: Backend) {
@@ -192,9 +216,12 @@ async fn a_disconnect_reaches_another_instance_within_a_second(backend: Backend)
     let connections =
         app.get(&format!("/api/v1/projects/{project}/integrations/{client_id}/connections"), app.admin_key()).await;
     let connection = connections.expect(StatusCode::OK).body["data"][0]["id"].as_str().expect("an id").to_owned();
-    app.delete(&format!("/api/v1/projects/{project}/integrations/{client_id}/connections/{connection}"), app.admin_key())
-        .await
-        .expect(StatusCode::NO_CONTENT);
+    app.delete(
+        &format!("/api/v1/projects/{project}/integrations/{client_id}/connections/{connection}"),
+        app.admin_key(),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
     app.get("/api/v1/projects", access).await.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
     let refused = eventually(Duration::from_millis(1_100), || async {
         sibling.get("/api/v1/projects", access).await.status == StatusCode::UNAUTHORIZED
@@ -203,7 +230,46 @@ async fn a_disconnect_reaches_another_instance_within_a_second(backend: Backend)
     assert!(refused, "the other instance still accepted a disconnected token after a second");
 }
 
-both!(authlib_runs_every_flow_and_refusal, the_mcp_sdk_registers_connects_and_calls_a_tool);
+async fn usage_counts_an_integrations_requests_under_it(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let project = app.project("Counted").await;
+    let (client_id, tokens) = connect(&app, &project).await;
+    let access = tokens["access_token"].as_str().expect("access_token");
+    for _ in 0..3 {
+        app.get(&format!("/api/v1/projects/{project}"), access).await.expect(StatusCode::OK);
+    }
+    app.get(&format!("/api/v1/projects/{project}/webhooks"), access).await.expect(StatusCode::FORBIDDEN);
+    let (key_id, key) = app.key(&project, &["read"]).await;
+    app.get(&format!("/api/v1/projects/{project}"), &key).await.expect(StatusCode::OK);
+    // A restart flushes the buffered usage.
+    assert!(app.restart().await.success(), "the server stops cleanly");
+    let now = chrono::Utc::now();
+    let range = format!(
+        "granularity=hour&start_date={}&end_date={}",
+        (now - chrono::TimeDelta::hours(2)).format("%Y-%m-%dT%H:00:00Z"),
+        (now + chrono::TimeDelta::hours(2)).format("%Y-%m-%dT%H:00:00Z")
+    );
+    let path = format!("/api/v1/projects/{project}/analytics?{range}");
+    let by_integration = app.get(&format!("{path}&integration_id={client_id}"), app.admin_key()).await;
+    let body = &by_integration.expect(StatusCode::OK).body;
+    assert_eq!(body["integration_id"], client_id.as_str());
+    assert_eq!(body["totals"]["requests"], 4, "{body}");
+    assert_eq!(body["totals"]["errors"], 1, "{body}");
+    let by_key = app.get(&format!("{path}&api_key_id={key_id}"), app.admin_key()).await;
+    assert_eq!(by_key.expect(StatusCode::OK).body["totals"]["requests"], 1, "the key's request is its own");
+    let both = app
+        .get(&format!("{path}&integration_id={client_id}&api_key_id=key_0000000000000000000001"), app.admin_key())
+        .await;
+    both.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    let foreign = app.get(&format!("{path}&integration_id=int_0000000000000000000001"), app.admin_key()).await;
+    assert_eq!(foreign.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "integration_id");
+}
+
+both!(
+    authlib_runs_every_flow_and_refusal,
+    the_mcp_sdk_registers_connects_and_calls_a_tool,
+    usage_counts_an_integrations_requests_under_it
+);
 
 mod a_disconnect_reaches_another_instance_within_a_second {
     #[tokio::test]

@@ -206,7 +206,11 @@ impl EdgeParts {
                 at: auth.at,
                 account_id: auth.principal.account_id,
                 project_id,
-                key_id: auth.principal.key_id,
+                // An OAuth token's requests count under its integration.
+                subject: match auth.principal.oauth {
+                    Some(o) => tengine_domain::usage::UsageSubject::Integration(o.integration_id),
+                    None => auth.principal.key_id.into(),
+                },
                 status: res.status().as_u16(),
                 latency_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             });

@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tengine_domain::{
-    ApiKeyId, ConnectionId, DeliveryId, FieldError, IntegrationId, PageRequest, Principal, ProjectId, SessionId, SigningKeyId, ToolCallId, ToolId,
-    ValidationError, Validator, WebhookId,
+    ApiKeyId, ConnectionId, DeliveryId, FieldError, IntegrationId, PageRequest, Principal, ProjectId, SessionId,
+    SigningKeyId, ToolCallId, ToolId, ValidationError, Validator, WebhookId,
 };
 
 use crate::error::ApiError;

@@ -8,8 +8,8 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod mcp;
-pub(crate) mod oauth;
 pub mod metrics_access;
+pub(crate) mod oauth;
 pub mod openapi;
 pub mod rate_headers;
 pub mod refusal;
@@ -90,7 +90,8 @@ fn routes(
         app = app.route_layer(axum::middleware::from_fn(idempotency::layer));
     }
     // Served by rmcp, outside the OpenAPI document.
-    let mut app = app.merge(mcp).merge(oauth::router()).fallback(unknown_route).method_not_allowed_fallback(wrong_method);
+    let mut app =
+        app.merge(mcp).merge(oauth::router()).fallback(unknown_route).method_not_allowed_fallback(wrong_method);
     if let Some(cors) = cors {
         app = app.layer(cors.clone());
     }

@@ -26,7 +26,11 @@ pub(crate) fn router() -> Router<AppState> {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::HeaderName::from_static("mcp-protocol-version")]);
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("mcp-protocol-version"),
+        ]);
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(server_metadata))
         .route("/.well-known/oauth-authorization-server/oauth/projects/{project_id}", get(project_server_metadata))
@@ -143,7 +147,11 @@ async fn project_mcp_resource_metadata(
 ) -> Response {
     let Ok(project) = project.parse::<ProjectId>() else { return not_found() };
     let origin = public_origin(&s.tengine, &headers);
-    resource_metadata(format!("{origin}/mcp/{project}"), format!("{origin}/oauth/projects/{project}"), &["read", "write"])
+    resource_metadata(
+        format!("{origin}/mcp/{project}"),
+        format!("{origin}/oauth/projects/{project}"),
+        &["read", "write"],
+    )
 }
 
 /// `/api/v1`.
@@ -235,15 +243,14 @@ fn parse_authorize(q: &str) -> Result<AuthorizeParams, OAuthError> {
 
 /// A form body's parameters, each at most once.
 fn form(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+    let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
     if !form {
         return Err(OAuthError::new("invalid_request", "the body must be application/x-www-form-urlencoded"));
     }
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::new("invalid_request", "the body is not a valid form"))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::new("invalid_request", "the body is not a valid form"))?;
     for (i, (k, _)) in pairs.iter().enumerate() {
         if pairs[..i].iter().any(|(other, _)| other == k) {
             return Err(OAuthError::new("invalid_request", format!("{k} is repeated")));
@@ -263,9 +270,7 @@ fn client_auth(headers: &HeaderMap, pairs: &[(String, String)]) -> Result<Client
             let raw = base64::engine::general_purpose::STANDARD.decode(v[6..].trim()).map_err(|_| bad())?;
             let raw = String::from_utf8(raw).map_err(|_| bad())?;
             let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
-            let decode = |s: &str| {
-                percent_decode(s).ok_or_else(bad)
-            };
+            let decode = |s: &str| percent_decode(s).ok_or_else(bad);
             Some((decode(id)?, decode(secret)?))
         }
         Some(_) => return Err(OAuthError::new("invalid_client", "only Basic client authentication is accepted here")),
@@ -286,7 +291,8 @@ fn client_auth(headers: &HeaderMap, pairs: &[(String, String)]) -> Result<Client
 
 /// `application/x-www-form-urlencoded` decoding of one Basic credential part.
 fn percent_decode(s: &str) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={}", s.replace('&', "%26").replace('=', "%3D"))).ok()?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(&format!("v={}", s.replace('&', "%26").replace('=', "%3D"))).ok()?;
     pairs.into_iter().next().map(|(_, v)| v)
 }
 
@@ -377,7 +383,10 @@ async fn register(State(s): State<AppState>, Path(project): Path<String>, header
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
     if !json {
-        return oauth_error(StatusCode::BAD_REQUEST, &OAuthError::new("invalid_client_metadata", "the body must be JSON"));
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            &OAuthError::new("invalid_client_metadata", "the body must be JSON"),
+        );
     }
     let meta: RegistrationBody = match serde_json::from_slice(&body) {
         Ok(m) => m,

@@ -6,9 +6,7 @@ use sqlx::PgExecutor;
 use tengine_domain::integration::{AuthCode, Connection, Integration, OAuthToken, RegistrationPolicy};
 use tengine_domain::{AccountId, ConnectionId, IntegrationId, Page, PageRequest, PermissionSet, ProjectId};
 use tengine_ports::{IntegrationRepository, RepoError};
-use tengine_storage_rows::{
-    convert, stored_redirect_uris, CODE_COLUMNS, CONNECTION_COLUMNS, INTEGRATION_COLUMNS,
-};
+use tengine_storage_rows::{convert, stored_redirect_uris, CODE_COLUMNS, CONNECTION_COLUMNS, INTEGRATION_COLUMNS};
 
 use crate::error::{affected, map_err};
 use crate::rows::Pg;
@@ -192,13 +190,14 @@ pub(crate) async fn use_code(
     digest: [u8; 32],
     at: DateTime<Utc>,
 ) -> Result<Option<AuthCode>, RepoError> {
-    let code = sqlx::query_as::<_, CodeRow>(&format!("SELECT {CODE_COLUMNS} FROM oauth_codes WHERE digest = $1 FOR UPDATE"))
-        .bind(digest.to_vec())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .map(AuthCode::try_from)
-        .transpose()?;
+    let code =
+        sqlx::query_as::<_, CodeRow>(&format!("SELECT {CODE_COLUMNS} FROM oauth_codes WHERE digest = $1 FOR UPDATE"))
+            .bind(digest.to_vec())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .map(AuthCode::try_from)
+            .transpose()?;
     if code.as_ref().is_some_and(|c| c.used_at.is_none()) {
         sqlx::query("UPDATE oauth_codes SET used_at = $2 WHERE digest = $1")
             .bind(digest.to_vec())
@@ -242,14 +241,16 @@ pub(crate) async fn insert_connection(
 
 /// Stores a token.
 pub(crate) async fn insert_token(ex: impl PgExecutor<'_>, digest: [u8; 32], t: &OAuthToken) -> Result<(), RepoError> {
-    sqlx::query("INSERT INTO oauth_tokens (digest, kind, connection_id, expires_at, spent_at) VALUES ($1, $2, $3, $4, NULL)")
-        .bind(digest.to_vec())
-        .bind(t.kind.as_str())
-        .bind(t.connection_id.to_string())
-        .bind(t.expires_at)
-        .execute(ex)
-        .await
-        .map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO oauth_tokens (digest, kind, connection_id, expires_at, spent_at) VALUES ($1, $2, $3, $4, NULL)",
+    )
+    .bind(digest.to_vec())
+    .bind(t.kind.as_str())
+    .bind(t.connection_id.to_string())
+    .bind(t.expires_at)
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
     Ok(())
 }
 
@@ -409,13 +410,15 @@ impl IntegrationRepository for PgStore {
     }
 
     async fn registration_policy(&self, project: ProjectId) -> Result<Option<RegistrationPolicy>, RepoError> {
-        sqlx::query_as::<_, RegistrationRow>("SELECT enabled, permissions FROM oauth_registration WHERE project_id = $1")
-            .bind(project.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .map(RegistrationPolicy::try_from)
-            .transpose()
+        sqlx::query_as::<_, RegistrationRow>(
+            "SELECT enabled, permissions FROM oauth_registration WHERE project_id = $1",
+        )
+        .bind(project.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .map(RegistrationPolicy::try_from)
+        .transpose()
     }
 
     async fn set_registration_policy(&self, project: ProjectId, policy: &RegistrationPolicy) -> Result<(), RepoError> {

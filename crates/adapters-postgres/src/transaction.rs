@@ -154,7 +154,11 @@ impl Transaction for PgTransaction {
         integration::revoke_connections(&mut self.tx, id, one, at).await
     }
 
-    async fn narrow_connections(&mut self, id: IntegrationId, allowed: PermissionSet) -> Result<Vec<Connection>, RepoError> {
+    async fn narrow_connections(
+        &mut self,
+        id: IntegrationId,
+        allowed: PermissionSet,
+    ) -> Result<Vec<Connection>, RepoError> {
         integration::narrow_connections(&mut *self.tx, id, allowed).await
     }
 

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use tengine_domain::usage::{ProjectTotals, UsageCounts, HISTOGRAM_LEN};
-use tengine_domain::{AccountId, ApiKeyId, ProjectId};
+use tengine_domain::{AccountId, ProjectId};
 use tengine_ports::{RepoError, UsageDelta, UsageRepository};
 
 use crate::error::map_err;
@@ -67,7 +67,7 @@ impl UsageRepository for PgStore {
         // order and never deadlock.
         let mut merged: BTreeMap<(String, DateTime<Utc>, String, String), UsageCounts> = BTreeMap::new();
         for d in deltas {
-            let key = (d.project_id.to_string(), d.hour, d.key_id.to_string(), d.account_id.to_string());
+            let key = (d.project_id.to_string(), d.hour, d.subject.to_string(), d.account_id.to_string());
             merged.entry(key).or_default().merge(&d.counts);
         }
         if merged.is_empty() {
@@ -98,7 +98,7 @@ impl UsageRepository for PgStore {
     async fn usage_by_hour(
         &self,
         project: ProjectId,
-        key: Option<ApiKeyId>,
+        key: Option<tengine_domain::usage::UsageSubject>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError> {

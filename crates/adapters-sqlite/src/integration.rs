@@ -6,9 +6,7 @@ use sqlx::SqliteExecutor;
 use tengine_domain::integration::{AuthCode, Connection, Integration, OAuthToken, RegistrationPolicy};
 use tengine_domain::{AccountId, ConnectionId, IntegrationId, Page, PageRequest, PermissionSet, ProjectId};
 use tengine_ports::{IntegrationRepository, RepoError};
-use tengine_storage_rows::{
-    convert, stored_redirect_uris, CODE_COLUMNS, CONNECTION_COLUMNS, INTEGRATION_COLUMNS,
-};
+use tengine_storage_rows::{convert, stored_redirect_uris, CODE_COLUMNS, CONNECTION_COLUMNS, INTEGRATION_COLUMNS};
 
 use crate::error::{affected, map_err};
 use crate::rows::{micros, Sqlite};
@@ -87,7 +85,11 @@ pub(crate) async fn update(ex: impl SqliteExecutor<'_>, i: &Integration) -> Resu
 }
 
 /// Replaces a client secret's digest.
-pub(crate) async fn set_secret(ex: impl SqliteExecutor<'_>, id: IntegrationId, secret: [u8; 32]) -> Result<(), RepoError> {
+pub(crate) async fn set_secret(
+    ex: impl SqliteExecutor<'_>,
+    id: IntegrationId,
+    secret: [u8; 32],
+) -> Result<(), RepoError> {
     let done = sqlx::query("UPDATE integrations SET secret_digest = ?2 WHERE id = ?1")
         .bind(id.to_string())
         .bind(secret.to_vec())
@@ -98,7 +100,11 @@ pub(crate) async fn set_secret(ex: impl SqliteExecutor<'_>, id: IntegrationId, s
 }
 
 /// Deletes an integration; its connections, codes and tokens go with it (cascades).
-pub(crate) async fn delete(ex: impl SqliteExecutor<'_>, project: ProjectId, id: IntegrationId) -> Result<(), RepoError> {
+pub(crate) async fn delete(
+    ex: impl SqliteExecutor<'_>,
+    project: ProjectId,
+    id: IntegrationId,
+) -> Result<(), RepoError> {
     let done = sqlx::query("DELETE FROM integrations WHERE id = ?2 AND project_id = ?1")
         .bind(project.to_string())
         .bind(id.to_string())
@@ -239,15 +245,21 @@ pub(crate) async fn insert_connection(
 }
 
 /// Stores a token.
-pub(crate) async fn insert_token(ex: impl SqliteExecutor<'_>, digest: [u8; 32], t: &OAuthToken) -> Result<(), RepoError> {
-    sqlx::query("INSERT INTO oauth_tokens (digest, kind, connection_id, expires_at, spent_at) VALUES (?1, ?2, ?3, ?4, NULL)")
-        .bind(digest.to_vec())
-        .bind(t.kind.as_str())
-        .bind(t.connection_id.to_string())
-        .bind(micros(t.expires_at))
-        .execute(ex)
-        .await
-        .map_err(map_err)?;
+pub(crate) async fn insert_token(
+    ex: impl SqliteExecutor<'_>,
+    digest: [u8; 32],
+    t: &OAuthToken,
+) -> Result<(), RepoError> {
+    sqlx::query(
+        "INSERT INTO oauth_tokens (digest, kind, connection_id, expires_at, spent_at) VALUES (?1, ?2, ?3, ?4, NULL)",
+    )
+    .bind(digest.to_vec())
+    .bind(t.kind.as_str())
+    .bind(t.connection_id.to_string())
+    .bind(micros(t.expires_at))
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
     Ok(())
 }
 
@@ -407,13 +419,15 @@ impl IntegrationRepository for SqliteStore {
     }
 
     async fn registration_policy(&self, project: ProjectId) -> Result<Option<RegistrationPolicy>, RepoError> {
-        sqlx::query_as::<_, RegistrationRow>("SELECT enabled, permissions FROM oauth_registration WHERE project_id = ?1")
-            .bind(project.to_string())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(map_err)?
-            .map(RegistrationPolicy::try_from)
-            .transpose()
+        sqlx::query_as::<_, RegistrationRow>(
+            "SELECT enabled, permissions FROM oauth_registration WHERE project_id = ?1",
+        )
+        .bind(project.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?
+        .map(RegistrationPolicy::try_from)
+        .transpose()
     }
 
     async fn set_registration_policy(&self, project: ProjectId, policy: &RegistrationPolicy) -> Result<(), RepoError> {

@@ -165,7 +165,11 @@ impl Transaction for SqliteTransaction {
         integration::revoke_connections(&mut self.tx, id, one, at).await
     }
 
-    async fn narrow_connections(&mut self, id: IntegrationId, allowed: PermissionSet) -> Result<Vec<Connection>, RepoError> {
+    async fn narrow_connections(
+        &mut self,
+        id: IntegrationId,
+        allowed: PermissionSet,
+    ) -> Result<Vec<Connection>, RepoError> {
         integration::narrow_connections(&mut *self.tx, id, allowed).await
     }
 

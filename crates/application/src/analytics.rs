@@ -28,6 +28,8 @@ pub struct Analytics {
 pub struct AnalyticsFilter {
     /// Only this key's requests (or calls).
     pub api_key_id: Option<ApiKeyId>,
+    /// Only the requests made with this integration's tokens.
+    pub integration_id: Option<tengine_domain::IntegrationId>,
     /// Only this tool's calls.
     pub tool_id: Option<ToolId>,
     /// Only this member's calls.
@@ -129,12 +131,27 @@ impl Tengine {
                 return Err(e.into());
             }
         }
+        if let Some(integration) = filter.integration_id {
+            if key.is_some() || filter.counts_tool_calls() {
+                let e = FieldError::new("integration_id", "cannot be combined with api_key_id, tool_id or member_id");
+                return Err(e.into());
+            }
+            if self.deps.store.get_integration(project, integration).await?.is_none() {
+                let e = FieldError::new("integration_id", "is not an integration of this project")
+                    .with_value(integration.to_string());
+                return Err(e.into());
+            }
+        }
         let (from, to) = range.hour_span();
         let hours = if filter.counts_tool_calls() {
             let f = ToolUsageFilter { tool_id: filter.tool_id, member_id: filter.member_id, api_key_id: key };
             self.deps.store.tool_usage_by_hour(project, &f, from, to).await?
         } else {
-            self.deps.store.usage_by_hour(project, key, from, to).await?
+            let subject = match filter.integration_id {
+                Some(i) => Some(tengine_domain::usage::UsageSubject::Integration(i)),
+                None => key.map(Into::into),
+            };
+            self.deps.store.usage_by_hour(project, subject, from, to).await?
         };
         let mut rows = hours.into_iter().peekable();
         let mut totals = UsageCounts::default();

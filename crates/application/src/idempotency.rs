@@ -52,6 +52,11 @@ pub enum Guarded {
         /// The project.
         project: ProjectId,
     },
+    /// `POST /oauth/authorization`: a consent decision on `project`'s integration.
+    Consent {
+        /// The integration's project.
+        project: ProjectId,
+    },
     /// A POST under `/projects/{id}/integrations`.
     Integrations {
         /// The project.
@@ -97,9 +102,14 @@ impl Guarded {
                 tengine_domain::idempotency::fingerprint("INHERITS", &tengine_domain::time::format(own), &fingerprint)
             }
             // A session acts as the key that opened it: another key's replay is another request.
-            (Guarded::ConsoleSession | Guarded::PortalSessions { .. } | Guarded::MemberSession { .. }, _) => {
-                tengine_domain::idempotency::fingerprint("KEY", &who.key_id.to_string(), &fingerprint)
-            }
+            // A code is approved by its key: another key's replay is another request.
+            (
+                Guarded::ConsoleSession
+                | Guarded::PortalSessions { .. }
+                | Guarded::MemberSession { .. }
+                | Guarded::Consent { .. },
+                _,
+            ) => tengine_domain::idempotency::fingerprint("KEY", &who.key_id.to_string(), &fingerprint),
             _ => fingerprint,
         }
     }
@@ -175,6 +185,15 @@ impl Tengine {
                 who.portal_shows(Some(PortalSection::Webhooks))?;
                 self.visible_project(who, *project).await?;
             }
+            Guarded::Consent { project } => {
+                who.require(Permission::Admin)?;
+                if who.oauth.is_some()
+                    || who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console)
+                {
+                    return Err(tengine_domain::Denied::KeyRequired.into());
+                }
+                self.visible_project(who, *project).await?;
+            }
             Guarded::Integrations { project } => {
                 who.require(Permission::Webhook)?;
                 // Strict: a replay could carry a client secret.
@@ -198,7 +217,9 @@ impl Tengine {
             }
             Guarded::MemberSession { project } => {
                 who.require(Permission::Write)?;
-                if who.oauth.is_some() || who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console) {
+                if who.oauth.is_some()
+                    || who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console)
+                {
                     return Err(tengine_domain::Denied::KeyRequired.into());
                 }
                 self.visible_project(who, *project).await?;

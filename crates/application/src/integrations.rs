@@ -125,7 +125,8 @@ impl Tengine {
             created_at: now,
             updated_at: now,
         };
-        let secret = (integration.client_type == ClientType::Confidential).then(|| self.oauth_secret(CLIENT_SECRET_PREFIX));
+        let secret =
+            (integration.client_type == ClientType::Confidential).then(|| self.oauth_secret(CLIENT_SECRET_PREFIX));
         let mut tx = self.deps.store.begin().await?;
         tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
         tx.insert_integration(&integration, secret.as_ref().map(OAuthSecret::digest)).await?;
@@ -160,13 +161,15 @@ impl Tengine {
         }
         tx.update_integration(&integration).await?;
         let data = integration_data(&integration);
-        let event = self.event(EventType::IntegrationUpdated, who.account_id, Some(project), json!({"integration": data}));
+        let event =
+            self.event(EventType::IntegrationUpdated, who.account_id, Some(project), json!({"integration": data}));
         self.record(&mut *tx, event).await?;
         if let Some(allowed) = narrowing {
             let narrowed = tx.narrow_connections(id, allowed).await?;
             for c in &narrowed {
                 let data = json!({"integration": integration_data(&integration), "connection": connection_data(c)});
-                self.record(&mut *tx, self.event(EventType::IntegrationUpdated, who.account_id, Some(project), data)).await?;
+                self.record(&mut *tx, self.event(EventType::IntegrationUpdated, who.account_id, Some(project), data))
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -180,7 +183,12 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` without `webhook`; `ProjectNotFound`; `NotFound("integration")`.
-    pub async fn delete_integration(&self, who: &Principal, project: ProjectId, id: IntegrationId) -> Result<(), AppError> {
+    pub async fn delete_integration(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: IntegrationId,
+    ) -> Result<(), AppError> {
         self.integrations_scope(who, project)?;
         let now = self.deps.clock.now();
         let mut tx = self.deps.store.begin().await?;
@@ -288,7 +296,8 @@ impl Tengine {
                 "connection": connection_data(c),
                 "reason": reason,
             });
-            let event = self.event(EventType::IntegrationDisconnected, integration.account_id, Some(c.project_id), data);
+            let event =
+                self.event(EventType::IntegrationDisconnected, integration.account_id, Some(c.project_id), data);
             self.record(tx, event).await?;
         }
         Ok(())
@@ -298,7 +307,11 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` without `webhook`; `ProjectNotFound`.
-    pub async fn registration_policy(&self, who: &Principal, project: ProjectId) -> Result<RegistrationPolicy, AppError> {
+    pub async fn registration_policy(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+    ) -> Result<RegistrationPolicy, AppError> {
         self.integrations_scope(who, project)?;
         self.visible_project(who, project).await?;
         Ok(self.deps.store.registration_policy(project).await?.unwrap_or_default())

@@ -90,7 +90,7 @@ mod tests {
             at: now(),
             account_id: account_id(),
             project_id: project_id(1),
-            key_id: api_key(1, tengine_domain::KeyScope::Account, &[]).id,
+            subject: api_key(1, tengine_domain::KeyScope::Account, &[]).id.into(),
             status: 200,
             latency_us: 1_000,
         };

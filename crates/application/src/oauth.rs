@@ -11,9 +11,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tengine_domain::integration::{
-    digest, digest_matches, parse_scope, scope_of, valid_challenge, Audience, AuthCode, ClientType, Connection, Integration,
-    NewIntegration, OAuthSecret, OAuthToken, TokenKind, ACCESS_LIFETIME, ACCESS_PREFIX, CLIENT_SECRET_PREFIX,
-    CODE_LIFETIME, CODE_PREFIX, MAX_DYNAMIC_PER_PROJECT, REFRESH_LIFETIME, REFRESH_PREFIX,
+    digest, digest_matches, parse_scope, scope_of, valid_challenge, Audience, AuthCode, ClientType, Connection,
+    Integration, NewIntegration, OAuthSecret, OAuthToken, TokenKind, ACCESS_LIFETIME, ACCESS_PREFIX,
+    CLIENT_SECRET_PREFIX, CODE_LIFETIME, CODE_PREFIX, MAX_DYNAMIC_PER_PROJECT, REFRESH_LIFETIME, REFRESH_PREFIX,
 };
 use tengine_domain::principal::OAuthRef;
 use tengine_domain::{
@@ -242,7 +242,8 @@ impl Tengine {
             Some(_) => return Err(back(OAuthError::new("unsupported_response_type", "only response_type=code"))),
             None => return Err(back(invalid_request("response_type is required"))),
         }
-        let challenge = given(&p.code_challenge).ok_or_else(|| back(invalid_request("code_challenge is required (PKCE)")))?;
+        let challenge =
+            given(&p.code_challenge).ok_or_else(|| back(invalid_request("code_challenge is required (PKCE)")))?;
         match given(&p.code_challenge_method) {
             Some("S256") => {}
             _ => return Err(back(invalid_request("code_challenge_method must be S256"))),
@@ -293,14 +294,18 @@ impl Tengine {
         granted: Option<PermissionSet>,
     ) -> Result<OAuthSecret, AppError> {
         who.require(Permission::Admin)?;
-        if who.oauth.is_some() || who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console) {
+        if who.oauth.is_some()
+            || who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console)
+        {
             return Err(Denied::KeyRequired.into());
         }
         let project = request.integration.project_id;
         self.visible_project(who, project).await?;
         let permissions = granted.unwrap_or(request.permissions);
         if !request.permissions.covers(&permissions) {
-            return Err(tengine_domain::FieldError::new("permissions", "must not exceed what the client asked for").into());
+            return Err(
+                tengine_domain::FieldError::new("permissions", "must not exceed what the client asked for").into()
+            );
         }
         let now = self.deps.clock.now();
         let code = self.oauth_secret(CODE_PREFIX);
@@ -409,7 +414,8 @@ impl Tengine {
         tx.insert_connection(&connection, code_digest).await?;
         let tokens = self.issue(&mut *tx, &connection, connection.permissions, now).await?;
         let data = json!({"integration": integration_data(client), "connection": connection_data(&connection)});
-        let event = self.event(EventType::IntegrationConnected, connection.account_id, Some(connection.project_id), data);
+        let event =
+            self.event(EventType::IntegrationConnected, connection.account_id, Some(connection.project_id), data);
         self.record(&mut *tx, event).await?;
         tx.commit().await?;
         tracing::info!(integration_id = %client.id, connection_id = %connection.id, "integration connected");
@@ -558,7 +564,11 @@ impl Tengine {
         })
         .map_err(|e| {
             let first = e.first();
-            let code = if first.field.starts_with("redirect_uris") { "invalid_redirect_uri" } else { "invalid_client_metadata" };
+            let code = if first.field.starts_with("redirect_uris") {
+                "invalid_redirect_uri"
+            } else {
+                "invalid_client_metadata"
+            };
             OAuthError::new(code, format!("{}: {}", first.field, first.reason))
         })?;
         if self.deps.store.count_dynamic_integrations(project).await? >= MAX_DYNAMIC_PER_PROJECT {

@@ -246,7 +246,15 @@ fn narrowed(key: &ApiKey, s: &Session) -> Principal {
         sections: s.sections.clone(),
         member: s.member.clone(),
     };
-    Principal { account_id: key.account_id, key_id: key.id, scope, permissions, expires_at, session: Some(session), oauth: None }
+    Principal {
+        account_id: key.account_id,
+        key_id: key.id,
+        scope,
+        permissions,
+        expires_at,
+        session: Some(session),
+        oauth: None,
+    }
 }
 
 /// When a session's secret can be purged: a day after it ended.

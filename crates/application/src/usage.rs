@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use tengine_domain::usage::UsageSubject;
 use tengine_domain::usage::{Granularity, UsageCounts};
-use tengine_domain::{AccountId, ApiKeyId, ProjectId};
+use tengine_domain::{AccountId, ProjectId};
 use tengine_ports::{UsageDelta, UsageRecord, UsageSink};
 
-type RowKey = (AccountId, ProjectId, ApiKeyId, DateTime<Utc>);
+type RowKey = (AccountId, ProjectId, UsageSubject, DateTime<Utc>);
 
 /// A bounded in-memory buffer of usage, drained by a flusher.
 pub struct UsageBuffer {
@@ -43,15 +44,15 @@ impl UsageBuffer {
         let rows = std::mem::take(&mut *self.lock());
         let mut deltas: Vec<UsageDelta> = rows
             .into_iter()
-            .map(|((account_id, project_id, key_id, hour), counts)| UsageDelta {
+            .map(|((account_id, project_id, subject, hour), counts)| UsageDelta {
                 hour,
                 account_id,
                 project_id,
-                key_id,
+                subject,
                 counts,
             })
             .collect();
-        deltas.sort_by_key(|d| (d.project_id, d.hour, d.key_id));
+        deltas.sort_by_key(|d| (d.project_id, d.hour, d.subject));
         deltas
     }
 
@@ -60,7 +61,7 @@ impl UsageBuffer {
     pub fn restore(&self, deltas: Vec<UsageDelta>) {
         let mut rows = self.lock();
         for d in deltas {
-            let key = (d.account_id, d.project_id, d.key_id, d.hour);
+            let key = (d.account_id, d.project_id, d.subject, d.hour);
             let room = rows.len() < self.capacity;
             match rows.get_mut(&key) {
                 Some(c) => c.merge(&d.counts),
@@ -87,7 +88,7 @@ impl UsageBuffer {
 
 impl UsageSink for UsageBuffer {
     fn record(&self, r: UsageRecord) {
-        let key = (r.account_id, r.project_id, r.key_id, Granularity::Hour.floor(r.at));
+        let key = (r.account_id, r.project_id, r.subject, Granularity::Hour.floor(r.at));
         let len = {
             let mut rows = self.lock();
             let len = rows.len();
@@ -124,7 +125,7 @@ mod tests {
             at: tengine_domain::time::parse(at).unwrap(),
             account_id: AccountId::from_uuid(Uuid::from_u128(1)),
             project_id: ProjectId::from_uuid(Uuid::from_u128(project)),
-            key_id: ApiKeyId::from_uuid(Uuid::from_u128(key)),
+            subject: tengine_domain::ApiKeyId::from_uuid(Uuid::from_u128(key)).into(),
             status,
             latency_us: 1_500,
         }

@@ -175,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
                 hour: now - Duration::hours(h),
                 account_id: account,
                 project_id: project,
-                key_id: *key,
+                subject: (*key).into(),
                 counts: counts(h as u64),
             });
         }
@@ -209,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
                 hour,
                 account_id: account,
                 project_id: id,
-                key_id: keys[(i % 10) as usize],
+                subject: keys[(i % 10) as usize].into(),
                 counts: counts(i),
             });
             if batch.len() == 10_000 {

@@ -31,8 +31,8 @@ pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, Pl
 pub use error::{CollectFields, FieldError, ValidationError, Validator};
 pub use event::{Event, EventType};
 pub use ids::{
-    AccountId, ApiKeyId, ConnectionId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, SessionId, SigningKeyId,
-    ToolCallId, ToolId, WebhookId,
+    AccountId, ApiKeyId, ConnectionId, DeliveryId, EventId, IntegrationId, ParseIdError, ProjectId, SessionId,
+    SigningKeyId, ToolCallId, ToolId, WebhookId,
 };
 pub use member::{Member, MemberEmail, MemberId, MemberRole};
 pub use page::{Page, PageRequest};

@@ -22,6 +22,31 @@ pub fn histogram_index(latency_ms: u32) -> usize {
     LATENCY_BOUNDS_MS.iter().position(|b| latency_ms <= *b).unwrap_or(LATENCY_BOUNDS_MS.len())
 }
 
+/// Who made a counted request: a key, or the tokens of an integration (OAuth client).
+/// Stored as the id's text, so one rollup column holds both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UsageSubject {
+    /// An API key (or a session acting as it).
+    Key(crate::ApiKeyId),
+    /// An integration's access tokens.
+    Integration(crate::IntegrationId),
+}
+
+impl std::fmt::Display for UsageSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Key(k) => k.fmt(f),
+            Self::Integration(i) => i.fmt(f),
+        }
+    }
+}
+
+impl From<crate::ApiKeyId> for UsageSubject {
+    fn from(k: crate::ApiKeyId) -> Self {
+        Self::Key(k)
+    }
+}
+
 /// One live project's request counts over a range: a row of the account overview.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectTotals {

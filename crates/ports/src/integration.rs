@@ -40,8 +40,11 @@ pub trait IntegrationRepository: Send + Sync {
     ///
     /// # Errors
     /// `Unavailable`.
-    async fn list_connections(&self, integration: IntegrationId, page: PageRequest)
-        -> Result<Page<Connection>, RepoError>;
+    async fn list_connections(
+        &self,
+        integration: IntegrationId,
+        page: PageRequest,
+    ) -> Result<Page<Connection>, RepoError>;
 
     /// Stores an approved authorization request under its code's digest.
     ///

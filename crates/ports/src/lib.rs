@@ -140,7 +140,7 @@ mod mock_store {
         #[async_trait::async_trait]
         impl UsageRepository for Store {
             async fn add_usage(&self, deltas: &[UsageDelta]) -> Result<(), RepoError>;
-            async fn usage_by_hour(&self, project: ProjectId, key: Option<ApiKeyId>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError>;
+            async fn usage_by_hour(&self, project: ProjectId, key: Option<tengine_domain::usage::UsageSubject>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError>;
             async fn usage_by_project(&self, account: AccountId, project: Option<ProjectId>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<tengine_domain::usage::ProjectTotals>, RepoError>;
         }
 

@@ -175,8 +175,11 @@ pub trait Transaction: Send {
     ///
     /// # Errors
     /// `Conflict` if the id exists.
-    async fn insert_integration(&mut self, integration: &Integration, secret: Option<[u8; 32]>)
-        -> Result<(), RepoError>;
+    async fn insert_integration(
+        &mut self,
+        integration: &Integration,
+        secret: Option<[u8; 32]>,
+    ) -> Result<(), RepoError>;
 
     /// Reads an integration of `project` and locks it until the end of the transaction.
     ///

@@ -1,8 +1,8 @@
 //! Usage recording and analytics rollups.
 
 use chrono::{DateTime, Utc};
-use tengine_domain::usage::{ProjectTotals, UsageCounts};
-use tengine_domain::{AccountId, ApiKeyId, ProjectId};
+use tengine_domain::usage::{ProjectTotals, UsageCounts, UsageSubject};
+use tengine_domain::{AccountId, ProjectId};
 
 use crate::RepoError;
 
@@ -15,8 +15,8 @@ pub struct UsageRecord {
     pub account_id: AccountId,
     /// The project it is attributed to.
     pub project_id: ProjectId,
-    /// The key that authenticated it.
-    pub key_id: ApiKeyId,
+    /// The key (or integration) that authenticated it.
+    pub subject: UsageSubject,
     /// The response status.
     pub status: u16,
     /// Time from request to response, in microseconds.
@@ -32,8 +32,8 @@ pub struct UsageDelta {
     pub account_id: AccountId,
     /// The project.
     pub project_id: ProjectId,
-    /// The key.
-    pub key_id: ApiKeyId,
+    /// The key or integration.
+    pub subject: UsageSubject,
     /// What to add.
     pub counts: UsageCounts,
 }
@@ -65,7 +65,7 @@ pub trait UsageRepository: Send + Sync {
     async fn usage_by_hour(
         &self,
         project: ProjectId,
-        key: Option<ApiKeyId>,
+        key: Option<UsageSubject>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, UsageCounts)>, RepoError>;

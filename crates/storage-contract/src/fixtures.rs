@@ -56,7 +56,7 @@ pub fn usage_delta(
     hour: DateTime<Utc>,
     counts: UsageCounts,
 ) -> UsageDelta {
-    UsageDelta { hour, account_id: account, project_id: project, key_id: key, counts }
+    UsageDelta { hour, account_id: account, project_id: project, subject: key.into(), counts }
 }
 
 /// A fresh id for a key that need not be stored (rollups do not require one).

@@ -77,10 +77,8 @@ impl<D: Dialect> TryFrom<ClientRow<D>> for (Integration, Option<[u8; 32]>) {
     type Error = RepoError;
 
     fn try_from(row: ClientRow<D>) -> Result<Self, RepoError> {
-        let secret = row
-            .secret_digest
-            .map(|d| <[u8; 32]>::try_from(d.as_slice()).map_err(RepoError::other))
-            .transpose()?;
+        let secret =
+            row.secret_digest.map(|d| <[u8; 32]>::try_from(d.as_slice()).map_err(RepoError::other)).transpose()?;
         Ok((Integration::try_from(row.integration)?, secret))
     }
 }

@@ -31,8 +31,8 @@ pub use delivery::{attempts_by_delivery, with_attempts, AttemptRow, DeliveryRow}
 pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
 pub use integration::{
-    stored_redirect_uris, ClientRow, CodeRow, ConnectionRow, IntegrationRow, RegistrationRow, TokenRow,
-    CODE_COLUMNS, CONNECTION_COLUMNS, INTEGRATION_COLUMNS,
+    stored_redirect_uris, ClientRow, CodeRow, ConnectionRow, IntegrationRow, RegistrationRow, TokenRow, CODE_COLUMNS,
+    CONNECTION_COLUMNS, INTEGRATION_COLUMNS,
 };
 pub use project::ProjectRow;
 pub use session::{SessionRow, SessionValues, SESSION_COLUMNS};

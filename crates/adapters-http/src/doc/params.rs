@@ -128,6 +128,10 @@ pub struct AnalyticsQuery {
     /// this key of the project.
     #[param(pattern = r"^key_[0-9A-Za-z]{22}$")]
     api_key_id: Option<String>,
+    /// Only the requests made with this integration's OAuth tokens (not combinable with
+    /// `api_key_id`, `tool_id` or `member_id`).
+    #[param(pattern = r"^int_[0-9A-Za-z]{22}$")]
+    integration_id: Option<String>,
     /// Count the calls of this tool made through `/mcp` instead of requests (the tool
     /// dimension; a deleted tool's calls stay countable). `errors` are calls that did not
     /// succeed; `rate_limited` is always 0 (a refused request reaches no tool).

@@ -71,6 +71,10 @@ pub struct AnalyticsBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String, pattern = r"^key_[0-9A-Za-z]{22}$")]
     pub(crate) api_key_id: Option<String>,
+    /// The integration the answer is filtered to; present only when `integration_id` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, pattern = r"^int_[0-9A-Za-z]{22}$")]
+    pub(crate) integration_id: Option<String>,
     /// The tool the answer counts the calls of; present only when `tool_id` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String, pattern = r"^tool_[0-9A-Za-z]{22}$")]

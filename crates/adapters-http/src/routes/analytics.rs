@@ -113,14 +113,25 @@ async fn show(
     Ids(pid): Ids<ProjectId>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<AnalyticsBody>, ApiError> {
-    let q =
-        Query::parse(q.as_deref(), &["start_date", "end_date", "granularity", "api_key_id", "tool_id", "member_id"])?;
+    let q = Query::parse(
+        q.as_deref(),
+        &["start_date", "end_date", "granularity", "api_key_id", "integration_id", "tool_id", "member_id"],
+    )?;
     let range = AnalyticsRange::parse(q.get("start_date"), q.get("end_date"), q.get("granularity"), s.tengine.now())?;
     let key = match q.get("api_key_id") {
         None => None,
         Some(raw) => Some(raw.parse::<ApiKeyId>().map_err(|_| {
             ApiError::from(tengine_domain::ValidationError::from(
                 FieldError::new("api_key_id", "must be an API key id (key_...)")
+                    .with_value(raw.chars().take(64).collect::<String>()),
+            ))
+        })?),
+    };
+    let integration = match q.get("integration_id") {
+        None => None,
+        Some(raw) => Some(raw.parse::<tengine_domain::IntegrationId>().map_err(|_| {
+            ApiError::from(tengine_domain::ValidationError::from(
+                FieldError::new("integration_id", "must be an integration id (int_...)")
                     .with_value(raw.chars().take(64).collect::<String>()),
             ))
         })?),
@@ -141,7 +152,8 @@ async fn show(
             ApiError::from(tengine_domain::ValidationError::from(FieldError::new("member_id", reason)))
         })?),
     };
-    let filter = AnalyticsFilter { api_key_id: key, tool_id: tool, member_id: member.clone() };
+    let filter =
+        AnalyticsFilter { api_key_id: key, integration_id: integration, tool_id: tool, member_id: member.clone() };
     let a = s.tengine.analytics(&who, pid, range, filter).await?;
     Ok(Json(AnalyticsBody {
         project_id: a.project_id.to_string(),
@@ -149,6 +161,7 @@ async fn show(
         end_date: time::format(a.range.end),
         granularity: a.range.granularity.as_str(),
         api_key_id: key.map(|k| k.to_string()),
+        integration_id: integration.map(|i| i.to_string()),
         tool_id: tool.map(|t| t.to_string()),
         member_id: member.map(|m| m.as_str().to_owned()),
         totals: CountsBody::new(None, &a.totals),

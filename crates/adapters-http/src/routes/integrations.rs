@@ -108,9 +108,12 @@ type ConnectionList = crate::dto::ListSchema<ConnectionBody>;
 
 fn patch(b: PatchBody) -> Result<IntegrationPatch, ValidationError> {
     use tengine_domain::CollectFields;
-    let (name, redirect_uris, permissions) =
-        (b.name.required("name", Ok), b.redirect_uris.required("redirect_uris", Ok), b.permissions.required("permissions", Ok))
-            .collect_fields()?;
+    let (name, redirect_uris, permissions) = (
+        b.name.required("name", Ok),
+        b.redirect_uris.required("redirect_uris", Ok),
+        b.permissions.required("permissions", Ok),
+    )
+        .collect_fields()?;
     IntegrationPatch::parse(IntegrationPatchDraft { name, redirect_uris, permissions })
 }
 
@@ -502,22 +505,29 @@ async fn consent_request(
 async fn consent(
     State(s): State<AppState>,
     Auth(who): Auth,
+    idempotency: Idempotency,
     RawQuery(q): RawQuery,
     ApiJson(body): ApiJson<DecisionBody>,
-) -> Result<Json<RedirectBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = authorize_params(q.as_deref())?;
     let granted = body.permissions.map(|p| PermissionSet::parse_list("permissions", &p)).transpose()?;
     let request = s.tengine.authorize_request(&params).await.map_err(unusable)?;
-    let state = request.state.as_deref();
-    if !body.approve {
-        // Only someone who could approve may send the refusal on.
-        who.require(tengine_domain::Permission::Admin).map_err(tengine_application::AppError::from)?;
-        s.tengine.get_project(&who, request.integration.project_id).await?;
-        let to = redirect_with(&request.redirect_uri, &[("error", "access_denied"), ("error_description", "the request was denied")], state);
-        return Ok(Json(RedirectBody { redirect_to: to }));
-    }
-    let code = s.tengine.approve_authorization(&who, &request, granted).await?;
-    let scope = scope_of(granted.unwrap_or(request.permissions));
-    let to = redirect_with(&request.redirect_uri, &[("code", code.expose_secret()), ("scope", &scope)], state);
-    Ok(Json(RedirectBody { redirect_to: to }))
+    let project = request.integration.project_id;
+    idempotency
+        .run(&s, &who, Guarded::Consent { project }, async {
+            let state = request.state.as_deref();
+            let to = if body.approve {
+                let code = s.tengine.approve_authorization(&who, &request, granted).await?;
+                let scope = scope_of(granted.unwrap_or(request.permissions));
+                redirect_with(&request.redirect_uri, &[("code", code.expose_secret()), ("scope", &scope)], state)
+            } else {
+                // Only someone who could approve may send the refusal on.
+                who.require(tengine_domain::Permission::Admin).map_err(tengine_application::AppError::from)?;
+                s.tengine.get_project(&who, project).await?;
+                let denied = [("error", "access_denied"), ("error_description", "the request was denied")];
+                redirect_with(&request.redirect_uri, &denied, state)
+            };
+            Ok(Json(RedirectBody { redirect_to: to }).into_response())
+        })
+        .await
 }

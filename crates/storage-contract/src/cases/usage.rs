@@ -28,7 +28,7 @@ pub async fn usage_rows_are_created_then_accumulated_in_every_counter<S: Store>(
     let total = sum_of([&c1, &c2, &c3]);
     let read = store.usage_by_hour(p.id, None, hour(0), hour(1)).await.expect("read");
     assert_eq!(read, vec![(hour(0), total.clone())]);
-    let read = store.usage_by_hour(p.id, Some(k), hour(0), hour(1)).await.expect("read");
+    let read = store.usage_by_hour(p.id, Some(k.into()), hour(0), hour(1)).await.expect("read");
     assert_eq!(read, vec![(hour(0), total)]);
 }
 
@@ -53,11 +53,11 @@ pub async fn usage_is_summed_over_keys_or_read_for_one_key<S: Store>(store: &S) 
 
     let all = store.usage_by_hour(p.id, None, hour(0), hour(2)).await.expect("read");
     assert_eq!(all, vec![(hour(0), sum_of([&c[0], &c[1]])), (hour(1), c[2].clone())]);
-    let first = store.usage_by_hour(p.id, Some(k1), hour(0), hour(2)).await.expect("read");
+    let first = store.usage_by_hour(p.id, Some(k1.into()), hour(0), hour(2)).await.expect("read");
     assert_eq!(first, vec![(hour(0), c[0].clone()), (hour(1), c[2].clone())]);
-    let second = store.usage_by_hour(p.id, Some(k2), hour(0), hour(2)).await.expect("read");
+    let second = store.usage_by_hour(p.id, Some(k2.into()), hour(0), hour(2)).await.expect("read");
     assert_eq!(second, vec![(hour(0), c[1].clone())]);
-    let foreign_key = store.usage_by_hour(p.id, Some(k3), hour(0), hour(2)).await.expect("read");
+    let foreign_key = store.usage_by_hour(p.id, Some(k3.into()), hour(0), hour(2)).await.expect("read");
     assert_eq!(foreign_key, vec![]);
 }
 
@@ -121,7 +121,7 @@ pub async fn usage_of_a_soft_deleted_project_still_counts<S: Store>(store: &S) {
     tx.commit().await.expect("commit");
     let k = key_id();
     store.add_usage(&[usage_delta(acct.id, p.id, k, hour(0), usage_counts(1))]).await.expect("add");
-    let read = store.usage_by_hour(p.id, Some(k), hour(0), hour(1)).await.expect("read");
+    let read = store.usage_by_hour(p.id, Some(k.into()), hour(0), hour(1)).await.expect("read");
     assert_eq!(read, vec![(hour(0), usage_counts(1))]);
 }
 
@@ -164,7 +164,7 @@ pub async fn concurrent_usage_flushes_all_land<S: Store>(store: &S) {
     let expected = sum_of(&vec![each.clone(); keys.len()]);
     let read = store.usage_by_hour(p.id, None, hour(0), hour(4)).await.expect("read");
     assert_eq!(read, (0..4).map(|h| (hour(h), expected.clone())).collect::<Vec<_>>());
-    let one = store.usage_by_hour(p.id, Some(keys[3]), hour(2), hour(3)).await.expect("read");
+    let one = store.usage_by_hour(p.id, Some(keys[3].into()), hour(2), hour(3)).await.expect("read");
     assert_eq!(one, vec![(hour(2), each)]);
 }
 
