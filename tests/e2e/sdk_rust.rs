@@ -183,6 +183,43 @@ async fn tools_are_managed_from_rust_and_the_secret_never_comes_back() {
 }
 
 #[tokio::test]
+async fn integrations_are_managed_from_rust_and_the_secret_is_shown_once() {
+    use tengineai::models::{CreateIntegration, SetClientRegistrationRequest, UpdateIntegration};
+    let app = app().await;
+    let client = client(&app, app.admin_key());
+    let project = client.projects().create(&CreateProject { name: "p".into(), description: None }).await.unwrap();
+    let new = CreateIntegration {
+        name: "Agent".into(),
+        redirect_uris: vec!["http://127.0.0.1/callback".into()],
+        permissions: vec!["read".into(), "write".into()],
+        client_type: Some("confidential".into()),
+    };
+    let created = client.integrations().create(&project.id, &new).await.unwrap();
+    let secret = created.client_secret.clone().unwrap();
+    assert!(secret.starts_with("tng_ocs_") && created.client_id == created.id);
+    let shown = client.integrations().retrieve(&project.id, &created.id).await.unwrap();
+    assert!(shown.client_secret.is_none(), "the secret is shown once");
+    let narrowed = UpdateIntegration { permissions: Some(vec!["read".into()]), ..UpdateIntegration::default() };
+    let updated = client.integrations().update(&project.id, &created.id, &narrowed).await.unwrap();
+    assert_eq!(updated.permissions, ["read"]);
+    let rotated = client.integrations().rotate_secret(&project.id, &created.id).await.unwrap();
+    assert!(rotated.client_secret.is_some_and(|s| s != secret));
+    let listed = client.integrations().list(&project.id, None, None).await.unwrap();
+    assert_eq!(listed.data.len(), 1);
+    assert!(client.integrations().connections(&project.id, &created.id, None, None).await.unwrap().data.is_empty());
+    assert!(!client.integrations().registration(&project.id).await.unwrap().enabled, "off by default");
+    let on = SetClientRegistrationRequest { enabled: true, permissions: Some(vec!["read".into()]) };
+    let policy = client.integrations().set_registration(&project.id, &on).await.unwrap();
+    assert!(policy.enabled && policy.permissions == ["read"]);
+    let bad = CreateIntegration { redirect_uris: vec!["http://evil.example/cb".into()], ..new };
+    let err = client.integrations().create(&project.id, &bad).await.unwrap_err();
+    assert_eq!(err.api().unwrap().details["field"], "redirect_uris[0]");
+    client.integrations().delete(&project.id, &created.id).await.unwrap();
+    let gone = client.integrations().retrieve(&project.id, &created.id).await.unwrap_err();
+    assert!(gone.api().unwrap().is_not_found());
+}
+
+#[tokio::test]
 async fn member_sessions_signing_keys_and_the_call_log_from_rust() {
     let app = app().await;
     let client = client(&app, app.admin_key());

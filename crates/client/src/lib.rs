@@ -30,7 +30,7 @@ use serde::Serialize;
 
 pub use error::{ApiError, Error};
 pub use resources::{
-    Analytics, ApiKeys, Events, Mcp, Projects, SigningKeys, ToolCallFilter, ToolCalls, Tools, Webhooks,
+    Analytics, ApiKeys, Events, Integrations, Mcp, Projects, SigningKeys, ToolCallFilter, ToolCalls, Tools, Webhooks,
 };
 
 /// The hosted API's base URL.
@@ -163,6 +163,11 @@ impl TengineAI {
     /// See [`Error`].
     pub async fn me(&self) -> Result<models::Me, Error> {
         self.get("/me", &[]).await
+    }
+
+    /// Integrations: the OAuth clients of projects, and their connections.
+    pub fn integrations(&self) -> Integrations<'_> {
+        Integrations(self)
     }
 
     /// Projects' event logs.

@@ -31,6 +31,11 @@ pub type CreateTool = CreateToolRequest;
 /// `PATCH /projects/{id}/tools/{tool_id}`.
 pub type UpdateTool = UpdateToolRequest;
 
+/// `POST /projects/{id}/integrations`.
+pub type CreateIntegration = CreateIntegrationRequest;
+/// `PATCH /projects/{id}/integrations/{integration_id}`.
+pub type UpdateIntegration = UpdateIntegrationRequest;
+
 /// A page of a list: `{"data": [...], "pagination": {...}}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Page<T> {
@@ -73,4 +78,7 @@ pub struct AnalyticsQuery {
     /// Only this key's usage.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
+    /// Only the requests made with this integration's OAuth tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<String>,
 }

@@ -325,6 +325,128 @@ impl<'a> Tools<'a> {
     }
 }
 
+/// `client.integrations()`.
+pub struct Integrations<'a>(pub(crate) &'a TengineAI);
+
+impl<'a> Integrations<'a> {
+    /// One page of a project's integrations (OAuth clients).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(
+        &self,
+        project_id: &str,
+        page: Option<u32>,
+        per_page: Option<u32>,
+    ) -> Result<Page<crate::models::Integration>, Error> {
+        self.0.get(&format!("/projects/{project_id}/integrations"), &paging(page, per_page)).await
+    }
+
+    /// Every integration of a project, fetched page by page as the stream is read.
+    pub fn list_all(&self, project_id: &str) -> impl Stream<Item = Result<crate::models::Integration, Error>> + 'a {
+        all(self.0, format!("/projects/{project_id}/integrations"), 100)
+    }
+
+    /// Creates an integration; a confidential client's `client_secret` is in this
+    /// answer only.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn create(
+        &self,
+        project_id: &str,
+        body: &crate::models::CreateIntegration,
+    ) -> Result<crate::models::Integration, Error> {
+        self.0.send(Method::POST, &format!("/projects/{project_id}/integrations"), Some(body)).await
+    }
+
+    /// Gets an integration.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn retrieve(&self, project_id: &str, integration_id: &str) -> Result<crate::models::Integration, Error> {
+        self.0.get(&format!("/projects/{project_id}/integrations/{integration_id}"), &[]).await
+    }
+
+    /// Updates an integration (narrowed permissions narrow its connections too).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn update(
+        &self,
+        project_id: &str,
+        integration_id: &str,
+        body: &crate::models::UpdateIntegration,
+    ) -> Result<crate::models::Integration, Error> {
+        self.0.send(Method::PATCH, &format!("/projects/{project_id}/integrations/{integration_id}"), Some(body)).await
+    }
+
+    /// Deletes an integration: every connection's tokens stop working.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn delete(&self, project_id: &str, integration_id: &str) -> Result<(), Error> {
+        self.0.delete_empty(&format!("/projects/{project_id}/integrations/{integration_id}")).await
+    }
+
+    /// Gives a confidential client a new secret (in this answer only).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn rotate_secret(
+        &self,
+        project_id: &str,
+        integration_id: &str,
+    ) -> Result<crate::models::Integration, Error> {
+        let path = format!("/projects/{project_id}/integrations/{integration_id}/rotate-secret");
+        self.0.send::<(), _>(Method::POST, &path, None).await
+    }
+
+    /// One page of an integration's connections (grants).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn connections(
+        &self,
+        project_id: &str,
+        integration_id: &str,
+        page: Option<u32>,
+        per_page: Option<u32>,
+    ) -> Result<Page<crate::models::IntegrationConnection>, Error> {
+        let path = format!("/projects/{project_id}/integrations/{integration_id}/connections");
+        self.0.get(&path, &paging(page, per_page)).await
+    }
+
+    /// Disconnects a connection: its tokens stop working at once.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn disconnect(&self, project_id: &str, integration_id: &str, connection_id: &str) -> Result<(), Error> {
+        let path = format!("/projects/{project_id}/integrations/{integration_id}/connections/{connection_id}");
+        self.0.delete_empty(&path).await
+    }
+
+    /// The project's dynamic client registration policy (RFC 7591; off by default).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn registration(&self, project_id: &str) -> Result<crate::models::ClientRegistrationPolicy, Error> {
+        self.0.get(&format!("/projects/{project_id}/client-registration"), &[]).await
+    }
+
+    /// Sets the project's dynamic client registration policy (needs `admin`).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn set_registration(
+        &self,
+        project_id: &str,
+        body: &crate::models::SetClientRegistrationRequest,
+    ) -> Result<crate::models::ClientRegistrationPolicy, Error> {
+        self.0.send(Method::PUT, &format!("/projects/{project_id}/client-registration"), Some(body)).await
+    }
+}
+
 /// `client.events()`.
 pub struct Events<'a>(pub(crate) &'a TengineAI);
 
@@ -363,6 +485,7 @@ impl Analytics<'_> {
             ("end_date", &query.end_date),
             ("granularity", &query.granularity),
             ("api_key_id", &query.api_key_id),
+            ("integration_id", &query.integration_id),
         ] {
             if let Some(v) = v {
                 q.push((k, v.clone()));

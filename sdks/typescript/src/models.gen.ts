@@ -119,6 +119,28 @@ export interface ApiKey {
   revokedAt: string | null;
 }
 
+/** Whether clients may register themselves with the project (RFC 7591). */
+export interface ClientRegistrationPolicy {
+  /** Whether `POST /oauth/projects/{project_id}/register` accepts clients. */
+  enabled: boolean;
+  /** The most a registered client may ask for. */
+  permissions: Permission[];
+}
+
+/** Where the browser goes next. */
+export interface ConsentDecision {
+  /** The client's redirect URI with `code` and `state` (or `error`). */
+  redirectTo: string;
+}
+
+/** The consent decision. */
+export interface ConsentDecisionRequest {
+  /** Approve (a code is issued) or deny (`access_denied` goes back to the client). */
+  approve: boolean;
+  /** What to grant: at most what was asked (default: all of it). */
+  permissions?: Permission[] | null;
+}
+
 /** A console sign-in: the bearer token that stands for the key in the browser. */
 export interface ConsoleSession {
   /** The bearer token (`tng_cs_...`), shown in this answer only. */
@@ -135,6 +157,18 @@ export interface CreateApiKeyRequest {
   permissions: Permission[];
   /** A future time, no later than the creating key's own expiry; when omitted (or null) the key inherits the creating key's expiry. */
   expiresAt?: string | null;
+}
+
+/** A new integration. */
+export interface CreateIntegrationRequest {
+  /** Shown on the consent page: 1 to 100 characters after trimming. */
+  name: string;
+  /** 1 to 10 absolute URIs without fragments: `https`, loopback `http` (any port matches), or a native app's private-use scheme (`com.example.app:/cb`). */
+  redirectUris: string[];
+  /** The most the integration may ask for; the caller must hold each. */
+  permissions: Permission[];
+  /** `public` (no secret, PKCE only) or `confidential` (default: gets a `client_secret`). */
+  clientType?: string | null;
 }
 
 /** A new portal session. */
@@ -287,6 +321,72 @@ export interface HeaderPair {
   name: string;
   /** `value`. */
   value: string;
+}
+
+/** An integration (an OAuth client of the project); `client_secret` only on create and rotate-secret of a confidential client. */
+export interface Integration {
+  /** The integration's id. */
+  id: string;
+  /** The project its tokens reach. */
+  projectId: string;
+  /** What the consent page shows. */
+  name: string;
+  /** The OAuth `client_id` (the same as `id`). */
+  clientId: string;
+  /** `public` (PKCE only) or `confidential` (authenticates with its secret). */
+  clientType: string;
+  /** Where authorization answers may be sent (loopback `http` redirects match any port). */
+  redirectUris: string[];
+  /** The most the integration may ask for. */
+  permissions: Permission[];
+  /** Registered by the client itself (RFC 7591) rather than by an admin. */
+  dynamic: boolean;
+  /** The client secret. Present only in the create and rotate-secret responses of a confidential client. */
+  clientSecret?: string;
+  /** When it was created. */
+  createdAt: string;
+  /** When it was last changed. */
+  updatedAt: string;
+}
+
+/** What the consent page shows of an authorization request. */
+export interface ConsentRequest {
+  /** The integration asking. */
+  integration: Integration;
+  /** The project it would reach. */
+  projectId: string;
+  /** The project's name. */
+  projectName: string;
+  /** What it asks for. */
+  permissions: Permission[];
+  /** Where the answer will be sent. */
+  redirectUri: string;
+  /** The audience asked for (RFC 8707), or null. */
+  resource: string | null;
+}
+
+/** A connection: one grant of the integration, and every token issued from it. */
+export interface IntegrationConnection {
+  /** The connection's id. */
+  id: string;
+  /** The integration. */
+  integrationId: string;
+  /** The project. */
+  projectId: string;
+  /** The key (or the key of the console session) that approved it. */
+  approvedBy: string;
+  /** What its tokens may do. */
+  permissions: Permission[];
+  /** The same as an OAuth `scope`. */
+  scope: string;
+  /** The audience its tokens are bound to (RFC 8707), or null. */
+  resource: string | null;
+  /** When it was approved. */
+  createdAt: string;
+  /** When a token of it last authenticated (written at most once a minute), or null. */
+  lastUsedAt: string | null;
+  /** When it was disconnected, or null while live. */
+  revokedAt: string | null;
 }
 
 /** Who is calling: the key behind the request and what it may do. */
@@ -493,6 +593,14 @@ export interface SessionTokenRequest {
   memberAssertion: string;
 }
 
+/** The client registration policy to set. */
+export interface SetClientRegistrationRequest {
+  /** Whether clients may register themselves (RFC 7591). */
+  enabled: boolean;
+  /** The most a registered client may ask for (default read and write). */
+  permissions?: Permission[] | null;
+}
+
 /** A project's public key for member assertions. */
 export interface SigningKey {
   /** Its id. */
@@ -627,6 +735,16 @@ export interface UpdateApiKeyRequest {
   expiresAt?: string | null;
 }
 
+/** Changes to an integration: an absent field is left unchanged. Narrowing `permissions` narrows every connection too. */
+export interface UpdateIntegrationRequest {
+  /** A new name; `null` is refused. */
+  name?: string;
+  /** New redirect URIs, replacing the old; `null` is refused. */
+  redirectUris?: string[];
+  /** New permissions; `null` is refused. */
+  permissions?: Permission[];
+}
+
 /** Changes to a project: an absent field is left unchanged. */
 export interface UpdateProjectRequest {
   /** A new name (1..=100 characters after trimming); `null` is refused. */
@@ -713,6 +831,8 @@ export interface Analytics {
   granularity: Granularity;
   /** The key the answer is filtered to; present only when `api_key_id` was given. */
   apiKeyId?: string;
+  /** The integration the answer is filtered to; present only when `integration_id` was given. */
+  integrationId?: string;
   /** The tool the answer counts the calls of; present only when `tool_id` was given. */
   toolId?: string;
   /** The member the answer counts the calls of; present only when `member_id` was given. */

@@ -35,6 +35,36 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Whether clients may register themselves with the project (RFC 7591).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRegistrationPolicy {
+    /// Whether `POST /oauth/projects/{project_id}/register` accepts clients.
+    pub enabled: bool,
+    /// The most a registered client may ask for.
+    ///
+    /// One of `read`, `write`, `webhook`, `admin`.
+    pub permissions: Vec<String>,
+}
+
+/// Where the browser goes next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentDecision {
+    /// The client's redirect URI with `code` and `state` (or `error`).
+    pub redirect_to: String,
+}
+
+/// The consent decision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConsentDecisionRequest {
+    /// Approve (a code is issued) or deny (`access_denied` goes back to the client).
+    pub approve: bool,
+    /// What to grant: at most what was asked (default: all of it).
+    ///
+    /// One of `read`, `write`, `webhook`, `admin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
 /// A console sign-in: the bearer token that stands for the key in the browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsoleSession {
@@ -57,6 +87,23 @@ pub struct CreateApiKeyRequest {
     /// the key inherits the creating key's expiry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new integration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateIntegrationRequest {
+    /// Shown on the consent page: 1 to 100 characters after trimming.
+    pub name: String,
+    /// 1 to 10 absolute URIs without fragments: `https`, loopback `http` (any port
+    /// matches), or a native app's private-use scheme (`com.example.app:/cb`).
+    pub redirect_uris: Vec<String>,
+    /// The most the integration may ask for; the caller must hold each.
+    ///
+    /// One of `read`, `write`, `webhook`, `admin`.
+    pub permissions: Vec<String>,
+    /// `public` (no secret, PKCE only) or `confidential` (default: gets a `client_secret`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<String>,
 }
 
 /// A new portal session.
@@ -260,6 +307,84 @@ pub struct HeaderPair {
     pub name: String,
     /// `value`.
     pub value: String,
+}
+
+/// An integration (an OAuth client of the project); `client_secret` only on create and
+/// rotate-secret of a confidential client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Integration {
+    /// The integration's id.
+    pub id: String,
+    /// The project its tokens reach.
+    pub project_id: String,
+    /// What the consent page shows.
+    pub name: String,
+    /// The OAuth `client_id` (the same as `id`).
+    pub client_id: String,
+    /// `public` (PKCE only) or `confidential` (authenticates with its secret).
+    pub client_type: String,
+    /// Where authorization answers may be sent (loopback `http` redirects match any port).
+    pub redirect_uris: Vec<String>,
+    /// The most the integration may ask for.
+    ///
+    /// One of `read`, `write`, `webhook`, `admin`.
+    pub permissions: Vec<String>,
+    /// Registered by the client itself (RFC 7591) rather than by an admin.
+    pub dynamic: bool,
+    /// The client secret. Present only in the create and rotate-secret responses of a
+    /// confidential client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the consent page shows of an authorization request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentRequest {
+    /// The integration asking.
+    pub integration: Integration,
+    /// The project it would reach.
+    pub project_id: String,
+    /// The project's name.
+    pub project_name: String,
+    /// What it asks for.
+    ///
+    /// One of `read`, `write`, `webhook`, `admin`.
+    pub permissions: Vec<String>,
+    /// Where the answer will be sent.
+    pub redirect_uri: String,
+    /// The audience asked for (RFC 8707), or null.
+    pub resource: Option<String>,
+}
+
+/// A connection: one grant of the integration, and every token issued from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationConnection {
+    /// The connection's id.
+    pub id: String,
+    /// The integration.
+    pub integration_id: String,
+    /// The project.
+    pub project_id: String,
+    /// The key (or the key of the console session) that approved it.
+    pub approved_by: String,
+    /// What its tokens may do.
+    ///
+    /// One of `read`, `write`, `webhook`, `admin`.
+    pub permissions: Vec<String>,
+    /// The same as an OAuth `scope`.
+    pub scope: String,
+    /// The audience its tokens are bound to (RFC 8707), or null.
+    pub resource: Option<String>,
+    /// When it was approved.
+    pub created_at: DateTime<Utc>,
+    /// When a token of it last authenticated (written at most once a minute), or null.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was disconnected, or null while live.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// Who is calling: the key behind the request and what it may do.
@@ -497,6 +622,18 @@ pub struct SessionTokenRequest {
     pub member_assertion: String,
 }
 
+/// The client registration policy to set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SetClientRegistrationRequest {
+    /// Whether clients may register themselves (RFC 7591).
+    pub enabled: bool,
+    /// The most a registered client may ask for (default read and write).
+    ///
+    /// One of `read`, `write`, `webhook`, `admin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
 /// A project's public key for member assertions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SigningKey {
@@ -656,6 +793,23 @@ pub struct UpdateApiKeyRequest {
     pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
+/// Changes to an integration: an absent field is left unchanged. Narrowing
+/// `permissions` narrows every connection too.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateIntegrationRequest {
+    /// A new name; `null` is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New redirect URIs, replacing the old; `null` is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    /// New permissions; `null` is refused.
+    ///
+    /// One of `read`, `write`, `webhook`, `admin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
 /// Changes to a project: an absent field is left unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UpdateProjectRequest {
@@ -783,6 +937,9 @@ pub struct Analytics {
     /// The key the answer is filtered to; present only when `api_key_id` was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
+    /// The integration the answer is filtered to; present only when `integration_id` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<String>,
     /// The tool the answer counts the calls of; present only when `tool_id` was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_id: Option<String>,

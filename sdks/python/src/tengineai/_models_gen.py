@@ -22,12 +22,17 @@ __all__ = [
     "ToolHttpMethod",
     "ToolMemberIdentity",
     "ApiKey",
+    "ClientRegistrationPolicy",
+    "ConsentDecision",
     "ConsoleSession",
     "DeliveryAttempt",
     "Delivery",
     "Event",
     "FailingWebhook",
     "HeaderPair",
+    "Integration",
+    "ConsentRequest",
+    "IntegrationConnection",
     "Me",
     "MeSession",
     "Pagination",
@@ -107,6 +112,38 @@ class ApiKey:
             last_used_at=parse_datetime(d.get("last_used_at")),
             revoked_at=parse_datetime(d.get("revoked_at")),
             raw={k: v for k, v in d.items() if k not in ("key",)},
+        )
+
+
+@dataclass
+class ClientRegistrationPolicy:
+    """Whether clients may register themselves with the project (RFC 7591)."""
+
+    enabled: bool = False
+    permissions: List[str] = field(default_factory=list)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ClientRegistrationPolicy":
+        return cls(
+            enabled=bool(d.get("enabled", False)),
+            permissions=list(d.get("permissions") or []),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class ConsentDecision:
+    """Where the browser goes next."""
+
+    redirect_to: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ConsentDecision":
+        return cls(
+            redirect_to=d.get("redirect_to", ""),
+            raw=dict(d),
         )
 
 
@@ -236,6 +273,100 @@ class HeaderPair:
         return cls(
             name=d.get("name", ""),
             value=d.get("value", ""),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class Integration:
+    """An integration (an OAuth client of the project); `client_secret` only on create and
+    rotate-secret of a confidential client."""
+
+    id: str
+    project_id: str = ""
+    name: str = ""
+    client_id: str = ""
+    client_type: str = ""
+    redirect_uris: List[str] = field(default_factory=list)
+    permissions: List[str] = field(default_factory=list)
+    dynamic: bool = False
+    client_secret: Optional[str] = None
+    created_at: Optional[datetime] = None
+    updated_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Integration":
+        return cls(
+            id=d["id"],
+            project_id=d.get("project_id", ""),
+            name=d.get("name", ""),
+            client_id=d.get("client_id", ""),
+            client_type=d.get("client_type", ""),
+            redirect_uris=list(d.get("redirect_uris") or []),
+            permissions=list(d.get("permissions") or []),
+            dynamic=bool(d.get("dynamic", False)),
+            client_secret=d.get("client_secret"),
+            created_at=parse_datetime(d.get("created_at")),
+            updated_at=parse_datetime(d.get("updated_at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class ConsentRequest:
+    """What the consent page shows of an authorization request."""
+
+    integration: Integration = field(default_factory=Integration)
+    project_id: str = ""
+    project_name: str = ""
+    permissions: List[str] = field(default_factory=list)
+    redirect_uri: str = ""
+    resource: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ConsentRequest":
+        return cls(
+            integration=Integration.from_dict(d.get("integration") or {}),
+            project_id=d.get("project_id", ""),
+            project_name=d.get("project_name", ""),
+            permissions=list(d.get("permissions") or []),
+            redirect_uri=d.get("redirect_uri", ""),
+            resource=d.get("resource"),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class IntegrationConnection:
+    """A connection: one grant of the integration, and every token issued from it."""
+
+    id: str
+    integration_id: str = ""
+    project_id: str = ""
+    approved_by: str = ""
+    permissions: List[str] = field(default_factory=list)
+    scope: str = ""
+    resource: Optional[str] = None
+    created_at: Optional[datetime] = None
+    last_used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "IntegrationConnection":
+        return cls(
+            id=d["id"],
+            integration_id=d.get("integration_id", ""),
+            project_id=d.get("project_id", ""),
+            approved_by=d.get("approved_by", ""),
+            permissions=list(d.get("permissions") or []),
+            scope=d.get("scope", ""),
+            resource=d.get("resource"),
+            created_at=parse_datetime(d.get("created_at")),
+            last_used_at=parse_datetime(d.get("last_used_at")),
+            revoked_at=parse_datetime(d.get("revoked_at")),
             raw=dict(d),
         )
 
@@ -698,6 +829,7 @@ class Analytics:
     end_date: Optional[datetime] = None
     granularity: str = ""
     api_key_id: Optional[str] = None
+    integration_id: Optional[str] = None
     tool_id: Optional[str] = None
     member_id: Optional[str] = None
     totals: UsageCounts = field(default_factory=UsageCounts)
@@ -712,6 +844,7 @@ class Analytics:
             end_date=parse_datetime(d.get("end_date")),
             granularity=d.get("granularity", ""),
             api_key_id=d.get("api_key_id"),
+            integration_id=d.get("integration_id"),
             tool_id=d.get("tool_id"),
             member_id=d.get("member_id"),
             totals=UsageCounts.from_dict(d.get("totals") or {}),
