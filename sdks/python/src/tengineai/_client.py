@@ -20,6 +20,7 @@ from .resources import (
     MeResource,
     SigningKeysResource,
     ToolCallsResource,
+    IntegrationsResource,
     ToolsResource,
     WebhooksResource,
 )
@@ -70,6 +71,7 @@ class TengineAI:
         self.api_keys = ApiKeysResource(self._http)
         self.webhooks = WebhooksResource(self._http)
         self.tools = ToolsResource(self._http)
+        self.integrations = IntegrationsResource(self._http)
         self.tool_calls = ToolCallsResource(self._http)
         self.signing_keys = SigningKeysResource(self._http)
         self.mcp = McpResource(self._http)

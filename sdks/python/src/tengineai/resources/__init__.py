@@ -3,6 +3,7 @@
 from .analytics import AnalyticsResource
 from .api_keys import ApiKeysResource
 from .events import EventsResource
+from .integrations import IntegrationsResource
 from .execution import McpResource, MeResource, SigningKeysResource, ToolCallsResource
 from .projects import ProjectsResource
 from .tools import ToolsResource
@@ -12,6 +13,7 @@ __all__ = [
     "AnalyticsResource",
     "ApiKeysResource",
     "EventsResource",
+    "IntegrationsResource",
     "McpResource",
     "MeResource",
     "ProjectsResource",

@@ -19,6 +19,7 @@ class AnalyticsResource(Resource):
         end_date: Optional[DateLike] = None,
         granularity: Optional[str] = None,
         api_key_id: Optional[str] = None,
+        integration_id: Optional[str] = None,
     ) -> Analytics:
         """Usage of ``[start_date, end_date)`` (default: the last 7 days) in ``hour``, ``day``
         (default), ``week`` or ``month`` buckets. Dates may be ``date``, ``datetime`` or str."""
@@ -27,6 +28,7 @@ class AnalyticsResource(Resource):
             "end_date": format_date_param(end_date) if end_date is not None else None,
             "granularity": granularity,
             "api_key_id": api_key_id,
+            "integration_id": integration_id,
         }
         return Analytics.from_dict(self._http.request("GET", path("projects", project_id, "analytics"), params=params))
 
