@@ -5,6 +5,7 @@ import { ApiKeys } from './resources/api-keys.js';
 import { Events } from './resources/events.js';
 import { Mcp, PortalSessions, Sessions, SigningKeys, ToolCalls, type Me } from './resources/execution.js';
 import { Projects } from './resources/projects.js';
+import { Integrations } from './resources/integrations.js';
 import { Tools } from './resources/tools.js';
 import { Webhooks } from './resources/webhooks.js';
 
@@ -21,6 +22,8 @@ export class TengineAI extends APIClient {
   readonly apiKeys: ApiKeys;
   readonly webhooks: Webhooks;
   readonly tools: Tools;
+  /** OAuth 2.1 clients of projects, their connections and the registration policy. */
+  readonly integrations: Integrations;
   readonly events: Events;
   readonly analytics: AnalyticsResource;
   readonly toolCalls: ToolCalls;
@@ -35,6 +38,7 @@ export class TengineAI extends APIClient {
     this.apiKeys = new ApiKeys(this);
     this.webhooks = new Webhooks(this);
     this.tools = new Tools(this);
+    this.integrations = new Integrations(this);
     this.events = new Events(this);
     this.analytics = new AnalyticsResource(this);
     this.toolCalls = new ToolCalls(this);

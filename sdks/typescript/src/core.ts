@@ -60,7 +60,7 @@ export interface RequestOptions {
 export type QueryValue = string | number | boolean | Date | null | undefined;
 
 export interface RequestSpec {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, QueryValue> | undefined;
   body?: unknown;

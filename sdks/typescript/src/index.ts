@@ -32,6 +32,9 @@ export type {
   FailingWebhook,
   ProjectTotals,
   RequestTotals,
+  ClientRegistrationPolicy,
+  Integration,
+  IntegrationConnection,
   ErrorCode,
   Event,
   EventType,
@@ -57,6 +60,12 @@ export type {
   WebhookUpdateParams,
   Webhooks,
 } from './resources/webhooks.js';
+export type {
+  ClientRegistrationParams,
+  IntegrationCreateParams,
+  IntegrationUpdateParams,
+  Integrations,
+} from './resources/integrations.js';
 export type { ToolCreateParams, ToolTestParams, ToolTestResult, ToolUpdateParams, Tools } from './resources/tools.js';
 export type {
   ConsoleSession,

@@ -12,6 +12,9 @@ import type * as gen from './models.gen.js';
 export type {
   AccountAnalytics,
   ApiKey,
+  ClientRegistrationPolicy,
+  Integration,
+  IntegrationConnection,
   Delivery,
   DeliveryAttempt,
   DeliveryStatus,

@@ -11,6 +11,8 @@ export interface AnalyticsParams {
   granularity?: Granularity | undefined;
   /** Only the requests of this key. */
   apiKeyId?: string | undefined;
+  /** Only the requests made with this integration's OAuth tokens. */
+  integrationId?: string | undefined;
   /** Count this tool's calls through `/mcp` instead of requests. */
   toolId?: string | undefined;
   /** Count the tool calls made for this member. */
@@ -54,6 +56,7 @@ export class AnalyticsResource extends Resource {
           end_date: params.endDate,
           granularity: params.granularity,
           api_key_id: params.apiKeyId,
+          integration_id: params.integrationId,
           tool_id: params.toolId,
           member_id: params.memberId,
         },
