@@ -26,7 +26,10 @@ export CARGO_TARGET_DIR="$target"
 status=0
 for backend in sqlite postgres; do
   log="$(mktemp)"
-  TENGINE_CONSOLE_BACKEND=$backend node --test --test-reporter=spec --test-concurrency=1 dist-tests/ 2>&1 | tee "$log"
+  # The committed-build check does not depend on the backend: it runs with SQLite only.
+  files=(dist-tests/*.test.js)
+  if [ "$backend" = postgres ]; then files=("${files[@]/dist-tests\/build.test.js}"); fi
+  TENGINE_CONSOLE_BACKEND=$backend node --test --test-reporter=spec --test-concurrency=1 ${files[@]} 2>&1 | tee "$log"
   s=${PIPESTATUS[0]}
   count() { grep -E "^ℹ $1 [0-9]+" "$log" | tail -n 1 | awk '{print $3}'; }
   echo "console ($backend): $(count tests) tests, $(count pass) pass, $(count fail) fail, $(count skipped) skipped (exit $s)"

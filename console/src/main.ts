@@ -1,6 +1,8 @@
 // The console: sign in with an API key (exchanged for a session token at once), then
 // the account's projects and each project's keys, usage, webhooks, events and tools.
-// Hash routes: #/, #/projects, #/projects/<id>/{keys,usage,webhooks,events,tools}.
+// Hash routes: #/, #/projects, #/projects/<id>/{keys,usage,webhooks,events,tools,integrations},
+// and #/oauth/consent?<authorization request> (where /oauth/authorize sends the browser;
+// signing in first keeps the route).
 import { html } from 'htm/preact';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -9,6 +11,7 @@ import { AuthenticationError, TengineAI } from './sdk';
 import { ErrorBox, TOKEN, clientFor } from './ui';
 import { Overview, ProjectKeys, ProjectUsage, Projects } from './pages';
 import { ProjectEvents, ProjectTools, ProjectWebhooks } from './project';
+import { Consent, ProjectIntegrations } from './integrations';
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || '#/');
@@ -93,6 +96,8 @@ function App() {
   else if (parts[0] === 'projects' && parts[1] && parts[2] === 'usage') page = html`<${ProjectUsage} client=${client} projectId=${parts[1]} />`;
   else if (parts[0] === 'projects' && parts[1] && parts[2] === 'webhooks') page = html`<${ProjectWebhooks} client=${client} me=${me} projectId=${parts[1]} />`;
   else if (parts[0] === 'projects' && parts[1] && parts[2] === 'events') page = html`<${ProjectEvents} client=${client} projectId=${parts[1]} />`;
+  else if (parts[0] === 'projects' && parts[1] && parts[2] === 'integrations') page = html`<${ProjectIntegrations} client=${client} me=${me} projectId=${parts[1]} />`;
+  else if (parts[0] === 'oauth' && parts[1]?.startsWith('consent')) page = html`<${Consent} client=${client} me=${me} />`;
   else if (parts[0] === 'projects' && parts[1] && parts[2] === 'tools') page = html`<${ProjectTools} client=${client} me=${me} projectId=${parts[1]} />`;
   else if (parts[0] === 'projects') page = html`<${Projects} client=${client} me=${me} />`;
   else page = html`<${Overview} client=${client} me=${me} />`;

@@ -14,6 +14,7 @@ const SECTIONS = [
   ['webhooks', 'Webhooks'],
   ['events', 'Events'],
   ['tools', 'Tools'],
+  ['integrations', 'Integrations'],
 ] as const;
 
 /** The links between a project's pages; the current one is marked for assistive tech. */
@@ -24,7 +25,7 @@ export function ProjectNav({ projectId, active }: { projectId: string; active: s
 }
 
 /** Runs `action`, reporting its error to `setError` and reloading on success. */
-function act(setError: (e: unknown) => void, after?: () => void) {
+export function act(setError: (e: unknown) => void, after?: () => void) {
   return async (action: () => Promise<unknown>) => {
     try {
       setError(undefined);

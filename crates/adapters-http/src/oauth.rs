@@ -87,7 +87,7 @@ fn metadata(origin: &str, issuer: &str, registration: Option<String>) -> Value {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": SCOPES,
-        "service_documentation": format!("{origin}/console/"),
+        "service_documentation": format!("{origin}/"),
     });
     if let (Some(r), Some(o)) = (registration, m.as_object_mut()) {
         o.insert("registration_endpoint".into(), Value::String(r));
@@ -204,7 +204,7 @@ async fn authorize(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response
         Err(e) => return error_page(&e),
     };
     match s.tengine.authorize_request(&params).await {
-        Ok(_) => Redirect::to(&format!("/console/#/oauth/consent?{q}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/#/oauth/consent?{q}")).into_response(),
         Err(AuthorizeError::Unredirectable(e)) => error_page(&e),
         Err(AuthorizeError::Redirect { error, redirect_uri, state }) => {
             let to = redirect_with(

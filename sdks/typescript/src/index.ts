@@ -62,6 +62,9 @@ export type {
 } from './resources/webhooks.js';
 export type {
   ClientRegistrationParams,
+  ConsentDecision,
+  ConsentDecisionParams,
+  ConsentRequest,
   IntegrationCreateParams,
   IntegrationUpdateParams,
   Integrations,

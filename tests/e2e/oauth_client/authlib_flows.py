@@ -86,7 +86,7 @@ def connect(i, scope=None, permissions=None, resource=None, **kw):
     url, state = c.create_authorization_url(META["authorization_endpoint"], code_verifier=verifier, **extra)
     r = http.get(url)
     assert r.status_code in (302, 303), (r.status_code, r.text)
-    assert "/console/#/oauth/consent?" in r.headers["location"], r.headers["location"]
+    assert r.headers["location"].startswith("/#/oauth/consent?"), r.headers["location"]
     back = approve(url, permissions)
     token = c.fetch_token(META["token_endpoint"], authorization_response=back, code_verifier=verifier, state=state)
     return c, token, back, verifier

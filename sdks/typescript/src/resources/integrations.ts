@@ -19,6 +19,21 @@ export type IntegrationUpdateParams = gen.UpdateIntegrationRequest;
 /** `PUT /projects/{id}/client-registration`. */
 export type ClientRegistrationParams = gen.SetClientRegistrationRequest;
 
+/** What an authorization request asks, as the consent page shows it. */
+export type ConsentRequest = gen.ConsentRequest;
+
+/** The consent decision: approve (granting at most what was asked) or deny. */
+export type ConsentDecisionParams = gen.ConsentDecisionRequest;
+
+/** Where to send the browser after a consent decision. */
+export type ConsentDecision = gen.ConsentDecision;
+
+/** The query of an `/oauth/authorize` request (a string or its parameters). */
+function authorizeQuery(query: string | URLSearchParams): Record<string, string> {
+  const params = typeof query === 'string' ? new URLSearchParams(query.replace(/^\?/, '')) : query;
+  return Object.fromEntries(params.entries());
+}
+
 const toIntegration = (raw: unknown): Integration => fromWire<Integration>(raw);
 const toConnection = (raw: unknown): IntegrationConnection => fromWire<IntegrationConnection>(raw);
 
@@ -99,6 +114,36 @@ export class Integrations extends Resource {
   async disconnect(projectId: string, integrationId: string, connectionId: string, options?: RequestOptions): Promise<void> {
     const path = `${this.path(projectId, integrationId)}/connections/${seg(connectionId)}`;
     await this.client.request({ method: 'DELETE', path, options });
+  }
+
+  /**
+   * Checks an authorization request (the query `/oauth/authorize` got) and says what it
+   * asks: the integration, the project and the permissions. Needs `admin` on the project.
+   */
+  async describeConsent(query: string | URLSearchParams, options?: RequestOptions): Promise<ConsentRequest> {
+    const raw = await this.client.request({
+      method: 'GET',
+      path: '/oauth/authorization',
+      query: authorizeQuery(query),
+      options,
+    });
+    return fromWire<ConsentRequest>(raw);
+  }
+
+  /** Approves (granting `permissions`, default all asked) or denies the request; where to send the browser. */
+  async decideConsent(
+    query: string | URLSearchParams,
+    params: ConsentDecisionParams,
+    options?: RequestOptions,
+  ): Promise<ConsentDecision> {
+    const raw = await this.client.request({
+      method: 'POST',
+      path: '/oauth/authorization',
+      query: authorizeQuery(query),
+      body: toRequestBody(params),
+      options,
+    });
+    return fromWire<ConsentDecision>(raw);
   }
 
   /** Whether clients may register themselves with the project (RFC 7591; off by default). */
