@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteExecutor;
 use tengine_domain::integration::{AuthCode, Connection, Integration, OAuthToken, RegistrationPolicy};
 use tengine_domain::{AccountId, ConnectionId, IntegrationId, Page, PageRequest, PermissionSet, ProjectId};
-use tengine_ports::{IntegrationRepository, RepoError};
+use tengine_ports::{IntegrationRepository, RepoError, StoredClient};
 use tengine_storage_rows::{convert, stored_redirect_uris, CODE_COLUMNS, CONNECTION_COLUMNS, INTEGRATION_COLUMNS};
 
 use crate::error::{affected, map_err};
@@ -149,16 +149,38 @@ pub(crate) async fn revoke_connections(
 }
 
 /// Narrows live connections to `allowed`: an `admin` grant becomes `allowed`, any other
-/// keeps what `allowed` still covers.
+/// keeps what `allowed` still covers; one left with nothing is revoked with its tokens.
 pub(crate) async fn narrow_connections(
-    ex: impl SqliteExecutor<'_>,
+    tx: &mut sqlx::SqliteConnection,
     integration: IntegrationId,
     allowed: PermissionSet,
+    at: DateTime<Utc>,
 ) -> Result<Vec<Connection>, RepoError> {
-    let rows = sqlx::query_as::<_, ConnectionRow>(&format!(
+    let revoked = sqlx::query_as::<_, ConnectionRow>(&format!(
+        "UPDATE oauth_connections SET revoked_at = ?4 \
+         WHERE integration_id = ?1 AND revoked_at IS NULL AND (permissions & ?3) = 0 AND (permissions & ?2) = 0 \
+         RETURNING {}",
+        returning()
+    ))
+    .bind(integration.to_string())
+    .bind(i64::from(allowed.bits()))
+    .bind(ADMIN_BIT)
+    .bind(micros(at))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let mut changed: Vec<Connection> = convert(revoked)?;
+    for c in &changed {
+        sqlx::query("DELETE FROM oauth_tokens WHERE connection_id = ?1")
+            .bind(c.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    let narrowed = sqlx::query_as::<_, ConnectionRow>(&format!(
         "UPDATE oauth_connections SET permissions = \
          CASE WHEN (permissions & ?3) != 0 THEN ?2 ELSE (permissions & ?2) END \
-         WHERE integration_id = ?1 AND revoked_at IS NULL AND (permissions & ?2) != 0 \
+         WHERE integration_id = ?1 AND revoked_at IS NULL \
          AND permissions != (CASE WHEN (permissions & ?3) != 0 THEN ?2 ELSE (permissions & ?2) END) \
          RETURNING {}",
         returning()
@@ -166,10 +188,11 @@ pub(crate) async fn narrow_connections(
     .bind(integration.to_string())
     .bind(i64::from(allowed.bits()))
     .bind(ADMIN_BIT)
-    .fetch_all(ex)
+    .fetch_all(&mut *tx)
     .await
     .map_err(map_err)?;
-    convert(rows)
+    changed.extend(convert::<_, Connection>(narrowed)?);
+    Ok(changed)
 }
 
 /// Reads a connection of `project`.
@@ -299,7 +322,7 @@ impl IntegrationRepository for SqliteStore {
         fetch(&self.reader, project, id).await
     }
 
-    async fn find_client(&self, id: IntegrationId) -> Result<Option<(Integration, Option<[u8; 32]>)>, RepoError> {
+    async fn find_client(&self, id: IntegrationId) -> Result<Option<StoredClient>, RepoError> {
         sqlx::query_as::<_, ClientRow>(&format!(
             "SELECT {INTEGRATION_COLUMNS}, i.secret_digest FROM integrations i \
              JOIN projects p ON p.id = i.project_id WHERE i.id = ?1 AND p.deleted_at IS NULL"

@@ -169,8 +169,9 @@ impl Transaction for SqliteTransaction {
         &mut self,
         id: IntegrationId,
         allowed: PermissionSet,
+        at: DateTime<Utc>,
     ) -> Result<Vec<Connection>, RepoError> {
-        integration::narrow_connections(&mut *self.tx, id, allowed).await
+        integration::narrow_connections(&mut self.tx, id, allowed, at).await
     }
 
     async fn lock_connection(&mut self, project: ProjectId, id: ConnectionId) -> Result<Option<Connection>, RepoError> {

@@ -165,12 +165,14 @@ impl Tengine {
             self.event(EventType::IntegrationUpdated, who.account_id, Some(project), json!({"integration": data}));
         self.record(&mut *tx, event).await?;
         if let Some(allowed) = narrowing {
-            let narrowed = tx.narrow_connections(id, allowed).await?;
+            let changed = tx.narrow_connections(id, allowed, now).await?;
+            let (revoked, narrowed): (Vec<_>, Vec<_>) = changed.into_iter().partition(|c| c.revoked_at.is_some());
             for c in &narrowed {
                 let data = json!({"integration": integration_data(&integration), "connection": connection_data(c)});
-                self.record(&mut *tx, self.event(EventType::IntegrationUpdated, who.account_id, Some(project), data))
-                    .await?;
+                let event = self.event(EventType::IntegrationUpdated, who.account_id, Some(project), data);
+                self.record(&mut *tx, event).await?;
             }
+            self.disconnected(&mut *tx, &integration, &revoked, "permissions_removed").await?;
         }
         tx.commit().await?;
         self.oauth_tokens.evict_where(|_, (_, c)| c.integration_id == id);

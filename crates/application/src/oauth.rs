@@ -207,7 +207,7 @@ fn given(p: &Option<String>) -> Option<&str> {
 
 impl Tengine {
     /// The client a `client_id` names.
-    async fn client(&self, client_id: &str) -> Result<Option<(Integration, Option<[u8; 32]>)>, OAuthError> {
+    async fn client(&self, client_id: &str) -> Result<Option<tengine_ports::StoredClient>, OAuthError> {
         let Ok(id) = client_id.parse::<IntegrationId>() else { return Ok(None) };
         Ok(self.deps.store.find_client(id).await?)
     }
@@ -636,5 +636,264 @@ impl Tengine {
                 audience: connection.resource.as_deref().and_then(|r| Audience::of(r, connection.project_id)),
             }),
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tengine_domain::integration::{pkce_verifies, RedirectUri};
+    use tengine_domain::{Denied, KeyScope, Permission};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::test_support::*;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn integration(client_type: ClientType) -> Integration {
+        Integration {
+            id: IntegrationId::from_uuid(Uuid::from_u128(50)),
+            account_id: account_id(),
+            project_id: project_id(5),
+            name: "Agent".into(),
+            redirect_uris: vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()],
+            permissions: [Permission::Read, Permission::Write].into_iter().collect(),
+            client_type,
+            dynamic: false,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    fn connection(revoked: bool) -> Connection {
+        Connection {
+            id: ConnectionId::from_uuid(Uuid::from_u128(60)),
+            account_id: account_id(),
+            project_id: project_id(5),
+            integration_id: integration(ClientType::Public).id,
+            approved_by: tengine_domain::ApiKeyId::from_uuid(Uuid::from_u128(7)),
+            permissions: [Permission::Read].into_iter().collect(),
+            resource: None,
+            created_at: now(),
+            last_used_at: None,
+            revoked_at: revoked.then(now),
+        }
+    }
+
+    fn params() -> AuthorizeParams {
+        AuthorizeParams {
+            response_type: Some("code".into()),
+            client_id: Some(integration(ClientType::Public).id.to_string()),
+            redirect_uri: Some("http://127.0.0.1:5000/cb".into()),
+            scope: None,
+            state: Some("s".into()),
+            code_challenge: Some(CHALLENGE.into()),
+            code_challenge_method: Some("S256".into()),
+            resource: None,
+        }
+    }
+
+    fn with_client(s: &mut tengine_ports::MockStore, client_type: ClientType) {
+        let secret = (client_type == ClientType::Confidential).then(|| digest("tng_ocs_right"));
+        s.expect_find_client().returning(move |_| Ok(Some((integration(client_type), secret))));
+    }
+
+    #[tokio::test]
+    async fn a_bad_client_or_redirect_is_never_redirected_and_other_refusals_are() {
+        let app = harness(|s| with_client(s, ClientType::Public));
+        let evil = AuthorizeParams { redirect_uri: Some("https://evil.example/cb".into()), ..params() };
+        assert!(matches!(app.authorize_request(&evil).await, Err(AuthorizeError::Unredirectable(_))));
+        let plain = AuthorizeParams { code_challenge_method: Some("plain".into()), ..params() };
+        match app.authorize_request(&plain).await {
+            Err(AuthorizeError::Redirect { error, redirect_uri, state }) => {
+                assert_eq!(error.code, "invalid_request");
+                assert_eq!(redirect_uri, "http://127.0.0.1:5000/cb", "the loopback port given is kept");
+                assert_eq!(state.as_deref(), Some("s"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let admin = AuthorizeParams { scope: Some("read admin".into()), ..params() };
+        assert!(
+            matches!(app.authorize_request(&admin).await, Err(AuthorizeError::Redirect { error, .. }) if error.code == "invalid_scope")
+        );
+        let ok = app.authorize_request(&params()).await.unwrap();
+        assert_eq!(ok.permissions, integration(ClientType::Public).permissions, "no scope asks for all it may");
+    }
+
+    #[tokio::test]
+    async fn only_an_admin_key_of_the_project_approves_and_never_more_than_asked() {
+        let app = harness(|s| {
+            with_client(s, ClientType::Public);
+            s.expect_get_project().returning(|_, id| Ok(Some(project(id.as_uuid().as_u128()))));
+            s.expect_insert_auth_code().times(1).returning(|_, _| Ok(()));
+        });
+        let request = app.authorize_request(&params()).await.unwrap();
+        let writer = principal(&[Permission::Read, Permission::Write], KeyScope::Project(project_id(5)));
+        let err = app.approve_authorization(&writer, &request, None).await.unwrap_err();
+        assert!(matches!(err, AppError::Forbidden(Denied::Missing(Permission::Admin))));
+        let elsewhere = principal(&[Permission::Admin], KeyScope::Project(project_id(6)));
+        assert!(matches!(app.approve_authorization(&elsewhere, &request, None).await, Err(AppError::ProjectNotFound)));
+        let admin = principal(&[Permission::Admin], KeyScope::Project(project_id(5)));
+        let more = [Permission::Admin].into_iter().collect();
+        assert!(matches!(app.approve_authorization(&admin, &request, Some(more)).await, Err(AppError::Validation(_))));
+        let code = app.approve_authorization(&admin, &request, None).await.unwrap();
+        assert!(code.expose_secret().starts_with(CODE_PREFIX));
+    }
+
+    #[tokio::test]
+    async fn a_confidential_client_must_present_its_secret_and_a_public_one_none() {
+        let app = harness(|s| with_client(s, ClientType::Confidential));
+        let id = integration(ClientType::Confidential).id.to_string();
+        let token = |secret: Option<&str>| ClientAuth {
+            client_id: Some(id.clone()),
+            client_secret: secret.map(Into::into),
+            basic: true,
+        };
+        let p = TokenParams { grant_type: Some("authorization_code".into()), ..TokenParams::default() };
+        for wrong in [None, Some("tng_ocs_wrong")] {
+            assert_eq!(app.token(&token(wrong), &p).await.unwrap_err().code, "invalid_client");
+        }
+        let public = harness(|s| with_client(s, ClientType::Public));
+        let sent = ClientAuth {
+            client_id: Some(integration(ClientType::Public).id.to_string()),
+            client_secret: Some("x".into()),
+            basic: false,
+        };
+        assert_eq!(public.token(&sent, &p).await.unwrap_err().code, "invalid_client");
+    }
+
+    #[tokio::test]
+    async fn a_reused_code_revokes_the_connection_its_first_use_made() {
+        let revoked = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&revoked);
+        let app = harness(move |s| {
+            with_client(s, ClientType::Public);
+            expect_tx(s, move |tx| {
+                tx.expect_use_auth_code().returning(|_, _| {
+                    Ok(Some(AuthCode {
+                        integration_id: integration(ClientType::Public).id,
+                        account_id: account_id(),
+                        project_id: project_id(5),
+                        redirect_uri: "http://127.0.0.1:5000/cb".into(),
+                        code_challenge: CHALLENGE.into(),
+                        permissions: [Permission::Read].into_iter().collect(),
+                        resource: None,
+                        approved_by: tengine_domain::ApiKeyId::from_uuid(Uuid::from_u128(7)),
+                        expires_at: now() + CODE_LIFETIME,
+                        used_at: Some(now()),
+                        connection_id: Some(connection(false).id),
+                    }))
+                });
+                tx.expect_revoke_connections().returning(move |_, one, _| {
+                    seen.lock().unwrap().push(one);
+                    Ok(vec![connection(true)])
+                });
+            });
+        });
+        let auth =
+            ClientAuth { client_id: Some(integration(ClientType::Public).id.to_string()), ..ClientAuth::default() };
+        let p = TokenParams {
+            grant_type: Some("authorization_code".into()),
+            code: Some("tng_oac_x".into()),
+            redirect_uri: Some("http://127.0.0.1:5000/cb".into()),
+            code_verifier: Some(VERIFIER.into()),
+            ..TokenParams::default()
+        };
+        assert!(pkce_verifies(VERIFIER, CHALLENGE));
+        assert_eq!(app.token(&auth, &p).await.unwrap_err().code, "invalid_grant");
+        assert_eq!(*revoked.lock().unwrap(), vec![Some(connection(false).id)]);
+    }
+
+    #[tokio::test]
+    async fn a_spent_refresh_token_used_again_revokes_the_whole_connection() {
+        let app = harness(|s| {
+            with_client(s, ClientType::Public);
+            expect_tx(s, |tx| {
+                tx.expect_spend_refresh_token().returning(|_, _| {
+                    let token = OAuthToken {
+                        kind: TokenKind::Refresh,
+                        connection_id: connection(false).id,
+                        expires_at: now() + REFRESH_LIFETIME,
+                        spent_at: Some(now()),
+                    };
+                    Ok(Some((token, connection(false))))
+                });
+                tx.expect_revoke_connections().times(1).returning(|_, one, _| {
+                    assert_eq!(one, Some(connection(false).id));
+                    Ok(vec![connection(true)])
+                });
+            });
+        });
+        let auth =
+            ClientAuth { client_id: Some(integration(ClientType::Public).id.to_string()), ..ClientAuth::default() };
+        let p = TokenParams {
+            grant_type: Some("refresh_token".into()),
+            refresh_token: Some("tng_ort_spent".into()),
+            ..TokenParams::default()
+        };
+        assert_eq!(app.token(&auth, &p).await.unwrap_err().code, "invalid_grant");
+    }
+
+    #[tokio::test]
+    async fn an_access_token_acts_as_a_project_scoped_key_with_the_grant() {
+        let app = harness(|s| {
+            s.expect_find_oauth_token().times(1).returning(|_| {
+                let token = OAuthToken {
+                    kind: TokenKind::Access,
+                    connection_id: connection(false).id,
+                    expires_at: now() + ACCESS_LIFETIME,
+                    spent_at: None,
+                };
+                Ok(Some((token, connection(false))))
+            });
+        });
+        let p = app.authenticate(Some("Bearer tng_oat_abc")).await.unwrap();
+        assert_eq!(p.scope, KeyScope::Project(project_id(5)));
+        assert!(p.permissions.allows(Permission::Read) && !p.permissions.allows(Permission::Write));
+        assert_eq!(p.oauth.map(|o| o.connection_id), Some(connection(false).id));
+        // Cached: the second use reads nothing.
+        app.authenticate(Some("Bearer tng_oat_abc")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn revoked_refresh_and_expired_tokens_do_not_authenticate() {
+        for (kind, revoked, expires_at) in [
+            (TokenKind::Access, true, now() + ACCESS_LIFETIME),
+            (TokenKind::Refresh, false, now() + ACCESS_LIFETIME),
+            (TokenKind::Access, false, now()),
+        ] {
+            let app = harness(move |s| {
+                s.expect_find_oauth_token().returning(move |_| {
+                    let token = OAuthToken { kind, connection_id: connection(revoked).id, expires_at, spent_at: None };
+                    Ok(Some((token, connection(revoked))))
+                });
+            });
+            assert!(matches!(app.authenticate(Some("Bearer tng_oat_x")).await, Err(AppError::Unauthenticated { .. })));
+        }
+    }
+
+    #[tokio::test]
+    async fn registration_needs_the_projects_policy_and_stays_within_it() {
+        let off = harness(|s| {
+            s.expect_registration_policy().returning(|_| Ok(None));
+        });
+        let r =
+            RegistrationRequest { redirect_uris: vec!["http://127.0.0.1/cb".into()], ..RegistrationRequest::default() };
+        assert_eq!(off.register_client(project_id(5), r.clone()).await.unwrap_err().code, "access_denied");
+        let on = harness(|s| {
+            s.expect_registration_policy().returning(|_| {
+                Ok(Some(tengine_domain::integration::RegistrationPolicy {
+                    enabled: true,
+                    permissions: [Permission::Read].into_iter().collect(),
+                }))
+            });
+            s.expect_project_account().returning(|_| Ok(Some(account_id())));
+        });
+        let greedy = RegistrationRequest { scope: Some("read write".into()), ..r };
+        assert_eq!(on.register_client(project_id(5), greedy).await.unwrap_err().code, "invalid_client_metadata");
     }
 }

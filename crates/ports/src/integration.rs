@@ -7,6 +7,9 @@ use tengine_domain::{AccountId, ConnectionId, IntegrationId, Page, PageRequest, 
 
 use crate::RepoError;
 
+/// An integration with its client secret's digest (confidential clients).
+pub type StoredClient = (Integration, Option<[u8; 32]>);
+
 /// Reads and the writes that need no transaction.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait::async_trait]
@@ -22,7 +25,7 @@ pub trait IntegrationRepository: Send + Sync {
     ///
     /// # Errors
     /// `Unavailable`.
-    async fn find_client(&self, id: IntegrationId) -> Result<Option<(Integration, Option<[u8; 32]>)>, RepoError>;
+    async fn find_client(&self, id: IntegrationId) -> Result<Option<StoredClient>, RepoError>;
 
     /// A page of the project's integrations, newest first.
     ///

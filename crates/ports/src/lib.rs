@@ -19,7 +19,7 @@ pub mod webhook;
 pub use clock::{Clock, IdGenerator, SecretGenerator};
 pub use error::RepoError;
 pub use idempotency::{IdempotencyClaim, IdempotencyRepository, StoredResponse};
-pub use integration::IntegrationRepository;
+pub use integration::{IntegrationRepository, StoredClient};
 pub use rate_limit::{RateCounterRepository, RateDecision, RateDelta, RateLimiter};
 pub use repository::{AccountRepository, ApiKeyRepository, ProjectRepository};
 pub use session::SessionRepository;
@@ -223,7 +223,7 @@ mod mock_store {
         #[async_trait::async_trait]
         impl crate::IntegrationRepository for Store {
             async fn get_integration(&self, project: ProjectId, id: tengine_domain::IntegrationId) -> Result<Option<tengine_domain::integration::Integration>, RepoError>;
-            async fn find_client(&self, id: tengine_domain::IntegrationId) -> Result<Option<(tengine_domain::integration::Integration, Option<[u8; 32]>)>, RepoError>;
+            async fn find_client(&self, id: tengine_domain::IntegrationId) -> Result<Option<crate::integration::StoredClient>, RepoError>;
             async fn list_integrations(&self, project: ProjectId, page: PageRequest) -> Result<Page<tengine_domain::integration::Integration>, RepoError>;
             async fn count_dynamic_integrations(&self, project: ProjectId) -> Result<u64, RepoError>;
             async fn list_connections(&self, integration: tengine_domain::IntegrationId, page: PageRequest) -> Result<Page<tengine_domain::integration::Connection>, RepoError>;

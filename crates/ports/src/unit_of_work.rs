@@ -221,8 +221,9 @@ pub trait Transaction: Send {
         at: DateTime<Utc>,
     ) -> Result<Vec<Connection>, RepoError>;
 
-    /// Narrows the integration's live connections to `allowed` (and drops their
-    /// access tokens, which carry the old permissions); returns those changed.
+    /// Narrows the integration's live connections to `allowed`: an `admin` grant becomes
+    /// `allowed`, any other keeps what `allowed` still covers, and one left with nothing
+    /// is revoked at `at` with its tokens. Returns those changed, as they now are.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
@@ -230,6 +231,7 @@ pub trait Transaction: Send {
         &mut self,
         integration: IntegrationId,
         allowed: PermissionSet,
+        at: DateTime<Utc>,
     ) -> Result<Vec<Connection>, RepoError>;
 
     /// Reads a connection of `project` and locks it.

@@ -104,6 +104,11 @@ macro_rules! contract_tests {
             a_deleted_tool_is_gone_for_every_read_and_write,
             deleting_a_project_deletes_its_tools,
             tool_secrets_are_walked_in_id_order_and_replaced_only_if_unchanged,
+            an_integration_round_trips_and_is_found_as_a_client,
+            an_auth_code_is_used_once_and_remembers_its_connection,
+            tokens_follow_their_connection,
+            deleting_an_integration_or_its_project_ends_its_tokens,
+            the_registration_policy_round_trips_and_expired_secrets_are_purged,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
