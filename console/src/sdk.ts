@@ -6,4 +6,4 @@ export type * from '../../sdks/typescript/src/models.js';
 export type * from '../../sdks/typescript/src/resources/execution.js';
 export type { Page } from '../../sdks/typescript/src/pagination.js';
 export type { ToolTestResult } from '../../sdks/typescript/src/resources/tools.js';
-export type { ConsentRequest } from '../../sdks/typescript/src/resources/integrations.js';
+export type { ConsentPrompt } from '../../sdks/typescript/src/resources/integrations.js';

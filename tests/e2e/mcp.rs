@@ -279,7 +279,8 @@ async fn no_credentials_is_a_401_with_a_resource_metadata_challenge(backend: Bac
     for key in [None, Some("tng_not_a_real_key")] {
         let res = post_initialize(&app, key, None).await;
         res.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
-        let expected = format!("Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource\"", app.base_url());
+        let expected =
+            format!("Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"", app.base_url());
         assert_eq!(res.header("www-authenticate"), Some(expected.as_str()));
     }
 }

@@ -125,6 +125,7 @@ mod tests {
                 .returning(|_| Ok(0));
             s.expect_purge_sessions().withf(|before| *before == now() - chrono::Duration::days(1)).returning(|_| Ok(0));
             s.expect_purge_assertion_jtis().withf(|before| *before == now()).returning(|_| Ok(0));
+            s.expect_purge_oauth().withf(|before| *before == now() - chrono::Duration::days(1)).returning(|_| Ok(0));
         });
         app.purge_expired().await.unwrap();
     }

@@ -64,7 +64,7 @@ export type {
   ClientRegistrationParams,
   ConsentDecision,
   ConsentDecisionParams,
-  ConsentRequest,
+  ConsentPrompt,
   IntegrationCreateParams,
   IntegrationUpdateParams,
   Integrations,

@@ -350,7 +350,7 @@ export interface Integration {
 }
 
 /** What the consent page shows of an authorization request. */
-export interface ConsentRequest {
+export interface ConsentPrompt {
   /** The integration asking. */
   integration: Integration;
   /** The project it would reach. */

@@ -364,7 +364,7 @@ async fn set_registration(
 
 /// What the consent page shows of an authorization request.
 #[derive(Serialize, ToSchema)]
-#[schema(as = ConsentRequest)]
+#[schema(as = ConsentPrompt)]
 struct ConsentBody {
     /// The integration asking.
     integration: IntegrationBody,

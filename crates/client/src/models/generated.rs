@@ -343,7 +343,7 @@ pub struct Integration {
 
 /// What the consent page shows of an authorization request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConsentRequest {
+pub struct ConsentPrompt {
     /// The integration asking.
     pub integration: Integration,
     /// The project it would reach.

@@ -31,7 +31,7 @@ __all__ = [
     "FailingWebhook",
     "HeaderPair",
     "Integration",
-    "ConsentRequest",
+    "ConsentPrompt",
     "IntegrationConnection",
     "Me",
     "MeSession",
@@ -314,7 +314,7 @@ class Integration:
 
 
 @dataclass
-class ConsentRequest:
+class ConsentPrompt:
     """What the consent page shows of an authorization request."""
 
     integration: Integration = field(default_factory=Integration)
@@ -326,7 +326,7 @@ class ConsentRequest:
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ConsentRequest":
+    def from_dict(cls, d: Mapping[str, Any]) -> "ConsentPrompt":
         return cls(
             integration=Integration.from_dict(d.get("integration") or {}),
             project_id=d.get("project_id", ""),

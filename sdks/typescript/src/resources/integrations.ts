@@ -20,7 +20,7 @@ export type IntegrationUpdateParams = gen.UpdateIntegrationRequest;
 export type ClientRegistrationParams = gen.SetClientRegistrationRequest;
 
 /** What an authorization request asks, as the consent page shows it. */
-export type ConsentRequest = gen.ConsentRequest;
+export type ConsentPrompt = gen.ConsentPrompt;
 
 /** The consent decision: approve (granting at most what was asked) or deny. */
 export type ConsentDecisionParams = gen.ConsentDecisionRequest;
@@ -120,14 +120,14 @@ export class Integrations extends Resource {
    * Checks an authorization request (the query `/oauth/authorize` got) and says what it
    * asks: the integration, the project and the permissions. Needs `admin` on the project.
    */
-  async describeConsent(query: string | URLSearchParams, options?: RequestOptions): Promise<ConsentRequest> {
+  async describeConsent(query: string | URLSearchParams, options?: RequestOptions): Promise<ConsentPrompt> {
     const raw = await this.client.request({
       method: 'GET',
       path: '/oauth/authorization',
       query: authorizeQuery(query),
       options,
     });
-    return fromWire<ConsentRequest>(raw);
+    return fromWire<ConsentPrompt>(raw);
   }
 
   /** Approves (granting `permissions`, default all asked) or denies the request; where to send the browser. */
