@@ -71,7 +71,8 @@ describe('oauth consent', () => {
     await page.getByRole('checkbox', { name: /write/ }).uncheck();
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL((u) => u.port === String(port));
-    const got = arrived.at(-1);
+    // The browser may also ask the callback's server for a favicon: take the callback.
+    const got = arrived.find((u) => u.pathname === '/callback' && u.searchParams.has('code'));
     assert.ok(got, 'the browser reached the redirect URI');
     assert.equal(got.searchParams.get('state'), 'state-123');
     const code = got.searchParams.get('code') ?? '';

@@ -78,6 +78,9 @@ const AUTHLIB_CHECKS: &[&str] = &[
     "registration_off_by_default",
     "registration_allowed",
     "registered_client_connects_to_its_project",
+    "root_registration_needs_a_willing_project",
+    "root_registration_goes_to_the_one_willing_project",
+    "root_registration_refused_when_ambiguous",
     "expired_code_refused",
 ];
 
@@ -141,7 +144,35 @@ async fn the_mcp_sdk_registers_connects_and_calls_a_tool(backend: Backend) {
             .await;
     assert_eq!(full["call"]["is_error"], false, "{full}");
     assert_eq!(full["client_id"], client_id.as_str());
+    assert_eq!(full["scope"], "read write", "no scope asked: all the integration may have");
     assert_eq!(log.lock().expect("the log").len(), 1, "the call reached the loopback API once");
+
+    // An integration that may only read: the SDK asks for no scope (the metadata lists
+    // none), gets `read`, lists and is refused the call.
+    let reader = app
+        .post_json(
+            &format!("/api/v1/projects/{project}/integrations"),
+            app.admin_key(),
+            &json!({"name": "Reader", "redirect_uris": [REDIRECT], "permissions": ["read"], "client_type": "public"}),
+        )
+        .await;
+    let reader = reader.expect(StatusCode::CREATED).body["client_id"].as_str().expect("client_id").to_owned();
+    let pre = json!({"client_id": reader, "redirect_uri": "http://127.0.0.1:41235/callback"});
+    let url = format!("{}/mcp", app.base_url());
+    let read =
+        run(MCP_OAUTH, json!({"url": url, "admin_key": app.admin_key(), "grant": null, "client": pre, "call": call}))
+            .await;
+    assert_eq!((read["scope"].as_str(), read["tools"].as_array().map(Vec::len)), (Some("read"), Some(1)), "{read}");
+    assert_eq!(read["call"]["error"]["data"]["code"], "INSUFFICIENT_PERMISSIONS", "{read}");
+    assert_eq!(log.lock().expect("the log").len(), 1, "the refused call never reached the API");
+
+    // No credentials and no client at plain /mcp: the SDK registers at the server's
+    // endpoint, which takes it to the one project accepting registration.
+    let url = format!("{}/mcp", app.base_url());
+    let fresh = run(MCP_OAUTH, json!({"url": url, "admin_key": app.admin_key(), "grant": null, "call": call})).await;
+    assert_eq!(fresh["call"]["is_error"], false, "{fresh}");
+    assert_ne!(fresh["client_id"], registered, "a new registration");
+    assert_eq!(log.lock().expect("the log").len(), 2);
 }
 
 /// A PKCE pair: (verifier, S256 challenge).

@@ -46,9 +46,6 @@ pub(crate) fn router() -> Router<AppState> {
         .layer(cors)
 }
 
-/// The scopes: Tengine's permissions.
-const SCOPES: [&str; 4] = ["read", "write", "webhook", "admin"];
-
 /// An OAuth error answer (RFC 6749 §5.2).
 fn oauth_error(status: StatusCode, e: &OAuthError) -> Response {
     let body = json!({"error": e.code, "error_description": e.description});
@@ -86,7 +83,6 @@ fn metadata(origin: &str, issuer: &str, registration: Option<String>) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "scopes_supported": SCOPES,
         "service_documentation": format!("{origin}/"),
     });
     if let (Some(r), Some(o)) = (registration, m.as_object_mut()) {
@@ -95,11 +91,12 @@ fn metadata(origin: &str, issuer: &str, registration: Option<String>) -> Value {
     m
 }
 
-/// `/.well-known/oauth-authorization-server`: the server-wide issuer (for integrations
-/// created by an admin; registration needs a project, see below).
+/// `/.well-known/oauth-authorization-server`: the server-wide issuer; its registration
+/// endpoint takes clients for the one project that accepts them (see
+/// `register_without_project`).
 async fn server_metadata(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let origin = public_origin(&s.tengine, &headers);
-    Json(metadata(&origin, &origin, None)).into_response()
+    Json(metadata(&origin, &origin, Some(format!("{origin}/oauth/register")))).into_response()
 }
 
 /// A project's issuer (`<origin>/oauth/projects/<id>`), whose metadata adds the
@@ -120,23 +117,26 @@ fn not_found() -> Response {
     oauth_error(StatusCode::NOT_FOUND, &OAuthError::new("not_found", "no such resource"))
 }
 
-/// RFC 9728 metadata for a protected resource.
-fn resource_metadata(resource: String, server: String, scopes: &[&str]) -> Response {
+/// RFC 9728 metadata for a protected resource. Scopes are the permission names
+/// (`read write webhook admin`); `scopes_supported` is left out on purpose, here and in
+/// the server metadata: MCP clients ask for every scope advertised, and an integration
+/// that may ask for less would then be refused, while asking for none gets all the
+/// integration may have (the consent page can still grant less).
+fn resource_metadata(resource: String, server: String) -> Response {
     Json(json!({
         "resource": resource,
         "authorization_servers": [server],
-        "scopes_supported": scopes,
         "bearer_methods_supported": ["header"],
         "resource_name": "Tengine",
     }))
     .into_response()
 }
 
-/// `/mcp`: served by the server-wide issuer. Listing tools takes `read`, calling them
-/// `write`.
+/// `/mcp`: served by the server-wide issuer (listing tools takes `read`, calling them
+/// `write`).
 async fn mcp_resource_metadata(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let origin = public_origin(&s.tengine, &headers);
-    resource_metadata(format!("{origin}/mcp"), origin, &["read", "write"])
+    resource_metadata(format!("{origin}/mcp"), origin)
 }
 
 /// `/mcp/<project>`: served by the project's issuer, which accepts registration.
@@ -147,17 +147,13 @@ async fn project_mcp_resource_metadata(
 ) -> Response {
     let Ok(project) = project.parse::<ProjectId>() else { return not_found() };
     let origin = public_origin(&s.tengine, &headers);
-    resource_metadata(
-        format!("{origin}/mcp/{project}"),
-        format!("{origin}/oauth/projects/{project}"),
-        &["read", "write"],
-    )
+    resource_metadata(format!("{origin}/mcp/{project}"), format!("{origin}/oauth/projects/{project}"))
 }
 
 /// `/api/v1`.
 async fn api_resource_metadata(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let origin = public_origin(&s.tengine, &headers);
-    resource_metadata(format!("{origin}/api/v1"), origin, &SCOPES)
+    resource_metadata(format!("{origin}/api/v1"), origin)
 }
 
 /// `uri` with `params` (and `state`) added to its query.
@@ -296,15 +292,27 @@ fn percent_decode(s: &str) -> Option<String> {
     pairs.into_iter().next().map(|(_, v)| v)
 }
 
+/// A client's form request: its parameters and how it authenticated, or the refusal.
+fn client_request(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<(String, String)>, ClientAuth), Refusal> {
+    let pairs = form(headers, body).map_err(|e| Refusal(e, false))?;
+    let auth = client_auth(headers, &pairs).map_err(|e| Refusal(e, true))?;
+    Ok((pairs, auth))
+}
+
+/// A refused client request, and whether its answer names Basic authentication.
+struct Refusal(OAuthError, bool);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error_response(&self.0, self.1)
+    }
+}
+
 /// `POST /oauth/token`.
 async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let pairs = match form(&headers, &body) {
-        Ok(p) => p,
-        Err(e) => return error_response(&e, false),
-    };
-    let auth = match client_auth(&headers, &pairs) {
-        Ok(a) => a,
-        Err(e) => return error_response(&e, true),
+    let (pairs, auth) = match client_request(&headers, &body) {
+        Ok(r) => r,
+        Err(refused) => return refused.into_response(),
     };
     let field = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let params = TokenParams {
@@ -335,13 +343,9 @@ async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
 
 /// `POST /oauth/revoke` (RFC 7009): 200 whether or not the token existed.
 async fn revoke(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let pairs = match form(&headers, &body) {
-        Ok(p) => p,
-        Err(e) => return error_response(&e, false),
-    };
-    let auth = match client_auth(&headers, &pairs) {
-        Ok(a) => a,
-        Err(e) => return error_response(&e, true),
+    let (pairs, auth) = match client_request(&headers, &body) {
+        Ok(r) => r,
+        Err(refused) => return refused.into_response(),
     };
     let token = pairs.iter().find(|(k, _)| k == "token").map(|(_, v)| v.as_str());
     match s.tengine.revoke_oauth_token(&auth, token).await {
@@ -363,47 +367,56 @@ struct RegistrationBody {
     scope: Option<String>,
 }
 
-/// `POST /oauth/register`: registration needs a project; its issuer has the endpoint.
-async fn register_without_project() -> Response {
-    oauth_error(
-        StatusCode::BAD_REQUEST,
-        &OAuthError::new(
-            "invalid_client_metadata",
-            "register with a project: POST /oauth/projects/<project_id>/register (its MCP URL is /mcp/<project_id>)",
-        ),
-    )
+/// `POST /oauth/register`: a registration that names no project goes to the one project
+/// of this server that accepts registration (see `register_client_anywhere`).
+async fn register_without_project(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let request = match registration_request(&headers, &body) {
+        Ok(r) => r,
+        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, &e),
+    };
+    registered(s.tengine.register_client_anywhere(request).await)
 }
 
 /// `POST /oauth/projects/{project_id}/register` (RFC 7591), when the project allows it.
 async fn register(State(s): State<AppState>, Path(project): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let denied = OAuthError::new("access_denied", "this project does not accept client registration");
     let Ok(project) = project.parse::<ProjectId>() else { return oauth_error(StatusCode::FORBIDDEN, &denied) };
+    let request = match registration_request(&headers, &body) {
+        Ok(r) => r,
+        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, &e),
+    };
+    registered(s.tengine.register_client(project, request).await)
+}
+
+/// A registration's JSON metadata, or the refusal.
+fn registration_request(headers: &HeaderMap, body: &[u8]) -> Result<RegistrationRequest, OAuthError> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
     if !json {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            &OAuthError::new("invalid_client_metadata", "the body must be JSON"),
-        );
+        return Err(OAuthError::new("invalid_client_metadata", "the body must be JSON"));
     }
-    let meta: RegistrationBody = match serde_json::from_slice(&body) {
-        Ok(m) => m,
-        Err(e) => {
-            let e = OAuthError::new("invalid_client_metadata", format!("the metadata is not valid: {e}"));
-            return oauth_error(StatusCode::BAD_REQUEST, &e);
-        }
-    };
-    let request = RegistrationRequest {
+    let meta: RegistrationBody = serde_json::from_slice(body)
+        .map_err(|e| OAuthError::new("invalid_client_metadata", format!("the metadata is not valid: {e}")))?;
+    Ok(RegistrationRequest {
         redirect_uris: meta.redirect_uris,
         client_name: meta.client_name,
         token_endpoint_auth_method: meta.token_endpoint_auth_method,
         grant_types: meta.grant_types,
         response_types: meta.response_types,
         scope: meta.scope,
-    };
-    match s.tengine.register_client(project, request).await {
+    })
+}
+
+/// The RFC 7591 answer to a registration.
+fn registered(
+    result: Result<
+        (tengine_domain::integration::Integration, Option<tengine_domain::integration::OAuthSecret>),
+        OAuthError,
+    >,
+) -> Response {
+    match result {
         Ok((i, secret)) => {
             let method = match &secret {
                 Some(_) => "client_secret_basic",

@@ -453,6 +453,18 @@ impl IntegrationRepository for SqliteStore {
         .transpose()
     }
 
+    async fn registration_projects(&self, limit: u32) -> Result<Vec<ProjectId>, RepoError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT r.project_id FROM oauth_registration r JOIN projects p ON p.id = r.project_id \
+             WHERE r.enabled AND p.deleted_at IS NULL ORDER BY r.project_id LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        ids.into_iter().map(|i| i.parse().map_err(RepoError::other)).collect()
+    }
+
     async fn set_registration_policy(&self, project: ProjectId, policy: &RegistrationPolicy) -> Result<(), RepoError> {
         sqlx::query(
             "INSERT INTO oauth_registration (project_id, enabled, permissions) VALUES (?1, ?2, ?3) \

@@ -70,6 +70,19 @@ impl Tengine {
         }
     }
 
+    /// Opens a transaction holding the project and integration `id` locked.
+    async fn lock_integration(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: IntegrationId,
+    ) -> Result<(Box<dyn Transaction>, Integration), AppError> {
+        let mut tx = self.deps.store.begin().await?;
+        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
+        let integration = tx.lock_integration(project, id).await?.ok_or(AppError::NotFound(IntegrationId::KIND))?;
+        Ok((tx, integration))
+    }
+
     /// Lists a project's integrations, newest first.
     ///
     /// # Errors
@@ -152,9 +165,7 @@ impl Tengine {
             may_grant(who, p)?;
         }
         let now = self.deps.clock.now();
-        let mut tx = self.deps.store.begin().await?;
-        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
-        let mut integration = tx.lock_integration(project, id).await?.ok_or(AppError::NotFound(IntegrationId::KIND))?;
+        let (mut tx, mut integration) = self.lock_integration(who, project, id).await?;
         let narrowing = patch.permissions.filter(|p| !p.allows(Permission::Admin) && *p != integration.permissions);
         if !integration.apply(patch, now) {
             return Ok(integration);
@@ -193,9 +204,7 @@ impl Tengine {
     ) -> Result<(), AppError> {
         self.integrations_scope(who, project)?;
         let now = self.deps.clock.now();
-        let mut tx = self.deps.store.begin().await?;
-        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
-        let integration = tx.lock_integration(project, id).await?.ok_or(AppError::NotFound(IntegrationId::KIND))?;
+        let (mut tx, integration) = self.lock_integration(who, project, id).await?;
         let revoked = tx.revoke_connections(id, None, now).await?;
         self.disconnected(&mut *tx, &integration, &revoked, "integration_deleted").await?;
         tx.delete_integration(project, id).await.map_err(|e| match e {
@@ -220,9 +229,7 @@ impl Tengine {
     ) -> Result<(Integration, OAuthSecret), AppError> {
         self.integrations_scope(who, project)?;
         let secret = self.oauth_secret(CLIENT_SECRET_PREFIX);
-        let mut tx = self.deps.store.begin().await?;
-        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
-        let integration = tx.lock_integration(project, id).await?.ok_or(AppError::NotFound(IntegrationId::KIND))?;
+        let (mut tx, integration) = self.lock_integration(who, project, id).await?;
         may_grant(who, integration.permissions)?;
         if integration.client_type == ClientType::Public {
             return Err(FieldError::new("client_type", "a public client has no secret to rotate").into());
@@ -269,9 +276,7 @@ impl Tengine {
     ) -> Result<(), AppError> {
         self.integrations_scope(who, project)?;
         let now = self.deps.clock.now();
-        let mut tx = self.deps.store.begin().await?;
-        tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
-        let integration = tx.lock_integration(project, id).await?.ok_or(AppError::NotFound(IntegrationId::KIND))?;
+        let (mut tx, integration) = self.lock_integration(who, project, id).await?;
         let found = tx.lock_connection(project, connection).await?;
         if found.is_none_or(|c| c.integration_id != id || c.revoked_at.is_some()) {
             return Err(AppError::NotFound(ConnectionId::KIND));

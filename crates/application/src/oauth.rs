@@ -595,6 +595,29 @@ impl Tengine {
         Ok((integration, secret))
     }
 
+    /// Registers a client that named no project (`POST /oauth/register`, what MCP clients
+    /// given the plain `/mcp` URL find): it goes to the one project on this server that
+    /// accepts registration.
+    ///
+    /// # Errors
+    /// `access_denied` when no project accepts registration; `invalid_client_metadata`
+    /// when several do (the client must use a project's own endpoint); as
+    /// `register_client`.
+    pub async fn register_client_anywhere(
+        &self,
+        r: RegistrationRequest,
+    ) -> Result<(Integration, Option<OAuthSecret>), OAuthError> {
+        match self.deps.store.registration_projects(2).await?.as_slice() {
+            [] => Err(OAuthError::new("access_denied", "no project on this server accepts client registration")),
+            [only] => self.register_client(*only, r).await,
+            _ => Err(OAuthError::new(
+                "invalid_client_metadata",
+                "several projects accept registration: register at /oauth/projects/<project_id>/register \
+                 (the project's MCP URL is /mcp/<project_id>)",
+            )),
+        }
+    }
+
     /// The account of a live project, looked up without a caller (registration).
     async fn project_account(&self, project: ProjectId) -> Result<Option<tengine_domain::AccountId>, OAuthError> {
         Ok(self.deps.store.project_account(project).await?)

@@ -80,6 +80,13 @@ pub trait IntegrationRepository: Send + Sync {
     /// `Unavailable`.
     async fn registration_policy(&self, project: ProjectId) -> Result<Option<RegistrationPolicy>, RepoError>;
 
+    /// Up to `limit` live projects whose registration policy is on (server-wide, any
+    /// account): where a registration that names no project may go.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn registration_projects(&self, limit: u32) -> Result<Vec<ProjectId>, RepoError>;
+
     /// Sets the project's dynamic registration policy.
     ///
     /// # Errors

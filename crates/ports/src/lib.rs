@@ -232,6 +232,7 @@ mod mock_store {
             async fn delete_oauth_token(&self, digest: [u8; 32]) -> Result<bool, RepoError>;
             async fn touch_connections(&self, uses: &[(tengine_domain::ConnectionId, DateTime<Utc>)]) -> Result<(), RepoError>;
             async fn registration_policy(&self, project: ProjectId) -> Result<Option<tengine_domain::integration::RegistrationPolicy>, RepoError>;
+            async fn registration_projects(&self, limit: u32) -> Result<Vec<ProjectId>, RepoError>;
             async fn set_registration_policy(&self, project: ProjectId, policy: &tengine_domain::integration::RegistrationPolicy) -> Result<(), RepoError>;
             async fn project_account(&self, project: ProjectId) -> Result<Option<AccountId>, RepoError>;
             async fn purge_oauth(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;

@@ -259,6 +259,8 @@ check("events_carry_no_secrets", "tng_oat_" not in text and "tng_ort_" not in te
 reg = {"redirect_uris": [REDIRECT], "client_name": "Registered", "token_endpoint_auth_method": "none", "scope": "read"}
 r = http.post(BASE + "/oauth/projects/%s/register" % pb, json=reg)
 check("registration_off_by_default", r.status_code == 403 and r.json()["error"] == "access_denied", r.text)
+r = http.post(META["registration_endpoint"], json=reg)
+check("root_registration_needs_a_willing_project", r.status_code == 403 and r.json()["error"] == "access_denied", r.text)
 api("PUT", "/projects/%s/client-registration" % pb, json={"enabled": True, "permissions": ["read"]})
 r = http.post(BASE + "/oauth/projects/%s/register" % pb, json=dict(reg, scope="read write"))
 check("registration_bounded_by_policy", r.status_code == 400 and r.json()["error"] == "invalid_client_metadata", r.text)
@@ -269,6 +271,13 @@ check("registration_allowed", r.status_code == 201 and r.json()["client_id"].sta
 registered = r.json()
 cr, tr, _, _ = connect({"client_id": registered["client_id"]})
 check("registered_client_connects_to_its_project", [p["id"] for p in cr.get(API + "/projects").json()["data"]] == [pb])
+r = http.post(META["registration_endpoint"], json=reg)
+listed = [i["id"] for i in api("GET", "/projects/%s/integrations" % pb).json()["data"]]
+check("root_registration_goes_to_the_one_willing_project", r.status_code == 201 and r.json()["client_id"] in listed, r.text)
+api("PUT", "/projects/%s/client-registration" % pa, json={"enabled": True})
+r = http.post(META["registration_endpoint"], json=reg)
+check("root_registration_refused_when_ambiguous", r.status_code == 400 and "/oauth/projects/" in r.json()["error_description"], r.text)
+api("PUT", "/projects/%s/client-registration" % pa, json={"enabled": False})
 
 # An expired code (60 s) is refused.
 c9 = client_for(conf)

@@ -227,3 +227,26 @@ pub struct ConnectionPath {
     #[param(pattern = r"^conn_[0-9A-Za-z]{22}$", example = "conn_2cqkZV5cD7eF9gH1jK3lM5")]
     connection_id: String,
 }
+
+/// The query `/oauth/authorize` got, passed on as it was.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorizeQuery {
+    /// The integration's id; a missing or unknown one answers 404 `NOT_FOUND`.
+    #[param(pattern = r"^int_[0-9A-Za-z]{22}$")]
+    client_id: String,
+    /// A registered redirect URI (optional when the integration has exactly one).
+    redirect_uri: Option<String>,
+    /// `code`.
+    response_type: Option<String>,
+    /// Space-separated permissions (default: all the integration may ask for).
+    scope: Option<String>,
+    /// Echoed to the client.
+    state: Option<String>,
+    /// The PKCE S256 challenge.
+    code_challenge: Option<String>,
+    /// `S256`.
+    code_challenge_method: Option<String>,
+    /// An RFC 8707 resource indicator.
+    resource: Option<String>,
+}

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::list_response;
-use crate::doc::params::{ConnectionPath, IntegrationPath, PageQuery, ProjectPath};
+use crate::doc::params::{AuthorizeQuery, ConnectionPath, IntegrationPath, PageQuery, ProjectPath};
 use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
 use crate::doc::schemas::PermissionName;
 use crate::dto::{ConnectionBody, IntegrationBody, Patch, RegistrationPolicyBody};
@@ -432,12 +432,15 @@ fn authorize_params(q: Option<&str>) -> Result<AuthorizeParams, ApiError> {
     })
 }
 
-/// An authorization request the consent page cannot go on with: 422 naming the OAuth
-/// error, so the page can say why.
+/// An authorization request the consent page cannot go on with: an unknown (or missing)
+/// client is a 404, anything else a 422 naming the OAuth error, so the page can say why.
 fn unusable(e: AuthorizeError) -> ApiError {
     let error = match e {
         AuthorizeError::Unredirectable(e) | AuthorizeError::Redirect { error: e, .. } => e,
     };
+    if error.code == "invalid_client" || error.description == "client_id is required" {
+        return ApiError::not_found(IntegrationId::KIND);
+    }
     ApiError::from(ValidationError::field("authorization_request", format!("{}: {}", error.code, error.description)))
 }
 
@@ -449,16 +452,7 @@ fn unusable(e: AuthorizeError) -> ApiError {
     operation_id = "getConsentRequest",
     tag = "Integrations",
     summary = "Describe an authorization request",
-    params(
-        ("client_id" = String, Query, description = "As sent to `/oauth/authorize`."),
-        ("redirect_uri" = Option<String>, Query, description = "As sent to `/oauth/authorize`."),
-        ("response_type" = Option<String>, Query, description = "`code`."),
-        ("scope" = Option<String>, Query, description = "Space-separated permissions."),
-        ("state" = Option<String>, Query, description = "Echoed to the client."),
-        ("code_challenge" = Option<String>, Query, description = "PKCE S256 challenge."),
-        ("code_challenge_method" = Option<String>, Query, description = "`S256`."),
-        ("resource" = Option<String>, Query, description = "RFC 8707 resource indicator."),
-    ),
+    params(AuthorizeQuery),
     responses((status = 200, description = "What the request asks for.", body = ConsentBody), ProjectErrors, QueryErrors)
 )]
 async fn consent_request(
@@ -467,8 +461,9 @@ async fn consent_request(
     RawQuery(q): RawQuery,
 ) -> Result<Json<ConsentBody>, ApiError> {
     let params = authorize_params(q.as_deref())?;
-    let request = s.tengine.authorize_request(&params).await.map_err(unusable)?;
+    // Permission before existence (SPEC's check order).
     who.require(tengine_domain::Permission::Admin).map_err(tengine_application::AppError::from)?;
+    let request = s.tengine.authorize_request(&params).await.map_err(unusable)?;
     let project = s.tengine.get_project(&who, request.integration.project_id).await?;
     Ok(Json(ConsentBody {
         project_id: project.id.to_string(),
@@ -489,16 +484,7 @@ async fn consent_request(
     operation_id = "decideConsent",
     tag = "Integrations",
     summary = "Approve or deny an authorization request",
-    params(
-        ("client_id" = String, Query, description = "As sent to `/oauth/authorize`."),
-        ("redirect_uri" = Option<String>, Query, description = "As sent to `/oauth/authorize`."),
-        ("response_type" = Option<String>, Query, description = "`code`."),
-        ("scope" = Option<String>, Query, description = "Space-separated permissions."),
-        ("state" = Option<String>, Query, description = "Echoed to the client."),
-        ("code_challenge" = Option<String>, Query, description = "PKCE S256 challenge."),
-        ("code_challenge_method" = Option<String>, Query, description = "`S256`."),
-        ("resource" = Option<String>, Query, description = "RFC 8707 resource indicator."),
-    ),
+    params(AuthorizeQuery),
     request_body = DecisionBody,
     responses((status = 200, description = "Where to send the browser.", body = RedirectBody), ProjectErrors, BodyErrors)
 )]
@@ -511,6 +497,7 @@ async fn consent(
 ) -> Result<Response, ApiError> {
     let params = authorize_params(q.as_deref())?;
     let granted = body.permissions.map(|p| PermissionSet::parse_list("permissions", &p)).transpose()?;
+    who.require(tengine_domain::Permission::Admin).map_err(tengine_application::AppError::from)?;
     let request = s.tengine.authorize_request(&params).await.map_err(unusable)?;
     let project = request.integration.project_id;
     idempotency
@@ -522,7 +509,6 @@ async fn consent(
                 redirect_with(&request.redirect_uri, &[("code", code.expose_secret()), ("scope", &scope)], state)
             } else {
                 // Only someone who could approve may send the refusal on.
-                who.require(tengine_domain::Permission::Admin).map_err(tengine_application::AppError::from)?;
                 s.tengine.get_project(&who, project).await?;
                 let denied = [("error", "access_denied"), ("error_description", "the request was denied")];
                 redirect_with(&request.redirect_uri, &denied, state)
