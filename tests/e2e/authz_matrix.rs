@@ -58,6 +58,8 @@ enum Rule {
     BoundToKey,
     /// Takes no key at all (the portal's code exchange): the same answer for everyone.
     Public,
+    /// Both [`Rule::BoundToKey`] and [`Rule::Outlives`]: approving an OAuth connection.
+    ConsentByKey,
 }
 
 /// One route: method, path (P = the project, K = a read-only key that never expires,
@@ -179,8 +181,9 @@ const ROUTES: &[Route] = &[
     route("PUT", "/projects/P/client-registration", Some(r#"{"enabled":false}"#), "admin", Rule::Plain, 200),
     // The consent page's calls, on an authorization request of integration I.
     route("GET", "/oauth/authorization", None, "admin", Rule::Plain, 200),
-    // A code is approved by its key: another key's replay is another request.
-    route("POST", "/oauth/authorization", Some(r#"{"approve":true}"#), "admin", Rule::BoundToKey, 200),
+    // A code is approved by its key: another key's replay is another request; and a
+    // connection lives until disconnected, so an expiring key may not approve one.
+    route("POST", "/oauth/authorization", Some(r#"{"approve":true}"#), "admin", Rule::ConsentByKey, 200),
     // No call is logged in this world: an allowed caller gets the call's own 404.
     route("GET", "/projects/P/tool-calls/C", None, "read", Rule::Plain, 404),
     route("DELETE", "/projects/P/tools/T", None, "admin", Rule::Plain, 204),
@@ -218,7 +221,7 @@ fn expected(caller: Caller, r: &Route) -> u16 {
         Rule::AccountWide if !account_wide => 403,
         Rule::ListProjects => 200,
         _ if caller == Caller::OtherProjectAdmin => 404,
-        Rule::Outlives if caller == Caller::ExpiringAdmin => 403,
+        Rule::Outlives | Rule::ConsentByKey if caller == Caller::ExpiringAdmin => 403,
         _ => r.ok,
     }
 }
@@ -227,7 +230,9 @@ fn expected(caller: Caller, r: &Route) -> u16 {
 fn expected_replay(caller: Caller, r: &Route) -> u16 {
     match expected(caller, r) {
         ok if ok < 300 && r.rule == Rule::InheritsExpiry && caller == Caller::ExpiringAdmin => 422,
-        ok if ok < 300 && r.rule == Rule::BoundToKey && caller != Caller::AccountAdmin => 422,
+        ok if ok < 300 && matches!(r.rule, Rule::BoundToKey | Rule::ConsentByKey) && caller != Caller::AccountAdmin => {
+            422
+        }
         other => other,
     }
 }

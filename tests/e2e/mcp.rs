@@ -285,7 +285,51 @@ async fn no_credentials_is_a_401_with_a_resource_metadata_challenge(backend: Bac
     }
 }
 
+/// A client that sends a POST's headers, then its body a moment later, and reuses the
+/// connection after the 401 for the discovery the challenge calls for (what the MCP SDK
+/// does): the connection must still be open.
+async fn a_401_keeps_the_connection_for_the_discovery_that_follows(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = server(backend).await;
+    let addr = app.base_url().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("send the headers");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stream.write_all(body).await.expect("send the body");
+    let discovery =
+        format!("GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    // The 401 first, then the next request on the same connection.
+    let mut raw = Vec::new();
+    let mut buf = [0_u8; 8192];
+    let mut sent = false;
+    let read = async {
+        loop {
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&raw).into_owned();
+            if !sent && text.contains("\r\n\r\n{") && text.contains("INVALID_API_KEY") {
+                sent = true;
+                stream.write_all(discovery.as_bytes()).await.expect("reuse the connection");
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read).await.expect("the server answers");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 2, "the connection answered the discovery too: {text}");
+    assert!(text.contains("HTTP/1.1 200") && text.contains("\"authorization_servers\""), "{text}");
+}
+
 both!(
+    a_401_keeps_the_connection_for_the_discovery_that_follows,
     lists_enabled_tools_and_calls_one_against_a_loopback_api,
     refusals_never_reach_the_api,
     an_account_wide_key_names_its_project_by_header,

@@ -138,6 +138,10 @@ async fn admit(State(state): State<AppState>, mut req: Request, next: Next) -> R
             next.run(req).await
         }
         Err(e) => {
+            // Read the refused request's body (bounded, like any body): answering before it
+            // arrived would make the server close the connection after the answer, and a
+            // client reusing it for the discovery a 401 calls for would find it gone.
+            let _ = axum::body::to_bytes(req.into_body(), crate::extract::BODY_LIMIT).await;
             let mut res = e.into_response();
             if res.status() == axum::http::StatusCode::UNAUTHORIZED {
                 res.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(&base, &metadata));

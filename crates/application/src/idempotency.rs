@@ -187,6 +187,7 @@ impl Tengine {
             }
             Guarded::Consent { project } => {
                 who.require(Permission::Admin)?;
+                who.outlives(None)?;
                 if who.oauth.is_some()
                     || who.session.as_ref().is_some_and(|s| s.kind != tengine_domain::session::SessionKind::Console)
                 {

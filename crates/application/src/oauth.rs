@@ -286,7 +286,8 @@ impl Tengine {
     ///
     /// # Errors
     /// `Forbidden` unless `who` is a key (or console session) holding `admin` on the
-    /// integration's project; `ProjectNotFound`; `Validation` for a grant beyond the request.
+    /// integration's project that never expires; `ProjectNotFound`; `Validation` for a
+    /// grant beyond the request.
     pub async fn approve_authorization(
         &self,
         who: &Principal,
@@ -299,6 +300,9 @@ impl Tengine {
         {
             return Err(Denied::KeyRequired.into());
         }
+        // A connection lives until it is disconnected: a key that expires may not grant
+        // one, as it may not make a key that outlives it.
+        who.outlives(None)?;
         let project = request.integration.project_id;
         self.visible_project(who, project).await?;
         let permissions = granted.unwrap_or(request.permissions);
@@ -763,6 +767,10 @@ mod tests {
         let admin = principal(&[Permission::Admin], KeyScope::Project(project_id(5)));
         let more = [Permission::Admin].into_iter().collect();
         assert!(matches!(app.approve_authorization(&admin, &request, Some(more)).await, Err(AppError::Validation(_))));
+        let mut expiring = admin.clone();
+        expiring.expires_at = Some(now() + chrono::Duration::hours(1));
+        let err = app.approve_authorization(&expiring, &request, None).await.unwrap_err();
+        assert!(matches!(err, AppError::Forbidden(Denied::WouldOutlive)), "a connection would outlive the key");
         let code = app.approve_authorization(&admin, &request, None).await.unwrap();
         assert!(code.expose_secret().starts_with(CODE_PREFIX));
     }
