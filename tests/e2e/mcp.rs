@@ -328,7 +328,21 @@ async fn a_401_keeps_the_connection_for_the_discovery_that_follows(backend: Back
     assert!(text.contains("HTTP/1.1 200") && text.contains("\"authorization_servers\""), "{text}");
 }
 
+/// The API's refusals of a request with a body say `Connection: close`: it may come before
+/// the body was read, and then the server cannot reuse the connection.
+async fn an_api_refusal_of_a_body_tells_the_client_the_connection_closes(backend: Backend) {
+    let app = server(backend).await;
+    let headers =
+        [("Authorization", "Bearer tng_not_a_real_key".to_owned()), ("Content-Type", "application/json".to_owned())];
+    let res = app.send(reqwest::Method::POST, "/api/v1/projects", &headers, Some(br#"{"name":"x"}"#.to_vec())).await;
+    res.error(StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
+    assert_eq!(res.header("connection"), Some("close"));
+    let ok = app.post_json("/api/v1/projects", app.admin_key(), &json!({"name": "kept"})).await;
+    assert_eq!(ok.header("connection"), None, "a success keeps the connection");
+}
+
 both!(
+    an_api_refusal_of_a_body_tells_the_client_the_connection_closes,
     a_401_keeps_the_connection_for_the_discovery_that_follows,
     lists_enabled_tools_and_calls_one_against_a_loopback_api,
     refusals_never_reach_the_api,

@@ -137,6 +137,8 @@ impl EdgeParts {
         // bounded separately (statement timeout, pool acquire timeout). Asking the body,
         // not the headers, covers a body however it is framed.
         let has_body = !req.body().is_end_stream();
+        // `/mcp` reads a refused request's body itself, keeping the connection.
+        let mcp = req.uri().path().starts_with(crate::mcp::PATH);
         let idempotent = method == Method::POST && req.headers().contains_key(crate::idempotency::HEADER);
         // What a 401 of the API needs to name its resource metadata (RFC 9728 §5.1).
         let api_origin = req.uri().path().starts_with("/api/").then(|| {
@@ -174,6 +176,12 @@ impl EdgeParts {
                 let challenge = crate::mcp::challenge(&origin, "/.well-known/oauth-protected-resource/api/v1");
                 res.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
             }
+        }
+        if has_body && !mcp && res.status().is_client_error() && !res.headers().contains_key(header::CONNECTION) {
+            // A refusal may come before its body was read (a 401 from authentication), and
+            // then the connection cannot be reused: say so, so that a client does not send
+            // its next request (the discovery a 401 calls for) on a connection being closed.
+            res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         let elapsed = started.elapsed();
         if let Some(route) = slot.0.route.get() {
