@@ -215,6 +215,16 @@ async fn integrations_are_managed_from_rust_and_the_secret_is_shown_once() {
     let err = client.integrations().create(&project.id, &bad).await.unwrap_err();
     assert_eq!(err.api().unwrap().details["field"], "redirect_uris[0]");
     client.integrations().delete(&project.id, &created.id).await.unwrap();
+    // Recovering a webhook's failed deliveries says how many it re-sent.
+    let hook = CreateWebhook {
+        url: "http://127.0.0.1:9/hook".into(),
+        events: vec!["project.updated".into()],
+        ..CreateWebhook::default()
+    };
+    let hook = client.webhooks().create(&project.id, &hook).await.unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let recovered = client.webhooks().recover(&project.id, &hook.id, since, None).await.unwrap();
+    assert_eq!((recovered.recovered, recovered.has_more), (0, false));
     let gone = client.integrations().retrieve(&project.id, &created.id).await.unwrap_err();
     assert!(gone.api().unwrap().is_not_found());
 }

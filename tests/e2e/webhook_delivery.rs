@@ -17,6 +17,7 @@ both!(
     deliveries_to_a_dead_receiver_all_arrive_when_it_comes_back,
     gone_disables_the_webhook_at_once_and_fails_its_pending_deliveries,
     private_destinations_are_refused_at_send_time_by_default,
+    recover_resends_each_failed_delivery_of_a_window_once,
 );
 
 fn attempt_times(delivery: &Value) -> Vec<chrono::DateTime<chrono::Utc>> {
@@ -174,4 +175,39 @@ async fn private_destinations_are_refused_at_send_time_by_default(backend: Backe
         );
     }
     assert_eq!(receiver.count(), 0, "no connection reached the receiver");
+}
+
+async fn recover_resends_each_failed_delivery_of_a_window_once(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("down all weekend").await;
+    let receiver = Receiver::start().await;
+    receiver.answer(410);
+    let (wid, _) = webhook(&app, &project, &receiver.url(), &["api_key.created"]).await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    app.key(&project, &["read"]).await;
+    let gone = receiver.wait_for(1, ARRIVAL).await.remove(0);
+    await_deliveries(&app, &project, &wid, ARRIVAL, "the delivery fails", |d| {
+        d.len() == 1 && d[0]["status"] == "failed"
+    })
+    .await;
+    // The receiver is back: turn the webhook on again and recover the window.
+    receiver.answer(200);
+    let path = format!("{}/{wid}", hooks_path(&project));
+    app.patch_json(&path, app.admin_key(), &serde_json::json!({"active": true})).await.expect(reqwest::StatusCode::OK);
+    let since = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let body = serde_json::json!({"since": since});
+    let res = app.post_json(&format!("{path}/recover"), app.admin_key(), &body).await;
+    assert_eq!(res.expect(reqwest::StatusCode::ACCEPTED).body, serde_json::json!({"recovered": 1, "has_more": false}));
+    let again = receiver.wait_for(2, ARRIVAL).await.remove(1);
+    assert_eq!(again.json(), gone.json(), "the same event");
+    assert_ne!(again.delivery_id(), gone.delivery_id(), "as a new delivery");
+    let res = app.post_json(&format!("{path}/recover"), app.admin_key(), &body).await;
+    assert_eq!(
+        res.expect(reqwest::StatusCode::ACCEPTED).body["recovered"],
+        0,
+        "each failed delivery is recovered once"
+    );
+    let until = serde_json::json!({"since": since, "until": since});
+    let res = app.post_json(&format!("{path}/recover"), app.admin_key(), &until).await;
+    assert_eq!(res.error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "since");
 }

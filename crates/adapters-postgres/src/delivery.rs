@@ -164,3 +164,32 @@ pub(crate) async fn get(
     let a = attempts.remove(&row.id).unwrap_or_default();
     row.into_delivery(a).map(Some)
 }
+
+/// Marks recovered up to `limit` failed, never-recovered deliveries of `webhook` created in
+/// `[since, until)`, oldest first, and returns them.
+pub(crate) async fn take_failed(
+    ex: impl sqlx::PgExecutor<'_>,
+    webhook: WebhookId,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    at: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<(DeliveryId, EventId)>, RepoError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "UPDATE deliveries SET recovered_at = $5 WHERE id IN (\
+           SELECT id FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND recovered_at IS NULL \
+           AND created_at >= $2 AND created_at < $3 ORDER BY created_at, id LIMIT $4) \
+         RETURNING id, event_id",
+    )
+    .bind(webhook.to_string())
+    .bind(since)
+    .bind(until)
+    .bind(i64::from(limit))
+    .bind(at)
+    .fetch_all(ex)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter()
+        .map(|(d, e)| Ok((d.parse().map_err(RepoError::other)?, e.parse().map_err(RepoError::other)?)))
+        .collect()
+}

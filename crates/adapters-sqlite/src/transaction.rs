@@ -91,6 +91,17 @@ impl Transaction for SqliteTransaction {
         Ok(())
     }
 
+    async fn take_failed_deliveries(
+        &mut self,
+        webhook: WebhookId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryId, EventId)>, RepoError> {
+        delivery::take_failed(&mut *self.tx, webhook, since, until, at, limit).await
+    }
+
     async fn insert_webhook(&mut self, w: &Webhook) -> Result<(), RepoError> {
         webhook::insert(&mut *self.tx, w).await
     }

@@ -36,6 +36,18 @@ pub struct WebhookPatch {
     pub description: Option<Option<String>>,
 }
 
+/// The most failed deliveries one `recover` call re-sends.
+pub const RECOVER_BATCH: u32 = 1_000;
+
+/// What a `recover` call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// Failed deliveries re-sent, each as a new delivery.
+    pub recovered: u64,
+    /// Whether more remain in the window (call again).
+    pub has_more: bool,
+}
+
 impl Tengine {
     /// Lists a project's webhooks.
     ///
@@ -273,6 +285,40 @@ impl Tengine {
         tx.insert_delivery(new.id, new.event_id, id, now).await?;
         tx.commit().await?;
         Ok(new)
+    }
+
+    /// Re-sends, as new deliveries, the webhook's deliveries that ended `failed` and were
+    /// created in `[since, until)` (`until` default now), each once however often this
+    /// is called: for when a receiver was down for a while. At most
+    /// [`RECOVER_BATCH`] per call; `has_more` says to call again.
+    ///
+    /// # Errors
+    /// As `redeliver`; `Validation` when `since` is not before `until`.
+    pub async fn recover_deliveries(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+        since: chrono::DateTime<chrono::Utc>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Recovery, AppError> {
+        self.webhook_for_deliveries(who, project, id).await?;
+        let now = self.deps.clock.now();
+        let until = until.unwrap_or(now);
+        if since >= until {
+            let e = tengine_domain::FieldError::new("since", "must be before until (default now)")
+                .with_value(tengine_domain::time::format(since));
+            return Err(e.into());
+        }
+        let mut tx = self.deps.store.begin().await?;
+        let failed = tx.take_failed_deliveries(id, since, until, now, RECOVER_BATCH).await?;
+        for (_, event) in &failed {
+            tx.insert_delivery(DeliveryId::from_uuid(self.deps.ids.next_uuid()), *event, id, now).await?;
+        }
+        tx.commit().await?;
+        let recovered = u64::try_from(failed.len()).unwrap_or(u64::MAX);
+        tracing::info!(webhook_id = %id, recovered, "failed deliveries recovered");
+        Ok(Recovery { recovered, has_more: recovered == u64::from(RECOVER_BATCH) })
     }
 
     /// The project's event log, newest first, optionally of one type.

@@ -235,6 +235,22 @@ impl Webhooks<'_> {
         self.0.send::<(), _>(Method::POST, &format!("/projects/{project_id}/webhooks/{webhook_id}/test"), None).await
     }
 
+    /// Re-sends the webhook's deliveries that ended `failed` in `[since, until)` (`until`
+    /// default now), each once, as new deliveries; at most 1,000 per call.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn recover(
+        &self,
+        project_id: &str,
+        webhook_id: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::models::WebhookRecovery, Error> {
+        let body = crate::models::RecoverWebhookRequest { since, until };
+        self.0.send(Method::POST, &format!("/projects/{project_id}/webhooks/{webhook_id}/recover"), Some(&body)).await
+    }
+
     /// One page of a webhook's deliveries.
     ///
     /// # Errors

@@ -108,6 +108,21 @@ pub trait Transaction: Send {
         at: DateTime<Utc>,
     ) -> Result<(), RepoError>;
 
+    /// Marks recovered at `at` up to `limit` deliveries of `webhook` that ended `failed`,
+    /// were created in `[since, until)` and were never recovered, oldest first; returns
+    /// their ids and events (the caller creates one new delivery for each).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn take_failed_deliveries(
+        &mut self,
+        webhook: WebhookId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryId, EventId)>, RepoError>;
+
     /// Inserts a webhook.
     ///
     /// # Errors

@@ -209,3 +209,14 @@ def test_a_plain_secret_like_the_references_signs_with_its_bytes(client: Tengine
     assert official.verify(request.body, dict(request.headers)) == event
     with pytest.raises(WebhookVerificationError):
         webhooks.verify(request.body, request.headers, hook.secret + "x")
+
+
+def test_recover_answers_how_many_failed_deliveries_it_resent(client: TengineAI, hooks_project, receiver):
+    from datetime import datetime, timedelta, timezone
+
+    webhook = client.webhooks.create(hooks_project.id, url=receiver.url + "/recover", events=["project.updated"])
+    since = datetime.now(timezone.utc) - timedelta(days=2)
+    assert client.webhooks.recover(hooks_project.id, webhook.id, since) == {"recovered": 0, "has_more": False}
+    with pytest.raises(ValidationError) as e:
+        client.webhooks.recover(hooks_project.id, webhook.id, since, until=since)
+    assert e.value.details["field"] == "since"

@@ -521,6 +521,14 @@ export interface ProjectTotals {
   rateLimited: number;
 }
 
+/** The window of failed deliveries to re-send. */
+export interface RecoverWebhookRequest {
+  /** Re-send deliveries created at or after this instant (RFC 3339). */
+  since: string;
+  /** ... and before this one (default now). */
+  until?: string | null;
+}
+
 /** Request counts of a range, without latency (the overview's totals). */
 export interface RequestTotals {
   /** Authenticated requests. */
@@ -865,6 +873,14 @@ export interface Webhook {
   createdAt: string;
   /** When it was last changed. */
   updatedAt: string;
+}
+
+/** What a recovery did. */
+export interface WebhookRecovery {
+  /** Failed deliveries re-sent, each once, as new deliveries. */
+  recovered: number;
+  /** More failed deliveries remain in the window (at most 1,000 per call): call again. */
+  hasMore: boolean;
 }
 
 /** The test event and its queued delivery. */

@@ -81,6 +81,14 @@ describe('webhooks', () => {
     assert.match(apiKey.key ?? '', /^tng_/);
   });
 
+  it('recovers the failed deliveries of a window and says how many', async (t) => {
+    if (skipIfMissing(t)) return;
+    const { client } = fx;
+    const wh = await client.webhooks.create(project.id, { url: `${receiver.url}?recover`, events: ['project.updated'] });
+    const since = new Date(Date.now() - 2 * 86_400_000);
+    assert.deepEqual(await client.webhooks.recover(project.id, wh.id, { since }), { recovered: 0, hasMore: false });
+  });
+
   it('creates, retrieves, lists, updates, rotates the secret and deletes', async (t) => {
     if (skipIfMissing(t)) return;
     const { client } = fx;

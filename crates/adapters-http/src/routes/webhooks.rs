@@ -31,6 +31,74 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, destroy))
         .routes(routes!(rotate_secret))
         .routes(routes!(test))
+        .routes(routes!(recover))
+}
+
+/// The window of failed deliveries to re-send.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = RecoverWebhookRequest, example = json!({"since": "2026-11-28T00:00:00Z"}))]
+struct RecoverBody {
+    /// Re-send deliveries created at or after this instant (RFC 3339).
+    #[schema(format = DateTime)]
+    since: String,
+    /// ... and before this one (default now).
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    until: Option<String>,
+}
+
+/// What a recovery did.
+#[derive(serde::Serialize, ToSchema)]
+#[schema(as = WebhookRecovery)]
+struct RecoveryBody {
+    /// Failed deliveries re-sent, each once, as new deliveries.
+    recovered: u64,
+    /// More failed deliveries remain in the window (at most 1,000 per call): call again.
+    has_more: bool,
+}
+
+/// Re-sends every delivery of this webhook that ended `failed` in `[since, until)`, each
+/// once however often this is called, as new deliveries (for when a receiver was down
+/// for a while). At most 1,000 per call; `has_more` says to call again. Needs `webhook`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project_id}/webhooks/{webhook_id}/recover",
+    operation_id = "recoverWebhookDeliveries",
+    tag = "Webhooks",
+    summary = "Recover failed deliveries",
+    params(WebhookPath),
+    request_body = RecoverBody,
+    responses(
+        (status = 202, description = "The failed deliveries were queued again.", body = RecoveryBody),
+        ResourceErrors,
+        BodyErrors,
+    )
+)]
+async fn recover(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    idempotency: Idempotency,
+    Ids((pid, wid)): Ids<(ProjectId, WebhookId)>,
+    ApiJson(body): ApiJson<RecoverBody>,
+) -> Result<Response, ApiError> {
+    let instant = |field: &str, raw: &str| {
+        tengine_domain::time::parse(raw).ok_or_else(|| {
+            ValidationError::from(
+                tengine_domain::FieldError::new(field, "must be an RFC 3339 date-time")
+                    .with_value(raw.chars().take(64).collect::<String>()),
+            )
+        })
+    };
+    let since = instant("since", &body.since)?;
+    let until = body.until.as_deref().map(|u| instant("until", u)).transpose()?;
+    idempotency
+        .run(&s, &who, Guarded::Webhooks { project: pid }, async {
+            let r = s.tengine.recover_deliveries(&who, pid, wid, since, until).await?;
+            let body = RecoveryBody { recovered: r.recovered, has_more: r.has_more };
+            Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+        })
+        .await
 }
 
 /// A new webhook.

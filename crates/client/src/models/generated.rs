@@ -534,6 +534,16 @@ pub struct ProjectTotals {
     pub rate_limited: u64,
 }
 
+/// The window of failed deliveries to re-send.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RecoverWebhookRequest {
+    /// Re-send deliveries created at or after this instant (RFC 3339).
+    pub since: DateTime<Utc>,
+    /// ... and before this one (default now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// Request counts of a range, without latency (the overview's totals).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RequestTotals {
@@ -980,6 +990,15 @@ pub struct Webhook {
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// What a recovery did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WebhookRecovery {
+    /// Failed deliveries re-sent, each once, as new deliveries.
+    pub recovered: u64,
+    /// More failed deliveries remain in the window (at most 1,000 per call): call again.
+    pub has_more: bool,
 }
 
 /// The test event and its queued delivery.

@@ -223,6 +223,36 @@ pub async fn disabling_a_webhook_fails_its_pending_deliveries<S: Store>(store: &
     assert_eq!(page.total, 2);
 }
 
+/// Failed deliveries of a window are taken for recovery once, oldest first, in batches;
+/// pending ones and other webhooks' are left alone.
+pub async fn failed_deliveries_are_taken_for_recovery_once<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let (gone, other) = (webhook(store, acct.id, p.id, &["*"]).await, webhook(store, acct.id, p.id, &["*"]).await);
+    for _ in 0..3 {
+        append(store, &new_event(acct.id, Some(p.id), EventType::ApiKeyUpdated)).await;
+    }
+    let jobs = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    let job = jobs.iter().find(|j| j.webhook.id == gone.id).expect("a delivery of the webhook");
+    let rejected = result(job, at(11), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable);
+    store.complete(&[rejected]).await.expect("complete");
+    let failed: Vec<_> = deliveries_of(store, gone.id).await.into_iter().map(|d| (d.id, d.event_id)).collect();
+    assert_eq!(failed.len(), 3);
+    let mut tx = store.begin().await.expect("begin");
+    let window = (at(0) - chrono::Duration::days(1), at(0) + chrono::Duration::days(1));
+    let first = tx.take_failed_deliveries(gone.id, window.0, window.1, at(20), 2).await.expect("take");
+    let rest = tx.take_failed_deliveries(gone.id, window.0, window.1, at(20), 2).await.expect("take");
+    let none = tx.take_failed_deliveries(gone.id, window.0, window.1, at(21), 2).await.expect("take");
+    let elsewhere = tx.take_failed_deliveries(other.id, window.0, window.1, at(21), 10).await.expect("take");
+    tx.commit().await.expect("commit");
+    assert_eq!((first.len(), rest.len(), none.len(), elsewhere.len()), (2, 1, 0, 0), "each once; pending ones never");
+    let mut taken: Vec<_> = first.into_iter().chain(rest).collect();
+    let mut expected = failed;
+    taken.sort();
+    expected.sort();
+    assert_eq!(taken, expected);
+}
+
 /// The next due time is the earliest of pending deliveries of active webhooks, each
 /// counted at its next attempt or, while leased, at its lease's end.
 pub async fn next_due_is_the_earliest_pending_time_or_lease_end<S: Store>(store: &S) {

@@ -51,6 +51,7 @@ __all__ = [
     "UsageCounts",
     "Analytics",
     "Webhook",
+    "WebhookRecovery",
     "WebhookTest",
 ]
 
@@ -883,6 +884,23 @@ class Webhook:
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
             raw={k: v for k, v in d.items() if k not in ("secret",)},
+        )
+
+
+@dataclass
+class WebhookRecovery:
+    """What a recovery did."""
+
+    recovered: int = 0
+    has_more: bool = False
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WebhookRecovery":
+        return cls(
+            recovered=int(d.get("recovered") or 0),
+            has_more=bool(d.get("has_more", False)),
+            raw=dict(d),
         )
 
 

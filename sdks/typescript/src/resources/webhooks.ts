@@ -115,6 +115,24 @@ export class Webhooks extends Resource {
     );
   }
 
+  /**
+   * Re-sends the webhook's deliveries that ended `failed` in `[since, until)` (`until`
+   * default now), each once, as new deliveries; at most 1,000 per call (`hasMore`).
+   */
+  async recover(
+    projectId: string,
+    webhookId: string,
+    params: { since: string | Date; until?: string | Date | undefined },
+    options?: RequestOptions,
+  ): Promise<{ recovered: number; hasMore: boolean }> {
+    const instant = (v: string | Date) => (v instanceof Date ? v.toISOString() : v);
+    const body: Record<string, string> = { since: instant(params.since) };
+    if (params.until !== undefined) body.until = instant(params.until);
+    return fromWire<{ recovered: number; hasMore: boolean }>(
+      await this.client.request({ method: 'POST', path: `${this.path(projectId, webhookId)}/recover`, body, options }),
+    );
+  }
+
   /** One page of the webhook's deliveries, each with its attempts. */
   listDeliveries(
     projectId: string,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, Optional, Sequence
 
 from .._http import path
@@ -81,6 +82,22 @@ class WebhooksResource(Resource):
             "POST", path("projects", project_id, "webhooks", webhook_id, "test"), idempotency_key=idempotency_key
         )
 
+    def recover(
+        self, project_id: str, webhook_id: str, since: Any, until: Any = None, *, idempotency_key: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Re-send the webhook's deliveries that ended ``failed`` in ``[since, until)``
+        (``datetime`` or RFC 3339; ``until`` default now), each once, as new deliveries:
+        ``{"recovered": n, "has_more": bool}`` (at most 1,000 per call)."""
+        body: Dict[str, Any] = {"since": _instant(since)}
+        if until is not None:
+            body["until"] = _instant(until)
+        return self._http.request(
+            "POST",
+            path("projects", project_id, "webhooks", webhook_id, "recover"),
+            json_body=body,
+            idempotency_key=idempotency_key,
+        )
+
     def list_deliveries(
         self, project_id: str, webhook_id: str, page: Optional[int] = None, per_page: Optional[int] = None
     ) -> Page[Delivery]:
@@ -104,3 +121,12 @@ class WebhooksResource(Resource):
             idempotency_key=idempotency_key,
         )
         return Delivery.from_dict(data)
+
+
+def _instant(value: Any) -> str:
+    """An RFC 3339 UTC instant from a ``datetime`` (naive means UTC) or a string."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return str(value)
