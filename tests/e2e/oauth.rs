@@ -296,7 +296,26 @@ async fn usage_counts_an_integrations_requests_under_it(backend: Backend) {
     assert_eq!(foreign.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "integration_id");
 }
 
+async fn the_consent_endpoints_check_permission_then_the_client(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let project = app.project("Consent checks").await;
+    let (_, reader) = app.key(&project, &["read"]).await;
+    let unknown = "/api/v1/oauth/authorization?client_id=int_0000000000000000000001";
+    let denied = app.get(unknown, &reader).await;
+    assert_eq!(denied.error(StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS")["permission"], "admin");
+    for path in [unknown, "/api/v1/oauth/authorization", "/api/v1/oauth/authorization?client_id="] {
+        let missing = app.get(path, app.admin_key()).await;
+        assert_eq!(missing.error(StatusCode::NOT_FOUND, "NOT_FOUND")["resource"], "integration", "{path}");
+    }
+    let (client_id, _) = connect(&app, &project).await;
+    let bad = app.get(&format!("/api/v1/oauth/authorization?client_id={client_id}"), app.admin_key()).await;
+    let details = bad.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert_eq!(details["field"], "authorization_request");
+    assert_eq!(details["reason"], "invalid_request: response_type is required", "{details}");
+}
+
 both!(
+    the_consent_endpoints_check_permission_then_the_client,
     authlib_runs_every_flow_and_refusal,
     the_mcp_sdk_registers_connects_and_calls_a_tool,
     usage_counts_an_integrations_requests_under_it

@@ -34,6 +34,9 @@ use crate::request_id;
 use crate::slot::SlotHandle;
 use crate::state::AppState;
 
+/// The header a TLS proxy names the client's scheme in.
+const FORWARDED_PROTO: &str = "x-forwarded-proto";
+
 /// Header fields a request may carry; past it, a 431 envelope. The HTTP/1.1 parser is
 /// set to accept more (see [`PARSER_MAX_HEADERS`]) so that this answer, not its empty
 /// one, is what clients see.
@@ -141,14 +144,10 @@ impl EdgeParts {
         let mcp = req.uri().path().starts_with(crate::mcp::PATH);
         let idempotent = method == Method::POST && req.headers().contains_key(crate::idempotency::HEADER);
         // What a 401 of the API needs to name its resource metadata (RFC 9728 §5.1).
+        // Only the two header values (reference-counted), so the hot path allocates nothing.
         let api_origin = req.uri().path().starts_with("/api/").then(|| {
-            let mut h = HeaderMap::new();
-            for name in [header::HOST, HeaderName::from_static("x-forwarded-proto")] {
-                if let Some(v) = req.headers().get(&name) {
-                    h.insert(name, v.clone());
-                }
-            }
-            h
+            let get = |name: &str| req.headers().get(name).cloned();
+            (get(header::HOST.as_str()), get(FORWARDED_PROTO))
         });
         let mut router = if idempotent { self.idempotent.clone() } else { self.plain.clone() };
         // `None` when the handler panicked.
@@ -170,8 +169,14 @@ impl EdgeParts {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
         });
-        if let Some(h) = api_origin.filter(|_| res.status() == StatusCode::UNAUTHORIZED) {
+        if let Some((host, proto)) = api_origin.filter(|_| res.status() == StatusCode::UNAUTHORIZED) {
             if !res.headers().contains_key(header::WWW_AUTHENTICATE) {
+                let mut h = HeaderMap::new();
+                for (name, value) in [(header::HOST, host), (HeaderName::from_static(FORWARDED_PROTO), proto)] {
+                    if let Some(v) = value {
+                        h.insert(name, v);
+                    }
+                }
                 let origin = crate::mcp::public_origin(&self.state.tengine, &h);
                 let challenge = crate::mcp::challenge(&origin, "/.well-known/oauth-protected-resource/api/v1");
                 res.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);

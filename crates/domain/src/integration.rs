@@ -403,17 +403,6 @@ impl TokenKind {
             _ => None,
         }
     }
-
-    /// The kind a presented token's prefix names.
-    pub fn of(token: &str) -> Option<Self> {
-        if token.starts_with(ACCESS_PREFIX) {
-            Some(Self::Access)
-        } else if token.starts_with(REFRESH_PREFIX) {
-            Some(Self::Refresh)
-        } else {
-            None
-        }
-    }
 }
 
 /// A stored access or refresh token.
@@ -636,6 +625,5 @@ mod tests {
         assert!(s.expose_secret().starts_with("tng_oat_"));
         assert_eq!(format!("{s:?}"), "OAuthSecret(***)");
         assert_eq!(s.digest(), digest(s.expose_secret()));
-        assert_eq!(TokenKind::of(s.expose_secret()), Some(TokenKind::Access));
     }
 }

@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tengine_application::{AuthorizeError, AuthorizeParams, Guarded};
+use tengine_application::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Guarded};
 use tengine_domain::integration::{
     scope_of, IntegrationDraft, IntegrationPatch, IntegrationPatchDraft, NewIntegration, RegistrationPolicy,
 };
@@ -432,16 +432,23 @@ fn authorize_params(q: Option<&str>) -> Result<AuthorizeParams, ApiError> {
     })
 }
 
-/// An authorization request the consent page cannot go on with: an unknown (or missing)
-/// client is a 404, anything else a 422 naming the OAuth error, so the page can say why.
-fn unusable(e: AuthorizeError) -> ApiError {
-    let error = match e {
-        AuthorizeError::Unredirectable(e) | AuthorizeError::Redirect { error: e, .. } => e,
-    };
-    if error.code == "invalid_client" || error.description == "client_id is required" {
-        return ApiError::not_found(IntegrationId::KIND);
+/// Checks an authorization request for the consent endpoints: a missing or unknown client
+/// is a 404 (no such integration), anything else a 422 naming the OAuth error, so the
+/// page can say why.
+async fn checked_request(s: &AppState, params: &AuthorizeParams) -> Result<AuthorizeRequest, ApiError> {
+    if params.client_id.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::not_found(IntegrationId::KIND));
     }
-    ApiError::from(ValidationError::field("authorization_request", format!("{}: {}", error.code, error.description)))
+    s.tengine.authorize_request(params).await.map_err(|e| {
+        let error = match e {
+            AuthorizeError::Unredirectable(e) | AuthorizeError::Redirect { error: e, .. } => e,
+        };
+        if error.code == "invalid_client" {
+            return ApiError::not_found(IntegrationId::KIND);
+        }
+        let reason = format!("{}: {}", error.code, error.description);
+        ApiError::from(ValidationError::field("authorization_request", reason))
+    })
 }
 
 /// Checks an authorization request for the consent page and says what it asks. The
@@ -463,7 +470,7 @@ async fn consent_request(
     let params = authorize_params(q.as_deref())?;
     // Permission before existence (SPEC's check order).
     who.require(tengine_domain::Permission::Admin).map_err(tengine_application::AppError::from)?;
-    let request = s.tengine.authorize_request(&params).await.map_err(unusable)?;
+    let request = checked_request(&s, &params).await?;
     let project = s.tengine.get_project(&who, request.integration.project_id).await?;
     Ok(Json(ConsentBody {
         project_id: project.id.to_string(),
@@ -498,7 +505,7 @@ async fn consent(
     let params = authorize_params(q.as_deref())?;
     let granted = body.permissions.map(|p| PermissionSet::parse_list("permissions", &p)).transpose()?;
     who.require(tengine_domain::Permission::Admin).map_err(tengine_application::AppError::from)?;
-    let request = s.tengine.authorize_request(&params).await.map_err(unusable)?;
+    let request = checked_request(&s, &params).await?;
     let project = request.integration.project_id;
     idempotency
         .run(&s, &who, Guarded::Consent { project }, async {
