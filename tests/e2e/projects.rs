@@ -11,6 +11,7 @@ both!(
     patch_changes_only_the_fields_it_names,
     names_and_descriptions_are_trimmed_and_bounded,
     lists_are_newest_first_and_paginated_with_link_headers,
+    cursor_pages_follow_their_links_both_ways_and_name_bad_cursors,
     a_deleted_project_is_gone_and_its_keys_stop_working,
 );
 
@@ -147,14 +148,14 @@ async fn lists_are_newest_first_and_paginated_with_link_headers(backend: Backend
 
     let all = app.get("/api/v1/projects", app.admin_key()).await;
     all.expect(StatusCode::OK);
-    assert_eq!(all.body["pagination"], json!({"page": 1, "per_page": 20, "total": 5}));
+    assert_eq!(all.body["pagination"], json!({"page": 1, "per_page": 20, "total": 5, "has_more": false}));
     assert_eq!(ids(&all.body), newest_first);
 
     let mut paged = Vec::new();
     for page in 1..=3 {
         let res = app.get(&format!("/api/v1/projects?page={page}&per_page=2"), app.admin_key()).await;
         res.expect(StatusCode::OK);
-        assert_eq!(res.body["pagination"], json!({"page": page, "per_page": 2, "total": 5}));
+        assert_eq!(res.body["pagination"], json!({"page": page, "per_page": 2, "total": 5, "has_more": page < 3}));
         let link = res.header("link").unwrap_or_else(|| panic!("page {page} has no Link header"));
         let rel = |n: u32, rel: &str| format!("</api/v1/projects?page={n}&per_page=2>; rel=\"{rel}\"");
         assert!(link.contains(&rel(1, "first")), "{link}");
@@ -177,6 +178,68 @@ async fn lists_are_newest_first_and_paginated_with_link_headers(backend: Backend
     beyond.expect(StatusCode::OK);
     assert_eq!(ids(&beyond.body), Vec::<String>::new());
     assert_eq!(beyond.body["pagination"]["total"], 5);
+}
+
+async fn cursor_pages_follow_their_links_both_ways_and_name_bad_cursors(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut newest_first = Vec::new();
+    for i in 0..5 {
+        newest_first.insert(0, app.project(&format!("project {i}")).await);
+    }
+    // Forwards from page 1 by following each page's `next` link.
+    let next_link = |link: &str| -> Option<String> {
+        link.split(", ")
+            .find(|l| l.ends_with("rel=\"next\""))
+            .map(|l| l.trim_start_matches('<').split('>').next().unwrap_or_default().to_owned())
+    };
+    let first = app.get("/api/v1/projects?per_page=2", app.admin_key()).await;
+    first.expect(StatusCode::OK);
+    let mut walked = ids(&first.body);
+    let mut path = format!("/api/v1/projects?starting_after={}&per_page=2", walked[1]);
+    loop {
+        let res = app.get(&path, app.admin_key()).await;
+        res.expect(StatusCode::OK);
+        assert!(res.body["pagination"].get("page").is_none(), "a cursor page has no page number: {}", res.body);
+        assert_eq!(res.body["pagination"]["total"], 5);
+        walked.extend(ids(&res.body));
+        let link = res.header("link").expect("a cursor page has links").to_owned();
+        assert!(link.contains("rel=\"prev\""), "a page after the first has a prev: {link}");
+        match next_link(&link) {
+            Some(next) => {
+                assert_eq!(res.body["pagination"]["has_more"], true);
+                path = next;
+            }
+            None => {
+                assert_eq!(res.body["pagination"]["has_more"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!(walked, newest_first, "following next links reads every project once, in order");
+    // Backwards: the two projects newer than the fourth, in list order.
+    let back =
+        app.get(&format!("/api/v1/projects?ending_before={}&per_page=2", newest_first[3]), app.admin_key()).await;
+    back.expect(StatusCode::OK);
+    assert_eq!(ids(&back.body), newest_first[1..3].to_vec());
+    assert_eq!(back.body["pagination"]["has_more"], true, "the newest project is still before this page");
+    // Bad cursors are named, never read as positions.
+    let admin = app.admin_key();
+    for (query, field) in [
+        (format!("page=2&starting_after={}", newest_first[0]), "page"),
+        (format!("starting_after={0}&ending_before={0}", newest_first[0]), "ending_before"),
+        ("starting_after=proj_nothing".to_owned(), "starting_after"),
+        ("ending_before=has%20space".to_owned(), "ending_before"),
+    ] {
+        let res = app.get(&format!("/api/v1/projects?{query}"), admin).await;
+        let err = res.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+        assert_eq!(err["field"], field, "{query}: {err}");
+    }
+    // A soft-deleted project leaves the total at once and is no longer a cursor.
+    app.delete(&format!("/api/v1/projects/{}", newest_first[2]), admin).await.expect(StatusCode::NO_CONTENT);
+    let after = app.get("/api/v1/projects?per_page=1", admin).await;
+    assert_eq!(after.body["pagination"]["total"], 4);
+    let gone = app.get(&format!("/api/v1/projects?starting_after={}", newest_first[2]), admin).await;
+    gone.error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
 }
 
 async fn a_deleted_project_is_gone_and_its_keys_stop_working(backend: Backend) {

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use futures::StreamExt;
 use reqwest::StatusCode;
 use tengineai::models::{
-    CreateApiKey, CreateProject, CreateTool, CreateWebhook, OverviewQuery, UpdateProject, UpdateTool,
+    CreateApiKey, CreateProject, CreateTool, CreateWebhook, Cursor, OverviewQuery, UpdateProject, UpdateTool,
 };
 use tengineai::TengineAI;
 
@@ -266,6 +266,15 @@ async fn list_all_walks_every_page() {
     let all: Vec<_> = client.projects().list_all().collect().await;
     assert_eq!(all.len(), 130);
     assert!(all.iter().all(Result::is_ok));
+    let ids: Vec<String> = all.iter().map(|p| p.as_ref().unwrap().id.clone()).collect();
+    let numbered = client.projects().list(Some(3), Some(10)).await.unwrap();
+    let by_cursor = client.projects().list_from(Cursor::After(&ids[19]), Some(10)).await.unwrap();
+    assert_eq!(by_cursor.data.iter().map(|p| &p.id).collect::<Vec<_>>(), ids[20..30].iter().collect::<Vec<_>>());
+    assert_eq!(numbered.data.iter().map(|p| &p.id).collect::<Vec<_>>(), ids[20..30].iter().collect::<Vec<_>>());
+    assert_eq!((by_cursor.pagination.page, by_cursor.pagination.total, by_cursor.has_next()), (None, 130, true));
+    let newer = client.projects().list_from(Cursor::Before(&ids[2]), Some(10)).await.unwrap();
+    assert_eq!(newer.data.iter().map(|p| &p.id).collect::<Vec<_>>(), ids[..2].iter().collect::<Vec<_>>());
+    assert!(!newer.has_next(), "nothing is newer than the newest project");
     let update = UpdateProject { name: None, description: Some(None) };
     let first = all[0].as_ref().unwrap();
     assert_eq!(client.projects().update(&first.id, &update).await.unwrap().description, None);

@@ -310,7 +310,7 @@ async fn tools_are_paged_newest_first(backend: Backend) {
     let page = app.get(&format!("{}?per_page=2&page=2", tools_path(&project)), app.admin_key()).await;
     page.expect(StatusCode::OK);
     assert_eq!(ids(&page.body), made[2..4]);
-    assert_eq!(page.body["pagination"], json!({"page": 2, "per_page": 2, "total": 5}));
+    assert_eq!(page.body["pagination"], json!({"page": 2, "per_page": 2, "total": 5, "has_more": true}));
     let link = page.header("link").expect("a Link header");
     assert!(link.contains(&format!("<{}?page=3&per_page=2>; rel=\"next\"", tools_path(&project))), "{link}");
     let res = app.get(&format!("{}?per_page=101", tools_path(&project)), app.admin_key()).await;

@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tengine_domain::{
-    ApiKeyId, ConnectionId, DeliveryId, FieldError, IntegrationId, PageRequest, Principal, ProjectId, SessionId,
-    SigningKeyId, ToolCallId, ToolId, ValidationError, Validator, WebhookId,
+    ApiKeyId, ConnectionId, DeliveryId, FieldError, IntegrationId, PageParams, PageRequest, Principal, ProjectId,
+    SessionId, SigningKeyId, ToolCallId, ToolId, ValidationError, Validator, WebhookId,
 };
 
 use crate::error::ApiError;
@@ -193,7 +193,24 @@ impl Query {
     pub fn page(&self) -> Result<PageRequest, ApiError> {
         Ok(PageRequest::parse(self.get("page"), self.get("per_page"))?)
     }
+
+    /// The page request of a list that also pages by cursor: `page` and `per_page`, or
+    /// `starting_after` / `ending_before` (add [`CURSOR_PARAMS`] to the allowed names).
+    ///
+    /// # Errors
+    /// A `VALIDATION_ERROR` naming each bad value.
+    pub fn cursor_page(&self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::parse_params(PageParams {
+            page: self.get("page"),
+            per_page: self.get("per_page"),
+            starting_after: self.get("starting_after"),
+            ending_before: self.get("ending_before"),
+        })?)
+    }
 }
+
+/// The query parameters of a list that pages by number or by cursor.
+pub const CURSOR_PARAMS: [&str; 4] = ["page", "per_page", "starting_after", "ending_before"];
 
 /// The typed ids of a path: `Ids<ProjectId>`, `Ids<(ProjectId, ApiKeyId)>`, ... A
 /// malformed project id is `PROJECT_NOT_FOUND` and any other malformed id `NOT_FOUND`

@@ -342,7 +342,7 @@ impl IntegrationRepository for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+        Ok(Page::new(convert(rows)?, u64::try_from(count).map_err(RepoError::other)?, page))
     }
 
     async fn count_dynamic_integrations(&self, project: ProjectId) -> Result<u64, RepoError> {
@@ -374,7 +374,7 @@ impl IntegrationRepository for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+        Ok(Page::new(convert(rows)?, u64::try_from(count).map_err(RepoError::other)?, page))
     }
 
     async fn insert_auth_code(&self, digest: [u8; 32], c: &AuthCode) -> Result<(), RepoError> {

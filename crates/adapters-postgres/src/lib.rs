@@ -14,6 +14,7 @@ mod event;
 mod idempotency;
 mod integration;
 mod kept;
+mod list;
 mod notifier;
 mod project;
 mod queue;

@@ -6,7 +6,8 @@ use tengine_domain::{AccountId, Page, PageRequest, Project, ProjectId};
 use tengine_ports::{ProjectRepository, RepoError};
 
 use crate::error::{affected, map_err};
-use crate::rows::{convert, project_columns, ProjectRow};
+use crate::list::List;
+use crate::rows::{project_columns, single_page, ProjectRow};
 use crate::PgStore;
 
 // By primary key first, then the owner: without statistics (a new database, or
@@ -121,34 +122,18 @@ impl ProjectRepository for PgStore {
             // A project-scoped key sees at most its own project: one lookup by primary key.
             let found = fetch(&mut *conn, account, only, false).await?;
             conn.keep();
-            let total = u64::from(found.is_some());
-            let items = found.filter(|_| page.offset() == 0).into_iter().collect();
-            return Ok(Page { items, total, request: page });
+            return single_page(found, page);
         }
-        // The count and the page run on one connection, one after the other: one acquire
-        // per page, and a page never holds two of the pool's connections at once.
         let account = account.to_string();
-        let limit = i64::from(page.per_page());
-        let offset = i64::try_from(page.offset()).map_err(RepoError::other)?;
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE account_id = $1 AND deleted_at IS NULL")
-                .bind(&account)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(map_err)?;
-        let rows = sqlx::query_as::<_, ProjectRow>(concat!(
-            "SELECT ",
-            project_columns!(),
-            " FROM projects WHERE account_id = $1 AND deleted_at IS NULL \
-             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(&account)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
+        let list = List {
+            table: "projects",
+            columns: project_columns!(),
+            scope: "account_id = $1 AND deleted_at IS NULL",
+            binds: &[Some(&account)],
+            counter: format!("projects:{account}"),
+        };
+        let page = list.fetch::<ProjectRow>(&mut conn, page).await?;
         conn.keep();
-        Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
+        page.try_map(Project::try_from)
     }
 }

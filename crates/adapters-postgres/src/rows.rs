@@ -6,7 +6,7 @@ use tengine_ports::RepoError;
 use tengine_storage_rows::Dialect;
 pub(crate) use tengine_storage_rows::{
     assemble_claim, attempts_by_delivery, convert, event_filter, headers_json, histogram_columns, plan_limit,
-    with_attempts,
+    single_page,
 };
 
 /// The columns of [`AccountRow`], in order.

@@ -50,7 +50,7 @@ impl SigningKeyRepository for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+        Ok(Page::new(convert(rows)?, u64::try_from(count).map_err(RepoError::other)?, page))
     }
 
     async fn get_signing_key(&self, project: ProjectId, id: SigningKeyId) -> Result<Option<SigningKey>, RepoError> {

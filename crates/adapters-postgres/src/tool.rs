@@ -176,7 +176,7 @@ impl ToolRepository for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+        Ok(Page::new(convert(rows)?, u64::try_from(count).map_err(RepoError::other)?, page))
     }
 
     async fn tool_secrets_after(

@@ -173,7 +173,7 @@ impl ToolCallRepository for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+        Ok(Page::new(convert(rows)?, u64::try_from(count).map_err(RepoError::other)?, page))
     }
 
     async fn get_tool_call(&self, project: ProjectId, id: ToolCallId) -> Result<Option<ToolCallRecord>, RepoError> {

@@ -8,6 +8,7 @@ use tengine_domain::{AccountId, DeliveryId, Event, EventType, Page, PageRequest,
 use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository};
 
 use crate::error::{affected, map_err};
+use crate::list::List;
 use crate::rows::{convert, event_columns, event_filter, webhook_columns, EventRow, WebhookRow};
 use crate::{delivery, PgStore};
 
@@ -102,16 +103,6 @@ pub(crate) async fn delete(ex: impl PgExecutor<'_>, project: ProjectId, id: Webh
     affected(done)
 }
 
-/// A page size and offset as bound.
-fn limits(page: PageRequest) -> Result<(i64, i64), RepoError> {
-    Ok((i64::from(page.per_page()), i64::try_from(page.offset()).map_err(RepoError::other)?))
-}
-
-/// A total as read.
-fn total(n: i64) -> Result<u64, RepoError> {
-    u64::try_from(n).map_err(RepoError::other)
-}
-
 #[async_trait::async_trait]
 impl WebhookRepository for PgStore {
     async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError> {
@@ -143,30 +134,20 @@ impl WebhookRepository for PgStore {
 
     async fn list_webhooks(&self, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError> {
         let project = project.to_string();
-        let (limit, offset) = limits(page)?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE project_id = $1")
-            .bind(&project)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let rows = sqlx::query_as::<_, WebhookRow>(concat!(
-            "SELECT ",
-            webhook_columns!(),
-            " FROM webhooks WHERE project_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(&project)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: total(count)?, request: page })
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let list = List {
+            table: "webhooks",
+            columns: webhook_columns!(),
+            scope: "project_id = $1",
+            binds: &[Some(&project)],
+            counter: format!("webhooks:{project}"),
+        };
+        let page = list.fetch::<WebhookRow>(&mut conn, page).await?;
+        page.try_map(Webhook::try_from)
     }
 
     async fn list_deliveries(&self, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError> {
-        let (limit, offset) = limits(page)?;
-        let (items, count) = delivery::list(&self.pool, webhook, limit, offset).await?;
-        Ok(Page { items, total: total(count)?, request: page })
+        delivery::list(&self.pool, webhook, page).await
     }
 
     async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError> {
@@ -181,29 +162,21 @@ impl WebhookRepository for PgStore {
     ) -> Result<Page<Event>, RepoError> {
         let project = project.to_string();
         let kind = kind.map(|k| k.as_str());
-        let (limit, offset) = limits(page)?;
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE project_id = $1 AND ($2::text IS NULL OR type = $2)")
-                .bind(&project)
-                .bind(kind)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
-        let rows = sqlx::query_as::<_, EventRow>(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events WHERE project_id = $1 AND ($2::text IS NULL OR type = $2) \
-             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-        ))
-        .bind(&project)
-        .bind(kind)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: total(count)?, request: page })
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let list = List {
+            table: "events",
+            columns: event_columns!(),
+            scope: if kind.is_some() { "project_id = $1 AND type = $2" } else { "project_id = $1" },
+            binds: if kind.is_some() { &[Some(&project), kind] } else { &[Some(&project)] },
+            counter: match kind {
+                Some(kind) => format!("events:{project}:{kind}"),
+                None => format!("events:{project}"),
+            },
+        };
+        let page = list.fetch::<EventRow>(&mut conn, page).await?;
+        page.try_map(Event::try_from)
     }
+
     async fn webhook_secrets_after(
         &self,
         after: Option<WebhookId>,

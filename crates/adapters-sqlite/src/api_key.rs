@@ -6,7 +6,8 @@ use tengine_domain::{ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, ProjectI
 use tengine_ports::{ApiKeyRepository, RepoError};
 
 use crate::error::{affected, map_err};
-use crate::rows::{api_key_columns, convert, micros, opt_micros, ApiKeyRow};
+use crate::list::List;
+use crate::rows::{api_key_columns, micros, opt_micros, ApiKeyRow};
 use crate::SqliteStore;
 
 /// Reads any key by id (a lock inside an immediate transaction).
@@ -124,23 +125,14 @@ impl ApiKeyRepository for SqliteStore {
 
     async fn list_api_keys(&self, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError> {
         let project = project.to_string();
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE project_id = ?1")
-            .bind(&project)
-            .fetch_one(&self.reader)
-            .await
-            .map_err(map_err)?;
-        let rows = sqlx::query_as::<_, ApiKeyRow>(concat!(
-            "SELECT ",
-            api_key_columns!(),
-            " FROM api_keys WHERE project_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-        ))
-        .bind(&project)
-        .bind(i64::from(page.per_page()))
-        .bind(i64::try_from(page.offset()).map_err(RepoError::other)?)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
+        let list = List {
+            table: "api_keys",
+            columns: api_key_columns!(),
+            scope: "project_id = ?1",
+            binds: &[Some(&project)],
+            counter: format!("api_keys:{project}"),
+        };
+        list.fetch::<ApiKeyRow>(&self.reader, page).await?.try_map(ApiKey::try_from)
     }
 
     async fn touch_last_used(&self, uses: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), RepoError> {

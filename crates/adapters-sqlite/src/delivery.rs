@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
 use tengine_domain::delivery::{Attempt, Delivery, Webhook};
-use tengine_domain::{DeliveryId, Event, EventId, WebhookId};
+use tengine_domain::{DeliveryId, Event, EventId, Page, PageRequest, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err, map_missing};
+use crate::list::List;
 use crate::rows::{
-    attempt_columns, attempts_by_delivery, convert, delivery_columns, micros, webhook_columns, with_attempts,
-    AttemptRow, DeliveryRow, WebhookRow,
+    attempt_columns, attempts_by_delivery, convert, delivery_columns, micros, webhook_columns, AttemptRow, DeliveryRow,
+    WebhookRow,
 };
 
 /// Every webhook of account `?1` on a live project: the fan-out's candidates.
@@ -111,29 +112,23 @@ async fn attempts_of(ex: impl SqliteExecutor<'_>, ids: &[String]) -> Result<Hash
 pub(crate) async fn list(
     pool: &SqlitePool,
     webhook: WebhookId,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<Delivery>, i64), RepoError> {
+    page: PageRequest,
+) -> Result<Page<Delivery>, RepoError> {
     let webhook = webhook.to_string();
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1")
-        .bind(&webhook)
-        .fetch_one(pool)
-        .await
-        .map_err(map_err)?;
-    let rows = sqlx::query_as::<_, DeliveryRow>(concat!(
-        "SELECT ",
-        delivery_columns!(),
-        " FROM deliveries WHERE webhook_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-    ))
-    .bind(&webhook)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let attempts = attempts_of(pool, &ids).await?;
-    Ok((with_attempts(rows, attempts)?, total))
+    let list = List {
+        table: "deliveries",
+        columns: delivery_columns!(),
+        scope: "webhook_id = ?1",
+        binds: &[Some(&webhook)],
+        counter: format!("deliveries:{webhook}"),
+    };
+    let page = list.fetch::<DeliveryRow>(pool, page).await?;
+    let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+    let mut attempts = attempts_of(pool, &ids).await?;
+    page.try_map(|row| {
+        let of_row = attempts.remove(&row.id).unwrap_or_default();
+        row.into_delivery(of_row)
+    })
 }
 
 /// One delivery of a webhook, with its attempts.

@@ -351,7 +351,7 @@ impl IntegrationRepository for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+        Ok(Page::new(convert(rows)?, u64::try_from(count).map_err(RepoError::other)?, page))
     }
 
     async fn count_dynamic_integrations(&self, project: ProjectId) -> Result<u64, RepoError> {
@@ -383,7 +383,7 @@ impl IntegrationRepository for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+        Ok(Page::new(convert(rows)?, u64::try_from(count).map_err(RepoError::other)?, page))
     }
 
     async fn insert_auth_code(&self, digest: [u8; 32], c: &AuthCode) -> Result<(), RepoError> {

@@ -14,6 +14,7 @@ mod error;
 mod event;
 mod idempotency;
 mod integration;
+mod list;
 mod notifier;
 mod project;
 mod queue;

@@ -6,7 +6,8 @@ use tengine_domain::{AccountId, Page, PageRequest, Project, ProjectId};
 use tengine_ports::{ProjectRepository, RepoError};
 
 use crate::error::{affected, map_err};
-use crate::rows::{convert, micros, project_columns, ProjectRow};
+use crate::list::List;
+use crate::rows::{micros, project_columns, single_page, ProjectRow};
 use crate::SqliteStore;
 
 /// Reads a live project of `account`. Inside an immediate transaction this is also a
@@ -95,30 +96,19 @@ impl ProjectRepository for SqliteStore {
         only: Option<ProjectId>,
         page: PageRequest,
     ) -> Result<Page<Project>, RepoError> {
+        if let Some(only) = only {
+            // A project-scoped key sees at most its own project: one lookup by primary key.
+            let found = fetch(&self.reader, account, only).await?;
+            return single_page(found, page);
+        }
         let account = account.to_string();
-        let only = only.map(|p| p.to_string());
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM projects \
-             WHERE account_id = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR id = ?2)",
-        )
-        .bind(&account)
-        .bind(&only)
-        .fetch_one(&self.reader)
-        .await
-        .map_err(map_err)?;
-        let rows = sqlx::query_as::<_, ProjectRow>(concat!(
-            "SELECT ",
-            project_columns!(),
-            " FROM projects WHERE account_id = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR id = ?2) \
-             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
-        ))
-        .bind(&account)
-        .bind(&only)
-        .bind(i64::from(page.per_page()))
-        .bind(i64::try_from(page.offset()).map_err(RepoError::other)?)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(total).map_err(RepoError::other)?, request: page })
+        let list = List {
+            table: "projects",
+            columns: project_columns!(),
+            scope: "account_id = ?1 AND deleted_at IS NULL",
+            binds: &[Some(&account)],
+            counter: format!("projects:{account}"),
+        };
+        list.fetch::<ProjectRow>(&self.reader, page).await?.try_map(Project::try_from)
     }
 }

@@ -162,7 +162,7 @@ impl ToolRepository for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        Ok(Page { items: convert(rows)?, total: u64::try_from(count).map_err(RepoError::other)?, request: page })
+        Ok(Page::new(convert(rows)?, u64::try_from(count).map_err(RepoError::other)?, page))
     }
 
     async fn tool_secrets_after(

@@ -33,7 +33,7 @@ impl Tengine {
         who.portal_shows(None)?;
         self.visible_project(who, project).await?;
         let got = self.deps.store.list_tool_calls(project, filter, page).await?;
-        Ok(Page { items: got.items.into_iter().map(|r| self.opened(r)).collect(), total: got.total, request: page })
+        Ok(got.map(|r| self.opened(r)))
     }
 
     /// The project's logged call `id`.

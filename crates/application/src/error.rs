@@ -69,6 +69,10 @@ impl From<RepoError> for AppError {
     fn from(e: RepoError) -> Self {
         match e {
             RepoError::Unavailable(_) => AppError::Unavailable(e),
+            // The client named the cursor; it is their mistake, not the store's.
+            RepoError::UnknownCursor(field) => {
+                AppError::Validation(tengine_domain::FieldError::new(field, "is not an item of this list").into())
+            }
             _ => AppError::Internal(e),
         }
     }

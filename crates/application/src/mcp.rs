@@ -85,7 +85,7 @@ impl Tengine {
         let mut tools = Vec::new();
         let mut page = PageRequest::new(1, PageRequest::MAX_PER_PAGE);
         loop {
-            let got = self.deps.store.list_tools(project, page).await?;
+            let got = self.deps.store.list_tools(project, page.clone()).await?;
             let more = got.has_next() && !got.items.is_empty();
             tools.extend(got.items.into_iter().filter(|t| t.enabled).map(Arc::new));
             if !more {

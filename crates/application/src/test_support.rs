@@ -154,7 +154,7 @@ pub fn fresh_uuid() -> Uuid {
 
 /// An empty page answering `request`.
 pub fn empty_page<T>(request: PageRequest) -> Page<T> {
-    Page { items: Vec::new(), total: 0, request }
+    Page::new(Vec::new(), 0, request)
 }
 
 /// A store outage.

@@ -46,11 +46,41 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// Whether another page follows.
+    /// Whether more items lie beyond this page in its direction: the server's `has_more`,
+    /// or for a server that does not send it, whether the pages so far are short of the total.
     pub fn has_next(&self) -> bool {
-        u64::from(self.pagination.page) * u64::from(self.pagination.per_page) < self.pagination.total
+        let p = &self.pagination;
+        p.has_more.unwrap_or_else(|| {
+            p.page.is_some_and(|n| u64::from(n) * u64::from(p.per_page) < p.total) && !self.data.is_empty()
+        })
     }
 }
+
+/// Where a cursor page starts: after or before an item of the list, by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor<'a> {
+    /// The items after this one, in list order (older ones): `starting_after`.
+    After(&'a str),
+    /// The items before this one (newer ones), still in list order: `ending_before`.
+    Before(&'a str),
+}
+
+/// The items of a list that pages by cursor: their id is the cursor.
+pub trait Listed {
+    /// The item's id.
+    fn id(&self) -> &str;
+}
+
+macro_rules! listed {
+    ($($t:ty),+) => {$(
+        impl Listed for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+        }
+    )+};
+}
+listed!(Project, ApiKey, Webhook, Delivery, Event);
 
 /// Query of `GET /analytics` (the account overview).
 #[derive(Debug, Clone, Default)]

@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use crate::models::{
-    AnalyticsQuery, ApiKey, CreateApiKey, CreateProject, CreateTool, CreateWebhook, Delivery, Event, OverviewQuery,
-    Page, Project, TestDelivery, Tool, UpdateApiKey, UpdateProject, UpdateTool, UpdateWebhook, Webhook,
+    AnalyticsQuery, ApiKey, CreateApiKey, CreateProject, CreateTool, CreateWebhook, Cursor, Delivery, Event, Listed,
+    OverviewQuery, Page, Project, TestDelivery, Tool, UpdateApiKey, UpdateProject, UpdateTool, UpdateWebhook, Webhook,
 };
 use crate::{Error, TengineAI};
 
@@ -19,6 +19,42 @@ fn paging(page: Option<u32>, per_page: Option<u32>) -> Vec<(&'static str, String
         q.push(("per_page", p.to_string()));
     }
     q
+}
+
+fn cursor_paging(cursor: Cursor<'_>, per_page: Option<u32>) -> Vec<(&'static str, String)> {
+    let mut q = paging(None, per_page);
+    match cursor {
+        Cursor::After(id) => q.push(("starting_after", id.to_owned())),
+        Cursor::Before(id) => q.push(("ending_before", id.to_owned())),
+    }
+    q
+}
+
+/// Every item of a list that pages by cursor: each page starts after the last item of
+/// the one before, so every request costs the same however deep the list is.
+fn all_by_cursor<'a, T: DeserializeOwned + Listed + 'a>(
+    client: &'a TengineAI,
+    path: String,
+    extra: Vec<(&'static str, String)>,
+) -> impl Stream<Item = Result<T, Error>> + 'a {
+    stream::unfold(Some(None::<String>), move |after| {
+        let (path, mut q) = (path.clone(), extra.clone());
+        async move {
+            let after = after?;
+            q.extend(match &after {
+                Some(id) => cursor_paging(Cursor::After(id), Some(100)),
+                None => paging(None, Some(100)),
+            });
+            match client.get::<Page<T>>(&path, &q).await {
+                Ok(pg) => {
+                    let next = pg.data.last().filter(|_| pg.has_next()).map(|last| Some(last.id().to_owned()));
+                    Some((stream::iter(pg.data.into_iter().map(Ok)).left_stream(), next))
+                }
+                Err(e) => Some((stream::iter(vec![Err(e)]).right_stream(), None)),
+            }
+        }
+    })
+    .flatten()
 }
 
 /// Every item of a list, fetching pages of `per_page` as the stream is read.
@@ -55,9 +91,18 @@ impl<'a> Projects<'a> {
         self.0.get("/projects", &paging(page, per_page)).await
     }
 
-    /// Every project, page by page.
+    /// The page of projects after or before `cursor` (a project id); costs the same at
+    /// any depth.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list_from(&self, cursor: Cursor<'_>, per_page: Option<u32>) -> Result<Page<Project>, Error> {
+        self.0.get("/projects", &cursor_paging(cursor, per_page)).await
+    }
+
+    /// Every project, page by page (by cursor).
     pub fn list_all(&self) -> impl Stream<Item = Result<Project, Error>> + 'a {
-        all(self.0, "/projects".into(), 100)
+        all_by_cursor(self.0, "/projects".into(), Vec::new())
     }
 
     /// Creates a project.
@@ -110,9 +155,22 @@ impl<'a> ApiKeys<'a> {
         self.0.get(&format!("/projects/{project_id}/api-keys"), &paging(page, per_page)).await
     }
 
-    /// Every key of a project.
+    /// The page of a project's keys after or before `cursor` (a key id).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list_from(
+        &self,
+        project_id: &str,
+        cursor: Cursor<'_>,
+        per_page: Option<u32>,
+    ) -> Result<Page<ApiKey>, Error> {
+        self.0.get(&format!("/projects/{project_id}/api-keys"), &cursor_paging(cursor, per_page)).await
+    }
+
+    /// Every key of a project (by cursor).
     pub fn list_all(&self, project_id: &str) -> impl Stream<Item = Result<ApiKey, Error>> + 'a {
-        all(self.0, format!("/projects/{project_id}/api-keys"), 100)
+        all_by_cursor(self.0, format!("/projects/{project_id}/api-keys"), Vec::new())
     }
 
     /// Creates a key; the answer's `key` is the secret, shown once.
@@ -177,6 +235,19 @@ impl Webhooks<'_> {
         per_page: Option<u32>,
     ) -> Result<Page<Webhook>, Error> {
         self.0.get(&format!("/projects/{project_id}/webhooks"), &paging(page, per_page)).await
+    }
+
+    /// The page of a project's webhooks after or before `cursor` (a webhook id).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list_from(
+        &self,
+        project_id: &str,
+        cursor: Cursor<'_>,
+        per_page: Option<u32>,
+    ) -> Result<Page<Webhook>, Error> {
+        self.0.get(&format!("/projects/{project_id}/webhooks"), &cursor_paging(cursor, per_page)).await
     }
 
     /// Creates a webhook; the answer's `secret` is shown once.
@@ -263,6 +334,21 @@ impl Webhooks<'_> {
         per_page: Option<u32>,
     ) -> Result<Page<Delivery>, Error> {
         self.0.get(&format!("/projects/{project_id}/webhooks/{webhook_id}/deliveries"), &paging(page, per_page)).await
+    }
+
+    /// The page of a webhook's deliveries after or before `cursor` (a delivery id).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list_deliveries_from(
+        &self,
+        project_id: &str,
+        webhook_id: &str,
+        cursor: Cursor<'_>,
+        per_page: Option<u32>,
+    ) -> Result<Page<Delivery>, Error> {
+        let path = format!("/projects/{project_id}/webhooks/{webhook_id}/deliveries");
+        self.0.get(&path, &cursor_paging(cursor, per_page)).await
     }
 
     /// Delivers an event again.
@@ -483,6 +569,31 @@ impl Events<'_> {
             q.push(("type", k.to_owned()));
         }
         self.0.get(&format!("/projects/{project_id}/events"), &q).await
+    }
+
+    /// The page of a project's events after or before `cursor` (an event id), optionally
+    /// of one type.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list_from(
+        &self,
+        project_id: &str,
+        kind: Option<&str>,
+        cursor: Cursor<'_>,
+        per_page: Option<u32>,
+    ) -> Result<Page<Event>, Error> {
+        let mut q = cursor_paging(cursor, per_page);
+        if let Some(k) = kind {
+            q.push(("type", k.to_owned()));
+        }
+        self.0.get(&format!("/projects/{project_id}/events"), &q).await
+    }
+
+    /// Every event of a project, optionally of one type (by cursor).
+    pub fn list_all(&self, project_id: &str, kind: Option<&str>) -> impl Stream<Item = Result<Event, Error>> + '_ {
+        let extra = kind.map(|k| vec![("type", k.to_owned())]).unwrap_or_default();
+        all_by_cursor(self.0, format!("/projects/{project_id}/events"), extra)
     }
 }
 

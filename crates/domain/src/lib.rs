@@ -35,7 +35,7 @@ pub use ids::{
     SigningKeyId, ToolCallId, ToolId, WebhookId,
 };
 pub use member::{Member, MemberEmail, MemberId, MemberRole};
-pub use page::{Page, PageRequest};
+pub use page::{Cursor, Page, PageParams, PageRequest};
 pub use permission::{Permission, PermissionSet};
 pub use principal::{Denied, GrantError, Principal};
 pub use project::{Project, ProjectDescription, ProjectName, ProjectPatch};

@@ -9,6 +9,10 @@ pub enum RepoError {
     /// A uniqueness rule was broken; the string names the rule.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A list's cursor (`starting_after` / `ending_before`, named here) is not an item
+    /// of that list.
+    #[error("unknown cursor: {0}")]
+    UnknownCursor(&'static str),
     /// The store cannot be reached right now; the caller may retry.
     #[error("store unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -80,19 +80,3 @@ pub fn attempts_by_delivery<D: Dialect>(rows: Vec<AttemptRow<D>>) -> Result<Hash
     }
     Ok(by_delivery)
 }
-
-/// Deliveries in row order, each with its attempts from `attempts` (none if absent).
-///
-/// # Errors
-/// `RepoError::Other` on a row that does not convert.
-pub fn with_attempts<D: Dialect>(
-    rows: Vec<DeliveryRow<D>>,
-    mut attempts: HashMap<String, Vec<Attempt>>,
-) -> Result<Vec<Delivery>, RepoError> {
-    rows.into_iter()
-        .map(|r| {
-            let a = attempts.remove(&r.id).unwrap_or_default();
-            r.into_delivery(a)
-        })
-        .collect()
-}

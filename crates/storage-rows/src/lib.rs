@@ -27,7 +27,7 @@ mod webhook;
 pub use account::{plan_limit, AccountRow};
 pub use api_key::ApiKeyRow;
 pub use claim::{assemble_claim, Claim, ClaimRow};
-pub use delivery::{attempts_by_delivery, with_attempts, AttemptRow, DeliveryRow};
+pub use delivery::{attempts_by_delivery, AttemptRow, DeliveryRow};
 pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
 pub use integration::{
@@ -79,4 +79,24 @@ fn narrow<T: TryFrom<i64, Error = std::num::TryFromIntError>>(n: impl Into<i64>)
 /// The first row's conversion error.
 pub fn convert<R, T: TryFrom<R, Error = RepoError>>(rows: Vec<R>) -> Result<Vec<T>, RepoError> {
     rows.into_iter().map(T::try_from).collect()
+}
+
+/// The list of a project-scoped key, which holds at most its own project: `found` on the
+/// first page, nothing after it, and an unknown cursor for any other id.
+///
+/// # Errors
+/// `UnknownCursor` when the cursor is not the one project's id.
+pub fn single_page(
+    found: Option<tengine_domain::Project>,
+    page: tengine_domain::PageRequest,
+) -> Result<tengine_domain::Page<tengine_domain::Project>, RepoError> {
+    let total = u64::from(found.is_some());
+    if let Some(cursor) = page.cursor() {
+        if found.as_ref().is_none_or(|p| p.id.to_string() != cursor.id()) {
+            return Err(RepoError::UnknownCursor(cursor.field()));
+        }
+        return Ok(tengine_domain::Page::from_probe(Vec::new(), total, page));
+    }
+    let items = found.filter(|_| page.offset() == 0).into_iter().collect();
+    Ok(tengine_domain::Page::new(items, total, page))
 }

@@ -82,6 +82,9 @@ def test_page_has_next_and_iterates():
     assert page.has_next() and page.next_page == 2
     assert list(page) == [1, 2] and len(page) == 2
     assert not Page(data=[3], pagination=Pagination(page=2, per_page=2, total=3)).has_next()
+    # The server's has_more wins; a cursor page has no page number.
+    assert Page(data=[3], pagination=Pagination(page=None, per_page=1, total=3, has_more=True)).has_next()
+    assert not Page(data=[1, 2], pagination=Pagination(page=1, per_page=2, total=3, has_more=False)).has_next()
 
 
 def test_analytics_dates_accept_date_datetime_and_str():

@@ -107,3 +107,27 @@ def test_list_all_is_lazy(client: TengineAI):
     it = client.projects.list_all(per_page=1)
     first = next(it)
     assert isinstance(first, Project)
+
+
+def test_cursor_pages_walk_the_list_both_ways_like_numbered_pages(client: TengineAI):
+    for i in range(5):
+        client.projects.create(name=f"cursor {i}")
+    numbered = [p.id for p in client.projects.list_all()]
+    first = client.projects.list(per_page=2)
+    walked = [p.id for p in first.data]
+    page = first
+    while page.has_next():
+        page = client.projects.list(per_page=2, starting_after=page.data[-1].id)
+        assert page.pagination.page is None, "a cursor page has no page number"
+        assert page.pagination.total == first.pagination.total
+        walked += [p.id for p in page.data]
+    assert walked == numbered
+    back = client.projects.list(per_page=2, ending_before=numbered[3])
+    assert [p.id for p in back.data] == numbered[1:3]
+    assert back.has_next(), "newer items remain before the page"
+    with pytest.raises(ValidationError) as err:
+        client.projects.list(page=2, starting_after=numbered[0])
+    assert err.value.field == "page"
+    with pytest.raises(ValidationError) as err:
+        client.projects.list(starting_after="proj_0000000000000000000000")
+    assert err.value.field == "starting_after"

@@ -51,7 +51,7 @@ export type {
   WebhookTest,
   WebhookTestResult,
 } from './models.js';
-export { Page, type ListAllParams, type PageParams } from './pagination.js';
+export { Page, type CursorPageParams, type ListAllParams, type PageParams } from './pagination.js';
 export type { ProjectCreateParams, ProjectUpdateParams, Projects } from './resources/projects.js';
 export type { ApiKeyCreateParams, ApiKeyRotateParams, ApiKeyUpdateParams, ApiKeys } from './resources/api-keys.js';
 export type {

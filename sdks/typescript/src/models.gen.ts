@@ -425,12 +425,14 @@ export interface MeSession {
 
 /** Where a list page sits. */
 export interface Pagination {
-  /** The 1-based page number. */
-  page: number;
+  /** The 1-based page number; absent on a page read by cursor (`starting_after` or `ending_before`). */
+  page?: number | null;
   /** Items per page. */
   perPage: number;
-  /** The number of items across all pages. */
+  /** The number of items across all pages (kept as a counter: reading it costs the same at any size). */
   total: number;
+  /** Whether more items lie beyond this page in its direction: older ones for a page number or `starting_after`, newer ones for `ending_before`. Always sent by this server; optional in the schema because the hosted reference API does not send it, so clients fall back to `page * per_page < total`. */
+  hasMore?: boolean;
 }
 
 /** An opened portal: its bearer token and what to show. */

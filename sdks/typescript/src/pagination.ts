@@ -7,6 +7,14 @@ export interface PageParams {
   perPage?: number | undefined;
 }
 
+/** A list that pages by number or by cursor (an item id): the same cost at any depth. */
+export interface CursorPageParams extends PageParams {
+  /** The items after this item id, in list order (older ones); not with `page`. */
+  startingAfter?: string | undefined;
+  /** The items before this item id (newer ones), in list order; not with `page` or `startingAfter`. */
+  endingBefore?: string | undefined;
+}
+
 export interface ListAllParams {
   /** Items per request while iterating (default 100, the maximum). */
   perPage?: number | undefined;
@@ -15,30 +23,34 @@ export interface ListAllParams {
 /** The wire shape of a list. */
 export interface WireList {
   data: unknown[];
-  pagination: { page: number; per_page: number; total: number };
+  pagination: { page?: number | null; per_page: number; total: number; has_more?: boolean };
 }
 
 /** One page of a list: `data`, `pagination`, and the way to the next page. */
 export class Page<T> {
   readonly data: T[];
   readonly pagination: Pagination;
-  readonly #fetchPage: (page: number) => Promise<Page<T>>;
+  readonly #fetchNext: () => Promise<Page<T>>;
 
-  constructor(data: T[], pagination: Pagination, fetchPage: (page: number) => Promise<Page<T>>) {
+  /** `fetchNext` reads the page that follows this one in its direction. */
+  constructor(data: T[], pagination: Pagination, fetchNext: () => Promise<Page<T>>) {
     this.data = data;
     this.pagination = pagination;
-    this.#fetchPage = fetchPage;
+    this.#fetchNext = fetchNext;
   }
 
-  /** Whether pages follow this one. */
+  /** Whether more items lie beyond this page in its direction: the server's `has_more`, or
+   * for a server that does not send it, whether the pages so far are short of the total. */
   hasNext(): boolean {
-    const { page, perPage, total } = this.pagination;
-    return this.data.length > 0 && page * perPage < total;
+    const { page, perPage, total, hasMore } = this.pagination;
+    if (this.data.length === 0) return false;
+    if (hasMore !== undefined) return hasMore;
+    return page !== undefined && page !== null && page * perPage < total;
   }
 
-  /** The next page, or null after the last one. */
+  /** The next page in this page's direction, or null after the last one. */
   async nextPage(): Promise<Page<T> | null> {
-    return this.hasNext() ? this.#fetchPage(this.pagination.page + 1) : null;
+    return this.hasNext() ? this.#fetchNext() : null;
   }
 
   /** Iterates over the items of this page and every page after it. */
@@ -55,14 +67,19 @@ export class Page<T> {
   }
 }
 
-/** Builds a Page from a wire list, converting each item with `convert`. */
+/** Builds a Page from a wire list, converting each item with `convert`; `fetchNext`
+ * gets the converted items to find the next cursor. */
 export function makePage<T>(
   wire: WireList,
   convert: (raw: unknown) => T,
-  fetchPage: (page: number) => Promise<Page<T>>,
+  fetchNext: (items: T[]) => Promise<Page<T>>,
 ): Page<T> {
   const p = wire.pagination;
-  return new Page(wire.data.map(convert), { page: p.page, perPage: p.per_page, total: p.total }, fetchPage);
+  const items = wire.data.map(convert);
+  const pagination: Pagination = { perPage: p.per_page, total: p.total };
+  if (p.page !== undefined && p.page !== null) pagination.page = p.page;
+  if (p.has_more !== undefined) pagination.hasMore = p.has_more;
+  return new Page(items, pagination, () => fetchNext(items));
 }
 
 /** Iterates over every item of every page, starting at page 1. */

@@ -92,9 +92,16 @@ describe('projects', () => {
     // newest first
     assert.deepEqual(first.data.slice(0, 3).map((p) => p.id), made.slice(-3).reverse().map((p) => p.id));
 
+    // The next page goes on by cursor (the same cost at any depth), with page 2's items.
     const second = await first.nextPage();
     assert.ok(second);
-    assert.equal(second.pagination.page, 2);
+    assert.equal(second.pagination.page, undefined);
+    const numbered = await client.projects.list({ page: 2, perPage: 10 });
+    assert.equal(numbered.pagination.page, 2);
+    assert.deepEqual(second.data.map((p) => p.id), numbered.data.map((p) => p.id));
+    const back = await client.projects.list({ endingBefore: second.data[0]!.id, perPage: 10 });
+    assert.deepEqual(back.data.map((p) => p.id), first.data.map((p) => p.id));
+    assert.equal(back.hasNext(), false, 'nothing is newer than the first page');
     const third = await client.projects.list({ page: 3, perPage: 10 });
     assert.equal(third.pagination.page, 3);
 

@@ -79,7 +79,7 @@ describe('Page', () => {
       ['e'],
     ];
     const fetchPage = async (n: number): Promise<Page<string>> =>
-      new Page(pages[n - 1] ?? [], { page: n, perPage: 2, total: 5 }, fetchPage);
+      new Page(pages[n - 1] ?? [], { page: n, perPage: 2, total: 5, hasMore: n < 3 }, () => fetchPage(n + 1));
     const first = await fetchPage(1);
     assert.equal(first.hasNext(), true);
     const last = await fetchPage(3);
@@ -88,6 +88,9 @@ describe('Page', () => {
     const all: string[] = [];
     for await (const x of first) all.push(x);
     assert.deepEqual(all, ['a', 'b', 'c', 'd', 'e']);
-    assert.deepEqual(JSON.parse(JSON.stringify(first)), { data: ['a', 'b'], pagination: { page: 1, perPage: 2, total: 5 } });
+    assert.deepEqual(JSON.parse(JSON.stringify(first)), { data: ['a', 'b'], pagination: { page: 1, perPage: 2, total: 5, hasMore: true } });
+    // A server that does not send `has_more` (the hosted reference API): the page numbers decide.
+    assert.equal(new Page(['a'], { page: 1, perPage: 1, total: 2 }, () => fetchPage(2)).hasNext(), true);
+    assert.equal(new Page(['b'], { page: 2, perPage: 1, total: 2 }, () => fetchPage(3)).hasNext(), false);
   });
 });

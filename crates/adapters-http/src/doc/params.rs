@@ -79,6 +79,27 @@ pub struct PageQuery {
     per_page: Option<u32>,
 }
 
+/// A list that pages by number or by cursor; no other query parameter is accepted.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KeysetQuery {
+    /// The 1-based page number (the server reads it as an unsigned 32-bit integer). Deep
+    /// pages cost more than the first; `starting_after` does not.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4_294_967_295_u64, default = 1)]
+    page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+    /// A keyset page: the items after this item id, in list order (Stripe's
+    /// `starting_after`). Its cost does not grow with the depth; not with `page`.
+    #[param(max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    starting_after: Option<String>,
+    /// A keyset page: the items before this item id, in list order. Not with `page` or
+    /// `starting_after`.
+    #[param(max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    ending_before: Option<String>,
+}
+
 /// The event log's query: paging and a type filter.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -89,6 +110,14 @@ pub struct EventQuery {
     /// Items per page.
     #[param(minimum = 1, maximum = 100, default = 20)]
     per_page: Option<u32>,
+    /// A keyset page: the items after this item id, in list order (Stripe's
+    /// `starting_after`). Its cost does not grow with the depth; not with `page`.
+    #[param(max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    starting_after: Option<String>,
+    /// A keyset page: the items before this item id, in list order. Not with `page` or
+    /// `starting_after`.
+    #[param(max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    ending_before: Option<String>,
     /// Only events of this type.
     #[param(rename = "type", value_type = Option<EventTypeName>)]
     kind: Option<String>,

@@ -262,14 +262,23 @@ impl<T: ToSchema> ToSchema for ListSchema<T> {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Pagination)]
 struct PaginationBody {
-    /// The 1-based page number.
+    /// The 1-based page number; absent on a page read by cursor (`starting_after` or
+    /// `ending_before`).
     #[schema(minimum = 1)]
-    page: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<u32>,
     /// Items per page.
     #[schema(minimum = 1, maximum = 100)]
     per_page: u32,
-    /// The number of items across all pages.
+    /// The number of items across all pages (kept as a counter: reading it costs the same
+    /// at any size).
     total: u64,
+    /// Whether more items lie beyond this page in its direction: older ones for a page
+    /// number or `starting_after`, newer ones for `ending_before`. Always sent by this
+    /// server; optional in the schema because the hosted reference API does not send it, so
+    /// clients fall back to `page * per_page < total`.
+    #[schema(required = false)]
+    has_more: bool,
 }
 
 impl<T> ListBody<T> {
@@ -277,9 +286,10 @@ impl<T> ListBody<T> {
     pub fn new(page: Page<T>) -> Self {
         Self {
             pagination: PaginationBody {
-                page: page.request.page(),
+                page: page.request.cursor().is_none().then(|| page.request.page()),
                 per_page: page.request.per_page(),
                 total: page.total,
+                has_more: page.has_more,
             },
             data: page.items,
         }

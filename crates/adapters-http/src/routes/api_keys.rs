@@ -13,13 +13,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::list_response;
-use crate::doc::params::{ApiKeyPath, PageQuery, ProjectPath};
+use super::keyset_response;
+use crate::doc::params::{ApiKeyPath, KeysetQuery, ProjectPath};
 use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
 use crate::doc::schemas::PermissionName;
 use crate::dto::{ApiKeyBody, Patch};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Auth, Ids, OptionalJson, Query};
+use crate::extract::{ApiJson, Auth, Ids, OptionalJson, Query, CURSOR_PARAMS};
 use crate::idempotency::Idempotency;
 use crate::state::AppState;
 
@@ -127,7 +127,7 @@ impl PatchBody {
     operation_id = "listApiKeys",
     tag = "API keys",
     summary = "List API keys",
-    params(ProjectPath, PageQuery),
+    params(ProjectPath, KeysetQuery),
     responses(
         (status = 200, description = "A page of keys.", body = ApiKeyList,
             headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
@@ -142,9 +142,9 @@ async fn list(
     uri: OriginalUri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let page = Query::parse(q.as_deref(), &["page", "per_page"])?.page()?;
-    let keys = s.tengine.list_api_keys(&who, pid, page).await?.map(ApiKeyBody::new);
-    Ok(list_response(keys, uri.path()))
+    let page = Query::parse(q.as_deref(), &CURSOR_PARAMS)?.cursor_page()?;
+    let keys = s.tengine.list_api_keys(&who, pid, page).await?;
+    Ok(keyset_response(keys, |k| k.id.to_string(), ApiKeyBody::new, uri.path(), ""))
 }
 
 /// Creates a key scoped to the project. Needs `admin`; a key may grant only what it

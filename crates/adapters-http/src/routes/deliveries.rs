@@ -10,12 +10,12 @@ use tengine_domain::{ProjectId, WebhookId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::list_response;
-use crate::doc::params::{DeliveryPath, PageQuery, WebhookPath};
+use super::keyset_response;
+use crate::doc::params::{DeliveryPath, KeysetQuery, WebhookPath};
 use crate::doc::responses::{QueryErrors, ResourceErrors};
 use crate::dto::DeliveryBody;
 use crate::error::ApiError;
-use crate::extract::{Auth, Ids, Query};
+use crate::extract::{Auth, Ids, Query, CURSOR_PARAMS};
 use crate::idempotency::Idempotency;
 use crate::state::AppState;
 
@@ -34,7 +34,7 @@ type DeliveryList = crate::dto::ListSchema<DeliveryBody>;
     operation_id = "listDeliveries",
     tag = "Webhooks",
     summary = "List deliveries",
-    params(WebhookPath, PageQuery),
+    params(WebhookPath, KeysetQuery),
     responses(
         (status = 200, description = "A page of deliveries.", body = DeliveryList, headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
         ResourceErrors,
@@ -48,9 +48,9 @@ async fn deliveries(
     uri: OriginalUri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let page = Query::parse(q.as_deref(), &["page", "per_page"])?.page()?;
-    let list = s.tengine.list_deliveries(&who, pid, wid, page).await?.map(DeliveryBody::from);
-    Ok(list_response(list, uri.path()))
+    let page = Query::parse(q.as_deref(), &CURSOR_PARAMS)?.cursor_page()?;
+    let list = s.tengine.list_deliveries(&who, pid, wid, page).await?;
+    Ok(keyset_response(list, |d| d.id.to_string(), DeliveryBody::from, uri.path(), ""))
 }
 
 /// Queues a new delivery of the same event to this webhook. Needs `webhook`.

@@ -7,7 +7,7 @@ use tengine_domain::{EventType, FieldError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::list_response;
+use super::keyset_response;
 use crate::doc::params::{EventQuery, ProjectPath};
 use crate::doc::responses::{ProjectErrors, QueryErrors};
 use crate::dto::EventBody;
@@ -44,8 +44,8 @@ async fn events(
     uri: OriginalUri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["page", "per_page", "type"])?;
-    let page = q.page()?;
+    let q = Query::parse(q.as_deref(), &["page", "per_page", "starting_after", "ending_before", "type"])?;
+    let page = q.cursor_page()?;
     let kind = match q.get("type") {
         None => None,
         Some(raw) => Some(raw.parse::<EventType>().map_err(|()| {
@@ -54,6 +54,7 @@ async fn events(
             ))
         })?),
     };
-    let list = s.tengine.list_events(&who, pid, kind, page).await?.map(EventBody::from);
-    Ok(list_response(list, uri.path()))
+    let filter = kind.map(|k| format!("&type={}", k.as_str())).unwrap_or_default();
+    let list = s.tengine.list_events(&who, pid, kind, page).await?;
+    Ok(keyset_response(list, |e| e.id.to_string(), EventBody::from, uri.path(), &filter))
 }

@@ -17,7 +17,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use tengine_domain::Page;
+use tengine_domain::{Cursor, Page};
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -40,6 +40,36 @@ pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppS
         .merge(sessions::router())
         .merge(member_sessions::router())
         .merge(health::router(metrics))
+}
+
+/// The response of a list that pages by number or by cursor: a numbered page as
+/// [`list_response`]; a cursor page with `Link`s (first, prev, next) whose cursors are the
+/// ids (`id`) of its first and last items. `filter` is the rest of the query the links
+/// keep (`&type=...`, or empty).
+pub fn keyset_response<D, T: Serialize>(
+    page: Page<D>,
+    id: impl Fn(&D) -> String,
+    body: impl FnMut(D) -> T,
+    path: &str,
+    filter: &str,
+) -> Response {
+    let Some(cursor) = page.request.cursor() else { return list_response(page.map(body), path) };
+    let per = page.request.per_page();
+    let mut links = vec![format!("<{path}?per_page={per}{filter}>; rel=\"first\"")];
+    let after = matches!(cursor, Cursor::After(_));
+    // Going newer from a `starting_after` page always finds at least its cursor item;
+    // going older from an `ending_before` page likewise.
+    if let Some(first) = page.items.first().filter(|_| after || page.has_more) {
+        links.push(format!("<{path}?ending_before={}&per_page={per}{filter}>; rel=\"prev\"", id(first)));
+    }
+    if let Some(last) = page.items.last().filter(|_| !after || page.has_more) {
+        links.push(format!("<{path}?starting_after={}&per_page={per}{filter}>; rel=\"next\"", id(last)));
+    }
+    let mut res = Json(ListBody::new(page.map(body))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
+        res.headers_mut().insert(header::LINK, v);
+    }
+    res
 }
 
 /// A list body with an RFC 8288 `Link` header (first, prev, next, last) for `path`.

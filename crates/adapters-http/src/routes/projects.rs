@@ -12,12 +12,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::list_response;
-use crate::doc::params::{PageQuery, ProjectPath};
+use super::keyset_response;
+use crate::doc::params::{KeysetQuery, ProjectPath};
 use crate::doc::responses::{AuthErrors, BodyErrors, ProjectErrors, QueryErrors};
 use crate::dto::{Patch, ProjectBody};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Auth, Ids, Query};
+use crate::extract::{ApiJson, Auth, Ids, Query, CURSOR_PARAMS};
 use crate::idempotency::Idempotency;
 use crate::state::AppState;
 
@@ -86,7 +86,7 @@ type ProjectList = crate::dto::ListSchema<ProjectBody>;
     operation_id = "listProjects",
     tag = "Projects",
     summary = "List projects",
-    params(PageQuery),
+    params(KeysetQuery),
     responses(
         (status = 200, description = "A page of projects.", body = ProjectList,
             headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
@@ -100,9 +100,9 @@ async fn list(
     uri: OriginalUri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let page = Query::parse(q.as_deref(), &["page", "per_page"])?.page()?;
-    let projects = s.tengine.list_projects(&who, page).await?.map(ProjectBody::from);
-    Ok(list_response(projects, uri.path()))
+    let page = Query::parse(q.as_deref(), &CURSOR_PARAMS)?.cursor_page()?;
+    let projects = s.tengine.list_projects(&who, page).await?;
+    Ok(keyset_response(projects, |p| p.id.to_string(), ProjectBody::from, uri.path(), ""))
 }
 
 /// Creates a project. Needs `write` and an account-wide key.

@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::list_response;
-use crate::doc::params::{PageQuery, ProjectPath, WebhookPath};
+use super::keyset_response;
+use crate::doc::params::{KeysetQuery, ProjectPath, WebhookPath};
 use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
 use crate::doc::schemas::EventSubscription;
 use crate::dto::{Patch, TestBody, WebhookBody};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Auth, Ids, OptionalJson, Query};
+use crate::extract::{ApiJson, Auth, Ids, OptionalJson, Query, CURSOR_PARAMS};
 use crate::idempotency::Idempotency;
 use crate::state::AppState;
 
@@ -199,7 +199,7 @@ impl TryFrom<PatchBody> for WebhookPatch {
     operation_id = "listWebhooks",
     tag = "Webhooks",
     summary = "List webhooks",
-    params(ProjectPath, PageQuery),
+    params(ProjectPath, KeysetQuery),
     responses(
         (status = 200, description = "A page of webhooks (without secrets).", body = WebhookList, headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
         ProjectErrors,
@@ -213,9 +213,9 @@ async fn list(
     uri: OriginalUri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let page = Query::parse(q.as_deref(), &["page", "per_page"])?.page()?;
-    let hooks = s.tengine.list_webhooks(&who, pid, page).await?.map(|w| WebhookBody::new(w, None));
-    Ok(list_response(hooks, uri.path()))
+    let page = Query::parse(q.as_deref(), &CURSOR_PARAMS)?.cursor_page()?;
+    let hooks = s.tengine.list_webhooks(&who, pid, page).await?;
+    Ok(keyset_response(hooks, |w| w.id.to_string(), |w| WebhookBody::new(w, None), uri.path(), ""))
 }
 
 /// Creates a webhook. Needs `webhook`. The response is the only time `secret` is shown.

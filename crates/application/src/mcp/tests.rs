@@ -42,9 +42,7 @@ fn project_1_exists(store: &mut MockStore) {
 
 /// Project 1's tools are `tools` (one page).
 fn tools_are(store: &mut MockStore, tools: Vec<Tool>) {
-    store
-        .expect_list_tools()
-        .returning(move |_, page| Ok(Page { items: tools.clone(), total: tools.len() as u64, request: page }));
+    store.expect_list_tools().returning(move |_, page| Ok(Page::new(tools.clone(), tools.len() as u64, page)));
 }
 
 #[test]
@@ -68,7 +66,7 @@ async fn listing_shows_only_enabled_tools_by_name_and_needs_read() {
         project_1_exists(s);
         s.expect_list_tools().returning(|_, page| {
             let items = vec![tool(1, "zeta", true), tool(2, "hidden", false), tool(3, "alpha", true)];
-            Ok(Page { items, total: 3, request: page })
+            Ok(Page::new(items, 3, page))
         });
     });
     let names: Vec<String> = app
@@ -88,7 +86,7 @@ async fn listing_walks_every_page() {
         project_1_exists(s);
         s.expect_list_tools().times(2).returning(|_, page| {
             let n = u128::from(page.page());
-            Ok(Page { items: vec![tool(n, &format!("t{n}"), true)], total: 101, request: page })
+            Ok(Page::new(vec![tool(n, &format!("t{n}"), true)], 101, page))
         });
     });
     let got = app.mcp_tools(&key(&[Permission::Read]), project_id(1)).await.unwrap();
@@ -255,9 +253,7 @@ async fn calls_within_a_second_read_the_tools_once_and_a_change_here_reads_them_
         .returning(|_| Ok(UpstreamAnswer { status: 200, content_type: None, body: b"ok".to_vec() }));
     let app = harness_with_tool_caller(test_keyring(), caller, |s| {
         s.expect_get_project().times(2).returning(|_, id| Ok(Some(Project { id, ..project(1) })));
-        s.expect_list_tools()
-            .times(2)
-            .returning(|_, page| Ok(Page { items: vec![tool(1, "crm-get", true)], total: 1, request: page }));
+        s.expect_list_tools().times(2).returning(|_, page| Ok(Page::new(vec![tool(1, "crm-get", true)], 1, page)));
     });
     let who = key(&[Permission::Read, Permission::Write]);
     let args = json!({"id": "1"});

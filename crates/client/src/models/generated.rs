@@ -426,12 +426,21 @@ pub struct MeSession {
 /// Where a list page sits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Pagination {
-    /// The 1-based page number.
-    pub page: u32,
+    /// The 1-based page number; absent on a page read by cursor (`starting_after` or
+    /// `ending_before`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
     /// Items per page.
     pub per_page: u32,
-    /// The number of items across all pages.
+    /// The number of items across all pages (kept as a counter: reading it costs the same
+    /// at any size).
     pub total: u64,
+    /// Whether more items lie beyond this page in its direction: older ones for a page
+    /// number or `starting_after`, newer ones for `ending_before`. Always sent by this
+    /// server; optional in the schema because the hosted reference API does not send it, so
+    /// clients fall back to `page * per_page < total`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<bool>,
 }
 
 /// An opened portal: its bearer token and what to show.

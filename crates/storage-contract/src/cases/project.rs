@@ -82,7 +82,7 @@ pub async fn project_pages_report_the_total_and_honour_the_offset<S: Store>(stor
     let mut seen = Vec::new();
     for (page_no, len) in [(1, 2), (2, 2), (3, 1), (4, 0)] {
         let request = PageRequest::new(page_no, 2);
-        let page = store.list_projects(acct.id, None, request).await.expect("list");
+        let page = store.list_projects(acct.id, None, request.clone()).await.expect("list");
         assert_eq!((page.items.len(), page.total, page.request), (len, 5, request), "page {page_no}");
         seen.extend(page.items);
     }

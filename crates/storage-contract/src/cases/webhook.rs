@@ -99,7 +99,7 @@ pub async fn webhooks_are_listed_newest_first_with_pages_and_totals<S: Store>(st
     let mut seen = Vec::new();
     for (page_no, len) in [(1, 2), (2, 2), (3, 1), (4, 0)] {
         let request = PageRequest::new(page_no, 2);
-        let page = store.list_webhooks(p.id, request).await.expect("list");
+        let page = store.list_webhooks(p.id, request.clone()).await.expect("list");
         assert_eq!((page.items.len(), page.total, page.request), (len, 5, request), "page {page_no}");
         seen.extend(page.items);
     }

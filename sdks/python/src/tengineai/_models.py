@@ -101,13 +101,18 @@ class Page(Generic[T]):
     pagination: Pagination
 
     def has_next(self) -> bool:
-        """Whether a later page has items."""
+        """Whether more items lie beyond this page in its direction: the server's ``has_more``,
+        or for a server that does not send it, whether the pages so far are short of the total."""
         p = self.pagination
-        return p.page * p.per_page < p.total
+        if p.has_more is not None:
+            return p.has_more
+        return bool(self.data) and p.page is not None and p.page * p.per_page < p.total
 
     @property
     def next_page(self) -> Optional[int]:
-        return self.pagination.page + 1 if self.has_next() else None
+        """The next page number of a numbered page (``None`` for a cursor page or the last page)."""
+        p = self.pagination.page
+        return p + 1 if p is not None and self.has_next() else None
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.data)

@@ -428,17 +428,19 @@ class MeSession:
 class Pagination:
     """Where a list page sits."""
 
-    page: int = 0
+    page: Optional[int] = None
     per_page: int = 0
     total: int = 0
+    has_more: Optional[bool] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Pagination":
         return cls(
-            page=int(d.get("page") or 0),
+            page=d.get("page"),
             per_page=int(d.get("per_page") or 0),
             total=int(d.get("total") or 0),
+            has_more=d.get("has_more"),
             raw=dict(d),
         )
 

@@ -1,6 +1,6 @@
 import type { RequestOptions } from '../core.js';
 import { fromWire, toRequestBody, type ApiKey, type Permission } from '../models.js';
-import type { ListAllParams, Page, PageParams } from '../pagination.js';
+import type { CursorPageParams, ListAllParams, Page, PageParams } from '../pagination.js';
 import { Resource, seg } from './base.js';
 
 export interface ApiKeyCreateParams {
@@ -39,12 +39,12 @@ export class ApiKeys extends Resource {
   }
 
   /** One page of the project's keys (metadata only, never the secret). */
-  list(projectId: string, params: PageParams = {}, options?: RequestOptions): Promise<Page<ApiKey>> {
-    return this.listPage(this.path(projectId), { page: params.page, per_page: params.perPage }, toApiKey, options);
+  list(projectId: string, params: CursorPageParams = {}, options?: RequestOptions): Promise<Page<ApiKey>> {
+    return this.listKeyset(this.path(projectId), { page: params.page, per_page: params.perPage, starting_after: params.startingAfter, ending_before: params.endingBefore }, toApiKey, options);
   }
 
   listAll(projectId: string, params: ListAllParams = {}, options?: RequestOptions): AsyncGenerator<ApiKey, void, undefined> {
-    return this.listEvery(this.path(projectId), { per_page: params.perPage }, toApiKey, options);
+    return this.listEveryKeyset(this.path(projectId), { per_page: params.perPage }, toApiKey, options);
   }
 
   /** Creates a project-scoped key; the result's `key` is the secret, shown only here. */

@@ -22,9 +22,30 @@ export abstract class Resource {
   ): Promise<Page<T>> {
     const fetchPage = async (page: number): Promise<Page<T>> => {
       const wire = await this.client.request<WireList>({ method: 'GET', path, query: { ...query, page }, options });
-      return makePage(wire, convert, fetchPage);
+      return makePage(wire, convert, () => fetchPage(page + 1));
     };
     return fetchPage((query['page'] as number | undefined) ?? 1);
+  }
+
+  /** A page of a list that also pages by cursor: by `page` number, or after / before an
+   * item id; its next page continues by cursor in the same direction. */
+  protected listKeyset<T extends { id: string }>(
+    path: string,
+    query: Record<string, QueryValue>,
+    convert: (raw: unknown) => T,
+    options?: RequestOptions,
+  ): Promise<Page<T>> {
+    const fetch = async (q: Record<string, QueryValue>): Promise<Page<T>> => {
+      const wire = await this.client.request<WireList>({ method: 'GET', path, query: q, options });
+      const before = q['ending_before'] !== undefined;
+      const rest = { ...query, page: undefined, starting_after: undefined, ending_before: undefined };
+      return makePage(wire, convert, (items) =>
+        before
+          ? fetch({ ...rest, ending_before: items[0]?.id })
+          : fetch({ ...rest, starting_after: items[items.length - 1]?.id }),
+      );
+    };
+    return fetch(query);
   }
 
   protected listEvery<T>(
@@ -34,5 +55,15 @@ export abstract class Resource {
     options?: RequestOptions,
   ): AsyncGenerator<T, void, undefined> {
     return iterateAll(() => this.listPage(path, { per_page: 100, ...query, page: 1 }, convert, options));
+  }
+
+  /** Every item of a list that pages by cursor: each request costs the same at any depth. */
+  protected listEveryKeyset<T extends { id: string }>(
+    path: string,
+    query: Record<string, QueryValue>,
+    convert: (raw: unknown) => T,
+    options?: RequestOptions,
+  ): AsyncGenerator<T, void, undefined> {
+    return iterateAll(() => this.listKeyset(path, { per_page: 100, ...query }, convert, options));
   }
 }

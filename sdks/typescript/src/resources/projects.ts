@@ -1,6 +1,6 @@
 import type { RequestOptions } from '../core.js';
 import { fromWire, toRequestBody, type Project } from '../models.js';
-import type { ListAllParams, Page, PageParams } from '../pagination.js';
+import type { CursorPageParams, ListAllParams, Page, PageParams } from '../pagination.js';
 import { Resource, seg } from './base.js';
 
 export interface ProjectCreateParams {
@@ -21,13 +21,13 @@ const toProject = (raw: unknown): Project => fromWire<Project>(raw);
 /** `/projects`. */
 export class Projects extends Resource {
   /** One page of the projects the key can see, newest first. */
-  list(params: PageParams = {}, options?: RequestOptions): Promise<Page<Project>> {
-    return this.listPage('/projects', { page: params.page, per_page: params.perPage }, toProject, options);
+  list(params: CursorPageParams = {}, options?: RequestOptions): Promise<Page<Project>> {
+    return this.listKeyset('/projects', { page: params.page, per_page: params.perPage, starting_after: params.startingAfter, ending_before: params.endingBefore }, toProject, options);
   }
 
   /** Every project, across pages: `for await (const p of client.projects.listAll()) ...`. */
   listAll(params: ListAllParams = {}, options?: RequestOptions): AsyncGenerator<Project, void, undefined> {
-    return this.listEvery('/projects', { per_page: params.perPage }, toProject, options);
+    return this.listEveryKeyset('/projects', { per_page: params.perPage }, toProject, options);
   }
 
   /** Creates a project (needs an account-wide key with `write`). */

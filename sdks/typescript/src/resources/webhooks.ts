@@ -7,7 +7,7 @@ import {
   type Webhook,
   type WebhookTestResult,
 } from '../models.js';
-import type { ListAllParams, Page, PageParams } from '../pagination.js';
+import type { CursorPageParams, ListAllParams, Page, PageParams } from '../pagination.js';
 import { Resource, seg } from './base.js';
 
 export interface WebhookCreateParams {
@@ -43,12 +43,12 @@ export class Webhooks extends Resource {
     return webhookId === undefined ? base : `${base}/${seg(webhookId)}`;
   }
 
-  list(projectId: string, params: PageParams = {}, options?: RequestOptions): Promise<Page<Webhook>> {
-    return this.listPage(this.path(projectId), { page: params.page, per_page: params.perPage }, toWebhook, options);
+  list(projectId: string, params: CursorPageParams = {}, options?: RequestOptions): Promise<Page<Webhook>> {
+    return this.listKeyset(this.path(projectId), { page: params.page, per_page: params.perPage, starting_after: params.startingAfter, ending_before: params.endingBefore }, toWebhook, options);
   }
 
   listAll(projectId: string, params: ListAllParams = {}, options?: RequestOptions): AsyncGenerator<Webhook, void, undefined> {
-    return this.listEvery(this.path(projectId), { per_page: params.perPage }, toWebhook, options);
+    return this.listEveryKeyset(this.path(projectId), { per_page: params.perPage }, toWebhook, options);
   }
 
   /** Creates a webhook; the result's `secret` (given or generated) is shown only here. */
@@ -137,12 +137,12 @@ export class Webhooks extends Resource {
   listDeliveries(
     projectId: string,
     webhookId: string,
-    params: PageParams = {},
+    params: CursorPageParams = {},
     options?: RequestOptions,
   ): Promise<Page<Delivery>> {
-    return this.listPage(
+    return this.listKeyset(
       `${this.path(projectId, webhookId)}/deliveries`,
-      { page: params.page, per_page: params.perPage },
+      { page: params.page, per_page: params.perPage, starting_after: params.startingAfter, ending_before: params.endingBefore },
       toDelivery,
       options,
     );
@@ -154,7 +154,7 @@ export class Webhooks extends Resource {
     params: ListAllParams = {},
     options?: RequestOptions,
   ): AsyncGenerator<Delivery, void, undefined> {
-    return this.listEvery(`${this.path(projectId, webhookId)}/deliveries`, { per_page: params.perPage }, toDelivery, options);
+    return this.listEveryKeyset(`${this.path(projectId, webhookId)}/deliveries`, { per_page: params.perPage }, toDelivery, options);
   }
 
   /** Queues a delivery to be sent again. */

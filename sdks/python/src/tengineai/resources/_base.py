@@ -32,8 +32,30 @@ def paginate(fetch: Callable[[int, int], Page[T]], per_page: int) -> Iterator[T]
         page += 1
 
 
-def page_params(page: Optional[int], per_page: Optional[int], **extra: Any) -> Dict[str, Any]:
+def paginate_by_cursor(fetch: Callable[[Optional[str], int], Page[Any]], per_page: int) -> Iterator[Any]:
+    """Yield every item of a list that pages by cursor: each page starts after the last
+    item of the one before, so every request costs the same however deep the list is."""
+    after: Optional[str] = None
+    while True:
+        current = fetch(after, per_page)
+        yield from current.data
+        if not current.data or not current.has_next():
+            return
+        after = current.data[-1].id
+
+
+def page_params(
+    page: Optional[int],
+    per_page: Optional[int],
+    starting_after: Optional[str] = None,
+    ending_before: Optional[str] = None,
+    **extra: Any,
+) -> Dict[str, Any]:
     params: Dict[str, Any] = {"page": page, "per_page": per_page}
+    if starting_after is not None:
+        params["starting_after"] = starting_after
+    if ending_before is not None:
+        params["ending_before"] = ending_before
     params.update(extra)
     return params
 

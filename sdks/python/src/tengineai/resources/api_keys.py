@@ -7,19 +7,29 @@ from typing import Any, Iterator, List, Optional, Sequence, Union
 
 from .._http import path
 from .._models import ApiKey, Page
-from ._base import Resource, page_params, paginate, patch_body, to_page, wire_value
+from ._base import Resource, page_params, paginate_by_cursor, patch_body, to_page, wire_value
 
 _PATCHABLE = frozenset({"name", "permissions", "expires_at"})
 
 
 class ApiKeysResource(Resource):
-    def list(self, project_id: str, page: Optional[int] = None, per_page: Optional[int] = None) -> Page[ApiKey]:
-        """One page of the project's keys (revoked ones included, with ``revoked_at``)."""
-        body = self._http.request("GET", path("projects", project_id, "api-keys"), params=page_params(page, per_page))
+    def list(
+        self,
+        project_id: str,
+        page: Optional[int] = None,
+        per_page: Optional[int] = None,
+        *,
+        starting_after: Optional[str] = None,
+        ending_before: Optional[str] = None,
+    ) -> Page[ApiKey]:
+        """One page of the project's keys (revoked ones included, with ``revoked_at``), by
+        number or after / before a key id."""
+        params = page_params(page, per_page, starting_after, ending_before)
+        body = self._http.request("GET", path("projects", project_id, "api-keys"), params=params)
         return to_page(body, ApiKey.from_dict)
 
     def list_all(self, project_id: str, per_page: int = 100) -> Iterator[ApiKey]:
-        return paginate(lambda p, n: self.list(project_id, page=p, per_page=n), per_page)
+        return paginate_by_cursor(lambda a, n: self.list(project_id, per_page=n, starting_after=a), per_page)
 
     def create(
         self,

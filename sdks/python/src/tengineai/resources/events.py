@@ -6,7 +6,7 @@ from typing import Iterator, Optional
 
 from .._http import path
 from .._models import Event, Page
-from ._base import Resource, page_params, paginate, to_page
+from ._base import Resource, page_params, paginate_by_cursor, to_page
 
 
 class EventsResource(Resource):
@@ -16,12 +16,15 @@ class EventsResource(Resource):
         type: Optional[str] = None,
         page: Optional[int] = None,
         per_page: Optional[int] = None,
+        *,
+        starting_after: Optional[str] = None,
+        ending_before: Optional[str] = None,
     ) -> Page[Event]:
-        """One page of the project's events, newest first, optionally of one ``type``."""
-        body = self._http.request(
-            "GET", path("projects", project_id, "events"), params=page_params(page, per_page, type=type)
-        )
+        """One page of the project's events, newest first, optionally of one ``type``: by
+        number or after / before an event id."""
+        params = page_params(page, per_page, starting_after, ending_before, type=type)
+        body = self._http.request("GET", path("projects", project_id, "events"), params=params)
         return to_page(body, Event.from_dict)
 
     def list_all(self, project_id: str, type: Optional[str] = None, per_page: int = 100) -> Iterator[Event]:
-        return paginate(lambda p, n: self.list(project_id, type=type, page=p, per_page=n), per_page)
+        return paginate_by_cursor(lambda a, n: self.list(project_id, type=type, per_page=n, starting_after=a), per_page)

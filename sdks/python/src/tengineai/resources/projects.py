@@ -6,20 +6,30 @@ from typing import Any, Iterator, Optional
 
 from .._http import path
 from .._models import Page, Project
-from ._base import Resource, page_params, paginate, patch_body, to_page
+from ._base import Resource, page_params, paginate_by_cursor, patch_body, to_page
 
 _PATCHABLE = frozenset({"name", "description"})
 
 
 class ProjectsResource(Resource):
-    def list(self, page: Optional[int] = None, per_page: Optional[int] = None) -> Page[Project]:
-        """One page of the projects the key can see, newest first."""
-        body = self._http.request("GET", "/projects", params=page_params(page, per_page))
+    def list(
+        self,
+        page: Optional[int] = None,
+        per_page: Optional[int] = None,
+        *,
+        starting_after: Optional[str] = None,
+        ending_before: Optional[str] = None,
+    ) -> Page[Project]:
+        """One page of the projects the key can see, newest first: by ``page`` number, or
+        after / before a project id (``starting_after`` / ``ending_before``; the same cost
+        at any depth)."""
+        params = page_params(page, per_page, starting_after, ending_before)
+        body = self._http.request("GET", "/projects", params=params)
         return to_page(body, Project.from_dict)
 
     def list_all(self, per_page: int = 100) -> Iterator[Project]:
-        """Every project, page after page."""
-        return paginate(lambda p, n: self.list(page=p, per_page=n), per_page)
+        """Every project, page after page (by cursor)."""
+        return paginate_by_cursor(lambda a, n: self.list(per_page=n, starting_after=a), per_page)
 
     def create(self, name: str, description: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> Project:
         """Create a project (needs an account-wide key with ``write``)."""

@@ -7,18 +7,27 @@ from typing import Any, Dict, Iterator, Optional, Sequence
 
 from .._http import path
 from .._models import Delivery, Page, Webhook
-from ._base import Resource, page_params, paginate, patch_body, to_page
+from ._base import Resource, page_params, paginate_by_cursor, patch_body, to_page
 
 _PATCHABLE = frozenset({"url", "events", "active", "description"})
 
 
 class WebhooksResource(Resource):
-    def list(self, project_id: str, page: Optional[int] = None, per_page: Optional[int] = None) -> Page[Webhook]:
-        body = self._http.request("GET", path("projects", project_id, "webhooks"), params=page_params(page, per_page))
+    def list(
+        self,
+        project_id: str,
+        page: Optional[int] = None,
+        per_page: Optional[int] = None,
+        *,
+        starting_after: Optional[str] = None,
+        ending_before: Optional[str] = None,
+    ) -> Page[Webhook]:
+        params = page_params(page, per_page, starting_after, ending_before)
+        body = self._http.request("GET", path("projects", project_id, "webhooks"), params=params)
         return to_page(body, Webhook.from_dict)
 
     def list_all(self, project_id: str, per_page: int = 100) -> Iterator[Webhook]:
-        return paginate(lambda p, n: self.list(project_id, page=p, per_page=n), per_page)
+        return paginate_by_cursor(lambda a, n: self.list(project_id, per_page=n, starting_after=a), per_page)
 
     def create(
         self,
@@ -99,17 +108,26 @@ class WebhooksResource(Resource):
         )
 
     def list_deliveries(
-        self, project_id: str, webhook_id: str, page: Optional[int] = None, per_page: Optional[int] = None
+        self,
+        project_id: str,
+        webhook_id: str,
+        page: Optional[int] = None,
+        per_page: Optional[int] = None,
+        *,
+        starting_after: Optional[str] = None,
+        ending_before: Optional[str] = None,
     ) -> Page[Delivery]:
         body = self._http.request(
             "GET",
             path("projects", project_id, "webhooks", webhook_id, "deliveries"),
-            params=page_params(page, per_page),
+            params=page_params(page, per_page, starting_after, ending_before),
         )
         return to_page(body, Delivery.from_dict)
 
     def list_all_deliveries(self, project_id: str, webhook_id: str, per_page: int = 100) -> Iterator[Delivery]:
-        return paginate(lambda p, n: self.list_deliveries(project_id, webhook_id, page=p, per_page=n), per_page)
+        return paginate_by_cursor(
+            lambda a, n: self.list_deliveries(project_id, webhook_id, per_page=n, starting_after=a), per_page
+        )
 
     def redeliver(
         self, project_id: str, webhook_id: str, delivery_id: str, *, idempotency_key: Optional[str] = None
