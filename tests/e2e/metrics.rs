@@ -58,6 +58,15 @@ async fn metrics_count_requests_by_route_template_and_never_show_ids_or_secrets(
         assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
     }
     assert!(text.contains("/projects/{project_id}\""), "requests are labelled by template:\n{text}");
+    // The in-memory caches say how full they are and their bound.
+    for line in [
+        "tengine_cache_capacity{cache=\"keys\"} 100000",
+        "tengine_cache_entries{cache=\"keys\"}",
+        "tengine_cache_capacity{cache=\"tools\"}",
+        "tengine_rate_limiter_accounts",
+    ] {
+        assert!(text.contains(line), "{line} missing from /metrics:\n{text}");
+    }
     assert!(!text.contains(&project), "a project id leaked into a label");
     assert!(!text.contains(&secret), "a key leaked into /metrics");
     assert!(!text.contains(app.admin_key()), "the admin key leaked into /metrics");

@@ -12,7 +12,7 @@ use crate::{listening, Result};
 /// A fixed, valid key for the bootstrap admin (benchmarks only).
 const ADMIN_KEY: &str = "tng_00000000000000000000000000000000000000002XzGTS";
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
 }
 
@@ -29,7 +29,7 @@ fn describe(cmd: &Command) -> String {
     std::iter::once(cmd.get_program().to_string_lossy().into_owned()).chain(args).collect::<Vec<_>>().join(" ")
 }
 
-fn run(cmd: &mut Command) -> Result<String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<String> {
     let out = cmd.stderr(Stdio::inherit()).output().map_err(|e| format!("{}: {e}", describe(cmd)))?;
     if !out.status.success() {
         return Err(format!("{} failed: {}", describe(cmd), out.status));
@@ -38,16 +38,16 @@ fn run(cmd: &mut Command) -> Result<String> {
 }
 
 /// The server key every bench instance shares (PostgreSQL requires one).
-const BENCH_SECRET_KEY: &str = "YmVuY2gtb25seSBzZXJ2ZXIga2V5LCBub3Qgc2VjcmU=";
+pub(crate) const BENCH_SECRET_KEY: &str = "YmVuY2gtb25seSBzZXJ2ZXIga2V5LCBub3Qgc2VjcmU=";
 
 /// A running `tengine serve`, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
-    fn start(bin: &Path, db: &str, extra: &[(&str, &str)]) -> Result<Self> {
+    pub(crate) fn start(bin: &Path, db: &str, extra: &[(&str, &str)]) -> Result<Self> {
         let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .env("DATABASE_URL", db)
@@ -77,7 +77,7 @@ impl Server {
         Err("tengine did not become healthy".into())
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -89,12 +89,12 @@ impl Drop for Server {
     }
 }
 
-fn curl(args: &[&str]) -> Result<String> {
+pub(crate) fn curl(args: &[&str]) -> Result<String> {
     run(Command::new("curl").args(args))
 }
 
 /// A string field of a JSON object answer.
-fn json_field(body: &str, field: &str) -> Result<String> {
+pub(crate) fn json_field(body: &str, field: &str) -> Result<String> {
     let value: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("{e}: {body}"))?;
     value[field].as_str().map(str::to_owned).ok_or_else(|| format!("no {field} in {body}"))
 }
@@ -122,11 +122,11 @@ fn post(base: &str, key: &str, path: &str, body: &str) -> Result<String> {
 
 /// One wrk measurement.
 #[derive(Debug, Clone, Copy, Default)]
-struct Load {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    non_2xx: u64,
+pub(crate) struct Load {
+    pub(crate) rps: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) non_2xx: u64,
 }
 
 fn parse_ms(v: &str) -> f64 {
@@ -141,11 +141,11 @@ fn parse_ms(v: &str) -> f64 {
     }
 }
 
-fn wrk(url: &str, key: &str, connections: u32, seconds: u32) -> Result<Load> {
+pub(crate) fn wrk(url: &str, key: &str, connections: u32, seconds: u32) -> Result<Load> {
     wrk_with(url, key, connections, seconds, None)
 }
 
-fn wrk_script(url: &str, key: &str, connections: u32, seconds: u32, script: &Path) -> Result<Load> {
+pub(crate) fn wrk_script(url: &str, key: &str, connections: u32, seconds: u32, script: &Path) -> Result<Load> {
     wrk_with(url, key, connections, seconds, Some(script))
 }
 
@@ -174,7 +174,7 @@ fn wrk_with(url: &str, key: &str, connections: u32, seconds: u32, script: Option
     Ok(load)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
@@ -189,14 +189,14 @@ fn cpu_ticks(pid: u32) -> u64 {
         + fields.get(12).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
 }
 
-fn fresh_database() -> Result<(String, String)> {
+pub(crate) fn fresh_database() -> Result<(String, String)> {
     let name =
         format!("tengine_bench_{}", SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs());
     run(Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-qc", &format!("CREATE DATABASE {name}")]))?;
     Ok((name.clone(), format!("postgres://postgres@127.0.0.1:5432/{name}")))
 }
 
-fn drop_database(name: &str) {
+pub(crate) fn drop_database(name: &str) {
     let _ = run(Command::new("psql").args([
         "-h",
         "127.0.0.1",
@@ -208,7 +208,7 @@ fn drop_database(name: &str) {
 }
 
 /// Runs the benchmarks named in `args` (`perf`, `usage`, `analytics`, `webhooks`,
-/// `mcp`; default all).
+/// `mcp`, `console`, `growth`, `memory`; default all).
 pub fn bench(args: &[String]) -> Result {
     crate::ensure_postgres()?;
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -219,12 +219,24 @@ pub fn bench(args: &[String]) -> Result {
     let bin = target_dir().join("release/tengine");
     let seeder = target_dir().join("release/tengine-bench");
     let which: Vec<&str> = if args.is_empty() {
-        vec!["perf", "usage", "analytics", "webhooks", "mcp", "console"]
+        vec!["perf", "usage", "analytics", "webhooks", "mcp", "console", "growth", "memory"]
     } else {
         args.iter().map(String::as_str).collect()
     };
     let (db_name, db) = fresh_database()?;
     let result = (|| -> Result<String> {
+        let mut report = String::new();
+        if which.contains(&"growth") {
+            // Databases of its own, one per backend and size.
+            let text = crate::growth::growth_bench(&bin, &seeder)?;
+            println!("{text}");
+            report.push_str(&text);
+        }
+        if which.contains(&"memory") {
+            let text = crate::memory::memory_bench(&bin, &seeder)?;
+            println!("{text}");
+            report.push_str(&text);
+        }
         let metered = Server::start(&bin, &db, &[])?;
         let unmetered = Server::start(&bin, &db, &[("TENGINE_METERING", "false")])?;
         // An account with a limit far above the load, so limiting is on but never refuses.
@@ -234,7 +246,6 @@ pub fn bench(args: &[String]) -> Result {
             .env("TENGINE_SECRET_KEY", BENCH_SECRET_KEY))?;
         let (account, key) = (json_field(&made, "account_id")?, json_field(&made, "key")?);
         let project = json_field(&post(&metered.base, &key, "/projects", r#"{"name":"bench"}"#)?, "id")?;
-        let mut report = String::new();
         let mut section = |text: String| {
             println!("{text}");
             report.push_str(&text);
@@ -275,7 +286,7 @@ pub fn bench(args: &[String]) -> Result {
     Ok(())
 }
 
-fn rss_kib(pid: u32, field: &str) -> u64 {
+pub(crate) fn rss_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
@@ -283,7 +294,7 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
 }
 
 /// A running baseline server, killed on drop.
-struct Baseline(Child, String);
+pub(crate) struct Baseline(pub(crate) Child, pub(crate) String);
 
 impl Drop for Baseline {
     fn drop(&mut self) {
@@ -630,7 +641,7 @@ fn analytics_bench(
 }
 
 /// `YYYY-MM-DD` of `days` ago (UTC), without a date crate.
-fn chrono_like_days_ago(days: u64) -> String {
+pub(crate) fn chrono_like_days_ago(days: u64) -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) - days * 86_400;
     let z = (secs / 86_400) as i64 + 719_468;
     let era = z.div_euclid(146_097);

@@ -10,7 +10,9 @@ mod bench;
 mod deny;
 mod fuzz;
 mod fuzz_api;
+mod growth;
 mod listening;
+mod memory;
 mod sdk_models;
 
 use std::net::{SocketAddr, TcpStream};

@@ -48,6 +48,11 @@ pub async fn flush_usage_loop(
 /// One flush; on failure the records go back into the buffer for the next try.
 pub async fn flush_usage(tengine: &Tengine, usage: &UsageBuffer) {
     metrics::gauge!("tengine_usage_buffer_rows").set(usage.depth() as f64);
+    for (cache, entries, capacity) in tengine.cache_sizes() {
+        metrics::gauge!("tengine_cache_entries", "cache" => cache).set(entries as f64);
+        metrics::gauge!("tengine_cache_capacity", "cache" => cache).set(capacity as f64);
+    }
+    metrics::gauge!("tengine_rate_limiter_accounts").set(tengine.rate_limited_accounts() as f64);
     metrics::counter!("tengine_usage_records_dropped_total").absolute(usage.dropped());
     tengine.flush_usage(usage).await;
 }

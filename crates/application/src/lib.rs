@@ -122,6 +122,21 @@ impl Tengine {
         }
     }
 
+    /// The in-memory caches' sizes for `/metrics`: `(name, entries, capacity)`. Each is
+    /// bounded; entries also expire within [`key_cache::TTL`].
+    pub fn cache_sizes(&self) -> [(&'static str, usize, usize); 3] {
+        [
+            ("keys", self.keys.len(), self.keys.capacity()),
+            ("oauth_tokens", self.oauth_tokens.len(), self.oauth_tokens.capacity()),
+            ("tools", self.tools.len(), self.tools.capacity()),
+        ]
+    }
+
+    /// Accounts the rate limiter holds in memory (for `/metrics`).
+    pub fn rate_limited_accounts(&self) -> usize {
+        self.deps.limiter.tracked_accounts()
+    }
+
     /// Sets the server's public origin (`https://host[:port]`, checked at startup).
     pub fn with_public_url(mut self, url: Option<String>) -> Self {
         self.public_url = url.map(Into::into);

@@ -16,9 +16,13 @@ const PLAN_TTL: Duration = Duration::seconds(60);
 /// An account's limit and when it was read.
 type CachedLimit = (Option<u32>, DateTime<Utc>);
 
+/// Accounts whose plan limit is cached before stale entries are dropped.
+const PLAN_CACHE_MAX: usize = 200_000;
+
 /// Cached hourly limits per account.
 #[derive(Default)]
 pub(crate) struct PlanCache {
+    // Both maps are bounded by `PLAN_CACHE_MAX` (stale entries go when it is reached).
     limits: Mutex<HashMap<AccountId, CachedLimit>>,
     /// The last window for which each account's refusal alert was attempted.
     refusals: Mutex<HashMap<AccountId, DateTime<Utc>>>,
@@ -139,6 +143,10 @@ impl Tengine {
             return None;
         }
         let mut seen = self.plans.refusals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= PLAN_CACHE_MAX {
+            // Only this window's entries matter; the store still claims each alert once.
+            seen.retain(|_, window| *window == d.window_start);
+        }
         (seen.insert(who.account_id, d.window_start) != Some(d.window_start)).then_some(EventType::UsageLimitExceeded)
     }
 
@@ -195,7 +203,12 @@ impl Tengine {
             .ok_or(AppError::NotFound(AccountId::KIND))?
             .plan
             .requests_per_hour();
-        self.plans.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(account, (limit, now));
+        let mut cache = self.plans.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bounded: past this many accounts, the stale entries go (a lookup refills them).
+        if cache.len() >= PLAN_CACHE_MAX {
+            cache.retain(|_, (_, at)| now - *at < PLAN_TTL);
+        }
+        cache.insert(account, (limit, now));
         Ok(limit)
     }
 }

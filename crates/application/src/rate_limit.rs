@@ -144,6 +144,8 @@ impl AccountState {
 #[derive(Default)]
 struct State {
     accounts: HashMap<AccountId, AccountState>,
+    /// When idle accounts were last dropped (a local limiter has no sync to do it).
+    pruned_at: Option<DateTime<Utc>>,
     /// Pending counts of windows already left behind, still to be synced.
     leftovers: Vec<RateDelta>,
 }
@@ -222,11 +224,23 @@ impl SlidingWindowLimiter {
 
 #[async_trait::async_trait]
 impl RateLimiter for SlidingWindowLimiter {
+    fn tracked_accounts(&self) -> usize {
+        self.lock().accounts.len()
+    }
+
     async fn check(&self, account: AccountId, limit: u32, now: DateTime<Utc>) -> Result<RateDecision, RepoError> {
         let limit = u64::from(limit);
         let window = window_of(now);
         let (prev, pending, counters) = {
             let mut s = self.lock();
+            // Once a minute, accounts idle for longer than `IDLE` go: their windows no
+            // longer count (a shared limiter also drops them on sync).
+            if s.pruned_at.is_none_or(|at| now - at >= Duration::minutes(1)) {
+                s.pruned_at = Some(now);
+                // A shared limiter keeps counts it has not yet sent; a local one sends none.
+                let shared = self.counters.is_some();
+                s.accounts.retain(|_, a| now - a.last_seen < IDLE || (shared && a.pending > 0));
+            }
             let a = s.accounts.entry(account).or_insert_with(|| AccountState::new(window, now));
             a.last_seen = now;
             let left =
@@ -305,6 +319,20 @@ mod tests {
         // one request's worth of it is gone 36 s into the next hour.
         assert_eq!(refused.reset_at, at("2026-11-28T11:00:36Z"));
         assert_eq!(refused.retry_after_secs, 3_595 + 36);
+    }
+
+    #[tokio::test]
+    async fn a_local_limiter_forgets_accounts_idle_past_two_hours() {
+        let l = SlidingWindowLimiter::local();
+        let other = AccountId::from_uuid(uuid::Uuid::from_u128(2));
+        l.check(account(), 100, at("2026-11-28T10:00:00Z")).await.unwrap();
+        l.check(other, 100, at("2026-11-28T11:30:00Z")).await.unwrap();
+        assert_eq!(l.tracked_accounts(), 2);
+        // Two hours and a minute later the first account's windows no longer count.
+        l.check(other, 100, at("2026-11-28T12:01:00Z")).await.unwrap();
+        assert_eq!(l.tracked_accounts(), 1);
+        let back = l.check(account(), 100, at("2026-11-28T12:01:01Z")).await.unwrap();
+        assert_eq!(back.remaining, 99, "a forgotten account starts afresh, as its windows had expired");
     }
 
     #[tokio::test]

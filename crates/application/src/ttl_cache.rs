@@ -41,6 +41,21 @@ impl<K: Eq + Hash, V> TtlCache<K, V> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Entries held now (some may be expired and not yet dropped).
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most entries it holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// The value for `key` if it was read less than [`TTL`] ago (a clock step back is a miss).
     pub fn get(&self, key: &K, now: DateTime<Utc>) -> Option<Arc<V>> {
         let map = self.lock();

@@ -2,6 +2,8 @@
 //! synthetic data sets through the storage adapter, and the baseline server.
 
 mod baseline;
+mod growth;
+mod keys;
 mod mcp_load;
 mod receiver;
 
@@ -55,6 +57,34 @@ enum Command {
         #[arg(long)]
         count: u64,
     },
+    /// Seeds either backend for the growth curves: `rows` projects in the account and
+    /// `rows` hourly usage rows (30 days of them for the oldest, measured project).
+    SeedGrowth {
+        /// `postgres://...` or `sqlite://PATH`.
+        #[arg(long)]
+        database_url: String,
+        /// The owner.
+        #[arg(long)]
+        account: String,
+        /// How many of each.
+        #[arg(long)]
+        rows: u64,
+    },
+    /// Seeds accounts with account-wide `read` keys and writes the keys to a file.
+    SeedKeys {
+        /// The database (PostgreSQL).
+        #[arg(long)]
+        database_url: String,
+        /// How many accounts.
+        #[arg(long)]
+        accounts: u64,
+        /// Keys per account.
+        #[arg(long)]
+        keys: u64,
+        /// Where the secrets go, one per line.
+        #[arg(long)]
+        out: String,
+    },
     /// A webhook receiver that counts deliveries and measures their latency.
     Receiver {
         /// Where to listen.
@@ -105,7 +135,7 @@ enum Command {
     },
 }
 
-fn counts(seed: u64) -> UsageCounts {
+pub(crate) fn counts(seed: u64) -> UsageCounts {
     let mut c = UsageCounts::default();
     for i in 0..(1 + seed % 7) {
         c.record(if i % 5 == 0 { 404 } else { 200 }, 1_000 + (seed % 50) * 100);
@@ -153,6 +183,12 @@ async fn main() -> anyhow::Result<()> {
         Command::EchoApi { listen } => return mcp_load::echo_api(listen).await,
         Command::McpLoad { mcp_url, api_url, key, project, tool, connections, seconds, rounds } => {
             return mcp_load::run(&mcp_url, &api_url, &key, &project, &tool, connections, seconds, rounds).await
+        }
+        Command::SeedKeys { database_url, accounts, keys, out } => {
+            return keys::seed(&database_url, accounts, keys, &out).await
+        }
+        Command::SeedGrowth { database_url, account, rows } => {
+            return growth::seed(&database_url, &account, rows).await
         }
         Command::SeedProjects { database_url, account, count } => {
             return seed_projects(&database_url, &account, count).await

@@ -37,6 +37,11 @@ pub trait RateLimiter: Send + Sync {
     /// # Errors
     /// `Unavailable` when a shared limiter cannot reach its store.
     async fn check(&self, account: AccountId, limit: u32, now: DateTime<Utc>) -> Result<RateDecision, RepoError>;
+
+    /// Accounts whose windows are held in memory now (for `/metrics`).
+    fn tracked_accounts(&self) -> usize {
+        0
+    }
 }
 
 /// Requests admitted by one instance since its last sync.

@@ -1,0 +1,270 @@
+//! `cargo xtask bench growth`: how the cost of each operation grows with the data, on
+//! both backends. For 10³, 10⁵ and 10⁶ rows (projects in the account, and hourly usage
+//! rows), a fresh database is seeded through the storage adapter, then wrk measures: get
+//! by id, list page 1, a deep page in the middle of the list by number and by cursor,
+//! create, and analytics over 30 days; each against the baseline (axum + one
+//! primary-key SELECT on PostgreSQL) at the same size. The curves are printed, written to
+//! `target/bench/growth.json`, and drawn to `target/bench/growth.png`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::bench::{
+    chrono_like_days_ago, curl, drop_database, fresh_database, json_field, median, run, target_dir, wrk, wrk_script,
+    Baseline, Load, Server, BENCH_SECRET_KEY,
+};
+use crate::{listening, Result};
+
+/// matplotlib for the PNG, pinned, in a venv of its own under the target directory.
+const MATPLOTLIB: &str = "3.9.2";
+
+/// Rows per point; `TENGINE_BENCH_GROWTH_ROWS=1000,10000` measures others (a quick look).
+fn sizes() -> Vec<u64> {
+    std::env::var("TENGINE_BENCH_GROWTH_ROWS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .filter(|v: &Vec<u64>| !v.is_empty())
+        .unwrap_or_else(|| vec![1_000, 100_000, 1_000_000])
+}
+
+/// One measured point.
+struct Point {
+    backend: &'static str,
+    rows: u64,
+    scenario: &'static str,
+    load: Load,
+    baseline: Load,
+}
+
+/// Runs the growth curves; returns the report's text.
+pub fn growth_bench(bin: &Path, seeder: &Path) -> Result<String> {
+    let mut points = Vec::new();
+    let mut baselines = Vec::new();
+    let mut seeding = String::new();
+    for backend in ["postgres", "sqlite"] {
+        for rows in sizes() {
+            let (pg_name, db) = match backend {
+                "postgres" => {
+                    let (name, url) = fresh_database()?;
+                    (Some(name), url)
+                }
+                _ => {
+                    let path = target_dir().join(format!("bench/growth-{rows}.db"));
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                    }
+                    (None, format!("sqlite://{}?mode=rwc", path.display()))
+                }
+            };
+            let result = measure(bin, seeder, backend, rows, &db, &mut baselines);
+            if let Some(name) = pg_name {
+                drop_database(&name);
+            }
+            let (seeded, mut measured) = result?;
+            seeding.push_str(&format!("{backend} {rows}: {}\n", seeded.trim()));
+            points.append(&mut measured);
+        }
+    }
+    let report = report(&points, &seeding);
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let json: Vec<serde_json::Value> = points
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "backend": p.backend, "rows": p.rows, "scenario": p.scenario,
+                "rps": p.load.rps, "p50_ms": p.load.p50_ms, "p99_ms": p.load.p99_ms, "non_2xx": p.load.non_2xx,
+                "baseline_rps": p.baseline.rps, "baseline_p99_ms": p.baseline.p99_ms,
+            })
+        })
+        .collect();
+    let data = dir.join("growth.json");
+    std::fs::write(&data, serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n")
+        .map_err(|e| e.to_string())?;
+    let png = dir.join("growth.png");
+    match plot(&data, &png) {
+        Ok(()) => Ok(format!("{report}\ncurves: {}\n", png.display())),
+        Err(e) => Ok(format!("{report}\ncurves: not drawn ({e}); data in {}\n", data.display())),
+    }
+}
+
+/// Seeds one database and measures every scenario on it.
+fn measure(
+    bin: &Path,
+    seeder: &Path,
+    backend: &'static str,
+    rows: u64,
+    db: &str,
+    baselines: &mut Vec<(u64, Load)>,
+) -> Result<(String, Vec<Point>)> {
+    let made = run(Command::new(bin)
+        .args(["accounts", "create", "--name", "growth", "--plan", "enterprise", "--limit", "1000000000"])
+        .env("DATABASE_URL", db)
+        .env("TENGINE_SECRET_KEY", BENCH_SECRET_KEY))?;
+    let (account, key) = (json_field(&made, "account_id")?, json_field(&made, "key")?);
+    let seeded = run(Command::new(seeder).args([
+        "seed-growth",
+        "--database-url",
+        db,
+        "--account",
+        &account,
+        "--rows",
+        &rows.to_string(),
+    ]))?;
+    let measured = json_field(&seeded, "measured_project")?;
+    let server = Server::start(bin, db, &[])?;
+    // The baseline is PostgreSQL's; SQLite's points are compared with the one measured
+    // at the same size.
+    if backend == "postgres" {
+        baselines.push((rows, baseline_load(seeder, db, &measured)?));
+    }
+    let baseline = baselines.iter().find(|(r, _)| *r == rows).map(|(_, l)| *l).unwrap_or_default();
+    let api = format!("{}/api/v1", server.base);
+    let middle = (rows / 2 / 20).max(1);
+    let page = curl(&["-sf", &format!("{api}/projects?page={middle}&per_page=20"), "-H", &auth(&key)])?;
+    let value: serde_json::Value = serde_json::from_str(&page).map_err(|e| e.to_string())?;
+    let cursor = value["data"][0]["id"].as_str().ok_or("the middle page is empty")?.to_owned();
+    let post_lua = std::env::temp_dir().join("tengine-growth-post.lua");
+    std::fs::write(
+        &post_lua,
+        "wrk.method = \"POST\"\nwrk.body = '{\"name\":\"growth\"}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let scenarios: [(&'static str, String); 6] = [
+        ("get", format!("{api}/projects/{measured}")),
+        ("list page 1", format!("{api}/projects?per_page=20")),
+        ("deep page (middle)", format!("{api}/projects?page={middle}&per_page=20")),
+        ("deep cursor (middle)", format!("{api}/projects?starting_after={cursor}&per_page=20")),
+        (
+            "analytics 30 d",
+            format!("{api}/projects/{measured}/analytics?granularity=hour&start_date={}", chrono_like_days_ago(30)),
+        ),
+        // Last: it adds rows.
+        ("create", format!("{api}/projects")),
+    ];
+    let mut points = Vec::new();
+    for (scenario, url) in scenarios {
+        let script = (scenario == "create").then_some(post_lua.as_path());
+        let once = |seconds| match script {
+            Some(s) => wrk_script(&url, &key, 64, seconds, s),
+            None => wrk(&url, &key, 64, seconds),
+        };
+        let _ = once(1)?;
+        let runs = (0..3).map(|_| once(3)).collect::<Result<Vec<Load>>>()?;
+        let m = |f: fn(&Load) -> f64| median(runs.iter().map(f).collect());
+        let load = Load {
+            rps: m(|l| l.rps),
+            p50_ms: m(|l| l.p50_ms),
+            p99_ms: m(|l| l.p99_ms),
+            non_2xx: runs.iter().map(|l| l.non_2xx).sum(),
+        };
+        points.push(Point { backend, rows, scenario, load, baseline });
+    }
+    drop(server);
+    Ok((seeded, points))
+}
+
+fn auth(key: &str) -> String {
+    format!("Authorization: Bearer {key}")
+}
+
+/// The baseline's GET by id on `db`, 64 connections, the median of three rounds.
+fn baseline_load(seeder: &Path, db: &str, project: &str) -> Result<Load> {
+    let child = Command::new(seeder)
+        .args(["baseline", "--database-url", db, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut baseline = Baseline(child, String::new());
+    baseline.1 = format!("http://{}", listening::address(&mut baseline.0, listening::BENCH, Duration::from_secs(20))?);
+    let url = format!("{}/api/v1/projects/{project}", baseline.1);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while curl(&["-sf", &url]).is_err() {
+        if Instant::now() > deadline {
+            return Err("the baseline server did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = wrk(&url, "none", 64, 1)?;
+    let runs = (0..3).map(|_| wrk(&url, "none", 64, 3)).collect::<Result<Vec<Load>>>()?;
+    Ok(Load {
+        rps: median(runs.iter().map(|l| l.rps).collect()),
+        p50_ms: median(runs.iter().map(|l| l.p50_ms).collect()),
+        p99_ms: median(runs.iter().map(|l| l.p99_ms).collect()),
+        non_2xx: 0,
+    })
+}
+
+/// The tables: per backend, each scenario's req/s (ratio to the baseline) and p99 by size.
+fn report(points: &[Point], seeding: &str) -> String {
+    let mut out = String::from(
+        "\nGrowth curves: 64 connections, wrk, medians of 3 x 3 s; ratio = req/s / baseline req/s at the same size\n",
+    );
+    out.push_str(&format!("seeding:\n{seeding}"));
+    for backend in ["postgres", "sqlite"] {
+        let mine: Vec<&Point> = points.iter().filter(|p| p.backend == backend).collect();
+        let mut sizes: Vec<u64> = mine.iter().map(|p| p.rows).collect();
+        sizes.dedup();
+        out.push_str(&format!("\n{backend}\n| scenario |"));
+        for s in &sizes {
+            out.push_str(&format!(" {s} rows: req/s (ratio) | p99 ms |"));
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"---|---|".repeat(sizes.len()));
+        out.push('\n');
+        let mut seen = Vec::new();
+        for scenario in mine.iter().map(|p| p.scenario) {
+            if seen.contains(&scenario) {
+                continue;
+            }
+            seen.push(scenario);
+            out.push_str(&format!("| {scenario} |"));
+            for s in &sizes {
+                match mine.iter().find(|p| p.rows == *s && p.scenario == scenario) {
+                    Some(p) => out.push_str(&format!(
+                        " {:.0} ({:.2}) | {:.2} |",
+                        p.load.rps,
+                        p.load.rps / p.baseline.rps,
+                        p.load.p99_ms
+                    )),
+                    None => out.push_str(" | |"),
+                }
+            }
+            out.push('\n');
+        }
+        let mut base = String::from("| baseline (GET by id, PostgreSQL) |");
+        for s in &sizes {
+            if let Some(p) = mine.iter().find(|p| p.rows == *s) {
+                base.push_str(&format!(" {:.0} | {:.2} |", p.baseline.rps, p.baseline.p99_ms));
+            }
+        }
+        out.push_str(&base);
+        out.push('\n');
+        let errors: u64 = mine.iter().map(|p| p.load.non_2xx).sum();
+        out.push_str(&format!("non-2xx answers in all of {backend}'s runs: {errors}\n"));
+    }
+    out
+}
+
+/// Draws `data` into `png` with matplotlib (installed, pinned, on first use).
+fn plot(data: &Path, png: &Path) -> Result<()> {
+    let venv = target_dir().join("bench-venv");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", &format!("import matplotlib; assert matplotlib.__version__ == '{MATPLOTLIB}'")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        eprintln!("xtask: installing matplotlib {MATPLOTLIB} into {}", venv.display());
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &format!("matplotlib=={MATPLOTLIB}"),
+        ]))?;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/plot_growth.py");
+    run(Command::new(&python).arg(script).arg(data).arg(png)).map(|_| ())
+}
