@@ -190,8 +190,11 @@ fn cpu_ticks(pid: u32) -> u64 {
 }
 
 pub(crate) fn fresh_database() -> Result<(String, String)> {
-    let name =
-        format!("tengine_bench_{}", SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs());
+    // Nanoseconds: the growth and memory phases make several databases a second.
+    let name = format!(
+        "tengine_bench_{}",
+        SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_nanos()
+    );
     run(Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-qc", &format!("CREATE DATABASE {name}")]))?;
     Ok((name.clone(), format!("postgres://postgres@127.0.0.1:5432/{name}")))
 }

@@ -134,7 +134,7 @@ impl ApiKeyRepository for PgStore {
             columns: api_key_columns!(),
             scope: "project_id = $1",
             binds: &[Some(&project)],
-            counter: format!("api_keys:{project}"),
+            counter: Some(format!("api_keys:{project}")),
         };
         list.fetch::<ApiKeyRow>(&mut conn, page).await?.try_map(ApiKey::try_from)
     }

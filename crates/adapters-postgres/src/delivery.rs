@@ -127,7 +127,7 @@ pub(crate) async fn list(
         columns: delivery_columns!(),
         scope: "webhook_id = $1",
         binds: &[Some(&webhook)],
-        counter: format!("deliveries:{webhook}"),
+        counter: Some(format!("deliveries:{webhook}")),
     };
     let page = list.fetch::<DeliveryRow>(&mut conn, page).await?;
     let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();

@@ -3,7 +3,7 @@
 //! keyset (`starting_after` / `ending_before`) instead of OFFSET.
 
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection};
+use sqlx::{FromRow, PgConnection, Row};
 use tengine_domain::{Cursor, Page, PageRequest};
 use tengine_ports::RepoError;
 
@@ -20,8 +20,9 @@ pub(crate) struct List<'a> {
     pub scope: &'static str,
     /// The values of the scope's parameters.
     pub binds: &'a [Option<&'a str>],
-    /// The `row_counts` scope that holds the list's total.
-    pub counter: String,
+    /// The `row_counts` scope that holds the list's total; `None` counts the rows (a
+    /// filtered list, whose total grows with what it matches).
+    pub counter: Option<String>,
 }
 
 impl List<'_> {
@@ -33,59 +34,92 @@ impl List<'_> {
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
-        let total = count(&mut *conn, &self.counter).await?;
         let n = self.binds.len();
-        let Some(cursor) = page.cursor() else {
-            let sql = format!(
-                "SELECT {} FROM {} WHERE {} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-                self.columns,
-                self.table,
-                self.scope,
-                n + 1,
-                n + 2
-            );
-            let mut query = sqlx::query_as::<_, R>(&sql);
-            for b in self.binds {
-                query = query.bind(*b);
+        let (cols, t, scope) = (self.columns, self.table, self.scope);
+        // The page by OFFSET, or by keyset after or before the cursor row. The cursor row is
+        // looked up within the same owner, so an id of another list (or another owner's)
+        // finds nothing rather than a position.
+        let (inner, dir) = match page.cursor() {
+            None => (
+                format!(
+                    "SELECT {cols} FROM {t} WHERE {scope} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+                    n + 1,
+                    n + 2
+                ),
+                "DESC",
+            ),
+            Some(cursor) => {
+                let (cmp, dir) = if matches!(cursor, Cursor::After(_)) { ("<", "DESC") } else { (">", "ASC") };
+                let sql = format!(
+                    "SELECT {cols} FROM {t} WHERE {scope} AND (created_at, id) {cmp} \
+                     (SELECT created_at, id FROM {t} WHERE id = ${k} AND {scope}) \
+                     ORDER BY created_at {dir}, id {dir} LIMIT ${l}",
+                    k = n + 1,
+                    l = n + 2
+                );
+                (sql, dir)
             }
-            let rows = query
-                .bind(i64::from(page.per_page()))
-                .bind(i64::try_from(page.offset()).map_err(RepoError::other)?)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            return Ok(Page::new(rows, total, page));
         };
-        let (cmp, dir) = match cursor {
-            Cursor::After(_) => ("<", "DESC"),
-            Cursor::Before(_) => (">", "ASC"),
+        // With a counter, the total comes in the same statement (one round trip): the
+        // page is joined to the one-row sum, so an empty page still carries it.
+        let sql = match self.counter {
+            Some(_) => format!(
+                "WITH page AS ({inner}) SELECT t.list_total_, page.* FROM \
+                 (SELECT COALESCE(SUM(n), 0)::bigint AS list_total_ FROM row_counts WHERE scope = ${c}) t \
+                 LEFT JOIN page ON true ORDER BY page.created_at {dir}, page.id {dir}",
+                c = n + 3
+            ),
+            None => inner,
         };
-        // The cursor row is looked up within the same owner, so an id of another list
-        // (or another owner's) finds nothing rather than a position.
-        let sql = format!(
-            "SELECT {cols} FROM {t} WHERE {scope} AND (created_at, id) {cmp} \
-             (SELECT created_at, id FROM {t} WHERE id = ${k} AND {scope}) \
-             ORDER BY created_at {dir}, id {dir} LIMIT ${l}",
-            cols = self.columns,
-            t = self.table,
-            scope = self.scope,
-            k = n + 1,
-            l = n + 2
-        );
-        let mut query = sqlx::query_as::<_, R>(&sql);
+        let mut query = sqlx::query(&sql);
         for b in self.binds {
             query = query.bind(*b);
         }
-        let rows = query
-            .bind(cursor.id())
-            .bind(i64::from(page.per_page()) + 1)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(map_err)?;
-        if rows.is_empty() && !self.holds(conn, cursor.id()).await? {
-            return Err(RepoError::UnknownCursor(cursor.field()));
+        query = match page.cursor() {
+            None => {
+                query.bind(i64::from(page.per_page())).bind(i64::try_from(page.offset()).map_err(RepoError::other)?)
+            }
+            Some(cursor) => query.bind(cursor.id()).bind(i64::from(page.per_page()) + 1),
+        };
+        if let Some(scope) = &self.counter {
+            query = query.bind(scope.as_str());
         }
-        Ok(Page::from_probe(rows, total, page))
+        let raw = query.fetch_all(&mut *conn).await.map_err(map_err)?;
+        let total = match self.counter {
+            Some(_) => {
+                let n: i64 = raw.first().map(|r| r.try_get("list_total_")).transpose().map_err(map_err)?.unwrap_or(0);
+                // Never below zero unless rows were changed with the triggers off.
+                u64::try_from(n).unwrap_or(0)
+            }
+            None => self.count_rows(&mut *conn).await?,
+        };
+        let mut rows = Vec::with_capacity(raw.len());
+        for row in &raw {
+            // The empty page's one row has the total and no item.
+            if row.try_get::<Option<String>, _>("id").map_err(map_err)?.is_some() {
+                rows.push(R::from_row(row).map_err(map_err)?);
+            }
+        }
+        match page.cursor() {
+            None => Ok(Page::new(rows, total, page)),
+            Some(cursor) => {
+                if rows.is_empty() && !self.holds(conn, cursor.id()).await? {
+                    return Err(RepoError::UnknownCursor(cursor.field()));
+                }
+                Ok(Page::from_probe(rows, total, page))
+            }
+        }
+    }
+
+    /// The rows of this list, counted.
+    async fn count_rows(&self, conn: &mut PgConnection) -> Result<u64, RepoError> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", self.table, self.scope);
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for b in self.binds {
+            query = query.bind(*b);
+        }
+        let n = query.fetch_one(conn).await.map_err(map_err)?;
+        u64::try_from(n).map_err(RepoError::other)
     }
 
     /// Whether `id` is an item of this list.
@@ -98,15 +132,4 @@ impl List<'_> {
         }
         query.bind(id).fetch_one(conn).await.map_err(map_err)
     }
-}
-
-/// A counter's value: the sum of its slots (at most 16 rows; see the `row_counts` migration).
-pub(crate) async fn count(conn: &mut PgConnection, scope: &str) -> Result<u64, RepoError> {
-    let n: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(n), 0)::bigint FROM row_counts WHERE scope = $1")
-        .bind(scope)
-        .fetch_one(conn)
-        .await
-        .map_err(map_err)?;
-    // A counter never goes below zero unless rows were changed with the triggers off.
-    Ok(u64::try_from(n).unwrap_or(0))
 }

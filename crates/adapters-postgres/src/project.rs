@@ -130,7 +130,7 @@ impl ProjectRepository for PgStore {
             columns: project_columns!(),
             scope: "account_id = $1 AND deleted_at IS NULL",
             binds: &[Some(&account)],
-            counter: format!("projects:{account}"),
+            counter: Some(format!("projects:{account}")),
         };
         let page = list.fetch::<ProjectRow>(&mut conn, page).await?;
         conn.keep();

@@ -49,13 +49,13 @@ END;
 CREATE TRIGGER events_counted_in AFTER INSERT ON events WHEN NEW.project_id IS NOT NULL BEGIN
     INSERT INTO row_counts (scope, slot, n) VALUES ('events:' || NEW.project_id, 0, 1)
     ON CONFLICT (scope, slot) DO UPDATE SET n = n + 1;
-    INSERT INTO row_counts (scope, slot, n) VALUES ('events:' || NEW.project_id || ':' || NEW.type, 0, 1)
-    ON CONFLICT (scope, slot) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER events_counted_out AFTER DELETE ON events WHEN OLD.project_id IS NOT NULL BEGIN
-    UPDATE row_counts SET n = n - 1
-    WHERE scope IN ('events:' || OLD.project_id, 'events:' || OLD.project_id || ':' || OLD.type) AND slot = 0;
+    UPDATE row_counts SET n = n - 1 WHERE scope = 'events:' || OLD.project_id AND slot = 0;
 END;
+
+-- Events are counted per project, not per type (as in PostgreSQL): the `type` filter's
+-- total is counted on its index.
 
 -- What exists already.
 INSERT INTO row_counts (scope, slot, n)
@@ -68,8 +68,5 @@ INSERT INTO row_counts (scope, slot, n)
 SELECT 'deliveries:' || webhook_id, 0, COUNT(*) FROM deliveries GROUP BY webhook_id;
 INSERT INTO row_counts (scope, slot, n)
 SELECT 'events:' || project_id, 0, COUNT(*) FROM events WHERE project_id IS NOT NULL GROUP BY project_id;
-INSERT INTO row_counts (scope, slot, n)
-SELECT 'events:' || project_id || ':' || type, 0, COUNT(*) FROM events WHERE project_id IS NOT NULL
-GROUP BY project_id, type;
 
 CREATE INDEX events_project_type_idx ON events (project_id, type, created_at DESC, id DESC);

@@ -130,7 +130,7 @@ impl ApiKeyRepository for SqliteStore {
             columns: api_key_columns!(),
             scope: "project_id = ?1",
             binds: &[Some(&project)],
-            counter: format!("api_keys:{project}"),
+            counter: Some(format!("api_keys:{project}")),
         };
         list.fetch::<ApiKeyRow>(&self.reader, page).await?.try_map(ApiKey::try_from)
     }

@@ -20,8 +20,9 @@ pub(crate) struct List<'a> {
     pub scope: &'static str,
     /// The values of the scope's parameters.
     pub binds: &'a [Option<&'a str>],
-    /// The `row_counts` scope that holds the list's total.
-    pub counter: String,
+    /// The `row_counts` scope that holds the list's total; `None` counts the rows (a
+    /// filtered list, whose total grows with what it matches).
+    pub counter: Option<String>,
 }
 
 impl List<'_> {
@@ -33,7 +34,10 @@ impl List<'_> {
     where
         R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
     {
-        let total = count(pool, &self.counter).await?;
+        let total = match &self.counter {
+            Some(scope) => count(pool, scope).await?,
+            None => self.count_rows(pool).await?,
+        };
         let n = self.binds.len();
         let Some(cursor) = page.cursor() else {
             let sql = format!(
@@ -82,6 +86,17 @@ impl List<'_> {
             return Err(RepoError::UnknownCursor(cursor.field()));
         }
         Ok(Page::from_probe(rows, total, page))
+    }
+
+    /// The rows of this list, counted.
+    async fn count_rows(&self, pool: &SqlitePool) -> Result<u64, RepoError> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", self.table, self.scope);
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for b in self.binds {
+            query = query.bind(*b);
+        }
+        let n = query.fetch_one(pool).await.map_err(map_err)?;
+        u64::try_from(n).map_err(RepoError::other)
     }
 
     /// Whether `id` is an item of this list.

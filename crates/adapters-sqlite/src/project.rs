@@ -107,7 +107,7 @@ impl ProjectRepository for SqliteStore {
             columns: project_columns!(),
             scope: "account_id = ?1 AND deleted_at IS NULL",
             binds: &[Some(&account)],
-            counter: format!("projects:{account}"),
+            counter: Some(format!("projects:{account}")),
         };
         list.fetch::<ProjectRow>(&self.reader, page).await?.try_map(Project::try_from)
     }
