@@ -306,6 +306,25 @@ impl Drop for Baseline {
     }
 }
 
+/// Starts the baseline server on `db` and waits until it answers for `project`.
+pub(crate) fn start_baseline(seeder: &Path, db: &str, project: &str) -> Result<Baseline> {
+    let child = Command::new(seeder)
+        .args(["baseline", "--database-url", db, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut baseline = Baseline(child, String::new());
+    baseline.1 = format!("http://{}", listening::address(&mut baseline.0, listening::BENCH, Duration::from_secs(20))?);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while curl(&["-sf", &format!("{}/api/v1/projects/{project}", baseline.1)]).is_err() {
+        if Instant::now() > deadline {
+            return Err("the baseline server did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(baseline)
+}
+
 /// The hot-path table of docs/PERFORMANCE.md: Tengine against the baseline, in one run.
 fn perf_bench(
     seeder: &Path,
@@ -325,20 +344,7 @@ fn perf_bench(
         "--count",
         "10000",
     ]))?;
-    let child = Command::new(seeder)
-        .args(["baseline", "--database-url", db, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut baseline = Baseline(child, String::new());
-    baseline.1 = format!("http://{}", listening::address(&mut baseline.0, listening::BENCH, Duration::from_secs(20))?);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while curl(&["-sf", &format!("{}/api/v1/projects/{project}", baseline.1)]).is_err() {
-        if Instant::now() > deadline {
-            return Err("the baseline server did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let baseline = start_baseline(seeder, db, project)?;
     let revoked = post(
         &server.base,
         key,

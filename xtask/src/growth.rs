@@ -7,14 +7,13 @@
 //! `target/bench/growth.json`, and drawn to `target/bench/growth.png`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use crate::bench::{
-    chrono_like_days_ago, curl, drop_database, fresh_database, json_field, median, run, target_dir, wrk, wrk_script,
-    Baseline, Load, Server, BENCH_SECRET_KEY,
+    chrono_like_days_ago, curl, drop_database, fresh_database, json_field, median, run, start_baseline, target_dir,
+    wrk, wrk_script, Load, Server, BENCH_SECRET_KEY,
 };
-use crate::{listening, Result};
+use crate::Result;
 
 /// matplotlib for the PNG, pinned, in a venv of its own under the target directory.
 const MATPLOTLIB: &str = "3.9.2";
@@ -171,21 +170,8 @@ fn auth(key: &str) -> String {
 
 /// The baseline's GET by id on `db`, 64 connections, the median of three rounds.
 fn baseline_load(seeder: &Path, db: &str, project: &str) -> Result<Load> {
-    let child = Command::new(seeder)
-        .args(["baseline", "--database-url", db, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut baseline = Baseline(child, String::new());
-    baseline.1 = format!("http://{}", listening::address(&mut baseline.0, listening::BENCH, Duration::from_secs(20))?);
+    let baseline = start_baseline(seeder, db, project)?;
     let url = format!("{}/api/v1/projects/{project}", baseline.1);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while curl(&["-sf", &url]).is_err() {
-        if Instant::now() > deadline {
-            return Err("the baseline server did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let _ = wrk(&url, "none", 64, 1)?;
     let runs = (0..3).map(|_| wrk(&url, "none", 64, 3)).collect::<Result<Vec<Load>>>()?;
     Ok(Load {
