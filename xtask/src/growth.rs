@@ -208,6 +208,14 @@ fn report(points: &[Point], seeding: &str) -> String {
             out.push_str(&format!("| {scenario} |"));
             for s in &sizes {
                 match mine.iter().find(|p| p.rows == *s && p.scenario == scenario) {
+                    // Refused answers are fast: a cell with any is not a measurement of the operation.
+                    Some(p) if p.load.non_2xx > 0 => out.push_str(&format!(
+                        " {:.0} ({:.2}), {} non-2xx | {:.2} |",
+                        p.load.rps,
+                        p.load.rps / p.baseline.rps,
+                        p.load.non_2xx,
+                        p.load.p99_ms
+                    )),
                     Some(p) => out.push_str(&format!(
                         " {:.0} ({:.2}) | {:.2} |",
                         p.load.rps,
