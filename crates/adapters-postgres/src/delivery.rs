@@ -19,22 +19,23 @@ use crate::rows::{
 /// The channel workers listen on; a notification means "deliveries were committed".
 pub(crate) const CHANNEL: &str = "tengine_deliveries";
 
-/// Every webhook of account `$1` on a live project: the fan-out's candidates. The key
-/// share lock makes a concurrent delete of one wait (or be seen), so the deliveries
+/// Every webhook of the accounts `$1` on a live project: the fan-out's candidates. The
+/// key share lock makes a concurrent delete of one wait (or be seen), so the deliveries
 /// inserted next never miss their webhook.
 const CANDIDATES: &str = concat!(
     "SELECT ",
     webhook_columns!(),
-    " FROM webhooks WHERE account_id = $1 \
-     AND project_id IN (SELECT id FROM projects WHERE account_id = $1 AND deleted_at IS NULL) \
+    " FROM webhooks WHERE account_id = ANY($1) \
+     AND project_id IN (SELECT id FROM projects WHERE account_id = ANY($1) AND deleted_at IS NULL) \
      FOR KEY SHARE"
 );
 
-/// One pending delivery of event `$3` (of type `$4`), due at `$5`, per (id, webhook).
+/// One pending delivery per (id, webhook, event, event type, due time).
 const INSERT_MANY: &str = "\
 INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
-SELECT d.id, $3, d.webhook_id, $4, 'pending', 0, $5, $5 \
-FROM UNNEST($1::text[], $2::text[]) AS d(id, webhook_id)";
+SELECT d.id, d.event_id, d.webhook_id, d.event_type, 'pending', 0, d.due, d.due \
+FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) \
+AS d(id, webhook_id, event_id, event_type, due)";
 
 /// One pending delivery of a stored event to a stored webhook; no row if either is
 /// missing.
@@ -51,32 +52,41 @@ async fn notify(conn: &mut PgConnection) -> Result<(), RepoError> {
 
 /// Creates one pending delivery, due at the event's time, for every webhook of the
 /// event's account that receives it ([`Webhook::receives`] decides, not SQL).
-pub(crate) async fn fan_out(conn: &mut PgConnection, e: &Event) -> Result<usize, RepoError> {
-    let rows = sqlx::query_as::<_, WebhookRow>(CANDIDATES)
-        .bind(e.account_id.to_string())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    let webhooks: Vec<String> = convert::<_, Webhook>(rows)?
-        .into_iter()
-        .filter(|w| w.receives(e.event_type, e.project_id))
-        .map(|w| w.id.to_string())
-        .collect();
-    if webhooks.is_empty() {
+pub(crate) async fn fan_out(conn: &mut PgConnection, events: &[Event]) -> Result<usize, RepoError> {
+    let mut accounts: Vec<String> = events.iter().map(|e| e.account_id.to_string()).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let rows =
+        sqlx::query_as::<_, WebhookRow>(CANDIDATES).bind(accounts).fetch_all(&mut *conn).await.map_err(map_err)?;
+    let candidates: Vec<Webhook> = convert(rows)?;
+    if candidates.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<String> = webhooks.iter().map(|_| DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string()).collect();
+    let (mut ids, mut webhooks, mut event_ids, mut types, mut due) = (vec![], vec![], vec![], vec![], vec![]);
+    for e in events {
+        for w in candidates.iter().filter(|w| w.account_id == e.account_id && w.receives(e.event_type, e.project_id)) {
+            ids.push(DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string());
+            webhooks.push(w.id.to_string());
+            event_ids.push(e.id.to_string());
+            types.push(e.event_type.as_str());
+            due.push(e.created_at);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let created = ids.len();
     sqlx::query(INSERT_MANY)
-        .bind(&ids)
-        .bind(&webhooks)
-        .bind(e.id.to_string())
-        .bind(e.event_type.as_str())
-        .bind(e.created_at)
+        .bind(ids)
+        .bind(webhooks)
+        .bind(event_ids)
+        .bind(types)
+        .bind(due)
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
     notify(conn).await?;
-    Ok(webhooks.len())
+    Ok(created)
 }
 
 /// Creates one pending delivery due at `at`; `NotFound` if the event or webhook is

@@ -49,18 +49,24 @@ pub(crate) async fn fetch(
         .transpose()
 }
 
-/// Inserts a project; `Conflict` on a duplicate id.
-pub(crate) async fn insert(ex: impl PgExecutor<'_>, p: &Project) -> Result<(), RepoError> {
+/// Inserts projects in one statement; `Conflict` on a duplicate id.
+pub(crate) async fn insert(ex: impl PgExecutor<'_>, projects: &[Project]) -> Result<(), RepoError> {
+    let ids: Vec<String> = projects.iter().map(|p| p.id.to_string()).collect();
+    let accounts: Vec<String> = projects.iter().map(|p| p.account_id.to_string()).collect();
+    let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
+    let descriptions: Vec<Option<&str>> = projects.iter().map(|p| p.description.as_ref().map(|d| d.as_str())).collect();
+    let created: Vec<DateTime<Utc>> = projects.iter().map(|p| p.created_at).collect();
+    let updated: Vec<DateTime<Utc>> = projects.iter().map(|p| p.updated_at).collect();
     sqlx::query(
         "INSERT INTO projects (id, account_id, name, description, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])",
     )
-    .bind(p.id.to_string())
-    .bind(p.account_id.to_string())
-    .bind(p.name.as_str())
-    .bind(p.description.as_ref().map(|d| d.as_str()))
-    .bind(p.created_at)
-    .bind(p.updated_at)
+    .bind(ids)
+    .bind(accounts)
+    .bind(names)
+    .bind(descriptions)
+    .bind(created)
+    .bind(updated)
     .execute(ex)
     .await
     .map_err(map_err)?;

@@ -9,6 +9,7 @@ pub mod call_log;
 pub mod delivery;
 pub mod error;
 pub mod events;
+mod group_commit;
 pub mod idempotency;
 pub mod integrations;
 pub mod key_cache;
@@ -94,6 +95,7 @@ pub struct Tengine {
     calls: Arc<tool_calls::log::CallLog>,
     recent: Arc<tool_calls::replay::RecentCalls>,
     tools: Arc<tool_cache::ToolCache>,
+    project_writer: Arc<group_commit::ProjectWriter>,
     tool_changes: tokio::sync::broadcast::Sender<ProjectId>,
     /// Whether tools may use plain `http` base URLs (see `with_tools_allow_private`).
     tools_allow_private: bool,
@@ -116,6 +118,7 @@ impl Tengine {
             calls: Arc::default(),
             recent: Arc::default(),
             tools: Arc::default(),
+            project_writer: Arc::default(),
             tool_changes: tokio::sync::broadcast::channel(TOOL_CHANGES_BUFFER).0,
             tools_allow_private: false,
             public_url: None,

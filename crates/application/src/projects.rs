@@ -44,11 +44,9 @@ impl Tengine {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.deps.store.begin().await?;
-        tx.insert_project(&project).await?;
         let event = self.event(EventType::ProjectCreated, who.account_id, Some(project.id), project_data(&project));
-        self.record(&mut *tx, event).await?;
-        tx.commit().await?;
+        // Committed with the creates that arrive at the same time (see `group_commit`).
+        self.project_writer.write(&self.deps.store, project.clone(), event).await?;
         tracing::info!(project_id = %project.id, account_id = %who.account_id, "project created");
         Ok(project)
     }
@@ -131,7 +129,7 @@ fn not_found_as_project(e: RepoError) -> AppError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use tengine_domain::{Denied, KeyScope, PageRequest, Permission, ProjectPatch};
-    use tengine_ports::RepoError;
+    use tengine_ports::{MockTransaction, RepoError};
 
     use super::*;
     use crate::test_support::*;
@@ -172,7 +170,7 @@ mod tests {
             let app = harness(|s| {
                 if cell.1 {
                     expect_tx(s, |tx| {
-                        tx.expect_insert_project().times(1).returning(|_| Ok(()));
+                        tx.expect_insert_projects().times(1).returning(|_| Ok(()));
                     });
                 }
             });
@@ -347,7 +345,7 @@ mod tests {
         let written = expected.clone();
         let app = harness(|s| {
             expect_tx(s, move |tx| {
-                tx.expect_insert_project().withf(move |p| *p == written).times(1).returning(|_| Ok(()));
+                tx.expect_insert_projects().withf(move |p| p == [written.clone()]).times(1).returning(|_| Ok(()));
             });
         });
         let created =
@@ -437,10 +435,59 @@ mod tests {
 
         let inserting = harness(|s| {
             expect_tx_without_commit(s, |tx| {
-                tx.expect_insert_project().returning(|_| Err(RepoError::Conflict("projects_pkey".into())));
+                tx.expect_insert_projects().returning(|_| Err(RepoError::Conflict("projects_pkey".into())));
             });
         });
         let result = inserting.create_project(&principal(&[Permission::Write], KeyScope::Account), new_project()).await;
         assert!(matches!(result, Err(AppError::Internal(_))), "create_project: {result:?}");
+    }
+
+    fn named(name: &str) -> NewProject {
+        NewProject { name: name.parse().unwrap(), description: None }
+    }
+
+    /// Creates that arrive together are written in one transaction, one call per table.
+    #[tokio::test]
+    async fn concurrent_creates_share_one_transaction() {
+        let app = harness(|s| {
+            expect_tx(s, |tx| {
+                tx.expect_insert_projects().withf(|ps| ps.len() == 3).times(1).returning(|_| Ok(()));
+                tx.expect_append_events()
+                    .withf(|es| es.len() == 3 && es.iter().all(|e| e.event_type == EventType::ProjectCreated))
+                    .times(1)
+                    .returning(|_| Ok(0));
+            });
+        });
+        let who = principal(&[Permission::Write], KeyScope::Account);
+        let created = futures::future::join_all(["a", "b", "c"].map(|n| app.create_project(&who, named(n)))).await;
+        let names: Vec<String> = created.into_iter().map(|r| r.unwrap().name.as_str().to_owned()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    /// A batch that fails is written again one create at a time, so only the create
+    /// that fails alone reports an error.
+    #[tokio::test]
+    async fn a_failed_batch_is_retried_one_by_one() {
+        let app = harness(|s| {
+            let mut batch = MockTransaction::new();
+            batch.expect_insert_projects().returning(|_| Err(RepoError::Conflict("projects_pkey".into())));
+            let mut txs: Vec<MockTransaction> = vec![batch];
+            for name in ["a", "bad", "c"] {
+                let mut tx = MockTransaction::new();
+                tx.expect_insert_projects().returning(move |_| match name {
+                    "bad" => Err(RepoError::Conflict("projects_pkey".into())),
+                    _ => Ok(()),
+                });
+                tx.expect_append_events().returning(|_| Ok(0));
+                tx.expect_commit().returning(|| Ok(()));
+                txs.push(tx);
+            }
+            txs.reverse();
+            s.expect_begin().times(4).returning(move || Ok(Box::new(txs.pop().unwrap())));
+        });
+        let who = principal(&[Permission::Write], KeyScope::Account);
+        let created = futures::future::join_all(["a", "bad", "c"].map(|n| app.create_project(&who, named(n)))).await;
+        let outcomes: Vec<bool> = created.iter().map(Result::is_ok).collect();
+        assert_eq!(outcomes, [true, false, true], "{created:?}");
     }
 }

@@ -128,6 +128,7 @@ pub fn expect_tx(store: &mut MockStore, setup: impl FnOnce(&mut MockTransaction)
     let mut tx = MockTransaction::new();
     setup(&mut tx);
     tx.expect_append_event().returning(|_| Ok(0));
+    tx.expect_append_events().returning(|_| Ok(0));
     tx.expect_commit().returning(|| Ok(()));
     let mut tx = Some(tx);
     store.expect_begin().times(1).returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
@@ -138,6 +139,7 @@ pub fn expect_tx_without_commit(store: &mut MockStore, setup: impl FnOnce(&mut M
     let mut tx = MockTransaction::new();
     setup(&mut tx);
     tx.expect_append_event().returning(|_| Ok(0));
+    tx.expect_append_events().returning(|_| Ok(0));
     let mut tx = Some(tx);
     store.expect_begin().times(1).returning(move || Ok(Box::new(tx.take().expect("one transaction"))));
 }

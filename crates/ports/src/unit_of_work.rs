@@ -47,6 +47,18 @@ pub trait Transaction: Send {
     /// `Conflict` if the id exists.
     async fn insert_project(&mut self, project: &Project) -> Result<(), RepoError>;
 
+    /// Inserts several projects, in one statement where the backend can (the group
+    /// commit of concurrent creates).
+    ///
+    /// # Errors
+    /// `Conflict` if an id exists.
+    async fn insert_projects(&mut self, projects: &[Project]) -> Result<(), RepoError> {
+        for project in projects {
+            self.insert_project(project).await?;
+        }
+        Ok(())
+    }
+
     /// Reads a live project of `account` and locks it until the end of the transaction.
     ///
     /// # Errors
@@ -94,6 +106,19 @@ pub trait Transaction: Send {
     /// # Errors
     /// `Conflict` if the id exists.
     async fn append_event(&mut self, event: &Event) -> Result<usize, RepoError>;
+
+    /// [`append_event`](Self::append_event) for several events, in one statement per
+    /// table where the backend can. Returns the number of deliveries created.
+    ///
+    /// # Errors
+    /// `Conflict` if an id exists.
+    async fn append_events(&mut self, events: &[Event]) -> Result<usize, RepoError> {
+        let mut deliveries = 0;
+        for event in events {
+            deliveries += self.append_event(event).await?;
+        }
+        Ok(deliveries)
+    }
 
     /// Creates a pending delivery, due now, of a stored event to one webhook (test
     /// events and redeliveries), waking workers on commit.

@@ -75,6 +75,7 @@ macro_rules! contract_tests {
             concurrent_admissions_never_pass_the_limit,
             concurrent_rate_syncs_all_land,
             an_appended_event_commits_with_its_transaction,
+            a_batch_of_projects_and_events_lands_like_single_writes,
             usage_alerts_are_claimed_once_per_kind_and_window,
             concurrent_alert_claims_have_one_winner,
             old_rate_windows_are_purged,

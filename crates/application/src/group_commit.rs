@@ -1,0 +1,114 @@
+//! Group commit for creating projects: creates that arrive together share a transaction.
+//!
+//! A create is two inserts (the project and its `project.created` event) and a commit.
+//! Under load the cost is not the rows but everything around them: a transaction, a
+//! commit (a WAL flush) and a statement per row each, and in PostgreSQL every concurrent
+//! transaction takes a key-share lock on the same account row (a multixact). So creates
+//! queue here, and one writer takes every create waiting (up to [`MAX_BATCH`]) and
+//! writes them in one transaction, one statement per table where the backend can.
+//!
+//! Durability is unchanged: a request answers only after the commit that holds its
+//! project. Nothing waits on a timer: a lone create is written at once, and creates pile
+//! up only while the previous batch is being written.
+
+use std::sync::{Arc, OnceLock};
+
+use tengine_domain::{Event, Project};
+use tengine_ports::{RepoError, Store};
+use tokio::sync::{mpsc, oneshot};
+
+/// The most creates one transaction holds; bounds a batch's statement size and latency.
+pub const MAX_BATCH: usize = 128;
+
+/// Creates waiting for the writer before a new one waits for room (backpressure).
+const QUEUE: usize = 4 * MAX_BATCH;
+
+/// One create waiting to be written, and where its outcome goes.
+struct Pending {
+    project: Project,
+    event: Event,
+    done: oneshot::Sender<Result<(), RepoError>>,
+}
+
+/// The queue of creates and its writer, started on first use (inside the runtime).
+#[derive(Default)]
+pub(crate) struct ProjectWriter {
+    queue: OnceLock<mpsc::Sender<Pending>>,
+}
+
+impl ProjectWriter {
+    /// Writes `project` and its creation `event`, possibly together with concurrent
+    /// creates; returns once they are committed.
+    ///
+    /// # Errors
+    /// The store's error for this create (a batch that fails is retried one by one, so
+    /// one create's error is never another's).
+    pub(crate) async fn write(&self, store: &Arc<dyn Store>, project: Project, event: Event) -> Result<(), RepoError> {
+        let queue = self.queue.get_or_init(|| start(Arc::clone(store)));
+        let (done, outcome) = oneshot::channel();
+        queue.send(Pending { project, event, done }).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+}
+
+/// The writer is gone: only if its task panicked or the runtime is shutting down.
+fn stopped() -> RepoError {
+    RepoError::Unavailable("the project writer stopped".into())
+}
+
+/// Spawns the writer and returns its queue.
+fn start(store: Arc<dyn Store>) -> mpsc::Sender<Pending> {
+    let (queue, mut waiting) = mpsc::channel::<Pending>(QUEUE);
+    tokio::spawn(async move {
+        // One writer: while it writes a batch the next one gathers. A second writer
+        // would take creates one at a time as they arrive and undo the batching.
+        while let Some(first) = waiting.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match waiting.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            write_batch(store.as_ref(), batch).await;
+        }
+    });
+    queue
+}
+
+/// Writes a batch in one transaction; if that fails, each create alone, so every
+/// request gets its own outcome.
+async fn write_batch(store: &dyn Store, mut batch: Vec<Pending>) {
+    let (projects, events): (Vec<Project>, Vec<Event>) =
+        batch.iter().map(|p| (p.project.clone(), p.event.clone())).unzip();
+    let error = match write_together(store, &projects, &events).await {
+        Ok(()) => {
+            for pending in batch {
+                // A create whose request went away is still written; nobody to tell.
+                let _ = pending.done.send(Ok(()));
+            }
+            return;
+        }
+        Err(e) => e,
+    };
+    if batch.len() == 1 {
+        if let Some(pending) = batch.pop() {
+            let _ = pending.done.send(Err(error));
+        }
+        return;
+    }
+    tracing::warn!(creates = batch.len(), error = %error, "a batch of project creates failed; writing them one by one");
+    for pending in batch {
+        let result =
+            write_together(store, std::slice::from_ref(&pending.project), std::slice::from_ref(&pending.event)).await;
+        let _ = pending.done.send(result);
+    }
+}
+
+/// The projects and their events in one transaction.
+async fn write_together(store: &dyn Store, projects: &[Project], events: &[Event]) -> Result<(), RepoError> {
+    let mut tx = store.begin().await?;
+    tx.insert_projects(projects).await?;
+    tx.append_events(events).await?;
+    tx.commit().await
+}
