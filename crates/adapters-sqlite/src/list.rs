@@ -3,7 +3,7 @@
 //! keyset (`starting_after` / `ending_before`) instead of OFFSET.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, Row, SqlitePool};
 use tengine_domain::{Cursor, Page, PageRequest};
 use tengine_ports::RepoError;
 
@@ -34,58 +34,79 @@ impl List<'_> {
     where
         R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
     {
-        let total = match &self.counter {
-            Some(scope) => count(pool, scope).await?,
-            None => self.count_rows(pool).await?,
-        };
         let n = self.binds.len();
-        let Some(cursor) = page.cursor() else {
-            let sql = format!(
-                "SELECT {} FROM {} WHERE {} ORDER BY created_at DESC, id DESC LIMIT ?{} OFFSET ?{}",
-                self.columns,
-                self.table,
-                self.scope,
-                n + 1,
-                n + 2
-            );
-            let mut query = sqlx::query_as::<_, R>(&sql);
-            for b in self.binds {
-                query = query.bind(*b);
+        let (cols, t, scope) = (self.columns, self.table, self.scope);
+        // The page by OFFSET, or by keyset after or before the cursor row. The cursor row is
+        // looked up within the same owner, so an id of another list (or another owner's)
+        // finds nothing rather than a position.
+        let (inner, dir) = match page.cursor() {
+            None => (
+                format!(
+                    "SELECT {cols} FROM {t} WHERE {scope} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+                    page.per_page(),
+                    page.offset()
+                ),
+                "DESC",
+            ),
+            Some(cursor) => {
+                let (cmp, dir) = if matches!(cursor, Cursor::After(_)) { ("<", "DESC") } else { (">", "ASC") };
+                let sql = format!(
+                    "SELECT {cols} FROM {t} WHERE {scope} AND (created_at, id) {cmp} \
+                     (SELECT created_at, id FROM {t} WHERE id = ?{k} AND {scope}) \
+                     ORDER BY created_at {dir}, id {dir} LIMIT {l}",
+                    k = n + 1,
+                    l = page.per_page() + 1
+                );
+                (sql, dir)
             }
-            let rows = query
-                .bind(i64::from(page.per_page()))
-                .bind(i64::try_from(page.offset()).map_err(RepoError::other)?)
-                .fetch_all(pool)
-                .await
-                .map_err(map_err)?;
-            return Ok(Page::new(rows, total, page));
         };
-        let (cmp, dir) = match cursor {
-            Cursor::After(_) => ("<", "DESC"),
-            Cursor::Before(_) => (">", "ASC"),
+        // With a counter, the total comes in the same statement (one trip to the
+        // connection's thread): the page is joined to the one-row sum, so an empty page
+        // still carries it.
+        let sql = match self.counter {
+            Some(_) => format!(
+                "WITH page AS ({inner}) SELECT t.list_total_, page.* FROM \
+                 (SELECT COALESCE(SUM(n), 0) AS list_total_ FROM row_counts WHERE scope = ?{c}) t \
+                 LEFT JOIN page ON 1 ORDER BY page.created_at {dir}, page.id {dir}",
+                c = if page.cursor().is_some() { n + 2 } else { n + 1 }
+            ),
+            None => inner,
         };
-        // The cursor row is looked up within the same owner, so an id of another list
-        // (or another owner's) finds nothing rather than a position.
-        let sql = format!(
-            "SELECT {cols} FROM {t} WHERE {scope} AND (created_at, id) {cmp} \
-             (SELECT created_at, id FROM {t} WHERE id = ?{k} AND {scope}) \
-             ORDER BY created_at {dir}, id {dir} LIMIT ?{l}",
-            cols = self.columns,
-            t = self.table,
-            scope = self.scope,
-            k = n + 1,
-            l = n + 2
-        );
-        let mut query = sqlx::query_as::<_, R>(&sql);
+        let mut query = sqlx::query(&sql);
         for b in self.binds {
             query = query.bind(*b);
         }
-        let rows =
-            query.bind(cursor.id()).bind(i64::from(page.per_page()) + 1).fetch_all(pool).await.map_err(map_err)?;
-        if rows.is_empty() && !self.holds(pool, cursor.id()).await? {
-            return Err(RepoError::UnknownCursor(cursor.field()));
+        if let Some(cursor) = page.cursor() {
+            query = query.bind(cursor.id());
         }
-        Ok(Page::from_probe(rows, total, page))
+        if let Some(scope) = &self.counter {
+            query = query.bind(scope.as_str());
+        }
+        let raw = query.fetch_all(pool).await.map_err(map_err)?;
+        let total = match self.counter {
+            Some(_) => {
+                let n: i64 = raw.first().map(|r| r.try_get("list_total_")).transpose().map_err(map_err)?.unwrap_or(0);
+                // Never below zero unless rows were changed with the triggers off.
+                u64::try_from(n).unwrap_or(0)
+            }
+            None => self.count_rows(pool).await?,
+        };
+        let mut rows = Vec::with_capacity(raw.len());
+        for row in &raw {
+            // The empty page's one row has the total and no item.
+            if row.try_get::<Option<String>, _>("id").map_err(map_err)?.is_some() {
+                rows.push(R::from_row(row).map_err(map_err)?);
+            }
+        }
+        match page.cursor() {
+            None => Ok(Page::new(rows, total, page)),
+            Some(cursor) => {
+                if rows.is_empty() && !self.holds(pool, cursor.id()).await? {
+                    return Err(RepoError::UnknownCursor(cursor.field()));
+                }
+                Ok(Page::from_probe(rows, total, page))
+            }
+        }
     }
 
     /// The rows of this list, counted.
@@ -109,15 +130,4 @@ impl List<'_> {
         }
         query.bind(id).fetch_one(pool).await.map_err(map_err)
     }
-}
-
-/// A counter's value (one slot in SQLite; see the `row_counts` migration).
-pub(crate) async fn count(pool: &SqlitePool, scope: &str) -> Result<u64, RepoError> {
-    let n: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(n), 0) FROM row_counts WHERE scope = ?1")
-        .bind(scope)
-        .fetch_one(pool)
-        .await
-        .map_err(map_err)?;
-    // A counter never goes below zero unless rows were changed with the triggers off.
-    Ok(u64::try_from(n).unwrap_or(0))
 }
