@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
 use tengine_domain::delivery::{Attempt, Delivery, Webhook};
-use tengine_domain::{DeliveryId, Event, EventId, Page, PageRequest, WebhookId};
+use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err, map_missing};
@@ -44,31 +44,41 @@ pub(crate) fn select_in<'a>(head: &str, ids: &'a [String], tail: &str) -> QueryB
 }
 
 /// Creates one pending delivery, due at the event's time, for every webhook of the
-/// event's account that receives it ([`Webhook::receives`] decides, not SQL).
-pub(crate) async fn fan_out(conn: &mut SqliteConnection, e: &Event) -> Result<usize, RepoError> {
-    let rows = sqlx::query_as::<_, WebhookRow>(CANDIDATES)
-        .bind(e.account_id.to_string())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    let webhooks: Vec<Webhook> =
-        convert::<_, Webhook>(rows)?.into_iter().filter(|w| w.receives(e.event_type, e.project_id)).collect();
-    for w in &webhooks {
-        sqlx::query(
-            "INSERT INTO deliveries \
-             (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
-             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5)",
-        )
-        .bind(DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string())
-        .bind(e.id.to_string())
-        .bind(w.id.to_string())
-        .bind(e.event_type.as_str())
-        .bind(micros(e.created_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+/// event's account that receives it ([`Webhook::receives`] decides, not SQL). The
+/// candidates are read once per account of the batch.
+pub(crate) async fn fan_out(conn: &mut SqliteConnection, events: &[Event]) -> Result<usize, RepoError> {
+    let mut accounts: Vec<AccountId> = events.iter().map(|e| e.account_id).collect();
+    accounts.sort_unstable_by_key(ToString::to_string);
+    accounts.dedup();
+    let mut candidates: Vec<Webhook> = Vec::new();
+    for account in accounts {
+        let rows = sqlx::query_as::<_, WebhookRow>(CANDIDATES)
+            .bind(account.to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        candidates.extend(convert::<_, Webhook>(rows)?);
     }
-    Ok(webhooks.len())
+    let mut created = 0;
+    for e in events {
+        for w in candidates.iter().filter(|w| w.account_id == e.account_id && w.receives(e.event_type, e.project_id)) {
+            sqlx::query(
+                "INSERT INTO deliveries \
+                 (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5)",
+            )
+            .bind(DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string())
+            .bind(e.id.to_string())
+            .bind(w.id.to_string())
+            .bind(e.event_type.as_str())
+            .bind(micros(e.created_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+            created += 1;
+        }
+    }
+    Ok(created)
 }
 
 /// Creates one pending delivery due at `at`; `NotFound` if the event or webhook is

@@ -1,7 +1,7 @@
 //! The event outbox and usage-alert claims, written inside transactions.
 
 use chrono::{DateTime, Utc};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 use tengine_domain::{AccountId, Event, EventType};
 use tengine_ports::RepoError;
 
@@ -9,23 +9,24 @@ use crate::delivery;
 use crate::error::map_err;
 use crate::rows::micros;
 
-/// Appends an event and fans it out to the webhooks that receive it; returns the
-/// number of deliveries created. `Conflict` on a duplicate id.
-pub(crate) async fn append(conn: &mut SqliteConnection, e: &Event) -> Result<usize, RepoError> {
-    sqlx::query(
-        "INSERT INTO events (id, account_id, project_id, type, data, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .bind(e.id.to_string())
-    .bind(e.account_id.to_string())
-    .bind(e.project_id.map(|p| p.to_string()))
-    .bind(e.event_type.as_str())
-    .bind(e.data.to_string())
-    .bind(micros(e.created_at))
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    delivery::fan_out(conn, e).await
+/// Appends events (one statement) and fans them out to the webhooks that receive them;
+/// returns the number of deliveries created. `Conflict` on a duplicate id.
+pub(crate) async fn append(conn: &mut SqliteConnection, events: &[Event]) -> Result<usize, RepoError> {
+    // VALUES needs a row.
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (id, account_id, project_id, type, data, created_at) ");
+    q.push_values(events, |mut row, e| {
+        row.push_bind(e.id.to_string())
+            .push_bind(e.account_id.to_string())
+            .push_bind(e.project_id.map(|p| p.to_string()))
+            .push_bind(e.event_type.as_str())
+            .push_bind(e.data.to_string())
+            .push_bind(micros(e.created_at));
+    });
+    q.build().execute(&mut *conn).await.map_err(map_err)?;
+    delivery::fan_out(conn, events).await
 }
 
 /// Records the alert `kind` for the window; `true` if this call recorded it.

@@ -1,7 +1,7 @@
 //! Projects: reads on the reader pool, writes inside a write transaction.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteExecutor;
+use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
 use tengine_domain::{AccountId, Page, PageRequest, Project, ProjectId};
 use tengine_ports::{ProjectRepository, RepoError};
 
@@ -31,21 +31,24 @@ pub(crate) async fn fetch(
     .transpose()
 }
 
-/// Inserts a project; `Conflict` on a duplicate id.
-pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, p: &Project) -> Result<(), RepoError> {
-    sqlx::query(
-        "INSERT INTO projects (id, account_id, name, description, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .bind(p.id.to_string())
-    .bind(p.account_id.to_string())
-    .bind(p.name.as_str())
-    .bind(p.description.as_ref().map(|d| d.as_str()))
-    .bind(micros(p.created_at))
-    .bind(micros(p.updated_at))
-    .execute(ex)
-    .await
-    .map_err(map_err)?;
+/// Inserts projects in one statement; `Conflict` on a duplicate id.
+pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, projects: &[Project]) -> Result<(), RepoError> {
+    // VALUES needs a row.
+    if projects.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO projects (id, account_id, name, description, created_at, updated_at) ",
+    );
+    q.push_values(projects, |mut row, p| {
+        row.push_bind(p.id.to_string())
+            .push_bind(p.account_id.to_string())
+            .push_bind(p.name.as_str())
+            .push_bind(p.description.as_ref().map(|d| d.as_str()))
+            .push_bind(micros(p.created_at))
+            .push_bind(micros(p.updated_at));
+    });
+    q.build().execute(ex).await.map_err(map_err)?;
     Ok(())
 }
 

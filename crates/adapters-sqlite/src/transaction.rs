@@ -45,7 +45,11 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn insert_project(&mut self, p: &Project) -> Result<(), RepoError> {
-        project::insert(&mut *self.tx, p).await
+        project::insert(&mut *self.tx, std::slice::from_ref(p)).await
+    }
+
+    async fn insert_projects(&mut self, ps: &[Project]) -> Result<(), RepoError> {
+        project::insert(&mut *self.tx, ps).await
     }
 
     async fn lock_project(&mut self, account: AccountId, id: ProjectId) -> Result<Option<Project>, RepoError> {
@@ -74,7 +78,11 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn append_event(&mut self, e: &Event) -> Result<usize, RepoError> {
-        let created = event::append(&mut self.tx, e).await?;
+        self.append_events(std::slice::from_ref(e)).await
+    }
+
+    async fn append_events(&mut self, es: &[Event]) -> Result<usize, RepoError> {
+        let created = event::append(&mut self.tx, es).await?;
         self.created_deliveries |= created > 0;
         Ok(created)
     }

@@ -97,6 +97,8 @@ pub async fn a_batch_of_projects_and_events_lands_like_single_writes<S: Store>(s
     ];
 
     let mut tx = store.begin().await.expect("begin");
+    tx.insert_projects(&[]).await.expect("an empty batch of projects");
+    assert_eq!(tx.append_events(&[]).await.expect("an empty batch of events"), 0);
     tx.insert_projects(&fresh).await.expect("insert projects");
     assert_eq!(tx.append_events(&events).await.expect("append events"), 4, "deliveries created");
     tx.commit().await.expect("commit");
