@@ -44,13 +44,14 @@ fn measure(bin: &Path, seeder: &Path, db: &str) -> Result<String> {
     let lua = dir.join("memory-keys.lua");
     std::fs::write(
         &lua,
-        r#"-- Each request presents the next key of the file; the two threads start half a file apart.
+        r#"-- Each request presents the next key of the file; the two threads start half a file apart,
+-- and a run goes on where the last one stopped (args[2]: requests each thread made so far).
 local n = 0
 function setup(thread) thread:set("offset", n); n = n + 1 end
 function init(args)
   keys = {}
   for line in io.lines(args[1]) do keys[#keys + 1] = line end
-  i = (offset or 0) * math.floor(#keys / 2)
+  i = ((offset or 0) * math.floor(#keys / 2) + (tonumber(args[2]) or 0)) % #keys
 end
 function request()
   i = i % #keys + 1
@@ -69,7 +70,9 @@ end
             .arg(&lua)
             .arg(format!("{}/api/v1/projects", server.base))
             .arg("--")
-            .arg(&keys))?;
+            .arg(&keys)
+            // Each thread made about half the requests so far.
+            .arg((requests / 2).to_string()))?;
         for line in out.lines().map(str::trim) {
             if let Some(n) = line.split(" requests in ").next().filter(|_| line.contains(" requests in ")) {
                 requests += n.trim().parse::<u64>().unwrap_or(0);

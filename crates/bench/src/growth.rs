@@ -48,14 +48,11 @@ async fn seed_into<S: Store>(store: &S, account: AccountId, rows: u64, writers: 
         let mut ids = Vec::new();
         let mut n = from;
         while n < to {
+            let batch =
+                (n..(n + BATCH).min(to)).map(|i| project(account, i + 1)).collect::<anyhow::Result<Vec<_>>>()?;
+            ids.extend(batch.iter().step_by(1_000).map(|p| p.id));
             let mut tx = store.begin().await?;
-            for i in n..(n + BATCH).min(to) {
-                let p = project(account, i + 1)?;
-                tx.insert_project(&p).await?;
-                if i % 1_000 == 0 {
-                    ids.push(p.id);
-                }
-            }
+            tx.insert_projects(&batch).await?;
             tx.commit().await?;
             n = (n + BATCH).min(to);
         }
