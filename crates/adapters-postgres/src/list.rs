@@ -36,43 +36,37 @@ impl List<'_> {
     {
         let n = self.binds.len();
         let (cols, t, scope) = (self.columns, self.table, self.scope);
+        // With a counter, the total rides on the page (one round trip): an uncorrelated
+        // subquery in the select list, which PostgreSQL evaluates once per statement.
+        let total = match self.counter {
+            Some(_) => format!(
+                ", (SELECT COALESCE(SUM(n), 0)::bigint FROM row_counts WHERE scope = ${}) AS list_total_",
+                if page.cursor().is_some() { n + 3 } else { n + 1 }
+            ),
+            None => String::new(),
+        };
         // The page by OFFSET, or by keyset after or before the cursor row. The cursor row is
         // looked up within the same owner, so an id of another list (or another owner's)
         // finds nothing rather than a position.
-        let (inner, dir) = match page.cursor() {
+        let sql = match page.cursor() {
             // LIMIT and OFFSET are written into the statement (validated integers): with them
             // as parameters PostgreSQL's generic plan cannot see a page of 20 and, from 10^5
             // rows up, sorted the whole list on every request (4 req/s at 10^6).
-            None => (
-                format!(
-                    "SELECT {cols} FROM {t} WHERE {scope} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
-                    page.per_page(),
-                    page.offset()
-                ),
-                "DESC",
+            None => format!(
+                "SELECT {cols}{total} FROM {t} WHERE {scope} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+                page.per_page(),
+                page.offset()
             ),
             Some(cursor) => {
                 let (cmp, dir) = if matches!(cursor, Cursor::After(_)) { ("<", "DESC") } else { (">", "ASC") };
-                let sql = format!(
-                    "SELECT {cols} FROM {t} WHERE {scope} AND (created_at, id) {cmp} \
+                format!(
+                    "SELECT {cols}{total} FROM {t} WHERE {scope} AND (created_at, id) {cmp} \
                      (SELECT created_at, id FROM {t} WHERE id = ${k} AND {scope}) \
                      ORDER BY created_at {dir}, id {dir} LIMIT ${l}",
                     k = n + 1,
                     l = n + 2
-                );
-                (sql, dir)
+                )
             }
-        };
-        // With a counter, the total comes in the same statement (one round trip): the
-        // page is joined to the one-row sum, so an empty page still carries it.
-        let sql = match self.counter {
-            Some(_) => format!(
-                "WITH page AS ({inner}) SELECT t.list_total_, page.* FROM \
-                 (SELECT COALESCE(SUM(n), 0)::bigint AS list_total_ FROM row_counts WHERE scope = ${c}) t \
-                 LEFT JOIN page ON true ORDER BY page.created_at {dir}, page.id {dir}",
-                c = if page.cursor().is_some() { n + 3 } else { n + 1 }
-            ),
-            None => inner,
         };
         let mut query = sqlx::query(&sql);
         for b in self.binds {
@@ -85,21 +79,19 @@ impl List<'_> {
             query = query.bind(scope.as_str());
         }
         let raw = query.fetch_all(&mut *conn).await.map_err(map_err)?;
-        let total = match self.counter {
-            Some(_) => {
-                let n: i64 = raw.first().map(|r| r.try_get("list_total_")).transpose().map_err(map_err)?.unwrap_or(0);
-                // Never below zero unless rows were changed with the triggers off.
-                u64::try_from(n).unwrap_or(0)
-            }
-            None => self.count_rows(&mut *conn).await?,
+        let total = match (&self.counter, raw.first()) {
+            (Some(_), Some(row)) => counted(row.try_get("list_total_").map_err(map_err)?),
+            // An empty page (past the end, or an empty list) still has a total.
+            (Some(scope), None) => counted(
+                sqlx::query_scalar("SELECT COALESCE(SUM(n), 0)::bigint FROM row_counts WHERE scope = $1")
+                    .bind(scope.as_str())
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(map_err)?,
+            ),
+            (None, _) => self.count_rows(&mut *conn).await?,
         };
-        let mut rows = Vec::with_capacity(raw.len());
-        for row in &raw {
-            // The empty page's one row has the total and no item.
-            if row.try_get::<Option<String>, _>("id").map_err(map_err)?.is_some() {
-                rows.push(R::from_row(row).map_err(map_err)?);
-            }
-        }
+        let rows = raw.iter().map(R::from_row).collect::<Result<Vec<R>, _>>().map_err(map_err)?;
         match page.cursor() {
             None => Ok(Page::new(rows, total, page)),
             Some(cursor) => {
@@ -132,4 +124,10 @@ impl List<'_> {
         }
         query.bind(id).fetch_one(conn).await.map_err(map_err)
     }
+}
+
+/// A counter's sum as a total: never below zero unless rows were changed with the
+/// triggers off.
+fn counted(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }

@@ -49,6 +49,7 @@ async fn walk<'s, T: Clone + PartialEq + Debug>(
     assert_eq!(back, all, "ending_before walks the list back in order");
     let past_the_end = list(PageRequest::keyset(Cursor::After(id(oldest)), 2)).await.expect("after the last");
     assert_eq!((past_the_end.items.len(), past_the_end.has_more), (0, false));
+    assert_eq!(usize::try_from(past_the_end.total).ok(), Some(all.len()), "an empty page still has the total");
 }
 
 /// Panics unless `result` names `field` as an unknown cursor.
