@@ -1,16 +1,22 @@
 //! List pages whose cost does not grow with the list: the total from the `row_counts`
 //! counters (kept by triggers in the same transaction as the rows), and deep pages by
-//! keyset (`starting_after` / `ending_before`) instead of OFFSET.
+//! keyset (`starting_after` / `ending_before`) instead of OFFSET. The statements are
+//! [`ListShape`]'s, shared with PostgreSQL.
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Row, SqlitePool};
-use tengine_domain::{Cursor, Page, PageRequest};
+use tengine_domain::{Page, PageRequest};
 use tengine_ports::RepoError;
 
 use crate::error::map_err;
+use crate::rows::{counted, ListShape, TOTAL_COLUMN};
 
-/// One list: its table, columns, and the rows of one owner. Every such list is ordered
-/// newest first by `(created_at, id)` and has an index in that order.
+/// SQLite's parameter `n`.
+fn question(n: usize) -> String {
+    format!("?{n}")
+}
+
+/// One list: its shape and the values it is read with.
 pub(crate) struct List<'a> {
     /// The table.
     pub table: &'static str,
@@ -20,13 +26,24 @@ pub(crate) struct List<'a> {
     pub scope: &'static str,
     /// The values of the scope's parameters.
     pub binds: &'a [Option<&'a str>],
-    /// The `row_counts` scope that holds the list's total; `None` counts the rows (a
-    /// filtered list, whose total grows with what it matches).
+    /// The `row_counts` scope that holds the list's total (one slot in SQLite); `None`
+    /// counts the rows (a filtered list, whose total grows with what it matches).
     pub counter: Option<String>,
 }
 
 impl List<'_> {
-    /// Reads the page `page` and the list's total.
+    fn shape(&self) -> ListShape {
+        ListShape {
+            table: self.table,
+            columns: self.columns,
+            scope: self.scope,
+            binds: self.binds.len(),
+            counted: self.counter.is_some(),
+        }
+    }
+
+    /// Reads the page `page` and the list's total, in one statement (one trip to a
+    /// reader's thread) unless the page is empty.
     ///
     /// # Errors
     /// `UnknownCursor` when the cursor is not an item of this list; store errors.
@@ -34,37 +51,7 @@ impl List<'_> {
     where
         R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
     {
-        let n = self.binds.len();
-        let (cols, t, scope) = (self.columns, self.table, self.scope);
-        // With a counter, the total rides on the page (one trip to the connection's
-        // thread): an uncorrelated subquery in the select list, evaluated once.
-        let total = match self.counter {
-            Some(_) => format!(
-                ", (SELECT COALESCE(SUM(n), 0) FROM row_counts WHERE scope = ?{}) AS list_total_",
-                if page.cursor().is_some() { n + 2 } else { n + 1 }
-            ),
-            None => String::new(),
-        };
-        // The page by OFFSET, or by keyset after or before the cursor row. The cursor row is
-        // looked up within the same owner, so an id of another list (or another owner's)
-        // finds nothing rather than a position.
-        let sql = match page.cursor() {
-            None => format!(
-                "SELECT {cols}{total} FROM {t} WHERE {scope} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
-                page.per_page(),
-                page.offset()
-            ),
-            Some(cursor) => {
-                let (cmp, dir) = if matches!(cursor, Cursor::After(_)) { ("<", "DESC") } else { (">", "ASC") };
-                format!(
-                    "SELECT {cols}{total} FROM {t} WHERE {scope} AND (created_at, id) {cmp} \
-                     (SELECT created_at, id FROM {t} WHERE id = ?{k} AND {scope}) \
-                     ORDER BY created_at {dir}, id {dir} LIMIT {l}",
-                    k = n + 1,
-                    l = page.per_page() + 1
-                )
-            }
-        };
+        let sql = self.shape().page_sql(&page, question);
         let mut query = sqlx::query(&sql);
         for b in self.binds {
             query = query.bind(*b);
@@ -77,54 +64,36 @@ impl List<'_> {
         }
         let raw = query.fetch_all(pool).await.map_err(map_err)?;
         let total = match (&self.counter, raw.first()) {
-            (Some(_), Some(row)) => counted(row.try_get("list_total_").map_err(map_err)?),
+            (Some(_), Some(row)) => counted(row.try_get(TOTAL_COLUMN).map_err(map_err)?),
             // An empty page (past the end, or an empty list) still has a total.
             (Some(scope), None) => counted(
-                sqlx::query_scalar("SELECT COALESCE(SUM(n), 0) FROM row_counts WHERE scope = ?1")
+                sqlx::query_scalar(&ListShape::counter_sql(question))
                     .bind(scope.as_str())
                     .fetch_one(pool)
                     .await
                     .map_err(map_err)?,
             ),
-            (None, _) => self.count_rows(pool).await?,
+            (None, _) => {
+                let sql = self.shape().count_sql();
+                let mut query = sqlx::query_scalar::<_, i64>(&sql);
+                for b in self.binds {
+                    query = query.bind(*b);
+                }
+                counted(query.fetch_one(pool).await.map_err(map_err)?)
+            }
         };
         let rows = raw.iter().map(R::from_row).collect::<Result<Vec<R>, _>>().map_err(map_err)?;
-        match page.cursor() {
-            None => Ok(Page::new(rows, total, page)),
-            Some(cursor) => {
-                if rows.is_empty() && !self.holds(pool, cursor.id()).await? {
-                    return Err(RepoError::UnknownCursor(cursor.field()));
-                }
-                Ok(Page::from_probe(rows, total, page))
+        let Some(cursor) = page.cursor() else { return Ok(Page::new(rows, total, page)) };
+        if rows.is_empty() {
+            let sql = self.shape().holds_sql(question);
+            let mut query = sqlx::query_scalar::<_, bool>(&sql);
+            for b in self.binds {
+                query = query.bind(*b);
+            }
+            if !query.bind(cursor.id()).fetch_one(pool).await.map_err(map_err)? {
+                return Err(RepoError::UnknownCursor(cursor.field()));
             }
         }
+        Ok(Page::from_probe(rows, total, page))
     }
-
-    /// The rows of this list, counted.
-    async fn count_rows(&self, pool: &SqlitePool) -> Result<u64, RepoError> {
-        let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", self.table, self.scope);
-        let mut query = sqlx::query_scalar::<_, i64>(&sql);
-        for b in self.binds {
-            query = query.bind(*b);
-        }
-        let n = query.fetch_one(pool).await.map_err(map_err)?;
-        u64::try_from(n).map_err(RepoError::other)
-    }
-
-    /// Whether `id` is an item of this list.
-    async fn holds(&self, pool: &SqlitePool, id: &str) -> Result<bool, RepoError> {
-        let n = self.binds.len();
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE id = ?{} AND {})", self.table, n + 1, self.scope);
-        let mut query = sqlx::query_scalar::<_, bool>(&sql);
-        for b in self.binds {
-            query = query.bind(*b);
-        }
-        query.bind(id).fetch_one(pool).await.map_err(map_err)
-    }
-}
-
-/// A counter's sum as a total: never below zero unless rows were changed with the
-/// triggers off.
-fn counted(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }

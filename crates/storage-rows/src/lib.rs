@@ -2,7 +2,8 @@
 //! written once so PostgreSQL and SQLite cannot drift apart in what a row means.
 //!
 //! Only adapters depend on this crate: rows are a storage detail and never reach
-//! `ports`, `application` or HTTP. The SQL stays in each adapter. Where the two
+//! `ports`, `application` or HTTP. The SQL stays in each adapter, but for a list page's
+//! statements ([`ListShape`]), which differ only in how a parameter is written. Where the two
 //! databases store a value differently (timestamps, integer widths), a row is generic
 //! over a [`Dialect`] that names the decoded column types and how to read them back.
 
@@ -16,6 +17,7 @@ mod delivery;
 mod event;
 mod idempotency;
 mod integration;
+mod list;
 mod project;
 mod session;
 mod signing_key;
@@ -34,6 +36,7 @@ pub use integration::{
     stored_redirect_uris, ClientRow, CodeRow, ConnectionRow, IntegrationRow, RegistrationRow, TokenRow, CODE_COLUMNS,
     CONNECTION_COLUMNS, INTEGRATION_COLUMNS,
 };
+pub use list::{counted, ListShape, Placeholder, TOTAL_COLUMN};
 pub use project::ProjectRow;
 pub use session::{SessionRow, SessionValues, SESSION_COLUMNS};
 pub use signing_key::{stored_public_key, SigningKeyRow, SIGNING_KEY_COLUMNS};
