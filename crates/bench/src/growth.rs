@@ -26,7 +26,12 @@ pub async fn seed(database_url: &str, account: &str, rows: u64) -> anyhow::Resul
     let account: AccountId = account.parse().context("--account")?;
     if database_url.starts_with("postgres") {
         let store = PgStore::connect(database_url, 8).await.context("connect")?;
-        seed_into(&store, account, rows, 4).await
+        seed_into(&store, account, rows, 4).await?;
+        // What autovacuum does within a minute of a bulk load (it may be off on a
+        // developer's server): the counters' dead row versions go, and the planner gets
+        // statistics.
+        sqlx::query("VACUUM (ANALYZE)").execute(store.pool()).await.context("vacuum")?;
+        Ok(())
     } else {
         // One writer at a time in SQLite: concurrent transactions would only queue.
         let store = SqliteStore::connect(database_url).await.context("connect")?;
