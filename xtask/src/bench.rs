@@ -308,21 +308,30 @@ impl Drop for Baseline {
 
 /// Starts the baseline server on `db` and waits until it answers for `project`.
 pub(crate) fn start_baseline(seeder: &Path, db: &str, project: &str) -> Result<Baseline> {
+    spawn_helper(seeder, &["baseline", "--database-url", db], "the baseline server", |base| {
+        curl(&["-sf", &format!("{base}/api/v1/projects/{project}")]).is_ok()
+    })
+}
+
+/// Starts one of the seeder's helper servers (`args` then `--listen 127.0.0.1:0`) and
+/// waits until `ready` says its base URL answers.
+fn spawn_helper(seeder: &Path, args: &[&str], what: &str, ready: impl Fn(&str) -> bool) -> Result<Baseline> {
     let child = Command::new(seeder)
-        .args(["baseline", "--database-url", db, "--listen", "127.0.0.1:0"])
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
-    let mut baseline = Baseline(child, String::new());
-    baseline.1 = format!("http://{}", listening::address(&mut baseline.0, listening::BENCH, Duration::from_secs(20))?);
+    let mut helper = Baseline(child, String::new());
+    helper.1 = format!("http://{}", listening::address(&mut helper.0, listening::BENCH, Duration::from_secs(20))?);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while curl(&["-sf", &format!("{}/api/v1/projects/{project}", baseline.1)]).is_err() {
+    while !ready(&helper.1) {
         if Instant::now() > deadline {
-            return Err("the baseline server did not start".into());
+            return Err(format!("{what} did not start").into());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(baseline)
+    Ok(helper)
 }
 
 /// The hot-path table of docs/PERFORMANCE.md: Tengine against the baseline, in one run.
@@ -492,20 +501,8 @@ fn num(body: &str, field: &str) -> f64 {
 /// server and PostgreSQL CPU per delivery. Events are `project.updated`, made by wrk
 /// PATCHing the project for a fixed time.
 fn webhooks_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str) -> Result<String> {
-    let child = Command::new(seeder)
-        .args(["receiver", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut receiver = Baseline(child, String::new());
-    receiver.1 = format!("http://{}", listening::address(&mut receiver.0, listening::BENCH, Duration::from_secs(20))?);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http_get(&format!("{}/stats", receiver.1)).is_err() {
-        if Instant::now() > deadline {
-            return Err("the receiver did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let receiver =
+        spawn_helper(seeder, &["receiver"], "the receiver", |base| http_get(&format!("{base}/stats")).is_ok())?;
     let server = Server::start(bin, db, &[])?;
     let patch_lua = std::env::temp_dir().join("tengine-bench-patch.lua");
     std::fs::write(

@@ -1,7 +1,7 @@
 //! Deliveries: the fan-out of an event to its webhooks, single deliveries, and reads
 //! of deliveries with their attempts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
@@ -45,11 +45,10 @@ pub(crate) fn select_in<'a>(head: &str, ids: &'a [String], tail: &str) -> QueryB
 
 /// Creates one pending delivery, due at the event's time, for every webhook of the
 /// event's account that receives it ([`Webhook::receives`] decides, not SQL). The
-/// candidates are read once per account of the batch.
+/// candidates are read once per account of the batch, the deliveries written in one
+/// statement.
 pub(crate) async fn fan_out(conn: &mut SqliteConnection, events: &[Event]) -> Result<usize, RepoError> {
-    let mut accounts: Vec<AccountId> = events.iter().map(|e| e.account_id).collect();
-    accounts.sort_unstable_by_key(ToString::to_string);
-    accounts.dedup();
+    let accounts: BTreeSet<AccountId> = events.iter().map(|e| e.account_id).collect();
     let mut candidates: Vec<Webhook> = Vec::new();
     for account in accounts {
         let rows = sqlx::query_as::<_, WebhookRow>(CANDIDATES)
@@ -59,26 +58,33 @@ pub(crate) async fn fan_out(conn: &mut SqliteConnection, events: &[Event]) -> Re
             .map_err(map_err)?;
         candidates.extend(convert::<_, Webhook>(rows)?);
     }
-    let mut created = 0;
-    for e in events {
-        for w in candidates.iter().filter(|w| w.account_id == e.account_id && w.receives(e.event_type, e.project_id)) {
-            sqlx::query(
-                "INSERT INTO deliveries \
-                 (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5)",
-            )
-            .bind(DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string())
-            .bind(e.id.to_string())
-            .bind(w.id.to_string())
-            .bind(e.event_type.as_str())
-            .bind(micros(e.created_at))
-            .execute(&mut *conn)
-            .await
-            .map_err(map_err)?;
-            created += 1;
-        }
+    let due: Vec<(&Event, &Webhook)> = events
+        .iter()
+        .flat_map(|e| {
+            candidates
+                .iter()
+                .filter(move |w| w.account_id == e.account_id && w.receives(e.event_type, e.project_id))
+                .map(move |w| (e, w))
+        })
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
     }
-    Ok(created)
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) ",
+    );
+    q.push_values(&due, |mut row, (e, w)| {
+        row.push_bind(DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string())
+            .push_bind(e.id.to_string())
+            .push_bind(w.id.to_string())
+            .push_bind(e.event_type.as_str())
+            .push_bind("pending")
+            .push_bind(0i64)
+            .push_bind(micros(e.created_at))
+            .push_bind(micros(e.created_at));
+    });
+    q.build().execute(&mut *conn).await.map_err(map_err)?;
+    Ok(due.len())
 }
 
 /// Creates one pending delivery due at `at`; `NotFound` if the event or webhook is

@@ -89,30 +89,33 @@ fn start(store: Arc<dyn Store>) -> mpsc::Sender<Pending> {
 
 /// Writes a batch in one transaction; if that fails, each create alone, so every
 /// request gets its own outcome.
-async fn write_batch(store: &dyn Store, mut batch: Vec<Pending>) {
-    let (projects, events): (Vec<Project>, Vec<Event>) =
-        batch.iter().map(|p| (p.project.clone(), p.event.clone())).unzip();
+async fn write_batch(store: &dyn Store, batch: Vec<Pending>) {
+    let (mut projects, mut events, mut dones) = (Vec::new(), Vec::new(), Vec::new());
+    for Pending { project, event, done } in batch {
+        projects.push(project);
+        events.push(event);
+        dones.push(done);
+    }
+    // A create whose request went away is still written; nobody to tell, so sends to a
+    // closed channel are ignored.
     let error = match write_together(store, &projects, &events).await {
         Ok(()) => {
-            for pending in batch {
-                // A create whose request went away is still written; nobody to tell.
-                let _ = pending.done.send(Ok(()));
+            for done in dones {
+                let _ = done.send(Ok(()));
             }
             return;
         }
         Err(e) => e,
     };
-    if batch.len() == 1 {
-        if let Some(pending) = batch.pop() {
-            let _ = pending.done.send(Err(error));
+    if let [_] = projects.as_slice() {
+        if let Some(done) = dones.pop() {
+            let _ = done.send(Err(error));
         }
         return;
     }
-    tracing::warn!(creates = batch.len(), error = %error, "a batch of project creates failed; writing them one by one");
-    for pending in batch {
-        let result =
-            write_together(store, std::slice::from_ref(&pending.project), std::slice::from_ref(&pending.event)).await;
-        let _ = pending.done.send(result);
+    tracing::warn!(creates = projects.len(), error = %error, "a batch of project creates failed; writing them one by one");
+    for ((project, event), done) in projects.iter().zip(&events).zip(dones) {
+        let _ = done.send(write_together(store, std::slice::from_ref(project), std::slice::from_ref(event)).await);
     }
 }
 
