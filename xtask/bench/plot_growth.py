@@ -32,7 +32,7 @@ def main(data_path: str, png_path: str) -> None:
         for ax in (axes[0][col], axes[1][col]):
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_xlabel("rows (projects in the account; usage rows)")
+            ax.set_xlabel("rows (in each list; usage rows)")
             ax.grid(True, which="both", alpha=0.3)
         axes[0][col].legend(fontsize=8)
     fig.tight_layout()

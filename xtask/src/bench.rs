@@ -327,7 +327,7 @@ fn spawn_helper(seeder: &Path, args: &[&str], what: &str, ready: impl Fn(&str) -
     let deadline = Instant::now() + Duration::from_secs(20);
     while !ready(&helper.1) {
         if Instant::now() > deadline {
-            return Err(format!("{what} did not start").into());
+            return Err(format!("{what} did not start"));
         }
         std::thread::sleep(Duration::from_millis(100));
     }

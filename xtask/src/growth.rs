@@ -1,9 +1,10 @@
 //! `cargo xtask bench growth`: how the cost of each operation grows with the data, on
-//! both backends. For 10³, 10⁵ and 10⁶ rows (projects in the account, and hourly usage
-//! rows), a fresh database is seeded through the storage adapter, then wrk measures: get
-//! by id, list page 1, a deep page in the middle of the list by number and by cursor,
-//! create, and analytics over 30 days; each against the baseline (axum + one
-//! primary-key SELECT on PostgreSQL) at the same size. The curves are printed, written to
+//! both backends. For 10³, 10⁴, 10⁵ and 10⁶ rows (projects in the account, hourly usage
+//! rows, and keys, events, deliveries of one project and webhooks of another), a fresh
+//! database is seeded through the storage adapter, then wrk measures: get by id, list
+//! page 1, a deep page in the middle of the list by number and by cursor, page 1 of the
+//! other four lists, create, and analytics over 30 days; each against the baseline (axum
+//! plus one primary-key SELECT on PostgreSQL) at the same size. The curves are printed, written to
 //! `target/bench/growth.json`, and drawn to `target/bench/growth.png`.
 
 use std::path::Path;
@@ -24,7 +25,7 @@ fn sizes() -> Vec<u64> {
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
         .filter(|v: &Vec<u64>| !v.is_empty())
-        .unwrap_or_else(|| vec![1_000, 100_000, 1_000_000])
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000, 1_000_000])
 }
 
 /// One measured point.
@@ -102,16 +103,24 @@ fn measure(
         .env("DATABASE_URL", db)
         .env("TENGINE_SECRET_KEY", BENCH_SECRET_KEY))?;
     let (account, key) = (json_field(&made, "account_id")?, json_field(&made, "key")?);
+    let hooks = run(Command::new(bin)
+        .args(["accounts", "create", "--name", "hooks", "--plan", "enterprise", "--limit", "1000000000"])
+        .env("DATABASE_URL", db)
+        .env("TENGINE_SECRET_KEY", BENCH_SECRET_KEY))?;
+    let (hooks_account, hooks_key) = (json_field(&hooks, "account_id")?, json_field(&hooks, "key")?);
     let seeded = run(Command::new(seeder).args([
         "seed-growth",
         "--database-url",
         db,
         "--account",
         &account,
+        "--hooks-account",
+        &hooks_account,
         "--rows",
         &rows.to_string(),
     ]))?;
     let measured = json_field(&seeded, "measured_project")?;
+    let (hook, hooks_project) = (json_field(&seeded, "measured_webhook")?, json_field(&seeded, "hooks_project")?);
     let server = Server::start(bin, db, &[])?;
     // The baseline is PostgreSQL's; SQLite's points are compared with the one measured
     // at the same size.
@@ -130,24 +139,29 @@ fn measure(
         "wrk.method = \"POST\"\nwrk.body = '{\"name\":\"growth\"}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
     )
     .map_err(|e| e.to_string())?;
-    let scenarios: [(&'static str, String); 6] = [
-        ("get", format!("{api}/projects/{measured}")),
-        ("list page 1", format!("{api}/projects?per_page=20")),
-        ("deep page (middle)", format!("{api}/projects?page={middle}&per_page=20")),
-        ("deep cursor (middle)", format!("{api}/projects?starting_after={cursor}&per_page=20")),
+    let scenarios: [(&'static str, String, &str); 10] = [
+        ("get", format!("{api}/projects/{measured}"), &key),
+        ("list page 1", format!("{api}/projects?per_page=20"), &key),
+        ("deep page (middle)", format!("{api}/projects?page={middle}&per_page=20"), &key),
+        ("deep cursor (middle)", format!("{api}/projects?starting_after={cursor}&per_page=20"), &key),
+        ("keys page 1", format!("{api}/projects/{measured}/api-keys?per_page=20"), &key),
+        ("events page 1", format!("{api}/projects/{measured}/events?per_page=20"), &key),
+        ("deliveries page 1", format!("{api}/projects/{measured}/webhooks/{hook}/deliveries?per_page=20"), &key),
+        ("webhooks page 1", format!("{api}/projects/{hooks_project}/webhooks?per_page=20"), &hooks_key),
         (
             "analytics 30 d",
             format!("{api}/projects/{measured}/analytics?granularity=hour&start_date={}", chrono_like_days_ago(30)),
+            &key,
         ),
         // Last: it adds rows.
-        ("create", format!("{api}/projects")),
+        ("create", format!("{api}/projects"), &key),
     ];
     let mut points = Vec::new();
-    for (scenario, url) in scenarios {
+    for (scenario, url, key) in scenarios {
         let script = (scenario == "create").then_some(post_lua.as_path());
         let once = |seconds| match script {
-            Some(s) => wrk_script(&url, &key, 64, seconds, s),
-            None => wrk(&url, &key, 64, seconds),
+            Some(s) => wrk_script(&url, key, 64, seconds, s),
+            None => wrk(&url, key, 64, seconds),
         };
         let _ = once(1)?;
         let runs = (0..3).map(|_| once(3)).collect::<Result<Vec<Load>>>()?;

@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
-use tengine_domain::{ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, ProjectId};
+use tengine_domain::{AccountId, ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, ProjectId};
 use tengine_ports::{ApiKeyRepository, RepoError};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{api_key_columns, ApiKeyRow};
+use crate::rows::{api_key_columns, ApiKeyRow, Guard};
 use crate::PgStore;
 
 /// Reads any key by id and locks it.
@@ -126,15 +126,21 @@ impl ApiKeyRepository for PgStore {
         .transpose()
     }
 
-    async fn list_api_keys(&self, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError> {
-        let project = project.to_string();
+    async fn list_api_keys(
+        &self,
+        account: AccountId,
+        project: ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<ApiKey>, RepoError> {
+        let (project, account) = (project.to_string(), account.to_string());
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let list = List {
             table: "api_keys",
             columns: api_key_columns!(),
             scope: "project_id = $1",
-            binds: &[Some(&project)],
+            binds: &[Some(project.as_str()), Some(account.as_str())],
             counter: Some(format!("api_keys:{project}")),
+            guard: Some(Guard::Project),
         };
         list.fetch::<ApiKeyRow>(&mut conn, page).await?.try_map(ApiKey::try_from)
     }

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use tengine_domain::delivery::{Attempt, Delivery, Webhook};
-use tengine_domain::{DeliveryId, Event, EventId, Page, PageRequest, WebhookId};
+use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, ProjectId, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err, map_missing};
 use crate::list::List;
 use crate::rows::{
-    attempt_columns, attempts_by_delivery, convert, delivery_columns, webhook_columns, AttemptRow, DeliveryRow,
-    WebhookRow,
+    attempt_columns, attempts_by_delivery, convert, delivery_columns, webhook_columns, AttemptRow, DeliveryPageRow,
+    DeliveryRow, Guard, WebhookRow,
 };
 
 /// The channel workers listen on; a notification means "deliveries were committed".
@@ -127,25 +127,29 @@ async fn attempts_of(ex: impl PgExecutor<'_>, ids: &[String]) -> Result<HashMap<
 /// A page of a webhook's deliveries, newest first, with their attempts, and the total.
 pub(crate) async fn list(
     pool: &sqlx::PgPool,
+    account: AccountId,
+    project: ProjectId,
     webhook: WebhookId,
     page: PageRequest,
 ) -> Result<Page<Delivery>, RepoError> {
-    let webhook = webhook.to_string();
+    let (webhook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
     let mut conn = pool.acquire().await.map_err(map_err)?;
     let list = List {
         table: "deliveries",
-        columns: delivery_columns!(),
+        // The attempts ride along as JSON (see `DeliveryPageRow`): one statement a page.
+        columns: concat!(
+            delivery_columns!(),
+            ", ",
+            "(SELECT json_agg(json_build_array(CAST(EXTRACT(EPOCH FROM a.attempted_at) * 1000000 AS BIGINT), \
+             a.status_code, a.latency_ms, a.error, a.response_excerpt) ORDER BY a.n)::text \
+             FROM delivery_attempts a WHERE a.delivery_id = deliveries.id) AS attempts"
+        ),
         scope: "webhook_id = $1",
-        binds: &[Some(&webhook)],
+        binds: &[Some(&webhook), Some(project.as_str()), Some(account.as_str())],
         counter: Some(format!("deliveries:{webhook}")),
+        guard: Some(Guard::ProjectWebhook),
     };
-    let page = list.fetch::<DeliveryRow>(&mut conn, page).await?;
-    let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-    let mut attempts = attempts_of(&mut *conn, &ids).await?;
-    page.try_map(|row| {
-        let of_row = attempts.remove(&row.id).unwrap_or_default();
-        row.into_delivery(of_row)
-    })
+    list.fetch::<DeliveryPageRow>(&mut conn, page).await?.try_map(DeliveryPageRow::into_delivery)
 }
 
 /// One delivery of a webhook, with its attempts.

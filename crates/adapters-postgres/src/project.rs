@@ -137,6 +137,7 @@ impl ProjectRepository for PgStore {
             scope: "account_id = $1 AND deleted_at IS NULL",
             binds: &[Some(&account)],
             counter: Some(format!("projects:{account}")),
+            guard: None,
         };
         let page = list.fetch::<ProjectRow>(&mut conn, page).await?;
         conn.keep();

@@ -6,7 +6,7 @@ use tengine_ports::RepoError;
 use tengine_storage_rows::Dialect;
 pub(crate) use tengine_storage_rows::{
     assemble_claim, attempts_by_delivery, convert, counted, event_filter, headers_json, histogram_columns, plan_limit,
-    single_page, ListShape, TOTAL_COLUMN,
+    single_page, Guard, ListShape, TOTAL_COLUMN,
 };
 
 /// The columns of [`AccountRow`], in order.
@@ -111,6 +111,8 @@ pub(crate) type ToolCallRow = tengine_storage_rows::ToolCallRow<Pg>;
 pub(crate) type EventRow = tengine_storage_rows::EventRow<Pg>;
 /// A row of `deliveries`.
 pub(crate) type DeliveryRow = tengine_storage_rows::DeliveryRow<Pg>;
+/// A delivery of a list page, with its attempts.
+pub(crate) type DeliveryPageRow = tengine_storage_rows::DeliveryPageRow<Pg>;
 /// A row of `delivery_attempts`.
 pub(crate) type AttemptRow = tengine_storage_rows::AttemptRow<Pg>;
 /// A delivery just claimed.

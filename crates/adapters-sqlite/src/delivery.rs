@@ -6,14 +6,14 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
 use tengine_domain::delivery::{Attempt, Delivery, Webhook};
-use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, WebhookId};
+use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, ProjectId, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err, map_missing};
 use crate::list::List;
 use crate::rows::{
-    attempt_columns, attempts_by_delivery, convert, delivery_columns, micros, webhook_columns, AttemptRow, DeliveryRow,
-    WebhookRow,
+    attempt_columns, attempts_by_delivery, convert, delivery_columns, micros, webhook_columns, AttemptRow,
+    DeliveryPageRow, DeliveryRow, Guard, WebhookRow,
 };
 
 /// Every webhook of account `?1` on a live project: the fan-out's candidates.
@@ -127,24 +127,28 @@ async fn attempts_of(ex: impl SqliteExecutor<'_>, ids: &[String]) -> Result<Hash
 /// A page of a webhook's deliveries, newest first, with their attempts, and the total.
 pub(crate) async fn list(
     pool: &SqlitePool,
+    account: AccountId,
+    project: ProjectId,
     webhook: WebhookId,
     page: PageRequest,
 ) -> Result<Page<Delivery>, RepoError> {
-    let webhook = webhook.to_string();
+    let (webhook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
     let list = List {
         table: "deliveries",
-        columns: delivery_columns!(),
+        // The attempts ride along as JSON (see `DeliveryPageRow`): one statement a page.
+        columns: concat!(
+            delivery_columns!(),
+            ", ",
+            "(SELECT json_group_array(json_array(a.attempted_at, a.status_code, a.latency_ms, a.error, \
+             a.response_excerpt) ORDER BY a.n) \
+             FROM delivery_attempts a WHERE a.delivery_id = deliveries.id) AS attempts"
+        ),
         scope: "webhook_id = ?1",
-        binds: &[Some(&webhook)],
+        binds: &[Some(&webhook), Some(project.as_str()), Some(account.as_str())],
         counter: Some(format!("deliveries:{webhook}")),
+        guard: Some(Guard::ProjectWebhook),
     };
-    let page = list.fetch::<DeliveryRow>(pool, page).await?;
-    let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-    let mut attempts = attempts_of(pool, &ids).await?;
-    page.try_map(|row| {
-        let of_row = attempts.remove(&row.id).unwrap_or_default();
-        row.into_delivery(of_row)
-    })
+    list.fetch::<DeliveryPageRow>(pool, page).await?.try_map(DeliveryPageRow::into_delivery)
 }
 
 /// One delivery of a webhook, with its attempts.

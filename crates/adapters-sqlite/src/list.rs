@@ -9,7 +9,7 @@ use tengine_domain::{Page, PageRequest};
 use tengine_ports::RepoError;
 
 use crate::error::map_err;
-use crate::rows::{counted, ListShape, TOTAL_COLUMN};
+use crate::rows::{counted, Guard, ListShape, TOTAL_COLUMN};
 
 /// SQLite's parameter `n`.
 fn question(n: usize) -> String {
@@ -29,6 +29,9 @@ pub(crate) struct List<'a> {
     /// The `row_counts` scope that holds the list's total (one slot in SQLite); `None`
     /// counts the rows (a filtered list, whose total grows with what it matches).
     pub counter: Option<String>,
+    /// The owner that must be visible, checked in the page's statement; `binds` start
+    /// with its parameters.
+    pub guard: Option<Guard>,
 }
 
 impl List<'_> {
@@ -39,6 +42,7 @@ impl List<'_> {
             scope: self.scope,
             binds: self.binds.len(),
             counted: self.counter.is_some(),
+            guard: self.guard,
         }
     }
 
@@ -46,7 +50,8 @@ impl List<'_> {
     /// reader's thread) unless the page is empty.
     ///
     /// # Errors
-    /// `UnknownCursor` when the cursor is not an item of this list; store errors.
+    /// `NotFound` when the guard's owner is not visible; `UnknownCursor` when the cursor
+    /// is not an item of this list; store errors.
     pub(crate) async fn fetch<R>(&self, pool: &SqlitePool, page: PageRequest) -> Result<Page<R>, RepoError>
     where
         R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
@@ -63,6 +68,17 @@ impl List<'_> {
             query = query.bind(scope.as_str());
         }
         let raw = query.fetch_all(pool).await.map_err(map_err)?;
+        if let (Some(guard), true) = (self.guard, raw.is_empty()) {
+            // An empty page: of a visible owner's list, or of an owner out of sight.
+            let sql = guard.check_sql(question);
+            let mut query = sqlx::query_scalar::<_, bool>(&sql);
+            for b in self.binds.iter().take(guard.binds()) {
+                query = query.bind(*b);
+            }
+            if !query.fetch_one(pool).await.map_err(map_err)? {
+                return Err(RepoError::NotFound);
+            }
+        }
         let total = match (&self.counter, raw.first()) {
             (Some(_), Some(row)) => counted(row.try_get(TOTAL_COLUMN).map_err(map_err)?),
             // An empty page (past the end, or an empty list) still has a total.
@@ -74,7 +90,7 @@ impl List<'_> {
                     .map_err(map_err)?,
             ),
             (None, _) => {
-                let sql = self.shape().count_sql();
+                let sql = self.shape().count_sql(question);
                 let mut query = sqlx::query_scalar::<_, i64>(&sql);
                 for b in self.binds {
                     query = query.bind(*b);

@@ -111,6 +111,7 @@ impl ProjectRepository for SqliteStore {
             scope: "account_id = ?1 AND deleted_at IS NULL",
             binds: &[Some(&account)],
             counter: Some(format!("projects:{account}")),
+            guard: None,
         };
         list.fetch::<ProjectRow>(&self.reader, page).await?.try_map(Project::try_from)
     }

@@ -9,7 +9,9 @@ use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{convert, event_columns, event_filter, micros, opt_micros, webhook_columns, EventRow, WebhookRow};
+use crate::rows::{
+    convert, event_columns, event_filter, micros, opt_micros, webhook_columns, EventRow, Guard, WebhookRow,
+};
 use crate::{delivery, SqliteStore};
 
 /// Reads a webhook of `project`. Inside an immediate transaction this is also a lock:
@@ -123,21 +125,33 @@ impl WebhookRepository for SqliteStore {
         convert(rows)
     }
 
-    async fn list_webhooks(&self, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError> {
-        let project = project.to_string();
+    async fn list_webhooks(
+        &self,
+        account: AccountId,
+        project: ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<Webhook>, RepoError> {
+        let (project, account) = (project.to_string(), account.to_string());
         let list = List {
             table: "webhooks",
             columns: webhook_columns!(),
             scope: "project_id = ?1",
-            binds: &[Some(&project)],
+            binds: &[Some(project.as_str()), Some(account.as_str())],
             counter: Some(format!("webhooks:{project}")),
+            guard: Some(Guard::Project),
         };
         let page = list.fetch::<WebhookRow>(&self.reader, page).await?;
         page.try_map(Webhook::try_from)
     }
 
-    async fn list_deliveries(&self, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError> {
-        delivery::list(&self.reader, webhook, page).await
+    async fn list_deliveries(
+        &self,
+        account: AccountId,
+        project: ProjectId,
+        webhook: WebhookId,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, RepoError> {
+        delivery::list(&self.reader, account, project, webhook, page).await
     }
 
     async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError> {
@@ -146,19 +160,25 @@ impl WebhookRepository for SqliteStore {
 
     async fn list_events(
         &self,
+        account: AccountId,
         project: ProjectId,
         kind: Option<EventType>,
         page: PageRequest,
     ) -> Result<Page<Event>, RepoError> {
-        let project = project.to_string();
+        let (project, account) = (project.to_string(), account.to_string());
         let kind = kind.map(|k| k.as_str());
         let list = List {
             table: "events",
             columns: event_columns!(),
-            scope: if kind.is_some() { "project_id = ?1 AND type = ?2" } else { "project_id = ?1" },
-            binds: if kind.is_some() { &[Some(&project), kind] } else { &[Some(&project)] },
+            scope: if kind.is_some() { "project_id = ?1 AND type = ?3" } else { "project_id = ?1" },
+            binds: if kind.is_some() {
+                &[Some(project.as_str()), Some(account.as_str()), kind]
+            } else {
+                &[Some(&project), Some(&account)]
+            },
             // The type filter's total is counted on its index (see the migration).
             counter: kind.is_none().then(|| format!("events:{project}")),
+            guard: Some(Guard::Project),
         };
         let page = list.fetch::<EventRow>(&self.reader, page).await?;
         page.try_map(Event::try_from)

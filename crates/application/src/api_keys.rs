@@ -8,6 +8,7 @@ use tengine_domain::{
 use tengine_ports::Transaction;
 
 use crate::events::api_key_data;
+use crate::projects::not_found_as_project;
 use crate::{AppError, Tengine};
 use tengine_domain::session::PortalSection;
 
@@ -46,8 +47,8 @@ impl Tengine {
     ) -> Result<Page<ApiKey>, AppError> {
         who.require(Permission::Read)?;
         who.portal_shows(Some(PortalSection::Keys))?;
-        self.visible_project(who, project).await?;
-        Ok(self.deps.store.list_api_keys(project, page).await?)
+        Self::sees_project(who, project)?;
+        self.deps.store.list_api_keys(who.account_id, project, page).await.map_err(not_found_as_project)
     }
 
     /// Creates a key for a project, returning its secret once.
@@ -342,8 +343,9 @@ mod tests {
         for cell in NEEDS_READ {
             let app = harness(|s| {
                 if cell.1 {
-                    visible_project(s);
-                    s.expect_list_api_keys().returning(|_, page| Ok(empty_page(page)));
+                    s.expect_list_api_keys()
+                        .withf(|account, project, _| *account == account_id() && *project == project_id(1))
+                        .returning(|_, _, page| Ok(empty_page(page)));
                 }
             });
             let result = app
@@ -456,6 +458,8 @@ mod tests {
     async fn reading_keys_of_a_missing_project_is_not_found() {
         let app = harness(|s| {
             s.expect_get_project().returning(|_, _| Ok(None));
+            // The list's statement checks the project itself.
+            s.expect_list_api_keys().times(1).returning(|_, _, _| Err(RepoError::NotFound));
         });
         let who = principal(&[Permission::Read], KeyScope::Account);
         assert_project_not_found("list_api_keys", app.list_api_keys(&who, project_id(1), PageRequest::default()).await);
@@ -808,11 +812,19 @@ mod tests {
         assert!(matches!(result, Err(AppError::Unavailable(_))), "revoke_api_key: {result:?}");
 
         let app = harness(|s| {
-            visible_project(s);
-            s.expect_list_api_keys().returning(|_, _| Err(outage()));
+            s.expect_list_api_keys().returning(|_, _, _| Err(outage()));
         });
         let result = app.list_api_keys(&admin(), project_id(1), PageRequest::default()).await;
         assert!(matches!(result, Err(AppError::Unavailable(_))), "list_api_keys: {result:?}");
+    }
+
+    #[tokio::test]
+    async fn listing_the_keys_of_a_project_out_of_the_keys_scope_never_asks_the_store() {
+        // No expectation is set: a call to the store would fail the test.
+        let app = harness(|_| {});
+        let scoped = principal(&[Permission::Read], KeyScope::Project(project_id(2)));
+        let result = app.list_api_keys(&scoped, project_id(1), PageRequest::default()).await;
+        assert!(matches!(result, Err(AppError::ProjectNotFound)), "{result:?}");
     }
 
     #[tokio::test]

@@ -110,6 +110,16 @@ impl Tengine {
     }
 
     /// The project if the key can see it and it is live; the one scope check.
+    /// Checks the key's scope for a nested list of `project`; that the project is a live
+    /// one of the account is checked by the list's own statement (one round trip).
+    pub(crate) fn sees_project(who: &Principal, project: ProjectId) -> Result<(), AppError> {
+        if who.sees(&project) {
+            Ok(())
+        } else {
+            Err(AppError::ProjectNotFound)
+        }
+    }
+
     pub(crate) async fn visible_project(&self, who: &Principal, id: ProjectId) -> Result<Project, AppError> {
         if !who.sees(&id) {
             return Err(AppError::ProjectNotFound);
@@ -118,7 +128,9 @@ impl Tengine {
     }
 }
 
-fn not_found_as_project(e: RepoError) -> AppError {
+/// A store's `NotFound` for a project (missing, deleted or another account's, as a nested
+/// list's statement finds it) as the caller sees it.
+pub(crate) fn not_found_as_project(e: RepoError) -> AppError {
     match e {
         RepoError::NotFound => AppError::ProjectNotFound,
         e => e.into(),

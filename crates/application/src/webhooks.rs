@@ -7,6 +7,7 @@ use tengine_domain::webhook::WebhookSecret;
 use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, Permission, Principal, ProjectId, WebhookId};
 use tengine_ports::RepoError;
 
+use crate::projects::not_found_as_project;
 use crate::{AppError, Tengine};
 use tengine_domain::session::PortalSection;
 
@@ -61,8 +62,8 @@ impl Tengine {
     ) -> Result<Page<Webhook>, AppError> {
         who.require(Permission::Webhook)?;
         who.portal_shows(Some(PortalSection::Webhooks))?;
-        self.visible_project(who, project).await?;
-        Ok(self.deps.store.list_webhooks(project, page).await?)
+        Self::sees_project(who, project)?;
+        self.deps.store.list_webhooks(who.account_id, project, page).await.map_err(not_found_as_project)
     }
 
     /// Creates a webhook; returns it with its secret (shown once).
@@ -239,8 +240,17 @@ impl Tengine {
         id: WebhookId,
         page: PageRequest,
     ) -> Result<Page<Delivery>, AppError> {
-        self.webhook_for_deliveries(who, project, id).await?;
-        Ok(self.deps.store.list_deliveries(id, page).await?)
+        who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Deliveries))?;
+        Self::sees_project(who, project)?;
+        match self.deps.store.list_deliveries(who.account_id, project, id, page).await {
+            // Which of the two is missing decides the answer; only a miss pays for asking.
+            Err(RepoError::NotFound) => {
+                self.visible_project(who, project).await?;
+                Err(AppError::NotFound(WebhookId::KIND))
+            }
+            result => Ok(result?),
+        }
     }
 
     /// The webhook whose deliveries `who` reads or resends: `webhook` permission, and for
@@ -334,8 +344,8 @@ impl Tengine {
     ) -> Result<Page<Event>, AppError> {
         who.require(Permission::Read)?;
         who.portal_shows(None)?;
-        self.visible_project(who, project).await?;
-        Ok(self.deps.store.list_events(project, kind, page).await?)
+        Self::sees_project(who, project)?;
+        self.deps.store.list_events(who.account_id, project, kind, page).await.map_err(not_found_as_project)
     }
 
     async fn mutate_webhook(
@@ -356,5 +366,69 @@ impl Tengine {
             tx.commit().await?;
         }
         Ok(webhook)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use tengine_domain::{KeyScope, PageRequest, Permission, WebhookId};
+    use tengine_ports::RepoError;
+    use uuid::Uuid;
+
+    use crate::test_support::*;
+    use crate::AppError;
+
+    fn hook() -> WebhookId {
+        WebhookId::from_uuid(Uuid::from_u128(900))
+    }
+
+    fn webhook_reader() -> tengine_domain::Principal {
+        principal(&[Permission::Webhook], KeyScope::Account)
+    }
+
+    #[tokio::test]
+    async fn deliveries_are_read_in_one_call_that_carries_the_account_project_and_webhook() {
+        let app = harness(|s| {
+            s.expect_list_deliveries()
+                .times(1)
+                .withf(|account, project, webhook, _| {
+                    (*account, *project, *webhook) == (account_id(), project_id(1), hook())
+                })
+                .returning(|_, _, _, page| Ok(empty_page(page)));
+        });
+        let page = app.list_deliveries(&webhook_reader(), project_id(1), hook(), PageRequest::default()).await;
+        assert_eq!(page.unwrap().total, 0);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_list_the_store_does_not_find_names_what_is_missing() {
+        // The project is there: the webhook is what is missing.
+        let app = harness(|s| {
+            s.expect_list_deliveries().returning(|_, _, _, _| Err(RepoError::NotFound));
+            s.expect_get_project().times(1).returning(|_, id| Ok(Some(tengine_domain::Project { id, ..project(1) })));
+        });
+        let result = app.list_deliveries(&webhook_reader(), project_id(1), hook(), PageRequest::default()).await;
+        assert!(matches!(result, Err(AppError::NotFound(kind)) if kind == WebhookId::KIND), "{result:?}");
+        // The project is not.
+        let app = harness(|s| {
+            s.expect_list_deliveries().returning(|_, _, _, _| Err(RepoError::NotFound));
+            s.expect_get_project().times(1).returning(|_, _| Ok(None));
+        });
+        let result = app.list_deliveries(&webhook_reader(), project_id(1), hook(), PageRequest::default()).await;
+        assert!(matches!(result, Err(AppError::ProjectNotFound)), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn events_and_webhooks_of_a_project_the_store_does_not_find_are_project_not_found() {
+        let app = harness(|s| {
+            s.expect_list_events().times(1).returning(|_, _, _, _| Err(RepoError::NotFound));
+            s.expect_list_webhooks().times(1).returning(|_, _, _| Err(RepoError::NotFound));
+        });
+        let reader = principal(&[Permission::Read, Permission::Webhook], KeyScope::Account);
+        let events = app.list_events(&reader, project_id(1), None, PageRequest::default()).await;
+        assert!(matches!(events, Err(AppError::ProjectNotFound)), "{events:?}");
+        let hooks = app.list_webhooks(&reader, project_id(1), PageRequest::default()).await;
+        assert!(matches!(hooks, Err(AppError::ProjectNotFound)), "{hooks:?}");
     }
 }

@@ -66,6 +66,10 @@ enum Command {
         /// The owner.
         #[arg(long)]
         account: String,
+        /// The owner of the webhooks list (another account, so the first one's events
+        /// do not fan out over a million webhooks).
+        #[arg(long)]
+        hooks_account: String,
         /// How many of each.
         #[arg(long)]
         rows: u64,
@@ -187,8 +191,8 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedKeys { database_url, accounts, keys, out } => {
             return keys::seed(&database_url, accounts, keys, &out).await
         }
-        Command::SeedGrowth { database_url, account, rows } => {
-            return growth::seed(&database_url, &account, rows).await
+        Command::SeedGrowth { database_url, account, hooks_account, rows } => {
+            return growth::seed(&database_url, &account, &hooks_account, rows).await
         }
         Command::SeedProjects { database_url, account, count } => {
             return seed_projects(&database_url, &account, count).await

@@ -67,8 +67,14 @@ pub trait ApiKeyRepository: Send + Sync {
     /// A page of the project's keys, newest first, revoked ones included.
     ///
     /// # Errors
-    /// `Unavailable` when the store cannot be reached.
-    async fn list_api_keys(&self, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError>;
+    /// `NotFound` when `project` is not a live project of `account` (checked in the
+    /// page's own statement); `Unavailable` when the store cannot be reached.
+    async fn list_api_keys(
+        &self,
+        account: AccountId,
+        project: ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<ApiKey>, RepoError>;
 
     /// Sets `last_used_at` for each key, never moving it backwards.
     ///

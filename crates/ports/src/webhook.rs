@@ -35,14 +35,27 @@ pub trait WebhookRepository: Send + Sync {
     /// A page of the project's webhooks, newest first.
     ///
     /// # Errors
-    /// `Unavailable` when the store cannot be reached.
-    async fn list_webhooks(&self, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError>;
+    /// `NotFound` when `project` is not a live project of `account`; `Unavailable` when
+    /// the store cannot be reached.
+    async fn list_webhooks(
+        &self,
+        account: AccountId,
+        project: ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<Webhook>, RepoError>;
 
     /// A page of a webhook's deliveries, newest first, with their attempts.
     ///
     /// # Errors
-    /// `Unavailable` when the store cannot be reached.
-    async fn list_deliveries(&self, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError>;
+    /// `NotFound` when `webhook` is not a webhook of `project`, a live project of
+    /// `account`; `Unavailable` when the store cannot be reached.
+    async fn list_deliveries(
+        &self,
+        account: AccountId,
+        project: ProjectId,
+        webhook: WebhookId,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, RepoError>;
 
     /// One delivery of a webhook, with its attempts.
     ///
@@ -54,9 +67,11 @@ pub trait WebhookRepository: Send + Sync {
     /// newest first, optionally of one type.
     ///
     /// # Errors
-    /// `Unavailable` when the store cannot be reached.
+    /// `NotFound` when `project` is not a live project of `account`; `Unavailable` when
+    /// the store cannot be reached.
     async fn list_events(
         &self,
+        account: AccountId,
         project: ProjectId,
         kind: Option<EventType>,
         page: PageRequest,

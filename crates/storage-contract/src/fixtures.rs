@@ -223,6 +223,7 @@ pub fn attempt(
 }
 
 /// Every delivery of `webhook` (at most 100), newest first.
-pub async fn deliveries_of<S: Store>(store: &S, webhook: WebhookId) -> Vec<Delivery> {
-    store.list_deliveries(webhook, PageRequest::new(1, 100)).await.expect("list deliveries").items
+pub async fn deliveries_of<S: Store>(store: &S, webhook: &Webhook) -> Vec<Delivery> {
+    let (account, project) = (webhook.account_id, webhook.project_id);
+    store.list_deliveries(account, project, webhook.id, PageRequest::new(1, 100)).await.expect("list deliveries").items
 }

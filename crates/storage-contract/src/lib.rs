@@ -33,6 +33,7 @@ macro_rules! contract_tests {
             projects_are_listed_newest_first_with_ties_broken_by_id,
             cursor_pages_walk_every_list_like_the_numbered_pages,
             a_cursor_outside_the_list_is_named,
+            nested_lists_are_read_only_under_their_live_owner,
             list_totals_follow_inserts_and_deletes,
             project_pages_report_the_total_and_honour_the_offset,
             a_project_list_can_be_restricted_to_one_project,

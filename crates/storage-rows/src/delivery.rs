@@ -43,6 +43,47 @@ impl<D: Dialect> DeliveryRow<D> {
     }
 }
 
+/// A delivery row of a list page with its attempts, read in the page's statement as a
+/// JSON array of `[attempted_at in µs since the epoch, status_code, latency_ms, error,
+/// response_excerpt]`, oldest first (`NULL` for none): one statement per page instead of
+/// the page and then its attempts.
+#[derive(sqlx::FromRow)]
+pub struct DeliveryPageRow<D: Dialect> {
+    #[sqlx(flatten)]
+    row: DeliveryRow<D>,
+    attempts: Option<String>,
+}
+
+/// An attempt as [`DeliveryPageRow`] carries it.
+type AttemptTuple = (i64, Option<i64>, i64, Option<String>, Option<String>);
+
+impl<D: Dialect> DeliveryPageRow<D> {
+    /// The delivery with its attempts.
+    ///
+    /// # Errors
+    /// `RepoError::Other` on a row or an attempt that does not convert.
+    pub fn into_delivery(self) -> Result<Delivery, RepoError> {
+        let tuples: Vec<AttemptTuple> = match &self.attempts {
+            Some(json) => serde_json::from_str(json).map_err(RepoError::other)?,
+            None => Vec::new(),
+        };
+        let attempts = tuples
+            .into_iter()
+            .map(|(at_us, status_code, latency_ms, error, response_excerpt)| {
+                Ok(Attempt {
+                    attempted_at: chrono::DateTime::from_timestamp_micros(at_us)
+                        .ok_or_else(|| RepoError::other(format!("attempt time out of range: {at_us}")))?,
+                    status_code: status_code.map(narrow::<u16>).transpose()?,
+                    latency_ms: narrow(latency_ms)?,
+                    error,
+                    response_excerpt,
+                })
+            })
+            .collect::<Result<Vec<_>, RepoError>>()?;
+        self.row.into_delivery(attempts)
+    }
+}
+
 /// A row of `delivery_attempts`.
 #[derive(sqlx::FromRow)]
 pub struct AttemptRow<D: Dialect> {

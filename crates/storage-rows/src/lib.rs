@@ -29,14 +29,14 @@ mod webhook;
 pub use account::{plan_limit, AccountRow};
 pub use api_key::ApiKeyRow;
 pub use claim::{assemble_claim, Claim, ClaimRow};
-pub use delivery::{attempts_by_delivery, AttemptRow, DeliveryRow};
+pub use delivery::{attempts_by_delivery, AttemptRow, DeliveryPageRow, DeliveryRow};
 pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
 pub use integration::{
     stored_redirect_uris, ClientRow, CodeRow, ConnectionRow, IntegrationRow, RegistrationRow, TokenRow, CODE_COLUMNS,
     CONNECTION_COLUMNS, INTEGRATION_COLUMNS,
 };
-pub use list::{counted, ListShape, Placeholder, TOTAL_COLUMN};
+pub use list::{counted, Guard, ListShape, Placeholder, TOTAL_COLUMN};
 pub use project::ProjectRow;
 pub use session::{SessionRow, SessionValues, SESSION_COLUMNS};
 pub use signing_key::{stored_public_key, SigningKeyRow, SIGNING_KEY_COLUMNS};

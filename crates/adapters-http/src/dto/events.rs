@@ -40,7 +40,7 @@ pub struct EventBody {
 
 impl From<Event> for EventBody {
     fn from(e: Event) -> Self {
-        let EventEnvelope { id, kind, data, created_at, api_version } = EventEnvelope::from(&e);
+        let EventEnvelope { id, kind, data, created_at, api_version } = EventEnvelope::from(e);
         Self { id, kind, data, created_at, api_version }
     }
 }

@@ -64,12 +64,12 @@ pub async fn keys_are_listed_newest_first_with_pages_and_totals<S: Store>(store:
     key(store, acct.id, KeyScope::Account, at(9)).await;
     all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
 
-    let page = store.list_api_keys(p.id, PageRequest::new(1, 100)).await.expect("list");
+    let page = store.list_api_keys(acct.id, p.id, PageRequest::new(1, 100)).await.expect("list");
     assert_eq!((&page.items, page.total), (&all, 5));
     let mut seen = Vec::new();
     for (page_no, len) in [(1, 2), (2, 2), (3, 1), (4, 0)] {
         let request = PageRequest::new(page_no, 2);
-        let page = store.list_api_keys(p.id, request.clone()).await.expect("list");
+        let page = store.list_api_keys(acct.id, p.id, request.clone()).await.expect("list");
         assert_eq!((page.items.len(), page.total, page.request), (len, 5, request), "page {page_no}");
         seen.extend(page.items);
     }

@@ -34,7 +34,7 @@ pub async fn a_claimed_delivery_whose_event_vanished_is_failed_and_the_rest_stil
     let by_event = |ds: &[tengine_domain::delivery::Delivery], e: EventId| {
         ds.iter().find(|d| d.event_id == e).map(|d| d.id).expect("a delivery of the event")
     };
-    let stored = deliveries_of(store, w.id).await;
+    let stored = deliveries_of(store, &w).await;
     let (kept, orphan) =
         ([by_event(&stored, events[0].id), by_event(&stored, events[2].id)], by_event(&stored, events[1].id));
 

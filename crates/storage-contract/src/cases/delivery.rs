@@ -183,7 +183,7 @@ pub async fn completing_records_attempts_statuses_and_webhook_health<S: Store>(s
     store.complete(&[gave_up, success]).await.expect("complete");
     assert_eq!(health().await, None, "a success clears it");
     let mut outcomes: Vec<_> =
-        deliveries_of(store, w.id).await.iter().map(|d| (d.status.as_str(), d.attempts.len())).collect();
+        deliveries_of(store, &w).await.iter().map(|d| (d.status.as_str(), d.attempts.len())).collect();
     outcomes.sort();
     assert_eq!(outcomes, vec![("failed", 2), ("succeeded", 1), ("succeeded", 3)]);
     assert_eq!(store.next_due().await.expect("next due"), None);
@@ -208,18 +208,18 @@ pub async fn disabling_a_webhook_fails_its_pending_deliveries<S: Store>(store: &
 
     let stored = store.get_webhook(p.id, gone.id).await.expect("get").expect("still listed");
     assert_eq!((stored.active, stored.failing_since), (false, None));
-    let ds = deliveries_of(store, gone.id).await;
+    let ds = deliveries_of(store, &gone).await;
     assert_eq!(ds.len(), 4);
     for d in &ds {
         assert_eq!((d.status, d.next_attempt_at), (DeliveryStatus::Failed, None), "{d:?}");
     }
     assert_eq!(ds.iter().map(|d| d.attempts.len()).sum::<usize>(), 1);
-    let others = deliveries_of(store, other.id).await;
+    let others = deliveries_of(store, &other).await;
     assert!(others.iter().all(|d| d.status == DeliveryStatus::Pending));
     let later = store.claim_due("b", at(100), LEASE, 10).await.expect("claim");
     assert_eq!(later.len(), 3);
     assert!(later.iter().all(|j| j.webhook.id == other.id));
-    let page = store.list_webhooks(p.id, PageRequest::default()).await.expect("list");
+    let page = store.list_webhooks(acct.id, p.id, PageRequest::default()).await.expect("list");
     assert_eq!(page.total, 2);
 }
 
@@ -236,7 +236,7 @@ pub async fn failed_deliveries_are_taken_for_recovery_once<S: Store>(store: &S) 
     let job = jobs.iter().find(|j| j.webhook.id == gone.id).expect("a delivery of the webhook");
     let rejected = result(job, at(11), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable);
     store.complete(&[rejected]).await.expect("complete");
-    let failed: Vec<_> = deliveries_of(store, gone.id).await.into_iter().map(|d| (d.id, d.event_id)).collect();
+    let failed: Vec<_> = deliveries_of(store, &gone).await.into_iter().map(|d| (d.id, d.event_id)).collect();
     assert_eq!(failed.len(), 3);
     let mut tx = store.begin().await.expect("begin");
     let window = (at(0) - chrono::Duration::days(1), at(0) + chrono::Duration::days(1));

@@ -109,10 +109,11 @@ pub async fn a_batch_of_projects_and_events_lands_like_single_writes<S: Store>(s
     let total =
         |account| async move { store.list_projects(account, None, PageRequest::new(1, 1)).await.expect("list").total };
     assert_eq!((total(one.id).await, total(two.id).await), (3, 2));
-    let to_updates = store.list_deliveries(updates.id, PageRequest::new(1, 10)).await.expect("deliveries");
+    let to_updates =
+        store.list_deliveries(one.id, old.id, updates.id, PageRequest::new(1, 10)).await.expect("deliveries");
     assert_eq!(to_updates.items.iter().map(|d| d.event_id).collect::<Vec<_>>(), [events[1].id]);
     let mut to_everything: Vec<_> = store
-        .list_deliveries(everything.id, PageRequest::new(1, 10))
+        .list_deliveries(two.id, other.id, everything.id, PageRequest::new(1, 10))
         .await
         .expect("deliveries")
         .items
@@ -123,7 +124,7 @@ pub async fn a_batch_of_projects_and_events_lands_like_single_writes<S: Store>(s
     let mut expected = vec![events[2].id, events[3].id, events[4].id];
     expected.sort_unstable_by_key(ToString::to_string);
     assert_eq!(to_everything, expected);
-    let logged = store.list_events(fresh[0].id, None, PageRequest::new(1, 10)).await.expect("events");
+    let logged = store.list_events(one.id, fresh[0].id, None, PageRequest::new(1, 10)).await.expect("events");
     assert_eq!(logged.items.iter().map(|e| e.id).collect::<Vec<_>>(), [events[0].id]);
 
     let late = new_project(one.id, at(4));

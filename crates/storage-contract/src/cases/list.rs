@@ -74,11 +74,11 @@ pub async fn cursor_pages_walk_every_list_like_the_numbered_pages<S: Store>(stor
     for n in 0..5 {
         key(store, acct.id, KeyScope::Project(p), at(n / 2)).await;
     }
-    walk(|r| Box::pin(store.list_api_keys(p, r)), |k| k.id.to_string(), 5).await;
+    walk(|r| Box::pin(store.list_api_keys(acct.id, p, r)), |k| k.id.to_string(), 5).await;
     for n in 0..4 {
         store_webhook(store, &new_webhook(acct.id, p, &["*"], at(n / 2))).await;
     }
-    walk(|r| Box::pin(store.list_webhooks(p, r)), |w| w.id.to_string(), 4).await;
+    walk(|r| Box::pin(store.list_webhooks(acct.id, p, r)), |w| w.id.to_string(), 4).await;
     let other = projects[1].id;
     let hook = webhook(store, acct.id, other, &["project.updated"]).await;
     for kind in
@@ -86,9 +86,10 @@ pub async fn cursor_pages_walk_every_list_like_the_numbered_pages<S: Store>(stor
     {
         append(store, &new_event(acct.id, Some(other), kind)).await;
     }
-    walk(|r| Box::pin(store.list_events(other, None, r)), |e| e.id.to_string(), 4).await;
-    walk(|r| Box::pin(store.list_events(other, Some(EventType::ProjectUpdated), r)), |e| e.id.to_string(), 3).await;
-    walk(|r| Box::pin(store.list_deliveries(hook.id, r)), |d| d.id.to_string(), 3).await;
+    walk(|r| Box::pin(store.list_events(acct.id, other, None, r)), |e| e.id.to_string(), 4).await;
+    walk(|r| Box::pin(store.list_events(acct.id, other, Some(EventType::ProjectUpdated), r)), |e| e.id.to_string(), 3)
+        .await;
+    walk(|r| Box::pin(store.list_deliveries(acct.id, other, hook.id, r)), |d| d.id.to_string(), 3).await;
 }
 
 /// A cursor that is not an item of the list (another owner's, or soft-deleted) is named,
@@ -101,9 +102,12 @@ pub async fn a_cursor_outside_the_list_is_named<S: Store>(store: &S) {
     let before = |id: String| PageRequest::keyset(Cursor::Before(id), 5);
     assert_unknown_cursor(store.list_projects(mine.id, None, after(foreign.id.to_string())).await, "starting_after");
     assert_unknown_cursor(store.list_projects(mine.id, None, before(foreign.id.to_string())).await, "ending_before");
-    assert_unknown_cursor(store.list_api_keys(own.id, after(foreign.id.to_string())).await, "starting_after");
-    assert_unknown_cursor(store.list_webhooks(own.id, after("wh_nothing".into())).await, "starting_after");
-    assert_unknown_cursor(store.list_events(own.id, None, before("evt_nothing".into())).await, "ending_before");
+    assert_unknown_cursor(store.list_api_keys(mine.id, own.id, after(foreign.id.to_string())).await, "starting_after");
+    assert_unknown_cursor(store.list_webhooks(mine.id, own.id, after("wh_nothing".into())).await, "starting_after");
+    assert_unknown_cursor(
+        store.list_events(mine.id, own.id, None, before("evt_nothing".into())).await,
+        "ending_before",
+    );
     // A project-scoped key's list holds its own project only.
     assert_unknown_cursor(
         store.list_projects(mine.id, Some(own.id), after(foreign.id.to_string())).await,
@@ -114,6 +118,60 @@ pub async fn a_cursor_outside_the_list_is_named<S: Store>(store: &S) {
     // The last item of a list is a cursor with nothing after it.
     let last = store.list_projects(mine.id, None, after(own.id.to_string())).await.expect("after the last");
     assert_eq!((last.items.len(), last.total), (0, 1));
+}
+
+/// A nested list (keys, webhooks, events, deliveries) is read in one statement that also
+/// checks its owner: another account's project, a deleted project, or a webhook named
+/// under the wrong project is `NotFound`, full page or empty, never its rows.
+pub async fn nested_lists_are_read_only_under_their_live_owner<S: Store>(store: &S) {
+    let (mine, theirs) = (account(store).await, account(store).await);
+    let (own, other) = (project(store, mine.id, at(0)).await, project(store, mine.id, at(0)).await);
+    let empty = project(store, mine.id, at(0)).await;
+    key(store, mine.id, KeyScope::Project(own.id), at(1)).await;
+    let hook = webhook(store, mine.id, own.id, &["*"]).await;
+    append(store, &new_event(mine.id, Some(own.id), EventType::ProjectUpdated)).await;
+    let first = PageRequest::new(1, 20);
+    let keyset = |id: String| PageRequest::keyset(Cursor::After(id), 20);
+    let not_found = |what: &str, result: Result<u64, RepoError>| {
+        assert!(matches!(result, Err(RepoError::NotFound)), "{what}: {result:?}");
+    };
+
+    // The owner's own lists, full and empty, answer.
+    assert_eq!(total(store.list_api_keys(mine.id, own.id, first.clone()).await).ok(), Some(1));
+    assert_eq!(total(store.list_webhooks(mine.id, own.id, first.clone()).await).ok(), Some(1));
+    let events = store.list_events(mine.id, own.id, None, first.clone()).await.expect("events");
+    assert_eq!(events.total, 1);
+    let deliveries = store.list_deliveries(mine.id, own.id, hook.id, first.clone()).await.expect("deliveries");
+    assert_eq!(deliveries.total, 1);
+    assert_eq!(store.list_api_keys(mine.id, empty.id, first.clone()).await.expect("empty").total, 0);
+    assert_eq!(store.list_events(mine.id, empty.id, None, first.clone()).await.expect("empty").total, 0);
+
+    // Another account's view of the same rows.
+    not_found("keys", total(store.list_api_keys(theirs.id, own.id, first.clone()).await));
+    not_found("webhooks", total(store.list_webhooks(theirs.id, own.id, first.clone()).await));
+    not_found("events", total(store.list_events(theirs.id, own.id, None, first.clone()).await));
+    let typed = store.list_events(theirs.id, own.id, Some(EventType::ProjectUpdated), first.clone()).await;
+    not_found("typed events", total(typed));
+    let foreign = store.list_deliveries(theirs.id, own.id, hook.id, first.clone()).await;
+    not_found("deliveries", total(foreign));
+    let by_cursor = store.list_events(theirs.id, own.id, None, keyset(events.items[0].id.to_string())).await;
+    not_found("events by cursor", total(by_cursor));
+    // A webhook named under another project of the same account.
+    let misplaced = store.list_deliveries(mine.id, other.id, hook.id, first.clone()).await;
+    not_found("misplaced webhook", total(misplaced));
+
+    // A deleted project takes its lists with it.
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_project(mine.id, own.id, at(2)).await.expect("soft delete");
+    tx.commit().await.expect("commit");
+    not_found("keys of a deleted project", total(store.list_api_keys(mine.id, own.id, first.clone()).await));
+    let gone = store.list_deliveries(mine.id, own.id, hook.id, first).await;
+    not_found("deliveries of a deleted project", total(gone));
+}
+
+/// A page's total, or the error.
+fn total<T>(page: Result<Page<T>, RepoError>) -> Result<u64, RepoError> {
+    page.map(|p| p.total)
 }
 
 /// Totals come from counters kept in the same transaction as the rows: they follow
@@ -141,19 +199,19 @@ pub async fn list_totals_follow_inserts_and_deletes<S: Store>(store: &S) {
     );
     let w = webhook(store, acct.id, a.id, &["*"]).await;
     webhook(store, acct.id, a.id, &["*"]).await;
-    assert_eq!(store.list_webhooks(a.id, PageRequest::new(1, 1)).await.expect("list").total, 2);
+    assert_eq!(store.list_webhooks(acct.id, a.id, PageRequest::new(1, 1)).await.expect("list").total, 2);
     append(store, &new_event(acct.id, Some(a.id), EventType::ProjectUpdated)).await;
     append(store, &new_event(acct.id, Some(a.id), EventType::ProjectCreated)).await;
-    let events = store.list_events(a.id, None, PageRequest::new(1, 1)).await.expect("events");
+    let events = store.list_events(acct.id, a.id, None, PageRequest::new(1, 1)).await.expect("events");
     let updated =
-        store.list_events(a.id, Some(EventType::ProjectUpdated), PageRequest::new(1, 1)).await.expect("typed");
+        store.list_events(acct.id, a.id, Some(EventType::ProjectUpdated), PageRequest::new(1, 1)).await.expect("typed");
     assert_eq!((events.total, updated.total), (2, 1));
-    let deliveries = store.list_deliveries(w.id, PageRequest::new(1, 1)).await.expect("deliveries");
+    let deliveries = store.list_deliveries(acct.id, a.id, w.id, PageRequest::new(1, 1)).await.expect("deliveries");
     assert_eq!((deliveries.total, deliveries.has_more), (2, true));
     let mut tx = store.begin().await.expect("begin");
     tx.delete_webhook(a.id, w.id).await.expect("delete webhook");
     tx.commit().await.expect("commit");
-    assert_eq!(store.list_webhooks(a.id, PageRequest::new(1, 1)).await.expect("list").total, 1);
-    let gone = store.list_deliveries(w.id, PageRequest::new(1, 1)).await.expect("deliveries");
-    assert_eq!(gone.total, 0, "a deleted webhook's deliveries leave its total");
+    assert_eq!(store.list_webhooks(acct.id, a.id, PageRequest::new(1, 1)).await.expect("list").total, 1);
+    let gone = store.list_deliveries(acct.id, a.id, w.id, PageRequest::new(1, 1)).await;
+    assert!(matches!(gone, Err(RepoError::NotFound)), "a deleted webhook has no deliveries to list: {gone:?}");
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use tengine_domain::delivery::{DeliveryStatus, EventFilter, PreviousWebhookSecret, Webhook};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{DeliveryId, Event, EventId, EventType, PageRequest, ProjectId, WebhookId};
-use tengine_ports::{AttemptResult, Store, WebhookEffect};
+use tengine_ports::{AttemptResult, RepoError, Store, WebhookEffect};
 use uuid::Uuid;
 
 use super::{assert_conflict, assert_not_found};
@@ -21,7 +21,7 @@ fn newest_first(mut webhooks: Vec<Webhook>) -> Vec<Webhook> {
 }
 
 /// The ids of the events delivered to `webhook`.
-async fn delivered<S: Store>(store: &S, webhook: WebhookId) -> BTreeSet<EventId> {
+async fn delivered<S: Store>(store: &S, webhook: &Webhook) -> BTreeSet<EventId> {
     deliveries_of(store, webhook).await.into_iter().map(|d| d.event_id).collect()
 }
 
@@ -99,7 +99,7 @@ pub async fn webhooks_are_listed_newest_first_with_pages_and_totals<S: Store>(st
     let mut seen = Vec::new();
     for (page_no, len) in [(1, 2), (2, 2), (3, 1), (4, 0)] {
         let request = PageRequest::new(page_no, 2);
-        let page = store.list_webhooks(p.id, request.clone()).await.expect("list");
+        let page = store.list_webhooks(acct.id, p.id, request.clone()).await.expect("list");
         assert_eq!((page.items.len(), page.total, page.request), (len, 5, request), "page {page_no}");
         seen.extend(page.items);
     }
@@ -127,7 +127,7 @@ pub async fn deleting_a_webhook_removes_it_with_its_deliveries<S: Store>(store: 
         })
         .collect();
     store.complete(&results).await.expect("complete");
-    let gone = deliveries_of(store, w.id).await;
+    let gone = deliveries_of(store, &w).await;
     assert_eq!(gone.len(), 1);
 
     let mut tx = store.begin().await.expect("begin");
@@ -138,10 +138,10 @@ pub async fn deleting_a_webhook_removes_it_with_its_deliveries<S: Store>(store: 
     tx.commit().await.expect("commit");
 
     assert_eq!(store.get_webhook(p.id, w.id).await.expect("get"), None);
-    let page = store.list_deliveries(w.id, PageRequest::default()).await.expect("list");
-    assert_eq!((page.items.len(), page.total), (0, 0));
+    let page = store.list_deliveries(w.account_id, p.id, w.id, PageRequest::default()).await;
+    assert!(matches!(page, Err(RepoError::NotFound)), "a deleted webhook's deliveries: {page:?}");
     assert_eq!(store.get_delivery(w.id, gone[0].id).await.expect("get"), None);
-    let left = deliveries_of(store, kept.id).await;
+    let left = deliveries_of(store, &kept).await;
     assert_eq!((left.len(), left[0].attempts.len()), (1, 1), "the other webhook keeps its delivery");
     let mut tx = store.begin().await.expect("begin");
     assert_not_found(tx.delete_webhook(p.id, w.id).await);
@@ -185,15 +185,18 @@ pub async fn events_fan_out_to_the_webhooks_that_receive_them<S: Store>(store: &
     assert_eq!(append(store, &updated).await, 2);
 
     let set = |events: &[&Event]| events.iter().map(|e| e.id).collect::<BTreeSet<_>>();
-    assert_eq!(delivered(store, keys_p1.id).await, set(&[&key_created]));
-    assert_eq!(delivered(store, all_p1.id).await, set(&[&key_created, &project_created, &limit, &updated]));
-    assert_eq!(delivered(store, keys_and_projects_p2.id).await, set(&[&project_created]));
-    assert_eq!(delivered(store, updates_p1.id).await, set(&[&updated]));
-    assert_eq!(delivered(store, limits_p2.id).await, set(&[&limit]));
-    for nothing in [off.id, on_gone.id, foreign.id] {
+    assert_eq!(delivered(store, &keys_p1).await, set(&[&key_created]));
+    assert_eq!(delivered(store, &all_p1).await, set(&[&key_created, &project_created, &limit, &updated]));
+    assert_eq!(delivered(store, &keys_and_projects_p2).await, set(&[&project_created]));
+    assert_eq!(delivered(store, &updates_p1).await, set(&[&updated]));
+    assert_eq!(delivered(store, &limits_p2).await, set(&[&limit]));
+    for nothing in [&off, &foreign] {
         assert!(delivered(store, nothing).await.is_empty());
     }
-    let ds = deliveries_of(store, all_p1.id).await;
+    // A deleted project's webhooks are out of sight with it.
+    let gone = store.list_deliveries(on_gone.account_id, on_gone.project_id, on_gone.id, PageRequest::default()).await;
+    assert!(matches!(gone, Err(RepoError::NotFound)), "{gone:?}");
+    let ds = deliveries_of(store, &all_p1).await;
     let events = [&updated, &limit, &project_created, &key_created];
     for (d, e) in ds.iter().zip(events) {
         assert_eq!((d.event_id, d.event_type, d.webhook_id), (e.id, e.event_type, all_p1.id));
@@ -234,7 +237,7 @@ pub async fn a_delivery_can_be_addressed_to_one_webhook<S: Store>(store: &S) {
     let mut tx = store.begin().await.expect("begin");
     assert_not_found(tx.insert_delivery(fresh(), test.id, WebhookId::from_uuid(Uuid::now_v7()), at(31)).await);
     drop(tx);
-    assert_eq!(deliveries_of(store, w.id).await.len(), 1);
+    assert_eq!(deliveries_of(store, &w).await.len(), 1);
 }
 
 /// The event log of a project is newest first (ties by id), with totals, optionally
@@ -261,14 +264,16 @@ pub async fn events_are_listed_newest_first_and_filtered_by_type<S: Store>(store
     tx.commit().await.expect("commit");
     mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
 
-    let page = store.list_events(p.id, None, PageRequest::new(1, 100)).await.expect("list");
+    let page = store.list_events(acct.id, p.id, None, PageRequest::new(1, 100)).await.expect("list");
     assert_eq!((page.items.clone(), page.total), (mine.clone(), 5));
-    let page = store.list_events(p.id, None, PageRequest::new(2, 3)).await.expect("list");
+    let page = store.list_events(acct.id, p.id, None, PageRequest::new(2, 3)).await.expect("list");
     assert_eq!((page.items.as_slice(), page.total), (&mine[3..], 5));
     let keys: Vec<Event> = mine.iter().filter(|e| e.event_type == EventType::ApiKeyCreated).cloned().collect();
-    let page = store.list_events(p.id, Some(EventType::ApiKeyCreated), PageRequest::new(1, 2)).await.expect("list");
+    let page =
+        store.list_events(acct.id, p.id, Some(EventType::ApiKeyCreated), PageRequest::new(1, 2)).await.expect("list");
     assert_eq!((page.items.as_slice(), page.total), (&keys[..2], 3));
-    let page = store.list_events(p.id, Some(EventType::ProjectDeleted), PageRequest::default()).await.expect("list");
+    let page =
+        store.list_events(acct.id, p.id, Some(EventType::ProjectDeleted), PageRequest::default()).await.expect("list");
     assert_eq!((page.items.len(), page.total), (0, 0));
 }
 
@@ -287,7 +292,14 @@ pub async fn deliveries_are_listed_newest_first_with_their_attempts_in_order<S: 
     let first_try = |job: &tengine_ports::DeliveryJob| AttemptResult {
         delivery_id: job.delivery_id,
         webhook_id: w.id,
-        attempt: attempt(at(11), None, 15_000, Some("timed out"), None),
+        // Microseconds, quotes and non-ASCII survive a page's JSON-carried attempts.
+        attempt: attempt(
+            at(11) + chrono::Duration::microseconds(123_457),
+            None,
+            15_000,
+            Some("timed out: \"quoted\", ünïcode"),
+            None,
+        ),
         status: DeliveryStatus::Pending,
         next_attempt_at: Some(at(20)),
         webhook_effect: WebhookEffect::Failing(at(10)),
@@ -307,14 +319,14 @@ pub async fn deliveries_are_listed_newest_first_with_their_attempts_in_order<S: 
     };
     store.complete(std::slice::from_ref(&second)).await.expect("complete");
 
-    let all = deliveries_of(store, w.id).await;
+    let all = deliveries_of(store, &w).await;
     let order: Vec<EventId> = all.iter().map(|d| d.event_id).collect();
     assert_eq!(order, vec![events[1].id, events[2].id, events[0].id]);
     let done = &all[2];
     assert_eq!(done.attempts, vec![first_try(oldest).attempt, second.attempt]);
     assert_eq!((done.status, done.next_attempt_at), (DeliveryStatus::Succeeded, None));
     assert_eq!(store.get_delivery(w.id, done.id).await.expect("get").as_ref(), Some(done));
-    let page = store.list_deliveries(w.id, PageRequest::new(2, 2)).await.expect("list");
+    let page = store.list_deliveries(acct.id, p.id, w.id, PageRequest::new(2, 2)).await.expect("list");
     assert_eq!((page.items.as_slice(), page.total), (&all[2..], 3));
     for d in &all[..2] {
         assert_eq!((d.attempts.len(), d.status, d.next_attempt_at), (1, DeliveryStatus::Pending, Some(at(20))));
@@ -334,7 +346,7 @@ pub async fn a_dropped_transaction_leaves_no_deliveries<S: Store>(store: &S) {
     tx.insert_delivery(DeliveryId::from_uuid(Uuid::now_v7()), stored.id, w.id, at(5)).await.expect("insert");
     drop(tx);
 
-    let page = store.list_deliveries(w.id, PageRequest::default()).await.expect("list");
+    let page = store.list_deliveries(acct.id, p.id, w.id, PageRequest::default()).await.expect("list");
     assert_eq!((page.items.len(), page.total), (0, 0));
     assert_eq!(store.next_due().await.expect("next due"), None);
     let claimed = store.claim_due("w1", at(100), std::time::Duration::from_secs(60), 10).await.expect("claim");
