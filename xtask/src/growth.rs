@@ -172,6 +172,14 @@ fn measure(
             p99_ms: m(|l| l.p99_ms),
             non_2xx: runs.iter().map(|l| l.non_2xx).sum(),
         };
+        // As it goes, so a run cut short still shows what it measured.
+        eprintln!(
+            "growth: {backend} {rows} rows, {scenario}: {:.0} req/s ({:.2}), p99 {:.2} ms, {} non-2xx",
+            load.rps,
+            load.rps / baseline.rps,
+            load.p99_ms,
+            load.non_2xx
+        );
         points.push(Point { backend, rows, scenario, load, baseline });
     }
     drop(server);

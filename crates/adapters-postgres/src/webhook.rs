@@ -198,14 +198,15 @@ impl WebhookRepository for PgStore {
         after: Option<WebhookId>,
         limit: u32,
     ) -> Result<Vec<StoredWebhookSecrets>, RepoError> {
-        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, secret, previous_secret FROM webhooks WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after.map(|id| id.to_string()))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let rows: Vec<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT id, secret, previous_secret FROM webhooks WHERE id > $1 ORDER BY id LIMIT $2")
+                // "" sorts before every id: a plain range, which walks the primary key (an
+                // `IS NULL OR` made SQLite scan and sort the whole table for every page).
+                .bind(after.map(|id| id.to_string()).unwrap_or_default())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
         rows.into_iter()
             .map(|(id, secret, previous)| {
                 Ok(StoredWebhookSecrets {

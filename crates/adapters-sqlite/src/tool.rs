@@ -172,9 +172,11 @@ impl ToolRepository for SqliteStore {
     ) -> Result<Vec<(ToolId, SealedSecret)>, RepoError> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, auth_secret FROM tools WHERE auth_secret IS NOT NULL AND deleted_at IS NULL \
-             AND (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
+             AND id > ?1 ORDER BY id LIMIT ?2",
         )
-        .bind(after.map(|id| id.to_string()))
+        // "" sorts before every id: a plain range, which walks the primary key (an
+        // `IS NULL OR` made SQLite scan and sort the whole table for every page).
+        .bind(after.map(|id| id.to_string()).unwrap_or_default())
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await
