@@ -240,9 +240,7 @@ impl Tengine {
         id: WebhookId,
         page: PageRequest,
     ) -> Result<Page<Delivery>, AppError> {
-        who.require(Permission::Webhook)?;
-        who.portal_shows(Some(PortalSection::Deliveries))?;
-        Self::sees_project(who, project)?;
+        Self::may_read_deliveries(who, project)?;
         match self.deps.store.list_deliveries(who.account_id, project, id, page).await {
             // Which of the two is missing decides the answer; only a miss pays for asking.
             Err(RepoError::NotFound) => {
@@ -253,16 +251,22 @@ impl Tengine {
         }
     }
 
-    /// The webhook whose deliveries `who` reads or resends: `webhook` permission, and for
-    /// a portal the deliveries section (not necessarily the webhooks one).
+    /// Whether `who` may read or resend `project`'s deliveries: `webhook` permission, for a
+    /// portal the deliveries section (not necessarily the webhooks one), and the key's scope.
+    fn may_read_deliveries(who: &Principal, project: ProjectId) -> Result<(), AppError> {
+        who.require(Permission::Webhook)?;
+        who.portal_shows(Some(PortalSection::Deliveries))?;
+        Self::sees_project(who, project)
+    }
+
+    /// The webhook whose deliveries `who` reads or resends.
     async fn webhook_for_deliveries(
         &self,
         who: &Principal,
         project: ProjectId,
         id: WebhookId,
     ) -> Result<Webhook, AppError> {
-        who.require(Permission::Webhook)?;
-        who.portal_shows(Some(PortalSection::Deliveries))?;
+        Self::may_read_deliveries(who, project)?;
         self.visible_project(who, project).await?;
         self.deps.store.get_webhook(project, id).await?.ok_or(AppError::NotFound(WebhookId::KIND))
     }
