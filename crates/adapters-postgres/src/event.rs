@@ -15,11 +15,11 @@ pub(crate) async fn append(conn: &mut PgConnection, events: &[Event]) -> Result<
     let accounts: Vec<String> = events.iter().map(|e| e.account_id.to_string()).collect();
     let projects: Vec<Option<String>> = events.iter().map(|e| e.project_id.map(|p| p.to_string())).collect();
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    let data: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
+    let data: Vec<&str> = events.iter().map(|e| e.data.as_str()).collect();
     let created: Vec<DateTime<Utc>> = events.iter().map(|e| e.created_at).collect();
     sqlx::query(
         "INSERT INTO events (id, account_id, project_id, type, data, created_at) \
-         SELECT id, account_id, project_id, type, data::jsonb, created_at \
+         SELECT id, account_id, project_id, type, data::json, created_at \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) \
          AS e(id, account_id, project_id, type, data, created_at)",
     )

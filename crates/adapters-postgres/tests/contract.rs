@@ -63,13 +63,13 @@ async fn events_are_stored_with_every_field_and_json_data() {
     tx.commit().await.expect("commit");
     let matching: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM events WHERE id = $1 AND account_id = $2 AND project_id = $3 \
-         AND type = 'project.updated' AND data = $4::jsonb AND jsonb_typeof(data) = 'object' \
+         AND type = 'project.updated' AND data::text = $4 AND json_typeof(data) = 'object' \
          AND created_at = $5",
     )
     .bind(e.id.to_string())
     .bind(acct.id.to_string())
     .bind(p.id.to_string())
-    .bind(e.data.to_string())
+    .bind(e.data.as_str())
     .bind(e.created_at)
     .fetch_one(store.pool())
     .await

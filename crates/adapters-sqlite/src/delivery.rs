@@ -12,17 +12,14 @@ use tengine_ports::RepoError;
 use crate::error::{affected, map_err, map_missing};
 use crate::list::List;
 use crate::rows::{
-    attempt_columns, attempts_by_delivery, convert, delivery_columns, micros, webhook_columns, AttemptRow,
-    DeliveryPageRow, DeliveryRow, Guard, WebhookRow,
+    attempt_columns, attempts_by_delivery, convert, delivery_columns, live_project, micros, webhook_columns,
+    AttemptRow, DeliveryPageRow, DeliveryRow, Guard, WebhookRow,
 };
 
-/// Every webhook of account `?1` on a live project: the fan-out's candidates.
-const CANDIDATES: &str = concat!(
-    "SELECT ",
-    webhook_columns!(),
-    " FROM webhooks WHERE account_id = ?1 \
-     AND project_id IN (SELECT id FROM projects WHERE account_id = ?1 AND deleted_at IS NULL)"
-);
+/// Every webhook of account `?1` on a live project: the fan-out's candidates, at one
+/// key lookup per webhook whatever the number of projects.
+const CANDIDATES: &str =
+    concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE account_id = ?1 AND ", live_project!());
 
 /// One pending delivery of a stored event to a stored webhook, due at `?4`; no row if
 /// either is missing.
@@ -196,4 +193,36 @@ pub(crate) async fn take_failed(
     rows.into_iter()
         .map(|(d, e)| Ok((d.parse().map_err(RepoError::other)?, e.parse().map_err(RepoError::other)?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SqliteStore;
+
+    /// The query plan of `sql` with every parameter bound to `''`, one line per step.
+    async fn plan(store: &SqliteStore, sql: &str, params: usize) -> Vec<String> {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+        for _ in 0..params {
+            q = q.bind("");
+        }
+        q.fetch_all(store.reader()).await.expect("explain").into_iter().map(|(_, _, _, step)| step).collect()
+    }
+
+    #[tokio::test]
+    async fn webhook_reads_by_account_never_list_the_accounts_projects() {
+        let dir = std::env::temp_dir().join(format!("tengine-plan-{}", uuid::Uuid::new_v4().simple()));
+        let store = SqliteStore::open(&dir.join("plan.db")).await.expect("open");
+        store.migrate().await.expect("migrate");
+        for (sql, params) in [(super::CANDIDATES, 1), (crate::webhook::FAILING, 3)] {
+            let steps = plan(&store, sql, params).await;
+            assert!(
+                steps.iter().all(|s| !s.contains("LIST SUBQUERY") && !s.starts_with("SCAN")),
+                "a step walks the account's projects or a whole table: {steps:?}"
+            );
+            assert!(steps.iter().any(|s| s.contains("projects") && s.contains("(id=?)")), "{steps:?}");
+        }
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

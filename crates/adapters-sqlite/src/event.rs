@@ -22,7 +22,7 @@ pub(crate) async fn append(conn: &mut SqliteConnection, events: &[Event]) -> Res
             .push_bind(e.account_id.to_string())
             .push_bind(e.project_id.map(|p| p.to_string()))
             .push_bind(e.event_type.as_str())
-            .push_bind(e.data.to_string())
+            .push_bind(e.data.as_str())
             .push_bind(micros(e.created_at));
     });
     q.build().execute(&mut *conn).await.map_err(map_err)?;

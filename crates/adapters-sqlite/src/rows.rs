@@ -76,9 +76,19 @@ macro_rules! attempt_columns {
     };
 }
 
+/// A `webhooks` row's project is a live one of account `?1`: one key lookup per row.
+/// Not `project_id IN (SELECT ...)`, which SQLite answers by listing every live project
+/// of the account first.
+macro_rules! live_project {
+    () => {
+        "EXISTS (SELECT 1 FROM projects p WHERE p.id = webhooks.project_id \
+         AND p.account_id = ?1 AND p.deleted_at IS NULL)"
+    };
+}
+
 pub(crate) use {
     account_columns, api_key_columns, attempt_columns, delivery_columns, event_columns, idempotency_columns,
-    project_columns, tool_columns, webhook_columns,
+    live_project, project_columns, tool_columns, webhook_columns,
 };
 
 /// SQLite's column types for the shared rows: timestamps as INTEGER microseconds

@@ -10,7 +10,8 @@ use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository};
 use crate::error::{affected, map_err};
 use crate::list::List;
 use crate::rows::{
-    convert, event_columns, event_filter, micros, opt_micros, webhook_columns, EventRow, Guard, WebhookRow,
+    convert, event_columns, event_filter, live_project, micros, opt_micros, webhook_columns, EventRow, Guard,
+    WebhookRow,
 };
 use crate::{delivery, SqliteStore};
 
@@ -96,6 +97,17 @@ pub(crate) async fn delete(ex: impl SqliteExecutor<'_>, project: ProjectId, id: 
     affected(done)
 }
 
+/// The failing webhooks of account `?1` (of project `?2` if given) on live projects,
+/// longest failing first, at most `?3`.
+pub(crate) const FAILING: &str = concat!(
+    "SELECT ",
+    webhook_columns!(),
+    " FROM webhooks WHERE account_id = ?1 AND failing_since IS NOT NULL \
+     AND (?2 IS NULL OR project_id = ?2) AND ",
+    live_project!(),
+    " ORDER BY failing_since, id LIMIT ?3"
+);
+
 #[async_trait::async_trait]
 impl WebhookRepository for SqliteStore {
     async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError> {
@@ -108,20 +120,13 @@ impl WebhookRepository for SqliteStore {
         project: Option<ProjectId>,
         limit: u32,
     ) -> Result<Vec<Webhook>, RepoError> {
-        let rows = sqlx::query_as::<_, WebhookRow>(concat!(
-            "SELECT ",
-            webhook_columns!(),
-            " FROM webhooks WHERE account_id = ?1 AND failing_since IS NOT NULL \
-             AND (?2 IS NULL OR project_id = ?2) \
-             AND project_id IN (SELECT id FROM projects WHERE account_id = ?1 AND deleted_at IS NULL) \
-             ORDER BY failing_since, id LIMIT ?3"
-        ))
-        .bind(account.to_string())
-        .bind(project.map(|p| p.to_string()))
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
+        let rows = sqlx::query_as::<_, WebhookRow>(FAILING)
+            .bind(account.to_string())
+            .bind(project.map(|p| p.to_string()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
         convert(rows)
     }
 

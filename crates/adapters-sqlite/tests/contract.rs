@@ -145,7 +145,7 @@ async fn events_are_stored_with_every_field_and_json_data() {
     .bind(e.id.to_string())
     .bind(acct.id.to_string())
     .bind(p.id.to_string())
-    .bind(e.data.to_string())
+    .bind(e.data.as_str())
     .bind(e.created_at.timestamp_micros())
     .fetch_one(store.reader())
     .await

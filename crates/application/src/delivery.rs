@@ -48,8 +48,7 @@ pub struct DeliveryWorker {
 
 /// The JSON body of a delivery: `{id, type, data, created_at, api_version}`.
 pub fn envelope(event: &tengine_domain::Event) -> Vec<u8> {
-    let v = tengine_domain::event::EventEnvelope::from(event).to_json();
-    serde_json::to_vec(&v).unwrap_or_default()
+    serde_json::to_vec(&tengine_domain::event::EventEnvelope::from(event)).unwrap_or_default()
 }
 
 /// The signed request for one attempt at `now`, its secrets opened with `keyring`, or
@@ -228,7 +227,7 @@ mod tests {
                 account_id: account_id(),
                 project_id: Some(project_id(1)),
                 event_type: EventType::ApiKeyCreated,
-                data: serde_json::json!({"id": "key_x"}),
+                data: serde_json::json!({"id": "key_x"}).into(),
                 created_at: now(),
             },
             webhook: Webhook {

@@ -46,7 +46,7 @@ impl Tengine {
             account_id: account,
             project_id: project,
             event_type: kind,
-            data,
+            data: data.into(),
             created_at: self.deps.clock.now(),
         }
     }

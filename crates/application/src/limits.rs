@@ -177,7 +177,8 @@ impl Tengine {
                 "remaining": d.remaining,
                 "window_start": time::format(d.window_start),
                 "reset_at": time::format(d.reset_at),
-            }),
+            })
+            .into(),
             created_at: self.deps.clock.now(),
         };
         tx.append_event(&event).await?;

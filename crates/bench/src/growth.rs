@@ -226,7 +226,8 @@ fn event(account: AccountId, project: ProjectId, n: u64) -> anyhow::Result<Event
             "id": key.id.to_string(), "project_id": project.to_string(), "name": "seeded",
             "prefix": key.prefix, "permissions": ["read", "write"], "expires_at": null,
             "created_at": tengine_domain::time::format(key.created_at),
-        }),
+        })
+        .into(),
         created_at: key.created_at,
     })
 }

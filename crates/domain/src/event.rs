@@ -117,9 +117,60 @@ pub struct Event {
     /// Its type.
     pub event_type: EventType,
     /// The payload's `data` object.
-    pub data: serde_json::Value,
+    pub data: EventData,
     /// When it happened.
     pub created_at: DateTime<Utc>,
+}
+
+/// An event's `data` as JSON text, checked once: stored, listed and delivered as it is,
+/// never parsed into a tree and written out again (a page of the event log carries 20).
+#[derive(Clone)]
+pub struct EventData(Box<serde_json::value::RawValue>);
+
+impl EventData {
+    /// Checks that `json` is one JSON value.
+    ///
+    /// # Errors
+    /// The parser's error when it is not.
+    pub fn from_json(json: String) -> Result<Self, serde_json::Error> {
+        serde_json::value::RawValue::from_string(json).map(Self)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The payload as a tree, for code that reads its fields.
+    pub fn to_value(&self) -> serde_json::Value {
+        // The text was checked on the way in, so it parses.
+        serde_json::from_str(self.as_str()).unwrap_or_default()
+    }
+}
+
+impl From<serde_json::Value> for EventData {
+    fn from(v: serde_json::Value) -> Self {
+        // A `Value` always serializes (its map keys are strings).
+        Self(serde_json::value::to_raw_value(&v).unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()))
+    }
+}
+
+impl PartialEq for EventData {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl std::fmt::Debug for EventData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for EventData {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +184,19 @@ mod tests {
         }
         assert!("project.exploded".parse::<EventType>().is_err());
     }
+
+    #[test]
+    fn event_data_is_checked_once_and_written_as_it_was_read() {
+        assert!(EventData::from_json("{\"id\": ".to_owned()).is_err());
+        assert!(EventData::from_json("{} {}".to_owned()).is_err());
+        let text = r#"{"n":1,"name":"Ünïcode \"quoted\""}"#;
+        let data = EventData::from_json(text.to_owned()).expect("one JSON value");
+        assert_eq!(data.as_str(), text);
+        assert_eq!(data.to_value()["n"], 1);
+        let spaced = EventData::from_json(r#"{ "b": 1, "a": 2 }"#.to_owned()).expect("one JSON value");
+        assert_eq!(serde_json::to_string(&spaced).expect("serialize"), r#"{ "b": 1, "a": 2 }"#);
+        assert_eq!(EventData::from(data.to_value()), data);
+    }
 }
 
 /// The API version events are rendered in.
@@ -140,14 +204,15 @@ pub const API_VERSION: &str = "v1";
 
 /// An event as webhooks receive it and the event log lists it: the one place its wire
 /// shape `{id, type, data, created_at, api_version}` is made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EventEnvelope {
     /// The event id (also `webhook-id` on deliveries).
     pub id: String,
     /// The event type's name.
+    #[serde(rename = "type")]
     pub kind: &'static str,
     /// The payload.
-    pub data: serde_json::Value,
+    pub data: EventData,
     /// When it happened, RFC 3339.
     pub created_at: String,
     /// [`API_VERSION`].
@@ -170,18 +235,5 @@ impl From<Event> for EventEnvelope {
             data: e.data,
             api_version: API_VERSION,
         }
-    }
-}
-
-impl EventEnvelope {
-    /// The JSON object, as delivered.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "type": self.kind,
-            "data": self.data,
-            "created_at": self.created_at,
-            "api_version": self.api_version,
-        })
     }
 }

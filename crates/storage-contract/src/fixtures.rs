@@ -71,7 +71,9 @@ pub fn new_event(account: AccountId, project: Option<ProjectId>, event_type: Eve
         account_id: account,
         project_id: project,
         event_type,
-        data: serde_json::json!({"project": {"id": project.map(|p| p.to_string()), "name": "Ünïcode \"quoted\""}, "n": 1}),
+        data:
+            serde_json::json!({"project": {"id": project.map(|p| p.to_string()), "name": "Ünïcode \"quoted\""}, "n": 1})
+                .into(),
         created_at: at(5),
     }
 }

@@ -1,5 +1,6 @@
 //! Rows of `events`.
 
+use tengine_domain::event::EventData;
 use tengine_domain::{Event, EventType};
 use tengine_ports::RepoError;
 
@@ -31,7 +32,7 @@ impl<D: Dialect> TryFrom<EventRow<D>> for Event {
             account_id: row.account_id.parse().map_err(RepoError::other)?,
             project_id: row.project_id.map(|p| p.parse()).transpose().map_err(RepoError::other)?,
             event_type: event_type(&row.event_type)?,
-            data: serde_json::from_str(&row.data).map_err(RepoError::other)?,
+            data: EventData::from_json(row.data).map_err(RepoError::other)?,
             created_at: at::<D>(row.created_at)?,
         })
     }

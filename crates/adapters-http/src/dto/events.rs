@@ -2,8 +2,7 @@
 
 use crate::doc::schemas::EventTypeName;
 use serde::Serialize;
-use serde_json::Value;
-use tengine_domain::event::EventEnvelope;
+use tengine_domain::event::{EventData, EventEnvelope};
 use tengine_domain::Event;
 use utoipa::ToSchema;
 
@@ -29,7 +28,7 @@ pub struct EventBody {
     pub(crate) kind: &'static str,
     /// The event's payload (the resource it is about); never a key or webhook secret.
     #[schema(value_type = Object)]
-    pub(crate) data: Value,
+    pub(crate) data: EventData,
     /// When it happened.
     #[schema(format = DateTime)]
     pub(crate) created_at: String,

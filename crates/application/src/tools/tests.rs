@@ -186,10 +186,10 @@ async fn a_created_tool_has_its_secret_sealed_to_its_id_and_no_event_carries_it(
     assert_eq!(test_keyring().open_tool_secret(tool.id, sealed).unwrap().expose_secret(), SECRET);
     let events = events.lock().unwrap();
     assert_eq!(events.iter().map(|e| e.event_type).collect::<Vec<_>>(), [EventType::ToolCreated]);
-    let payload = events[0].data.to_string();
+    let payload = events[0].data.as_str();
     assert!(!payload.contains(SECRET) && !payload.contains(sealed.as_stored()), "{payload}");
-    assert_eq!(events[0].data["has_auth_secret"], json!(true));
-    assert_eq!(events[0].data["name"], json!("crm-contacts-get_by_id"));
+    assert_eq!(events[0].data.to_value()["has_auth_secret"], json!(true));
+    assert_eq!(events[0].data.to_value()["name"], json!("crm-contacts-get_by_id"));
 }
 
 #[tokio::test]
@@ -271,7 +271,7 @@ async fn a_new_secret_is_sealed_and_the_update_event_does_not_carry_it() {
     assert_eq!((opened.expose_secret(), tool.updated_at), ("a-brand-new-secret", now()));
     let events = events.lock().unwrap();
     assert_eq!(events[0].event_type, EventType::ToolUpdated);
-    assert!(!events[0].data.to_string().contains("a-brand-new-secret"));
+    assert!(!events[0].data.as_str().contains("a-brand-new-secret"));
 }
 
 #[tokio::test]
@@ -314,6 +314,6 @@ async fn deleting_a_tool_records_its_last_state_without_the_secret() {
     app.delete_tool(&admin(), project_id(1), tool_id()).await.unwrap();
     let events = events.lock().unwrap();
     assert_eq!(events[0].event_type, EventType::ToolDeleted);
-    assert_eq!(events[0].data["id"], json!(tool_id().to_string()));
-    assert!(!events[0].data.to_string().contains(SECRET));
+    assert_eq!(events[0].data.to_value()["id"], json!(tool_id().to_string()));
+    assert!(!events[0].data.as_str().contains(SECRET));
 }
