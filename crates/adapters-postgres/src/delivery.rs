@@ -126,14 +126,13 @@ async fn attempts_of(ex: impl PgExecutor<'_>, ids: &[String]) -> Result<HashMap<
 
 /// A page of a webhook's deliveries, newest first, with their attempts, and the total.
 pub(crate) async fn list(
-    pool: &sqlx::PgPool,
+    conn: &mut PgConnection,
     account: AccountId,
     project: ProjectId,
     webhook: WebhookId,
     page: PageRequest,
-) -> Result<Page<Delivery>, RepoError> {
+) -> Result<Page<DeliveryPageRow>, RepoError> {
     let (webhook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
-    let mut conn = pool.acquire().await.map_err(map_err)?;
     let list = List {
         table: "deliveries",
         // The attempts ride along as JSON (see `DeliveryPageRow`): one statement a page.
@@ -149,7 +148,7 @@ pub(crate) async fn list(
         counter: Some(format!("deliveries:{webhook}")),
         guard: Some(Guard::ProjectWebhook),
     };
-    list.fetch::<DeliveryPageRow>(&mut conn, page).await?.try_map(DeliveryPageRow::into_delivery)
+    list.fetch::<DeliveryPageRow>(conn, page).await
 }
 
 /// One delivery of a webhook, with its attempts.

@@ -9,7 +9,9 @@ use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{convert, event_columns, event_filter, webhook_columns, EventRow, Guard, WebhookRow};
+use crate::rows::{
+    convert, event_columns, event_filter, webhook_columns, DeliveryPageRow, EventRow, Guard, WebhookRow,
+};
 use crate::{delivery, PgStore};
 
 // By primary key, then the project (see `project::SELECT_LIVE`).
@@ -139,7 +141,7 @@ impl WebhookRepository for PgStore {
         page: PageRequest,
     ) -> Result<Page<Webhook>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut conn = self.kept.acquire(&self.pool).await?;
         let list = List {
             table: "webhooks",
             columns: webhook_columns!(),
@@ -149,6 +151,7 @@ impl WebhookRepository for PgStore {
             guard: Some(Guard::Project),
         };
         let page = list.fetch::<WebhookRow>(&mut conn, page).await?;
+        conn.keep();
         page.try_map(Webhook::try_from)
     }
 
@@ -159,7 +162,10 @@ impl WebhookRepository for PgStore {
         webhook: WebhookId,
         page: PageRequest,
     ) -> Result<Page<Delivery>, RepoError> {
-        delivery::list(&self.pool, account, project, webhook, page).await
+        let mut conn = self.kept.acquire(&self.pool).await?;
+        let page = delivery::list(&mut conn, account, project, webhook, page).await?;
+        conn.keep();
+        page.try_map(DeliveryPageRow::into_delivery)
     }
 
     async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError> {
@@ -175,7 +181,7 @@ impl WebhookRepository for PgStore {
     ) -> Result<Page<Event>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
         let kind = kind.map(|k| k.as_str());
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut conn = self.kept.acquire(&self.pool).await?;
         let list = List {
             table: "events",
             columns: event_columns!(),
@@ -190,6 +196,7 @@ impl WebhookRepository for PgStore {
             guard: Some(Guard::Project),
         };
         let page = list.fetch::<EventRow>(&mut conn, page).await?;
+        conn.keep();
         page.try_map(Event::try_from)
     }
 
