@@ -32,6 +32,19 @@ async fn remove_event(store: SqliteStore, id: tengine_domain::EventId) {
 
 tengine_storage_contract::contract_tests!(fresh_store, remove_event);
 
+/// With STAT4, statistics from an ANALYZE (an operator's, or the bench's after a bulk
+/// load) make SQLite re-prepare a cached statement whenever a parameter is bound.
+#[tokio::test]
+async fn sqlite_is_built_without_stat4() {
+    let (store, cleanup) = fresh_store().await;
+    let stat4: bool = sqlx::query_scalar("SELECT sqlite_compileoption_used('ENABLE_STAT4')")
+        .fetch_one(store.reader())
+        .await
+        .expect("compile options");
+    assert!(!stat4, "the bundled SQLite must be built with -USQLITE_ENABLE_STAT4 (.cargo/config.toml)");
+    cleanup.await;
+}
+
 #[tokio::test]
 async fn ping_answers_and_migrations_are_idempotent() {
     let (store, cleanup) = fresh_store().await;
