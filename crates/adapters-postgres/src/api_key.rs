@@ -133,7 +133,6 @@ impl ApiKeyRepository for PgStore {
         page: PageRequest,
     ) -> Result<Page<ApiKey>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
-        let mut conn = self.kept.acquire(&self.pool).await?;
         let list = List {
             table: "api_keys",
             columns: api_key_columns!(),
@@ -142,9 +141,7 @@ impl ApiKeyRepository for PgStore {
             counter: Some(format!("api_keys:{project}")),
             guard: Some(Guard::Project),
         };
-        let page = list.fetch::<ApiKeyRow>(&mut conn, page).await?;
-        conn.keep();
-        page.try_map(ApiKey::try_from)
+        list.read::<ApiKeyRow>(self, page).await?.try_map(ApiKey::try_from)
     }
 
     async fn touch_last_used(&self, uses: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), RepoError> {

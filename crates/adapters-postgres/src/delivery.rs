@@ -15,6 +15,7 @@ use crate::rows::{
     attempt_columns, attempts_by_delivery, convert, delivery_columns, webhook_columns, AttemptRow, DeliveryPageRow,
     DeliveryRow, Guard, WebhookRow,
 };
+use crate::PgStore;
 
 /// The channel workers listen on; a notification means "deliveries were committed".
 pub(crate) const CHANNEL: &str = "tengine_deliveries";
@@ -126,12 +127,12 @@ async fn attempts_of(ex: impl PgExecutor<'_>, ids: &[String]) -> Result<HashMap<
 
 /// A page of a webhook's deliveries, newest first, with their attempts, and the total.
 pub(crate) async fn list(
-    conn: &mut PgConnection,
+    store: &PgStore,
     account: AccountId,
     project: ProjectId,
     webhook: WebhookId,
     page: PageRequest,
-) -> Result<Page<DeliveryPageRow>, RepoError> {
+) -> Result<Page<Delivery>, RepoError> {
     let (webhook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
     let list = List {
         table: "deliveries",
@@ -148,7 +149,7 @@ pub(crate) async fn list(
         counter: Some(format!("deliveries:{webhook}")),
         guard: Some(Guard::ProjectWebhook),
     };
-    list.fetch::<DeliveryPageRow>(conn, page).await
+    list.read::<DeliveryPageRow>(store, page).await?.try_map(DeliveryPageRow::into_delivery)
 }
 
 /// One delivery of a webhook, with its attempts.

@@ -10,6 +10,7 @@ use tengine_ports::RepoError;
 
 use crate::error::map_err;
 use crate::rows::{counted, Guard, ListShape, TOTAL_COLUMN};
+use crate::PgStore;
 
 /// PostgreSQL's parameter `n`.
 fn dollar(n: usize) -> String {
@@ -44,6 +45,21 @@ impl List<'_> {
             counted: self.counter.is_some(),
             guard: self.guard,
         }
+    }
+
+    /// [`List::fetch`] on one of `store`'s kept read connections, kept again after a
+    /// page was read: every list page skips the pool's ping round trip.
+    ///
+    /// # Errors
+    /// As [`List::fetch`]; `Unavailable` when no connection comes in time.
+    pub(crate) async fn read<R>(&self, store: &PgStore, page: PageRequest) -> Result<Page<R>, RepoError>
+    where
+        R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let mut conn = store.kept.acquire(&store.pool).await?;
+        let read = self.fetch(&mut conn, page).await?;
+        conn.keep();
+        Ok(read)
     }
 
     /// Reads the page `page` and the list's total, in one round trip unless the page is

@@ -123,12 +123,9 @@ impl ProjectRepository for PgStore {
         only: Option<ProjectId>,
         page: PageRequest,
     ) -> Result<Page<Project>, RepoError> {
-        let mut conn = self.kept.acquire(&self.pool).await?;
         if let Some(only) = only {
             // A project-scoped key sees at most its own project: one lookup by primary key.
-            let found = fetch(&mut *conn, account, only, false).await?;
-            conn.keep();
-            return single_page(found, page);
+            return single_page(self.get_project(account, only).await?, page);
         }
         let account = account.to_string();
         let list = List {
@@ -139,8 +136,6 @@ impl ProjectRepository for PgStore {
             counter: Some(format!("projects:{account}")),
             guard: None,
         };
-        let page = list.fetch::<ProjectRow>(&mut conn, page).await?;
-        conn.keep();
-        page.try_map(Project::try_from)
+        list.read::<ProjectRow>(self, page).await?.try_map(Project::try_from)
     }
 }

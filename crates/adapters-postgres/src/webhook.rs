@@ -9,9 +9,7 @@ use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{
-    convert, event_columns, event_filter, webhook_columns, DeliveryPageRow, EventRow, Guard, WebhookRow,
-};
+use crate::rows::{convert, event_columns, event_filter, webhook_columns, EventRow, Guard, WebhookRow};
 use crate::{delivery, PgStore};
 
 // By primary key, then the project (see `project::SELECT_LIVE`).
@@ -141,7 +139,6 @@ impl WebhookRepository for PgStore {
         page: PageRequest,
     ) -> Result<Page<Webhook>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
-        let mut conn = self.kept.acquire(&self.pool).await?;
         let list = List {
             table: "webhooks",
             columns: webhook_columns!(),
@@ -150,9 +147,7 @@ impl WebhookRepository for PgStore {
             counter: Some(format!("webhooks:{project}")),
             guard: Some(Guard::Project),
         };
-        let page = list.fetch::<WebhookRow>(&mut conn, page).await?;
-        conn.keep();
-        page.try_map(Webhook::try_from)
+        list.read::<WebhookRow>(self, page).await?.try_map(Webhook::try_from)
     }
 
     async fn list_deliveries(
@@ -162,10 +157,7 @@ impl WebhookRepository for PgStore {
         webhook: WebhookId,
         page: PageRequest,
     ) -> Result<Page<Delivery>, RepoError> {
-        let mut conn = self.kept.acquire(&self.pool).await?;
-        let page = delivery::list(&mut conn, account, project, webhook, page).await?;
-        conn.keep();
-        page.try_map(DeliveryPageRow::into_delivery)
+        delivery::list(self, account, project, webhook, page).await
     }
 
     async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError> {
@@ -181,7 +173,6 @@ impl WebhookRepository for PgStore {
     ) -> Result<Page<Event>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
         let kind = kind.map(|k| k.as_str());
-        let mut conn = self.kept.acquire(&self.pool).await?;
         let list = List {
             table: "events",
             columns: event_columns!(),
@@ -195,9 +186,7 @@ impl WebhookRepository for PgStore {
             counter: kind.is_none().then(|| format!("events:{project}")),
             guard: Some(Guard::Project),
         };
-        let page = list.fetch::<EventRow>(&mut conn, page).await?;
-        conn.keep();
-        page.try_map(Event::try_from)
+        list.read::<EventRow>(self, page).await?.try_map(Event::try_from)
     }
 
     async fn webhook_secrets_after(
