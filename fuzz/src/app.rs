@@ -88,7 +88,8 @@ impl App {
             let backend = Backend::open(&store, Duration::ZERO).await.expect("SQLite opens and migrates");
             let keyring = secret_key::load(&store).expect("a server key is generated");
             let tools = wiring::tool_caller(false).expect("the tool-call client builds");
-            let wired = wiring::wire(&backend, Arc::new(keyring), tools, true, false, None, Arc::new(String::new));
+            let serve = tengine_app::ServeConfig::default();
+            let wired = wiring::wire(&backend, Arc::new(keyring), tools, &serve, None, Arc::new(String::new));
             let admin = ADMIN_KEY.parse().expect("the admin key is valid");
             wired.tengine.bootstrap(Some(admin)).await.expect("bootstrap");
             tengine_adapters_http::router(wired.state)

@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::helpers::{assert_timestamp, Backend, TestApp};
 use crate::receiver::Receiver;
 use crate::webhook_api::{
-    attempts, await_deliveries, await_delivery, deliveries, get_webhook, hooks_path, send_test, spawn, webhook, ARRIVAL,
+    allow_private, attempts, await_deliveries, await_delivery, deliveries, get_webhook, hooks_path, send_test, spawn,
+    webhook, ARRIVAL,
 };
 
 both!(
@@ -18,6 +19,7 @@ both!(
     gone_disables_the_webhook_at_once_and_fails_its_pending_deliveries,
     private_destinations_are_refused_at_send_time_by_default,
     recover_resends_each_failed_delivery_of_a_window_once,
+    the_retention_purge_deletes_only_finished_history_past_its_horizon,
 );
 
 fn attempt_times(delivery: &Value) -> Vec<chrono::DateTime<chrono::Utc>> {
@@ -210,4 +212,80 @@ async fn recover_resends_each_failed_delivery_of_a_window_once(backend: Backend)
     let until = serde_json::json!({"since": since, "until": since});
     let res = app.post_json(&format!("{path}/recover"), app.admin_key(), &until).await;
     assert_eq!(res.error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "since");
+}
+
+/// The list's total and the `X-Tengine-Retained-Since` it names.
+async fn total_and_horizon(app: &TestApp, path: &str) -> (u64, chrono::DateTime<chrono::Utc>) {
+    let res = app.get(path, app.admin_key()).await;
+    res.expect(reqwest::StatusCode::OK);
+    let since =
+        res.header("x-tengine-retained-since").unwrap_or_else(|| panic!("{path} names where its history starts"));
+    let since = chrono::DateTime::parse_from_rfc3339(since).expect("RFC 3339").to_utc();
+    (res.body["pagination"]["total"].as_u64().expect("a total"), since)
+}
+
+async fn the_retention_purge_deletes_only_finished_history_past_its_horizon(backend: Backend) {
+    let mut options = allow_private();
+    options.env.push(("TENGINE_RETENTION_DAYS".to_owned(), "7".to_owned()));
+    let app = TestApp::spawn_with(backend, options).await;
+    let project = app.project("a long history").await;
+    let receiver = Receiver::start().await;
+    let (wid, _) = webhook(&app, &project, &receiver.url(), &["api_key.created"]).await;
+    app.key(&project, &["read"]).await;
+    let sent = await_deliveries(&app, &project, &wid, ARRIVAL, "the delivery succeeds", |d| {
+        d.len() == 1 && d[0]["status"] == "succeeded"
+    })
+    .await;
+    let (delivery, event) = (sent[0]["id"].as_str().expect("an id"), sent[0]["event_id"].as_str().expect("an id"));
+
+    // Copies of it minted long ago (an id carries its creation time), as a server running
+    // for a year holds: one finished with its attempt, one still waiting to be retried.
+    let tomorrow = match backend {
+        Backend::Postgres => "created_at + interval '1 day'",
+        Backend::Sqlite => "created_at + 86400000000",
+    };
+    for (n, status, next) in [(1, "succeeded", "NULL"), (2, "pending", tomorrow)] {
+        let (old_event, old_delivery) = (format!("evt_{n:0>22}"), format!("del_{n:0>22}"));
+        app.sql(&format!(
+            "INSERT INTO events (id, account_id, project_id, type, data, created_at) \
+             SELECT '{old_event}', account_id, project_id, type, data, created_at FROM events WHERE id = '{event}'"
+        ));
+        app.sql(&format!(
+            "INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
+             SELECT '{old_delivery}', '{old_event}', webhook_id, event_type, '{status}', attempt_count, {next}, created_at \
+             FROM deliveries WHERE id = '{delivery}'"
+        ));
+        app.sql(&format!(
+            "INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
+             SELECT '{old_delivery}', n, attempted_at, status_code, latency_ms, error, response_excerpt \
+             FROM delivery_attempts WHERE delivery_id = '{delivery}'"
+        ));
+    }
+    let events_path = format!("/api/v1/projects/{project}/events");
+    let deliveries_path = format!("{}/{wid}/deliveries", hooks_path(&project));
+    let (events_before, since) = total_and_horizon(&app, &events_path).await;
+    let (deliveries_before, _) = total_and_horizon(&app, &deliveries_path).await;
+    let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
+    assert!((since - week_ago).num_seconds().abs() < 60, "the history starts {since}, not about {week_ago}");
+    assert_eq!(deliveries_before, 3);
+
+    let done = app.cli_json(&["purge"]).await;
+    assert_eq!((done["deliveries"].as_u64(), done["events"].as_u64()), (Some(1), Some(1)), "{done}");
+    let before = assert_timestamp(&done["before"]);
+    assert!((before - week_ago).num_seconds().abs() < 60, "TENGINE_RETENTION_DAYS reached the command: {done}");
+
+    let (events_after, _) = total_and_horizon(&app, &events_path).await;
+    assert_eq!(events_after, events_before - 1, "only the finished old event went");
+    let kept: BTreeSet<String> =
+        deliveries(&app, &project, &wid).await.iter().map(|d| d["id"].as_str().expect("an id").to_owned()).collect();
+    assert_eq!(kept, BTreeSet::from([delivery.to_owned(), format!("del_{:0>22}", 2)]), "the pending one stays");
+    assert_eq!(total_and_horizon(&app, &deliveries_path).await.0, 2, "the total follows");
+    let orphans = app.sql(&format!("SELECT COUNT(*) FROM delivery_attempts WHERE delivery_id = 'del_{:0>22}'", 1));
+    assert_eq!(orphans, "0", "its attempts went with it");
+    let again = app.cli_json(&["purge"]).await;
+    assert_eq!((again["deliveries"].as_u64(), again["events"].as_u64()), (Some(0), Some(0)), "{again}");
+
+    let refused = app.cli(&["purge", "--retention-days", "0"]).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("1..=3650"), "the error names the range");
 }

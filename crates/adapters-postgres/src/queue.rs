@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tengine_domain::delivery::DeliveryStatus;
-use tengine_domain::DeliveryId;
+use tengine_domain::{DeliveryId, EventId};
+use tengine_ports::webhook::Purged;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
 use crate::error::map_err;
@@ -24,6 +25,20 @@ WHERE id IN ( \
     ORDER BY d.next_attempt_at, d.id LIMIT $4 \
     FOR UPDATE OF d SKIP LOCKED) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// Up to `$2` finished deliveries minted before id `$1` (ids are UUIDv7, so the
+/// primary key orders them by creation); their attempts go by cascade.
+const PURGE_DELIVERIES: &str = "\
+DELETE FROM deliveries WHERE id IN ( \
+    SELECT id FROM deliveries WHERE id < $1 AND status <> 'pending' ORDER BY id LIMIT $2 \
+    FOR UPDATE SKIP LOCKED)";
+
+/// Up to `$2` events minted before id `$1` that no delivery refers to any more.
+const PURGE_EVENTS: &str = "\
+DELETE FROM events WHERE id IN ( \
+    SELECT e.id FROM events e WHERE e.id < $1 \
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) \
+    ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
 /// Fails deliveries worker `$2` claimed that can never be sent: their event or webhook
 /// is gone ([`tengine_storage_rows::Claim::orphans`]).
@@ -283,6 +298,26 @@ impl DeliveryQueue for PgStore {
             .await
             .map_err(map_err)?;
         u64::try_from(n).map_err(RepoError::other)
+    }
+
+    async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<Purged, RepoError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let deliveries = sqlx::query(PURGE_DELIVERIES)
+            .bind(DeliveryId::first_at(before).to_string())
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        let events = sqlx::query(PURGE_EVENTS)
+            .bind(EventId::first_at(before).to_string())
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        tx.commit().await.map_err(map_err)?;
+        Ok(Purged { deliveries, events })
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {

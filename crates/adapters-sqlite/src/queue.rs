@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tengine_domain::delivery::DeliveryStatus;
+use tengine_domain::{DeliveryId, EventId};
+use tengine_ports::webhook::Purged;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
 use crate::delivery::select_in;
@@ -22,6 +24,19 @@ WHERE id IN ( \
       AND (d.lease_until IS NULL OR d.lease_until < ?2) \
     ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// Up to `?2` finished deliveries minted before id `?1` (ids are UUIDv7, so the
+/// primary key orders them by creation); their attempts go by cascade.
+const PURGE_DELIVERIES: &str = "\
+DELETE FROM deliveries WHERE id IN ( \
+    SELECT id FROM deliveries WHERE id < ?1 AND status <> 'pending' ORDER BY id LIMIT ?2)";
+
+/// Up to `?2` events minted before id `?1` that no delivery refers to any more.
+const PURGE_EVENTS: &str = "\
+DELETE FROM events WHERE id IN ( \
+    SELECT e.id FROM events e WHERE e.id < ?1 \
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) \
+    ORDER BY e.id LIMIT ?2)";
 
 /// Fails a delivery just claimed that can never be sent: its event or webhook is gone
 /// ([`tengine_storage_rows::Claim::orphans`]).
@@ -174,6 +189,26 @@ impl DeliveryQueue for SqliteStore {
             .await
             .map_err(map_err)?;
         u64::try_from(n).map_err(RepoError::other)
+    }
+
+    async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<Purged, RepoError> {
+        let mut tx = self.begin_immediate().await?;
+        let deliveries = sqlx::query(PURGE_DELIVERIES)
+            .bind(DeliveryId::first_at(before).to_string())
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        let events = sqlx::query(PURGE_EVENTS)
+            .bind(EventId::first_at(before).to_string())
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        tx.commit().await.map_err(map_err)?;
+        Ok(Purged { deliveries, events })
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tengine_app::config::{Config, ServeConfig, StoreConfig};
+use tengine_domain::event::Retention;
 
 /// Tengine: projects, API keys, usage analytics, rate limits and signed webhooks.
 #[derive(Debug, Parser)]
@@ -80,6 +81,17 @@ pub enum Command {
     /// Manage the server keys that seal stored secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Delete finished webhook deliveries and events older than the retention now (a
+    /// running server does it every hour), and print how many.
+    Purge(Purge),
+}
+
+/// Settings of `purge`.
+#[derive(Debug, Args)]
+pub struct Purge {
+    /// Days finished webhook deliveries, their attempts and their events are kept.
+    #[arg(long, env = "TENGINE_RETENTION_DAYS", default_value_t = ServeConfig::default().retention.as_days().into(), value_parser = retention_days)]
+    pub retention_days: u32,
 }
 
 /// Settings of `serve`.
@@ -136,6 +148,16 @@ pub struct Serve {
     /// Usage recording and rate limiting; `false` only for benchmarks and debugging.
     #[arg(long, env = "TENGINE_METERING", default_value_t = ServeConfig::default().metering, action = clap::ArgAction::Set)]
     pub metering: bool,
+    /// Days finished webhook deliveries, their attempts and their events are kept before
+    /// the hourly purge deletes them (pending deliveries are kept until they finish).
+    #[arg(long, env = "TENGINE_RETENTION_DAYS", default_value_t = ServeConfig::default().retention.as_days().into(), value_parser = retention_days)]
+    pub retention_days: u32,
+}
+
+/// Checks `--retention-days` at parse time, so a bad value stops startup with clap's message.
+fn retention_days(raw: &str) -> Result<u32, String> {
+    let days: u32 = raw.trim().parse().map_err(|_| format!("{raw:?} is not a whole number of days"))?;
+    Retention::days(days).map(|r| r.as_days().into())
 }
 
 impl From<&Global> for StoreConfig {
@@ -169,6 +191,8 @@ impl From<&Serve> for ServeConfig {
             cors_origins: s.cors_origins.clone(),
             metering: s.metering,
             public_url: s.public_url.clone(),
+            // Checked by the parser; the default stands in for a value it never lets through.
+            retention: Retention::days(s.retention_days).unwrap_or_default(),
         }
     }
 }
@@ -245,6 +269,16 @@ mod tests {
         let cli = Cli::try_parse_from(["tengine", "serve", "--listen", "127.0.0.1:0"]).expect("port 0 parses");
         let Some(Command::Serve(serve)) = cli.command else { panic!("serve is a subcommand") };
         assert_eq!(ServeConfig::from(&serve).listen.port(), 0);
+    }
+
+    #[test]
+    fn retention_days_are_checked_when_parsed() {
+        let cli = Cli::try_parse_from(["tengine", "serve", "--retention-days", "7"]).expect("7 days parse");
+        let Some(Command::Serve(serve)) = cli.command else { panic!("serve is a subcommand") };
+        assert_eq!(ServeConfig::from(&serve).retention.as_days(), 7);
+        for bad in ["0", "3651", "-1", "a week"] {
+            assert!(Cli::try_parse_from(["tengine", "serve", "--retention-days", bad]).is_err(), "{bad} was accepted");
+        }
     }
 
     #[test]

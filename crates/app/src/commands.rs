@@ -1,5 +1,5 @@
 //! The scriptable commands: `migrate`, `accounts create`, `keys create`, `keys revoke`,
-//! `secrets rotate`.
+//! `secrets rotate`, `purge`.
 //! Each prints one JSON object on stdout.
 
 use std::time::Duration;
@@ -14,7 +14,25 @@ use tengine_app::secret_key;
 use tengine_app::wiring::{self, Backend};
 use tengine_app::StoreConfig;
 
-use crate::cli::{AccountsCommand, KeysCommand, SecretsCommand};
+use crate::cli::{AccountsCommand, KeysCommand, Purge, SecretsCommand};
+
+/// `tengine purge`: one retention purge, run to the end.
+pub async fn purge(store: &StoreConfig, purge: &Purge) -> anyhow::Result<()> {
+    let retention = tengine_domain::event::Retention::days(purge.retention_days).map_err(anyhow::Error::msg)?;
+    let keyring = secret_key::load(store)?;
+    let backend = Backend::open(store, Duration::from_secs(10)).await?;
+    let tengine = wiring::tengine(&backend, keyring)?.with_retention(retention);
+    let done = tengine.purge_delivered().await.map_err(failed)?;
+    println!(
+        "{}",
+        json!({
+            "before": time::format(done.before),
+            "deliveries": done.deliveries,
+            "events": done.events,
+        })
+    );
+    Ok(())
+}
 
 /// Applies migrations (opening the store does) and reports success.
 pub async fn migrate(store: &StoreConfig) -> anyhow::Result<()> {

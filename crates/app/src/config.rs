@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tengine_domain::event::Retention;
+
 /// Everything `tengine serve` needs.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Config {
@@ -88,6 +90,8 @@ pub struct ServeConfig {
     pub metering: bool,
     /// The public origin (`https://host[:port]`); `None`: each request's own.
     pub public_url: Option<String>,
+    /// How long finished deliveries and their events are kept.
+    pub retention: Retention,
 }
 
 impl Default for ServeConfig {
@@ -108,6 +112,7 @@ impl Default for ServeConfig {
             public_url: None,
             cors_origins: Vec::new(),
             metering: true,
+            retention: Retention::DEFAULT,
         }
     }
 }

@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
         Command::Accounts(cmd) => commands::accounts(&store, cmd).await,
         Command::Keys(cmd) => commands::keys(&store, cmd).await,
         Command::Secrets(cmd) => commands::secrets(&store, cmd).await,
+        Command::Purge(purge) => commands::purge(&store, &purge).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -129,15 +129,8 @@ impl Application {
                 return Ok(());
             }
         };
-        let Wired { tengine, limiter, usage, usage_full, state } = wiring::wire(
-            &backend,
-            keyring.clone(),
-            tools,
-            serve.metering,
-            serve.tools_allow_private,
-            public_url.clone(),
-            wiring::metrics(),
-        );
+        let Wired { tengine, limiter, usage, usage_full, state } =
+            wiring::wire(&backend, keyring.clone(), tools, serve, public_url.clone(), wiring::metrics());
         bootstrap(&tengine, preset, addr).await?;
         seal_plaintext_secrets(&tengine).await;
 

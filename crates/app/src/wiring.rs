@@ -260,15 +260,15 @@ pub fn wire(
     backend: &Backend,
     keyring: Arc<Keyring>,
     tool_caller: Arc<dyn ToolCaller>,
-    metering: bool,
-    tools_allow_private: bool,
+    serve: &ServeConfig,
     public_url: Option<String>,
     metrics: MetricsRender,
 ) -> Wired {
     let limiter = backend.limiter();
     let tengine = tengine_with(backend, limiter.clone(), keyring, tool_caller)
-        .with_tools_allow_private(tools_allow_private)
-        .with_public_url(public_url);
+        .with_tools_allow_private(serve.tools_allow_private)
+        .with_public_url(public_url)
+        .with_retention(serve.retention);
     let usage_full = Arc::new(Notify::new());
     let waker = usage_full.clone();
     let usage = Arc::new(UsageBuffer::new(USAGE_CAPACITY, move || waker.notify_one()));
@@ -276,7 +276,7 @@ pub fn wire(
         tengine: tengine.clone(),
         ready: backend.readiness(),
         usage: usage.clone(),
-        metering,
+        metering: serve.metering,
         metrics,
     });
     Wired { tengine, limiter, usage, usage_full, state }

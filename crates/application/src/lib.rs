@@ -101,6 +101,8 @@ pub struct Tengine {
     tools_allow_private: bool,
     /// The server's public origin, when configured.
     public_url: Option<Arc<str>>,
+    /// How long finished deliveries and their events are kept.
+    retention: tengine_domain::event::Retention,
 }
 
 impl Tengine {
@@ -122,7 +124,19 @@ impl Tengine {
             tool_changes: tokio::sync::broadcast::channel(TOOL_CHANGES_BUFFER).0,
             tools_allow_private: false,
             public_url: None,
+            retention: tengine_domain::event::Retention::DEFAULT,
         }
+    }
+
+    /// Sets how long finished deliveries and their events are kept.
+    pub fn with_retention(mut self, retention: tengine_domain::event::Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// How long finished deliveries and their events are kept.
+    pub fn retention(&self) -> tengine_domain::event::Retention {
+        self.retention
     }
 
     /// The in-memory caches' sizes for `/metrics`: `(name, entries, capacity)`. Each is

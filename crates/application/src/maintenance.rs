@@ -8,6 +8,25 @@ use crate::{AppError, Tengine, UsageBuffer};
 /// Rate-limit windows older than this are no longer part of any sliding hour.
 const RATE_WINDOWS_KEPT: Duration = Duration::hours(3);
 
+/// Rows of each kind one retention batch deletes at most: its transaction lasts
+/// milliseconds, so writers (SQLite's one writer above all) wait at most that long.
+pub const PURGE_BATCH: u32 = 1_000;
+
+/// The pause between two retention batches, which lets waiting writers in.
+const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// What a retention purge deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Finished deliveries created before this moment, and events no delivery refers to,
+    /// were deleted.
+    pub before: DateTime<Utc>,
+    /// Deliveries deleted (with their attempts).
+    pub deliveries: u64,
+    /// Events deleted.
+    pub events: u64,
+}
+
 impl Tengine {
     /// Now, by the Clock port (adapters read time only through here).
     pub fn now(&self) -> DateTime<Utc> {
@@ -52,8 +71,8 @@ impl Tengine {
     }
 
     /// Deletes rate-limit windows no sliding hour reaches, idempotency records past
-    /// their 24 hours, logged tool calls past their 30 days and sessions a day after
-    /// they ended.
+    /// their 24 hours, logged tool calls past their 30 days, sessions a day after
+    /// they ended, and finished deliveries and events past the retention.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached (the next run tries again).
@@ -64,7 +83,31 @@ impl Tengine {
         self.deps.store.purge_sessions(crate::sessions::purge_before(self.now())).await?;
         self.deps.store.purge_assertion_jtis(self.now()).await?;
         self.deps.store.purge_oauth(self.now() - Duration::days(1)).await?;
+        let done = self.purge_delivered().await?;
+        if done.deliveries + done.events > 0 {
+            tracing::info!(deliveries = done.deliveries, events = done.events, "purged past the retention");
+        }
         Ok(())
+    }
+
+    /// Deletes finished deliveries (with their attempts) created before the retention's
+    /// horizon, and the events no delivery refers to any more, in batches of
+    /// [`PURGE_BATCH`] until none is left. Pending deliveries and their events are kept.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached; batches already done stay done.
+    pub async fn purge_delivered(&self) -> Result<PurgeReport, AppError> {
+        let before = self.retention.horizon(self.now());
+        let mut report = PurgeReport { before, deliveries: 0, events: 0 };
+        loop {
+            let batch = self.deps.store.purge_delivered(before, PURGE_BATCH).await?;
+            report.deliveries += batch.deliveries;
+            report.events += batch.events;
+            if batch.deliveries < u64::from(PURGE_BATCH) && batch.events < u64::from(PURGE_BATCH) {
+                return Ok(report);
+            }
+            tokio::time::sleep(PURGE_PAUSE).await;
+        }
     }
 
     /// Deliveries waiting to be sent, for the queue-depth gauge.
@@ -126,7 +169,39 @@ mod tests {
             s.expect_purge_sessions().withf(|before| *before == now() - chrono::Duration::days(1)).returning(|_| Ok(0));
             s.expect_purge_assertion_jtis().withf(|before| *before == now()).returning(|_| Ok(0));
             s.expect_purge_oauth().withf(|before| *before == now() - chrono::Duration::days(1)).returning(|_| Ok(0));
+            s.expect_purge_delivered()
+                .withf(|before, limit| *before == now() - chrono::Duration::days(30) && *limit == PURGE_BATCH)
+                .times(1)
+                .returning(|_, _| Ok(tengine_ports::webhook::Purged { deliveries: 2, events: 1 }));
         });
         app.purge_expired().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_retention_purge_goes_on_while_a_batch_comes_back_full() {
+        let full = u64::from(PURGE_BATCH);
+        let batches = std::sync::Mutex::new(vec![
+            tengine_ports::webhook::Purged { deliveries: 0, events: 7 },
+            tengine_ports::webhook::Purged { deliveries: 5, events: full },
+            tengine_ports::webhook::Purged { deliveries: full, events: 0 },
+        ]);
+        let app = harness(move |s| {
+            s.expect_purge_delivered()
+                .withf(|before, _| *before == now() - chrono::Duration::days(7))
+                .times(3)
+                .returning(move |_, _| Ok(batches.lock().unwrap().pop().unwrap()));
+        })
+        .with_retention(tengine_domain::event::Retention::days(7).unwrap());
+        let done = app.purge_delivered().await.unwrap();
+        assert_eq!((done.deliveries, done.events), (full + 5, full + 7));
+        assert_eq!(done.before, now() - chrono::Duration::days(7));
+    }
+
+    #[tokio::test]
+    async fn a_failed_retention_batch_is_reported() {
+        let app = harness(|s| {
+            s.expect_purge_delivered().times(1).returning(|_, _| Err(outage()));
+        });
+        assert!(matches!(app.purge_delivered().await, Err(AppError::Unavailable(_))));
     }
 }

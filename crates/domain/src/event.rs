@@ -173,9 +173,61 @@ impl serde::Serialize for EventData {
     }
 }
 
+/// How long finished deliveries, their attempts and the events behind them are kept
+/// (`TENGINE_RETENTION_DAYS`): whole days, from one to ten years' worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    days: u16,
+}
+
+impl Retention {
+    /// Thirty days, as the reference keeps its event log.
+    pub const DEFAULT: Retention = Retention { days: 30 };
+    /// The longest retention accepted (ten years).
+    pub const MAX_DAYS: u16 = 3_650;
+
+    /// `days` as a retention.
+    ///
+    /// # Errors
+    /// A message naming the accepted range when `days` is outside it.
+    pub fn days(days: u32) -> Result<Self, String> {
+        match u16::try_from(days) {
+            Ok(d @ 1..=Self::MAX_DAYS) => Ok(Self { days: d }),
+            _ => Err(format!("retention must be 1..={} days, not {days}", Self::MAX_DAYS)),
+        }
+    }
+
+    /// The number of days.
+    pub fn as_days(&self) -> u16 {
+        self.days
+    }
+
+    /// The oldest moment still kept at `now`: what is older may be purged.
+    pub fn horizon(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::days(i64::from(self.days))
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_is_whole_days_within_ten_years() {
+        assert_eq!(Retention::default().as_days(), 30);
+        assert!(Retention::days(0).is_err());
+        assert!(Retention::days(3_651).is_err());
+        assert!(Retention::days(u32::MAX).is_err());
+        let week = Retention::days(7).expect("in range");
+        let now = DateTime::from_timestamp(1_800_000_000, 0).expect("in range");
+        assert_eq!(now - week.horizon(now), chrono::Duration::days(7));
+    }
 
     #[test]
     fn names_round_trip() {

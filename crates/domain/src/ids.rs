@@ -40,6 +40,14 @@ macro_rules! define_id {
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
+
+            /// The smallest id minted at or after `at`: a UUIDv7 sorts by its
+            /// millisecond timestamp first, so ids below it were minted earlier (range
+            /// reads and purges by creation time use the primary key).
+            pub fn first_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+                let ms = u128::try_from(at.timestamp_millis()).unwrap_or(0).min((1 << 48) - 1);
+                Self(Uuid::from_u128(ms << 80))
+            }
         }
 
         impl fmt::Display for $name {
@@ -125,6 +133,20 @@ define_id!(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// An id minted in millisecond `ms` (version 7, any random bits) sorts, as a
+        /// value and as text, at or after `first_at(ms)` and before `first_at(ms + 1)`.
+        #[test]
+        fn first_at_bounds_the_ids_minted_in_its_millisecond(ms in 0_i64..(1 << 47), random in any::<u128>()) {
+            let at = |ms| chrono::DateTime::from_timestamp_millis(ms).expect("in range");
+            let minted = (u128::try_from(ms).expect("non-negative") << 80) | (0x7 << 76) | (random & ((1 << 76) - 1));
+            let id = EventId::from_uuid(Uuid::from_u128(minted));
+            let (lo, hi) = (EventId::first_at(at(ms)), EventId::first_at(at(ms + 1)));
+            prop_assert!(lo <= id && id < hi);
+            prop_assert!(lo.to_string() <= id.to_string() && id.to_string() < hi.to_string());
+        }
+    }
 
     #[test]
     fn display_has_prefix_and_fixed_width() {

@@ -170,6 +170,7 @@ mod mock_store {
             async fn release(&self, worker: &str) -> Result<(), RepoError>;
             async fn pending_deliveries(&self) -> Result<u64, RepoError>;
             async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
+            async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<crate::webhook::Purged, RepoError>;
         }
 
         #[async_trait::async_trait]

@@ -195,6 +195,24 @@ pub trait DeliveryQueue: Send + Sync {
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
+
+    /// One batch of the retention purge, in one short transaction: deletes up to `limit`
+    /// finished deliveries created before `before` (their attempts with them), then up
+    /// to `limit` events created before `before` that no delivery refers to any more.
+    /// Pending deliveries and their events are kept, however old.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<Purged, RepoError>;
+}
+
+/// What one batch of the retention purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Finished deliveries (with their attempts).
+    pub deliveries: u64,
+    /// Events no delivery referred to.
+    pub events: u64,
 }
 
 /// Wakes delivery workers when deliveries are committed (on every instance).

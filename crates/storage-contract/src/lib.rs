@@ -95,6 +95,7 @@ macro_rules! contract_tests {
             completing_records_attempts_statuses_and_webhook_health,
             disabling_a_webhook_fails_its_pending_deliveries,
             failed_deliveries_are_taken_for_recovery_once,
+            the_retention_purge_keeps_pending_and_newer_deliveries,
             next_due_is_the_earliest_pending_time_or_lease_end,
             a_new_idempotency_key_is_claimed_then_seen_in_progress,
             a_completed_idempotency_key_replays_its_exact_response,

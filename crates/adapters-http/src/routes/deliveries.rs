@@ -36,7 +36,10 @@ type DeliveryList = crate::dto::ListSchema<DeliveryBody>;
     summary = "List deliveries",
     params(WebhookPath, KeysetQuery),
     responses(
-        (status = 200, description = "A page of deliveries.", body = DeliveryList, headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
+        (status = 200, description = "A page of deliveries.", body = DeliveryList, headers(
+            ("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."),
+            ("X-Tengine-Retained-Since" = String, description = "RFC 3339: everything since this moment is kept (`TENGINE_RETENTION_DAYS`, 30 by default); finished deliveries and their events before it may have been purged."),
+        )),
         ResourceErrors,
         QueryErrors,
     )
@@ -50,7 +53,9 @@ async fn deliveries(
 ) -> Result<Response, ApiError> {
     let page = Query::parse(q.as_deref(), &CURSOR_PARAMS)?.cursor_page()?;
     let list = s.tengine.list_deliveries(&who, pid, wid, page).await?;
-    Ok(keyset_response(list, |d| d.id.to_string(), DeliveryBody::from, uri.path(), ""))
+    let mut response = keyset_response(list, |d| d.id.to_string(), DeliveryBody::from, uri.path(), "");
+    super::retained_since(&mut response, &s.tengine);
+    Ok(response)
 }
 
 /// Queues a new delivery of the same event to this webhook. Needs `webhook`.

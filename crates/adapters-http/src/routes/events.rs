@@ -23,7 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// A page of events.
 type EventList = crate::dto::ListSchema<EventBody>;
 
-/// Lists the project's events (kept at least 30 days), newest first. Needs `read`.
+/// Lists the project's events, newest first: those of the last `TENGINE_RETENTION_DAYS`
+/// (30 by default) and any older ones a delivery still waits on. Needs `read`.
 #[utoipa::path(
     get,
     path = "/api/v1/projects/{project_id}/events",
@@ -32,7 +33,10 @@ type EventList = crate::dto::ListSchema<EventBody>;
     summary = "List events",
     params(ProjectPath, EventQuery),
     responses(
-        (status = 200, description = "A page of events.", body = EventList, headers(("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."))),
+        (status = 200, description = "A page of events.", body = EventList, headers(
+            ("Link" = String, description = "RFC 8288 links to the first, prev, next and last pages."),
+            ("X-Tengine-Retained-Since" = String, description = "RFC 3339: everything since this moment is kept (`TENGINE_RETENTION_DAYS`, 30 by default); finished deliveries and their events before it may have been purged."),
+        )),
         ProjectErrors,
         QueryErrors,
     )
@@ -56,5 +60,7 @@ async fn events(
     };
     let filter = kind.map(|k| format!("&type={}", k.as_str())).unwrap_or_default();
     let list = s.tengine.list_events(&who, pid, kind, page).await?;
-    Ok(keyset_response(list, |e| e.id.to_string(), EventBody::from, uri.path(), &filter))
+    let mut response = keyset_response(list, |e| e.id.to_string(), EventBody::from, uri.path(), &filter);
+    super::retained_since(&mut response, &s.tengine);
+    Ok(response)
 }

@@ -42,6 +42,15 @@ pub fn all(metrics: &crate::metrics_access::MetricsAccess) -> OpenApiRouter<AppS
         .merge(health::router(metrics))
 }
 
+/// Names the moment since which the event log and delivery history are complete: what
+/// finished before it may have been purged (`X-Tengine-Retained-Since`).
+fn retained_since(response: &mut Response, tengine: &tengine_application::Tengine) {
+    let since = tengine.retention().horizon(tengine.now());
+    if let Ok(value) = HeaderValue::from_str(&tengine_domain::time::format(since)) {
+        response.headers_mut().insert("x-tengine-retained-since", value);
+    }
+}
+
 /// The response of a list that pages by number or by cursor: a numbered page as
 /// [`list_response`]; a cursor page with `Link`s (first, prev, next) whose cursors are the
 /// ids (`id`) of its first and last items. `filter` is the rest of the query the links

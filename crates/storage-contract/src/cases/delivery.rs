@@ -278,3 +278,61 @@ pub async fn next_due_is_the_earliest_pending_time_or_lease_end<S: Store>(store:
     store.release("a").await.expect("release");
     assert_eq!(store.next_due().await.expect("next due"), Some(at(20)));
 }
+
+/// The retention purge deletes finished deliveries minted before the horizon (their
+/// attempts with them), then events no delivery refers to, at most `limit` of each per
+/// call; pending deliveries, their events and anything newer stay; totals follow.
+pub async fn the_retention_purge_keeps_pending_and_newer_deliveries<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let quiet = project(store, acct.id, at(1)).await;
+    let w = webhook(store, acct.id, p.id, &["*"]).await;
+    for _ in 0..3 {
+        append(store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await;
+    }
+    let unsent = new_event(acct.id, Some(quiet.id), EventType::ProjectUpdated);
+    append(store, &unsent).await;
+    let jobs = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    let [d1, d2, d3] = jobs.as_slice() else { panic!("three jobs: {jobs:?}") };
+    store
+        .complete(&[
+            result(d1, at(11), 200, DeliveryStatus::Succeeded, None, WebhookEffect::Healthy),
+            result(d2, at(11), 500, DeliveryStatus::Failed, None, WebhookEffect::Failing(at(11))),
+            result(d3, at(11), 500, DeliveryStatus::Pending, Some(at(99)), WebhookEffect::Failing(at(11))),
+        ])
+        .await
+        .expect("complete");
+    // Ids carry their millisecond: what is minted after the horizon is newer than it.
+    let horizon = Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let newer = new_event(acct.id, Some(p.id), EventType::ProjectUpdated);
+    append(store, &newer).await;
+    let fresh = store.claim_due("a", at(12), LEASE, 10).await.expect("claim");
+    let [d5] = fresh.as_slice() else { panic!("one job: {fresh:?}") };
+    store
+        .complete(&[result(d5, at(13), 200, DeliveryStatus::Succeeded, None, WebhookEffect::Healthy)])
+        .await
+        .expect("complete");
+
+    let first = store.purge_delivered(horizon, 1).await.expect("purge");
+    assert_eq!((first.deliveries, first.events), (1, 1), "one of each, the oldest first");
+    let rest = store.purge_delivered(horizon, 10).await.expect("purge");
+    assert_eq!((rest.deliveries, rest.events), (1, 2), "the failed delivery, its event and the unsent event");
+    let none = store.purge_delivered(horizon, 10).await.expect("purge");
+    assert_eq!((none.deliveries, none.events), (0, 0));
+
+    for gone in [d1, d2] {
+        assert_eq!(store.get_delivery(w.id, gone.delivery_id).await.expect("get"), None);
+    }
+    let kept: BTreeSet<_> = deliveries_of(store, &w).await.into_iter().map(|d| (d.id, d.status.as_str())).collect();
+    assert_eq!(kept, BTreeSet::from([(d3.delivery_id, "pending"), (d5.delivery_id, "succeeded")]));
+    let deliveries = store.list_deliveries(acct.id, p.id, w.id, PageRequest::default()).await.expect("list");
+    assert_eq!(deliveries.total, 2);
+    let events = store.list_events(acct.id, p.id, None, PageRequest::default()).await.expect("list");
+    let ids: BTreeSet<_> = events.items.iter().map(|e| e.id).collect();
+    assert_eq!(ids, BTreeSet::from([d3.event.id, newer.id]), "the pending delivery's event and the newer one");
+    assert_eq!(events.total, 2);
+    let unsent_page = store.list_events(acct.id, quiet.id, None, PageRequest::default()).await.expect("list");
+    assert_eq!((unsent_page.items.len(), unsent_page.total), (0, 0));
+    assert_ne!(unsent.id, newer.id);
+}
