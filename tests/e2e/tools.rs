@@ -30,7 +30,7 @@ fn tools_path(project: &str) -> String {
 }
 
 /// A valid definition named `name`, authenticated with [`SECRET`].
-fn definition(name: &str) -> Value {
+pub(crate) fn definition(name: &str) -> Value {
     json!({
         "name": name,
         "description": "Looks up a CRM contact by id.",

@@ -442,7 +442,7 @@ fn assert_no_rate_headers(res: &Resp) {
 }
 
 /// `tengine accounts create --plan PLAN ARGS...`; returns `(account id, key)`.
-async fn account(app: &TestApp, plan: &str, extra: &[&str]) -> (String, String) {
+pub(crate) async fn account(app: &TestApp, plan: &str, extra: &[&str]) -> (String, String) {
     let mut args = vec!["accounts", "create", "--name", "Customer", "--plan", plan];
     args.extend_from_slice(extra);
     let made = app.cli_json(&args).await;

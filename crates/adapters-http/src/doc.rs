@@ -13,3 +13,7 @@ pub const OPERATIONS_TAG: &str = "Operations";
 /// The rendered OpenAPI document, set once when the router is built (`GET /openapi.json`
 /// serves it).
 pub(crate) static DOCUMENT: OnceLock<String> = OnceLock::new();
+
+/// The event-type catalogue as JSON, set with [`DOCUMENT`] (`GET /api/v1/event-types`
+/// serves it).
+pub(crate) static EVENT_TYPES: OnceLock<String> = OnceLock::new();

@@ -107,6 +107,7 @@ fn routes(
 pub fn router_with(state: AppState, config: &HttpConfig) -> Edge {
     // `GET /openapi.json` serves the document of these very routes.
     let _ = openapi::json();
+    let _ = openapi::event_types_json();
     let cors = (!config.cors_origins.is_empty()).then(|| {
         let origins: Vec<HeaderValue> =
             config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();

@@ -33,6 +33,9 @@ use crate::doc::{responses, OPERATIONS_TAG};
             schemas::ToolHttpMethod,
             schemas::ToolAuthStrategy,
             schemas::ToolMemberIdentity,
+            crate::dto::event_types::IntegrationEventData,
+            crate::dto::event_types::UsageAlertData,
+            crate::dto::event_types::WebhookTestData,
         ),
         responses(
             responses::MalformedJson,
@@ -63,6 +66,7 @@ use crate::doc::{responses, OPERATIONS_TAG};
         (name = "Me", description = "Who the caller is, and console sign-in sessions."),
         (name = "Portal sessions", description = "Embeddable portals: one project's keys, webhooks and usage in another site's iframe."),
         (name = "Operations", description = "Health, readiness, metrics and this document; no authentication."),
+        (name = "Webhook events", description = "What the server sends to webhooks: one request per event type (the `webhooks` section)."),
     )
 )]
 struct ApiDoc;
@@ -235,6 +239,71 @@ fn add_headers(response: &mut Response, authenticated: bool) {
     }
 }
 
+/// OpenAPI 3.1's top-level `webhooks`: for each event type, the request a webhook
+/// receives. utoipa has no field for the section, so it goes in as a top-level extension
+/// (serialized in place, like any other top-level key).
+struct WebhookPayloads;
+
+/// The headers of every delivery: `(name, description)`.
+const DELIVERY_HEADERS: [(&str, &str); 7] = [
+    ("webhook-id", "The event id (Standard Webhooks); the same on every retry."),
+    ("webhook-timestamp", "Unix seconds when this attempt was signed (Standard Webhooks)."),
+    (
+        "webhook-signature",
+        "`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}`; two, space-separated, for 24 h after a secret rotation.",
+    ),
+    ("X-Tengine-Signature", "`sha256=<hex HMAC-SHA256(secret, body)>`; a second value after a comma for 24 h after a secret rotation."),
+    ("X-Tengine-Event-Id", "The event id."),
+    ("X-Tengine-Event-Type", "The event type."),
+    ("X-Tengine-Timestamp", "Unix seconds when this attempt was signed."),
+];
+
+impl Modify for WebhookPayloads {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use crate::dto::event_types::{data_schema_name, reference};
+        let parameters: Vec<_> = DELIVERY_HEADERS
+            .iter()
+            .map(|(name, description)| {
+                serde_json::json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}})
+            })
+            .collect();
+        let mut hooks = serde_json::Map::new();
+        for kind in tengine_domain::EventType::ALL {
+            let operation_id: String = kind
+                .as_str()
+                .split(['.', '_'])
+                .enumerate()
+                .map(|(i, word)| if i == 0 { word.to_owned() } else { word[..1].to_uppercase() + &word[1..] })
+                .chain(["Event".to_owned()])
+                .collect();
+            let post = serde_json::json!({
+                "operationId": operation_id,
+                "tags": ["Webhook events"],
+                "summary": kind.as_str(),
+                "description": kind.description(),
+                "parameters": parameters,
+                "requestBody": {
+                    "required": true,
+                    "content": {"application/json": {"schema": {
+                        "allOf": [{"$ref": reference("Event")}],
+                        "properties": {
+                            "type": {"const": kind.as_str()},
+                            "data": {"$ref": reference(data_schema_name(kind))},
+                        },
+                    }}},
+                },
+                "responses": {
+                    "2XX": {"description": "Received: the delivery succeeded."},
+                    "default": {"description": "Anything else, or no answer within 15 s: retried on the documented schedule (`410` disables the webhook)."},
+                },
+                "security": [],
+            });
+            hooks.insert(kind.as_str().to_owned(), serde_json::json!({ "post": post }));
+        }
+        doc.extensions.get_or_insert_with(Default::default).insert("webhooks".to_owned(), hooks.into());
+    }
+}
+
 fn is_operational(op: &Operation) -> bool {
     op.tags.as_ref().is_some_and(|tags| tags.iter().any(|t| t == OPERATIONS_TAG))
 }
@@ -262,8 +331,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::routes::all(&crate::metrics_access::MetricsAccess::Open))
         .split_for_parts();
-    let shared: [&dyn Modify; 6] =
-        [&Security, &CommonHeaders, &UniqueItems, &TextPatterns, &OptionalBodies, &Idempotency];
+    let shared: [&dyn Modify; 7] =
+        [&Security, &CommonHeaders, &UniqueItems, &TextPatterns, &OptionalBodies, &Idempotency, &WebhookPayloads];
     for modifier in shared {
         modifier.modify(&mut doc);
     }
@@ -278,5 +347,14 @@ pub fn json() -> &'static str {
         let mut s = serde_json::to_string_pretty(&openapi()).unwrap_or_default();
         s.push('\n');
         s
+    })
+}
+
+/// The event-type catalogue as JSON, built once from the document.
+pub fn event_types_json() -> &'static str {
+    crate::doc::EVENT_TYPES.get_or_init(|| {
+        // Serializing a document of strings and maps cannot fail.
+        let doc = serde_json::to_value(openapi()).unwrap_or_default();
+        serde_json::to_string(&crate::dto::event_types::catalogue(&doc)).unwrap_or_default()
     })
 }

@@ -18,7 +18,7 @@ pub fn project_data(p: &Project) -> Value {
     })
 }
 
-/// A key's metadata as event payloads show it (never the secret).
+/// A key's metadata as event payloads show it: the API's key object without the secret.
 pub fn api_key_data(k: &ApiKey) -> Value {
     json!({
         "id": k.id.to_string(),
@@ -28,6 +28,7 @@ pub fn api_key_data(k: &ApiKey) -> Value {
         "prefix": k.prefix,
         "expires_at": k.expires_at.map(time::format),
         "created_at": time::format(k.created_at),
+        "last_used_at": k.last_used_at.map(time::format),
         "revoked_at": k.revoked_at.map(time::format),
     })
 }

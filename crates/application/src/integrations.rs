@@ -45,6 +45,7 @@ pub fn connection_data(c: &Connection) -> Value {
         "scope": scope_of(c.permissions),
         "resource": c.resource,
         "created_at": time::format(c.created_at),
+        "last_used_at": c.last_used_at.map(time::format),
         "revoked_at": c.revoked_at.map(time::format),
     })
 }

@@ -84,6 +84,42 @@ impl EventType {
         }
     }
 
+    /// What the event means, for the event-type catalogue.
+    pub fn description(&self) -> &'static str {
+        match self {
+            EventType::ProjectCreated => "A project was created. `data` is the project.",
+            EventType::ProjectUpdated => "A project's name or description changed. `data` is the project as it now is.",
+            EventType::ProjectDeleted => "A project was deleted, with its keys, webhooks and tools. `data` is the project as it was.",
+            EventType::ApiKeyCreated => "An API key was created. `data` is the key's metadata (never the secret).",
+            EventType::ApiKeyUpdated => {
+                "An API key was renamed, had its permissions or expiry changed, or was rotated. `data` is the key's metadata."
+            }
+            EventType::ApiKeyRevoked => "An API key was revoked and no longer authenticates. `data` is the key's metadata.",
+            EventType::IntegrationConnected => {
+                "A user approved an OAuth integration for the project. `data` holds the integration and the new connection."
+            }
+            EventType::IntegrationDisconnected => {
+                "A connection ended (revoked, narrowed to nothing, its integration deleted, or a reused code or refresh \
+                 token). `data` holds the integration, the connection and `reason`."
+            }
+            EventType::IntegrationUpdated => {
+                "An integration changed: its settings (`data.integration`), a connection's permissions narrowed \
+                 (`data.connection`), or its client secret rotated (`data.change`)."
+            }
+            EventType::UsageThresholdReached => {
+                "The account used 80 % of its hourly request allowance. Sent to every subscribed webhook of the account."
+            }
+            EventType::UsageLimitExceeded => {
+                "The account's requests were refused for the first time in an hour window. Sent to every subscribed \
+                 webhook of the account."
+            }
+            EventType::WebhookTest => "A test event sent by `POST .../webhooks/{id}/test`, whatever the subscription.",
+            EventType::ToolCreated => "A custom tool was registered. `data` is the tool (never its auth secret).",
+            EventType::ToolUpdated => "A custom tool changed. `data` is the tool as it now is.",
+            EventType::ToolDeleted => "A custom tool was deleted. `data` is the tool as it was.",
+        }
+    }
+
     /// Whether the event is about the account rather than one project, so it reaches
     /// every subscribed webhook of the account.
     pub fn is_account_wide(&self) -> bool {

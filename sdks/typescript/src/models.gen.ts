@@ -301,6 +301,24 @@ export interface Event {
   apiVersion: string;
 }
 
+/** One entry of the catalogue. */
+export interface EventTypeInfo {
+  /** The type, as in `type` of an event and in a webhook's `events`. */
+  type: EventType;
+  /** What it means and what `data` holds. */
+  description: string;
+  /** `project`: sent to the subscribed webhooks of the event's project; `account`: to every subscribed webhook of the account (`project.created` and the usage alerts). */
+  scope: string;
+  /** The JSON Schema (2020-12, self-contained) of the event's `data`. */
+  schema: Record<string, unknown>;
+}
+
+/** `GET /api/v1/event-types`. */
+export interface EventTypeCatalogue {
+  /** Every event type. */
+  data: EventTypeInfo[];
+}
+
 /** A webhook whose deliveries are failing now. */
 export interface FailingWebhook {
   /** The webhook. */
@@ -387,6 +405,18 @@ export interface IntegrationConnection {
   lastUsedAt: string | null;
   /** When it was disconnected, or null while live. */
   revokedAt: string | null;
+}
+
+/** `data` of the `integration.*` events. */
+export interface IntegrationEventData {
+  /** The integration (never its client secret). */
+  integration: Integration;
+  /** The connection concerned: the new one (`integration.connected`), the ended one (`integration.disconnected`), or one whose permissions narrowed. */
+  connection?: IntegrationConnection;
+  /** Why a connection ended (`integration.disconnected`): `disconnected`, `permissions_removed`, `integration_deleted`, `token_revoked`, `code_reused` or `refresh_token_reused`. */
+  reason?: string;
+  /** What changed besides the settings: `secret_rotated`. */
+  change?: string;
 }
 
 /** Who is calling: the key behind the request and what it may do. */
@@ -813,6 +843,22 @@ export interface UpdateWebhookRequest {
   description?: string | null;
 }
 
+/** `data` of `usage.threshold_reached` and `usage.limit_exceeded`: the account's hour window at the moment it was crossed. */
+export interface UsageAlertData {
+  /** The account. */
+  accountId: string;
+  /** Requests allowed per hour. */
+  limit: number;
+  /** Requests counted in the window. */
+  used: number;
+  /** Requests left in the window. */
+  remaining: number;
+  /** When the window began. */
+  windowStart: string;
+  /** When a request will next be admitted if nothing else is. */
+  resetAt: string;
+}
+
 /** Usage in one bucket (with `timestamp`) or over the whole range (`totals`, without). */
 export interface UsageCounts {
   /** The bucket's start (RFC 3339, UTC); present in `data`, absent in `totals`. */
@@ -893,4 +939,12 @@ export interface WebhookTest {
   deliveryId: string;
   /** Always `pending`: the delivery is sent in the background. */
   status: DeliveryStatus;
+}
+
+/** `data` of `webhook.test`. */
+export interface WebhookTestData {
+  /** The webhook tested. */
+  webhookId: string;
+  /** A fixed message. */
+  message: string;
 }

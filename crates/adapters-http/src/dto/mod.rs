@@ -2,6 +2,7 @@
 
 mod analytics;
 mod deliveries;
+pub mod event_types;
 mod events;
 mod health;
 mod integrations;

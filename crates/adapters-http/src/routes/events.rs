@@ -1,7 +1,8 @@
-//! `GET /projects/{id}/events`: the project's event log.
+//! `GET /projects/{id}/events`: the project's event log; `GET /event-types`: what each
+//! type means and the schema of its `data`.
 
 use axum::extract::{OriginalUri, RawQuery, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tengine_domain::ProjectId;
 use tengine_domain::{EventType, FieldError};
 use utoipa_axum::router::OpenApiRouter;
@@ -9,7 +10,8 @@ use utoipa_axum::routes;
 
 use super::keyset_response;
 use crate::doc::params::{EventQuery, ProjectPath};
-use crate::doc::responses::{ProjectErrors, QueryErrors};
+use crate::doc::responses::{AuthErrors, ProjectErrors, QueryErrors};
+use crate::dto::event_types::CatalogueBody;
 use crate::dto::EventBody;
 use crate::error::ApiError;
 use crate::extract::{Auth, Ids, Query};
@@ -17,7 +19,29 @@ use crate::state::AppState;
 
 /// The event-log route.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(events))
+    OpenApiRouter::new().routes(routes!(events)).routes(routes!(event_types))
+}
+
+/// Lists every event type with what it means, where it is sent and the JSON Schema of
+/// its `data` (the OpenAPI document's `webhooks` section describes each delivery too).
+/// Any valid key may read it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/event-types",
+    operation_id = "getEventTypes",
+    tag = "Events",
+    summary = "List event types",
+    responses(
+        (status = 200, description = "Every event type.", body = CatalogueBody),
+        AuthErrors,
+        QueryErrors,
+    )
+)]
+async fn event_types(Auth(_who): Auth, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    Query::parse(q.as_deref(), &[])?;
+    // Rendered when the router was built.
+    let body = crate::doc::EVENT_TYPES.get().map_or("{\"data\": []}", String::as_str);
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// A page of events.

@@ -285,6 +285,30 @@ pub struct Event {
     pub api_version: String,
 }
 
+/// One entry of the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventTypeInfo {
+    /// The type, as in `type` of an event and in a webhook's `events`.
+    ///
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What it means and what `data` holds.
+    pub description: String,
+    /// `project`: sent to the subscribed webhooks of the event's project; `account`: to
+    /// every subscribed webhook of the account (`project.created` and the usage alerts).
+    pub scope: String,
+    /// The JSON Schema (2020-12, self-contained) of the event's `data`.
+    pub schema: Value,
+}
+
+/// `GET /api/v1/event-types`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventTypeCatalogue {
+    /// Every event type.
+    pub data: Vec<EventTypeInfo>,
+}
+
 /// A webhook whose deliveries are failing now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailingWebhook {
@@ -385,6 +409,25 @@ pub struct IntegrationConnection {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was disconnected, or null while live.
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// `data` of the `integration.*` events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationEventData {
+    /// The integration (never its client secret).
+    pub integration: Integration,
+    /// The connection concerned: the new one (`integration.connected`), the ended one
+    /// (`integration.disconnected`), or one whose permissions narrowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<IntegrationConnection>,
+    /// Why a connection ended (`integration.disconnected`): `disconnected`,
+    /// `permissions_removed`, `integration_deleted`, `token_revoked`, `code_reused` or
+    /// `refresh_token_reused`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What changed besides the settings: `secret_rotated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
 }
 
 /// Who is calling: the key behind the request and what it may do.
@@ -922,6 +965,24 @@ pub struct UpdateWebhookRequest {
     pub description: Option<Option<String>>,
 }
 
+/// `data` of `usage.threshold_reached` and `usage.limit_exceeded`: the account's hour
+/// window at the moment it was crossed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageAlertData {
+    /// The account.
+    pub account_id: String,
+    /// Requests allowed per hour.
+    pub limit: u64,
+    /// Requests counted in the window.
+    pub used: u64,
+    /// Requests left in the window.
+    pub remaining: u64,
+    /// When the window began.
+    pub window_start: DateTime<Utc>,
+    /// When a request will next be admitted if nothing else is.
+    pub reset_at: DateTime<Utc>,
+}
+
 /// Usage in one bucket (with `timestamp`) or over the whole range (`totals`, without).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageCounts {
@@ -1021,4 +1082,13 @@ pub struct WebhookTest {
     ///
     /// One of `pending`, `succeeded`, `failed`.
     pub status: String,
+}
+
+/// `data` of `webhook.test`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookTestData {
+    /// The webhook tested.
+    pub webhook_id: String,
+    /// A fixed message.
+    pub message: String,
 }

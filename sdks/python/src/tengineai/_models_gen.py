@@ -28,11 +28,14 @@ __all__ = [
     "DeliveryAttempt",
     "Delivery",
     "Event",
+    "EventTypeInfo",
+    "EventTypeCatalogue",
     "FailingWebhook",
     "HeaderPair",
     "Integration",
     "ConsentPrompt",
     "IntegrationConnection",
+    "IntegrationEventData",
     "Me",
     "MeSession",
     "Pagination",
@@ -48,11 +51,13 @@ __all__ = [
     "Tool",
     "ToolCall",
     "ToolTestResult",
+    "UsageAlertData",
     "UsageCounts",
     "Analytics",
     "Webhook",
     "WebhookRecovery",
     "WebhookTest",
+    "WebhookTestData",
 ]
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
@@ -239,6 +244,42 @@ class Event:
 
 
 @dataclass
+class EventTypeInfo:
+    """One entry of the catalogue."""
+
+    type: str = ""
+    description: str = ""
+    scope: str = ""
+    schema: Dict[str, Any] = field(default_factory=dict)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "EventTypeInfo":
+        return cls(
+            type=d.get("type", ""),
+            description=d.get("description", ""),
+            scope=d.get("scope", ""),
+            schema=dict(d.get("schema") or {}),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class EventTypeCatalogue:
+    """`GET /api/v1/event-types`."""
+
+    data: List[EventTypeInfo] = field(default_factory=list)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "EventTypeCatalogue":
+        return cls(
+            data=[EventTypeInfo.from_dict(v) for v in d.get("data") or []],
+            raw=dict(d),
+        )
+
+
+@dataclass
 class FailingWebhook:
     """A webhook whose deliveries are failing now."""
 
@@ -368,6 +409,27 @@ class IntegrationConnection:
             created_at=parse_datetime(d.get("created_at")),
             last_used_at=parse_datetime(d.get("last_used_at")),
             revoked_at=parse_datetime(d.get("revoked_at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class IntegrationEventData:
+    """`data` of the `integration.*` events."""
+
+    integration: Integration = field(default_factory=Integration)
+    connection: Optional[IntegrationConnection] = None
+    reason: Optional[str] = None
+    change: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "IntegrationEventData":
+        return cls(
+            integration=Integration.from_dict(d.get("integration") or {}),
+            connection=IntegrationConnection.from_dict(d["connection"]) if d.get("connection") is not None else None,
+            reason=d.get("reason"),
+            change=d.get("change"),
             raw=dict(d),
         )
 
@@ -799,6 +861,32 @@ class ToolTestResult:
 
 
 @dataclass
+class UsageAlertData:
+    """`data` of `usage.threshold_reached` and `usage.limit_exceeded`: the account's hour
+    window at the moment it was crossed."""
+
+    account_id: str = ""
+    limit: int = 0
+    used: int = 0
+    remaining: int = 0
+    window_start: Optional[datetime] = None
+    reset_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "UsageAlertData":
+        return cls(
+            account_id=d.get("account_id", ""),
+            limit=int(d.get("limit") or 0),
+            used=int(d.get("used") or 0),
+            remaining=int(d.get("remaining") or 0),
+            window_start=parse_datetime(d.get("window_start")),
+            reset_at=parse_datetime(d.get("reset_at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
 class UsageCounts:
     """Usage in one bucket (with `timestamp`) or over the whole range (`totals`, without)."""
 
@@ -921,5 +1009,22 @@ class WebhookTest:
             event_id=d.get("event_id", ""),
             delivery_id=d.get("delivery_id", ""),
             status=d.get("status", ""),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class WebhookTestData:
+    """`data` of `webhook.test`."""
+
+    webhook_id: str = ""
+    message: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WebhookTestData":
+        return cls(
+            webhook_id=d.get("webhook_id", ""),
+            message=d.get("message", ""),
             raw=dict(d),
         )
