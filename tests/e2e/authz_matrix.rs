@@ -89,6 +89,7 @@ const fn route(
 /// Every API route, destructive ones last (they run in order, in one world per caller).
 const ROUTES: &[Route] = &[
     route("GET", "/me", None, "any", Rule::AnyKey, 200),
+    route("GET", "/event-types", None, "any", Rule::AnyKey, 200),
     route("POST", "/console/sessions", Some("{}"), "any", Rule::BoundToKey, 201),
     // An API key is no console session.
     route("DELETE", "/console/sessions/current", None, "any", Rule::AnyKey, 404),
@@ -114,6 +115,7 @@ const ROUTES: &[Route] = &[
     route("POST", "/projects/P/api-keys/K/rotate", Some("{}"), "admin", Rule::Outlives, 200),
     route("GET", "/projects/P/analytics", None, "read", Rule::Plain, 200),
     route("GET", "/projects/P/events", None, "read", Rule::Plain, 200),
+    route("GET", "/projects/P/events/stream", None, "read", Rule::Plain, 200),
     route("GET", "/projects/P/webhooks", None, "webhook", Rule::Plain, 200),
     route(
         "POST",
@@ -401,7 +403,24 @@ async fn call(
         };
         if b.contains("{{assertion}}") { b.replace("{{assertion}}", &signed()) } else { b }.into_bytes()
     });
+    if r.path.ends_with("/events/stream") {
+        return open_stream(app, path, &headers).await;
+    }
     app.send(method, path, &headers, body).await
+}
+
+/// A live stream's answer: its status and headers, and its body unless it streams (a
+/// stream that started is dropped; reading it would never end).
+async fn open_stream(app: &TestApp, path: &str, headers: &[(&str, String)]) -> crate::helpers::Resp {
+    let mut request = app.client().get(format!("{}{path}", app.base_url()));
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.expect("the request is answered");
+    let (status, headers) = (response.status(), response.headers().clone());
+    let text = if status == StatusCode::OK { String::new() } else { response.text().await.expect("a body") };
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    crate::helpers::Resp { status, headers, body, text }
 }
 
 async fn every_route_answers_every_kind_of_key_as_the_table_says_fresh_or_replayed(backend: Backend) {

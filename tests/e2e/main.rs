@@ -13,6 +13,7 @@ mod authz_matrix;
 mod cli;
 mod concurrency;
 mod errors;
+mod event_stream;
 mod event_types;
 mod faults;
 mod inspector;

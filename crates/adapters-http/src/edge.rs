@@ -330,6 +330,7 @@ mod tests {
             usage: Arc::new(MockUsageSink::new()),
             metering: false,
             metrics: Arc::new(String::new),
+            streams: Default::default(),
         });
         let routes = || Router::new().route("/slow", get(slow).post(slow)).route("/broken", get(broken));
         Edge::new(routes(), routes(), state, 8, Duration::from_millis(100))

@@ -42,4 +42,31 @@ pub struct AppStateParts {
     pub metering: bool,
     /// Renders the Prometheus text of `/metrics`.
     pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// Ends live event streams when the server stops.
+    pub streams: StreamGate,
+}
+
+/// Ends live streams (`events/stream`) when the server stops: a graceful shutdown waits
+/// for open responses, and a stream would otherwise never end. Clones share one gate.
+#[derive(Clone)]
+pub struct StreamGate(tokio::sync::watch::Sender<bool>);
+
+impl Default for StreamGate {
+    fn default() -> Self {
+        Self(tokio::sync::watch::channel(false).0)
+    }
+}
+
+impl StreamGate {
+    /// Ends every stream, and any opened later at once.
+    pub fn close(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Resolves when the gate closes.
+    pub async fn closed(&self) {
+        let mut rx = self.0.subscribe();
+        // The sender lives in `self`, so the channel cannot close under us.
+        let _ = rx.wait_for(|closed| *closed).await;
+    }
 }

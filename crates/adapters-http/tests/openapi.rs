@@ -61,6 +61,7 @@ fn app(store: MockStore) -> Edge {
         usage: Arc::new(MockUsageSink::new()),
         metering: false,
         metrics: Arc::new(String::new),
+        streams: Default::default(),
     }))
 }
 

@@ -84,6 +84,33 @@ pub enum Command {
     /// Delete finished webhook deliveries and events older than the retention now (a
     /// running server does it every hour), and print how many.
     Purge(Purge),
+    /// Forward a project's events from a running server to a local URL, signed as
+    /// webhook deliveries (for developing a receiver without a public URL).
+    Listen(Listen),
+}
+
+/// Settings of `listen`.
+#[derive(Debug, Args)]
+pub struct Listen {
+    /// The project whose events to forward (`proj_...`).
+    #[arg(long)]
+    pub project: String,
+    /// Where to POST each event, e.g. `http://localhost:3000/hook`.
+    #[arg(long)]
+    pub forward_to: String,
+    /// The server's origin.
+    #[arg(long, env = "TENGINE_SERVER_URL", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// A key with `read` on the project.
+    #[arg(long, env = "TENGINE_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// The secret to sign with (8..=256 characters); a new `whsec_` secret when unset,
+    /// printed once on start.
+    #[arg(long, env = "TENGINE_LISTEN_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Comma-separated event types to forward (all when unset).
+    #[arg(long, value_delimiter = ',')]
+    pub events: Vec<String>,
 }
 
 /// Settings of `purge`.

@@ -1,5 +1,5 @@
 //! The scriptable commands: `migrate`, `accounts create`, `keys create`, `keys revoke`,
-//! `secrets rotate`, `purge`.
+//! `secrets rotate`, `purge`, `listen`.
 //! Each prints one JSON object on stdout.
 
 use std::time::Duration;
@@ -14,7 +14,50 @@ use tengine_app::secret_key;
 use tengine_app::wiring::{self, Backend};
 use tengine_app::StoreConfig;
 
-use crate::cli::{AccountsCommand, KeysCommand, Purge, SecretsCommand};
+use crate::cli::{AccountsCommand, KeysCommand, Listen, Purge, SecretsCommand};
+
+/// `tengine listen`: prints where it forwards and the signing secret (one JSON line), then
+/// one JSON line per event forwarded, until stopped (Ctrl-C ends it cleanly).
+pub async fn listen(args: Listen) -> anyhow::Result<()> {
+    let Listen { project, forward_to, server, api_key, secret, events } = args;
+    project.parse::<tengine_domain::ProjectId>().context("--project must be a project id (proj_...)")?;
+    let forward_url = url_of(&forward_to).context("--forward-to must be an http(s) URL")?;
+    url_of(&server).context("--server must be an http(s) origin")?;
+    let secret = match secret {
+        Some(s) => s.parse().map_err(|_| anyhow::anyhow!("--secret must be 8 to 256 characters"))?,
+        None => tengine_domain::webhook::WebhookSecret::from_random(&rand::random()),
+    };
+    let mut wanted = std::collections::BTreeSet::new();
+    for kind in events {
+        let known: tengine_domain::EventType =
+            kind.parse().map_err(|()| anyhow::anyhow!("--events: {kind:?} is not an event type"))?;
+        wanted.insert(known.as_str().to_owned());
+    }
+    println!(
+        "{}",
+        json!({
+            "listening": server,
+            "project": project,
+            "forward_to": forward_url,
+            "secret": secret.expose_secret(),
+        })
+    );
+    let config = tengine_app::forward::ListenConfig { server, api_key, project, forward_to, secret, events: wanted };
+    let mut out = std::io::stdout();
+    tokio::select! {
+        result = tengine_app::forward::listen(&config, &mut out) => result,
+        () = tengine_app::shutdown_signal() => Ok(()),
+    }
+}
+
+/// `raw` when it is an absolute http(s) URL.
+fn url_of(raw: &str) -> anyhow::Result<String> {
+    let scheme = raw.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("http" | "https") if raw.len() > "https://".len() => Ok(raw.to_owned()),
+        _ => anyhow::bail!("{raw:?} is not an http(s) URL"),
+    }
+}
 
 /// `tengine purge`: one retention purge, run to the end.
 pub async fn purge(store: &StoreConfig, purge: &Purge) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 //! flags and environment into it); [`wiring`] holds the lower-level pieces.
 
 pub mod config;
+pub mod forward;
 mod listener;
 pub mod secret_key;
 mod startup;

@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
         Command::Keys(cmd) => commands::keys(&store, cmd).await,
         Command::Secrets(cmd) => commands::secrets(&store, cmd).await,
         Command::Purge(purge) => commands::purge(&store, &purge).await,
+        Command::Listen(listen) => commands::listen(listen).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

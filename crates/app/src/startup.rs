@@ -161,11 +161,13 @@ impl Application {
         let answer: tengine_adapters_console::ErrorAnswer =
             |e| axum::response::IntoResponse::into_response(tengine_adapters_http::ApiError::from(e));
         http.pages = Some(Pages(tengine_adapters_console::router(tengine.clone(), answer)));
+        let streams = state.streams.clone();
         let _ = router_tx.send(Some(tengine_adapters_http::router_with(state, &http)));
         tracing::info!(%addr, backend = backend.describe(), "tengine ready");
 
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
+        streams.close();
         let _ = stop_tx.send(true);
         match tokio::time::timeout(serve.shutdown_timeout, server).await {
             Ok(Ok(())) => {}

@@ -278,6 +278,7 @@ pub fn wire(
         usage: usage.clone(),
         metering: serve.metering,
         metrics,
+        streams: Default::default(),
     });
     Wired { tengine, limiter, usage, usage_full, state }
 }

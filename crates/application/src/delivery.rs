@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, Outcome, DISABLE_AFTER};
 use tengine_domain::secret_key::Keyring;
-use tengine_domain::webhook;
+use tengine_domain::webhook::{self, WebhookSecret};
 use tengine_ports::{
     AttemptResult, Clock, DeliveryJob, DeliveryQueue, OutboundRequest, OutboundResponse, RepoError, WebhookEffect,
     WebhookSender,
@@ -70,21 +70,42 @@ pub fn build_request(job: &DeliveryJob, keyring: &Keyring, now: DateTime<Utc>) -
             format!("the webhook's secret cannot be decrypted ({e})")
         })?;
     let event_id = job.event.id.to_string();
-    let sigs = webhook::sign(&secrets.iter().collect::<Vec<_>>(), &event_id, now, &body);
+    let delivery_id = job.delivery_id.to_string();
+    let secrets: Vec<_> = secrets.iter().collect();
+    let headers = signed_headers(&secrets, &event_id, job.event.event_type.as_str(), Some(&delivery_id), now, &body);
+    Ok(OutboundRequest { url: job.webhook.url.as_str().to_owned(), headers, body })
+}
+
+/// The headers of one delivery of `body` (an event envelope) signed under `secrets` (the
+/// newest first) at `now`: both signature schemes and the event's headers, the same
+/// whether the worker sends it or `tengine listen` forwards it (which has no delivery id).
+pub fn signed_headers(
+    secrets: &[&WebhookSecret],
+    event_id: &str,
+    event_type: &str,
+    delivery_id: Option<&str>,
+    now: DateTime<Utc>,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    let sigs = webhook::sign(secrets, event_id, now, body);
     let ts = now.timestamp().to_string();
-    let headers = vec![
+    let mut headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
         ("user-agent".to_owned(), concat!("Tengine-Webhooks/", env!("CARGO_PKG_VERSION")).to_owned()),
         ("x-tengine-signature".to_owned(), sigs.tengine),
-        ("x-tengine-event-id".to_owned(), event_id.clone()),
-        ("x-tengine-event-type".to_owned(), job.event.event_type.as_str().to_owned()),
+        ("x-tengine-event-id".to_owned(), event_id.to_owned()),
+        ("x-tengine-event-type".to_owned(), event_type.to_owned()),
         ("x-tengine-timestamp".to_owned(), ts.clone()),
-        ("x-tengine-delivery-id".to_owned(), job.delivery_id.to_string()),
-        ("webhook-id".to_owned(), event_id),
+    ];
+    if let Some(id) = delivery_id {
+        headers.push(("x-tengine-delivery-id".to_owned(), id.to_owned()));
+    }
+    headers.extend([
+        ("webhook-id".to_owned(), event_id.to_owned()),
         ("webhook-timestamp".to_owned(), ts),
         ("webhook-signature".to_owned(), sigs.standard),
-    ];
-    Ok(OutboundRequest { url: job.webhook.url.as_str().to_owned(), headers, body })
+    ]);
+    headers
 }
 
 /// What one attempt's response means for the delivery and its webhook.

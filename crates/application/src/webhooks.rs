@@ -4,10 +4,15 @@
 use serde_json::json;
 use tengine_domain::delivery::{Delivery, EventFilter, Webhook, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
-use tengine_domain::{DeliveryId, Event, EventType, Page, PageRequest, Permission, Principal, ProjectId, WebhookId};
+use tengine_domain::{
+    DeliveryId, Event, EventId, EventType, Page, PageRequest, Permission, Principal, ProjectId, WebhookId,
+};
 use tengine_ports::RepoError;
 
 use crate::projects::not_found_as_project;
+
+/// Events one read of a live stream returns at most.
+pub const STREAM_BATCH: u32 = 100;
 use crate::{AppError, Tengine};
 use tengine_domain::session::PortalSection;
 
@@ -352,6 +357,55 @@ impl Tengine {
         self.deps.store.list_events(who.account_id, project, kind, page).await.map_err(not_found_as_project)
     }
 
+    /// The newest event of the project, where a live stream starts when the client names
+    /// none.
+    ///
+    /// # Errors
+    /// `Forbidden` without `read`; `ProjectNotFound`.
+    pub async fn latest_event(&self, who: &Principal, project: ProjectId) -> Result<Option<EventId>, AppError> {
+        let page = self.list_events(who, project, None, PageRequest::new(1, 1)).await?;
+        Ok(page.items.first().map(|e| e.id))
+    }
+
+    /// Up to [`STREAM_BATCH`] events of the project created after `after` (from the first
+    /// event when `None`: a stream that began on an empty log), oldest first, and whether
+    /// newer ones are waiting (then call again from the last one returned).
+    ///
+    /// # Errors
+    /// `Forbidden` without `read`; `ProjectNotFound`; `Validation` naming
+    /// `Last-Event-ID` when `after` is not an event of the project (never was, or purged).
+    pub async fn events_after(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        after: Option<EventId>,
+    ) -> Result<(Vec<Event>, bool), AppError> {
+        let Some(after) = after else {
+            // The oldest events are the last numbered page of the newest-first list.
+            let mut page = self.list_events(who, project, None, PageRequest::new(1, STREAM_BATCH)).await?;
+            if page.has_next() {
+                let last = u32::try_from(page.total.div_ceil(u64::from(STREAM_BATCH))).unwrap_or(u32::MAX);
+                page = self.list_events(who, project, None, PageRequest::new(last, STREAM_BATCH)).await?;
+            }
+            let more = page.total > page.items.len() as u64;
+            let mut items = page.items;
+            items.reverse();
+            return Ok((items, more));
+        };
+        let cursor = tengine_domain::Cursor::Before(after.to_string());
+        let page = self.list_events(who, project, None, PageRequest::keyset(cursor, STREAM_BATCH)).await.map_err(
+            |e| match e {
+                AppError::Validation(_) => {
+                    tengine_domain::FieldError::new("Last-Event-ID", "is not an event of this project's log").into()
+                }
+                e => e,
+            },
+        )?;
+        let mut items = page.items;
+        items.reverse();
+        Ok((items, page.has_more))
+    }
+
     async fn mutate_webhook(
         &self,
         who: &Principal,
@@ -421,6 +475,59 @@ mod tests {
         });
         let result = app.list_deliveries(&webhook_reader(), project_id(1), hook(), PageRequest::default()).await;
         assert!(matches!(result, Err(AppError::ProjectNotFound)), "{result:?}");
+    }
+
+    fn stored_event(n: u128) -> tengine_domain::Event {
+        tengine_domain::Event {
+            id: tengine_domain::EventId::from_uuid(Uuid::from_u128(n)),
+            account_id: account_id(),
+            project_id: Some(project_id(1)),
+            event_type: tengine_domain::EventType::ProjectUpdated,
+            data: serde_json::json!({}).into(),
+            created_at: now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_reads_the_events_just_after_its_cursor_oldest_first() {
+        let after = tengine_domain::EventId::from_uuid(Uuid::from_u128(10));
+        let app = harness(|s| {
+            s.expect_list_events()
+                .times(1)
+                .withf(move |_, project, kind, page| {
+                    *project == project_id(1)
+                        && kind.is_none()
+                        && page.cursor() == Some(&tengine_domain::Cursor::Before(after.to_string()))
+                        && page.per_page() == super::STREAM_BATCH
+                })
+                .returning(|_, _, _, page| {
+                    // The store answers newest first.
+                    let mut p = tengine_domain::Page::new(vec![stored_event(12), stored_event(11)], 5, page);
+                    p.has_more = true;
+                    Ok(p)
+                });
+        });
+        let reader = principal(&[Permission::Read], KeyScope::Account);
+        let (events, more) = app.events_after(&reader, project_id(1), Some(after)).await.unwrap();
+        let ids: Vec<_> = events.iter().map(|e| e.id.as_uuid().as_u128()).collect();
+        assert_eq!((ids, more), (vec![11, 12], true));
+    }
+
+    #[tokio::test]
+    async fn a_stream_from_an_unknown_event_names_last_event_id_and_needs_read() {
+        let app = harness(|s| {
+            s.expect_list_events().times(1).returning(|_, _, _, _| Err(RepoError::UnknownCursor("ending_before")));
+        });
+        let after = tengine_domain::EventId::from_uuid(Uuid::from_u128(10));
+        let reader = principal(&[Permission::Read], KeyScope::Account);
+        let result = app.events_after(&reader, project_id(1), Some(after)).await;
+        assert!(
+            matches!(&result, Err(AppError::Validation(v)) if format!("{v:?}").contains("Last-Event-ID")),
+            "{result:?}"
+        );
+        let writer = principal(&[Permission::Write], KeyScope::Account);
+        let refused = harness(|_| {}).events_after(&writer, project_id(1), Some(after)).await;
+        assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");
     }
 
     #[tokio::test]
