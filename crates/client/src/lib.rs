@@ -11,8 +11,23 @@
 //! Errors map the API's envelope ([`ApiError`]); 429, 502-504 and connection errors are
 //! retried as `docs/sdk-retries.md` specifies (jittered exponential backoff, `Retry-After`
 //! as a lower bound, failing at once when it exceeds the cap); every POST carries one
-//! `Idempotency-Key` across its retries; [`webhooks::verify`] checks deliveries, and
+//! `Idempotency-Key` across its retries; [`webhooks::verify`] checks deliveries
+//! ([`webhooks::verify_typed`] also reads `data` as the model its `type` names), and
 //! [`tool_signature::verify`] the `tng2` signature of Tengine's calls to your API.
+//!
+//! ```no_run
+//! use tengineai::webhooks::{self, EventPayload};
+//! # fn receive(body: &[u8], headers: &std::collections::HashMap<String, String>, secret: &str) -> Result<(), webhooks::VerifyError> {
+//! let event = webhooks::verify_typed(body, |name| headers.get(name).map(String::as_str), secret, 300)?;
+//! match event.data {
+//!     EventPayload::Project(project) => println!("{} {}", event.kind, project.name),
+//!     EventPayload::UsageAlert(alert) => println!("{} of {} requests used", alert.used, alert.limit),
+//!     _ => {} // other types, and types newer than this crate (`EventPayload::Unknown`)
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! [`TengineAI::event_types`] lists every event type with the JSON Schema of its `data`.
 
 pub mod error;
 pub mod models;
@@ -30,7 +45,8 @@ use serde::Serialize;
 
 pub use error::{ApiError, Error};
 pub use resources::{
-    Analytics, ApiKeys, Events, Integrations, Mcp, Projects, SigningKeys, ToolCallFilter, ToolCalls, Tools, Webhooks,
+    Analytics, ApiKeys, EventTypes, Events, Integrations, Mcp, Projects, SigningKeys, ToolCallFilter, ToolCalls, Tools,
+    Webhooks,
 };
 
 /// The hosted API's base URL.
@@ -173,6 +189,11 @@ impl TengineAI {
     /// Projects' event logs.
     pub fn events(&self) -> Events<'_> {
         Events(self)
+    }
+
+    /// The event-type catalogue (`GET /event-types`).
+    pub fn event_types(&self) -> EventTypes<'_> {
+        EventTypes(self)
     }
 
     /// Usage analytics.

@@ -597,6 +597,20 @@ impl Events<'_> {
     }
 }
 
+/// `client.event_types()`.
+pub struct EventTypes<'a>(pub(crate) &'a TengineAI);
+
+impl EventTypes<'_> {
+    /// Every event type: what it means, its scope (`project` or `account`) and the JSON
+    /// Schema of its `data`, kept exactly as the server sent it.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn list(&self) -> Result<crate::models::EventTypeCatalogue, Error> {
+        self.0.get("/event-types", &[]).await
+    }
+}
+
 /// `client.analytics()`.
 pub struct Analytics<'a>(pub(crate) &'a TengineAI);
 

@@ -7,7 +7,19 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from helpers import skip_unless_route, wait_until
-from tengineai import Analytics, Event, Page, TengineAI, ValidationError
+from tengineai import (
+    Analytics,
+    ApiKey,
+    Event,
+    EventTypeCatalogue,
+    EventTypeInfo,
+    Page,
+    Project,
+    TengineAI,
+    Tool,
+    ValidationError,
+    WebhookEvent,
+)
 
 
 def test_the_event_log_lists_a_projects_events_by_type(server, client: TengineAI, project):
@@ -29,6 +41,50 @@ def test_the_event_log_lists_a_projects_events_by_type(server, client: TengineAI
     types = {e.type for e in everything.data}
     assert {"api_key.created", "project.updated"} <= types
     assert len(list(client.events.list_all(project.id, per_page=1))) == everything.pagination.total
+
+
+def test_the_event_type_catalogue_lists_every_type_with_its_schema(server, client: TengineAI):
+    skip_unless_route(server.api_url, server.api_key, "/event-types")
+    catalogue = client.event_types.list()
+    assert isinstance(catalogue, EventTypeCatalogue)
+    assert len(catalogue) == len(catalogue.data) == 15
+    assert all(isinstance(t, EventTypeInfo) for t in catalogue)
+    by_type = {t.type: t for t in catalogue}
+    assert len(by_type) == 15
+    created = by_type["project.created"]
+    assert created.scope == "account"
+    assert created.description
+    assert created.schema["type"] == "object"
+    # The schema is the server's JSON as sent: property names stay snake_case.
+    assert "created_at" in created.schema["properties"]
+    assert "created_at" in created.schema["required"]
+    assert by_type["project.updated"].scope == "project"
+    assert {t.scope for t in catalogue} == {"project", "account"}
+
+
+def test_the_event_logs_payloads_read_as_typed_events(server, client: TengineAI, project):
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{project.id}/events")
+    key = client.api_keys.create(project.id, name="typed", permissions=["read"])
+    client.projects.update(project.id, name="typed project")
+    tool = client.tools.create(
+        project.id,
+        name="typed_tool",
+        description="A tool whose event is read back",
+        input_schema={"type": "object", "properties": {"city_name": {"type": "string"}}},
+        base_url="https://api.example.com",
+        http_method="GET",
+        endpoint_path="/weather",
+    )
+    events = {e.type: e for e in client.events.list(project.id).data}
+    typed = {t: WebhookEvent.from_dict(e.raw) for t, e in events.items()}
+    assert isinstance(typed["api_key.created"].data, ApiKey)
+    assert typed["api_key.created"].data.id == key.id
+    assert typed["api_key.created"].data.key is None
+    assert isinstance(typed["tool.created"].data, Tool)
+    assert typed["tool.created"].data.name == tool.name
+    assert "city_name" in typed["tool.created"].data.input_schema["properties"]
+    assert isinstance(typed["project.updated"].data, Project)
+    assert (typed["project.updated"].data.id, typed["project.updated"].data.name) == (project.id, "typed project")
 
 
 def test_an_unknown_event_type_filter_is_a_validation_error(server, client: TengineAI, project):

@@ -13,7 +13,17 @@ from email.message import Message
 import pytest
 import standardwebhooks
 
-from tengineai import WebhookVerificationError, webhooks
+from tengineai import (
+    ApiKey,
+    IntegrationEventData,
+    Project,
+    Tool,
+    UsageAlertData,
+    WebhookEvent,
+    WebhookTestData,
+    WebhookVerificationError,
+    webhooks,
+)
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdefghijklmn").decode()
 BODY = json.dumps({"id": "evt_1", "type": "api_key.created", "data": {"id": "key_1"}, "created_at": "2030-01-01T00:00:00Z"}).encode()
@@ -132,3 +142,103 @@ def test_missing_headers_a_missing_secret_or_a_non_json_body_are_rejected():
     body = b"not json"
     with pytest.raises(WebhookVerificationError, match="JSON"):
         webhooks.verify(body, signed_headers(body=body), SECRET)
+
+
+def event_body(type_, data, event_id="evt_typed"):
+    return json.dumps(
+        {"id": event_id, "type": type_, "data": data, "created_at": "2030-01-01T00:00:00Z", "api_version": "2024-01-01"}
+    ).encode()
+
+
+PROJECT = {
+    "id": "proj_1",
+    "name": "My Project",
+    "description": None,
+    "created_at": "2030-01-01T00:00:00Z",
+    "updated_at": "2030-01-02T00:00:00Z",
+}
+USAGE = {
+    "account_id": "acct_1",
+    "limit": 1000,
+    "used": 1000,
+    "remaining": 0,
+    "window_start": "2030-01-01T00:00:00Z",
+    "reset_at": "2030-01-01T01:00:00Z",
+}
+
+
+def test_verify_event_types_the_data_of_a_project_event():
+    body = event_body("project.created", PROJECT)
+    event = webhooks.verify_event(body, signed_headers(body=body, msg_id="evt_typed"), SECRET)
+    assert isinstance(event, WebhookEvent)
+    assert (event.id, event.type, event.api_version, event.known) == ("evt_typed", "project.created", "2024-01-01", True)
+    assert event.created_at == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert isinstance(event.data, Project)
+    assert (event.data.id, event.data.name, event.data.description) == ("proj_1", "My Project", None)
+    assert event.data.updated_at == datetime(2030, 1, 2, tzinfo=timezone.utc)
+    assert event.raw == json.loads(body)
+    # The untyped verifier is unchanged.
+    assert webhooks.verify(body, signed_headers(body=body, msg_id="evt_typed"), SECRET)["data"] == PROJECT
+
+
+def test_verify_event_types_every_family():
+    cases = {
+        "usage.limit_exceeded": (USAGE, UsageAlertData, lambda d: (d.limit, d.used, d.remaining) == (1000, 1000, 0)),
+        "api_key.revoked": (
+            {"id": "key_1", "project_id": "proj_1", "name": "ci", "permissions": ["read"], "prefix": "tng_abcdefgh",
+             "expires_at": None, "created_at": "2030-01-01T00:00:00Z", "last_used_at": None,
+             "revoked_at": "2030-01-02T00:00:00Z"},
+            ApiKey,
+            lambda d: d.name == "ci" and d.revoked and d.key is None,
+        ),
+        "tool.updated": (
+            {"id": "tool_1", "project_id": "proj_1", "name": "weather", "description": "Forecast",
+             "input_schema": {"type": "object", "properties": {"city_name": {"type": "string"}}},
+             "base_url": "https://api.example.com", "http_method": "GET", "endpoint_path": "/w",
+             "headers_template": {}, "query_template": {"q": "{{city_name}}"}, "body_template": None,
+             "enabled": True, "require_member": False, "log_payloads": False, "inject_member_identity": [],
+             "auth_strategy": "none", "has_auth_secret": False, "timeout_ms": 10000, "max_response_bytes": 65536,
+             "created_at": "2030-01-01T00:00:00Z", "updated_at": "2030-01-01T00:00:00Z"},
+            Tool,
+            lambda d: d.name == "weather" and d.body_template is None and "city_name" in d.input_schema["properties"],
+        ),
+        "integration.disconnected": (
+            {"integration": {"id": "int_1", "project_id": "proj_1", "name": "Claude", "client_id": "int_1",
+                             "client_type": "public", "redirect_uris": [], "permissions": ["read"], "dynamic": False,
+                             "created_at": "2030-01-01T00:00:00Z", "updated_at": "2030-01-01T00:00:00Z"},
+             "connection": {"id": "conn_1", "integration_id": "int_1", "project_id": "proj_1", "approved_by": "key_1",
+                            "permissions": ["read"], "scope": "read", "resource": None,
+                            "created_at": "2030-01-01T00:00:00Z", "last_used_at": None,
+                            "revoked_at": "2030-01-02T00:00:00Z"},
+             "reason": "token_revoked"},
+            IntegrationEventData,
+            lambda d: d.integration.name == "Claude" and d.connection.id == "conn_1" and d.reason == "token_revoked",
+        ),
+        "webhook.test": ({"webhook_id": "wh_1", "message": "hello"}, WebhookTestData, lambda d: d.webhook_id == "wh_1"),
+    }
+    for type_, (data, model, check) in cases.items():
+        body = event_body(type_, data)
+        event = webhooks.verify_event(body, signed_headers(body=body), SECRET)
+        assert isinstance(event.data, model), type_
+        assert check(event.data), type_
+
+
+def test_verify_event_keeps_the_data_of_an_unknown_type_as_sent():
+    data = {"nested_key": {"x": 1}, "list": [1, 2]}
+    body = event_body("project.archived", data)
+    event = webhooks.verify_event(body, {"X-Tengine-Signature": signed_headers(body=body)["X-Tengine-Signature"]}, SECRET)
+    assert (event.type, event.known, event.data) == ("project.archived", False, data)
+
+
+def test_verify_event_refuses_a_tampered_signature_and_misshapen_data():
+    body = event_body("usage.threshold_reached", USAGE)
+    h = signed_headers(body=body)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify_event(body.replace(b"1000", b"9000"), h, SECRET)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify_event(body, dict(h, **{"webhook-signature": "v1," + base64.b64encode(b"0" * 32).decode()}), SECRET)
+    # Authentic, but not an event, or a known type whose data is not an object.
+    for payload in (b'{"test": 1}', event_body("project.created", ["not", "an", "object"])):
+        assert webhooks.verify(payload, signed_headers(body=payload), SECRET)
+        with pytest.raises(WebhookVerificationError):
+            webhooks.verify_event(payload, signed_headers(body=payload), SECRET)

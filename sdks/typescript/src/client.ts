@@ -2,7 +2,7 @@ import { APIClient, type ClientOptions } from './core.js';
 import { fromWire } from './models.js';
 import { AnalyticsResource } from './resources/analytics.js';
 import { ApiKeys } from './resources/api-keys.js';
-import { Events } from './resources/events.js';
+import { Events, EventTypes } from './resources/events.js';
 import { Mcp, PortalSessions, Sessions, SigningKeys, ToolCalls, type Me } from './resources/execution.js';
 import { Projects } from './resources/projects.js';
 import { Integrations } from './resources/integrations.js';
@@ -25,6 +25,8 @@ export class TengineAI extends APIClient {
   /** OAuth 2.1 clients of projects, their connections and the registration policy. */
   readonly integrations: Integrations;
   readonly events: Events;
+  /** The event-type catalogue: every type, its scope and the JSON Schema of its `data`. */
+  readonly eventTypes: EventTypes;
   readonly analytics: AnalyticsResource;
   readonly toolCalls: ToolCalls;
   readonly signingKeys: SigningKeys;
@@ -40,6 +42,7 @@ export class TengineAI extends APIClient {
     this.tools = new Tools(this);
     this.integrations = new Integrations(this);
     this.events = new Events(this);
+    this.eventTypes = new EventTypes(this);
     this.analytics = new AnalyticsResource(this);
     this.toolCalls = new ToolCalls(this);
     this.signingKeys = new SigningKeys(this);

@@ -35,9 +35,12 @@ export type {
   ClientRegistrationPolicy,
   Integration,
   IntegrationConnection,
+  IntegrationEventData,
   ErrorCode,
   Event,
   EventType,
+  EventTypeCatalogue,
+  EventTypeInfo,
   Granularity,
   Pagination,
   Permission,
@@ -46,9 +49,11 @@ export type {
   ToolAuthStrategy,
   ToolHttpMethod,
   ToolMemberIdentity,
+  UsageAlertData,
   UsageCounts,
   Webhook,
   WebhookTest,
+  WebhookTestData,
   WebhookTestResult,
 } from './models.js';
 export { Page, type CursorPageParams, type ListAllParams, type PageParams } from './pagination.js';
@@ -87,13 +92,20 @@ export type {
   ToolCallListParams,
   ToolCalls,
 } from './resources/execution.js';
-export type { EventListParams, Events } from './resources/events.js';
+export type { EventListParams, Events, EventTypes } from './resources/events.js';
 export type { AnalyticsParams, AnalyticsResource, OverviewParams } from './resources/analytics.js';
 export {
   WebhookVerificationError,
+  isKnownWebhookEvent,
   signWebhook,
   verifyWebhook,
+  verifyWebhookEvent,
+  type KnownEventType,
+  type KnownWebhookEvent,
+  type UnknownWebhookEvent,
   type VerifyWebhookOptions,
+  type WebhookEvent,
+  type WebhookEventDataMap,
   type WebhookHeaders,
 } from './webhook-verify.js';
 export {

@@ -15,11 +15,14 @@ export type {
   ClientRegistrationPolicy,
   Integration,
   IntegrationConnection,
+  IntegrationEventData,
   Delivery,
   DeliveryAttempt,
   DeliveryStatus,
   ErrorCode,
   EventType,
+  EventTypeCatalogue,
+  EventTypeInfo,
   FailingWebhook,
   Granularity,
   Pagination,
@@ -31,9 +34,11 @@ export type {
   ToolAuthStrategy,
   ToolHttpMethod,
   ToolMemberIdentity,
+  UsageAlertData,
   UsageCounts,
   Webhook,
   WebhookTest,
+  WebhookTestData,
 } from './models.gen.js';
 
 /** The answer of `webhooks.test` (the former name of `WebhookTest`). */
@@ -113,4 +118,41 @@ export function eventFromWire<T = Record<string, unknown>>(raw: unknown): Event<
   const event = camelizeKeys(rest) as Event<T>;
   if ('data' in raw) event.data = data as T;
   return event;
+}
+
+/** The fields of a tool whose content is the user's own JSON: kept exactly as sent, never camelCased. */
+const TOOL_VERBATIM = ['input_schema', 'headers_template', 'query_template', 'body_template'] as const;
+
+/** Converts a tool from the wire: its fields camelCased, its schema and templates kept as sent. */
+export function toolFromWire(raw: unknown): gen.Tool {
+  if (!isPlainObject(raw)) return raw as gen.Tool;
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(TOOL_VERBATIM as readonly string[]).includes(k)) rest[k] = v;
+  }
+  const tool = camelizeKeys(rest) as Record<string, unknown>;
+  tool['inputSchema'] = raw['input_schema'];
+  tool['headersTemplate'] = raw['headers_template'];
+  tool['queryTemplate'] = raw['query_template'];
+  tool['bodyTemplate'] = raw['body_template'];
+  return tool as unknown as gen.Tool;
+}
+
+/** Converts the event-type catalogue from the wire: each entry's `schema` is a JSON Schema,
+ * kept exactly as sent (its property names, `required` entries and examples are the
+ * server's snake_case). */
+export function eventTypesFromWire(raw: unknown): gen.EventTypeCatalogue {
+  if (!isPlainObject(raw)) return raw as gen.EventTypeCatalogue;
+  const { data, ...rest } = raw;
+  const catalogue = camelizeKeys(rest) as Record<string, unknown>;
+  catalogue['data'] = Array.isArray(data)
+    ? data.map((entry: unknown) => {
+        if (!isPlainObject(entry)) return entry;
+        const { schema, ...fields } = entry;
+        const info = camelizeKeys(fields) as Record<string, unknown>;
+        if ('schema' in entry) info['schema'] = schema;
+        return info;
+      })
+    : data;
+  return catalogue as unknown as gen.EventTypeCatalogue;
 }

@@ -10,10 +10,23 @@
  *   (comma-separated when several secrets are active).
  *
  * {@link verifyWebhook} checks the Standard Webhooks signature (which also covers the
- * timestamp) when its headers are present, else the `X-Tengine-Signature`.
+ * timestamp) when its headers are present, else the `X-Tengine-Signature`;
+ * {@link verifyWebhookEvent} does the same and types `data` by the event's `type`.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { eventFromWire, type Event } from './models.js';
+import {
+  eventFromWire,
+  fromWire,
+  toolFromWire,
+  type ApiKey,
+  type Event,
+  type IntegrationEventData,
+  type Project,
+  type Tool,
+  type UsageAlertData,
+  type WebhookTestData,
+} from './models.js';
+import type * as gen from './models.gen.js';
 
 /** The signature, timestamp or payload of a delivery did not check out. */
 export class WebhookVerificationError extends Error {
@@ -142,6 +155,113 @@ export function verifyWebhook<T = Record<string, unknown>>(
     throw new WebhookVerificationError('Webhook payload is not valid JSON');
   }
   return eventFromWire<T>(parsed);
+}
+
+/** The model of `data` for each event type this SDK knows (`GET /event-types` lists them). */
+export interface WebhookEventDataMap {
+  'project.created': Project;
+  'project.updated': Project;
+  'project.deleted': Project;
+  'api_key.created': ApiKey;
+  'api_key.updated': ApiKey;
+  'api_key.revoked': ApiKey;
+  'tool.created': Tool;
+  'tool.updated': Tool;
+  'tool.deleted': Tool;
+  'integration.connected': IntegrationEventData;
+  'integration.disconnected': IntegrationEventData;
+  'integration.updated': IntegrationEventData;
+  'usage.threshold_reached': UsageAlertData;
+  'usage.limit_exceeded': UsageAlertData;
+  'webhook.test': WebhookTestData;
+}
+
+/** An event type this SDK knows. */
+export type KnownEventType = keyof WebhookEventDataMap;
+
+/** A verified event of a known type: `data` is its model, camelCased like API responses
+ * (a tool's schema and templates kept as sent, as `client.tools` returns them). */
+export type KnownWebhookEvent = {
+  [K in KnownEventType]: Omit<gen.Event, 'type' | 'data'> & { type: K; data: WebhookEventDataMap[K] };
+}[KnownEventType];
+
+/** A verified event of a type newer than this SDK: `data` exactly as sent (snake_case keys). */
+export interface UnknownWebhookEvent extends Omit<gen.Event, 'type' | 'data'> {
+  type: string;
+  data: unknown;
+}
+
+/**
+ * What {@link verifyWebhookEvent} returns. Narrow it with {@link isKnownWebhookEvent}
+ * first: a `type` string of an unknown event could equal any literal, so `switch
+ * (event.type)` alone cannot type `data`.
+ */
+export type WebhookEvent = KnownWebhookEvent | UnknownWebhookEvent;
+
+// Each known type's conversion: the one the client applies to the same object in responses.
+const DATA_FROM_WIRE: { [K in KnownEventType]: (raw: unknown) => WebhookEventDataMap[K] } = {
+  'project.created': fromWire,
+  'project.updated': fromWire,
+  'project.deleted': fromWire,
+  'api_key.created': fromWire,
+  'api_key.updated': fromWire,
+  'api_key.revoked': fromWire,
+  'tool.created': toolFromWire,
+  'tool.updated': toolFromWire,
+  'tool.deleted': toolFromWire,
+  'integration.connected': fromWire,
+  'integration.disconnected': fromWire,
+  'integration.updated': fromWire,
+  'usage.threshold_reached': fromWire,
+  'usage.limit_exceeded': fromWire,
+  'webhook.test': fromWire,
+};
+
+function isKnownType(type: string): type is KnownEventType {
+  return Object.prototype.hasOwnProperty.call(DATA_FROM_WIRE, type);
+}
+
+/** Whether this SDK knows the event's type, and so the model of its `data`. */
+export function isKnownWebhookEvent(event: WebhookEvent): event is KnownWebhookEvent {
+  return isKnownType(event.type);
+}
+
+/**
+ * {@link verifyWebhook}, with `data` converted to the model of the event's `type` (for a
+ * type this SDK does not know, `data` stays exactly as sent).
+ *
+ * ```ts
+ * const event = verifyWebhookEvent(body, req.headers, secret);
+ * if (isKnownWebhookEvent(event)) {
+ *   switch (event.type) {
+ *     case 'project.created': console.log(event.data.name); break;
+ *     case 'usage.limit_exceeded': console.log(event.data.limit); break;
+ *   }
+ * }
+ * ```
+ *
+ * @throws WebhookVerificationError when {@link verifyWebhook} would, when the payload is
+ *   not an event, or when the `data` of a known type is not an object.
+ */
+export function verifyWebhookEvent(
+  payload: string | Uint8Array,
+  headers: WebhookHeaders,
+  secret: string,
+  options: VerifyWebhookOptions = {},
+): WebhookEvent {
+  const event = verifyWebhook<unknown>(payload, headers, secret, options) as unknown;
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new WebhookVerificationError('Webhook payload is not an event');
+  }
+  const { id, type, data } = event as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof type !== 'string') {
+    throw new WebhookVerificationError('Webhook payload is not an event (no string id and type)');
+  }
+  if (!isKnownType(type)) return event as UnknownWebhookEvent;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new WebhookVerificationError(`The data of a ${type} event is not an object`);
+  }
+  return { ...(event as Omit<gen.Event, 'type' | 'data'>), type, data: DATA_FROM_WIRE[type](data) } as KnownWebhookEvent;
 }
 
 /**

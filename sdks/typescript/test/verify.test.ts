@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { WebhookVerificationError, signWebhook, verifyWebhook } from '@tengineai/sdk';
+import {
+  WebhookVerificationError,
+  isKnownWebhookEvent,
+  signWebhook,
+  verifyWebhook,
+  verifyWebhookEvent,
+  type WebhookEvent,
+} from '@tengineai/sdk';
 
 const body = JSON.stringify({
   id: 'evt_123',
@@ -121,5 +128,112 @@ describe('signWebhook', () => {
   it('rejects a verified payload that is not JSON', () => {
     const h = signWebhook('not json', 'plain_secret', { id: 'evt_1' });
     assert.throws(() => verifyWebhook('not json', h, 'plain_secret'), /not valid JSON/);
+  });
+});
+
+describe('verifyWebhookEvent', () => {
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const envelope = (type: string, data: unknown): string =>
+    JSON.stringify({ id: 'evt_typed', type, data, created_at: '2030-01-01T00:00:00Z', api_version: '2024-01-01' });
+  const verified = (payload: string): WebhookEvent =>
+    verifyWebhookEvent(payload, signWebhook(payload, secret, { id: 'evt_typed' }), secret);
+  const project = {
+    id: 'proj_1',
+    name: 'My Project',
+    description: null,
+    created_at: '2030-01-01T00:00:00Z',
+    updated_at: '2030-01-02T00:00:00Z',
+  };
+
+  it("types a project event's data as a camelCased Project", () => {
+    const event = verified(envelope('project.created', project));
+    assert.ok(isKnownWebhookEvent(event));
+    assert.equal(event.createdAt, '2030-01-01T00:00:00Z');
+    assert.equal(event.apiVersion, '2024-01-01');
+    // Narrowing by `type` types `data`: a compile error here would fail the build.
+    switch (event.type) {
+      case 'project.created': {
+        const name: string = event.data.name;
+        assert.equal(name, 'My Project');
+        assert.deepEqual(event.data, {
+          id: 'proj_1',
+          name: 'My Project',
+          description: null,
+          createdAt: '2030-01-01T00:00:00Z',
+          updatedAt: '2030-01-02T00:00:00Z',
+        });
+        break;
+      }
+      default:
+        assert.fail(`unexpected type ${event.type}`);
+    }
+  });
+
+  it('types every family with the conversion the client applies to the same objects', () => {
+    const usage = verified(envelope('usage.limit_exceeded', {
+      account_id: 'acct_1', limit: 1000, used: 1000, remaining: 0,
+      window_start: '2030-01-01T00:00:00Z', reset_at: '2030-01-01T01:00:00Z',
+    }));
+    assert.ok(isKnownWebhookEvent(usage) && usage.type === 'usage.limit_exceeded');
+    const limit: number = usage.data.limit;
+    assert.equal(limit, 1000);
+    assert.equal(usage.data.resetAt, '2030-01-01T01:00:00Z');
+
+    const inputSchema = { type: 'object', properties: { city_name: { type: 'string' } }, required: ['city_name'] };
+    const tool = verified(envelope('tool.updated', {
+      id: 'tool_1', project_id: 'proj_1', name: 'weather', input_schema: inputSchema,
+      headers_template: { 'X-Api_Key': '{{api_key}}' }, query_template: { city_name: '{{city_name}}' },
+      body_template: null, has_auth_secret: false, timeout_ms: 10000,
+    }));
+    assert.ok(isKnownWebhookEvent(tool) && tool.type === 'tool.updated');
+    assert.equal(tool.data.projectId, 'proj_1');
+    assert.equal(tool.data.timeoutMs, 10000);
+    // The schema and templates are the user's JSON: kept as sent, like `client.tools` keeps them.
+    assert.deepEqual(tool.data.inputSchema, inputSchema);
+    assert.deepEqual(tool.data.queryTemplate, { city_name: '{{city_name}}' });
+    assert.equal(tool.data.bodyTemplate, null);
+
+    const integration = verified(envelope('integration.disconnected', {
+      integration: { id: 'int_1', project_id: 'proj_1', name: 'Claude', client_type: 'public' },
+      connection: { id: 'conn_1', integration_id: 'int_1', revoked_at: '2030-01-02T00:00:00Z' },
+      reason: 'token_revoked',
+    }));
+    assert.ok(isKnownWebhookEvent(integration) && integration.type === 'integration.disconnected');
+    assert.equal(integration.data.integration.clientType, 'public');
+    assert.equal(integration.data.connection?.revokedAt, '2030-01-02T00:00:00Z');
+    assert.equal(integration.data.reason, 'token_revoked');
+
+    const key = verified(envelope('api_key.revoked', { id: 'key_1', project_id: null, revoked_at: '2030-01-02T00:00:00Z' }));
+    assert.ok(isKnownWebhookEvent(key) && key.type === 'api_key.revoked');
+    assert.equal(key.data.revokedAt, '2030-01-02T00:00:00Z');
+    assert.equal(key.data.projectId, null);
+
+    const test = verified(envelope('webhook.test', { webhook_id: 'wh_1', message: 'hello' }));
+    assert.ok(isKnownWebhookEvent(test) && test.type === 'webhook.test');
+    assert.equal(test.data.webhookId, 'wh_1');
+  });
+
+  it('keeps the data of a type this SDK does not know exactly as sent', () => {
+    const data = { nested_key: { inner_value: 1 }, list: [1, 2] };
+    const event = verified(envelope('project.archived', data));
+    assert.equal(isKnownWebhookEvent(event), false);
+    assert.equal(event.type, 'project.archived');
+    assert.equal(event.createdAt, '2030-01-01T00:00:00Z');
+    assert.deepEqual(event.data, data);
+  });
+
+  it('refuses a tampered signature, and a payload that is not an event of its type', () => {
+    const payload = envelope('project.created', project);
+    const headers = signWebhook(payload, secret, { id: 'evt_typed' });
+    assert.throws(() => verifyWebhookEvent(payload.replace('My Project', 'Your Project'), headers, secret), WebhookVerificationError);
+    const forged = { ...headers, 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}` };
+    assert.throws(() => verifyWebhookEvent(payload, forged, secret), WebhookVerificationError);
+    assert.throws(() => verifyWebhookEvent(payload, headers, 'whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA=='), WebhookVerificationError);
+    // Authentic, but not an event, or a known type whose data is not an object.
+    for (const other of ['{"test": 1}', '[1]', envelope('project.created', ['not', 'an', 'object'])]) {
+      const h = signWebhook(other, secret, { id: 'evt_typed' });
+      verifyWebhook(other, h, secret);
+      assert.throws(() => verifyWebhookEvent(other, h, secret), WebhookVerificationError);
+    }
   });
 });

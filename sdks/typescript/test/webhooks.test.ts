@@ -11,7 +11,9 @@ import {
   TengineAI,
   ValidationError,
   WebhookVerificationError,
+  isKnownWebhookEvent,
   verifyWebhook,
+  verifyWebhookEvent,
   type Project,
 } from '@tengineai/sdk';
 import { setup, type Fixture } from './helpers/fixture.js';
@@ -162,6 +164,12 @@ describe('webhooks', () => {
     assert.equal(event.data['id'], key.id);
     assert.match(event.createdAt, /Z$/);
     assert.ok(!hit.body.toString().includes(key.key!), 'the event never carries the key secret');
+    // Typed: the key's metadata, camelCased like the API key the client returned.
+    const typed = verifyWebhookEvent(hit.body, hit.headers, secret);
+    assert.ok(isKnownWebhookEvent(typed) && typed.type === 'api_key.created');
+    const { key: secretValue, ...metadata } = key;
+    assert.ok(secretValue);
+    assert.deepEqual(typed.data, metadata);
     // Each scheme on its own.
     const std = {
       'webhook-id': header(hit, 'webhook-id'),
@@ -246,6 +254,34 @@ describe('webhooks', () => {
     assert.equal(verifyWebhook(hit.body, legacy, 'first_secret_value').id, result.eventId);
     assert.equal(verifyWebhook(hit.body, legacy, 'second_secret_value').id, result.eventId);
     assert.throws(() => verifyWebhook(hit.body, headers, 'third_secret_value'), WebhookVerificationError);
+    const typed = verifyWebhookEvent(hit.body, headers, 'first_secret_value');
+    assert.ok(isKnownWebhookEvent(typed) && typed.type === 'webhook.test');
+    assert.equal(typed.data.webhookId, wh.id);
+    assert.equal(typeof typed.data.message, 'string');
+    assert.throws(() => verifyWebhookEvent(hit.body, headers, 'third_secret_value'), WebhookVerificationError);
+  });
+});
+
+describe('event types', () => {
+  it('lists the 15 event types with their scope and the JSON Schema of their data, as sent', async (t) => {
+    const { client } = fx;
+    if (await routeMissing(() => client.eventTypes.list())) return t.skip('the server has no /event-types route: an older tengine binary');
+    const catalogue = await client.eventTypes.list();
+    assert.equal(catalogue.data.length, 15);
+    assert.equal(new Set(catalogue.data.map((e) => e.type)).size, 15);
+    const created = catalogue.data.find((e) => e.type === 'project.created');
+    assert.ok(created);
+    assert.equal(created.scope, 'account');
+    assert.ok(created.description.length > 0);
+    assert.equal(created.schema['type'], 'object');
+    // The schema is JSON Schema, not a model: its keys and property names stay as sent.
+    assert.equal(typeof created.schema['$schema'], 'string');
+    const properties = created.schema['properties'] as Record<string, unknown>;
+    assert.ok('created_at' in properties && !('createdAt' in properties));
+    assert.ok((created.schema['required'] as string[]).includes('created_at'));
+    assert.equal(catalogue.data.find((e) => e.type === 'project.updated')?.scope, 'project');
+    const tool = catalogue.data.find((e) => e.type === 'tool.created');
+    assert.ok(tool && 'input_schema' in (tool.schema['properties'] as Record<string, unknown>));
   });
 });
 

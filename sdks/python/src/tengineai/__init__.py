@@ -26,6 +26,9 @@ from ._models import (
     Delivery,
     DeliveryAttempt,
     Event,
+    EventTypeCatalogue,
+    EventTypeInfo,
+    IntegrationEventData,
     Me,
     Page,
     Pagination,
@@ -38,12 +41,15 @@ from ._models import (
     ClientRegistrationPolicy,
     ToolCall,
     ToolTestResult,
+    UsageAlertData,
     UsageCounts,
     Webhook,
     WebhookTest,
+    WebhookTestData,
 )
 from ._version import __version__
 from .tool_signature import ToolSignatureError
+from .webhooks import WebhookEvent
 
 __all__ = [
     "TengineAI",
@@ -61,6 +67,7 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "WebhookVerificationError",
+    "WebhookEvent",
     "tool_signature",
     "ToolSignatureError",
     "Project",
@@ -80,6 +87,11 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Event",
+    "EventTypeInfo",
+    "EventTypeCatalogue",
+    "IntegrationEventData",
+    "UsageAlertData",
+    "WebhookTestData",
     "AccountAnalytics",
     "Analytics",
     "AnalyticsBucket",

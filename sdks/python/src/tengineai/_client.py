@@ -15,6 +15,7 @@ from .resources import (
     AnalyticsResource,
     ApiKeysResource,
     EventsResource,
+    EventTypesResource,
     ProjectsResource,
     McpResource,
     MeResource,
@@ -77,6 +78,7 @@ class TengineAI:
         self.mcp = McpResource(self._http)
         self._me = MeResource(self._http)
         self.events = EventsResource(self._http)
+        self.event_types = EventTypesResource(self._http)
         self.analytics = AnalyticsResource(self._http)
 
     def me(self) -> Me:

@@ -21,6 +21,8 @@ from ._models_gen import (
     ErrorCode,
     Event,
     EventType,
+    EventTypeInfo,
+    IntegrationEventData,
     Me,
     SessionToken,
     SigningKey,
@@ -30,9 +32,11 @@ from ._models_gen import (
     Pagination,
     Permission,
     Project,
+    UsageAlertData,
     UsageCounts,
     Webhook,
     WebhookTest,
+    WebhookTestData,
 )
 
 __all__ = [
@@ -53,6 +57,11 @@ __all__ = [
     "DeliveryAttempt",
     "Delivery",
     "Event",
+    "EventTypeInfo",
+    "EventTypeCatalogue",
+    "IntegrationEventData",
+    "UsageAlertData",
+    "WebhookTestData",
     "UsageCounts",
     "AnalyticsCounts",
     "AnalyticsBucket",
@@ -91,6 +100,16 @@ class Tool(_gen.Tool):
         tool = super().from_dict(d)
         tool.body_template = d.get("body_template")
         return tool
+
+
+class EventTypeCatalogue(_gen.EventTypeCatalogue):
+    """Every event type (``data``); iterating the catalogue yields its entries."""
+
+    def __iter__(self) -> Iterator[EventTypeInfo]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 @dataclass

@@ -11,7 +11,8 @@ Tengine signs every delivery twice:
 
 :func:`verify` checks the Standard Webhooks signature and timestamp when those headers
 are present (they bind the timestamp, so a captured request can't be replayed later), and
-falls back to ``X-Tengine-Signature`` only when they are absent.
+falls back to ``X-Tengine-Signature`` only when they are absent. :func:`verify_event` does
+the same and returns a :class:`WebhookEvent` whose ``data`` is the model of its ``type``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,24 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from ._errors import WebhookVerificationError
+from ._models import ApiKey, IntegrationEventData, Project, Tool, UsageAlertData, WebhookTestData
+from ._time import parse_datetime
 
-__all__ = ["verify", "verify_signature", "sign", "WebhookVerificationError", "DEFAULT_TOLERANCE"]
+__all__ = [
+    "verify",
+    "verify_event",
+    "verify_signature",
+    "sign",
+    "WebhookEvent",
+    "EventData",
+    "WebhookVerificationError",
+    "DEFAULT_TOLERANCE",
+]
 
 DEFAULT_TOLERANCE = 300
 _SECRET_PREFIX = "whsec_"
@@ -159,3 +173,97 @@ def verify(
     if not isinstance(event, dict):
         raise WebhookVerificationError("Payload is not a JSON object")
     return event
+
+
+EventData = Union[Project, ApiKey, Tool, IntegrationEventData, UsageAlertData, WebhookTestData, Dict[str, Any]]
+"""A :class:`WebhookEvent`'s ``data``: the model of its type, or the dict as sent for a type
+this SDK version does not know."""
+
+# The model of each known type's `data` (the catalogue of `GET /event-types`).
+_DATA_MODELS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "project.created": Project.from_dict,
+    "project.updated": Project.from_dict,
+    "project.deleted": Project.from_dict,
+    "api_key.created": ApiKey.from_dict,
+    "api_key.updated": ApiKey.from_dict,
+    "api_key.revoked": ApiKey.from_dict,
+    "tool.created": Tool.from_dict,
+    "tool.updated": Tool.from_dict,
+    "tool.deleted": Tool.from_dict,
+    "integration.connected": IntegrationEventData.from_dict,
+    "integration.disconnected": IntegrationEventData.from_dict,
+    "integration.updated": IntegrationEventData.from_dict,
+    "usage.threshold_reached": UsageAlertData.from_dict,
+    "usage.limit_exceeded": UsageAlertData.from_dict,
+    "webhook.test": WebhookTestData.from_dict,
+}
+
+
+@dataclass
+class WebhookEvent:
+    """A verified event whose ``data`` is the model of its ``type``: :class:`Project`,
+    :class:`ApiKey`, :class:`Tool`, :class:`IntegrationEventData`, :class:`UsageAlertData` or
+    :class:`WebhookTestData`; for a type this SDK version does not know, the dict as sent.
+    The whole event as sent is kept in ``raw``."""
+
+    id: str
+    type: str
+    data: EventData
+    created_at: Optional[datetime] = None
+    api_version: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def known(self) -> bool:
+        """Whether this SDK version knows the type (``data`` is then a model, not a dict)."""
+        return self.type in _DATA_MODELS
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WebhookEvent":
+        """An event as sent (e.g. :func:`verify`'s answer, or ``Event.raw`` from the event log).
+
+        Raises :class:`WebhookVerificationError` when it is not an event, or when the
+        ``data`` of a known type is not that type's object."""
+        if not isinstance(d, Mapping) or not isinstance(d.get("id"), str) or not isinstance(d.get("type"), str):
+            raise WebhookVerificationError("Payload is not an event (no string id and type)")
+        kind = d["type"]
+        data = d.get("data")
+        parse = _DATA_MODELS.get(kind)
+        if parse is None:
+            typed: Any = dict(data) if isinstance(data, Mapping) else data
+        else:
+            if not isinstance(data, Mapping):
+                raise WebhookVerificationError(f"The data of a {kind} event is not an object")
+            try:
+                typed = parse(data)
+            except (AttributeError, KeyError, TypeError, ValueError) as e:
+                raise WebhookVerificationError(f"The data of a {kind} event is malformed: {e!r}") from None
+        try:
+            created_at = parse_datetime(d.get("created_at"))
+        except (TypeError, ValueError):
+            raise WebhookVerificationError("Payload's created_at is not a timestamp") from None
+        return cls(
+            id=d["id"],
+            type=kind,
+            data=typed,
+            created_at=created_at,
+            api_version=d.get("api_version", ""),
+            raw=dict(d),
+        )
+
+
+def verify_event(
+    payload: Payload,
+    headers: Union[Mapping[str, Any], Iterable[Tuple[str, Any]]],
+    secret: str,
+    tolerance: Optional[float] = DEFAULT_TOLERANCE,
+    *,
+    now: Optional[float] = None,
+) -> WebhookEvent:
+    """:func:`verify`, returning a :class:`WebhookEvent` whose ``data`` is the model of its
+    ``type`` (the dict as sent for a type this SDK version does not know).
+
+    Raises :class:`WebhookVerificationError` on any failure of :func:`verify`, and when the
+    ``data`` of a known type is not that type's object.
+    """
+    return WebhookEvent.from_dict(verify(payload, headers, secret, tolerance, now=now))

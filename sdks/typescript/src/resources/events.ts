@@ -1,5 +1,5 @@
 import type { RequestOptions } from '../core.js';
-import { eventFromWire, type Event, type EventType } from '../models.js';
+import { eventFromWire, eventTypesFromWire, type Event, type EventType, type EventTypeCatalogue } from '../models.js';
 import type { CursorPageParams, Page } from '../pagination.js';
 import { Resource, seg } from './base.js';
 
@@ -33,5 +33,14 @@ export class Events extends Resource {
     options?: RequestOptions,
   ): AsyncGenerator<Event, void, undefined> {
     return this.listEveryKeyset(`/projects/${seg(projectId)}/events`, { type: params.type, per_page: params.perPage }, toEvent, options);
+  }
+}
+
+/** `/event-types`: every event type, what it means and the JSON Schema of its `data`. */
+export class EventTypes extends Resource {
+  /** Every event type, with its `scope` (`project` or `account`); each `schema` is kept
+   * exactly as the server sent it (snake_case property names), not camelCased. */
+  async list(options?: RequestOptions): Promise<EventTypeCatalogue> {
+    return eventTypesFromWire(await this.client.request({ method: 'GET', path: '/event-types', options }));
   }
 }

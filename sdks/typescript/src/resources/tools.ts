@@ -1,5 +1,5 @@
 import type { RequestOptions } from '../core.js';
-import { camelizeKeys, toRequestBody, type Tool } from '../models.js';
+import { camelizeKeys, toRequestBody, toolFromWire, type Tool } from '../models.js';
 import type * as gen from '../models.gen.js';
 import type { ListAllParams, Page, PageParams } from '../pagination.js';
 import { Resource, seg } from './base.js';
@@ -10,9 +10,6 @@ export type ToolCreateParams = gen.CreateToolRequest;
 /** `PATCH .../tools/{toolId}`: absent fields are left alone; `null` clears a template. */
 export type ToolUpdateParams = gen.UpdateToolRequest;
 
-/** The fields whose content is the user's own JSON: kept exactly as sent, never camelCased. */
-const VERBATIM = ['input_schema', 'headers_template', 'query_template', 'body_template'] as const;
-
 /** `POST .../tools/{toolId}/test`: the arguments to try the tool with (default `{}`). */
 export interface ToolTestParams {
   arguments?: Record<string, unknown> | undefined;
@@ -22,20 +19,7 @@ export interface ToolTestParams {
 export type ToolTestResult = gen.ToolTestResult;
 
 /** A tool from the wire: the envelope camelCased, the schema and templates kept as sent. */
-function toTool(raw: unknown): Tool {
-  if (typeof raw !== 'object' || raw === null) return raw as Tool;
-  const record = raw as Record<string, unknown>;
-  const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(record)) {
-    if (!(VERBATIM as readonly string[]).includes(k)) rest[k] = v;
-  }
-  const tool = camelizeKeys(rest) as Record<string, unknown>;
-  tool.inputSchema = record.input_schema;
-  tool.headersTemplate = record.headers_template;
-  tool.queryTemplate = record.query_template;
-  tool.bodyTemplate = record.body_template;
-  return tool as unknown as Tool;
-}
+const toTool = (raw: unknown): Tool => toolFromWire(raw);
 
 /** `/projects/{id}/tools`: a project's custom tools. */
 export class Tools extends Resource {

@@ -2,7 +2,7 @@
 
 from .analytics import AnalyticsResource
 from .api_keys import ApiKeysResource
-from .events import EventsResource
+from .events import EventsResource, EventTypesResource
 from .integrations import IntegrationsResource
 from .execution import McpResource, MeResource, SigningKeysResource, ToolCallsResource
 from .projects import ProjectsResource
@@ -13,6 +13,7 @@ __all__ = [
     "AnalyticsResource",
     "ApiKeysResource",
     "EventsResource",
+    "EventTypesResource",
     "IntegrationsResource",
     "McpResource",
     "MeResource",
