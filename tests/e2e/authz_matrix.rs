@@ -117,6 +117,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/projects/P/events", None, "read", Rule::Plain, 200),
     route("GET", "/projects/P/events/stream", None, "read", Rule::Plain, 200),
     route("GET", "/projects/P/webhooks", None, "webhook", Rule::Plain, 200),
+    route("GET", "/projects/P/webhooks/W/health", None, "webhook", Rule::Plain, 200),
     route(
         "POST",
         "/projects/P/webhooks",

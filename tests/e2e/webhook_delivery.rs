@@ -20,6 +20,7 @@ both!(
     private_destinations_are_refused_at_send_time_by_default,
     recover_resends_each_failed_delivery_of_a_window_once,
     the_retention_purge_deletes_only_finished_history_past_its_horizon,
+    health_shows_the_last_day_the_newest_delivery_and_why_a_webhook_is_off,
 );
 
 fn attempt_times(delivery: &Value) -> Vec<chrono::DateTime<chrono::Utc>> {
@@ -288,4 +289,61 @@ async fn the_retention_purge_deletes_only_finished_history_past_its_horizon(back
     let refused = app.cli(&["purge", "--retention-days", "0"]).await;
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("1..=3650"), "the error names the range");
+}
+
+async fn health_shows_the_last_day_the_newest_delivery_and_why_a_webhook_is_off(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("watched").await;
+    let receiver = Receiver::start().await;
+    receiver.answer_next(&[500]);
+    let (wid, _) = webhook(&app, &project, &receiver.url(), &["api_key.created"]).await;
+    let path = format!("{}/{wid}", hooks_path(&project));
+    let health = || async {
+        let res = app.get(&format!("{path}/health"), app.admin_key()).await;
+        res.expect(reqwest::StatusCode::OK);
+        res.body
+    };
+    let quiet = health().await;
+    assert_eq!(
+        (quiet["attempts"].as_u64(), &quiet["success_rate"], &quiet["last_delivery"]),
+        (Some(0), &Value::Null, &Value::Null)
+    );
+    assert_eq!((quiet["active"].as_bool(), &quiet["disabled"]), (Some(true), &Value::Null));
+
+    app.key(&project, &["read"]).await;
+    receiver.wait_for(1, ARRIVAL).await;
+    app.key(&project, &["read"]).await;
+    receiver.wait_for(2, ARRIVAL).await;
+    let newest = deliveries(&app, &project, &wid).await[0].clone();
+    let seen = crate::helpers::eventually(ARRIVAL, || async { health().await["attempts"] == 2 }).await;
+    assert!(seen, "two attempts counted: {}", health().await);
+    let h = health().await;
+    assert_eq!(
+        (h["succeeded"].as_u64(), h["failed"].as_u64(), h["success_rate"].as_f64()),
+        (Some(1), Some(1), Some(0.5))
+    );
+    assert!(h["latency_ms_avg"].is_u64(), "{h}");
+    assert_eq!(h["last_delivery"]["id"], newest["id"], "the newest delivery");
+    assert_eq!(h["last_delivery"]["status"], "succeeded");
+    assert!(h["failing_since"].is_null(), "the success after the failure cleared it: {h}");
+    let since = assert_timestamp(&h["since"]);
+    assert!((chrono::Utc::now() - since - chrono::Duration::hours(24)).num_seconds().abs() < 60, "{h}");
+
+    // 410 switches it off, and says so; on again clears it; off by hand says so.
+    receiver.answer(410);
+    send_test(&app, &project, &wid).await;
+    let off = crate::helpers::eventually(ARRIVAL, || async { health().await["active"] == false }).await;
+    assert!(off, "410 disabled it: {}", health().await);
+    let h = health().await;
+    assert_eq!(h["disabled"]["reason"], "gone", "{h}");
+    assert_timestamp(&h["disabled"]["at"]);
+    app.patch_json(&path, app.admin_key(), &serde_json::json!({"active": true})).await.expect(reqwest::StatusCode::OK);
+    assert_eq!(health().await["disabled"], Value::Null);
+    app.patch_json(&path, app.admin_key(), &serde_json::json!({"active": false})).await.expect(reqwest::StatusCode::OK);
+    assert_eq!(health().await["disabled"]["reason"], "manual");
+
+    let (_, reader) = app.key(&project, &["read"]).await;
+    app.get(&format!("{path}/health"), &reader).await.error(reqwest::StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS");
+    let missing = format!("{}/wh_0000000000000000000001/health", hooks_path(&project));
+    app.get(&missing, app.admin_key()).await.error(reqwest::StatusCode::NOT_FOUND, "NOT_FOUND");
 }

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tengine_domain::delivery::DeliveryStatus;
+use tengine_domain::delivery::{DeliveryStatus, DisableReason};
 use tengine_domain::{DeliveryId, EventId};
 use tengine_ports::webhook::Purged;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
 use crate::error::map_err;
-use crate::rows::{assemble_claim, event_columns, webhook_columns, ClaimRow, EventRow, WebhookRow};
+use crate::rows::{assemble_claim, event_columns, hourly_stats, webhook_columns, ClaimRow, EventRow, WebhookRow};
 use crate::PgStore;
 
 /// Leases up to `$4` due deliveries of active webhooks to worker `$1` until `$3`. Rows
@@ -63,14 +63,25 @@ INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latenc
 SELECT done.id, done.attempt_count, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_excerpt \
 FROM done JOIN r ON r.id = done.id";
 
-/// Applies each webhook's folded health change (see [`Health`]) and disables some.
+/// Applies each webhook's folded health change (see [`Health`]) and disables some,
+/// recording why and when (a webhook already off keeps its reason).
 const EFFECTS: &str = "\
 UPDATE webhooks w SET \
     failing_since = CASE e.health WHEN 'clear' THEN NULL WHEN 'set' THEN e.since \
         WHEN 'coalesce' THEN COALESCE(w.failing_since, e.since) ELSE w.failing_since END, \
-    active = w.active AND NOT e.disable \
-FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::bool[]) AS e(id, health, since, disable) \
+    disabled_reason = CASE WHEN w.active AND e.reason IS NOT NULL THEN e.reason ELSE w.disabled_reason END, \
+    disabled_at = CASE WHEN w.active AND e.reason IS NOT NULL THEN e.at ELSE w.disabled_at END, \
+    active = w.active AND e.reason IS NULL \
+FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[]) AS e(id, health, since, reason, at) \
 WHERE w.id = e.id";
+
+/// Adds a batch's attempts to the webhooks' hourly rollups (rows in key order).
+const ADD_HOURLY: &str = "\
+INSERT INTO webhook_hourly (webhook_id, hour, attempts, succeeded, latency_ms_sum) \
+SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[]) \
+ON CONFLICT (webhook_id, hour) DO UPDATE SET attempts = webhook_hourly.attempts + EXCLUDED.attempts, \
+    succeeded = webhook_hourly.succeeded + EXCLUDED.succeeded, \
+    latency_ms_sum = webhook_hourly.latency_ms_sum + EXCLUDED.latency_ms_sum";
 
 /// Fails every pending delivery of the disabled webhooks.
 const FAIL_PENDING: &str = "\
@@ -111,13 +122,18 @@ impl Health {
     }
 }
 
-/// Each webhook's folded health change and whether to disable it, in id order.
-fn fold_effects(results: &[AttemptResult]) -> BTreeMap<String, (Health, bool)> {
-    let mut effects: BTreeMap<String, (Health, bool)> = BTreeMap::new();
+/// Each webhook's folded health change and, when it is to be disabled, why and when
+/// (the first reason in the batch), in id order.
+type Disable = Option<(DisableReason, DateTime<Utc>)>;
+
+fn fold_effects(results: &[AttemptResult]) -> BTreeMap<String, (Health, Disable)> {
+    let mut effects: BTreeMap<String, (Health, Disable)> = BTreeMap::new();
     for r in results {
-        let (health, disable) = effects.entry(r.webhook_id.to_string()).or_insert((Health::Keep, false));
+        let (health, disable) = effects.entry(r.webhook_id.to_string()).or_insert((Health::Keep, None));
         *health = health.then(r.webhook_effect);
-        *disable |= r.webhook_effect == WebhookEffect::Disable;
+        if let (None, WebhookEffect::Disable(reason)) = (*disable, r.webhook_effect) {
+            *disable = Some((reason, r.attempt.attempted_at));
+        }
     }
     effects
 }
@@ -261,22 +277,35 @@ impl DeliveryQueue for PgStore {
         }
         let mut healths = Vec::with_capacity(effects.len());
         let mut sinces = Vec::with_capacity(effects.len());
-        let mut disables = Vec::with_capacity(effects.len());
+        let mut reasons = Vec::with_capacity(effects.len());
+        let mut ats = Vec::with_capacity(effects.len());
         for (health, disable) in effects.values() {
             let (name, since) = health.parts();
             healths.push(name);
             sinces.push(since);
-            disables.push(*disable);
+            reasons.push(disable.map(|(r, _)| r.as_str()));
+            ats.push(disable.map(|(_, at)| at));
         }
         sqlx::query(EFFECTS)
             .bind(&webhook_ids)
             .bind(&healths)
             .bind(&sinces)
-            .bind(&disables)
+            .bind(&reasons)
+            .bind(&ats)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        let disabled: Vec<&str> = effects.iter().filter(|(_, (_, d))| *d).map(|(id, _)| id.as_str()).collect();
+        let hourly = hourly_stats(results);
+        sqlx::query(ADD_HOURLY)
+            .bind(hourly.iter().map(|h| h.webhook_id.as_str()).collect::<Vec<_>>())
+            .bind(hourly.iter().map(|h| h.hour).collect::<Vec<_>>())
+            .bind(hourly.iter().map(|h| h.attempts).collect::<Vec<_>>())
+            .bind(hourly.iter().map(|h| h.succeeded).collect::<Vec<_>>())
+            .bind(hourly.iter().map(|h| h.latency_ms_sum).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let disabled: Vec<&str> = effects.iter().filter(|(_, (_, d))| d.is_some()).map(|(id, _)| id.as_str()).collect();
         if !disabled.is_empty() {
             sqlx::query(FAIL_PENDING).bind(&disabled).execute(&mut *tx).await.map_err(map_err)?;
         }
@@ -316,6 +345,11 @@ impl DeliveryQueue for PgStore {
             .await
             .map_err(map_err)?
             .rows_affected();
+        sqlx::query("DELETE FROM webhook_hourly WHERE hour < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(Purged { deliveries, events })
     }
@@ -350,6 +384,6 @@ mod tests {
             fold(&[WebhookEffect::Healthy, WebhookEffect::Failing(t(3)), WebhookEffect::Failing(t(4))]),
             Health::Set(t(3))
         );
-        assert_eq!(fold(&[WebhookEffect::Disable]), Health::Keep);
+        assert_eq!(fold(&[WebhookEffect::Disable(DisableReason::Gone)]), Health::Keep);
     }
 }

@@ -1,11 +1,12 @@
 //! Webhook endpoints: writes inside a transaction, and the reads of webhooks, their
 //! deliveries and the event log.
 
+use chrono::{DateTime, DurationRound, Utc};
 use sqlx::PgExecutor;
-use tengine_domain::delivery::{Delivery, Webhook};
+use tengine_domain::delivery::{Delivery, DeliveryStats, Webhook};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{AccountId, DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
-use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository};
+use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository, WebhookStats};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
@@ -68,11 +69,14 @@ pub(crate) async fn insert(ex: impl PgExecutor<'_>, w: &Webhook) -> Result<(), R
     Ok(())
 }
 
-/// Writes every mutable field of a webhook.
+/// Writes every mutable field of a webhook; switching it off records `manual` as the reason (the
+/// worker records its own), switching it on clears it.
 pub(crate) async fn update(ex: impl PgExecutor<'_>, w: &Webhook) -> Result<(), RepoError> {
     let done = sqlx::query(
         "UPDATE webhooks SET url = $3, description = $4, events = $5, active = $6, secret = $7, \
-         previous_secret = $8, previous_secret_expires_at = $9, failing_since = $10, updated_at = $11 \
+         previous_secret = $8, previous_secret_expires_at = $9, failing_since = $10, updated_at = $11, \
+         disabled_reason = CASE WHEN $6 THEN NULL WHEN active THEN 'manual' ELSE disabled_reason END, \
+         disabled_at = CASE WHEN $6 THEN NULL WHEN active THEN $11 ELSE disabled_at END \
          WHERE project_id = $1 AND id = $2",
     )
     .bind(w.project_id.to_string())
@@ -162,6 +166,38 @@ impl WebhookRepository for PgStore {
 
     async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError> {
         delivery::get(&self.pool, webhook, id).await
+    }
+
+    async fn webhook_stats(&self, webhook: WebhookId, since: DateTime<Utc>) -> Result<WebhookStats, RepoError> {
+        // The rollups are whole hours: the hour holding `since` counts whole.
+        let since_hour = since.duration_trunc(chrono::Duration::hours(1)).unwrap_or(since);
+        let row: Option<(Option<String>, Option<DateTime<Utc>>, i64, i64, i64)> = sqlx::query_as(
+            "SELECT w.disabled_reason, w.disabled_at, COALESCE(SUM(h.attempts), 0)::bigint, \
+             COALESCE(SUM(h.succeeded), 0)::bigint, COALESCE(SUM(h.latency_ms_sum), 0)::bigint \
+             FROM webhooks w LEFT JOIN webhook_hourly h ON h.webhook_id = w.id AND h.hour >= $2 \
+             WHERE w.id = $1 GROUP BY w.id, w.disabled_reason, w.disabled_at",
+        )
+        .bind(webhook.to_string())
+        .bind(since_hour)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let (reason, at, attempts, succeeded, latency_ms_sum) = row.ok_or(RepoError::NotFound)?;
+        let count = |n: i64| u64::try_from(n).map_err(RepoError::other);
+        let disabled = match (reason, at) {
+            (Some(reason), Some(at)) => {
+                Some((reason.parse().map_err(|()| RepoError::other(format!("unknown disabled_reason {reason}")))?, at))
+            }
+            _ => None,
+        };
+        Ok(WebhookStats {
+            stats: DeliveryStats {
+                attempts: count(attempts)?,
+                succeeded: count(succeeded)?,
+                latency_ms_sum: count(latency_ms_sum)?,
+            },
+            disabled,
+        })
     }
 
     async fn list_events(

@@ -1,7 +1,7 @@
 //! The delivery queue. Claims and results run in immediate write transactions: with a
 //! single writer, two claims can never take the same delivery.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +12,9 @@ use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, Webhoo
 
 use crate::delivery::select_in;
 use crate::error::map_err;
-use crate::rows::{assemble_claim, at, event_columns, micros, webhook_columns, ClaimRow, EventRow, WebhookRow};
+use crate::rows::{
+    assemble_claim, at, event_columns, hourly_stats, micros, webhook_columns, ClaimRow, EventRow, WebhookRow,
+};
 use crate::SqliteStore;
 
 /// Leases up to `?4` due deliveries of active webhooks to worker `?1` until `?3`.
@@ -37,6 +39,12 @@ DELETE FROM events WHERE id IN ( \
     SELECT e.id FROM events e WHERE e.id < ?1 \
       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) \
     ORDER BY e.id LIMIT ?2)";
+
+/// Adds one webhook-hour of a batch's attempts to its rollup.
+const ADD_HOURLY: &str = "\
+INSERT INTO webhook_hourly (webhook_id, hour, attempts, succeeded, latency_ms_sum) VALUES (?1, ?2, ?3, ?4, ?5) \
+ON CONFLICT (webhook_id, hour) DO UPDATE SET attempts = attempts + excluded.attempts, \
+    succeeded = succeeded + excluded.succeeded, latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum";
 
 /// Fails a delivery just claimed that can never be sent: its event or webhook is gone
 /// ([`tengine_storage_rows::Claim::orphans`]).
@@ -142,7 +150,7 @@ impl DeliveryQueue for SqliteStore {
                 .await
                 .map_err(map_err)?;
         }
-        let mut disabled = BTreeSet::new();
+        let mut disabled = BTreeMap::new();
         for r in results {
             let webhook = r.webhook_id.to_string();
             let change = match r.webhook_effect {
@@ -154,21 +162,39 @@ impl DeliveryQueue for SqliteStore {
                         .bind(&webhook)
                         .bind(micros(since))
                 }
-                WebhookEffect::Disable => {
-                    disabled.insert(webhook);
+                WebhookEffect::Disable(reason) => {
+                    // The first reason in the batch is the one recorded.
+                    disabled.entry(webhook).or_insert((reason, r.attempt.attempted_at));
                     continue;
                 }
             };
             change.execute(&mut *tx).await.map_err(map_err)?;
         }
-        // Last, so a pending result later in the batch cannot revive a delivery.
-        for webhook in &disabled {
-            sqlx::query("UPDATE webhooks SET active = 0 WHERE id = ?1")
-                .bind(webhook)
+        // Last, so a pending result later in the batch cannot revive a delivery. A webhook
+        // already off keeps the reason it was switched off for.
+        for (webhook, (reason, at)) in &disabled {
+            sqlx::query(
+                "UPDATE webhooks SET disabled_reason = CASE WHEN active THEN ?2 ELSE disabled_reason END, \
+                 disabled_at = CASE WHEN active THEN ?3 ELSE disabled_at END, active = 0 WHERE id = ?1",
+            )
+            .bind(webhook)
+            .bind(reason.as_str())
+            .bind(micros(*at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            sqlx::query(FAIL_PENDING).bind(webhook).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        for h in hourly_stats(results) {
+            sqlx::query(ADD_HOURLY)
+                .bind(&h.webhook_id)
+                .bind(micros(h.hour))
+                .bind(h.attempts)
+                .bind(h.succeeded)
+                .bind(h.latency_ms_sum)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
-            sqlx::query(FAIL_PENDING).bind(webhook).execute(&mut *tx).await.map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)
     }
@@ -207,6 +233,11 @@ impl DeliveryQueue for SqliteStore {
             .await
             .map_err(map_err)?
             .rows_affected();
+        sqlx::query("DELETE FROM webhook_hourly WHERE hour < ?1")
+            .bind(micros(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(Purged { deliveries, events })
     }

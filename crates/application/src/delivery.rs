@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
-use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, Outcome, DISABLE_AFTER};
+use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, DisableReason, Outcome, DISABLE_AFTER};
 use tengine_domain::secret_key::Keyring;
 use tengine_domain::webhook::{self, WebhookSecret};
 use tengine_ports::{
@@ -128,17 +128,17 @@ pub fn judge(job: &DeliveryJob, response: &OutboundResponse, now: DateTime<Utc>)
     let failing = || {
         let since = job.webhook.failing_since.unwrap_or(now);
         if now - since >= DISABLE_AFTER {
-            WebhookEffect::Disable
+            WebhookEffect::Disable(DisableReason::Failing)
         } else {
             WebhookEffect::Failing(now)
         }
     };
     let (status, next_attempt_at, webhook_effect) = match outcome {
         Outcome::Delivered => (DeliveryStatus::Succeeded, None, WebhookEffect::Healthy),
-        Outcome::Gone => (DeliveryStatus::Failed, None, WebhookEffect::Disable),
+        Outcome::Gone => (DeliveryStatus::Failed, None, WebhookEffect::Disable(DisableReason::Gone)),
         Outcome::GiveUp => (DeliveryStatus::Failed, None, failing()),
         Outcome::RetryAt(at) => match failing() {
-            WebhookEffect::Disable => (DeliveryStatus::Failed, None, WebhookEffect::Disable),
+            disable @ WebhookEffect::Disable(_) => (DeliveryStatus::Failed, None, disable),
             effect => (DeliveryStatus::Pending, Some(at), effect),
         },
     };
@@ -322,7 +322,10 @@ mod tests {
         assert!(retry.next_attempt_at.unwrap() > now());
         assert_eq!(retry.attempt.error.as_deref(), Some("receiver answered 500"));
         let gone = judge(&job(None, 0), &response(Some(410)), now());
-        assert_eq!((gone.status, gone.webhook_effect), (DeliveryStatus::Failed, WebhookEffect::Disable));
+        assert_eq!(
+            (gone.status, gone.webhook_effect),
+            (DeliveryStatus::Failed, WebhookEffect::Disable(DisableReason::Gone))
+        );
         let last = judge(&job(None, 8), &response(Some(500)), now());
         assert_eq!(last.status, DeliveryStatus::Failed);
     }
@@ -331,7 +334,10 @@ mod tests {
     fn a_webhook_failing_for_five_days_is_disabled() {
         let since = now() - DISABLE_AFTER;
         let r = judge(&job(Some(since), 3), &response(None), now());
-        assert_eq!((r.status, r.webhook_effect), (DeliveryStatus::Failed, WebhookEffect::Disable));
+        assert_eq!(
+            (r.status, r.webhook_effect),
+            (DeliveryStatus::Failed, WebhookEffect::Disable(DisableReason::Failing))
+        );
         let recent = judge(&job(Some(now() - chrono::Duration::days(4)), 3), &response(None), now());
         assert_eq!(recent.webhook_effect, WebhookEffect::Failing(now()));
     }

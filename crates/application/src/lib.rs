@@ -57,7 +57,7 @@ pub use sessions::{Me, OpenedPortal};
 pub use tool_calls::replay::RetryKey;
 pub use tool_calls::{CallToolError, ToolCallResult};
 pub use usage::UsageBuffer;
-pub use webhooks::{NewWebhook, WebhookPatch};
+pub use webhooks::{NewWebhook, WebhookHealth, WebhookPatch};
 
 /// Tool-set changes a slow MCP session may fall behind by before it is told to
 /// re-list anyway.

@@ -2,7 +2,9 @@
 //! and the project's event log.
 
 use serde_json::json;
-use tengine_domain::delivery::{Delivery, EventFilter, Webhook, WebhookUrl};
+use tengine_domain::delivery::{
+    Delivery, DeliveryStats, DisableReason, EventFilter, Webhook, WebhookUrl, HEALTH_WINDOW,
+};
 use tengine_domain::webhook::WebhookSecret;
 use tengine_domain::{
     DeliveryId, Event, EventId, EventType, Page, PageRequest, Permission, Principal, ProjectId, WebhookId,
@@ -10,6 +12,21 @@ use tengine_domain::{
 use tengine_ports::RepoError;
 
 use crate::projects::not_found_as_project;
+
+/// A webhook's health (see `Tengine::webhook_health`).
+#[derive(Debug, Clone)]
+pub struct WebhookHealth {
+    /// The webhook.
+    pub webhook: Webhook,
+    /// Where the window starts.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// Its attempts in the window.
+    pub stats: DeliveryStats,
+    /// Its newest delivery, with its attempts.
+    pub last_delivery: Option<Delivery>,
+    /// Why and when it was switched off, while it is off.
+    pub disabled: Option<(DisableReason, chrono::DateTime<chrono::Utc>)>,
+}
 
 /// Events one read of a live stream returns at most.
 pub const STREAM_BATCH: u32 = 100;
@@ -262,6 +279,34 @@ impl Tengine {
         who.require(Permission::Webhook)?;
         who.portal_shows(Some(PortalSection::Deliveries))?;
         Self::sees_project(who, project)
+    }
+
+    /// A webhook's health: its attempts over the last [`HEALTH_WINDOW`], its newest
+    /// delivery with its attempts, and why and when it was switched off. Read like its
+    /// deliveries (`webhook`).
+    ///
+    /// # Errors
+    /// As for `list_deliveries`.
+    pub async fn webhook_health(
+        &self,
+        who: &Principal,
+        project: ProjectId,
+        id: WebhookId,
+    ) -> Result<WebhookHealth, AppError> {
+        let webhook = self.webhook_for_deliveries(who, project, id).await?;
+        let since = self.deps.clock.now() - HEALTH_WINDOW;
+        let stats = self.deps.store.webhook_stats(id, since).await.map_err(|e| match e {
+            RepoError::NotFound => AppError::NotFound(WebhookId::KIND),
+            e => e.into(),
+        })?;
+        let newest = self.list_deliveries(who, project, id, PageRequest::new(1, 1)).await?;
+        Ok(WebhookHealth {
+            since,
+            stats: stats.stats,
+            last_delivery: newest.items.into_iter().next(),
+            disabled: if webhook.active { None } else { stats.disabled },
+            webhook,
+        })
     }
 
     /// The webhook whose deliveries `who` reads or resends.

@@ -222,6 +222,67 @@ impl FromStr for DeliveryStatus {
     }
 }
 
+/// Why a webhook stopped receiving deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisableReason {
+    /// Its receiver answered `410 Gone`.
+    Gone,
+    /// Every delivery failed for [`DISABLE_AFTER`].
+    Failing,
+    /// Someone set `active: false`.
+    Manual,
+}
+
+impl DisableReason {
+    /// The wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DisableReason::Gone => "gone",
+            DisableReason::Failing => "failing",
+            DisableReason::Manual => "manual",
+        }
+    }
+}
+
+impl FromStr for DisableReason {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [DisableReason::Gone, DisableReason::Failing, DisableReason::Manual]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// How long the health of a webhook looks back.
+pub const HEALTH_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// A webhook's attempts over a window, summed from hourly rollups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Attempts made.
+    pub attempts: u64,
+    /// Attempts the receiver answered 2xx.
+    pub succeeded: u64,
+    /// The attempts' latencies added up, in milliseconds.
+    pub latency_ms_sum: u64,
+}
+
+impl DeliveryStats {
+    /// The share of attempts that succeeded, when there were any.
+    pub fn success_rate(&self) -> Option<f64> {
+        // Counts stay far below 2^52, so the conversion is exact.
+        #[allow(clippy::cast_precision_loss)]
+        (self.attempts > 0).then(|| self.succeeded as f64 / self.attempts as f64)
+    }
+
+    /// The mean latency, when there were attempts.
+    pub fn latency_ms_avg(&self) -> Option<u64> {
+        self.latency_ms_sum.checked_div(self.attempts)
+    }
+}
+
 /// One attempt to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {

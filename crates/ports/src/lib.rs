@@ -31,7 +31,7 @@ pub use unit_of_work::{Transaction, UnitOfWork};
 pub use usage::{UsageDelta, UsageRecord, UsageRepository, UsageSink};
 pub use webhook::{
     AttemptResult, DeliveryJob, DeliveryNotifier, DeliveryQueue, OutboundRequest, OutboundResponse,
-    StoredWebhookSecrets, WebhookEffect, WebhookRepository, WebhookSender,
+    StoredWebhookSecrets, WebhookEffect, WebhookRepository, WebhookSender, WebhookStats,
 };
 
 #[cfg(feature = "mocks")]
@@ -158,6 +158,7 @@ mod mock_store {
             async fn failing_webhooks(&self, account: AccountId, project: Option<ProjectId>, limit: u32) -> Result<Vec<Webhook>, RepoError>;
             async fn list_deliveries(&self, account: AccountId, project: ProjectId, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError>;
             async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError>;
+            async fn webhook_stats(&self, webhook: WebhookId, since: DateTime<Utc>) -> Result<crate::webhook::WebhookStats, RepoError>;
             async fn list_events(&self, account: AccountId, project: ProjectId, kind: Option<EventType>, page: PageRequest) -> Result<Page<Event>, RepoError>;
             async fn webhook_secrets_after(&self, after: Option<WebhookId>, limit: u32) -> Result<Vec<StoredWebhookSecrets>, RepoError>;
             async fn replace_webhook_secrets(&self, old: &StoredWebhookSecrets, new: &StoredWebhookSecrets) -> Result<bool, RepoError>;

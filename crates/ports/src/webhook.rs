@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tengine_domain::delivery::{Attempt, Delivery, DeliveryStatus, Webhook};
+use tengine_domain::delivery::{Attempt, Delivery, DeliveryStats, DeliveryStatus, DisableReason, Webhook};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{AccountId, DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
 
@@ -62,6 +62,14 @@ pub trait WebhookRepository: Send + Sync {
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
     async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError>;
+
+    /// `webhook`'s attempts since `since` (from its hourly rollups, whole hours: the
+    /// hour holding `since` counts whole) and why and when it was last disabled, if it
+    /// is off. `NotFound` when there is no such webhook.
+    ///
+    /// # Errors
+    /// `NotFound`; `Unavailable` when the store cannot be reached.
+    async fn webhook_stats(&self, webhook: WebhookId, since: DateTime<Utc>) -> Result<WebhookStats, RepoError>;
 
     /// A page of the project's events (and the account-wide events recorded for it),
     /// newest first, optionally of one type.
@@ -150,8 +158,9 @@ pub enum WebhookEffect {
     Healthy,
     /// A failure: set `failing_since` to this time if it is unset.
     Failing(DateTime<Utc>),
-    /// Disable the webhook (410 Gone, or failing for 5 days); fail its pending deliveries.
-    Disable,
+    /// Disable the webhook (410 Gone, or failing for 5 days), saying why; fail its
+    /// pending deliveries.
+    Disable(DisableReason),
 }
 
 /// The delivery queue: claims due work with a lease, records results in batches.
@@ -204,6 +213,15 @@ pub trait DeliveryQueue: Send + Sync {
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
     async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<Purged, RepoError>;
+}
+
+/// A webhook's recent record, for its health.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookStats {
+    /// Its attempts in the window.
+    pub stats: DeliveryStats,
+    /// Why and when it was switched off, while it is off.
+    pub disabled: Option<(DisableReason, DateTime<Utc>)>,
 }
 
 /// What one batch of the retention purge deleted.

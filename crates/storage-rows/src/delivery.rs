@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, DurationRound, Utc};
 use tengine_domain::delivery::{Attempt, Delivery};
 use tengine_ports::RepoError;
 
@@ -120,4 +121,86 @@ pub fn attempts_by_delivery<D: Dialect>(rows: Vec<AttemptRow<D>>) -> Result<Hash
         by_delivery.entry(id).or_default().push(Attempt::try_from(row)?);
     }
     Ok(by_delivery)
+}
+
+/// One webhook-hour of attempts, as both adapters add it to `webhook_hourly`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourlyStats {
+    /// The webhook.
+    pub webhook_id: String,
+    /// The hour the attempts were made in (UTC, truncated).
+    pub hour: DateTime<Utc>,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Attempts answered 2xx.
+    pub succeeded: i64,
+    /// Their latencies added up, in milliseconds.
+    pub latency_ms_sum: i64,
+}
+
+/// The attempts of a batch of results summed per webhook and hour, in (webhook, hour)
+/// order: the order rows are locked in, so concurrent batches never deadlock.
+pub fn hourly_stats(results: &[tengine_ports::AttemptResult]) -> Vec<HourlyStats> {
+    let mut sums: std::collections::BTreeMap<(String, DateTime<Utc>), (i64, i64, i64)> = Default::default();
+    for r in results {
+        let at = r.attempt.attempted_at;
+        // Truncating a real time to the hour cannot overflow.
+        let hour = at.duration_trunc(chrono::Duration::hours(1)).unwrap_or(at);
+        let sum = sums.entry((r.webhook_id.to_string(), hour)).or_default();
+        sum.0 += 1;
+        sum.1 += i64::from(r.attempt.status_code.is_some_and(|c| (200..300).contains(&c)));
+        sum.2 = sum.2.saturating_add(i64::try_from(r.attempt.latency_ms).unwrap_or(i64::MAX));
+    }
+    sums.into_iter()
+        .map(|((webhook_id, hour), (attempts, succeeded, latency_ms_sum))| HourlyStats {
+            webhook_id,
+            hour,
+            attempts,
+            succeeded,
+            latency_ms_sum,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use tengine_domain::delivery::DeliveryStatus;
+    use tengine_domain::{DeliveryId, WebhookId};
+    use tengine_ports::{AttemptResult, WebhookEffect};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn result(webhook: u128, at: &str, code: Option<u16>, latency_ms: u64) -> AttemptResult {
+        let at = DateTime::parse_from_rfc3339(at).expect("a time").to_utc();
+        AttemptResult {
+            delivery_id: DeliveryId::from_uuid(Uuid::from_u128(1)),
+            webhook_id: WebhookId::from_uuid(Uuid::from_u128(webhook)),
+            attempt: Attempt { attempted_at: at, status_code: code, latency_ms, error: None, response_excerpt: None },
+            status: DeliveryStatus::Succeeded,
+            next_attempt_at: None,
+            webhook_effect: WebhookEffect::Healthy,
+        }
+    }
+
+    #[test]
+    fn attempts_are_summed_per_webhook_and_utc_hour_in_lock_order() {
+        let stats = hourly_stats(&[
+            result(2, "2026-12-06T10:59:59.9+00:00", Some(200), 10),
+            result(1, "2026-12-06T11:00:00+01:00", Some(500), 30),
+            result(2, "2026-12-06T10:00:00Z", Some(299), 5),
+            result(2, "2026-12-06T11:00:00Z", None, 15_000),
+        ]);
+        let rows: Vec<_> =
+            stats.iter().map(|s| (s.hour.to_rfc3339(), s.attempts, s.succeeded, s.latency_ms_sum)).collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("2026-12-06T10:00:00+00:00".to_owned(), 1, 0, 30),
+                ("2026-12-06T10:00:00+00:00".to_owned(), 2, 2, 15),
+                ("2026-12-06T11:00:00+00:00".to_owned(), 1, 0, 15_000),
+            ]
+        );
+        assert!(stats[0].webhook_id < stats[1].webhook_id);
+    }
 }

@@ -923,6 +923,40 @@ export interface Webhook {
   updatedAt: string;
 }
 
+/** Why and when a webhook was switched off. */
+export interface WebhookDisabled {
+  /** `gone` (its receiver answered 410), `failing` (every delivery failed for 5 days) or `manual` (set `active: false`). */
+  reason: string;
+  /** When. */
+  at: string;
+}
+
+/** A webhook's health: its attempts over the last 24 hours (from hourly rollups, so the first hour counts whole), its newest delivery, and why it is off, if it is. */
+export interface WebhookHealth {
+  /** The webhook. */
+  webhookId: string;
+  /** Whether deliveries are made. */
+  active: boolean;
+  /** When its deliveries started failing with no success since, or null. */
+  failingSince: string | null;
+  /** `disabled`. */
+  disabled: Record<string, unknown>;
+  /** Where the 24-hour window starts. */
+  since: string;
+  /** Attempts in the window. */
+  attempts: number;
+  /** Attempts the receiver answered 2xx. */
+  succeeded: number;
+  /** The other attempts (non-2xx answers, timeouts, refused connections). */
+  failed: number;
+  /** `succeeded / attempts`, or null without attempts. */
+  successRate: number | null;
+  /** The attempts' mean latency in milliseconds, or null without attempts. */
+  latencyMsAvg: number | null;
+  /** `last_delivery`. */
+  lastDelivery: Record<string, unknown>;
+}
+
 /** What a recovery did. */
 export interface WebhookRecovery {
   /** Failed deliveries re-sent, each once, as new deliveries. */

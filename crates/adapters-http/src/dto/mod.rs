@@ -21,7 +21,7 @@ pub use integrations::{ConnectionBody, IntegrationBody, RegistrationPolicyBody};
 pub use sessions::{ConsoleSessionBody, MeBody, PortalExchangeBody, PortalSessionBody, ThemeBody};
 pub use tool_calls::ToolCallBody;
 pub use tools::ToolBody;
-pub use webhooks::{TestBody, WebhookBody};
+pub use webhooks::{TestBody, WebhookBody, WebhookHealthBody};
 
 use std::borrow::Cow;
 use std::marker::PhantomData;

@@ -1,5 +1,6 @@
 //! Response bodies of the webhooks routes.
 
+use super::DeliveryBody;
 use crate::doc::schemas::{DeliveryStatusName, EventSubscription};
 use serde::Serialize;
 use tengine_domain::delivery::Webhook;
@@ -88,4 +89,88 @@ pub struct TestBody {
     /// Always `pending`: the delivery is sent in the background.
     #[schema(value_type = DeliveryStatusName, example = "pending")]
     pub(crate) status: &'static str,
+}
+
+/// Why and when a webhook was switched off.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookDisabled)]
+pub struct DisabledBody {
+    /// `gone` (its receiver answered 410), `failing` (every delivery failed for 5 days)
+    /// or `manual` (set `active: false`).
+    #[schema(pattern = "^(gone|failing|manual)$")]
+    reason: &'static str,
+    /// When.
+    #[schema(format = DateTime)]
+    at: String,
+}
+
+/// A webhook's health: its attempts over the last 24 hours (from hourly rollups, so the
+/// first hour counts whole), its newest delivery, and why it is off, if it is.
+#[derive(Serialize, ToSchema)]
+#[schema(
+    as = WebhookHealth,
+    example = json!({
+        "webhook_id": "wh_2cqkZR4bK7mN9pQ2sT5vWx",
+        "active": true,
+        "failing_since": null,
+        "disabled": null,
+        "since": "2026-11-27T12:00:00Z",
+        "attempts": 120,
+        "succeeded": 118,
+        "failed": 2,
+        "success_rate": 0.9833,
+        "latency_ms_avg": 84,
+        "last_delivery": null
+    })
+)]
+pub struct WebhookHealthBody {
+    /// The webhook.
+    #[schema(pattern = r"^wh_[0-9A-Za-z]{22}$")]
+    webhook_id: String,
+    /// Whether deliveries are made.
+    active: bool,
+    /// When its deliveries started failing with no success since, or null.
+    #[schema(format = DateTime, required = true)]
+    failing_since: Option<String>,
+    /// Why and when it was switched off; null while it is on.
+    #[schema(required = true)]
+    disabled: Option<DisabledBody>,
+    /// Where the 24-hour window starts.
+    #[schema(format = DateTime)]
+    since: String,
+    /// Attempts in the window.
+    attempts: u64,
+    /// Attempts the receiver answered 2xx.
+    succeeded: u64,
+    /// The other attempts (non-2xx answers, timeouts, refused connections).
+    failed: u64,
+    /// `succeeded / attempts`, or null without attempts.
+    #[schema(required = true, minimum = 0.0, maximum = 1.0)]
+    success_rate: Option<f64>,
+    /// The attempts' mean latency in milliseconds, or null without attempts.
+    #[schema(required = true)]
+    latency_ms_avg: Option<u64>,
+    /// Its newest delivery with its attempts, or null.
+    #[schema(required = true, value_type = Option<DeliveryBody>)]
+    last_delivery: Option<DeliveryBody>,
+}
+
+impl From<tengine_application::WebhookHealth> for WebhookHealthBody {
+    fn from(h: tengine_application::WebhookHealth) -> Self {
+        let stats = h.stats;
+        Self {
+            webhook_id: h.webhook.id.to_string(),
+            active: h.webhook.active,
+            failing_since: h.webhook.failing_since.map(time::format),
+            disabled: h.disabled.map(|(reason, at)| DisabledBody { reason: reason.as_str(), at: time::format(at) }),
+            since: time::format(h.since),
+            attempts: stats.attempts,
+            succeeded: stats.succeeded,
+            failed: stats.attempts.saturating_sub(stats.succeeded),
+            // Four decimals are plenty for a rate, and keep the JSON short.
+            success_rate: stats.success_rate().map(|r| (r * 10_000.0).round() / 10_000.0),
+            latency_ms_avg: stats.latency_ms_avg(),
+            last_delivery: h.last_delivery.map(DeliveryBody::from),
+        }
+    }
 }

@@ -18,7 +18,7 @@ use super::keyset_response;
 use crate::doc::params::{KeysetQuery, ProjectPath, WebhookPath};
 use crate::doc::responses::{BodyErrors, ProjectErrors, QueryErrors, ResourceErrors};
 use crate::doc::schemas::EventSubscription;
-use crate::dto::{Patch, TestBody, WebhookBody};
+use crate::dto::{Patch, TestBody, WebhookBody, WebhookHealthBody};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth, Ids, OptionalJson, Query, CURSOR_PARAMS};
 use crate::idempotency::Idempotency;
@@ -32,6 +32,30 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_secret))
         .routes(routes!(test))
         .routes(routes!(recover))
+        .routes(routes!(health))
+}
+
+/// A webhook's health: its attempts over the last 24 hours (success rate, mean latency),
+/// its newest delivery with its attempts, and why and when it was switched off. Reads
+/// hourly rollups, so its cost does not grow with the webhook's traffic. Needs `webhook`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}/webhooks/{webhook_id}/health",
+    operation_id = "getWebhookHealth",
+    tag = "Webhooks",
+    summary = "Get a webhook's health",
+    params(WebhookPath),
+    responses(
+        (status = 200, description = "The webhook's health.", body = WebhookHealthBody),
+        ResourceErrors,
+    )
+)]
+async fn health(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    Ids((pid, wid)): Ids<(ProjectId, WebhookId)>,
+) -> Result<Json<WebhookHealthBody>, ApiError> {
+    Ok(Json(s.tengine.webhook_health(&who, pid, wid).await?.into()))
 }
 
 /// The window of failed deliveries to re-send.

@@ -1062,6 +1062,44 @@ pub struct Webhook {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Why and when a webhook was switched off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDisabled {
+    /// `gone` (its receiver answered 410), `failing` (every delivery failed for 5 days)
+    /// or `manual` (set `active: false`).
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A webhook's health: its attempts over the last 24 hours (from hourly rollups, so the
+/// first hour counts whole), its newest delivery, and why it is off, if it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookHealth {
+    /// The webhook.
+    pub webhook_id: String,
+    /// Whether deliveries are made.
+    pub active: bool,
+    /// When its deliveries started failing with no success since, or null.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// `disabled`.
+    pub disabled: Value,
+    /// Where the 24-hour window starts.
+    pub since: DateTime<Utc>,
+    /// Attempts in the window.
+    pub attempts: u64,
+    /// Attempts the receiver answered 2xx.
+    pub succeeded: u64,
+    /// The other attempts (non-2xx answers, timeouts, refused connections).
+    pub failed: u64,
+    /// `succeeded / attempts`, or null without attempts.
+    pub success_rate: Option<f64>,
+    /// The attempts' mean latency in milliseconds, or null without attempts.
+    pub latency_ms_avg: Option<u64>,
+    /// `last_delivery`.
+    pub last_delivery: Value,
+}
+
 /// What a recovery did.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WebhookRecovery {

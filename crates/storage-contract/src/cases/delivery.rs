@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use tengine_domain::delivery::{DeliveryStatus, Webhook};
+use tengine_domain::delivery::{DeliveryStatus, DisableReason, Webhook};
 use tengine_domain::{DeliveryId, EventType, PageRequest};
 use tengine_ports::{AttemptResult, DeliveryJob, Store, WebhookEffect};
 use uuid::Uuid;
@@ -203,7 +203,7 @@ pub async fn disabling_a_webhook_fails_its_pending_deliveries<S: Store>(store: &
     assert_eq!(jobs.len(), 6);
     addressed(store, &gone, at(5)).await;
     let job = jobs.iter().find(|j| j.webhook.id == gone.id).expect("a delivery of the webhook");
-    let rejected = result(job, at(11), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable);
+    let rejected = result(job, at(11), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable(DisableReason::Gone));
     store.complete(&[rejected]).await.expect("complete");
 
     let stored = store.get_webhook(p.id, gone.id).await.expect("get").expect("still listed");
@@ -234,7 +234,7 @@ pub async fn failed_deliveries_are_taken_for_recovery_once<S: Store>(store: &S) 
     }
     let jobs = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
     let job = jobs.iter().find(|j| j.webhook.id == gone.id).expect("a delivery of the webhook");
-    let rejected = result(job, at(11), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable);
+    let rejected = result(job, at(11), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable(DisableReason::Gone));
     store.complete(&[rejected]).await.expect("complete");
     let failed: Vec<_> = deliveries_of(store, &gone).await.into_iter().map(|d| (d.id, d.event_id)).collect();
     assert_eq!(failed.len(), 3);
@@ -335,4 +335,63 @@ pub async fn the_retention_purge_keeps_pending_and_newer_deliveries<S: Store>(st
     let unsent_page = store.list_events(acct.id, quiet.id, None, PageRequest::default()).await.expect("list");
     assert_eq!((unsent_page.items.len(), unsent_page.total), (0, 0));
     assert_ne!(unsent.id, newer.id);
+}
+
+/// A webhook's health: its attempts summed by hour from the batches that recorded them
+/// (the hour holding `since` counts whole), why and when the worker or a person switched
+/// it off (cleared when it is on again), and the rollups go with the retention purge.
+pub async fn a_webhooks_health_counts_its_attempts_and_says_why_it_is_off<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let w = webhook(store, acct.id, p.id, &["*"]).await;
+    let stats = |since| async move { store.webhook_stats(w.id, since).await.expect("stats") };
+    assert_eq!(stats(at(0)).await, tengine_ports::WebhookStats::default(), "nothing yet");
+    for _ in 0..3 {
+        append(store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await;
+    }
+    let jobs = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    let [d1, d2, d3] = jobs.as_slice() else { panic!("three jobs: {jobs:?}") };
+    let mut timeout = result(d3, at(12), 0, DeliveryStatus::Pending, Some(at(99)), WebhookEffect::Failing(at(12)));
+    timeout.attempt = attempt(at(12), None, 15_000, Some("timed out"), None);
+    store
+        .complete(&[
+            result(d1, at(11), 200, DeliveryStatus::Succeeded, None, WebhookEffect::Healthy),
+            result(d2, at(11), 500, DeliveryStatus::Pending, Some(at(99)), WebhookEffect::Failing(at(11))),
+            timeout,
+        ])
+        .await
+        .expect("complete");
+    let day = stats(at(0)).await;
+    assert_eq!((day.stats.attempts, day.stats.succeeded, day.stats.latency_ms_sum), (3, 1, 15_050));
+    assert_eq!(day.disabled, None, "it is on");
+    assert_eq!(stats(at(5)).await, day, "the hour holding `since` counts whole");
+    assert_eq!(stats(at(7_200)).await.stats.attempts, 0, "nothing in later hours");
+
+    let again = store.claim_due("b", at(100), LEASE, 10).await.expect("claim");
+    let gone =
+        result(&again[0], at(101), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable(DisableReason::Gone));
+    let later =
+        result(&again[1], at(102), 500, DeliveryStatus::Failed, None, WebhookEffect::Disable(DisableReason::Failing));
+    store.complete(&[gone, later]).await.expect("complete");
+    let off = stats(at(0)).await;
+    assert_eq!(off.stats.attempts, 5);
+    assert_eq!(off.disabled, Some((DisableReason::Gone, at(101))), "the first reason of the batch");
+
+    let mut tx = store.begin().await.expect("begin");
+    let mut stored = tx.lock_webhook(p.id, w.id).await.expect("lock").expect("stored");
+    stored.active = true;
+    tx.update_webhook(&stored).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(stats(at(0)).await.disabled, None, "on again");
+    let mut tx = store.begin().await.expect("begin");
+    stored.active = false;
+    stored.updated_at = at(300);
+    tx.update_webhook(&stored).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(stats(at(0)).await.disabled, Some((DisableReason::Manual, at(300))), "switched off by hand");
+
+    let missing = tengine_domain::WebhookId::from_uuid(Uuid::now_v7());
+    assert!(matches!(store.webhook_stats(missing, at(0)).await, Err(tengine_ports::RepoError::NotFound)));
+    store.purge_delivered(at(7_200), 10).await.expect("purge");
+    assert_eq!(stats(at(0)).await.stats.attempts, 0, "the rollups before the horizon went");
 }

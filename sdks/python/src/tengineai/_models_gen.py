@@ -55,6 +55,8 @@ __all__ = [
     "UsageCounts",
     "Analytics",
     "Webhook",
+    "WebhookDisabled",
+    "WebhookHealth",
     "WebhookRecovery",
     "WebhookTest",
     "WebhookTestData",
@@ -974,6 +976,59 @@ class Webhook:
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
             raw={k: v for k, v in d.items() if k not in ("secret",)},
+        )
+
+
+@dataclass
+class WebhookDisabled:
+    """Why and when a webhook was switched off."""
+
+    reason: str = ""
+    at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WebhookDisabled":
+        return cls(
+            reason=d.get("reason", ""),
+            at=parse_datetime(d.get("at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class WebhookHealth:
+    """A webhook's health: its attempts over the last 24 hours (from hourly rollups, so the
+    first hour counts whole), its newest delivery, and why it is off, if it is."""
+
+    webhook_id: str = ""
+    active: bool = False
+    failing_since: Optional[datetime] = None
+    disabled: Dict[str, Any] = field(default_factory=dict)
+    since: Optional[datetime] = None
+    attempts: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    success_rate: Optional[float] = None
+    latency_ms_avg: Optional[int] = None
+    last_delivery: Dict[str, Any] = field(default_factory=dict)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WebhookHealth":
+        return cls(
+            webhook_id=d.get("webhook_id", ""),
+            active=bool(d.get("active", False)),
+            failing_since=parse_datetime(d.get("failing_since")),
+            disabled=dict(d.get("disabled") or {}),
+            since=parse_datetime(d.get("since")),
+            attempts=int(d.get("attempts") or 0),
+            succeeded=int(d.get("succeeded") or 0),
+            failed=int(d.get("failed") or 0),
+            success_rate=d.get("success_rate"),
+            latency_ms_avg=d.get("latency_ms_avg"),
+            last_delivery=dict(d.get("last_delivery") or {}),
+            raw=dict(d),
         )
 
 
