@@ -12,7 +12,7 @@ use crate::usage::{account, events_until, within_one_rate_window};
 both!(the_catalogue_lists_every_type_and_describes_every_payload_written);
 
 /// Every type the SPEC and the tools issue name, and where each is sent.
-const TYPES: [(&str, &str); 15] = [
+const TYPES: [(&str, &str); 16] = [
     ("project.created", "account"),
     ("project.updated", "project"),
     ("project.deleted", "project"),
@@ -28,6 +28,7 @@ const TYPES: [(&str, &str); 15] = [
     ("tool.created", "project"),
     ("tool.updated", "project"),
     ("tool.deleted", "project"),
+    ("webhook.disabled", "account"),
 ];
 
 /// Every stored event as `(type, data)`.

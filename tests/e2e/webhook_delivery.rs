@@ -329,7 +329,11 @@ async fn health_shows_the_last_day_the_newest_delivery_and_why_a_webhook_is_off(
     let since = assert_timestamp(&h["since"]);
     assert!((chrono::Utc::now() - since - chrono::Duration::hours(24)).num_seconds().abs() < 60, "{h}");
 
-    // 410 switches it off, and says so; on again clears it; off by hand says so.
+    // 410 switches it off, says so, and tells the account's webhooks that listen for it;
+    // on again clears it; off by hand says so (and tells no one: people know what they did).
+    let other = app.project("on call").await;
+    let pager = Receiver::start().await;
+    let (_, pager_secret) = webhook(&app, &other, &pager.url(), &["webhook.disabled"]).await;
     receiver.answer(410);
     send_test(&app, &project, &wid).await;
     let off = crate::helpers::eventually(ARRIVAL, || async { health().await["active"] == false }).await;
@@ -337,10 +341,22 @@ async fn health_shows_the_last_day_the_newest_delivery_and_why_a_webhook_is_off(
     let h = health().await;
     assert_eq!(h["disabled"]["reason"], "gone", "{h}");
     assert_timestamp(&h["disabled"]["at"]);
+    let told = pager.wait_for(1, ARRIVAL).await.remove(0);
+    let event = told.json();
+    assert_eq!((event["type"].as_str(), told.event_type()), (Some("webhook.disabled"), "webhook.disabled"));
+    assert_eq!(event["data"]["webhook"]["id"], wid.as_str());
+    assert_eq!(
+        (event["data"]["webhook"]["active"].as_bool(), event["data"]["reason"].as_str()),
+        (Some(false), Some("gone"))
+    );
+    assert!(event["data"]["webhook"].get("secret").is_none(), "never a secret: {event}");
+    assert!(!told.text().contains(&pager_secret));
     app.patch_json(&path, app.admin_key(), &serde_json::json!({"active": true})).await.expect(reqwest::StatusCode::OK);
     assert_eq!(health().await["disabled"], Value::Null);
     app.patch_json(&path, app.admin_key(), &serde_json::json!({"active": false})).await.expect(reqwest::StatusCode::OK);
     assert_eq!(health().await["disabled"]["reason"], "manual");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(pager.count(), 1, "a switch-off by hand is not announced");
 
     let (_, reader) = app.key(&project, &["read"]).await;
     app.get(&format!("{path}/health"), &reader).await.error(reqwest::StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS");

@@ -36,6 +36,7 @@ use crate::doc::{responses, OPERATIONS_TAG};
             crate::dto::event_types::IntegrationEventData,
             crate::dto::event_types::UsageAlertData,
             crate::dto::event_types::WebhookTestData,
+            crate::dto::event_types::WebhookDisabledData,
         ),
         responses(
             responses::MalformedJson,

@@ -138,6 +138,17 @@ fn fold_effects(results: &[AttemptResult]) -> BTreeMap<String, (Health, Disable)
     effects
 }
 
+/// The first announcement of each webhook that `switched_off` says this batch turned off.
+fn announcements(results: &[AttemptResult], switched_off: impl Fn(&str) -> bool) -> Vec<tengine_domain::Event> {
+    let mut seen = std::collections::BTreeSet::new();
+    results
+        .iter()
+        .filter_map(|r| r.announcement.clone().map(|e| (r.webhook_id.to_string(), e)))
+        .filter(|(id, _)| switched_off(id) && seen.insert(id.clone()))
+        .map(|(_, e)| e)
+        .collect()
+}
+
 /// Splits results into rounds holding each delivery at most once, sorted by id, with
 /// a delivery's results in their given order across rounds.
 fn rounds(results: &[AttemptResult]) -> Vec<Vec<&AttemptResult>> {
@@ -262,11 +273,14 @@ impl DeliveryQueue for PgStore {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Webhooks, then deliveries, each in id order: the order deleting a webhook
         // takes, so concurrent completions and deletes queue instead of deadlocking.
-        sqlx::query("SELECT id FROM webhooks WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
-            .bind(&webhook_ids)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let was_on: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM (SELECT id, active FROM webhooks WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) w \
+             WHERE w.active",
+        )
+        .bind(&webhook_ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
         sqlx::query("SELECT id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
             .bind(&delivery_ids)
             .execute(&mut *tx)
@@ -308,6 +322,11 @@ impl DeliveryQueue for PgStore {
         let disabled: Vec<&str> = effects.iter().filter(|(_, (_, d))| d.is_some()).map(|(id, _)| id.as_str()).collect();
         if !disabled.is_empty() {
             sqlx::query(FAIL_PENDING).bind(&disabled).execute(&mut *tx).await.map_err(map_err)?;
+            // Announce what this batch switched off (not what was off already), once each.
+            let announced = announcements(results, |id| disabled.contains(&id) && was_on.iter().any(|w| w == id));
+            if !announced.is_empty() {
+                crate::event::append(&mut tx, &announced).await?;
+            }
         }
         tx.commit().await.map_err(map_err)
     }

@@ -172,7 +172,18 @@ impl DeliveryQueue for SqliteStore {
         }
         // Last, so a pending result later in the batch cannot revive a delivery. A webhook
         // already off keeps the reason it was switched off for.
+        let mut announced = Vec::new();
         for (webhook, (reason, at)) in &disabled {
+            let was_on: Option<bool> = sqlx::query_scalar("SELECT active FROM webhooks WHERE id = ?1")
+                .bind(webhook)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            // Announce what this batch switches off (not what was off already), once.
+            if was_on == Some(true) {
+                let first = results.iter().find(|r| r.webhook_id.to_string() == *webhook && r.announcement.is_some());
+                announced.extend(first.and_then(|r| r.announcement.clone()));
+            }
             sqlx::query(
                 "UPDATE webhooks SET disabled_reason = CASE WHEN active THEN ?2 ELSE disabled_reason END, \
                  disabled_at = CASE WHEN active THEN ?3 ELSE disabled_at END, active = 0 WHERE id = ?1",
@@ -184,6 +195,9 @@ impl DeliveryQueue for SqliteStore {
             .await
             .map_err(map_err)?;
             sqlx::query(FAIL_PENDING).bind(webhook).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        if !announced.is_empty() {
+            crate::event::append(&mut tx, &announced).await?;
         }
         for h in hourly_stats(results) {
             sqlx::query(ADD_HOURLY)

@@ -304,7 +304,14 @@ pub fn delivery_worker(
         lease: Duration::from_secs(60),
     };
     let queue = backend.queue.clone();
-    Ok(Arc::new(DeliveryWorker::new(queue, Arc::new(sender), Arc::new(SystemClock), keyring, config)))
+    Ok(Arc::new(DeliveryWorker::new(
+        queue,
+        Arc::new(sender),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7Ids),
+        keyring,
+        config,
+    )))
 }
 
 /// Installs the Prometheus recorder once and returns what renders `/metrics`. A task

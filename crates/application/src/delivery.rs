@@ -7,12 +7,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
-use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, DisableReason, Outcome, DISABLE_AFTER};
+use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, DisableReason, Outcome, Webhook, DISABLE_AFTER};
 use tengine_domain::secret_key::Keyring;
 use tengine_domain::webhook::{self, WebhookSecret};
+use tengine_domain::{Event, EventId, EventType};
 use tengine_ports::{
-    AttemptResult, Clock, DeliveryJob, DeliveryQueue, OutboundRequest, OutboundResponse, RepoError, WebhookEffect,
-    WebhookSender,
+    AttemptResult, Clock, DeliveryJob, DeliveryQueue, IdGenerator, OutboundRequest, OutboundResponse, RepoError,
+    WebhookEffect, WebhookSender,
 };
 
 /// The envelope's `api_version`.
@@ -42,6 +43,7 @@ pub struct DeliveryWorker {
     queue: Arc<dyn DeliveryQueue>,
     sender: Arc<dyn WebhookSender>,
     clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
     keyring: Arc<Keyring>,
     config: WorkerConfig,
 }
@@ -108,6 +110,26 @@ pub fn signed_headers(
     headers
 }
 
+/// The `webhook.disabled` event announcing that `webhook` was switched off at `at`: sent
+/// to the account's other webhooks subscribed to it.
+pub fn disabled_event(id: EventId, webhook: &Webhook, reason: DisableReason, at: DateTime<Utc>) -> Event {
+    let mut off = webhook.clone();
+    off.active = false;
+    Event {
+        id,
+        account_id: webhook.account_id,
+        project_id: Some(webhook.project_id),
+        event_type: EventType::WebhookDisabled,
+        data: serde_json::json!({
+            "webhook": crate::events::webhook_data(&off),
+            "reason": reason.as_str(),
+            "disabled_at": tengine_domain::time::format(at),
+        })
+        .into(),
+        created_at: at,
+    }
+}
+
 /// What one attempt's response means for the delivery and its webhook.
 pub fn judge(job: &DeliveryJob, response: &OutboundResponse, now: DateTime<Utc>) -> AttemptResult {
     let attempt_no = job.attempts_so_far + 1;
@@ -149,19 +171,22 @@ pub fn judge(job: &DeliveryJob, response: &OutboundResponse, now: DateTime<Utc>)
         status,
         next_attempt_at,
         webhook_effect,
+        announcement: None,
     }
 }
 
 impl DeliveryWorker {
-    /// A worker over the queue, the sender and the clock, opening secrets with `keyring`.
+    /// A worker over the queue, the sender, the clock and the id source, opening secrets
+    /// with `keyring`.
     pub fn new(
         queue: Arc<dyn DeliveryQueue>,
         sender: Arc<dyn WebhookSender>,
         clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
         keyring: Arc<Keyring>,
         config: WorkerConfig,
     ) -> Self {
-        Self { queue, sender, clock, keyring, config }
+        Self { queue, sender, clock, ids, keyring, config }
     }
 
     /// This worker's settings.
@@ -205,7 +230,12 @@ impl DeliveryWorker {
                 latency: Duration::ZERO,
             },
         };
-        judge(&job, &response, self.clock.now())
+        let mut result = judge(&job, &response, self.clock.now());
+        if let WebhookEffect::Disable(reason) = result.webhook_effect {
+            let id = EventId::from_uuid(self.ids.next_uuid());
+            result.announcement = Some(disabled_event(id, &job.webhook, reason, result.attempt.attempted_at));
+        }
+        result
     }
 
     /// Releases this worker's claims (on shutdown).

@@ -33,6 +33,21 @@ pub fn api_key_data(k: &ApiKey) -> Value {
     })
 }
 
+/// A webhook as event payloads show it: the API's webhook object (never its secret).
+pub fn webhook_data(w: &tengine_domain::delivery::Webhook) -> Value {
+    json!({
+        "id": w.id.to_string(),
+        "project_id": w.project_id.to_string(),
+        "url": w.url.as_str(),
+        "description": w.description,
+        "events": w.events.names(),
+        "active": w.active,
+        "failing_since": w.failing_since.map(time::format),
+        "created_at": time::format(w.created_at),
+        "updated_at": time::format(w.updated_at),
+    })
+}
+
 impl Tengine {
     /// Builds an event of `kind` about `project` at the current time.
     pub(crate) fn event(

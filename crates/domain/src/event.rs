@@ -41,11 +41,13 @@ pub enum EventType {
     ToolUpdated,
     /// A custom tool was deleted.
     ToolDeleted,
+    /// A webhook was switched off by its failures or a 410.
+    WebhookDisabled,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 16] = [
         EventType::ProjectCreated,
         EventType::ProjectUpdated,
         EventType::ProjectDeleted,
@@ -61,6 +63,7 @@ impl EventType {
         EventType::ToolCreated,
         EventType::ToolUpdated,
         EventType::ToolDeleted,
+        EventType::WebhookDisabled,
     ];
 
     /// The wire name, e.g. `project.created`.
@@ -81,6 +84,7 @@ impl EventType {
             EventType::ToolCreated => "tool.created",
             EventType::ToolUpdated => "tool.updated",
             EventType::ToolDeleted => "tool.deleted",
+            EventType::WebhookDisabled => "webhook.disabled",
         }
     }
 
@@ -117,13 +121,24 @@ impl EventType {
             EventType::ToolCreated => "A custom tool was registered. `data` is the tool (never its auth secret).",
             EventType::ToolUpdated => "A custom tool changed. `data` is the tool as it now is.",
             EventType::ToolDeleted => "A custom tool was deleted. `data` is the tool as it was.",
+            EventType::WebhookDisabled => {
+                "The server switched a webhook off: its receiver answered 410, or every delivery failed for 5 days. \
+                 Sent to the account's other webhooks subscribed to it. `data` holds the webhook, `reason` \
+                 (`gone` or `failing`) and `disabled_at`."
+            }
         }
     }
 
     /// Whether the event is about the account rather than one project, so it reaches
     /// every subscribed webhook of the account.
     pub fn is_account_wide(&self) -> bool {
-        matches!(self, EventType::ProjectCreated | EventType::UsageThresholdReached | EventType::UsageLimitExceeded)
+        matches!(
+            self,
+            EventType::ProjectCreated
+                | EventType::UsageThresholdReached
+                | EventType::UsageLimitExceeded
+                | EventType::WebhookDisabled
+        )
     }
 }
 

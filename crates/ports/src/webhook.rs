@@ -135,7 +135,7 @@ pub struct DeliveryJob {
 }
 
 /// The result of one attempt, to record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttemptResult {
     /// The delivery.
     pub delivery_id: DeliveryId,
@@ -149,6 +149,9 @@ pub struct AttemptResult {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// What to do to the webhook.
     pub webhook_effect: WebhookEffect,
+    /// With [`WebhookEffect::Disable`]: the `webhook.disabled` event to record (and fan
+    /// out) in the same transaction, if this batch is what switches the webhook off.
+    pub announcement: Option<Event>,
 }
 
 /// How an attempt changes its webhook's health.

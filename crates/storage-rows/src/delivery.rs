@@ -180,6 +180,7 @@ mod tests {
             status: DeliveryStatus::Succeeded,
             next_attempt_at: None,
             webhook_effect: WebhookEffect::Healthy,
+            announcement: None,
         }
     }
 

@@ -47,6 +47,7 @@ export type EventType =
   | 'tool.created'
   | 'tool.updated'
   | 'tool.deleted'
+  | 'webhook.disabled'
   | (string & {});
 
 /** Bucket size: `hour`, `day` (UTC), `week` (ISO, starting Monday 00:00 UTC) or `month` (UTC). */
@@ -929,6 +930,16 @@ export interface WebhookDisabled {
   reason: string;
   /** When. */
   at: string;
+}
+
+/** `data` of `webhook.disabled`. */
+export interface WebhookDisabledData {
+  /** The webhook, as it is now (`active: false`; never its secret). */
+  webhook: Webhook;
+  /** `gone` (its receiver answered 410) or `failing` (every delivery failed for 5 days). */
+  reason: string;
+  /** When it was switched off. */
+  disabledAt: string;
 }
 
 /** A webhook's health: its attempts over the last 24 hours (from hourly rollups, so the first hour counts whole), its newest delivery, and why it is off, if it is. */

@@ -8,6 +8,7 @@ use tengine_domain::EventType;
 use utoipa::ToSchema;
 
 use super::integrations::{ConnectionBody, IntegrationBody};
+use super::WebhookBody;
 use crate::doc::schemas::EventTypeName;
 
 /// The JSON Schema dialect of OpenAPI 3.1 schemas, named in each catalogue schema.
@@ -24,6 +25,7 @@ pub fn data_schema_name(kind: EventType) -> &'static str {
         }
         EventType::UsageThresholdReached | EventType::UsageLimitExceeded => "UsageAlertData",
         EventType::WebhookTest => "WebhookTestData",
+        EventType::WebhookDisabled => "WebhookDisabledData",
         EventType::ToolCreated | EventType::ToolUpdated | EventType::ToolDeleted => "Tool",
     }
 }
@@ -80,6 +82,21 @@ pub struct WebhookTestData {
     webhook_id: String,
     /// A fixed message.
     message: String,
+}
+
+/// `data` of `webhook.disabled`.
+#[allow(dead_code)] // Describes payloads the application writes; never built here.
+#[derive(ToSchema)]
+pub struct WebhookDisabledData {
+    /// The webhook, as it is now (`active: false`; never its secret).
+    #[schema(value_type = WebhookBody)]
+    webhook: (),
+    /// `gone` (its receiver answered 410) or `failing` (every delivery failed for 5 days).
+    #[schema(pattern = "^(gone|failing)$")]
+    reason: String,
+    /// When it was switched off.
+    #[schema(format = DateTime)]
+    disabled_at: String,
 }
 
 /// One entry of the catalogue.

@@ -218,7 +218,7 @@ pub struct CreateWebhookRequest {
     pub url: String,
     /// A non-empty list of event types without duplicates, or `["*"]` for all.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`, `webhook.disabled`.
     pub events: Vec<String>,
     /// The signing secret; when omitted (or null) the server generates `whsec_` + base64
     /// of 24 random bytes and returns it in this response only.
@@ -253,7 +253,7 @@ pub struct Delivery {
     pub event_id: String,
     /// The event's type.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`, `webhook.disabled`.
     pub event_type: String,
     /// Where it stands.
     ///
@@ -274,7 +274,7 @@ pub struct Event {
     pub id: String,
     /// The event's type.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`, `webhook.disabled`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The event's payload (the resource it is about); never a key or webhook secret.
@@ -290,7 +290,7 @@ pub struct Event {
 pub struct EventTypeInfo {
     /// The type, as in `type` of an event and in a webhook's `events`.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`, `webhook.disabled`.
     #[serde(rename = "type")]
     pub kind: String,
     /// What it means and what `data` holds.
@@ -954,7 +954,7 @@ pub struct UpdateWebhookRequest {
     pub url: Option<String>,
     /// A new subscription; `null` is refused.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`, `webhook.disabled`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<String>>,
     /// Turns deliveries on or off; `null` is refused.
@@ -1046,7 +1046,7 @@ pub struct Webhook {
     pub description: Option<String>,
     /// The subscribed event types, or `["*"]` for all.
     ///
-    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`.
+    /// One of `project.created`, `project.updated`, `project.deleted`, `api_key.created`, `api_key.updated`, `api_key.revoked`, `integration.connected`, `integration.disconnected`, `integration.updated`, `usage.threshold_reached`, `usage.limit_exceeded`, `webhook.test`, `tool.created`, `tool.updated`, `tool.deleted`, `webhook.disabled`.
     pub events: Vec<String>,
     /// Whether deliveries are made (set false after 5 days of failures, or a 410 answer).
     pub active: bool,
@@ -1070,6 +1070,17 @@ pub struct WebhookDisabled {
     pub reason: String,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+/// `data` of `webhook.disabled`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDisabledData {
+    /// The webhook, as it is now (`active: false`; never its secret).
+    pub webhook: Webhook,
+    /// `gone` (its receiver answered 410) or `failing` (every delivery failed for 5 days).
+    pub reason: String,
+    /// When it was switched off.
+    pub disabled_at: DateTime<Utc>,
 }
 
 /// A webhook's health: its attempts over the last 24 hours (from hourly rollups, so the

@@ -40,6 +40,7 @@ fn result(
         status,
         next_attempt_at: next,
         webhook_effect: effect,
+        announcement: None,
     }
 }
 
@@ -367,15 +368,31 @@ pub async fn a_webhooks_health_counts_its_attempts_and_says_why_it_is_off<S: Sto
     assert_eq!(stats(at(5)).await, day, "the hour holding `since` counts whole");
     assert_eq!(stats(at(7_200)).await.stats.attempts, 0, "nothing in later hours");
 
+    // Another project's webhook hears of it (`webhook.disabled` is account-wide).
+    let elsewhere = project(store, acct.id, at(1)).await;
+    let listener = webhook(store, acct.id, elsewhere.id, &["webhook.disabled"]).await;
     let again = store.claim_due("b", at(100), LEASE, 10).await.expect("claim");
-    let gone =
+    let announce = |n: u128| {
+        let id = tengine_domain::EventId::from_uuid(Uuid::from_u128(n));
+        Some(tengine_domain::Event { id, ..new_event(acct.id, Some(p.id), EventType::WebhookDisabled) })
+    };
+    let mut gone =
         result(&again[0], at(101), 410, DeliveryStatus::Failed, None, WebhookEffect::Disable(DisableReason::Gone));
-    let later =
+    gone.announcement = announce(1);
+    let mut later =
         result(&again[1], at(102), 500, DeliveryStatus::Failed, None, WebhookEffect::Disable(DisableReason::Failing));
-    store.complete(&[gone, later]).await.expect("complete");
+    later.announcement = announce(2);
+    store.complete(&[gone.clone(), later]).await.expect("complete");
     let off = stats(at(0)).await;
     assert_eq!(off.stats.attempts, 5);
     assert_eq!(off.disabled, Some((DisableReason::Gone, at(101))), "the first reason of the batch");
+    let heard = || async { deliveries_of(store, &listener).await.into_iter().map(|d| d.event_id).collect::<Vec<_>>() };
+    let first = tengine_domain::EventId::from_uuid(Uuid::from_u128(1));
+    assert_eq!(heard().await, vec![first], "announced once, the first");
+    // A webhook already off is not announced again.
+    gone.announcement = announce(3);
+    store.complete(&[gone]).await.expect("complete");
+    assert_eq!(heard().await, vec![first], "not announced twice");
 
     let mut tx = store.begin().await.expect("begin");
     let mut stored = tx.lock_webhook(p.id, w.id).await.expect("lock").expect("stored");

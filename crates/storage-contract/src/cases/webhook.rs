@@ -124,6 +124,7 @@ pub async fn deleting_a_webhook_removes_it_with_its_deliveries<S: Store>(store: 
             status: DeliveryStatus::Pending,
             next_attempt_at: Some(at(20)),
             webhook_effect: WebhookEffect::Failing(at(11)),
+            announcement: None,
         })
         .collect();
     store.complete(&results).await.expect("complete");
@@ -303,6 +304,7 @@ pub async fn deliveries_are_listed_newest_first_with_their_attempts_in_order<S: 
         status: DeliveryStatus::Pending,
         next_attempt_at: Some(at(20)),
         webhook_effect: WebhookEffect::Failing(at(10)),
+        announcement: None,
     };
     let jobs = store.claim_due("w1", at(10), lease, 10).await.expect("claim");
     assert_eq!(jobs.len(), 3);
@@ -315,6 +317,7 @@ pub async fn deliveries_are_listed_newest_first_with_their_attempts_in_order<S: 
         status: DeliveryStatus::Succeeded,
         next_attempt_at: None,
         webhook_effect: WebhookEffect::Healthy,
+        announcement: None,
         ..first_try(oldest)
     };
     store.complete(std::slice::from_ref(&second)).await.expect("complete");

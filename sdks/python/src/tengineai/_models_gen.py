@@ -56,6 +56,7 @@ __all__ = [
     "Analytics",
     "Webhook",
     "WebhookDisabled",
+    "WebhookDisabledData",
     "WebhookHealth",
     "WebhookRecovery",
     "WebhookTest",
@@ -68,7 +69,7 @@ DeliveryStatus = Literal["pending", "succeeded", "failed"]
 ErrorCode = Literal["INVALID_API_KEY", "INSUFFICIENT_PERMISSIONS", "PROJECT_NOT_FOUND", "NOT_FOUND", "VALIDATION_ERROR", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_KEY_IN_USE", "RATE_LIMIT_EXCEEDED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"]
 """A machine-readable error code (SPEC section 3)."""
 
-EventType = Literal["project.created", "project.updated", "project.deleted", "api_key.created", "api_key.updated", "api_key.revoked", "integration.connected", "integration.disconnected", "integration.updated", "usage.threshold_reached", "usage.limit_exceeded", "webhook.test", "tool.created", "tool.updated", "tool.deleted"]
+EventType = Literal["project.created", "project.updated", "project.deleted", "api_key.created", "api_key.updated", "api_key.revoked", "integration.connected", "integration.disconnected", "integration.updated", "usage.threshold_reached", "usage.limit_exceeded", "webhook.test", "tool.created", "tool.updated", "tool.deleted", "webhook.disabled"]
 """An event type."""
 
 Granularity = Literal["hour", "day", "week", "month"]
@@ -992,6 +993,25 @@ class WebhookDisabled:
         return cls(
             reason=d.get("reason", ""),
             at=parse_datetime(d.get("at")),
+            raw=dict(d),
+        )
+
+
+@dataclass
+class WebhookDisabledData:
+    """`data` of `webhook.disabled`."""
+
+    webhook: Webhook = field(default_factory=Webhook)
+    reason: str = ""
+    disabled_at: Optional[datetime] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WebhookDisabledData":
+        return cls(
+            webhook=Webhook.from_dict(d.get("webhook") or {}),
+            reason=d.get("reason", ""),
+            disabled_at=parse_datetime(d.get("disabled_at")),
             raw=dict(d),
         )
 
