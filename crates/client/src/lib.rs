@@ -28,11 +28,28 @@
 //! ```
 //!
 //! [`TengineAI::event_types`] lists every event type with the JSON Schema of its `data`.
+//!
+//! [`Events::stream`] follows a project's events as they happen (Server-Sent Events),
+//! resuming after the last event received whenever the server ends the stream or the
+//! connection drops:
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! # async fn follow(client: tengineai::TengineAI) -> Result<(), tengineai::Error> {
+//! let mut events = std::pin::pin!(client.events().stream("proj_...", None));
+//! while let Some(event) = events.next().await {
+//!     let event = event?;
+//!     println!("{} {} {}", event.id, event.kind, event.data);
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod error;
+mod live;
 pub mod models;
 mod resources;
 mod retry;
+mod sse;
 pub mod tool_signature;
 pub mod webhooks;
 
@@ -56,6 +73,8 @@ pub const DEFAULT_BASE_URL: &str = "https://app.tengine.ai/api/v1";
 #[derive(Clone)]
 pub struct TengineAI {
     http: reqwest::Client,
+    /// For event streams: no total timeout (a stream lasts minutes), a read timeout instead.
+    stream_http: reqwest::Client,
     base: String,
     key: String,
     max_retries: u32,
@@ -85,15 +104,25 @@ impl TengineAI {
     /// # Errors
     /// `Config` if the HTTP client cannot be built.
     pub fn new(api_key: impl Into<String>) -> Result<Self, Error> {
+        let user_agent = concat!("tengineai-rust/", env!("CARGO_PKG_VERSION"));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
-            .user_agent(concat!("tengineai-rust/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent)
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        // The server sends a keep-alive comment every 15 s: three missed means the
+        // connection is gone, and the stream resumes on a new one.
+        let stream_http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .read_timeout(Duration::from_secs(45))
+            .user_agent(user_agent)
             .build()
             .map_err(|e| Error::Config(e.to_string()))?;
         let base =
             std::env::var("TENGINE_BASE_URL").map_or_else(|_| DEFAULT_BASE_URL.to_owned(), |b| normalize_base(&b));
         Ok(Self {
             http,
+            stream_http,
             base,
             key: api_key.into(),
             max_retries: retry::DEFAULT_MAX_RETRIES,
@@ -221,6 +250,20 @@ impl TengineAI {
         headers: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<Option<T>, Error> {
+        let res = self.execute(method, path, query, headers, body).await?;
+        decode(res).await
+    }
+
+    /// Sends one logical call, retrying what is safe to retry; the successful answer,
+    /// its body unread (an error answer is read into [`Error::Api`]).
+    pub(crate) async fn execute<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        headers: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, Error> {
         let url = format!("{}{path}", self.base);
         let idempotency_key = (method == Method::POST).then(|| uuid::Uuid::new_v4().to_string());
         let mut attempt = 0;
@@ -245,29 +288,43 @@ impl TengineAI {
                 _ => None,
             };
             if let (Some(ra), true) = (retryable, attempt < self.max_retries) {
-                let policy = retry::Policy { base: self.backoff, cap: self.max_backoff };
-                if let Some(wait) = policy.wait(attempt + 1, ra, rand::thread_rng().gen::<f64>()) {
+                if let Some(wait) = self.retry_policy().wait(attempt + 1, ra, rand::thread_rng().gen::<f64>()) {
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                     continue;
                 }
             }
-            let res = outcome.map_err(Error::Connection)?;
-            let status = res.status();
-            let ra = retry::retry_after(res.headers()).map(|d| d.as_secs_f64().ceil() as u64);
-            let bytes = res.bytes().await.map_err(Error::Connection)?;
-            if !status.is_success() {
-                return Err(Error::from_response(status.as_u16(), ra, &bytes));
-            }
-            if status == StatusCode::NO_CONTENT || bytes.is_empty() {
-                return Ok(None);
-            }
-            return serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Decode(e.to_string()));
+            return error_for_status(outcome.map_err(Error::Connection)?).await;
         }
+    }
+
+    /// The backoff settings of this client.
+    pub(crate) fn retry_policy(&self) -> retry::Policy {
+        retry::Policy { base: self.backoff, cap: self.max_backoff }
     }
 
     pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, Error> {
         self.call::<(), T>(Method::GET, path, query, None).await?.ok_or_else(|| Error::Decode("empty body".into()))
+    }
+
+    /// A page of a list that names where its kept history starts
+    /// (`X-Tengine-Retained-Since`: the event and delivery lists).
+    pub(crate) async fn get_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<models::Page<T>, Error> {
+        let res = self.execute::<()>(Method::GET, path, query, &[], None).await?;
+        // An unreadable header only loses the hint, never the page.
+        let since = res
+            .headers()
+            .get("x-tengine-retained-since")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc3339(v.trim()).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let mut page: models::Page<T> = decode(res).await?.ok_or_else(|| Error::Decode("empty body".into()))?;
+        page.retained_since = since;
+        Ok(page)
     }
 
     pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(
@@ -282,4 +339,25 @@ impl TengineAI {
     pub(crate) async fn delete_empty(&self, path: &str) -> Result<(), Error> {
         self.call::<(), serde_json::Value>(Method::DELETE, path, &[], None).await.map(|_| ())
     }
+}
+
+/// The answer itself when it is a success; else its body read into [`Error::Api`].
+pub(crate) async fn error_for_status(res: reqwest::Response) -> Result<reqwest::Response, Error> {
+    let status = res.status();
+    if status.is_success() {
+        return Ok(res);
+    }
+    let ra = retry::retry_after(res.headers()).map(|d| d.as_secs_f64().ceil() as u64);
+    let bytes = res.bytes().await.map_err(Error::Connection)?;
+    Err(Error::from_response(status.as_u16(), ra, &bytes))
+}
+
+/// A successful answer's JSON body; `None` for 204 or an empty body.
+async fn decode<T: DeserializeOwned>(res: reqwest::Response) -> Result<Option<T>, Error> {
+    let status = res.status();
+    let bytes = res.bytes().await.map_err(Error::Connection)?;
+    if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Decode(e.to_string()))
 }

@@ -43,6 +43,10 @@ pub struct Page<T> {
     pub data: Vec<T>,
     /// Where this page is.
     pub pagination: Pagination,
+    /// Since when the list is complete (`X-Tengine-Retained-Since`, sent by the event and
+    /// delivery lists): what finished before may have been purged. `None` on other lists.
+    #[serde(skip)]
+    pub retained_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl<T> Page<T> {

@@ -333,7 +333,9 @@ impl Webhooks<'_> {
         page: Option<u32>,
         per_page: Option<u32>,
     ) -> Result<Page<Delivery>, Error> {
-        self.0.get(&format!("/projects/{project_id}/webhooks/{webhook_id}/deliveries"), &paging(page, per_page)).await
+        self.0
+            .get_page(&format!("/projects/{project_id}/webhooks/{webhook_id}/deliveries"), &paging(page, per_page))
+            .await
     }
 
     /// The page of a webhook's deliveries after or before `cursor` (a delivery id).
@@ -348,7 +350,7 @@ impl Webhooks<'_> {
         per_page: Option<u32>,
     ) -> Result<Page<Delivery>, Error> {
         let path = format!("/projects/{project_id}/webhooks/{webhook_id}/deliveries");
-        self.0.get(&path, &cursor_paging(cursor, per_page)).await
+        self.0.get_page(&path, &cursor_paging(cursor, per_page)).await
     }
 
     /// Delivers an event again.
@@ -568,7 +570,7 @@ impl Events<'_> {
         if let Some(k) = kind {
             q.push(("type", k.to_owned()));
         }
-        self.0.get(&format!("/projects/{project_id}/events"), &q).await
+        self.0.get_page(&format!("/projects/{project_id}/events"), &q).await
     }
 
     /// The page of a project's events after or before `cursor` (an event id), optionally
@@ -587,13 +589,35 @@ impl Events<'_> {
         if let Some(k) = kind {
             q.push(("type", k.to_owned()));
         }
-        self.0.get(&format!("/projects/{project_id}/events"), &q).await
+        self.0.get_page(&format!("/projects/{project_id}/events"), &q).await
     }
 
     /// Every event of a project, optionally of one type (by cursor).
     pub fn list_all(&self, project_id: &str, kind: Option<&str>) -> impl Stream<Item = Result<Event, Error>> + '_ {
         let extra = kind.map(|k| vec![("type", k.to_owned())]).unwrap_or_default();
         all_by_cursor(self.0, format!("/projects/{project_id}/events"), extra)
+    }
+
+    /// The project's events as they happen (`GET .../events/stream`, Server-Sent Events):
+    /// those after `last_event_id` first, in order, when given; else only new ones. When
+    /// the server ends the stream (every 15 minutes) or the connection drops, it resumes
+    /// by itself after the last event received (after 0.5 s, doubling to 10 s while the
+    /// server cannot be reached). Drop the stream to stop.
+    ///
+    /// Until the first event arrives there is no id to resume from, so a reconnection
+    /// starts after the newest event again; to miss nothing, start from a known event
+    /// (the newest of [`Events::list`], say).
+    ///
+    /// # Errors
+    /// An `Err` item ends the stream: the first connection's error after the usual
+    /// retries, a reconnection's 4xx (a revoked key; an unknown `last_event_id` is a 422
+    /// naming `Last-Event-ID`), or [`Error::Decode`] for a message that is not an event.
+    pub fn stream(
+        &self,
+        project_id: &str,
+        last_event_id: Option<&str>,
+    ) -> impl Stream<Item = Result<Event, Error>> + Send + 'static {
+        crate::live::follow(self.0.clone(), project_id, last_event_id)
     }
 }
 

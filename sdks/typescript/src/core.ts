@@ -9,6 +9,7 @@ import {
   errorFromResponse,
   parseRetryAfter,
 } from './errors.js';
+import { SSEParser, type ServerSentEvent } from './sse.js';
 
 /** The package's version, read from its package.json so the two cannot disagree. */
 /** The SDK's version (a unit test keeps it equal to package.json's); a literal, so the
@@ -68,6 +69,20 @@ export interface RequestSpec {
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** Event streams: the pause before the first reconnection, doubled after each failed one. */
+const STREAM_FIRST_PAUSE_MS = 500;
+const STREAM_MAX_PAUSE_MS = 10_000;
+/** The server sends a keep-alive comment every 15 s: three missed means the connection is
+ * gone, and the stream resumes on a new one. */
+const STREAM_IDLE_MS = 45_000;
+
+/** Options of a followed Server-Sent Events route. */
+export interface StreamOptions {
+  /** Resume after this id (`Last-Event-ID`). */
+  lastEventId?: string | undefined;
+  /** Ends the stream: the iteration finishes, with no error. */
+  signal?: AbortSignal | undefined;
+}
 
 /** Appends `/api/v1` to a base URL whose path does not already end with it. */
 export function normalizeBaseUrl(raw: string): string {
@@ -152,6 +167,11 @@ export class APIClient {
 
   /** Sends a request; resolves to the parsed JSON body (undefined for 204). */
   async request<T = unknown>(spec: RequestSpec): Promise<T> {
+    return (await this.requestWithHeaders<T>(spec)).body;
+  }
+
+  /** {@link request}, also resolving to the answer's headers. */
+  async requestWithHeaders<T = unknown>(spec: RequestSpec): Promise<{ body: T; headers: Headers }> {
     const opts = spec.options ?? {};
     const url = this.buildUrl(spec.path, spec.query);
     const maxRetries = opts.maxRetries ?? this.maxRetries;
@@ -197,9 +217,9 @@ export class APIClient {
       }
       if (res) {
         if (res.ok) {
-          if (res.status === 204 || text === '') return undefined as T;
+          if (res.status === 204 || text === '') return { body: undefined as T, headers: res.headers };
           try {
-            return JSON.parse(text) as T;
+            return { body: JSON.parse(text) as T, headers: res.headers };
           } catch (cause) {
             throw new TengineError(`Invalid JSON in a ${res.status} response`, {
               status: res.status,
@@ -220,6 +240,130 @@ export class APIClient {
       const backoff = this.backoffMs(attempt + 1);
       if (retryAfter !== undefined && retryAfter * 1000 > this.maxRetryDelayMs) throw error;
       await sleep(Math.max(backoff, (retryAfter ?? 0) * 1000), opts.signal);
+    }
+  }
+  /**
+   * Follows a Server-Sent Events route: its messages, one connection after another, each
+   * resuming (`Last-Event-ID`) after the last id received. The first connection is retried
+   * as any call is; a reconnection after any 5xx, 429, timeout or connection error, after a
+   * pause of 0.5 s doubling to 10 s, until it succeeds. A 4xx other than 429 is thrown:
+   * waiting would not change the answer. Aborting `signal`, or leaving the loop, closes the
+   * connection and ends the iteration.
+   */
+  async *stream(path: string, options: StreamOptions = {}): AsyncGenerator<ServerSentEvent, void, undefined> {
+    const { signal } = options;
+    let lastEventId = options.lastEventId;
+    let reconnecting = false;
+    while (!signal?.aborted) {
+      const opened = await this.openStream(path, lastEventId, reconnecting, signal);
+      if (!opened) return;
+      reconnecting = true;
+      const { body, connection } = opened;
+      const reader = body.getReader();
+      const parser = new SSEParser();
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => connection.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) connection.abort(signal.reason);
+      try {
+        for (;;) {
+          clearTimeout(idle);
+          idle = setTimeout(() => connection.abort(new APITimeoutError('The event stream went silent')), STREAM_IDLE_MS);
+          const { done, value } = await reader.read();
+          if (done) break;
+          for (const message of parser.feed(value)) {
+            if (message.id) lastEventId = message.id;
+            yield message;
+          }
+        }
+      } catch {
+        // The connection dropped or went silent (or the caller aborted): resume, or stop
+        // above. A message cut short is dropped; it comes again after Last-Event-ID.
+      } finally {
+        clearTimeout(idle);
+        signal?.removeEventListener('abort', onAbort);
+        // Closes the connection, also when the caller left the loop mid-stream.
+        connection.abort();
+      }
+    }
+  }
+
+  /** A 2xx answer's body and the controller that closes its connection, retried as
+   * {@link stream} says; undefined once the caller aborted. */
+  private async openStream(
+    path: string,
+    lastEventId: string | undefined,
+    reconnecting: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<{ body: ReadableStream<Uint8Array>; connection: AbortController } | undefined> {
+    const url = this.buildUrl(path);
+    const headers: Record<string, string> = {
+      'User-Agent': `tengineai-typescript/${VERSION}`,
+      ...this.defaultHeaders,
+      Accept: 'text/event-stream',
+      Authorization: `Bearer ${this.apiKey}`,
+    };
+    if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+    let pause = STREAM_FIRST_PAUSE_MS;
+    let wait: number | undefined;
+    if (reconnecting) {
+      wait = pause;
+      pause = Math.min(pause * 2, STREAM_MAX_PAUSE_MS);
+    }
+    for (let attempt = 0; ; attempt++) {
+      if (wait !== undefined) {
+        try {
+          await sleep(wait, signal);
+        } catch {
+          return undefined;
+        }
+      }
+      if (signal?.aborted) return undefined;
+      const connection = new AbortController();
+      // `timeoutMs` bounds the wait for the answer (an error's body included); a stream's
+      // body then has its own idle limit.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        connection.abort();
+      }, this.timeoutMs);
+      const onAbort = (): void => connection.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let outcome: { error: TengineError; retryable: boolean; retryAfter?: number | undefined };
+      try {
+        const res = await this.fetchImpl(url, { method: 'GET', headers, signal: connection.signal });
+        if (res.ok && res.body) return { body: res.body, connection };
+        const text = await res.text();
+        const error = res.ok
+          ? new TengineError('The event stream answered without a body', { status: res.status, headers: res.headers })
+          : errorFromResponse(res.status, res.headers, text);
+        outcome = {
+          error,
+          retryable: RETRYABLE_STATUS.has(res.status) || (reconnecting && res.status >= 500),
+          retryAfter: parseRetryAfter(res.headers.get('retry-after')),
+        };
+      } catch (cause) {
+        if (signal?.aborted) return undefined;
+        const inner = cause instanceof Error && cause.cause instanceof Error ? cause.cause : cause;
+        const detail = inner instanceof Error ? inner.message : String(inner);
+        const error = timedOut
+          ? new APITimeoutError(`The event stream was not answered within ${this.timeoutMs} ms`, { cause })
+          : new APIConnectionError(`Connection error: ${detail}`, { cause });
+        outcome = { error, retryable: true };
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+      const { error, retryable, retryAfter } = outcome;
+      if (!retryable) throw error;
+      if (retryAfter !== undefined && retryAfter * 1000 > this.maxRetryDelayMs) throw error;
+      if (reconnecting) {
+        wait = Math.max(pause, (retryAfter ?? 0) * 1000);
+        pause = Math.min(pause * 2, STREAM_MAX_PAUSE_MS);
+      } else {
+        if (attempt >= this.maxRetries) throw error;
+        wait = Math.max(this.backoffMs(attempt + 1), (retryAfter ?? 0) * 1000);
+      }
     }
   }
 }

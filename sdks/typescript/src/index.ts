@@ -7,6 +7,7 @@ export {
   normalizeBaseUrl,
   type ClientOptions,
   type RequestOptions,
+  type StreamOptions,
 } from './core.js';
 export {
   APIConnectionError,
@@ -92,7 +93,8 @@ export type {
   ToolCallListParams,
   ToolCalls,
 } from './resources/execution.js';
-export type { EventListParams, Events, EventTypes } from './resources/events.js';
+export type { EventListParams, EventStreamParams, Events, EventTypes } from './resources/events.js';
+export { SSEParser, type ServerSentEvent } from './sse.js';
 export type { AnalyticsParams, AnalyticsResource, OverviewParams } from './resources/analytics.js';
 export {
   WebhookVerificationError,

@@ -30,12 +30,19 @@ export interface WireList {
 export class Page<T> {
   readonly data: T[];
   readonly pagination: Pagination;
+  /**
+   * Since when the list is complete (RFC 3339, `X-Tengine-Retained-Since`, sent by the
+   * event and delivery lists): what finished before may have been purged. Undefined on
+   * other lists.
+   */
+  readonly retainedSince: string | undefined;
   readonly #fetchNext: () => Promise<Page<T>>;
 
   /** `fetchNext` reads the page that follows this one in its direction. */
-  constructor(data: T[], pagination: Pagination, fetchNext: () => Promise<Page<T>>) {
+  constructor(data: T[], pagination: Pagination, fetchNext: () => Promise<Page<T>>, retainedSince?: string) {
     this.data = data;
     this.pagination = pagination;
+    this.retainedSince = retainedSince;
     this.#fetchNext = fetchNext;
   }
 
@@ -68,18 +75,20 @@ export class Page<T> {
 }
 
 /** Builds a Page from a wire list, converting each item with `convert`; `fetchNext`
- * gets the converted items to find the next cursor. */
+ * gets the converted items to find the next cursor; `headers` give `retainedSince`. */
 export function makePage<T>(
   wire: WireList,
   convert: (raw: unknown) => T,
   fetchNext: (items: T[]) => Promise<Page<T>>,
+  headers?: Headers,
 ): Page<T> {
   const p = wire.pagination;
   const items = wire.data.map(convert);
   const pagination: Pagination = { perPage: p.per_page, total: p.total };
   if (p.page !== undefined && p.page !== null) pagination.page = p.page;
   if (p.has_more !== undefined) pagination.hasMore = p.has_more;
-  return new Page(items, pagination, () => fetchNext(items));
+  const retainedSince = headers?.get('x-tengine-retained-since') ?? undefined;
+  return new Page(items, pagination, () => fetchNext(items), retainedSince);
 }
 
 /** Iterates over every item of every page, starting at page 1. */

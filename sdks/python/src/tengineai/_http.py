@@ -7,7 +7,7 @@ import json
 import random
 import time
 import uuid
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
@@ -20,11 +20,18 @@ from ._errors import (
     TengineError,
     error_class,
 )
+from ._sse import ServerSentEvent, SSEParser
 from ._version import __version__
 
 DEFAULT_BASE_URL = "https://app.tengine.ai/api/v1"
 API_PREFIX = "/api/v1"
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# Event streams: the pause before the first reconnection, doubled after each failed one.
+STREAM_FIRST_PAUSE = 0.5
+STREAM_MAX_PAUSE = 10.0
+# The server sends a keep-alive comment every 15 s: three missed means the connection is
+# gone, and the stream resumes on a new one.
+STREAM_READ_TIMEOUT = 45.0
 
 
 def normalize_base_url(url: str) -> str:
@@ -119,6 +126,33 @@ class HttpClient:
         """Send a request, retrying 429/502/503/504 and connection errors as docs/sdk-retries.md
         says (a POST always carries an ``Idempotency-Key``, the same on every retry). Returns the parsed
         JSON body (``None`` for 204) or raises a :class:`TengineError` subclass."""
+        return self._handle(
+            self._send(method, route, params, json_body, send_body, idempotency_key, headers)
+        )
+
+    def request_with_headers(
+        self,
+        method: str,
+        route: str,
+        *,
+        params: Optional[Mapping[str, Any]] = None,
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> Tuple[Any, httpx.Headers]:
+        """:meth:`request`, also returning the answer's headers."""
+        response = self._send(method, route, params, None, False, None, headers)
+        return self._handle(response), response.headers
+
+    def _send(
+        self,
+        method: str,
+        route: str,
+        params: Optional[Mapping[str, Any]],
+        json_body: Any,
+        send_body: bool,
+        idempotency_key: Optional[str],
+        headers: Optional[Mapping[str, str]],
+    ) -> httpx.Response:
+        """The answer of one logical call, after the retries of docs/sdk-retries.md."""
         method = method.upper()
         extra = headers
         headers = dict(self._headers)
@@ -154,7 +188,79 @@ class HttpClient:
                     self._sleep(wait)
                     attempt += 1
                     continue
-            return self._handle(response)
+            return response
+
+    def stream(self, route: str, last_event_id: Optional[str] = None) -> Iterator[ServerSentEvent]:
+        """Follow a Server-Sent Events route: its messages, one connection after another, each
+        resuming (``Last-Event-ID``) after the last id received. The first connection is
+        retried as any call is; a reconnection after any 5xx, 429 or connection error, after
+        a pause of 0.5 s doubling to 10 s, until it succeeds. A 4xx other than 429 is raised:
+        waiting would not change the answer. Closing the generator closes the connection."""
+        url = self.base_url + route
+        reconnecting = False
+        while True:
+            response = self._open_stream(url, last_event_id, reconnecting)
+            reconnecting = True
+            parser = SSEParser()
+            try:
+                for chunk in response.iter_bytes():
+                    for message in parser.feed(chunk):
+                        if message.id:
+                            last_event_id = message.id
+                        yield message
+            except httpx.TransportError:
+                # The connection dropped or went silent: resume. A message cut short is
+                # dropped; it comes again after Last-Event-ID.
+                pass
+            finally:
+                response.close()
+
+    def _open_stream(self, url: str, last_event_id: Optional[str], reconnecting: bool) -> httpx.Response:
+        """A streaming answer with a 2xx status, retried as :meth:`stream` says."""
+        headers = dict(self._headers)
+        headers["Accept"] = "text/event-stream"
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        configured = self._client.timeout
+        read = None if configured.read is None else max(configured.read, STREAM_READ_TIMEOUT)
+        timeout = httpx.Timeout(connect=configured.connect, read=read, write=configured.write, pool=configured.pool)
+        attempt = 0
+        pause = STREAM_FIRST_PAUSE
+        wait: Optional[float] = None
+        if reconnecting:
+            wait, pause = pause, min(pause * 2, STREAM_MAX_PAUSE)
+        while True:
+            if wait is not None:
+                self._sleep(wait)
+            retry_after: Optional[float] = None
+            error: TengineError
+            try:
+                request = self._client.build_request("GET", url, headers=headers, timeout=timeout)
+                response = self._client.send(request, stream=True)
+                if 200 <= response.status_code < 300:
+                    return response
+                try:
+                    response.read()
+                finally:
+                    response.close()
+            except httpx.TransportError as exc:
+                error = transport_error(exc)
+            else:
+                status = response.status_code
+                error = error_from_response(response)
+                if not (status in RETRYABLE_STATUSES or (reconnecting and status >= 500)):
+                    raise error
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if reconnecting:
+                if retry_after is not None and retry_after > self.retry_max_delay:
+                    raise error
+                wait = max(pause, retry_after or 0.0)
+                pause = min(pause * 2, STREAM_MAX_PAUSE)
+            else:
+                wait = self.backoff(attempt, retry_after) if attempt < self.max_retries else None
+                if wait is None:
+                    raise error
+                attempt += 1
 
     @staticmethod
     def _handle(response: httpx.Response) -> Any:
@@ -173,6 +279,14 @@ class HttpClient:
                     body=response.text,
                 ) from exc
         raise error_from_response(response)
+
+
+def transport_error(exc: httpx.TransportError) -> TengineError:
+    """The typed error for a request that got no answer (``__cause__`` is ``exc``)."""
+    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    error: TengineError = cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    error.__cause__ = exc
+    return error
 
 
 def error_from_response(response: httpx.Response) -> TengineError:

@@ -6,6 +6,7 @@ response are kept in ``raw``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, Iterator, List, Mapping, Optional, TypeVar
 
 from . import _models_gen as _gen
@@ -114,10 +115,15 @@ class EventTypeCatalogue(_gen.EventTypeCatalogue):
 
 @dataclass
 class Page(Generic[T]):
-    """One page of a list: ``data`` and ``pagination``. Iterating a page yields its items."""
+    """One page of a list: ``data`` and ``pagination``. Iterating a page yields its items.
+
+    ``retained_since`` is the ``X-Tengine-Retained-Since`` header of the event and delivery
+    lists: since when the list is complete (what finished before may have been purged);
+    ``None`` on other lists."""
 
     data: List[T]
     pagination: Pagination
+    retained_since: Optional[datetime] = None
 
     def has_next(self) -> bool:
         """Whether more items lie beyond this page in its direction: the server's ``has_more``,

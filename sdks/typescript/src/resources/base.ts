@@ -36,13 +36,17 @@ export abstract class Resource {
     options?: RequestOptions,
   ): Promise<Page<T>> {
     const fetch = async (q: Record<string, QueryValue>): Promise<Page<T>> => {
-      const wire = await this.client.request<WireList>({ method: 'GET', path, query: q, options });
+      const { body: wire, headers } = await this.client.requestWithHeaders<WireList>({ method: 'GET', path, query: q, options });
       const before = q['ending_before'] !== undefined;
       const rest = { ...query, page: undefined, starting_after: undefined, ending_before: undefined };
-      return makePage(wire, convert, (items) =>
-        before
-          ? fetch({ ...rest, ending_before: items[0]?.id })
-          : fetch({ ...rest, starting_after: items[items.length - 1]?.id }),
+      return makePage(
+        wire,
+        convert,
+        (items) =>
+          before
+            ? fetch({ ...rest, ending_before: items[0]?.id })
+            : fetch({ ...rest, starting_after: items[items.length - 1]?.id }),
+        headers,
       );
     };
     return fetch(query);

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, TypeVar
 
 from .._http import HttpClient
 from .._models import Page, Pagination
-from .._time import format_date_param
+from .._time import format_date_param, parse_datetime
 
 T = TypeVar("T")
 
@@ -17,8 +17,17 @@ class Resource:
         self._http = http
 
 
-def to_page(body: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], T]) -> Page[T]:
-    return Page(data=[parse(x) for x in body.get("data") or []], pagination=Pagination.from_dict(body.get("pagination") or {}))
+def to_page(
+    body: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], T], headers: Optional[Mapping[str, str]] = None
+) -> Page[T]:
+    """A page from a list's body; ``headers`` give ``retained_since`` when they name it."""
+    since = parse_datetime((headers or {}).get("X-Tengine-Retained-Since"))
+    return Page(
+        data=[parse(x) for x in body.get("data") or []],
+        pagination=Pagination.from_dict(body.get("pagination") or {}),
+        # An unreadable header only loses the hint, never the page.
+        retained_since=since if isinstance(since, datetime) else None,
+    )
 
 
 def paginate(fetch: Callable[[int, int], Page[T]], per_page: int) -> Iterator[T]:

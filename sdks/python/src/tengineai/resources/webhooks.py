@@ -117,12 +117,12 @@ class WebhooksResource(Resource):
         starting_after: Optional[str] = None,
         ending_before: Optional[str] = None,
     ) -> Page[Delivery]:
-        body = self._http.request(
+        body, headers = self._http.request_with_headers(
             "GET",
             path("projects", project_id, "webhooks", webhook_id, "deliveries"),
             params=page_params(page, per_page, starting_after, ending_before),
         )
-        return to_page(body, Delivery.from_dict)
+        return to_page(body, Delivery.from_dict, headers)
 
     def list_all_deliveries(self, project_id: str, webhook_id: str, per_page: int = 100) -> Iterator[Delivery]:
         return paginate_by_cursor(
