@@ -21,6 +21,7 @@ both!(
     recover_resends_each_failed_delivery_of_a_window_once,
     the_retention_purge_deletes_only_finished_history_past_its_horizon,
     health_shows_the_last_day_the_newest_delivery_and_why_a_webhook_is_off,
+    a_throttled_webhook_gets_at_most_its_rate_per_second_and_loses_nothing,
 );
 
 fn attempt_times(delivery: &Value) -> Vec<chrono::DateTime<chrono::Utc>> {
@@ -362,4 +363,55 @@ async fn health_shows_the_last_day_the_newest_delivery_and_why_a_webhook_is_off(
     app.get(&format!("{path}/health"), &reader).await.error(reqwest::StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS");
     let missing = format!("{}/wh_0000000000000000000001/health", hooks_path(&project));
     app.get(&missing, app.admin_key()).await.error(reqwest::StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+async fn a_throttled_webhook_gets_at_most_its_rate_per_second_and_loses_nothing(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("gentle").await;
+    let receiver = Receiver::start().await;
+    let hooks = hooks_path(&project);
+    let bad = app
+        .post_json(
+            &hooks,
+            app.admin_key(),
+            &serde_json::json!({"url": receiver.url(), "events": ["*"], "rate_limit": 0}),
+        )
+        .await;
+    assert_eq!(bad.error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "rate_limit");
+    let made = app
+        .post_json(
+            &hooks,
+            app.admin_key(),
+            &serde_json::json!({"url": receiver.url(), "events": ["api_key.created"], "rate_limit": 2}),
+        )
+        .await;
+    made.expect(reqwest::StatusCode::CREATED);
+    assert_eq!(made.body["rate_limit"], 2);
+    let wid = made.body["id"].as_str().expect("id").to_owned();
+    for _ in 0..6 {
+        app.key(&project, &["read"]).await;
+    }
+    let got = receiver.wait_for(6, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 6);
+    let done = await_deliveries(&app, &project, &wid, ARRIVAL, "all six succeed", |d| {
+        d.len() == 6 && d.iter().all(|d| d["status"] == "succeeded")
+    })
+    .await;
+    // Each delivery was tried once (waiting is not failing), and at most two a second.
+    let mut per_second: std::collections::BTreeMap<i64, usize> = Default::default();
+    for d in &done {
+        let tries = attempt_times(d);
+        assert_eq!(tries.len(), 1, "one attempt each: {d:#}");
+        *per_second.entry(tries[0].timestamp()).or_default() += 1;
+    }
+    assert!(per_second.values().all(|n| *n <= 2), "at most 2 per second: {per_second:?}");
+    assert!(per_second.len() >= 3, "six at two a second take three seconds: {per_second:?}");
+
+    let path = format!("{hooks}/{wid}");
+    let lifted = app.patch_json(&path, app.admin_key(), &serde_json::json!({"rate_limit": null})).await;
+    assert_eq!(lifted.expect(reqwest::StatusCode::OK).body["rate_limit"], Value::Null);
+    let set = app.patch_json(&path, app.admin_key(), &serde_json::json!({"rate_limit": 10_000})).await;
+    assert_eq!(set.expect(reqwest::StatusCode::OK).body["rate_limit"], 10_000);
+    let over = app.patch_json(&path, app.admin_key(), &serde_json::json!({"rate_limit": 10_001})).await;
+    assert_eq!(over.error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "rate_limit");
 }

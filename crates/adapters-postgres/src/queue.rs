@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tengine_domain::delivery::{DeliveryStatus, DisableReason};
-use tengine_domain::{DeliveryId, EventId};
+use tengine_domain::delivery::{throttle_window, DeliveryStatus, DisableReason};
+use tengine_domain::{DeliveryId, EventId, WebhookId};
 use tengine_ports::webhook::Purged;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
@@ -14,17 +14,35 @@ use crate::error::map_err;
 use crate::rows::{assemble_claim, event_columns, hourly_stats, webhook_columns, ClaimRow, EventRow, WebhookRow};
 use crate::PgStore;
 
-/// Leases up to `$4` due deliveries of active webhooks to worker `$1` until `$3`. Rows
-/// another claim has locked are skipped, so concurrent claims never wait or overlap.
+/// Leases up to `$4` due deliveries of active webhooks to worker `$1` until `$3`, but
+/// none of a throttled webhook whose second `$5` is used up. Rows another claim has
+/// locked are skipped, so concurrent claims never wait or overlap.
 const CLAIM: &str = "\
 UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
 WHERE id IN ( \
     SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
     WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.active \
       AND (d.lease_until IS NULL OR d.lease_until < $2) \
+      AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
     ORDER BY d.next_attempt_at, d.id LIMIT $4 \
     FOR UPDATE OF d SKIP LOCKED) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// Takes up to `$4` of webhook `$1`'s budget of `$3` per second in window `$2` (a newer
+/// window another instance already moved to counts instead); returns what it got.
+const TAKE_BUDGET: &str = "\
+WITH old AS ( \
+    SELECT GREATEST(COALESCE(throttle_window, $2), $2) AS win, \
+        CASE WHEN throttle_window >= $2 THEN throttle_used ELSE 0 END AS used \
+    FROM webhooks WHERE id = $1 FOR NO KEY UPDATE), \
+g AS (SELECT win, used, LEAST($4::bigint, GREATEST($3::bigint - used, 0)) AS granted FROM old) \
+UPDATE webhooks SET throttle_window = g.win, throttle_used = g.used + g.granted FROM g WHERE id = $1 \
+RETURNING g.granted";
+
+/// Hands claimed deliveries `$1` of worker `$2` back, due at `$3`.
+const POSTPONE: &str = "\
+UPDATE deliveries SET claimed_by = NULL, lease_until = NULL, next_attempt_at = $3 \
+WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'";
 
 /// Up to `$2` finished deliveries minted before id `$1` (ids are UUIDv7, so the
 /// primary key orders them by creation); their attempts go by cascade.
@@ -231,6 +249,7 @@ impl DeliveryQueue for PgStore {
             .bind(now)
             .bind(until)
             .bind(i64::try_from(limit).map_err(RepoError::other)?)
+            .bind(throttle_window(now).0)
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
@@ -373,10 +392,37 @@ impl DeliveryQueue for PgStore {
         Ok(Purged { deliveries, events })
     }
 
+    async fn take_send_budget(
+        &self,
+        webhook: WebhookId,
+        window: DateTime<Utc>,
+        limit: u32,
+        want: u32,
+    ) -> Result<u32, RepoError> {
+        let granted: Option<i64> = sqlx::query_scalar(TAKE_BUDGET)
+            .bind(webhook.to_string())
+            .bind(window)
+            .bind(i64::from(limit))
+            .bind(i64::from(want))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        // A webhook deleted meanwhile has no budget: its deliveries went with it.
+        u32::try_from(granted.unwrap_or(0)).map_err(RepoError::other)
+    }
+
+    async fn postpone(&self, worker: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> Result<(), RepoError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        sqlx::query(POSTPONE).bind(&ids).bind(worker).bind(until).execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
-        // GREATEST ignores NULLs: an unleased delivery is due at its next attempt.
+        // GREATEST ignores NULLs: an unleased delivery is due at its next attempt, and
+        // one of a throttled webhook whose last second was used up no sooner than the next.
         sqlx::query_scalar(
-            "SELECT MIN(GREATEST(d.next_attempt_at, d.lease_until)) FROM deliveries d \
+            "SELECT MIN(GREATEST(d.next_attempt_at, d.lease_until, CASE WHEN w.throttle_used >= w.rate_limit \
+             THEN w.throttle_window + interval '1 second' END)) FROM deliveries d \
              JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active",
         )
         .fetch_one(&self.pool)

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tengine_domain::delivery::throttle_window;
 use tengine_domain::delivery::DeliveryStatus;
-use tengine_domain::{DeliveryId, EventId};
+use tengine_domain::{DeliveryId, EventId, WebhookId};
 use tengine_ports::webhook::Purged;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
@@ -17,13 +18,15 @@ use crate::rows::{
 };
 use crate::SqliteStore;
 
-/// Leases up to `?4` due deliveries of active webhooks to worker `?1` until `?3`.
+/// Leases up to `?4` due deliveries of active webhooks to worker `?1` until `?3`, but
+/// none of a throttled webhook whose second `?5` is used up.
 const CLAIM: &str = "\
 UPDATE deliveries SET claimed_by = ?1, lease_until = ?3 \
 WHERE id IN ( \
     SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
     WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND w.active \
       AND (d.lease_until IS NULL OR d.lease_until < ?2) \
+      AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < ?5) \
     ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
 
@@ -95,6 +98,7 @@ impl DeliveryQueue for SqliteStore {
             .bind(micros(now))
             .bind(micros(until))
             .bind(i64::try_from(limit).map_err(RepoError::other)?)
+            .bind(micros(throttle_window(now).0))
             .fetch_all(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -256,11 +260,65 @@ impl DeliveryQueue for SqliteStore {
         Ok(Purged { deliveries, events })
     }
 
+    async fn take_send_budget(
+        &self,
+        webhook: WebhookId,
+        window: DateTime<Utc>,
+        limit: u32,
+        want: u32,
+    ) -> Result<u32, RepoError> {
+        let mut tx = self.begin_immediate().await?;
+        let row: Option<(Option<i64>, i64)> =
+            sqlx::query_as("SELECT throttle_window, throttle_used FROM webhooks WHERE id = ?1")
+                .bind(webhook.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        // A webhook deleted meanwhile has no budget: its deliveries went with it.
+        let Some((stored, used)) = row else { return Ok(0) };
+        let window = micros(window);
+        // A newer window (a clock a little ahead) counts instead of ours.
+        let (window, used) = match stored {
+            Some(w) if w >= window => (w, used),
+            _ => (window, 0),
+        };
+        let granted = i64::from(want).min((i64::from(limit) - used).max(0));
+        sqlx::query("UPDATE webhooks SET throttle_window = ?2, throttle_used = ?3 WHERE id = ?1")
+            .bind(webhook.to_string())
+            .bind(window)
+            .bind(used + granted)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        u32::try_from(granted).map_err(RepoError::other)
+    }
+
+    async fn postpone(&self, worker: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> Result<(), RepoError> {
+        let mut tx = self.begin_immediate().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE deliveries SET claimed_by = NULL, lease_until = NULL, next_attempt_at = ?3 \
+                 WHERE id = ?1 AND claimed_by = ?2 AND status = 'pending'",
+            )
+            .bind(id.to_string())
+            .bind(worker)
+            .bind(micros(until))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
         // Scalar MAX is NULL if any argument is: an unleased delivery is due at its
-        // next attempt.
+        // next attempt, and one of a throttled webhook whose last second was used up no
+        // sooner than the next.
         let due: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at))) FROM deliveries d \
+            "SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at), \
+             COALESCE(CASE WHEN w.throttle_used >= w.rate_limit THEN w.throttle_window + 1000000 END, \
+             d.next_attempt_at))) FROM deliveries d \
              JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active",
         )
         .fetch_one(&self.reader)

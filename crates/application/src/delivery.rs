@@ -1,16 +1,19 @@
 //! The delivery worker's logic: claim due deliveries, sign and send them concurrently,
 //! decide what follows each attempt, and record the results in one batch.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
-use tengine_domain::delivery::{next_step, Attempt, DeliveryStatus, DisableReason, Outcome, Webhook, DISABLE_AFTER};
+use tengine_domain::delivery::{
+    next_step, throttle_window, Attempt, DeliveryStatus, DisableReason, Outcome, Webhook, DISABLE_AFTER,
+};
 use tengine_domain::secret_key::Keyring;
 use tengine_domain::webhook::{self, WebhookSecret};
-use tengine_domain::{Event, EventId, EventType};
+use tengine_domain::{Event, EventId, EventType, WebhookId};
 use tengine_ports::{
     AttemptResult, Clock, DeliveryJob, DeliveryQueue, IdGenerator, OutboundRequest, OutboundResponse, RepoError,
     WebhookEffect, WebhookSender,
@@ -205,6 +208,7 @@ impl DeliveryWorker {
             return Ok(0);
         }
         let n = jobs.len();
+        let jobs = self.throttle(jobs, now).await?;
         // Record results as they come (in small groups), so a crash re-sends only what
         // was really in flight, not a whole batch that had already been delivered.
         let mut results = futures::stream::iter(jobs)
@@ -215,6 +219,42 @@ impl DeliveryWorker {
             self.queue.complete(&chunk).await?;
         }
         Ok(n)
+    }
+
+    /// Keeps, of each throttled webhook's claimed jobs (in due order), what its budget for
+    /// this second allows, and hands the rest back due when the next second starts: they
+    /// wait, nothing is counted against them.
+    async fn throttle(&self, jobs: Vec<DeliveryJob>, now: DateTime<Utc>) -> Result<Vec<DeliveryJob>, RepoError> {
+        let mut wanted: BTreeMap<WebhookId, (u32, u32)> = BTreeMap::new();
+        for job in &jobs {
+            if let Some(limit) = job.webhook.rate_limit {
+                wanted.entry(job.webhook.id).or_insert((limit, 0)).1 += 1;
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(jobs);
+        }
+        let (window, next) = throttle_window(now);
+        let mut budget = BTreeMap::new();
+        for (webhook, (limit, want)) in wanted {
+            budget.insert(webhook, self.queue.take_send_budget(webhook, window, limit, want).await?);
+        }
+        let mut later = Vec::new();
+        let mut keep = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match budget.get_mut(&job.webhook.id) {
+                Some(0) => later.push(job.delivery_id),
+                Some(left) => {
+                    *left -= 1;
+                    keep.push(job);
+                }
+                None => keep.push(job),
+            }
+        }
+        if !later.is_empty() {
+            self.queue.postpone(&self.config.worker_id, &later, next).await?;
+        }
+        Ok(keep)
     }
 
     async fn attempt(&self, job: DeliveryJob) -> AttemptResult {
@@ -294,6 +334,7 @@ mod tests {
                 failing_since,
                 created_at: now(),
                 updated_at: now(),
+                rate_limit: None,
             },
             attempts_so_far,
             created_at: now(),
@@ -370,5 +411,62 @@ mod tests {
         );
         let recent = judge(&job(Some(now() - chrono::Duration::days(4)), 3), &response(None), now());
         assert_eq!(recent.webhook_effect, WebhookEffect::Failing(now()));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_webhook_sends_its_budget_and_the_rest_waits_for_the_next_second() {
+        let throttled = |n: u128| {
+            let mut j = job(None, 0);
+            j.delivery_id = DeliveryId::from_uuid(Uuid::from_u128(n));
+            j.webhook.rate_limit = Some(2);
+            j
+        };
+        let mut free = job(None, 0);
+        free.delivery_id = DeliveryId::from_uuid(Uuid::from_u128(9));
+        free.webhook.id = WebhookId::from_uuid(Uuid::from_u128(60));
+        free.webhook.secret = ring().seal(free.webhook.id, &"receiver-secret".parse().unwrap(), [1; 24]);
+        let jobs = vec![throttled(1), throttled(2), free, throttled(3)];
+        let later: Vec<DeliveryId> = [2, 3].iter().map(|n| DeliveryId::from_uuid(Uuid::from_u128(*n))).collect();
+        let mut queue = tengine_ports::MockDeliveryQueue::new();
+        queue.expect_claim_due().times(1).return_once(move |_, _, _, _| Ok(jobs));
+        // One of the two this second was taken by another instance already.
+        queue
+            .expect_take_send_budget()
+            .times(1)
+            .withf(|_, window, limit, want| (*window, *limit, *want) == (throttle_window(now()).0, 2, 3))
+            .returning(|_, _, _, _| Ok(1));
+        queue
+            .expect_postpone()
+            .times(1)
+            .withf(move |worker, ids, until| {
+                worker == "w" && ids == later.as_slice() && *until == throttle_window(now()).1
+            })
+            .returning(|_, _, _| Ok(()));
+        queue.expect_complete().returning(|results| {
+            assert!(results.iter().all(|r| r.delivery_id.as_uuid().as_u128() % 8 == 1), "{results:?}");
+            Ok(())
+        });
+        let mut sender = tengine_ports::MockWebhookSender::new();
+        sender.expect_send().times(2).returning(|_| OutboundResponse {
+            status: Some(200),
+            retry_after: None,
+            excerpt: None,
+            error: None,
+            timed_out: false,
+            latency: Duration::from_millis(3),
+        });
+        let mut clock = tengine_ports::MockClock::new();
+        clock.expect_now().returning(now);
+        let config =
+            WorkerConfig { worker_id: "w".to_owned(), batch: 10, concurrency: 4, lease: Duration::from_secs(60) };
+        let worker = DeliveryWorker::new(
+            Arc::new(queue),
+            Arc::new(sender),
+            Arc::new(clock),
+            Arc::new(tengine_ports::MockIdGenerator::new()),
+            Arc::new(ring()),
+            config,
+        );
+        assert_eq!(worker.run_once().await.unwrap(), 4, "every claimed job counts as handled");
     }
 }

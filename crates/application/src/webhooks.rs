@@ -44,6 +44,8 @@ pub struct NewWebhook {
     pub secret: Option<WebhookSecret>,
     /// A description.
     pub description: Option<String>,
+    /// At most this many deliveries per second; `None` for no limit.
+    pub rate_limit: Option<u32>,
 }
 
 /// A partial update of a webhook: `None` leaves a field as it is.
@@ -57,6 +59,8 @@ pub struct WebhookPatch {
     pub active: Option<bool>,
     /// A new description, or `Some(None)` to clear it.
     pub description: Option<Option<String>>,
+    /// A new throttle, or `Some(None)` to lift it.
+    pub rate_limit: Option<Option<u32>>,
 }
 
 /// The most failed deliveries one `recover` call re-sends.
@@ -119,6 +123,7 @@ impl Tengine {
             failing_since: None,
             created_at: now,
             updated_at: now,
+            rate_limit: new.rate_limit,
         };
         let mut tx = self.deps.store.begin().await?;
         tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
@@ -163,6 +168,9 @@ impl Tengine {
             }
             if let Some(description) = patch.description {
                 w.description = description;
+            }
+            if let Some(rate_limit) = patch.rate_limit {
+                w.rate_limit = rate_limit;
             }
             if let Some(active) = patch.active {
                 if active && !w.active {

@@ -248,6 +248,7 @@ fn webhook(account: AccountId, project: ProjectId, events: &str) -> anyhow::Resu
         failing_since: None,
         created_at: now,
         updated_at: now,
+        rate_limit: None,
     })
 }
 

@@ -158,6 +158,35 @@ pub struct Webhook {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// At most this many deliveries per second (a throttle for receivers that cannot
+    /// take bursts: deliveries wait, they never fail for it); `None` for no limit.
+    pub rate_limit: Option<u32>,
+}
+
+/// The highest `rate_limit` accepted, in deliveries per second.
+pub const MAX_RATE_LIMIT: u32 = 10_000;
+
+/// Checks a webhook's `rate_limit`: a whole number of deliveries per second in
+/// `1..=MAX_RATE_LIMIT`.
+///
+/// # Errors
+/// A `VALIDATION_ERROR` naming `rate_limit`.
+pub fn parse_rate_limit(n: i64) -> Result<u32, ValidationError> {
+    u32::try_from(n).ok().filter(|n| (1..=MAX_RATE_LIMIT).contains(n)).ok_or_else(|| {
+        FieldError::new(
+            "rate_limit",
+            format!("must be a whole number of deliveries per second from 1 to {MAX_RATE_LIMIT}"),
+        )
+        .with_value(n.to_string())
+        .into()
+    })
+}
+
+/// The one-second window a throttled delivery at `now` counts against, and when the
+/// next one starts.
+pub fn throttle_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    (start, start + Duration::seconds(1))
 }
 
 impl Webhook {
@@ -448,6 +477,7 @@ mod tests {
             secret: s1.clone(),
             previous_secret: None,
             failing_since: None,
+            rate_limit: None,
             created_at: t0(),
             updated_at: t0(),
         };

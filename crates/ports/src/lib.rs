@@ -172,6 +172,8 @@ mod mock_store {
             async fn pending_deliveries(&self) -> Result<u64, RepoError>;
             async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
             async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<crate::webhook::Purged, RepoError>;
+            async fn take_send_budget(&self, webhook: WebhookId, window: DateTime<Utc>, limit: u32, want: u32) -> Result<u32, RepoError>;
+            async fn postpone(&self, worker: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> Result<(), RepoError>;
         }
 
         #[async_trait::async_trait]

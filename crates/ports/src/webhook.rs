@@ -208,6 +208,27 @@ pub trait DeliveryQueue: Send + Sync {
     /// `Unavailable` when the store cannot be reached.
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
 
+    /// Takes up to `want` of `webhook`'s send budget in the one-second `window` (at most
+    /// `limit` per window, shared by every instance); returns how many it got.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn take_send_budget(
+        &self,
+        webhook: WebhookId,
+        window: DateTime<Utc>,
+        limit: u32,
+        want: u32,
+    ) -> Result<u32, RepoError>;
+
+    /// Hands back deliveries `worker` claimed but will not send now, due again at
+    /// `until` (a throttled webhook's excess waits for its next window; nothing is
+    /// counted as an attempt).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    async fn postpone(&self, worker: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> Result<(), RepoError>;
+
     /// One batch of the retention purge, in one short transaction: deletes up to `limit`
     /// finished deliveries created before `before` (their attempts with them), then up
     /// to `limit` events created before `before` that no delivery refers to any more.

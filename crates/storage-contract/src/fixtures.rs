@@ -182,6 +182,7 @@ pub fn new_webhook(account: AccountId, project: ProjectId, events: &[&str], crea
         failing_since: None,
         created_at: created,
         updated_at: created,
+        rate_limit: None,
     }
 }
 

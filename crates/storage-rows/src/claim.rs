@@ -120,6 +120,7 @@ mod tests {
             failing_since: None,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
+            rate_limit: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub struct WebhookRow<D: Dialect> {
     pub(crate) failing_since: Option<D::Timestamp>,
     pub(crate) created_at: D::Timestamp,
     pub(crate) updated_at: D::Timestamp,
+    pub(crate) rate_limit: Option<i64>,
 }
 
 /// A subscription as stored: wire names, comma-separated, or `*`.
@@ -54,6 +55,7 @@ impl<D: Dialect> TryFrom<WebhookRow<D>> for Webhook {
             failing_since: opt_at::<D>(row.failing_since)?,
             created_at: at::<D>(row.created_at)?,
             updated_at: at::<D>(row.updated_at)?,
+            rate_limit: row.rate_limit.map(u32::try_from).transpose().map_err(RepoError::other)?,
         })
     }
 }

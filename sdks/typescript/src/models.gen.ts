@@ -254,6 +254,8 @@ export interface CreateWebhookRequest {
   secret?: string | null;
   /** At most 1000 characters after trimming; may be null. */
   description?: string | null;
+  /** At most this many deliveries per second (1 to 10,000), for receivers that cannot take bursts: deliveries wait their turn, they never fail for it. Null or absent: no limit. */
+  rateLimit?: number | null;
 }
 
 /** One attempt to deliver. */
@@ -842,6 +844,8 @@ export interface UpdateWebhookRequest {
   active?: boolean;
   /** A new description, or `null` to clear it. */
   description?: string | null;
+  /** A new throttle in deliveries per second (1 to 10,000), or `null` to lift it. */
+  rateLimit?: number | null;
 }
 
 /** `data` of `usage.threshold_reached` and `usage.limit_exceeded`: the account's hour window at the moment it was crossed. */
@@ -922,6 +926,8 @@ export interface Webhook {
   createdAt: string;
   /** When it was last changed. */
   updatedAt: string;
+  /** At most this many deliveries per second, or null for no limit. */
+  rateLimit: number | null;
 }
 
 /** Why and when a webhook was switched off. */

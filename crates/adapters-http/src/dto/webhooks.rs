@@ -57,6 +57,9 @@ pub struct WebhookBody {
     /// When it was last changed.
     #[schema(format = DateTime)]
     pub(crate) updated_at: String,
+    /// At most this many deliveries per second, or null for no limit.
+    #[schema(required = true, minimum = 1, maximum = 10000)]
+    pub(crate) rate_limit: Option<u32>,
 }
 
 impl WebhookBody {
@@ -72,6 +75,7 @@ impl WebhookBody {
             secret: secret.map(|s| s.expose_secret().to_owned()),
             created_at: time::format(w.created_at),
             updated_at: time::format(w.updated_at),
+            rate_limit: w.rate_limit,
         }
     }
 }

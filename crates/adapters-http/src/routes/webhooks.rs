@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use tengine_application::{Guarded, NewWebhook, WebhookPatch};
-use tengine_domain::delivery::{parse_description, EventFilter, WebhookUrl};
+use tengine_domain::delivery::{parse_description, parse_rate_limit, EventFilter, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
 use tengine_domain::ProjectId;
 use tengine_domain::{CollectFields, ValidationError, WebhookId};
@@ -152,6 +152,12 @@ struct CreateBody {
     #[serde(default)]
     #[schema(max_length = 1000)]
     description: Option<String>,
+    /// At most this many deliveries per second (1 to 10,000), for receivers that cannot
+    /// take bursts: deliveries wait their turn, they never fail for it. Null or absent:
+    /// no limit.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
+    rate_limit: Option<i64>,
 }
 
 /// Changes to a webhook: an absent field is left unchanged.
@@ -175,6 +181,10 @@ struct PatchBody {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 1000)]
     description: Patch<String>,
+    /// A new throttle in deliveries per second (1 to 10,000), or `null` to lift it.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    rate_limit: Patch<i64>,
 }
 
 /// Secret rotation options; the whole body may be omitted.
@@ -197,9 +207,11 @@ impl TryFrom<CreateBody> for NewWebhook {
     fn try_from(b: CreateBody) -> Result<Self, ValidationError> {
         let secret = b.secret.map(|s| s.parse::<WebhookSecret>()).transpose();
         let description = b.description.map(|d| parse_description(&d)).transpose();
-        let (url, events, secret, description) =
-            (b.url.parse::<WebhookUrl>(), EventFilter::parse_list(&b.events), secret, description).collect_fields()?;
-        Ok(NewWebhook { url, events, secret, description })
+        let rate_limit = b.rate_limit.map(parse_rate_limit).transpose();
+        let (url, events, secret, description, rate_limit) =
+            (b.url.parse::<WebhookUrl>(), EventFilter::parse_list(&b.events), secret, description, rate_limit)
+                .collect_fields()?;
+        Ok(NewWebhook { url, events, secret, description, rate_limit })
     }
 }
 
@@ -211,8 +223,10 @@ impl TryFrom<PatchBody> for WebhookPatch {
         let events = b.events.required("events", |e| EventFilter::parse_list(&e));
         let active = b.active.required("active", Ok);
         let description = b.description.nullable(|d| parse_description(&d));
-        let (url, events, active, description) = (url, events, active, description).collect_fields()?;
-        Ok(WebhookPatch { url, events, active, description })
+        let rate_limit = b.rate_limit.nullable(parse_rate_limit);
+        let (url, events, active, description, rate_limit) =
+            (url, events, active, description, rate_limit).collect_fields()?;
+        Ok(WebhookPatch { url, events, active, description, rate_limit })
     }
 }
 

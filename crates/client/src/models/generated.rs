@@ -227,6 +227,11 @@ pub struct CreateWebhookRequest {
     /// At most 1000 characters after trimming; may be null.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// At most this many deliveries per second (1 to 10,000), for receivers that cannot
+    /// take bursts: deliveries wait their turn, they never fail for it. Null or absent:
+    /// no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u64>,
 }
 
 /// One attempt to deliver.
@@ -963,6 +968,9 @@ pub struct UpdateWebhookRequest {
     /// A new description, or `null` to clear it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<Option<String>>,
+    /// A new throttle in deliveries per second (1 to 10,000), or `null` to lift it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<Option<u64>>,
 }
 
 /// `data` of `usage.threshold_reached` and `usage.limit_exceeded`: the account's hour
@@ -1060,6 +1068,8 @@ pub struct Webhook {
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
     pub updated_at: DateTime<Utc>,
+    /// At most this many deliveries per second, or null for no limit.
+    pub rate_limit: Option<u32>,
 }
 
 /// Why and when a webhook was switched off.

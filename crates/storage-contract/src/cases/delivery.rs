@@ -412,3 +412,52 @@ pub async fn a_webhooks_health_counts_its_attempts_and_says_why_it_is_off<S: Sto
     store.purge_delivered(at(7_200), 10).await.expect("purge");
     assert_eq!(stats(at(0)).await.stats.attempts, 0, "the rollups before the horizon went");
 }
+
+/// A throttled webhook's budget is shared per second: taking it is atomic, a claim skips
+/// the webhook while its second is used up (and the next due time says when it is not),
+/// an older window counts against a newer one, and postponed deliveries wait unclaimed.
+pub async fn a_throttled_webhooks_budget_is_shared_per_second<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let mut w = webhook(store, acct.id, p.id, &["*"]).await;
+    w.rate_limit = Some(2);
+    let mut tx = store.begin().await.expect("begin");
+    tx.update_webhook(&w).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.get_webhook(p.id, w.id).await.expect("get").expect("stored").rate_limit, Some(2));
+    for _ in 0..4 {
+        append(store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await;
+    }
+    let (window, next) = tengine_domain::delivery::throttle_window(at(10));
+    assert_eq!(store.take_send_budget(w.id, window, 2, 3).await.expect("budget"), 2, "two of three");
+    assert_eq!(store.take_send_budget(w.id, window, 2, 1).await.expect("budget"), 0, "used up");
+    let earlier = window - chrono::Duration::seconds(1);
+    assert_eq!(
+        store.take_send_budget(w.id, earlier, 2, 1).await.expect("budget"),
+        0,
+        "a slow clock counts against the newer second"
+    );
+    assert!(store.claim_due("a", at(10), LEASE, 10).await.expect("claim").is_empty(), "skipped while used up");
+    assert_eq!(store.next_due().await.expect("next due"), Some(next), "due again when the next second starts");
+
+    let jobs = store.claim_due("a", next, LEASE, 10).await.expect("claim");
+    assert_eq!(jobs.len(), 4, "a new second: claimable again");
+    assert_eq!(jobs[0].webhook.rate_limit, Some(2), "the claim carries the throttle");
+    let (_, after) = tengine_domain::delivery::throttle_window(next);
+    let waiting: Vec<DeliveryId> = jobs[2..].iter().map(|j| j.delivery_id).collect();
+    store.postpone("a", &waiting, after).await.expect("postpone");
+    store.postpone("someone else", &[jobs[0].delivery_id], after).await.expect("not theirs: no change");
+    for d in deliveries_of(store, &w).await.into_iter().filter(|d| waiting.contains(&d.id)) {
+        assert_eq!((d.status, d.next_attempt_at, d.attempts.len()), (DeliveryStatus::Pending, Some(after), 0));
+    }
+    let again = store.claim_due("b", after, LEASE, 10).await.expect("claim");
+    assert_eq!(
+        ids(&again),
+        {
+            let mut w = waiting.clone();
+            w.sort();
+            w
+        },
+        "the postponed ones, free, due then"
+    );
+}

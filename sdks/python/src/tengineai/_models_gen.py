@@ -961,6 +961,7 @@ class Webhook:
     secret: Optional[str] = field(default=None, repr=False)
     created_at: Optional[datetime] = None
     updated_at: Optional[datetime] = None
+    rate_limit: Optional[int] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -976,6 +977,7 @@ class Webhook:
             secret=d.get("secret"),
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
+            rate_limit=d.get("rate_limit"),
             raw={k: v for k, v in d.items() if k not in ("secret",)},
         )
 
