@@ -22,12 +22,15 @@
 //! match event.data {
 //!     EventPayload::Project(project) => println!("{} {}", event.kind, project.name),
 //!     EventPayload::UsageAlert(alert) => println!("{} of {} requests used", alert.used, alert.limit),
+//!     EventPayload::WebhookDisabled(off) => println!("{} switched off: {}", off.webhook.id, off.reason),
 //!     _ => {} // other types, and types newer than this crate (`EventPayload::Unknown`)
 //! }
 //! # Ok(()) }
 //! ```
 //!
 //! [`TengineAI::event_types`] lists every event type with the JSON Schema of its `data`.
+//! [`Webhooks::health`] answers a webhook's last 24 hours, its newest delivery and why it
+//! is off, if it is.
 //!
 //! [`Events::stream`] follows a project's events as they happen (Server-Sent Events),
 //! resuming after the last event received whenever the server ends the stream or the

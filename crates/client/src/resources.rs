@@ -306,6 +306,15 @@ impl Webhooks<'_> {
         self.0.send::<(), _>(Method::POST, &format!("/projects/{project_id}/webhooks/{webhook_id}/test"), None).await
     }
 
+    /// The webhook's last 24 hours (attempts, success rate, mean latency), its newest
+    /// delivery, and why it is off if it is (`disabled`: `gone`, `failing` or `manual`).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn health(&self, project_id: &str, webhook_id: &str) -> Result<crate::models::WebhookHealth, Error> {
+        self.0.get(&format!("/projects/{project_id}/webhooks/{webhook_id}/health"), &[]).await
+    }
+
     /// Re-sends the webhook's deliveries that ended `failed` in `[since, until)` (`until`
     /// default now), each once, as new deliveries; at most 1,000 per call.
     ///

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use tengine_domain::webhook::{verify_standard, verify_tengine, WebhookSecret};
 
-use crate::models::{ApiKey, Event, IntegrationEventData, Project, Tool, UsageAlertData, WebhookTestData};
+use crate::models::{
+    ApiKey, Event, IntegrationEventData, Project, Tool, UsageAlertData, WebhookDisabledData, WebhookTestData,
+};
 
 /// Why a delivery was refused.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,9 @@ pub enum EventPayload {
     UsageAlert(UsageAlertData),
     /// `webhook.test`.
     WebhookTest(WebhookTestData),
+    /// `webhook.disabled`: the server switched a webhook off (`gone` after a 410, `failing`
+    /// after 5 days of failures); `webhook` never carries its secret.
+    WebhookDisabled(WebhookDisabledData),
     /// A type this version of the crate does not know: `data` as sent.
     Unknown(serde_json::Value),
 }
@@ -102,6 +107,7 @@ impl EventPayload {
             }
             "usage.threshold_reached" | "usage.limit_exceeded" => Self::UsageAlert(UsageAlertData::deserialize(data)?),
             "webhook.test" => Self::WebhookTest(WebhookTestData::deserialize(data)?),
+            "webhook.disabled" => Self::WebhookDisabled(WebhookDisabledData::deserialize(data)?),
             _ => Self::Unknown(data.clone()),
         })
     }
@@ -246,6 +252,29 @@ mod tests {
         let (body, headers) = delivery("webhook.test", json!({"webhook_id": "wh_1", "message": "hello"}));
         let EventPayload::WebhookTest(w) = typed(&body, &headers).expect("authentic").data else { panic!("not one") };
         assert_eq!(w.webhook_id, "wh_1");
+    }
+
+    #[test]
+    fn a_webhook_disabled_event_reads_with_its_webhook() {
+        let webhook = json!({"id": "wh_1", "project_id": "proj_1", "url": "https://example.com/hook",
+                             "description": null, "events": ["*"], "active": false,
+                             "failing_since": "2029-12-27T00:00:00Z",
+                             "created_at": "2029-12-01T00:00:00Z", "updated_at": "2030-01-01T00:00:00Z"});
+        let data = json!({"webhook": webhook, "reason": "failing", "disabled_at": "2030-01-01T00:00:00Z"});
+        let (body, headers) = delivery("webhook.disabled", data);
+        let event = typed(&body, &headers).expect("authentic");
+        assert_eq!(event.kind, "webhook.disabled");
+        let EventPayload::WebhookDisabled(d) = event.data else { panic!("not one: {:?}", event.data) };
+        assert_eq!((d.reason.as_str(), d.webhook.id.as_str(), d.webhook.active), ("failing", "wh_1", false));
+        assert_eq!((d.webhook.secret, d.disabled_at.to_rfc3339()), (None, "2030-01-01T00:00:00+00:00".to_owned()));
+        assert!(d.webhook.failing_since.is_some());
+
+        // A webhook without its id is not this type's shape.
+        let (body, headers) = delivery(
+            "webhook.disabled",
+            json!({"webhook": {}, "reason": "gone", "disabled_at": "2030-01-01T00:00:00Z"}),
+        );
+        assert!(matches!(typed(&body, &headers), Err(VerifyError::Payload(_))));
     }
 
     #[test]

@@ -47,10 +47,13 @@ def test_the_event_type_catalogue_lists_every_type_with_its_schema(server, clien
     skip_unless_route(server.api_url, server.api_key, "/event-types")
     catalogue = client.event_types.list()
     assert isinstance(catalogue, EventTypeCatalogue)
-    assert len(catalogue) == len(catalogue.data) == 15
+    assert len(catalogue) == len(catalogue.data) == 16
     assert all(isinstance(t, EventTypeInfo) for t in catalogue)
     by_type = {t.type: t for t in catalogue}
-    assert len(by_type) == 15
+    assert len(by_type) == 16
+    # The newest type: the worker switched a webhook off; sent to every webhook of the account.
+    assert by_type["webhook.disabled"].scope == "account"
+    assert "reason" in by_type["webhook.disabled"].schema["required"]
     created = by_type["project.created"]
     assert created.scope == "account"
     assert created.description

@@ -19,6 +19,8 @@ from tengineai import (
     Project,
     Tool,
     UsageAlertData,
+    Webhook,
+    WebhookDisabledData,
     WebhookEvent,
     WebhookTestData,
     WebhookVerificationError,
@@ -221,6 +223,26 @@ def test_verify_event_types_every_family():
         event = webhooks.verify_event(body, signed_headers(body=body), SECRET)
         assert isinstance(event.data, model), type_
         assert check(event.data), type_
+
+
+def test_verify_event_types_a_webhook_disabled_event_with_its_webhook():
+    hook = {"id": "wh_1", "project_id": "proj_1", "url": "https://example.com/hook", "description": None,
+            "events": ["*"], "active": False, "failing_since": "2029-12-27T00:00:00Z",
+            "created_at": "2029-12-01T00:00:00Z", "updated_at": "2030-01-01T00:00:00Z"}
+    body = event_body("webhook.disabled", {"webhook": hook, "reason": "failing", "disabled_at": "2030-01-01T00:00:00Z"})
+    event = webhooks.verify_event(body, signed_headers(body=body, msg_id="evt_typed"), SECRET)
+    assert (event.type, event.known) == ("webhook.disabled", True)
+    assert isinstance(event.data, WebhookDisabledData)
+    assert event.data.reason == "failing"
+    assert event.data.disabled_at == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    # The webhook reads as the resource's Webhook does, never with a secret.
+    assert isinstance(event.data.webhook, Webhook)
+    assert (event.data.webhook.id, event.data.webhook.active, event.data.webhook.secret) == ("wh_1", False, None)
+    assert event.data.webhook.failing_since == datetime(2029, 12, 27, tzinfo=timezone.utc)
+    # A webhook without its id is not this type's object.
+    bad = event_body("webhook.disabled", {"webhook": {}, "reason": "gone", "disabled_at": "2030-01-01T00:00:00Z"})
+    with pytest.raises(WebhookVerificationError, match="webhook.disabled"):
+        webhooks.verify_event(bad, signed_headers(body=bad), SECRET)
 
 
 def test_verify_event_keeps_the_data_of_an_unknown_type_as_sent():

@@ -14,7 +14,18 @@ import pytest
 import standardwebhooks
 
 from helpers import WebhookReceiver, skip_unless_route, wait_until
-from tengineai import Delivery, NotFoundError, Page, TengineAI, ValidationError, Webhook, webhooks
+from tengineai import (
+    Delivery,
+    NotFoundError,
+    Page,
+    PermissionDeniedError,
+    TengineAI,
+    ValidationError,
+    Webhook,
+    WebhookDisabled,
+    WebhookHealth,
+    webhooks,
+)
 from tengineai.webhooks import WebhookVerificationError
 
 
@@ -220,3 +231,30 @@ def test_recover_answers_how_many_failed_deliveries_it_resent(client: TengineAI,
     with pytest.raises(ValidationError) as e:
         client.webhooks.recover(hooks_project.id, webhook.id, since, until=since)
     assert e.value.details["field"] == "since"
+
+
+def test_health_reads_a_new_webhook_and_says_why_it_is_off(server, client: TengineAI, hooks_project, receiver):
+    pid = hooks_project.id
+    hook = client.webhooks.create(pid, url=receiver.url + "/health", events=["project.updated"])
+    skip_unless_route(server.api_url, server.api_key, f"/projects/{pid}/webhooks/{hook.id}/health")
+    health = client.webhooks.health(pid, hook.id)
+    assert isinstance(health, WebhookHealth)
+    assert (health.webhook_id, health.active, health.failing_since) == (hook.id, True, None)
+    assert (health.attempts, health.succeeded, health.failed) == (0, 0, 0)
+    # Without attempts there is no rate or latency, and a webhook that is on has no `disabled`.
+    assert (health.success_rate, health.latency_ms_avg, health.disabled, health.last_delivery) == (None, None, None, None)
+    assert health.since is not None and health.since.tzinfo is not None
+
+    client.webhooks.update(pid, hook.id, active=False)
+    off = client.webhooks.health(pid, hook.id)
+    assert off.active is False
+    assert isinstance(off.disabled, WebhookDisabled)
+    assert off.disabled.reason == "manual" and off.disabled.at is not None
+    client.webhooks.update(pid, hook.id, active=True)
+    assert client.webhooks.health(pid, hook.id).disabled is None
+
+    reader = client.api_keys.create(pid, name="no webhook permission", permissions=["read", "write"])
+    with TengineAI(api_key=reader.key, base_url=server.url) as c:
+        with pytest.raises(PermissionDeniedError) as err:
+            c.webhooks.health(pid, hook.id)
+    assert (err.value.status, err.value.code) == (403, "INSUFFICIENT_PERMISSIONS")

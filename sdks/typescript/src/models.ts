@@ -37,6 +37,8 @@ export type {
   UsageAlertData,
   UsageCounts,
   Webhook,
+  WebhookDisabled,
+  WebhookDisabledData,
   WebhookTest,
   WebhookTestData,
 } from './models.gen.js';
@@ -63,6 +65,16 @@ export interface AnalyticsBucket extends AnalyticsCounts {
 export interface Analytics extends Omit<gen.Analytics, 'totals' | 'data'> {
   totals: AnalyticsCounts;
   data: AnalyticsBucket[];
+}
+
+/**
+ * A webhook's health over the last 24 hours (`webhooks.health`): `disabled` says why and
+ * when it was switched off (`gone`, `failing` or `manual`), null while it is on;
+ * `lastDelivery` is its newest delivery with its attempts, or null.
+ */
+export interface WebhookHealth extends Omit<gen.WebhookHealth, 'disabled' | 'lastDelivery'> {
+  disabled: gen.WebhookDisabled | null;
+  lastDelivery: gen.Delivery | null;
 }
 
 // ---------------------------------------------------------------------------

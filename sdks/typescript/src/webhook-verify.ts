@@ -24,6 +24,7 @@ import {
   type Project,
   type Tool,
   type UsageAlertData,
+  type WebhookDisabledData,
   type WebhookTestData,
 } from './models.js';
 import type * as gen from './models.gen.js';
@@ -174,6 +175,7 @@ export interface WebhookEventDataMap {
   'usage.threshold_reached': UsageAlertData;
   'usage.limit_exceeded': UsageAlertData;
   'webhook.test': WebhookTestData;
+  'webhook.disabled': WebhookDisabledData;
 }
 
 /** An event type this SDK knows. */
@@ -215,6 +217,8 @@ const DATA_FROM_WIRE: { [K in KnownEventType]: (raw: unknown) => WebhookEventDat
   'usage.threshold_reached': fromWire,
   'usage.limit_exceeded': fromWire,
   'webhook.test': fromWire,
+  // Its `webhook` camelCased as `client.webhooks` returns one.
+  'webhook.disabled': fromWire,
 };
 
 function isKnownType(type: string): type is KnownEventType {
@@ -236,6 +240,7 @@ export function isKnownWebhookEvent(event: WebhookEvent): event is KnownWebhookE
  *   switch (event.type) {
  *     case 'project.created': console.log(event.data.name); break;
  *     case 'usage.limit_exceeded': console.log(event.data.limit); break;
+ *     case 'webhook.disabled': console.log(event.data.webhook.id, event.data.reason); break;
  *   }
  * }
  * ```

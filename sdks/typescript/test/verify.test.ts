@@ -213,6 +213,24 @@ describe('verifyWebhookEvent', () => {
     assert.equal(test.data.webhookId, 'wh_1');
   });
 
+  it("types a webhook.disabled event's data, its webhook camelCased as client.webhooks returns one", () => {
+    const webhook = {
+      id: 'wh_1', project_id: 'proj_1', url: 'https://example.com/hook', description: null, events: ['*'],
+      active: false, failing_since: '2029-12-27T00:00:00Z',
+      created_at: '2029-12-01T00:00:00Z', updated_at: '2030-01-01T00:00:00Z',
+    };
+    const event = verified(envelope('webhook.disabled', { webhook, reason: 'failing', disabled_at: '2030-01-01T00:00:00Z' }));
+    assert.ok(isKnownWebhookEvent(event) && event.type === 'webhook.disabled');
+    const reason: string = event.data.reason;
+    assert.equal(reason, 'failing');
+    assert.equal(event.data.disabledAt, '2030-01-01T00:00:00Z');
+    assert.equal(event.data.webhook.id, 'wh_1');
+    assert.equal(event.data.webhook.active, false);
+    assert.equal(event.data.webhook.projectId, 'proj_1');
+    assert.equal(event.data.webhook.failingSince, '2029-12-27T00:00:00Z');
+    assert.equal(event.data.webhook.secret, undefined);
+  });
+
   it('keeps the data of a type this SDK does not know exactly as sent', () => {
     const data = { nested_key: { inner_value: 1 }, list: [1, 2] };
     const event = verified(envelope('project.archived', data));

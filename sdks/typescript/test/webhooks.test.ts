@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import {
   NotFoundError,
+  PermissionDeniedError,
   TengineAI,
   ValidationError,
   WebhookVerificationError,
@@ -15,6 +16,7 @@ import {
   verifyWebhook,
   verifyWebhookEvent,
   type Project,
+  type WebhookHealth,
 } from '@tengineai/sdk';
 import { setup, type Fixture } from './helpers/fixture.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
@@ -233,6 +235,43 @@ describe('webhooks', () => {
     assert.ok(deliveries.includes(delivery.id));
   });
 
+  it("reads a webhook's health, says why it is off, and needs the webhook permission", async (t) => {
+    if (skipIfMissing(t)) return;
+    const { client } = fx;
+    const wh = await client.webhooks.create(project.id, { url: `${receiver.url}?health`, events: ['project.updated'] });
+    if (await routeMissing(() => client.webhooks.health(project.id, wh.id))) {
+      return t.skip('the server has no webhook health route: an older tengine binary');
+    }
+    const health: WebhookHealth = await client.webhooks.health(project.id, wh.id);
+    assert.equal(health.webhookId, wh.id);
+    assert.equal(health.active, true);
+    assert.deepEqual([health.attempts, health.succeeded, health.failed], [0, 0, 0]);
+    // Without attempts there is no rate or latency; a webhook that is on has no `disabled`.
+    assert.equal(health.successRate, null);
+    assert.equal(health.latencyMsAvg, null);
+    assert.equal(health.disabled, null);
+    assert.equal(health.lastDelivery, null);
+    assert.equal(health.failingSince, null);
+    assert.ok(!Number.isNaN(Date.parse(health.since)));
+
+    await client.webhooks.update(project.id, wh.id, { active: false });
+    const off = await client.webhooks.health(project.id, wh.id);
+    assert.equal(off.active, false);
+    assert.ok(off.disabled);
+    assert.equal(off.disabled.reason, 'manual');
+    assert.ok(!Number.isNaN(Date.parse(off.disabled.at)));
+    await client.webhooks.update(project.id, wh.id, { active: true });
+    assert.equal((await client.webhooks.health(project.id, wh.id)).disabled, null);
+
+    const key = await client.apiKeys.create(project.id, { name: 'no webhook permission', permissions: ['read', 'write'] });
+    await assert.rejects(fx.clientFor(key.key!).webhooks.health(project.id, wh.id), (e: unknown) => {
+      assert.ok(e instanceof PermissionDeniedError);
+      assert.equal(e.status, 403);
+      assert.equal(e.code, 'INSUFFICIENT_PERMISSIONS');
+      return true;
+    });
+  });
+
   it('sends a test event, signed under both secrets after a rotation', async (t) => {
     if (skipIfMissing(t)) return;
     const { client } = fx;
@@ -263,12 +302,17 @@ describe('webhooks', () => {
 });
 
 describe('event types', () => {
-  it('lists the 15 event types with their scope and the JSON Schema of their data, as sent', async (t) => {
+  it('lists the 16 event types with their scope and the JSON Schema of their data, as sent', async (t) => {
     const { client } = fx;
     if (await routeMissing(() => client.eventTypes.list())) return t.skip('the server has no /event-types route: an older tengine binary');
     const catalogue = await client.eventTypes.list();
-    assert.equal(catalogue.data.length, 15);
-    assert.equal(new Set(catalogue.data.map((e) => e.type)).size, 15);
+    assert.equal(catalogue.data.length, 16);
+    assert.equal(new Set(catalogue.data.map((e) => e.type)).size, 16);
+    // The newest type: the worker switched a webhook off; sent to every webhook of the account.
+    const disabled = catalogue.data.find((e) => e.type === 'webhook.disabled');
+    assert.ok(disabled);
+    assert.equal(disabled.scope, 'account');
+    assert.ok((disabled.schema['required'] as string[]).includes('disabled_at'));
     const created = catalogue.data.find((e) => e.type === 'project.created');
     assert.ok(created);
     assert.equal(created.scope, 'account');

@@ -36,6 +36,8 @@ from ._models_gen import (
     UsageAlertData,
     UsageCounts,
     Webhook,
+    WebhookDisabled,
+    WebhookDisabledData,
     WebhookTest,
     WebhookTestData,
 )
@@ -54,6 +56,9 @@ __all__ = [
     "SessionToken",
     "Me",
     "Webhook",
+    "WebhookDisabled",
+    "WebhookDisabledData",
+    "WebhookHealth",
     "WebhookTest",
     "DeliveryAttempt",
     "Delivery",
@@ -101,6 +106,24 @@ class Tool(_gen.Tool):
         tool = super().from_dict(d)
         tool.body_template = d.get("body_template")
         return tool
+
+
+class WebhookHealth(_gen.WebhookHealth):
+    """A webhook's health over the last 24 hours. ``disabled`` is a :class:`WebhookDisabled`
+    (``reason`` ``gone``, ``failing`` or ``manual``, and ``at``) or ``None`` while the webhook
+    is on; ``last_delivery`` its newest :class:`Delivery` with its attempts, or ``None`` (the
+    generated reader would turn a ``null`` into ``{}``, indistinguishable from an object)."""
+
+    disabled: Optional[WebhookDisabled]  # type: ignore[assignment]
+    last_delivery: Optional[Delivery]  # type: ignore[assignment]
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WebhookHealth":
+        health = super().from_dict(d)
+        disabled, last = d.get("disabled"), d.get("last_delivery")
+        health.disabled = WebhookDisabled.from_dict(disabled) if isinstance(disabled, Mapping) else None
+        health.last_delivery = Delivery.from_dict(last) if isinstance(last, Mapping) else None
+        return health
 
 
 class EventTypeCatalogue(_gen.EventTypeCatalogue):

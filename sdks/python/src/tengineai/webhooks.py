@@ -28,7 +28,15 @@ from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from ._errors import WebhookVerificationError
-from ._models import ApiKey, IntegrationEventData, Project, Tool, UsageAlertData, WebhookTestData
+from ._models import (
+    ApiKey,
+    IntegrationEventData,
+    Project,
+    Tool,
+    UsageAlertData,
+    WebhookDisabledData,
+    WebhookTestData,
+)
 from ._time import parse_datetime
 
 __all__ = [
@@ -175,7 +183,9 @@ def verify(
     return event
 
 
-EventData = Union[Project, ApiKey, Tool, IntegrationEventData, UsageAlertData, WebhookTestData, Dict[str, Any]]
+EventData = Union[
+    Project, ApiKey, Tool, IntegrationEventData, UsageAlertData, WebhookTestData, WebhookDisabledData, Dict[str, Any]
+]
 """A :class:`WebhookEvent`'s ``data``: the model of its type, or the dict as sent for a type
 this SDK version does not know."""
 
@@ -196,14 +206,16 @@ _DATA_MODELS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "usage.threshold_reached": UsageAlertData.from_dict,
     "usage.limit_exceeded": UsageAlertData.from_dict,
     "webhook.test": WebhookTestData.from_dict,
+    "webhook.disabled": WebhookDisabledData.from_dict,
 }
 
 
 @dataclass
 class WebhookEvent:
     """A verified event whose ``data`` is the model of its ``type``: :class:`Project`,
-    :class:`ApiKey`, :class:`Tool`, :class:`IntegrationEventData`, :class:`UsageAlertData` or
-    :class:`WebhookTestData`; for a type this SDK version does not know, the dict as sent.
+    :class:`ApiKey`, :class:`Tool`, :class:`IntegrationEventData`, :class:`UsageAlertData`,
+    :class:`WebhookTestData` or :class:`WebhookDisabledData` (its ``webhook`` a :class:`Webhook`,
+    never with its secret); for a type this SDK version does not know, the dict as sent.
     The whole event as sent is kept in ``raw``."""
 
     id: str

@@ -5,6 +5,7 @@ import {
   type Delivery,
   type EventType,
   type Webhook,
+  type WebhookHealth,
   type WebhookTestResult,
 } from '../models.js';
 import type { CursorPageParams, ListAllParams, Page, PageParams } from '../pagination.js';
@@ -112,6 +113,16 @@ export class Webhooks extends Resource {
   async test(projectId: string, webhookId: string, options?: RequestOptions): Promise<WebhookTestResult> {
     return fromWire<WebhookTestResult>(
       await this.client.request({ method: 'POST', path: `${this.path(projectId, webhookId)}/test`, options }),
+    );
+  }
+
+  /**
+   * The webhook's last 24 hours (`attempts`, `successRate`, `latencyMsAvg`), its newest
+   * delivery, and while it is off why and when (`disabled`).
+   */
+  async health(projectId: string, webhookId: string, options?: RequestOptions): Promise<WebhookHealth> {
+    return fromWire<WebhookHealth>(
+      await this.client.request({ method: 'GET', path: `${this.path(projectId, webhookId)}/health`, options }),
     );
   }
 

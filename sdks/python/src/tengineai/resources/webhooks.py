@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, Optional, Sequence
 
 from .._http import path
-from .._models import Delivery, Page, Webhook
+from .._models import Delivery, Page, Webhook, WebhookHealth
 from ._base import Resource, page_params, paginate_by_cursor, patch_body, to_page
 
 _PATCHABLE = frozenset({"url", "events", "active", "description"})
@@ -89,6 +89,13 @@ class WebhooksResource(Resource):
         """Send a ``webhook.test`` event: ``{"event_id", "delivery_id", "status": "pending"}``."""
         return self._http.request(
             "POST", path("projects", project_id, "webhooks", webhook_id, "test"), idempotency_key=idempotency_key
+        )
+
+    def health(self, project_id: str, webhook_id: str) -> WebhookHealth:
+        """The webhook's last 24 hours (``attempts``, ``success_rate``, ``latency_ms_avg``), its
+        newest delivery, and while it is off why and when (``disabled``)."""
+        return WebhookHealth.from_dict(
+            self._http.request("GET", path("projects", project_id, "webhooks", webhook_id, "health"))
         )
 
     def recover(
