@@ -22,6 +22,7 @@ both!(
     the_retention_purge_deletes_only_finished_history_past_its_horizon,
     health_shows_the_last_day_the_newest_delivery_and_why_a_webhook_is_off,
     a_throttled_webhook_gets_at_most_its_rate_per_second_and_loses_nothing,
+    an_ordered_webhook_gets_its_events_in_creation_order_through_a_retry,
 );
 
 fn attempt_times(delivery: &Value) -> Vec<chrono::DateTime<chrono::Utc>> {
@@ -414,4 +415,35 @@ async fn a_throttled_webhook_gets_at_most_its_rate_per_second_and_loses_nothing(
     assert_eq!(set.expect(reqwest::StatusCode::OK).body["rate_limit"], 10_000);
     let over = app.patch_json(&path, app.admin_key(), &serde_json::json!({"rate_limit": 10_001})).await;
     assert_eq!(over.error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "rate_limit");
+}
+
+async fn an_ordered_webhook_gets_its_events_in_creation_order_through_a_retry(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("in order").await;
+    let receiver = Receiver::start().await;
+    let hooks = hooks_path(&project);
+    let odd = serde_json::json!({"url": receiver.url(), "events": ["*"], "ordering": "sorted"});
+    let bad = app.post_json(&hooks, app.admin_key(), &odd).await;
+    assert_eq!(bad.error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "ordering");
+    let body = serde_json::json!({"url": receiver.url(), "events": ["api_key.created"], "ordering": "per_project"});
+    let made = app.post_json(&hooks, app.admin_key(), &body).await;
+    assert_eq!(made.expect(reqwest::StatusCode::CREATED).body["ordering"], "per_project");
+    // The first delivery fails once: the others wait for its retry instead of overtaking it.
+    receiver.answer_next(&[500]);
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        keys.push(app.key(&project, &["read"]).await.0);
+    }
+    let got = receiver.wait_for(4, Duration::from_secs(15)).await;
+    let order: Vec<String> =
+        got.iter().map(|r| r.json()["data"]["id"].as_str().expect("a key id").to_owned()).collect();
+    assert_eq!(order, vec![keys[0].clone(), keys[0].clone(), keys[1].clone(), keys[2].clone()], "in creation order");
+    assert!(got[1].at - got[0].at >= Duration::from_millis(4_900), "the retry came after its delay");
+
+    let wid = made.body["id"].as_str().expect("id");
+    let path = format!("{hooks}/{wid}");
+    let back = app.patch_json(&path, app.admin_key(), &serde_json::json!({"ordering": "none"})).await;
+    assert_eq!(back.expect(reqwest::StatusCode::OK).body["ordering"], "none");
+    let null = app.patch_json(&path, app.admin_key(), &serde_json::json!({"ordering": null})).await;
+    assert_eq!(null.error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")["field"], "ordering");
 }

@@ -42,7 +42,7 @@ macro_rules! idempotency_columns {
 macro_rules! webhook_columns {
     () => {
         "id, account_id, project_id, url, description, events, active, secret, previous_secret, \
-         previous_secret_expires_at, failing_since, created_at, updated_at, rate_limit"
+         previous_secret_expires_at, failing_since, created_at, updated_at, rate_limit, ordering"
     };
 }
 

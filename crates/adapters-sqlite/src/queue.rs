@@ -19,7 +19,8 @@ use crate::rows::{
 use crate::SqliteStore;
 
 /// Leases up to `?4` due deliveries of active webhooks to worker `?1` until `?3`, but
-/// none of a throttled webhook whose second `?5` is used up.
+/// none of a throttled webhook whose second `?5` is used up, and of an ordered webhook
+/// only its oldest pending delivery.
 const CLAIM: &str = "\
 UPDATE deliveries SET claimed_by = ?1, lease_until = ?3 \
 WHERE id IN ( \
@@ -27,6 +28,8 @@ WHERE id IN ( \
     WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND w.active \
       AND (d.lease_until IS NULL OR d.lease_until < ?2) \
       AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < ?5) \
+      AND (w.ordering = 'none' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = d.webhook_id \
+          AND e.status = 'pending' AND (e.created_at, e.id) < (d.created_at, d.id))) \
     ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
 
@@ -319,7 +322,9 @@ impl DeliveryQueue for SqliteStore {
             "SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at), \
              COALESCE(CASE WHEN w.throttle_used >= w.rate_limit THEN w.throttle_window + 1000000 END, \
              d.next_attempt_at))) FROM deliveries d \
-             JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active",
+             JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active \
+             AND (w.ordering = 'none' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = d.webhook_id \
+                 AND e.status = 'pending' AND (e.created_at, e.id) < (d.created_at, d.id)))",
         )
         .fetch_one(&self.reader)
         .await

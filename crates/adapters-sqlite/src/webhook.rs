@@ -42,7 +42,7 @@ pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
     sqlx::query(concat!(
         "INSERT INTO webhooks (",
         webhook_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     ))
     .bind(w.id.to_string())
     .bind(w.account_id.to_string())
@@ -58,6 +58,7 @@ pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
     .bind(micros(w.created_at))
     .bind(micros(w.updated_at))
     .bind(w.rate_limit.map(i64::from))
+    .bind(w.ordering.as_str())
     .execute(ex)
     .await
     .map_err(map_err)?;
@@ -69,7 +70,7 @@ pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
 pub(crate) async fn update(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(), RepoError> {
     let done = sqlx::query(
         "UPDATE webhooks SET url = ?3, description = ?4, events = ?5, active = ?6, secret = ?7, \
-         previous_secret = ?8, previous_secret_expires_at = ?9, failing_since = ?10, updated_at = ?11, rate_limit = ?12, \
+         previous_secret = ?8, previous_secret_expires_at = ?9, failing_since = ?10, updated_at = ?11, rate_limit = ?12, ordering = ?13, \
          disabled_reason = CASE WHEN ?6 THEN NULL WHEN active THEN 'manual' ELSE disabled_reason END, \
          disabled_at = CASE WHEN ?6 THEN NULL WHEN active THEN ?11 ELSE disabled_at END \
          WHERE project_id = ?1 AND id = ?2",
@@ -86,6 +87,7 @@ pub(crate) async fn update(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
     .bind(opt_micros(w.failing_since))
     .bind(micros(w.updated_at))
     .bind(w.rate_limit.map(i64::from))
+    .bind(w.ordering.as_str())
     .execute(ex)
     .await
     .map_err(map_err)?;

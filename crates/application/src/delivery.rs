@@ -335,6 +335,7 @@ mod tests {
                 created_at: now(),
                 updated_at: now(),
                 rate_limit: None,
+                ordering: tengine_domain::delivery::DeliveryOrder::default(),
             },
             attempts_so_far,
             created_at: now(),

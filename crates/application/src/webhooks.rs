@@ -46,6 +46,8 @@ pub struct NewWebhook {
     pub description: Option<String>,
     /// At most this many deliveries per second; `None` for no limit.
     pub rate_limit: Option<u32>,
+    /// The order deliveries go in.
+    pub ordering: tengine_domain::delivery::DeliveryOrder,
 }
 
 /// A partial update of a webhook: `None` leaves a field as it is.
@@ -61,6 +63,8 @@ pub struct WebhookPatch {
     pub description: Option<Option<String>>,
     /// A new throttle, or `Some(None)` to lift it.
     pub rate_limit: Option<Option<u32>>,
+    /// A new order.
+    pub ordering: Option<tengine_domain::delivery::DeliveryOrder>,
 }
 
 /// The most failed deliveries one `recover` call re-sends.
@@ -124,6 +128,7 @@ impl Tengine {
             created_at: now,
             updated_at: now,
             rate_limit: new.rate_limit,
+            ordering: new.ordering,
         };
         let mut tx = self.deps.store.begin().await?;
         tx.lock_project(who.account_id, project).await?.ok_or(AppError::ProjectNotFound)?;
@@ -171,6 +176,9 @@ impl Tengine {
             }
             if let Some(rate_limit) = patch.rate_limit {
                 w.rate_limit = rate_limit;
+            }
+            if let Some(ordering) = patch.ordering {
+                w.ordering = ordering;
             }
             if let Some(active) = patch.active {
                 if active && !w.active {

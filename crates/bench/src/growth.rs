@@ -249,6 +249,7 @@ fn webhook(account: AccountId, project: ProjectId, events: &str) -> anyhow::Resu
         created_at: now,
         updated_at: now,
         rate_limit: None,
+        ordering: tengine_domain::delivery::DeliveryOrder::default(),
     })
 }
 

@@ -161,6 +161,43 @@ pub struct Webhook {
     /// At most this many deliveries per second (a throttle for receivers that cannot
     /// take bursts: deliveries wait, they never fail for it); `None` for no limit.
     pub rate_limit: Option<u32>,
+    /// Whether its deliveries go one at a time, in creation order.
+    pub ordering: DeliveryOrder,
+}
+
+/// The order a webhook's deliveries are sent in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeliveryOrder {
+    /// As they come, many at once (the default).
+    #[default]
+    Unordered,
+    /// One at a time in creation order: the next waits until the one before it
+    /// succeeded or failed for good.
+    PerProject,
+}
+
+impl DeliveryOrder {
+    /// The wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeliveryOrder::Unordered => "none",
+            DeliveryOrder::PerProject => "per_project",
+        }
+    }
+}
+
+impl FromStr for DeliveryOrder {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(DeliveryOrder::Unordered),
+            "per_project" => Ok(DeliveryOrder::PerProject),
+            _ => Err(FieldError::new("ordering", "must be \"none\" or \"per_project\"")
+                .with_value(s.chars().take(64).collect::<String>())
+                .into()),
+        }
+    }
 }
 
 /// The highest `rate_limit` accepted, in deliveries per second.
@@ -478,6 +515,7 @@ mod tests {
             previous_secret: None,
             failing_since: None,
             rate_limit: None,
+            ordering: DeliveryOrder::default(),
             created_at: t0(),
             updated_at: t0(),
         };

@@ -171,6 +171,7 @@ collect_fields!(A a, B b);
 collect_fields!(A a, B b, C c);
 collect_fields!(A a, B b, C c, D d);
 collect_fields!(A a, B b, C c, D d, E e);
+collect_fields!(A a, B b, C c, D d, E e, F f);
 
 /// Trims Unicode whitespace and checks length (in characters), control characters and
 /// format characters (general category Cf).

@@ -183,6 +183,7 @@ pub fn new_webhook(account: AccountId, project: ProjectId, events: &[&str], crea
         created_at: created,
         updated_at: created,
         rate_limit: None,
+        ordering: tengine_domain::delivery::DeliveryOrder::default(),
     }
 }
 

@@ -98,6 +98,7 @@ macro_rules! contract_tests {
             the_retention_purge_keeps_pending_and_newer_deliveries,
             a_webhooks_health_counts_its_attempts_and_says_why_it_is_off,
             a_throttled_webhooks_budget_is_shared_per_second,
+            an_ordered_webhook_sends_one_at_a_time_in_creation_order,
             next_due_is_the_earliest_pending_time_or_lease_end,
             a_new_idempotency_key_is_claimed_then_seen_in_progress,
             a_completed_idempotency_key_replays_its_exact_response,

@@ -121,6 +121,7 @@ mod tests {
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
             rate_limit: None,
+            ordering: "none".to_owned(),
         }
     }
 

@@ -23,6 +23,7 @@ pub struct WebhookRow<D: Dialect> {
     pub(crate) created_at: D::Timestamp,
     pub(crate) updated_at: D::Timestamp,
     pub(crate) rate_limit: Option<i64>,
+    pub(crate) ordering: String,
 }
 
 /// A subscription as stored: wire names, comma-separated, or `*`.
@@ -56,6 +57,7 @@ impl<D: Dialect> TryFrom<WebhookRow<D>> for Webhook {
             created_at: at::<D>(row.created_at)?,
             updated_at: at::<D>(row.updated_at)?,
             rate_limit: row.rate_limit.map(u32::try_from).transpose().map_err(RepoError::other)?,
+            ordering: row.ordering.parse().map_err(RepoError::other)?,
         })
     }
 }

@@ -256,6 +256,8 @@ export interface CreateWebhookRequest {
   description?: string | null;
   /** At most this many deliveries per second (1 to 10,000), for receivers that cannot take bursts: deliveries wait their turn, they never fail for it. Null or absent: no limit. */
   rateLimit?: number | null;
+  /** `per_project`: deliveries go one at a time in creation order, the next waiting until the one before it succeeded or failed for good; `none` (the default): as they come, many at once. */
+  ordering?: string | null;
 }
 
 /** One attempt to deliver. */
@@ -846,6 +848,8 @@ export interface UpdateWebhookRequest {
   description?: string | null;
   /** A new throttle in deliveries per second (1 to 10,000), or `null` to lift it. */
   rateLimit?: number | null;
+  /** `none` or `per_project`; `null` is refused. */
+  ordering?: string;
 }
 
 /** `data` of `usage.threshold_reached` and `usage.limit_exceeded`: the account's hour window at the moment it was crossed. */
@@ -928,6 +932,8 @@ export interface Webhook {
   updatedAt: string;
   /** At most this many deliveries per second, or null for no limit. */
   rateLimit: number | null;
+  /** `per_project` (one at a time, in creation order) or `none`. */
+  ordering: string;
 }
 
 /** Why and when a webhook was switched off. */

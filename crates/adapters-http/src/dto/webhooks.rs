@@ -60,6 +60,9 @@ pub struct WebhookBody {
     /// At most this many deliveries per second, or null for no limit.
     #[schema(required = true, minimum = 1, maximum = 10000)]
     pub(crate) rate_limit: Option<u32>,
+    /// `per_project` (one at a time, in creation order) or `none`.
+    #[schema(pattern = "^(none|per_project)$")]
+    pub(crate) ordering: &'static str,
 }
 
 impl WebhookBody {
@@ -76,6 +79,7 @@ impl WebhookBody {
             created_at: time::format(w.created_at),
             updated_at: time::format(w.updated_at),
             rate_limit: w.rate_limit,
+            ordering: w.ordering.as_str(),
         }
     }
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use tengine_application::{Guarded, NewWebhook, WebhookPatch};
-use tengine_domain::delivery::{parse_description, parse_rate_limit, EventFilter, WebhookUrl};
+use tengine_domain::delivery::{parse_description, parse_rate_limit, DeliveryOrder, EventFilter, WebhookUrl};
 use tengine_domain::webhook::WebhookSecret;
 use tengine_domain::ProjectId;
 use tengine_domain::{CollectFields, ValidationError, WebhookId};
@@ -158,6 +158,12 @@ struct CreateBody {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 10000)]
     rate_limit: Option<i64>,
+    /// `per_project`: deliveries go one at a time in creation order, the next waiting
+    /// until the one before it succeeded or failed for good; `none` (the default): as
+    /// they come, many at once.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(none|per_project)$")]
+    ordering: Option<String>,
 }
 
 /// Changes to a webhook: an absent field is left unchanged.
@@ -185,6 +191,10 @@ struct PatchBody {
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
     rate_limit: Patch<i64>,
+    /// `none` or `per_project`; `null` is refused.
+    #[serde(default)]
+    #[schema(value_type = String, pattern = "^(none|per_project)$")]
+    ordering: Patch<String>,
 }
 
 /// Secret rotation options; the whole body may be omitted.
@@ -208,10 +218,17 @@ impl TryFrom<CreateBody> for NewWebhook {
         let secret = b.secret.map(|s| s.parse::<WebhookSecret>()).transpose();
         let description = b.description.map(|d| parse_description(&d)).transpose();
         let rate_limit = b.rate_limit.map(parse_rate_limit).transpose();
-        let (url, events, secret, description, rate_limit) =
-            (b.url.parse::<WebhookUrl>(), EventFilter::parse_list(&b.events), secret, description, rate_limit)
-                .collect_fields()?;
-        Ok(NewWebhook { url, events, secret, description, rate_limit })
+        let ordering = b.ordering.as_deref().map_or(Ok(DeliveryOrder::default()), str::parse);
+        let (url, events, secret, description, rate_limit, ordering) = (
+            b.url.parse::<WebhookUrl>(),
+            EventFilter::parse_list(&b.events),
+            secret,
+            description,
+            rate_limit,
+            ordering,
+        )
+            .collect_fields()?;
+        Ok(NewWebhook { url, events, secret, description, rate_limit, ordering })
     }
 }
 
@@ -224,9 +241,10 @@ impl TryFrom<PatchBody> for WebhookPatch {
         let active = b.active.required("active", Ok);
         let description = b.description.nullable(|d| parse_description(&d));
         let rate_limit = b.rate_limit.nullable(parse_rate_limit);
-        let (url, events, active, description, rate_limit) =
-            (url, events, active, description, rate_limit).collect_fields()?;
-        Ok(WebhookPatch { url, events, active, description, rate_limit })
+        let ordering = b.ordering.required("ordering", |o| o.parse::<DeliveryOrder>());
+        let (url, events, active, description, rate_limit, ordering) =
+            (url, events, active, description, rate_limit, ordering).collect_fields()?;
+        Ok(WebhookPatch { url, events, active, description, rate_limit, ordering })
     }
 }
 

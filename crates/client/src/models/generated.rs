@@ -232,6 +232,11 @@ pub struct CreateWebhookRequest {
     /// no limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u64>,
+    /// `per_project`: deliveries go one at a time in creation order, the next waiting
+    /// until the one before it succeeded or failed for good; `none` (the default): as
+    /// they come, many at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<String>,
 }
 
 /// One attempt to deliver.
@@ -971,6 +976,9 @@ pub struct UpdateWebhookRequest {
     /// A new throttle in deliveries per second (1 to 10,000), or `null` to lift it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<Option<u64>>,
+    /// `none` or `per_project`; `null` is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<String>,
 }
 
 /// `data` of `usage.threshold_reached` and `usage.limit_exceeded`: the account's hour
@@ -1070,6 +1078,8 @@ pub struct Webhook {
     pub updated_at: DateTime<Utc>,
     /// At most this many deliveries per second, or null for no limit.
     pub rate_limit: Option<u32>,
+    /// `per_project` (one at a time, in creation order) or `none`.
+    pub ordering: String,
 }
 
 /// Why and when a webhook was switched off.

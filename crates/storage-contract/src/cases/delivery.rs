@@ -461,3 +461,57 @@ pub async fn a_throttled_webhooks_budget_is_shared_per_second<S: Store>(store: &
         "the postponed ones, free, due then"
     );
 }
+
+/// An ordered webhook's deliveries are claimed one at a time in creation order: the next
+/// waits while the one before is pending (in flight or waiting to retry) and goes once
+/// that one succeeded or failed for good; the next due time never names a waiting one.
+/// An unordered webhook of the same events is not held back.
+pub async fn an_ordered_webhook_sends_one_at_a_time_in_creation_order<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let mut w = webhook(store, acct.id, p.id, &["*"]).await;
+    w.ordering = tengine_domain::delivery::DeliveryOrder::PerProject;
+    let mut tx = store.begin().await.expect("begin");
+    tx.update_webhook(&w).await.expect("update");
+    tx.commit().await.expect("commit");
+    let free = webhook(store, acct.id, p.id, &["*"]).await;
+    let mut events = Vec::new();
+    for _ in 0..3 {
+        let e = new_event(acct.id, Some(p.id), EventType::ProjectUpdated);
+        append(store, &e).await;
+        events.push(e.id);
+    }
+    let first = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    let ordered: Vec<_> = first.iter().filter(|j| j.webhook.id == w.id).map(|j| j.event.id).collect();
+    assert_eq!(ordered, vec![events[0]], "only the oldest of the ordered webhook");
+    assert_eq!(first.iter().filter(|j| j.webhook.id == free.id).count(), 3, "the unordered one is not held back");
+    let head = first.iter().find(|j| j.webhook.id == w.id).expect("the head").clone();
+    let mut done: Vec<AttemptResult> = first
+        .iter()
+        .filter(|j| j.webhook.id == free.id)
+        .map(|j| result(j, at(11), 200, DeliveryStatus::Succeeded, None, WebhookEffect::Healthy))
+        .collect();
+    done.push(result(&head, at(11), 500, DeliveryStatus::Pending, Some(at(50)), WebhookEffect::Failing(at(11))));
+    store.complete(&done).await.expect("complete");
+    assert!(store.claim_due("b", at(20), LEASE, 10).await.expect("claim").is_empty(), "the next waits for the retry");
+    assert_eq!(store.next_due().await.expect("next due"), Some(at(50)), "never a waiting one");
+
+    let retry = store.claim_due("b", at(50), LEASE, 10).await.expect("claim");
+    assert_eq!(retry.iter().map(|j| j.event.id).collect::<Vec<_>>(), vec![events[0]]);
+    let gave_up = result(&retry[0], at(51), 500, DeliveryStatus::Failed, None, WebhookEffect::Failing(at(51)));
+    store.complete(&[gave_up]).await.expect("complete");
+    let second = store.claim_due("c", at(52), LEASE, 10).await.expect("claim");
+    assert_eq!(
+        second.iter().map(|j| j.event.id).collect::<Vec<_>>(),
+        vec![events[1]],
+        "failed for good: the next goes"
+    );
+    store
+        .complete(&[result(&second[0], at(53), 200, DeliveryStatus::Succeeded, None, WebhookEffect::Healthy)])
+        .await
+        .expect("complete");
+    let third = store.claim_due("c", at(54), LEASE, 10).await.expect("claim");
+    assert_eq!(third.iter().map(|j| j.event.id).collect::<Vec<_>>(), vec![events[2]]);
+    let stored = store.get_webhook(p.id, w.id).await.expect("get").expect("stored");
+    assert_eq!(stored.ordering, tengine_domain::delivery::DeliveryOrder::PerProject);
+}

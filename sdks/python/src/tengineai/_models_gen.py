@@ -962,6 +962,7 @@ class Webhook:
     created_at: Optional[datetime] = None
     updated_at: Optional[datetime] = None
     rate_limit: Optional[int] = None
+    ordering: str = ""
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -978,6 +979,7 @@ class Webhook:
             created_at=parse_datetime(d.get("created_at")),
             updated_at=parse_datetime(d.get("updated_at")),
             rate_limit=d.get("rate_limit"),
+            ordering=d.get("ordering", ""),
             raw={k: v for k, v in d.items() if k not in ("secret",)},
         )
 
