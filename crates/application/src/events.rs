@@ -45,6 +45,8 @@ pub fn webhook_data(w: &tengine_domain::delivery::Webhook) -> Value {
         "failing_since": w.failing_since.map(time::format),
         "created_at": time::format(w.created_at),
         "updated_at": time::format(w.updated_at),
+        "rate_limit": w.rate_limit,
+        "ordering": w.ordering.as_str(),
     })
 }
 

@@ -218,6 +218,28 @@ mod tests {
         let data = tengine_application::events::project_data(&project);
         assert!(schema(EventType::ProjectCreated).is_valid(&data), "{data}");
         assert!(!schema(EventType::ProjectCreated).is_valid(&json!({"id": 7})));
+        let webhook = tengine_domain::delivery::Webhook {
+            id: tengine_domain::WebhookId::from_uuid(uuid::Uuid::from_u128(9)),
+            account_id: project.account_id,
+            project_id: project.id,
+            url: "https://hooks.example.com/in".parse().expect("a URL"),
+            description: None,
+            events: tengine_domain::delivery::EventFilter::All,
+            active: true,
+            secret: tengine_domain::secret_key::SealedSecret::from_stored("sealed".to_owned()),
+            previous_secret: None,
+            failing_since: Some(project.created_at),
+            created_at: project.created_at,
+            updated_at: project.created_at,
+            rate_limit: Some(5),
+            ordering: tengine_domain::delivery::DeliveryOrder::PerProject,
+        };
+        let id = tengine_domain::EventId::from_uuid(uuid::Uuid::from_u128(10));
+        let reason = tengine_domain::delivery::DisableReason::Gone;
+        let disabled = tengine_application::delivery::disabled_event(id, &webhook, reason, project.created_at);
+        let data = disabled.data.to_value();
+        assert!(schema(EventType::WebhookDisabled).is_valid(&data), "{data}");
+        assert!(!data.to_string().contains("sealed"), "never the secret: {data}");
         let test = json!({"webhook_id": "wh_0000000000000000000001", "message": "hi"});
         assert!(schema(EventType::WebhookTest).is_valid(&test));
         assert!(!schema(EventType::WebhookTest).is_valid(&json!({"message": "hi"})));
