@@ -32,6 +32,29 @@
 //! [`Webhooks::health`] answers a webhook's last 24 hours, its newest delivery and why it
 //! is off, if it is.
 //!
+//! A webhook's `rate_limit` caps its deliveries per second (1 to 10,000; `None`, no limit:
+//! deliveries wait, they never fail for it) and `ordering` `per_project` sends them one at
+//! a time in creation order (`none`, the default: as they come). In an update, `None`
+//! leaves a field alone and `Some(None)` lifts the throttle:
+//!
+//! ```no_run
+//! use tengineai::models::{CreateWebhook, UpdateWebhook};
+//! # async fn throttle(client: tengineai::TengineAI) -> Result<(), tengineai::Error> {
+//! let hook = client
+//!     .webhooks()
+//!     .create("proj_...", &CreateWebhook {
+//!         url: "https://myapp.com/webhook".into(),
+//!         events: vec!["*".into()],
+//!         rate_limit: Some(5),
+//!         ordering: Some("per_project".into()),
+//!         ..CreateWebhook::default()
+//!     })
+//!     .await?;
+//! let lifted = UpdateWebhook { rate_limit: Some(None), ordering: Some("none".into()), ..UpdateWebhook::default() };
+//! client.webhooks().update("proj_...", &hook.id, &lifted).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! [`Events::stream`] follows a project's events as they happen (Server-Sent Events),
 //! resuming after the last event received whenever the server ends the stream or the
 //! connection drops:

@@ -22,9 +22,10 @@ pub type UpdateProject = UpdateProjectRequest;
 pub type CreateApiKey = CreateApiKeyRequest;
 /// `PATCH /projects/{id}/api-keys/{key_id}`.
 pub type UpdateApiKey = UpdateApiKeyRequest;
-/// `POST /projects/{id}/webhooks`.
+/// `POST /projects/{id}/webhooks` (with an optional `rate_limit` and `ordering`).
 pub type CreateWebhook = CreateWebhookRequest;
-/// `PATCH /projects/{id}/webhooks/{wid}`.
+/// `PATCH /projects/{id}/webhooks/{wid}`: `None` leaves a field alone; `Some(None)` clears
+/// the description or lifts the `rate_limit`.
 pub type UpdateWebhook = UpdateWebhookRequest;
 /// `POST /projects/{id}/tools`.
 pub type CreateTool = CreateToolRequest;

@@ -250,7 +250,10 @@ impl Webhooks<'_> {
         self.0.get(&format!("/projects/{project_id}/webhooks"), &cursor_paging(cursor, per_page)).await
     }
 
-    /// Creates a webhook; the answer's `secret` is shown once.
+    /// Creates a webhook; the answer's `secret` is shown once. `rate_limit` caps its
+    /// deliveries per second (1..=10000, `None` for no limit) and `ordering:
+    /// Some("per_project".into())` sends them one at a time in creation order (`None`: the
+    /// server's default, `none`).
     ///
     /// # Errors
     /// See [`Error`].
@@ -266,7 +269,8 @@ impl Webhooks<'_> {
         self.0.get(&format!("/projects/{project_id}/webhooks/{webhook_id}"), &[]).await
     }
 
-    /// Updates a webhook.
+    /// Updates a webhook: a `None` field is left unchanged; `Some(None)` clears the
+    /// description or lifts the `rate_limit` (sent as `null`).
     ///
     /// # Errors
     /// See [`Error`].

@@ -107,10 +107,26 @@ impl EventPayload {
             }
             "usage.threshold_reached" | "usage.limit_exceeded" => Self::UsageAlert(UsageAlertData::deserialize(data)?),
             "webhook.test" => Self::WebhookTest(WebhookTestData::deserialize(data)?),
-            "webhook.disabled" => Self::WebhookDisabled(WebhookDisabledData::deserialize(data)?),
+            "webhook.disabled" => Self::WebhookDisabled(WebhookDisabledData::deserialize(&*with_ordering(data))?),
             _ => Self::Unknown(data.clone()),
         })
     }
+}
+
+/// `webhook.disabled` data whose webhook has an `ordering` (`""` when absent, as the Python
+/// SDK reads it): events recorded before ordered delivery existed, and the server's event
+/// data so far, leave it out, while the model requires it.
+fn with_ordering(data: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Value> {
+    let missing =
+        data.get("webhook").and_then(serde_json::Value::as_object).is_some_and(|w| !w.contains_key("ordering"));
+    if !missing {
+        return std::borrow::Cow::Borrowed(data);
+    }
+    let mut filled = data.clone();
+    if let Some(webhook) = filled.get_mut("webhook").and_then(serde_json::Value::as_object_mut) {
+        webhook.insert("ordering".to_owned(), serde_json::Value::String(String::new()));
+    }
+    std::borrow::Cow::Owned(filled)
 }
 
 impl Event {
@@ -268,6 +284,18 @@ mod tests {
         assert_eq!((d.reason.as_str(), d.webhook.id.as_str(), d.webhook.active), ("failing", "wh_1", false));
         assert_eq!((d.webhook.secret, d.disabled_at.to_rfc3339()), (None, "2030-01-01T00:00:00+00:00".to_owned()));
         assert!(d.webhook.failing_since.is_some());
+        // Without `rate_limit` and `ordering` (the server's event data leaves them out): read as unstated.
+        assert_eq!((d.webhook.rate_limit, d.webhook.ordering.as_str()), (None, ""));
+
+        let mut stated = webhook.clone();
+        stated["rate_limit"] = json!(5);
+        stated["ordering"] = json!("per_project");
+        let data = json!({"webhook": stated, "reason": "gone", "disabled_at": "2030-01-01T00:00:00Z"});
+        let (body, headers) = delivery("webhook.disabled", data);
+        let EventPayload::WebhookDisabled(d) = typed(&body, &headers).expect("authentic").data else {
+            panic!("not one")
+        };
+        assert_eq!((d.webhook.rate_limit, d.webhook.ordering.as_str()), (Some(5), "per_project"));
 
         // A webhook without its id is not this type's shape.
         let (body, headers) = delivery(

@@ -104,6 +104,46 @@ def test_an_invalid_webhook_url_is_a_validation_error(client: TengineAI, hooks_p
     assert err.value.field == "url"
 
 
+def test_a_webhooks_throttle_and_ordering_are_set_read_back_lifted_and_validated(client: TengineAI, hooks_project, receiver):
+    pid = hooks_project.id
+    plain = client.webhooks.create(pid, url=receiver.url + "/plain", events=["api_key.created"])
+    assert (plain.rate_limit, plain.ordering) == (None, "none")
+
+    hook = client.webhooks.create(
+        pid, url=receiver.url + "/throttled", events=["api_key.created"], rate_limit=5, ordering="per_project"
+    )
+    assert (hook.rate_limit, hook.ordering) == (5, "per_project")
+    fetched = client.webhooks.retrieve(pid, hook.id)
+    assert (fetched.rate_limit, fetched.ordering) == (5, "per_project")
+    assert {w.id: (w.rate_limit, w.ordering) for w in client.webhooks.list_all(pid)}[hook.id] == (5, "per_project")
+
+    # Left out of a PATCH, both stay as they are.
+    described = client.webhooks.update(pid, hook.id, description="throttled")
+    assert (described.rate_limit, described.ordering) == (5, "per_project")
+    changed = client.webhooks.update(pid, hook.id, rate_limit=20)
+    assert (changed.rate_limit, changed.ordering) == (20, "per_project")
+
+    # None is sent as null: the throttle is lifted, not left alone.
+    lifted = client.webhooks.update(pid, hook.id, rate_limit=None, ordering="none")
+    assert (lifted.rate_limit, lifted.ordering, lifted.description) == (None, "none", "throttled")
+    fetched = client.webhooks.retrieve(pid, hook.id)
+    assert (fetched.rate_limit, fetched.ordering) == (None, "none")
+
+    with pytest.raises(ValidationError) as err:
+        client.webhooks.create(pid, url=receiver.url, events=["api_key.created"], rate_limit=0)
+    assert err.value.field == "rate_limit"
+    with pytest.raises(ValidationError) as err:
+        client.webhooks.update(pid, hook.id, rate_limit=0)
+    assert err.value.field == "rate_limit"
+    with pytest.raises(ValidationError) as err:
+        client.webhooks.create(pid, url=receiver.url, events=["api_key.created"], ordering="sometimes")
+    assert err.value.field == "ordering"
+    with pytest.raises(ValidationError) as err:
+        client.webhooks.update(pid, hook.id, ordering=None)
+    assert err.value.field == "ordering"
+    assert [w.id for w in client.webhooks.list_all(pid)] == [hook.id, plain.id]
+
+
 def test_rotate_secret_returns_the_new_secret_once(client: TengineAI, hooks_project, receiver):
     hook = client.webhooks.create(hooks_project.id, url=receiver.url, events=["api_key.created"])
     given = client.webhooks.rotate_secret(hooks_project.id, hook.id, secret="a-brand-new-secret")

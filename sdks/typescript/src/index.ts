@@ -65,6 +65,7 @@ export type { ProjectCreateParams, ProjectUpdateParams, Projects } from './resou
 export type { ApiKeyCreateParams, ApiKeyRotateParams, ApiKeyUpdateParams, ApiKeys } from './resources/api-keys.js';
 export type {
   WebhookCreateParams,
+  WebhookOrdering,
   WebhookRotateSecretParams,
   WebhookUpdateParams,
   Webhooks,

@@ -17,6 +17,7 @@ import {
   verifyWebhookEvent,
   type Project,
   type WebhookHealth,
+  type WebhookOrdering,
 } from '@tengineai/sdk';
 import { setup, type Fixture } from './helpers/fixture.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
@@ -140,6 +141,56 @@ describe('webhooks', () => {
 
     assert.equal(await client.webhooks.delete(project.id, wh.id), undefined);
     await assert.rejects(client.webhooks.retrieve(project.id, wh.id), NotFoundError);
+  });
+
+  it("sets a webhook's throttle and ordering, reads them back, lifts the throttle and refuses a 0 limit", async (t) => {
+    if (skipIfMissing(t)) return;
+    const { client } = fx;
+    const own = await client.projects.create({ name: 'Throttle' });
+    const plain = await client.webhooks.create(own.id, { url: `${receiver.url}?plain`, events: ['api_key.created'] });
+    assert.deepEqual([plain.rateLimit, plain.ordering], [null, 'none']);
+
+    const wh = await client.webhooks.create(own.id, {
+      url: `${receiver.url}?throttled`,
+      events: ['api_key.created'],
+      rateLimit: 5,
+      ordering: 'per_project',
+    });
+    assert.deepEqual([wh.rateLimit, wh.ordering], [5, 'per_project']);
+    const got = await client.webhooks.retrieve(own.id, wh.id);
+    assert.deepEqual([got.rateLimit, got.ordering], [5, 'per_project']);
+    const listed = (await client.webhooks.list(own.id)).data.find((w) => w.id === wh.id);
+    assert.deepEqual([listed?.rateLimit, listed?.ordering], [5, 'per_project']);
+
+    // Absent from a PATCH: unchanged.
+    const described = await client.webhooks.update(own.id, wh.id, { description: 'throttled' });
+    assert.deepEqual([described.rateLimit, described.ordering], [5, 'per_project']);
+    const changed = await client.webhooks.update(own.id, wh.id, { rateLimit: 20 });
+    assert.deepEqual([changed.rateLimit, changed.ordering], [20, 'per_project']);
+
+    // `null` is sent as null: the throttle is lifted, not left alone.
+    const lifted = await client.webhooks.update(own.id, wh.id, { rateLimit: null, ordering: 'none' });
+    assert.deepEqual([lifted.rateLimit, lifted.ordering, lifted.description], [null, 'none', 'throttled']);
+    const reread = await client.webhooks.retrieve(own.id, wh.id);
+    assert.deepEqual([reread.rateLimit, reread.ordering], [null, 'none']);
+
+    const refused = (field: string) => (e: unknown) => {
+      assert.ok(e instanceof ValidationError, String(e));
+      assert.equal(e.details['field'], field);
+      return true;
+    };
+    await assert.rejects(
+      client.webhooks.create(own.id, { url: receiver.url, events: ['api_key.created'], rateLimit: 0 }),
+      refused('rate_limit'),
+    );
+    await assert.rejects(client.webhooks.update(own.id, wh.id, { rateLimit: 0 }), refused('rate_limit'));
+    // Past the type, as JavaScript callers can: the server names the field.
+    const sometimes = 'sometimes' as WebhookOrdering;
+    await assert.rejects(
+      client.webhooks.create(own.id, { url: receiver.url, events: ['api_key.created'], ordering: sometimes }),
+      refused('ordering'),
+    );
+    assert.deepEqual((await client.webhooks.list(own.id)).data.map((w) => w.id), [wh.id, plain.id]);
   });
 
   it('delivers api_key.created signed so that verifyWebhook accepts it, and only it', async (t) => {

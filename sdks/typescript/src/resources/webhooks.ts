@@ -11,6 +11,9 @@ import {
 import type { CursorPageParams, ListAllParams, Page, PageParams } from '../pagination.js';
 import { Resource, seg } from './base.js';
 
+/** How a webhook's deliveries go out: `none` as they come, `per_project` one at a time in creation order. */
+export type WebhookOrdering = 'none' | 'per_project';
+
 export interface WebhookCreateParams {
   /** Absolute http(s) URL, at most 2048 characters. */
   url: string;
@@ -19,6 +22,10 @@ export interface WebhookCreateParams {
   /** 8..=256 characters; omitted: the server generates a `whsec_...` secret. */
   secret?: string | undefined;
   description?: string | null | undefined;
+  /** At most this many deliveries per second (1..=10000); omitted or `null`: no limit. Sent as `rate_limit`. */
+  rateLimit?: number | null | undefined;
+  /** Omitted: `none`. */
+  ordering?: WebhookOrdering | undefined;
 }
 
 export interface WebhookUpdateParams {
@@ -27,6 +34,10 @@ export interface WebhookUpdateParams {
   active?: boolean | undefined;
   /** `null` clears the description. */
   description?: string | null | undefined;
+  /** A new throttle (1..=10000 deliveries per second); `null` lifts it, omitted leaves it. */
+  rateLimit?: number | null | undefined;
+  /** Omitted: unchanged (the server refuses `null`). */
+  ordering?: WebhookOrdering | undefined;
 }
 
 export interface WebhookRotateSecretParams {

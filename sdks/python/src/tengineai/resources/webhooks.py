@@ -9,7 +9,7 @@ from .._http import path
 from .._models import Delivery, Page, Webhook, WebhookHealth
 from ._base import Resource, page_params, paginate_by_cursor, patch_body, to_page
 
-_PATCHABLE = frozenset({"url", "events", "active", "description"})
+_PATCHABLE = frozenset({"url", "events", "active", "description", "rate_limit", "ordering"})
 
 
 class WebhooksResource(Resource):
@@ -37,14 +37,23 @@ class WebhooksResource(Resource):
         secret: Optional[str] = None,
         description: Optional[str] = None,
         *,
+        rate_limit: Optional[int] = None,
+        ordering: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> Webhook:
-        """Create a webhook; ``Webhook.secret`` is the signing secret (generated when not given)."""
+        """Create a webhook; ``Webhook.secret`` is the signing secret (generated when not given).
+        ``rate_limit`` caps deliveries per second (1..=10000; ``None``: no limit) and
+        ``ordering="per_project"`` sends them one at a time in creation order (``"none"``,
+        the server's default, sends them as they come)."""
         body: Dict[str, Any] = {"url": url, "events": list(events)}
         if secret is not None:
             body["secret"] = secret
         if description is not None:
             body["description"] = description
+        if rate_limit is not None:
+            body["rate_limit"] = rate_limit
+        if ordering is not None:
+            body["ordering"] = ordering
         data = self._http.request(
             "POST", path("projects", project_id, "webhooks"), json_body=body, idempotency_key=idempotency_key
         )
@@ -56,7 +65,9 @@ class WebhooksResource(Resource):
     get = retrieve
 
     def update(self, project_id: str, webhook_id: str, **fields: Any) -> Webhook:
-        """Change ``url``, ``events``, ``active`` and/or ``description`` (only those given)."""
+        """Change ``url``, ``events``, ``active``, ``description``, ``rate_limit`` and/or
+        ``ordering`` (only those given). ``description=None`` clears the description and
+        ``rate_limit=None`` lifts the throttle; leave a field out to keep it."""
         body = patch_body(fields, _PATCHABLE)
         data = self._http.request(
             "PATCH", path("projects", project_id, "webhooks", webhook_id), json_body=body, send_body=True
