@@ -14,19 +14,34 @@ use crate::error::map_err;
 use crate::rows::{assemble_claim, event_columns, hourly_stats, webhook_columns, ClaimRow, EventRow, WebhookRow};
 use crate::PgStore;
 
-/// Leases up to `$4` due deliveries of active webhooks to worker `$1` until `$3`, but
-/// none of a throttled webhook whose second `$5` is used up, and of an ordered webhook
-/// only its oldest pending delivery. Rows another claim has
-/// locked are skipped, so concurrent claims never wait or overlap.
+/// Leases up to `$4` due deliveries of active unordered webhooks to worker `$1` until
+/// `$3`, but none of a throttled webhook whose second `$5` is used up. Rows another claim
+/// has locked are skipped, so concurrent claims never wait or overlap.
 const CLAIM: &str = "\
 UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
 WHERE id IN ( \
     SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-    WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.active \
+    WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.active AND w.ordering = 'none' \
       AND (d.lease_until IS NULL OR d.lease_until < $2) \
       AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
-      AND (w.ordering = 'none' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = d.webhook_id \
-          AND e.status = 'pending' AND (e.created_at, e.id) < (d.created_at, d.id))) \
+    ORDER BY d.next_attempt_at, d.id LIMIT $4 \
+    FOR UPDATE OF d SKIP LOCKED) \
+RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// As [`CLAIM`] for ordered webhooks: only each one's oldest pending delivery (found
+/// through the partial index of pending deliveries, so the cost is one probe per ordered
+/// webhook whatever their backlogs), and only when it is due and not leased. A head
+/// another claim holds is skipped, never passed over for the one after it.
+const CLAIM_HEADS: &str = "\
+UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
+WHERE id IN ( \
+    SELECT d.id FROM webhooks w \
+    CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+        ORDER BY e.created_at, e.id LIMIT 1) h \
+    JOIN deliveries d ON d.id = h.id \
+    WHERE w.ordering = 'per_project' AND w.active AND d.status = 'pending' AND d.next_attempt_at <= $2 \
+      AND (d.lease_until IS NULL OR d.lease_until < $2) \
+      AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
     ORDER BY d.next_attempt_at, d.id LIMIT $4 \
     FOR UPDATE OF d SKIP LOCKED) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
@@ -247,15 +262,26 @@ impl DeliveryQueue for PgStore {
             return Ok(Vec::new());
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
-        let claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
-            .bind(worker)
-            .bind(now)
-            .bind(until)
-            .bind(i64::try_from(limit).map_err(RepoError::other)?)
-            .bind(throttle_window(now).0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+        // Ordered webhooks' heads first (few, and each holds its webhook's queue), then
+        // the rest up to the limit.
+        let mut claimed = Vec::new();
+        for sql in [CLAIM_HEADS, CLAIM] {
+            let room = limit.saturating_sub(claimed.len());
+            if room == 0 {
+                break;
+            }
+            claimed.extend(
+                sqlx::query_as::<_, ClaimRow>(sql)
+                    .bind(worker)
+                    .bind(now)
+                    .bind(until)
+                    .bind(i64::try_from(room).map_err(RepoError::other)?)
+                    .bind(throttle_window(now).0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?,
+            );
+        }
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -422,13 +448,19 @@ impl DeliveryQueue for PgStore {
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
         // GREATEST ignores NULLs: an unleased delivery is due at its next attempt, and
-        // one of a throttled webhook whose last second was used up no sooner than the next.
+        // one of a throttled webhook whose last second was used up no sooner than the
+        // next. Of an ordered webhook only the oldest pending delivery can be due.
         sqlx::query_scalar(
-            "SELECT MIN(GREATEST(d.next_attempt_at, d.lease_until, CASE WHEN w.throttle_used >= w.rate_limit \
-             THEN w.throttle_window + interval '1 second' END)) FROM deliveries d \
-             JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active \
-             AND (w.ordering = 'none' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = d.webhook_id \
-                 AND e.status = 'pending' AND (e.created_at, e.id) < (d.created_at, d.id)))",
+            "SELECT MIN(due) FROM ( \
+               SELECT MIN(GREATEST(d.next_attempt_at, d.lease_until, CASE WHEN w.throttle_used >= w.rate_limit \
+                 THEN w.throttle_window + interval '1 second' END)) AS due FROM deliveries d \
+               JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active AND w.ordering = 'none' \
+               UNION ALL \
+               SELECT MIN(GREATEST(d.next_attempt_at, d.lease_until, CASE WHEN w.throttle_used >= w.rate_limit \
+                 THEN w.throttle_window + interval '1 second' END)) FROM webhooks w \
+               CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+                 ORDER BY e.created_at, e.id LIMIT 1) h \
+               JOIN deliveries d ON d.id = h.id WHERE w.ordering = 'per_project' AND w.active) due",
         )
         .fetch_one(&self.pool)
         .await

@@ -18,20 +18,34 @@ use crate::rows::{
 };
 use crate::SqliteStore;
 
-/// Leases up to `?4` due deliveries of active webhooks to worker `?1` until `?3`, but
-/// none of a throttled webhook whose second `?5` is used up, and of an ordered webhook
-/// only its oldest pending delivery.
+/// Leases up to `?4` due deliveries of active unordered webhooks to worker `?1` until
+/// `?3`, but none of a throttled webhook whose second `?5` is used up.
 const CLAIM: &str = "\
 UPDATE deliveries SET claimed_by = ?1, lease_until = ?3 \
 WHERE id IN ( \
     SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-    WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND w.active \
+    WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND w.active AND w.ordering = 'none' \
       AND (d.lease_until IS NULL OR d.lease_until < ?2) \
       AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < ?5) \
-      AND (w.ordering = 'none' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = d.webhook_id \
-          AND e.status = 'pending' AND (e.created_at, e.id) < (d.created_at, d.id))) \
     ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
+
+/// As [`CLAIM`] for ordered webhooks: only each one's oldest pending delivery (one probe
+/// of the partial index of pending deliveries per ordered webhook, whatever their
+/// backlogs), when it is due and not leased.
+const CLAIM_HEADS: &str = concat!(
+    "UPDATE deliveries SET claimed_by = ?1, lease_until = ?3 WHERE id IN ( \
+       SELECT d.id FROM (",
+    "SELECT w.id AS webhook_id, w.rate_limit, w.throttle_used, w.throttle_window, \
+       (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+        ORDER BY e.created_at, e.id LIMIT 1) AS head \
+     FROM webhooks w WHERE w.ordering = 'per_project' AND w.active",
+    ") h JOIN deliveries d ON d.id = h.head \
+       WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND (d.lease_until IS NULL OR d.lease_until < ?2) \
+         AND (h.rate_limit IS NULL OR h.throttle_used < h.rate_limit OR h.throttle_window < ?5) \
+       ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
+     RETURNING id, event_id, webhook_id, attempt_count, created_at"
+);
 
 /// Up to `?2` finished deliveries minted before id `?1` (ids are UUIDv7, so the
 /// primary key orders them by creation); their attempts go by cascade.
@@ -96,15 +110,26 @@ impl DeliveryQueue for SqliteStore {
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
         let mut tx = self.begin_immediate().await?;
-        let claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
-            .bind(worker)
-            .bind(micros(now))
-            .bind(micros(until))
-            .bind(i64::try_from(limit).map_err(RepoError::other)?)
-            .bind(micros(throttle_window(now).0))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        // Ordered webhooks' heads first (few, and each holds its webhook's queue), then
+        // the rest up to the limit.
+        let mut claimed = Vec::new();
+        for sql in [CLAIM_HEADS, CLAIM] {
+            let room = limit.saturating_sub(claimed.len());
+            if room == 0 {
+                break;
+            }
+            claimed.extend(
+                sqlx::query_as::<_, ClaimRow>(sql)
+                    .bind(worker)
+                    .bind(micros(now))
+                    .bind(micros(until))
+                    .bind(i64::try_from(room).map_err(RepoError::other)?)
+                    .bind(micros(throttle_window(now).0))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?,
+            );
+        }
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -317,15 +342,24 @@ impl DeliveryQueue for SqliteStore {
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
         // Scalar MAX is NULL if any argument is: an unleased delivery is due at its
         // next attempt, and one of a throttled webhook whose last second was used up no
-        // sooner than the next.
-        let due: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at), \
-             COALESCE(CASE WHEN w.throttle_used >= w.rate_limit THEN w.throttle_window + 1000000 END, \
-             d.next_attempt_at))) FROM deliveries d \
-             JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active \
-             AND (w.ordering = 'none' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = d.webhook_id \
-                 AND e.status = 'pending' AND (e.created_at, e.id) < (d.created_at, d.id)))",
-        )
+        // sooner than the next. Of an ordered webhook only the oldest pending delivery
+        // can be due.
+        let due: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT MIN(due) FROM ( \
+               SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at), \
+                 COALESCE(CASE WHEN w.throttle_used >= w.rate_limit THEN w.throttle_window + 1000000 END, \
+                 d.next_attempt_at))) AS due FROM deliveries d \
+               JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active AND w.ordering = 'none' \
+               UNION ALL \
+               SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at), \
+                 COALESCE(CASE WHEN h.throttle_used >= h.rate_limit THEN h.throttle_window + 1000000 END, \
+                 d.next_attempt_at))) FROM (",
+            "SELECT w.id AS webhook_id, w.rate_limit, w.throttle_used, w.throttle_window, \
+               (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+                ORDER BY e.created_at, e.id LIMIT 1) AS head \
+             FROM webhooks w WHERE w.ordering = 'per_project' AND w.active",
+            ") h JOIN deliveries d ON d.id = h.head)"
+        ))
         .fetch_one(&self.reader)
         .await
         .map_err(map_err)?;

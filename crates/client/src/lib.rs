@@ -75,7 +75,7 @@ mod live;
 pub mod models;
 mod resources;
 mod retry;
-mod sse;
+pub mod sse;
 pub mod tool_signature;
 pub mod webhooks;
 

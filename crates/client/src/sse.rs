@@ -4,18 +4,18 @@
 
 /// One message of the stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Message {
+pub struct Message {
     /// `id:`, when the message had one.
-    pub(crate) id: Option<String>,
+    pub id: Option<String>,
     /// `event:`, when the message had one.
-    pub(crate) event: Option<String>,
+    pub event: Option<String>,
     /// The `data:` lines, joined by `\n`.
-    pub(crate) data: String,
+    pub data: String,
 }
 
 /// Splits a byte stream into messages; feed it the body's chunks in order.
 #[derive(Debug, Default)]
-pub(crate) struct Parser {
+pub struct Parser {
     /// The unfinished line.
     line: Vec<u8>,
     /// Whether the last byte seen was a CR, so an LF right after it ends no second line.
@@ -28,7 +28,7 @@ pub(crate) struct Parser {
 
 impl Parser {
     /// Feeds `chunk`; returns the messages it completed.
-    pub(crate) fn push(&mut self, mut chunk: &[u8]) -> Vec<Message> {
+    pub fn push(&mut self, mut chunk: &[u8]) -> Vec<Message> {
         let mut done = Vec::new();
         if self.after_cr {
             let Some(first) = chunk.first() else { return done };
