@@ -3,8 +3,8 @@
 
 use serde_json::json;
 use tengineai::TengineAI;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+
+mod common;
 
 #[tokio::test]
 async fn event_types_are_listed_with_their_schemas_as_sent() {
@@ -20,28 +20,11 @@ async fn event_types_are_listed_with_their_schemas_as_sent() {
         {"type": "webhook.test", "description": "A test event.", "scope": "project", "schema": {"type": "object"}},
     ]})
     .to_string();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept");
-        let mut head = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "the client closed before sending a request");
-            head.extend_from_slice(&chunk[..n]);
-        }
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(response.as_bytes()).await.expect("write");
-        String::from_utf8_lossy(&head).into_owned()
-    });
+    let (url, server) = common::answer_once("200 OK", body).await;
 
-    let client = TengineAI::new("tng_test").expect("client").with_base_url(&format!("http://{addr}")).expect("url");
+    let client = TengineAI::new("tng_test").expect("client").with_base_url(&url).expect("url");
     let catalogue = client.event_types().list().await.expect("listed");
-    let request = server.await.expect("server");
+    let request = server.await.expect("server").head;
 
     assert!(request.starts_with("GET /api/v1/event-types HTTP/1.1\r\n"), "{request}");
     assert!(request.to_ascii_lowercase().contains("authorization: bearer tng_test\r\n"), "{request}");

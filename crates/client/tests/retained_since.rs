@@ -4,13 +4,12 @@
 use serde_json::json;
 use tengineai::models::Cursor;
 use tengineai::TengineAI;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+
+mod common;
 
 /// Answers each connection with a one-event page, sending `since` as the header when given.
 async fn server(answers: Vec<Option<&'static str>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (listener, url) = common::listen().await;
     let body = json!({
         "data": [{"id": "evt_1", "type": "webhook.test", "data": {}, "created_at": "2026-01-01T00:00:00Z", "api_version": "2024-01-01"}],
         "pagination": {"per_page": 20, "total": 1, "has_more": false},
@@ -19,24 +18,14 @@ async fn server(answers: Vec<Option<&'static str>>) -> String {
     tokio::spawn(async move {
         for since in answers {
             let (mut stream, _) = listener.accept().await.expect("accept");
-            let mut head = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = stream.read(&mut chunk).await.expect("read");
-                assert!(n > 0, "the client closed before sending a request");
-                head.extend_from_slice(&chunk[..n]);
-            }
-            let body = if String::from_utf8_lossy(&head).contains("/deliveries") {
+            let request = common::read_request(&mut stream).await;
+            let body = if request.head.contains("/deliveries") {
                 json!({"data": [], "pagination": {"per_page": 20, "total": 0, "has_more": false}}).to_string()
             } else {
                 body.clone()
             };
             let extra = since.map(|s| format!("x-tengine-retained-since: {s}\r\n")).unwrap_or_default();
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            stream.write_all(response.as_bytes()).await.expect("write");
+            common::respond(&mut stream, "200 OK", &extra, &body).await;
         }
     });
     url

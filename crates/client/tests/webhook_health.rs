@@ -4,31 +4,9 @@
 use serde_json::json;
 use tengineai::models::{Delivery, WebhookDisabled};
 use tengineai::TengineAI;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-/// Answers one connection with `status` and `body`; resolves to the request's head.
-async fn answer_once(status: &'static str, body: String) -> (String, tokio::task::JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let server = tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept");
-        let mut head = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "the client closed before sending a request");
-            head.extend_from_slice(&chunk[..n]);
-        }
-        let response = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(response.as_bytes()).await.expect("write");
-        String::from_utf8_lossy(&head).into_owned()
-    });
-    (url, server)
-}
+mod common;
+use common::answer_once;
 
 #[tokio::test]
 async fn a_webhooks_health_is_read_from_its_route() {
@@ -54,7 +32,7 @@ async fn a_webhooks_health_is_read_from_its_route() {
     let (url, server) = answer_once("200 OK", body).await;
     let client = TengineAI::new("tng_test").expect("client").with_base_url(&url).expect("url");
     let health = client.webhooks().health("proj_1", "wh_2cqkZQ4dE6fG8hJ0kL2mN4").await.expect("health");
-    let request = server.await.expect("server");
+    let request = server.await.expect("server").head;
 
     assert!(
         request.starts_with("GET /api/v1/projects/proj_1/webhooks/wh_2cqkZQ4dE6fG8hJ0kL2mN4/health HTTP/1.1\r\n"),

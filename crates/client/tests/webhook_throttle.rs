@@ -6,53 +6,12 @@
 use serde_json::{json, Value};
 use tengineai::models::{CreateWebhook, UpdateWebhook};
 use tengineai::TengineAI;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-/// A request as the server saw it.
-struct Seen {
-    /// The request line, e.g. `POST /api/v1/... HTTP/1.1`.
-    line: String,
-    body: Value,
-}
+mod common;
 
 /// Answers one connection with `status` and `body`; resolves to the request it read.
-async fn answer_once(status: &'static str, body: Value) -> (String, tokio::task::JoinHandle<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let server = tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept");
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "the client closed before sending a request");
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-length")))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .expect("a content-length");
-        while buf.len() < head_end + length {
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "the client closed inside the body");
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let answer = body.to_string();
-        let response = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-            answer.len()
-        );
-        stream.write_all(response.as_bytes()).await.expect("write");
-        let line = head.lines().next().unwrap_or_default().to_owned();
-        Seen { line, body: serde_json::from_slice(&buf[head_end..head_end + length]).expect("a JSON body") }
-    });
-    (url, server)
+async fn answer_once(status: &'static str, body: Value) -> (String, tokio::task::JoinHandle<common::Request>) {
+    common::answer_once(status, body.to_string()).await
 }
 
 /// A webhook as the server answers it, with the given throttle and ordering.
@@ -82,9 +41,9 @@ async fn create_sends_the_rate_limit_and_ordering_and_reads_them_back() {
     let hook = client(&url).webhooks().create("proj_1", &body).await.expect("create");
     let seen = server.await.expect("server");
 
-    assert_eq!(seen.line, "POST /api/v1/projects/proj_1/webhooks HTTP/1.1");
+    assert_eq!(seen.line(), "POST /api/v1/projects/proj_1/webhooks HTTP/1.1");
     assert_eq!(
-        seen.body,
+        seen.json(),
         json!({"url": "https://example.com/hook", "events": ["api_key.created"], "rate_limit": 5, "ordering": "per_project"})
     );
     assert_eq!((hook.rate_limit, hook.ordering.as_str()), (Some(5), "per_project"));
@@ -101,7 +60,7 @@ async fn create_without_them_sends_neither() {
     let hook = client(&url).webhooks().create("proj_1", &body).await.expect("create");
     let seen = server.await.expect("server");
 
-    assert_eq!(seen.body, json!({"url": "https://example.com/hook", "events": ["api_key.created"]}));
+    assert_eq!(seen.json(), json!({"url": "https://example.com/hook", "events": ["api_key.created"]}));
     assert_eq!((hook.rate_limit, hook.ordering.as_str()), (None, "none"));
 }
 
@@ -112,20 +71,20 @@ async fn update_sends_null_to_lift_the_throttle_and_leaves_out_what_stays() {
     let hook = client(&url).webhooks().update("proj_1", "wh_1", &lift).await.expect("update");
     let seen = server.await.expect("server");
 
-    assert_eq!(seen.line, "PATCH /api/v1/projects/proj_1/webhooks/wh_1 HTTP/1.1");
-    assert_eq!(seen.body, json!({"rate_limit": null, "ordering": "none"}));
+    assert_eq!(seen.line(), "PATCH /api/v1/projects/proj_1/webhooks/wh_1 HTTP/1.1");
+    assert_eq!(seen.json(), json!({"rate_limit": null, "ordering": "none"}));
     assert_eq!((hook.rate_limit, hook.ordering.as_str()), (None, "none"));
 
     let (url, server) = answer_once("200 OK", webhook(json!(20), "per_project")).await;
     let change = UpdateWebhook { rate_limit: Some(Some(20)), ..UpdateWebhook::default() };
     let hook = client(&url).webhooks().update("proj_1", "wh_1", &change).await.expect("update");
-    assert_eq!(server.await.expect("server").body, json!({"rate_limit": 20}), "ordering left out stays as it is");
+    assert_eq!(server.await.expect("server").json(), json!({"rate_limit": 20}), "ordering left out stays as it is");
     assert_eq!((hook.rate_limit, hook.ordering.as_str()), (Some(20), "per_project"));
 
     let (url, server) = answer_once("200 OK", webhook(json!(20), "per_project")).await;
     let describe = UpdateWebhook { description: Some(Some("throttled".into())), ..UpdateWebhook::default() };
     client(&url).webhooks().update("proj_1", "wh_1", &describe).await.expect("update");
-    assert_eq!(server.await.expect("server").body, json!({"description": "throttled"}), "no rate_limit key at all");
+    assert_eq!(server.await.expect("server").json(), json!({"description": "throttled"}), "no rate_limit key at all");
 }
 
 #[tokio::test]
@@ -135,7 +94,7 @@ async fn a_zero_rate_limit_is_the_apis_validation_error_naming_the_field() {
     let (url, server) = answer_once("422 Unprocessable Entity", refused).await;
     let zero = UpdateWebhook { rate_limit: Some(Some(0)), ..UpdateWebhook::default() };
     let err = client(&url).webhooks().update("proj_1", "wh_1", &zero).await.expect_err("refused");
-    assert_eq!(server.await.expect("server").body, json!({"rate_limit": 0}));
+    assert_eq!(server.await.expect("server").json(), json!({"rate_limit": 0}));
     let api = err.api().expect("an API error");
     assert_eq!((api.code.as_str(), api.details["field"].as_str()), ("VALIDATION_ERROR", Some("rate_limit")));
 }
