@@ -11,7 +11,9 @@ use tengine_ports::webhook::Purged;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
 use crate::error::map_err;
-use crate::rows::{assemble_claim, event_columns, hourly_stats, webhook_columns, ClaimRow, EventRow, WebhookRow};
+use crate::rows::{
+    announcements, assemble_claim, event_columns, hourly_stats, webhook_columns, ClaimRow, EventRow, WebhookRow,
+};
 use crate::PgStore;
 
 /// Leases up to `$4` due deliveries of active unordered webhooks to worker `$1` until
@@ -172,17 +174,6 @@ fn fold_effects(results: &[AttemptResult]) -> BTreeMap<String, (Health, Disable)
         }
     }
     effects
-}
-
-/// The first announcement of each webhook that `switched_off` says this batch turned off.
-fn announcements(results: &[AttemptResult], switched_off: impl Fn(&str) -> bool) -> Vec<tengine_domain::Event> {
-    let mut seen = std::collections::BTreeSet::new();
-    results
-        .iter()
-        .filter_map(|r| r.announcement.clone().map(|e| (r.webhook_id.to_string(), e)))
-        .filter(|(id, _)| switched_off(id) && seen.insert(id.clone()))
-        .map(|(_, e)| e)
-        .collect()
 }
 
 /// Splits results into rounds holding each delivery at most once, sorted by id, with

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use tengine_ports::RepoError;
 use tengine_storage_rows::Dialect;
 pub(crate) use tengine_storage_rows::{
-    assemble_claim, attempts_by_delivery, convert, counted, event_filter, headers_json, histogram_columns,
-    hourly_stats, plan_limit, single_page, Guard, ListShape, TOTAL_COLUMN,
+    announcements, assemble_claim, attempts_by_delivery, convert, counted, event_filter, headers_json,
+    histogram_columns, hourly_stats, plan_limit, single_page, Guard, ListShape, TOTAL_COLUMN,
 };
 
 /// The columns of [`AccountRow`], in order.

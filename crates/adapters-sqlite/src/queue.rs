@@ -14,7 +14,8 @@ use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, Webhoo
 use crate::delivery::select_in;
 use crate::error::map_err;
 use crate::rows::{
-    assemble_claim, at, event_columns, hourly_stats, micros, webhook_columns, ClaimRow, EventRow, WebhookRow,
+    announcements, assemble_claim, at, event_columns, hourly_stats, micros, webhook_columns, ClaimRow, EventRow,
+    WebhookRow,
 };
 use crate::SqliteStore;
 
@@ -204,17 +205,15 @@ impl DeliveryQueue for SqliteStore {
         }
         // Last, so a pending result later in the batch cannot revive a delivery. A webhook
         // already off keeps the reason it was switched off for.
-        let mut announced = Vec::new();
+        let mut switched_off = std::collections::BTreeSet::new();
         for (webhook, (reason, at)) in &disabled {
             let was_on: Option<bool> = sqlx::query_scalar("SELECT active FROM webhooks WHERE id = ?1")
                 .bind(webhook)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(map_err)?;
-            // Announce what this batch switches off (not what was off already), once.
             if was_on == Some(true) {
-                let first = results.iter().find(|r| r.webhook_id.to_string() == *webhook && r.announcement.is_some());
-                announced.extend(first.and_then(|r| r.announcement.clone()));
+                switched_off.insert(webhook.as_str());
             }
             sqlx::query(
                 "UPDATE webhooks SET disabled_reason = CASE WHEN active THEN ?2 ELSE disabled_reason END, \
@@ -228,6 +227,7 @@ impl DeliveryQueue for SqliteStore {
             .map_err(map_err)?;
             sqlx::query(FAIL_PENDING).bind(webhook).execute(&mut *tx).await.map_err(map_err)?;
         }
+        let announced = announcements(results, |id| switched_off.contains(id));
         if !announced.is_empty() {
             crate::event::append(&mut tx, &announced).await?;
         }

@@ -123,6 +123,22 @@ pub fn attempts_by_delivery<D: Dialect>(rows: Vec<AttemptRow<D>>) -> Result<Hash
     Ok(by_delivery)
 }
 
+/// The `webhook.disabled` events to record for a batch: the first announcement of each
+/// webhook that `switched_off` says this batch turned off (one already off is not
+/// announced again).
+pub fn announcements(
+    results: &[tengine_ports::AttemptResult],
+    switched_off: impl Fn(&str) -> bool,
+) -> Vec<tengine_domain::Event> {
+    let mut seen = std::collections::BTreeSet::new();
+    results
+        .iter()
+        .filter_map(|r| r.announcement.clone().map(|e| (r.webhook_id.to_string(), e)))
+        .filter(|(id, _)| switched_off(id) && seen.insert(id.clone()))
+        .map(|(_, e)| e)
+        .collect()
+}
+
 /// One webhook-hour of attempts, as both adapters add it to `webhook_hourly`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HourlyStats {
