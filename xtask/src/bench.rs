@@ -105,7 +105,7 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * scale).round() / scale
 }
 
-fn post(base: &str, key: &str, path: &str, body: &str) -> Result<String> {
+pub(crate) fn post(base: &str, key: &str, path: &str, body: &str) -> Result<String> {
     curl(&[
         "-sf",
         "-X",
@@ -179,7 +179,7 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn cpu_ticks(pid: u32) -> u64 {
+pub(crate) fn cpu_ticks(pid: u32) -> u64 {
     let mut s = String::new();
     if std::fs::File::open(format!("/proc/{pid}/stat")).and_then(|mut f| f.read_to_string(&mut s)).is_err() {
         return 0;
@@ -219,7 +219,8 @@ pub fn bench(args: &[String]) -> Result {
         run(Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]))?;
     }
     crate::cargo(&["build", "--release", "-p", "tengine-app", "-p", "tengine-bench"])?;
-    let bin = target_dir().join("release/tengine");
+    // Another build of the server (say, the commit before a change) for an A/B run.
+    let bin = std::env::var_os("TENGINE_BENCH_BIN").map_or_else(|| target_dir().join("release/tengine"), PathBuf::from);
     let seeder = target_dir().join("release/tengine-bench");
     let which: Vec<&str> = if args.is_empty() {
         vec!["perf", "usage", "analytics", "webhooks", "mcp", "console", "growth", "memory"]
@@ -264,7 +265,7 @@ pub fn bench(args: &[String]) -> Result {
             section(perf_bench(&seeder, &db, &metered, &key, &write_key, &account, &project)?);
         }
         if which.contains(&"webhooks") {
-            section(webhooks_bench(&bin, &seeder, &db, &key, &project)?);
+            section(crate::webhooks::webhooks_bench(&bin, &seeder)?);
         }
         if which.contains(&"usage") {
             section(usage_bench(&metered, &unmetered, &key, &project)?);
@@ -315,7 +316,7 @@ pub(crate) fn start_baseline(seeder: &Path, db: &str, project: &str) -> Result<B
 
 /// Starts one of the seeder's helper servers (`args` then `--listen 127.0.0.1:0`) and
 /// waits until `ready` says its base URL answers.
-fn spawn_helper(seeder: &Path, args: &[&str], what: &str, ready: impl Fn(&str) -> bool) -> Result<Baseline> {
+pub(crate) fn spawn_helper(seeder: &Path, args: &[&str], what: &str, ready: impl Fn(&str) -> bool) -> Result<Baseline> {
     let child = Command::new(seeder)
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
@@ -478,7 +479,7 @@ fn perf_bench(
     ))
 }
 
-fn postgres_ticks() -> u64 {
+pub(crate) fn postgres_ticks() -> u64 {
     let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
@@ -488,77 +489,13 @@ fn postgres_ticks() -> u64 {
         .sum()
 }
 
-fn http_get(url: &str) -> Result<String> {
+pub(crate) fn http_get(url: &str) -> Result<String> {
     curl(&["-sf", url])
 }
 
 /// A number field of a JSON object answer; NaN when absent.
-fn num(body: &str, field: &str) -> f64 {
+pub(crate) fn num(body: &str, field: &str) -> f64 {
     serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v[field].as_f64()).unwrap_or(f64::NAN)
-}
-
-/// Event-to-delivery latency and sustained delivery rate with 1 and 10 webhooks, with
-/// server and PostgreSQL CPU per delivery. Events are `project.updated`, made by wrk
-/// PATCHing the project for a fixed time.
-fn webhooks_bench(bin: &Path, seeder: &Path, db: &str, key: &str, project: &str) -> Result<String> {
-    let receiver =
-        spawn_helper(seeder, &["receiver"], "the receiver", |base| http_get(&format!("{base}/stats")).is_ok())?;
-    let server = Server::start(bin, db, &[])?;
-    let patch_lua = std::env::temp_dir().join("tengine-bench-patch.lua");
-    std::fs::write(
-        &patch_lua,
-        "wrk.headers[\"Content-Type\"] = \"application/json\"\ncounter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(\"PATCH\", nil, nil, '{\"name\":\"n' .. counter .. '\"}')\nend\n",
-    )
-    .map_err(|e| e.to_string())?;
-    let mut rows = String::new();
-    let mut webhooks = 0;
-    for target in [1u32, 10] {
-        while webhooks < target {
-            let body =
-                serde_json::json!({"url": format!("{}/hook/{webhooks}", receiver.1), "events": ["project.updated"]})
-                    .to_string();
-            post(&server.base, key, &format!("/projects/{project}/webhooks"), &body)?;
-            webhooks += 1;
-        }
-        for (label, conns, seconds) in [("latency (1 connection)", 1u32, 5u32), ("throughput (16 connections)", 16, 10)]
-        {
-            curl(&["-sf", "-X", "POST", &format!("{}/reset", receiver.1)])?;
-            let (cpu0, pg0) = (cpu_ticks(server.pid()), postgres_ticks());
-            let events =
-                wrk_script(&format!("{}/api/v1/projects/{project}", server.base), key, conns, seconds, &patch_lua)?;
-            if events.non_2xx > 0 {
-                return Err(format!("{} PATCHes were refused during the webhooks bench", events.non_2xx));
-            }
-            let expected = (events.rps * f64::from(seconds)).round() * f64::from(target);
-            // Wait for the backlog to drain (or 60 s).
-            let drain = Instant::now();
-            let mut stats = http_get(&format!("{}/stats", receiver.1))?;
-            while num(&stats, "deliveries") < expected * 0.999 && drain.elapsed() < Duration::from_secs(60) {
-                std::thread::sleep(Duration::from_millis(200));
-                stats = http_get(&format!("{}/stats", receiver.1))?;
-            }
-            let (cpu, pg) = (cpu_ticks(server.pid()) - cpu0, postgres_ticks() - pg0);
-            let delivered = num(&stats, "deliveries");
-            let span = num(&stats, "span_seconds").max(0.001);
-            let tick_ms = 10.0;
-            rows.push_str(&format!(
-                "| {target} | {label} | {:.0} | {delivered:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.3} | {:.3} |\n",
-                events.rps * f64::from(seconds),
-                num(&stats, "duplicates"),
-                delivered / span,
-                num(&stats, "p50_ms"),
-                num(&stats, "p99_ms"),
-                cpu as f64 * tick_ms / delivered.max(1.0),
-                pg as f64 * tick_ms / delivered.max(1.0),
-            ));
-        }
-    }
-    Ok(format!(
-        "\nWebhooks: project.updated events made by wrk PATCHes, delivered to a local receiver\n\
-         | webhooks | phase | events | deliveries | duplicates | deliveries/s | p50 ms | p99 ms | server CPU ms/delivery | PostgreSQL CPU ms/delivery |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n{rows}\
-         (CPU includes the API requests that made the events; latency is event created_at to arrival.)\n"
-    ))
 }
 
 fn usage_bench(metered: &Server, unmetered: &Server, key: &str, project: &str) -> Result<String> {

@@ -14,6 +14,7 @@ mod growth;
 mod listening;
 mod memory;
 mod sdk_models;
+mod webhooks;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;

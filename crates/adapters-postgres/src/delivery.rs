@@ -20,23 +20,33 @@ use crate::PgStore;
 /// The channel workers listen on; a notification means "deliveries were committed".
 pub(crate) const CHANNEL: &str = "tengine_deliveries";
 
-/// Every webhook of the accounts `$1` on a live project: the fan-out's candidates. The
-/// key share lock makes a concurrent delete of one wait (or be seen), so the deliveries
-/// inserted next never miss their webhook.
-const CANDIDATES: &str = concat!(
-    "SELECT ",
+/// Inserts the events `$2`..`$7` and reads every webhook of the accounts `$1` on a live
+/// project: the fan-out's candidates, in the same round trip. The key share lock makes
+/// a concurrent delete of one wait (or be seen), so the deliveries inserted next never
+/// miss their webhook.
+const APPEND_AND_CANDIDATES: &str = concat!(
+    "WITH appended AS ( \
+        INSERT INTO events (id, account_id, project_id, type, data, created_at) \
+        SELECT id, account_id, project_id, type, data::json, created_at \
+        FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) \
+        AS e(id, account_id, project_id, type, data, created_at)) \
+     SELECT ",
     webhook_columns!(),
     " FROM webhooks WHERE account_id = ANY($1) \
      AND project_id IN (SELECT id FROM projects WHERE account_id = ANY($1) AND deleted_at IS NULL) \
      FOR KEY SHARE"
 );
 
-/// One pending delivery per (id, webhook, event, event type, due time).
+/// One pending delivery per (id, webhook, event, event type, due time), and a wake-up
+/// for the workers on channel `$6`, sent when the transaction commits (and dropped with
+/// it), in the same round trip.
 const INSERT_MANY: &str = "\
-INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
-SELECT d.id, d.event_id, d.webhook_id, d.event_type, 'pending', 0, d.due, d.due \
-FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) \
-AS d(id, webhook_id, event_id, event_type, due)";
+WITH inserted AS ( \
+    INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
+    SELECT d.id, d.event_id, d.webhook_id, d.event_type, 'pending', 0, d.due, d.due \
+    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) \
+    AS d(id, webhook_id, event_id, event_type, due)) \
+SELECT pg_notify($6, '')";
 
 /// One pending delivery of a stored event to a stored webhook; no row if either is
 /// missing.
@@ -51,14 +61,25 @@ async fn notify(conn: &mut PgConnection) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// Creates one pending delivery, due at the event's time, for every webhook of the
-/// event's account that receives it ([`Webhook::receives`] decides, not SQL).
-pub(crate) async fn fan_out(conn: &mut PgConnection, events: &[Event]) -> Result<usize, RepoError> {
+/// Appends events and creates one pending delivery, due at the event's time, for every
+/// webhook of the event's account that receives it ([`Webhook::receives`] decides, not
+/// SQL): two round trips. Returns the number of deliveries. `Conflict` on a duplicate
+/// event id.
+pub(crate) async fn append_and_fan_out(conn: &mut PgConnection, events: &[Event]) -> Result<usize, RepoError> {
     let mut accounts: Vec<String> = events.iter().map(|e| e.account_id.to_string()).collect();
     accounts.sort_unstable();
     accounts.dedup();
-    let rows =
-        sqlx::query_as::<_, WebhookRow>(CANDIDATES).bind(accounts).fetch_all(&mut *conn).await.map_err(map_err)?;
+    let rows = sqlx::query_as::<_, WebhookRow>(APPEND_AND_CANDIDATES)
+        .bind(accounts)
+        .bind(events.iter().map(|e| e.id.to_string()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.account_id.to_string()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.project_id.map(|p| p.to_string())).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
     let candidates: Vec<Webhook> = convert(rows)?;
     if candidates.is_empty() {
         return Ok(0);
@@ -83,10 +104,10 @@ pub(crate) async fn fan_out(conn: &mut PgConnection, events: &[Event]) -> Result
         .bind(event_ids)
         .bind(types)
         .bind(due)
+        .bind(CHANNEL)
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
-    notify(conn).await?;
     Ok(created)
 }
 

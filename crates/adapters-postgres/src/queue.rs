@@ -16,37 +16,39 @@ use crate::rows::{
 };
 use crate::PgStore;
 
-/// Leases up to `$4` due deliveries of active unordered webhooks to worker `$1` until
-/// `$3`, but none of a throttled webhook whose second `$5` is used up. Rows another claim
-/// has locked are skipped, so concurrent claims never wait or overlap.
+/// Leases up to `$4` due deliveries to worker `$1` until `$3`, in one statement, but
+/// none of a throttled webhook whose second `$5` is used up. First the ordered
+/// webhooks' heads: only each one's oldest pending delivery (found through the partial
+/// index of pending deliveries, so the cost is one probe per ordered webhook whatever
+/// their backlogs), and only when it is due and not leased; a head another claim holds
+/// is skipped, never passed over for the one after it. Then the unordered webhooks' due
+/// deliveries, up to the limit. Rows another claim has locked are skipped, so
+/// concurrent claims never wait or overlap.
 const CLAIM: &str = "\
-UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
-WHERE id IN ( \
-    SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-    WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.active AND w.ordering = 'none' \
-      AND (d.lease_until IS NULL OR d.lease_until < $2) \
-      AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
-    ORDER BY d.next_attempt_at, d.id LIMIT $4 \
-    FOR UPDATE OF d SKIP LOCKED) \
-RETURNING id, event_id, webhook_id, attempt_count, created_at";
-
-/// As [`CLAIM`] for ordered webhooks: only each one's oldest pending delivery (found
-/// through the partial index of pending deliveries, so the cost is one probe per ordered
-/// webhook whatever their backlogs), and only when it is due and not leased. A head
-/// another claim holds is skipped, never passed over for the one after it.
-const CLAIM_HEADS: &str = "\
-UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
-WHERE id IN ( \
-    SELECT d.id FROM webhooks w \
-    CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
-        ORDER BY e.created_at, e.id LIMIT 1) h \
-    JOIN deliveries d ON d.id = h.id \
-    WHERE w.ordering = 'per_project' AND w.active AND d.status = 'pending' AND d.next_attempt_at <= $2 \
-      AND (d.lease_until IS NULL OR d.lease_until < $2) \
-      AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
-    ORDER BY d.next_attempt_at, d.id LIMIT $4 \
-    FOR UPDATE OF d SKIP LOCKED) \
-RETURNING id, event_id, webhook_id, attempt_count, created_at";
+WITH heads AS ( \
+    UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
+    WHERE id = ANY(ARRAY( \
+        SELECT d.id FROM webhooks w \
+        CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+            ORDER BY e.created_at, e.id LIMIT 1) h \
+        JOIN deliveries d ON d.id = h.id \
+        WHERE w.ordering = 'per_project' AND w.active AND d.status = 'pending' AND d.next_attempt_at <= $2 \
+          AND (d.lease_until IS NULL OR d.lease_until < $2) \
+          AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
+        ORDER BY d.next_attempt_at, d.id LIMIT $4 \
+        FOR UPDATE OF d SKIP LOCKED)) \
+    RETURNING id, event_id, webhook_id, attempt_count, created_at), \
+rest AS ( \
+    UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
+    WHERE id = ANY(ARRAY( \
+        SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+        WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.active AND w.ordering = 'none' \
+          AND (d.lease_until IS NULL OR d.lease_until < $2) \
+          AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
+        ORDER BY d.next_attempt_at, d.id LIMIT GREATEST($4 - (SELECT count(*) FROM heads), 0) \
+        FOR UPDATE OF d SKIP LOCKED)) \
+    RETURNING id, event_id, webhook_id, attempt_count, created_at) \
+SELECT * FROM heads UNION ALL SELECT * FROM rest";
 
 /// Takes up to `$4` of webhook `$1`'s budget of `$3` per second in window `$2` (a newer
 /// window another instance already moved to counts instead); returns what it got.
@@ -100,6 +102,46 @@ done AS ( \
 INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
 SELECT done.id, done.attempt_count, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_excerpt \
 FROM done JOIN r ON r.id = done.id";
+
+/// The common completion as one statement, so one round trip and its own transaction:
+/// each delivery once, no webhook switched off. It records the attempts as [`RECORD`]
+/// does, moves the webhooks' `failing_since` as [`EFFECTS`] does (touching only rows
+/// that change) and adds to the hourly rollups as [`ADD_HOURLY`] does. The webhooks
+/// (`$9`) are key-share locked first, in id order, so a concurrent delete of one (which
+/// locks the webhook, then its deliveries) waits for this statement instead of
+/// deadlocking with it, while other completions go on: every change waits on
+/// `(SELECT count(*) FROM lw)`, a constant condition PostgreSQL evaluates once, before
+/// the node it guards reads a row.
+const COMPLETE_ONCE: &str = "\
+WITH lw AS (SELECT id FROM webhooks WHERE id = ANY($9) ORDER BY id FOR KEY SHARE), \
+r AS ( \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::bigint[], \
+                         $7::text[], $8::text[]) \
+    AS r(id, status, next_attempt_at, attempted_at, status_code, latency_ms, error, response_excerpt)), \
+done AS ( \
+    UPDATE deliveries d SET status = r.status, next_attempt_at = r.next_attempt_at, \
+        attempt_count = d.attempt_count + 1, claimed_by = NULL, lease_until = NULL \
+    FROM r WHERE d.id = r.id AND (SELECT count(*) FROM lw) >= 0 \
+    RETURNING d.id, d.attempt_count), \
+attempts AS ( \
+    INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
+    SELECT done.id, done.attempt_count, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_excerpt \
+    FROM done JOIN r ON r.id = done.id), \
+health AS ( \
+    UPDATE webhooks w SET failing_since = CASE e.health WHEN 'clear' THEN NULL WHEN 'set' THEN e.since \
+        ELSE COALESCE(w.failing_since, e.since) END \
+    FROM UNNEST($9::text[], $10::text[], $11::timestamptz[]) AS e(id, health, since) \
+    WHERE w.id = e.id AND (SELECT count(*) FROM lw) >= 0 AND e.health <> 'keep' \
+      AND (e.health <> 'clear' OR w.failing_since IS NOT NULL) \
+      AND (e.health <> 'coalesce' OR w.failing_since IS NULL)), \
+hourly AS ( \
+    INSERT INTO webhook_hourly (webhook_id, hour, attempts, succeeded, latency_ms_sum) \
+    SELECT * FROM UNNEST($12::text[], $13::timestamptz[], $14::bigint[], $15::bigint[], $16::bigint[]) \
+    WHERE (SELECT count(*) FROM lw) >= 0 \
+    ON CONFLICT (webhook_id, hour) DO UPDATE SET attempts = webhook_hourly.attempts + EXCLUDED.attempts, \
+        succeeded = webhook_hourly.succeeded + EXCLUDED.succeeded, \
+        latency_ms_sum = webhook_hourly.latency_ms_sum + EXCLUDED.latency_ms_sum) \
+SELECT count(*) FROM done";
 
 /// Applies each webhook's folded health change (see [`Health`]) and disables some,
 /// recording why and when (a webhook already off keeps its reason).
@@ -205,8 +247,12 @@ fn due(r: &AttemptResult) -> Option<DateTime<Utc>> {
     }
 }
 
-/// Records one round of results (each delivery once).
-async fn record(tx: &mut sqlx::PgConnection, round: &[&AttemptResult]) -> Result<(), RepoError> {
+/// One round of results (each delivery once) as the arrays [`RECORD`] and
+/// [`COMPLETE_ONCE`] take as `$1`..`$8`.
+fn bind_round<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    round: &[&'q AttemptResult],
+) -> Result<sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>, RepoError> {
     let mut ids = Vec::with_capacity(round.len());
     let mut statuses = Vec::with_capacity(round.len());
     let mut dues = Vec::with_capacity(round.len());
@@ -225,19 +271,41 @@ async fn record(tx: &mut sqlx::PgConnection, round: &[&AttemptResult]) -> Result
         errors.push(r.attempt.error.as_deref());
         excerpts.push(r.attempt.response_excerpt.as_deref());
     }
-    sqlx::query(RECORD)
-        .bind(ids)
-        .bind(statuses)
-        .bind(dues)
-        .bind(ats)
-        .bind(codes)
-        .bind(latencies)
-        .bind(errors)
-        .bind(excerpts)
-        .execute(tx)
-        .await
-        .map_err(map_err)?;
+    Ok(query.bind(ids).bind(statuses).bind(dues).bind(ats).bind(codes).bind(latencies).bind(errors).bind(excerpts))
+}
+
+/// Records one round of results (each delivery once).
+async fn record(tx: &mut sqlx::PgConnection, round: &[&AttemptResult]) -> Result<(), RepoError> {
+    bind_round(sqlx::query(RECORD), round)?.execute(tx).await.map_err(map_err)?;
     Ok(())
+}
+
+impl PgStore {
+    /// The common completion in one statement ([`COMPLETE_ONCE`]).
+    async fn complete_once(
+        &self,
+        round: &[&AttemptResult],
+        effects: &BTreeMap<String, (Health, Disable)>,
+        results: &[AttemptResult],
+    ) -> Result<(), RepoError> {
+        let webhook_ids: Vec<&str> = effects.keys().map(String::as_str).collect();
+        let (healths, sinces): (Vec<&str>, Vec<Option<DateTime<Utc>>>) =
+            effects.values().map(|(health, _)| health.parts()).unzip();
+        let hourly = hourly_stats(results);
+        bind_round(sqlx::query(COMPLETE_ONCE), round)?
+            .bind(webhook_ids)
+            .bind(healths)
+            .bind(sinces)
+            .bind(hourly.iter().map(|h| h.webhook_id.clone()).collect::<Vec<_>>())
+            .bind(hourly.iter().map(|h| h.hour).collect::<Vec<_>>())
+            .bind(hourly.iter().map(|h| h.attempts).collect::<Vec<_>>())
+            .bind(hourly.iter().map(|h| h.succeeded).collect::<Vec<_>>())
+            .bind(hourly.iter().map(|h| h.latency_ms_sum).collect::<Vec<_>>())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -253,26 +321,15 @@ impl DeliveryQueue for PgStore {
             return Ok(Vec::new());
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
-        // Ordered webhooks' heads first (few, and each holds its webhook's queue), then
-        // the rest up to the limit.
-        let mut claimed = Vec::new();
-        for sql in [CLAIM_HEADS, CLAIM] {
-            let room = limit.saturating_sub(claimed.len());
-            if room == 0 {
-                break;
-            }
-            claimed.extend(
-                sqlx::query_as::<_, ClaimRow>(sql)
-                    .bind(worker)
-                    .bind(now)
-                    .bind(until)
-                    .bind(i64::try_from(room).map_err(RepoError::other)?)
-                    .bind(throttle_window(now).0)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)?,
-            );
-        }
+        let claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
+            .bind(worker)
+            .bind(now)
+            .bind(until)
+            .bind(i64::try_from(limit).map_err(RepoError::other)?)
+            .bind(throttle_window(now).0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -305,6 +362,12 @@ impl DeliveryQueue for PgStore {
             return Ok(());
         }
         let effects = fold_effects(results);
+        let rounds = rounds(results);
+        if let [round] = rounds.as_slice() {
+            if effects.values().all(|(_, disable)| disable.is_none()) {
+                return self.complete_once(round, &effects, results).await;
+            }
+        }
         let mut delivery_ids: Vec<String> = results.iter().map(|r| r.delivery_id.to_string()).collect();
         delivery_ids.sort();
         delivery_ids.dedup();
@@ -325,8 +388,8 @@ impl DeliveryQueue for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        for round in rounds(results) {
-            record(&mut tx, &round).await?;
+        for round in &rounds {
+            record(&mut tx, round).await?;
         }
         let mut healths = Vec::with_capacity(effects.len());
         let mut sinces = Vec::with_capacity(effects.len());

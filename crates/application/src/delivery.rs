@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use tengine_domain::delivery::{
-    next_step, throttle_window, Attempt, DeliveryStatus, DisableReason, Outcome, Webhook, DISABLE_AFTER,
+    next_step, throttle_window, Attempt, DeliveryOrder, DeliveryStatus, DisableReason, Outcome, Webhook, DISABLE_AFTER,
 };
 use tengine_domain::secret_key::Keyring;
 use tengine_domain::webhook::{self, WebhookSecret};
@@ -39,6 +39,42 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// How long a claim lasts; a dead instance's claims are retaken after it.
     pub lease: Duration,
+}
+
+/// What one round of the worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Deliveries claimed (sent, failed to build, or handed back to wait).
+    pub handled: usize,
+    /// The soonest a delivery this round touched is due again: a retry, a throttled
+    /// one's next second, or at once for the delivery queued behind a finished head of
+    /// an ordered webhook. The worker sleeps until then without asking the store.
+    pub wake_at: Option<DateTime<Utc>>,
+}
+
+impl Round {
+    /// Takes `at` into account.
+    pub fn wake(&mut self, at: Option<DateTime<Utc>>) {
+        self.wake_at = soonest(self.wake_at, at);
+    }
+}
+
+/// The sooner of two optional times (either when the other is absent).
+pub fn soonest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// When a delivery is due again after `result`: its retry, or, when it finished a
+/// head of an ordered webhook, at once (the next one in line is due).
+fn due_again(result: &AttemptResult, ordered: bool) -> Option<DateTime<Utc>> {
+    match result.status {
+        DeliveryStatus::Pending => Some(result.next_attempt_at.unwrap_or(result.attempt.attempted_at)),
+        DeliveryStatus::Succeeded | DeliveryStatus::Failed if ordered => Some(result.attempt.attempted_at),
+        DeliveryStatus::Succeeded | DeliveryStatus::Failed => None,
+    }
 }
 
 /// Sends due deliveries; one per process, any number per database.
@@ -197,34 +233,48 @@ impl DeliveryWorker {
         &self.config
     }
 
-    /// Claims one batch, sends it, records the results; returns how many were sent.
+    /// Claims one batch, sends it, records the results; says how many it handled and
+    /// when what it did makes a delivery due again.
     ///
     /// # Errors
     /// `Unavailable` when the store is down (claims then expire and are retaken).
-    pub async fn run_once(&self) -> Result<usize, RepoError> {
+    pub async fn run_once(&self) -> Result<Round, RepoError> {
         let now = self.clock.now();
         let jobs = self.queue.claim_due(&self.config.worker_id, now, self.config.lease, self.config.batch).await?;
         if jobs.is_empty() {
-            return Ok(0);
+            return Ok(Round::default());
         }
-        let n = jobs.len();
-        let jobs = self.throttle(jobs, now).await?;
+        let handled = jobs.len();
+        let (jobs, postponed) = self.throttle(jobs, now).await?;
+        let mut round = Round { handled, wake_at: postponed };
         // Record results as they come (in small groups), so a crash re-sends only what
         // was really in flight, not a whole batch that had already been delivered.
         let mut results = futures::stream::iter(jobs)
-            .map(|job| self.attempt(job))
+            .map(|job| async move {
+                let ordered = job.webhook.ordering == DeliveryOrder::PerProject;
+                (self.attempt(job).await, ordered)
+            })
             .buffer_unordered(self.config.concurrency.max(1))
             .ready_chunks(COMPLETE_CHUNK);
         while let Some(chunk) = results.next().await {
+            for (result, ordered) in &chunk {
+                round.wake(due_again(result, *ordered));
+            }
+            let chunk: Vec<AttemptResult> = chunk.into_iter().map(|(r, _)| r).collect();
             self.queue.complete(&chunk).await?;
         }
-        Ok(n)
+        Ok(round)
     }
 
     /// Keeps, of each throttled webhook's claimed jobs (in due order), what its budget for
     /// this second allows, and hands the rest back due when the next second starts: they
     /// wait, nothing is counted against them.
-    async fn throttle(&self, jobs: Vec<DeliveryJob>, now: DateTime<Utc>) -> Result<Vec<DeliveryJob>, RepoError> {
+    /// Returns the jobs to send now and, if some were handed back, when they are due.
+    async fn throttle(
+        &self,
+        jobs: Vec<DeliveryJob>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<DeliveryJob>, Option<DateTime<Utc>>), RepoError> {
         let mut wanted: BTreeMap<WebhookId, (u32, u32)> = BTreeMap::new();
         for job in &jobs {
             if let Some(limit) = job.webhook.rate_limit {
@@ -232,7 +282,7 @@ impl DeliveryWorker {
             }
         }
         if wanted.is_empty() {
-            return Ok(jobs);
+            return Ok((jobs, None));
         }
         let (window, next) = throttle_window(now);
         let mut budget = BTreeMap::new();
@@ -251,10 +301,11 @@ impl DeliveryWorker {
                 None => keep.push(job),
             }
         }
-        if !later.is_empty() {
-            self.queue.postpone(&self.config.worker_id, &later, next).await?;
+        if later.is_empty() {
+            return Ok((keep, None));
         }
-        Ok(keep)
+        self.queue.postpone(&self.config.worker_id, &later, next).await?;
+        Ok((keep, Some(next)))
     }
 
     async fn attempt(&self, job: DeliveryJob) -> AttemptResult {
@@ -468,6 +519,22 @@ mod tests {
             Arc::new(ring()),
             config,
         );
-        assert_eq!(worker.run_once().await.unwrap(), 4, "every claimed job counts as handled");
+        let round = worker.run_once().await.unwrap();
+        assert_eq!(round.handled, 4, "every claimed job counts as handled");
+        assert_eq!(round.wake_at, Some(throttle_window(now()).1), "the handed-back ones are due next second");
+    }
+
+    #[test]
+    fn a_round_wakes_for_its_retries_and_for_the_next_in_line_of_an_ordered_webhook() {
+        let ok = judge(&job(None, 0), &response(Some(200)), now());
+        let retry = judge(&job(None, 0), &response(Some(500)), now());
+        assert_eq!(due_again(&ok, false), None, "a success of an unordered webhook leaves nothing due");
+        assert_eq!(due_again(&ok, true), Some(now()), "the next of an ordered webhook is due at once");
+        assert_eq!(due_again(&retry, true), retry.next_attempt_at, "a retry is due at its time");
+        let mut round = Round::default();
+        for at in [retry.next_attempt_at, None, Some(now())] {
+            round.wake(at);
+        }
+        assert_eq!(round.wake_at, Some(now()), "the soonest wins");
     }
 }

@@ -14,7 +14,7 @@ use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
 use tengine_adapters_postgres::PgStore;
 use tengine_domain::usage::{Granularity, UsageCounts};
-use tengine_domain::{AccountId, ApiKeyId, Project, ProjectId};
+use tengine_domain::{AccountId, ApiKeyId, Event, EventId, EventType, Project, ProjectId};
 use tengine_ports::{UnitOfWork, UsageDelta, UsageRepository};
 use uuid::Uuid;
 
@@ -88,6 +88,23 @@ enum Command {
         /// Where the secrets go, one per line.
         #[arg(long)]
         out: String,
+    },
+    /// Appends `count` `project.updated` events of a project through the adapter, so
+    /// each fans out to the project's webhooks as a live one would: due deliveries for
+    /// the webhooks bench's engine phase (run while no server is up).
+    SeedEvents {
+        /// The database (PostgreSQL).
+        #[arg(long)]
+        database_url: String,
+        /// The owner.
+        #[arg(long)]
+        account: String,
+        /// The project the events are about.
+        #[arg(long)]
+        project: String,
+        /// How many.
+        #[arg(long)]
+        count: u64,
     },
     /// A webhook receiver that counts deliveries and measures their latency.
     Receiver {
@@ -179,6 +196,41 @@ async fn seed_projects(database_url: &str, account: &str, count: u64) -> anyhow:
     Ok(())
 }
 
+async fn seed_events(database_url: &str, account: &str, project: &str, count: u64) -> anyhow::Result<()> {
+    let store = PgStore::connect(database_url, 4).await.context("connect")?;
+    let account: AccountId = account.parse().context("--account")?;
+    let project: ProjectId = project.parse().context("--project")?;
+    let started = Instant::now();
+    let (mut done, mut deliveries) = (0, 0);
+    while done < count {
+        let batch_at = Utc::now();
+        let events = (done..(done + 500).min(count))
+            .map(|n| (n, batch_at + Duration::microseconds(i64::try_from(n - done).unwrap_or(0))))
+            .map(|(n, now)| Event {
+                id: EventId::from_uuid(Uuid::now_v7()),
+                account_id: account,
+                project_id: Some(project),
+                event_type: EventType::ProjectUpdated,
+                data: serde_json::json!({
+                    "id": project.to_string(), "name": format!("seeded {n}"), "description": null,
+                    "created_at": tengine_domain::time::format(now), "updated_at": tengine_domain::time::format(now),
+                })
+                .into(),
+                created_at: now,
+            })
+            .collect::<Vec<_>>();
+        let mut tx = store.begin().await?;
+        deliveries += tx.append_events(&events).await?;
+        tx.commit().await?;
+        done += events.len() as u64;
+    }
+    println!(
+        "{{\"events\": {done}, \"deliveries\": {deliveries}, \"seconds\": {:.1}}}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (database_url, account, project, keys, background_rows) = match Cli::parse().command {
@@ -193,6 +245,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::SeedGrowth { database_url, account, hooks_account, rows } => {
             return growth::seed(&database_url, &account, &hooks_account, rows).await
+        }
+        Command::SeedEvents { database_url, account, project, count } => {
+            return seed_events(&database_url, &account, &project, count).await
         }
         Command::SeedProjects { database_url, account, count } => {
             return seed_projects(&database_url, &account, count).await
