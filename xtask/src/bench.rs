@@ -40,6 +40,17 @@ pub(crate) fn run(cmd: &mut Command) -> Result<String> {
 /// The server key every bench instance shares (PostgreSQL requires one).
 pub(crate) const BENCH_SECRET_KEY: &str = "YmVuY2gtb25seSBzZXJ2ZXIga2V5LCBub3Qgc2VjcmU=";
 
+/// Where bench servers write their warnings: `target/bench/servers.log`, appended.
+fn server_log() -> Stdio {
+    let dir = target_dir().join("bench");
+    let _ = std::fs::create_dir_all(&dir);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("servers.log"))
+        .map_or_else(|_| Stdio::null(), Stdio::from)
+}
+
 /// A running `tengine serve`, killed on drop.
 pub(crate) struct Server {
     child: Child,
@@ -59,7 +70,7 @@ impl Server {
             // allowed to reach the loopback receiver.
             .env("TENGINE_WEBHOOK_ALLOW_PRIVATE", "true")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(server_log());
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -105,9 +116,12 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * scale).round() / scale
 }
 
+/// POSTs JSON; an answer other than 2xx is an error that quotes it.
 pub(crate) fn post(base: &str, key: &str, path: &str, body: &str) -> Result<String> {
-    curl(&[
-        "-sf",
+    let answer = curl(&[
+        "-s",
+        "-w",
+        "\n%{http_code}",
         "-X",
         "POST",
         &format!("{base}/api/v1{path}"),
@@ -117,7 +131,13 @@ pub(crate) fn post(base: &str, key: &str, path: &str, body: &str) -> Result<Stri
         "Content-Type: application/json",
         "-d",
         body,
-    ])
+    ])?;
+    let (text, status) = answer.rsplit_once('\n').unwrap_or((&answer, ""));
+    if status.starts_with('2') {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("POST {path} answered {status}: {text}"))
+    }
 }
 
 /// One wrk measurement.

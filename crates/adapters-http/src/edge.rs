@@ -99,7 +99,24 @@ where
 
     fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
         let parts = Arc::clone(&self.0);
-        Box::pin(async move { Ok(identified(req.map(Body::new), |req| async move { parts.handle(req).await }).await) })
+        let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let work = async move { identified(req.map(Body::new), |req| async move { parts.handle(req).await }).await };
+        if !writes {
+            return Box::pin(async move { Ok(work.await) });
+        }
+        // A client that disconnects drops its request's future wherever it is. For a
+        // write that can be in the middle of a transaction, between a statement sent and
+        // its answer read, where the database driver cannot always tell whether a
+        // `BEGIN` took effect (a connection then went back to the pool inside a
+        // transaction, seen under load as "there is no transaction in progress" and as
+        // locks held until the statement timeout). A write runs in a task of its own,
+        // to its end, whether or not anyone waits for its answer.
+        Box::pin(async move {
+            Ok(tokio::spawn(work).await.unwrap_or_else(|_| {
+                tracing::error!("a request task failed");
+                ApiError::internal().into_response()
+            }))
+        })
     }
 }
 
@@ -314,6 +331,16 @@ mod tests {
         panic!("a handler bug")
     }
 
+    /// Finished runs of [`finish`], by method.
+    static FINISHED: [std::sync::atomic::AtomicUsize; 2] =
+        [std::sync::atomic::AtomicUsize::new(0), std::sync::atomic::AtomicUsize::new(0)];
+
+    async fn finish(method: axum::http::Method) -> &'static str {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        FINISHED[usize::from(method == axum::http::Method::POST)].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        "done"
+    }
+
     /// An edge over routes that panic or take long, with a 100 ms body timeout.
     fn edge() -> Edge {
         let state = AppState::new(AppStateParts {
@@ -332,7 +359,12 @@ mod tests {
             metrics: Arc::new(String::new),
             streams: Default::default(),
         });
-        let routes = || Router::new().route("/slow", get(slow).post(slow)).route("/broken", get(broken));
+        let routes = || {
+            Router::new()
+                .route("/slow", get(slow).post(slow))
+                .route("/broken", get(broken))
+                .route("/finish", get(finish).post(finish))
+        };
         Edge::new(routes(), routes(), state, 8, Duration::from_millis(100))
     }
 
@@ -341,6 +373,19 @@ mod tests {
         let (parts, body) = res.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
         (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn a_write_runs_to_its_end_when_its_client_goes_away_and_a_read_stops() {
+        use std::sync::atomic::Ordering::SeqCst;
+        for method in ["GET", "POST"] {
+            let req = Request::builder().method(method).uri("/finish").body(Body::empty()).unwrap();
+            let gone = tokio::time::timeout(Duration::from_millis(10), edge().oneshot(req)).await;
+            assert!(gone.is_err(), "the client stopped waiting before the handler finished");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(FINISHED[1].load(SeqCst), 1, "the write finished without its client");
+        assert_eq!(FINISHED[0].load(SeqCst), 0, "the read was dropped with its client");
     }
 
     #[tokio::test]
