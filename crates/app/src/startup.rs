@@ -137,7 +137,9 @@ impl Application {
         let syncer = limiter.is_shared().then(|| tokio::spawn(workers::sync_limiter(limiter.clone(), stop_rx.clone())));
         let worker = wiring::delivery_worker(&backend, serve, keyring)?;
         let notifier = backend.delivery_notifier().await?;
-        let deliveries = tokio::spawn(workers::deliver(worker, notifier, stop_rx.clone()));
+        let deliveries: Vec<_> = (0..backend.delivery_loops())
+            .map(|_| tokio::spawn(workers::deliver(worker.clone(), notifier.clone(), stop_rx.clone())))
+            .collect();
         let mut http = HttpConfig {
             max_concurrent_requests: serve.max_concurrent_requests,
             request_timeout: serve.request_timeout.max(ONE_SECOND),
@@ -183,7 +185,9 @@ impl Application {
         if let Some(syncer) = syncer {
             let _ = syncer.await;
         }
-        let _ = deliveries.await;
+        for loop_task in deliveries {
+            let _ = loop_task.await;
+        }
         let _ = maintenance.await;
         tracing::info!("stopped");
         Ok(())

@@ -49,6 +49,8 @@ trait Database: Send + Sync {
     fn connections_in_use(&self) -> f64;
     /// What wakes the delivery worker after a commit.
     async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>>;
+    /// How many delivery loops share this process's sends.
+    fn delivery_loops(&self) -> usize;
 }
 
 #[async_trait::async_trait]
@@ -71,6 +73,12 @@ impl Database for PgStore {
     }
 
     /// `LISTEN`, so commits on any instance wake every instance.
+    fn delivery_loops(&self) -> usize {
+        // Two loops: one claims or records (a database round trip) while the other's
+        // sends are in flight, instead of every send waiting on those round trips.
+        2
+    }
+
     async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
         let notifier = PgDeliveryNotifier::listen(self.pool()).await.context("could not listen for deliveries")?;
         Ok(Arc::new(notifier))
@@ -97,6 +105,11 @@ impl Database for SqliteStore {
     }
 
     /// An in-process signal: one instance owns a SQLite file.
+    fn delivery_loops(&self) -> usize {
+        // One writer: a second loop's claims and records would only queue behind it.
+        1
+    }
+
     async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
         Ok(Arc::new(SqliteStore::delivery_notifier(self)))
     }
@@ -180,6 +193,11 @@ impl Backend {
     /// Database connections in use now, for the pool gauge.
     pub fn connections_in_use(&self) -> f64 {
         self.database.connections_in_use()
+    }
+
+    /// How many delivery loops share this process's sends.
+    pub fn delivery_loops(&self) -> usize {
+        self.database.delivery_loops().max(1)
     }
 }
 
@@ -298,9 +316,10 @@ pub fn delivery_worker(
     let config = WorkerConfig {
         worker_id: format!("tengine-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         // A batch no larger than what is sent at once: a claim never waits behind
-        // other sends, so a slow receiver cannot outlast the lease.
-        batch: serve.webhook_concurrency.max(1),
-        concurrency: serve.webhook_concurrency.max(1),
+        // other sends, so a slow receiver cannot outlast the lease. The loops share the
+        // process's sends.
+        batch: serve.webhook_concurrency.div_ceil(backend.delivery_loops()).max(1),
+        concurrency: serve.webhook_concurrency.div_ceil(backend.delivery_loops()).max(1),
         lease: Duration::from_secs(60),
     };
     let queue = backend.queue.clone();
