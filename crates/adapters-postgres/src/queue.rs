@@ -86,22 +86,36 @@ const FAIL_ORPHANS: &str = "\
 UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL \
 WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'";
 
+/// The CTEs `r` (a batch's results, `$1`..`$8` as [`bind_round`] binds them) and
+/// `done` (the deliveries they update, when `$guard` holds), and the attempts' insert.
+macro_rules! recorded {
+    ($guard:literal) => {
+        concat!(
+            "r AS (SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], \
+             $6::bigint[], $7::text[], $8::text[]) \
+             AS r(id, status, next_attempt_at, attempted_at, status_code, latency_ms, error, response_excerpt)), \
+             done AS (UPDATE deliveries d SET status = r.status, next_attempt_at = r.next_attempt_at, \
+                 attempt_count = d.attempt_count + 1, claimed_by = NULL, lease_until = NULL \
+             FROM r WHERE d.id = r.id",
+            $guard,
+            " RETURNING d.id, d.attempt_count) "
+        )
+    };
+}
+
+/// Inserts the attempts of `done` (see [`recorded`]).
+macro_rules! attempts {
+    () => {
+        "INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
+         SELECT done.id, done.attempt_count, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_excerpt \
+         FROM done JOIN r ON r.id = done.id"
+    };
+}
+
 /// Records one attempt per delivery (at most one per delivery id): the delivery takes
 /// its new status and due time, counts the attempt and drops its claim; the attempt
 /// is numbered by the new count. Deliveries deleted meanwhile are skipped.
-const RECORD: &str = "\
-WITH r AS ( \
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::bigint[], \
-                         $7::text[], $8::text[]) \
-    AS r(id, status, next_attempt_at, attempted_at, status_code, latency_ms, error, response_excerpt)), \
-done AS ( \
-    UPDATE deliveries d SET status = r.status, next_attempt_at = r.next_attempt_at, \
-        attempt_count = d.attempt_count + 1, claimed_by = NULL, lease_until = NULL \
-    FROM r WHERE d.id = r.id \
-    RETURNING d.id, d.attempt_count) \
-INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
-SELECT done.id, done.attempt_count, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_excerpt \
-FROM done JOIN r ON r.id = done.id";
+const RECORD: &str = concat!("WITH ", recorded!(""), attempts!());
 
 /// The common completion as one statement, so one round trip and its own transaction:
 /// each delivery once, no webhook switched off. It records the attempts as [`RECORD`]
@@ -112,21 +126,12 @@ FROM done JOIN r ON r.id = done.id";
 /// deadlocking with it, while other completions go on: every change waits on
 /// `(SELECT count(*) FROM lw)`, a constant condition PostgreSQL evaluates once, before
 /// the node it guards reads a row.
-const COMPLETE_ONCE: &str = "\
-WITH lw AS (SELECT id FROM webhooks WHERE id = ANY($9) ORDER BY id FOR KEY SHARE), \
-r AS ( \
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::bigint[], \
-                         $7::text[], $8::text[]) \
-    AS r(id, status, next_attempt_at, attempted_at, status_code, latency_ms, error, response_excerpt)), \
-done AS ( \
-    UPDATE deliveries d SET status = r.status, next_attempt_at = r.next_attempt_at, \
-        attempt_count = d.attempt_count + 1, claimed_by = NULL, lease_until = NULL \
-    FROM r WHERE d.id = r.id AND (SELECT count(*) FROM lw) >= 0 \
-    RETURNING d.id, d.attempt_count), \
-attempts AS ( \
-    INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
-    SELECT done.id, done.attempt_count, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_excerpt \
-    FROM done JOIN r ON r.id = done.id), \
+const COMPLETE_ONCE: &str = concat!(
+    "WITH lw AS (SELECT id FROM webhooks WHERE id = ANY($9) ORDER BY id FOR KEY SHARE), ",
+    recorded!(" AND (SELECT count(*) FROM lw) >= 0"),
+    ", attempts AS (",
+    attempts!(),
+    "), \
 health AS ( \
     UPDATE webhooks w SET failing_since = CASE e.health WHEN 'clear' THEN NULL WHEN 'set' THEN e.since \
         ELSE COALESCE(w.failing_since, e.since) END \
@@ -141,7 +146,8 @@ hourly AS ( \
     ON CONFLICT (webhook_id, hour) DO UPDATE SET attempts = webhook_hourly.attempts + EXCLUDED.attempts, \
         succeeded = webhook_hourly.succeeded + EXCLUDED.succeeded, \
         latency_ms_sum = webhook_hourly.latency_ms_sum + EXCLUDED.latency_ms_sum) \
-SELECT count(*) FROM done";
+SELECT count(*) FROM done"
+);
 
 /// Applies each webhook's folded health change (see [`Health`]) and disables some,
 /// recording why and when (a webhook already off keeps its reason).

@@ -135,11 +135,14 @@ impl Application {
         seal_plaintext_secrets(&tengine).await;
 
         let syncer = limiter.is_shared().then(|| tokio::spawn(workers::sync_limiter(limiter.clone(), stop_rx.clone())));
-        let worker = wiring::delivery_worker(&backend, serve, keyring)?;
         let notifier = backend.delivery_notifier().await?;
-        let deliveries: Vec<_> = (0..backend.delivery_loops())
-            .map(|_| tokio::spawn(workers::deliver(worker.clone(), notifier.clone(), stop_rx.clone())))
-            .collect();
+        // A worker (with its own claim name) per loop: a loop that hands its claims back
+        // after a failed round hands back only its own, never another's sends in flight.
+        let mut deliveries = Vec::new();
+        for _ in 0..backend.delivery_loops() {
+            let worker = wiring::delivery_worker(&backend, serve, keyring.clone())?;
+            deliveries.push(tokio::spawn(workers::deliver(worker, notifier.clone(), stop_rx.clone())));
+        }
         let mut http = HttpConfig {
             max_concurrent_requests: serve.max_concurrent_requests,
             request_timeout: serve.request_timeout.max(ONE_SECOND),

@@ -35,7 +35,7 @@ pub async fn flush_usage_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(USAGE_FLUSH);
-    let mut depth_read = tokio::time::Instant::now() - QUEUE_DEPTH_EVERY;
+    let mut depth_read: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -43,8 +43,8 @@ pub async fn flush_usage_loop(
             () = stopped(&mut stop) => return,
         }
         metrics::gauge!("tengine_db_connections_in_use").set(backend.connections_in_use());
-        if depth_read.elapsed() >= QUEUE_DEPTH_EVERY {
-            depth_read = tokio::time::Instant::now();
+        if depth_read.is_none_or(|at| at.elapsed() >= QUEUE_DEPTH_EVERY) {
+            depth_read = Some(tokio::time::Instant::now());
             if let Ok(depth) = tengine.pending_deliveries().await {
                 metrics::gauge!("tengine_webhook_queue_depth").set(depth as f64);
             }
