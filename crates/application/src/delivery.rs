@@ -25,6 +25,9 @@ pub use tengine_domain::event::API_VERSION;
 /// At most this many finished attempts are recorded in one statement.
 const COMPLETE_CHUNK: usize = 32;
 
+/// How long after a throttled webhook's next second starts its worker wakes.
+const THROTTLE_WAKE_MARGIN: chrono::Duration = chrono::Duration::milliseconds(10);
+
 /// Bodies larger than this are never built (SPEC: 256 KiB).
 pub const MAX_BODY: usize = 256 * 1024;
 
@@ -245,8 +248,11 @@ impl DeliveryWorker {
             return Ok(Round::default());
         }
         let handled = jobs.len();
-        let (jobs, postponed) = self.throttle(jobs, now).await?;
-        let mut round = Round { handled, wake_at: postponed };
+        // The budget is of the second the sends start in, not the one the claim began in.
+        let (jobs, postponed) = self.throttle(jobs, self.clock.now()).await?;
+        // Woken a little after the next second starts, so a clock read at the wake-up
+        // cannot still fall in the second whose budget is spent.
+        let mut round = Round { handled, wake_at: postponed.map(|next| next + THROTTLE_WAKE_MARGIN) };
         // Record results as they come (in small groups), so a crash re-sends only what
         // was really in flight, not a whole batch that had already been delivered.
         let mut results = futures::stream::iter(jobs)
@@ -521,7 +527,11 @@ mod tests {
         );
         let round = worker.run_once().await.unwrap();
         assert_eq!(round.handled, 4, "every claimed job counts as handled");
-        assert_eq!(round.wake_at, Some(throttle_window(now()).1), "the handed-back ones are due next second");
+        assert_eq!(
+            round.wake_at,
+            Some(throttle_window(now()).1 + THROTTLE_WAKE_MARGIN),
+            "the handed-back ones are due next second"
+        );
     }
 
     #[test]
