@@ -1,18 +1,12 @@
-//! The event outbox and usage-alert claims, written inside transactions.
+//! Usage-alert claims, written inside transactions (the event outbox itself is
+//! [`crate::delivery::append_and_fan_out`]).
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
-use tengine_domain::{AccountId, Event, EventType};
+use sqlx::PgExecutor;
+use tengine_domain::{AccountId, EventType};
 use tengine_ports::RepoError;
 
-use crate::delivery;
 use crate::error::map_err;
-
-/// Appends events and fans them out to the webhooks that receive them (two
-/// statements); returns the number of deliveries created. `Conflict` on a duplicate id.
-pub(crate) async fn append(conn: &mut PgConnection, events: &[Event]) -> Result<usize, RepoError> {
-    delivery::append_and_fan_out(conn, events).await
-}
 
 /// Records the alert `kind` for the window; `true` if this call recorded it (a
 /// concurrent claim waits for this transaction, then finds the row).

@@ -433,7 +433,7 @@ impl DeliveryQueue for PgStore {
             // Announce what this batch switched off (not what was off already), once each.
             let announced = announcements(results, |id| disabled.contains(&id) && was_on.iter().any(|w| w == id));
             if !announced.is_empty() {
-                crate::event::append(&mut tx, &announced).await?;
+                crate::delivery::append_and_fan_out(&mut tx, &announced).await?;
             }
         }
         tx.commit().await.map_err(map_err)

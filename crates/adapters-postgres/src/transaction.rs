@@ -71,11 +71,11 @@ impl Transaction for PgTransaction {
     }
 
     async fn append_event(&mut self, e: &Event) -> Result<usize, RepoError> {
-        event::append(&mut self.tx, std::slice::from_ref(e)).await
+        delivery::append_and_fan_out(&mut self.tx, std::slice::from_ref(e)).await
     }
 
     async fn append_events(&mut self, es: &[Event]) -> Result<usize, RepoError> {
-        event::append(&mut self.tx, es).await
+        delivery::append_and_fan_out(&mut self.tx, es).await
     }
 
     async fn insert_delivery(
