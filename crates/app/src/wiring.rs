@@ -72,13 +72,13 @@ impl Database for PgStore {
         f64::from(self.pool().size()) - (self.pool().num_idle() + self.kept_idle()) as f64
     }
 
-    /// `LISTEN`, so commits on any instance wake every instance.
     fn delivery_loops(&self) -> usize {
         // Two loops: one claims or records (a database round trip) while the other's
         // sends are in flight, instead of every send waiting on those round trips.
         2
     }
 
+    /// `LISTEN`, so commits on any instance wake every instance.
     async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
         let notifier = PgDeliveryNotifier::listen(self.pool()).await.context("could not listen for deliveries")?;
         Ok(Arc::new(notifier))
@@ -104,12 +104,12 @@ impl Database for SqliteStore {
         f64::from(size) - (self.reader().num_idle() + self.writer().num_idle()) as f64
     }
 
-    /// An in-process signal: one instance owns a SQLite file.
     fn delivery_loops(&self) -> usize {
         // One writer: a second loop's claims and records would only queue behind it.
         1
     }
 
+    /// An in-process signal: one instance owns a SQLite file.
     async fn delivery_notifier(&self) -> anyhow::Result<Arc<dyn DeliveryNotifier>> {
         Ok(Arc::new(SqliteStore::delivery_notifier(self)))
     }
@@ -313,13 +313,14 @@ pub fn delivery_worker(
     let sender =
         ReqwestSender::new(SenderConfig { allow_private: serve.webhook_allow_private, ..SenderConfig::default() })
             .context("could not build the webhook HTTP client")?;
+    // The loops share the process's sends.
+    let sends = serve.webhook_concurrency.div_ceil(backend.delivery_loops()).max(1);
     let config = WorkerConfig {
         worker_id: format!("tengine-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         // A batch no larger than what is sent at once: a claim never waits behind
-        // other sends, so a slow receiver cannot outlast the lease. The loops share the
-        // process's sends.
-        batch: serve.webhook_concurrency.div_ceil(backend.delivery_loops()).max(1),
-        concurrency: serve.webhook_concurrency.div_ceil(backend.delivery_loops()).max(1),
+        // other sends, so a slow receiver cannot outlast the lease.
+        batch: sends,
+        concurrency: sends,
         lease: Duration::from_secs(60),
     };
     let queue = backend.queue.clone();
