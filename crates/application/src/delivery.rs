@@ -13,7 +13,7 @@ use tengine_domain::delivery::{
 };
 use tengine_domain::secret_key::Keyring;
 use tengine_domain::webhook::{self, WebhookSecret};
-use tengine_domain::{Event, EventId, EventType, WebhookId};
+use tengine_domain::{DeliveryId, Event, EventId, EventType, WebhookId};
 use tengine_ports::{
     AttemptResult, Clock, DeliveryJob, DeliveryQueue, IdGenerator, OutboundRequest, OutboundResponse, RepoError,
     WebhookEffect, WebhookSender,
@@ -78,6 +78,14 @@ fn due_again(result: &AttemptResult, ordered: bool) -> Option<DateTime<Utc>> {
         DeliveryStatus::Succeeded | DeliveryStatus::Failed if ordered => Some(result.attempt.attempted_at),
         DeliveryStatus::Succeeded | DeliveryStatus::Failed => None,
     }
+}
+
+/// What became of one claimed job.
+enum Sent {
+    /// It was sent (or could not be built) and judged.
+    Done(AttemptResult),
+    /// Its budget's second ended (at the time given) before it could be sent.
+    Late(DeliveryId, DateTime<Utc>),
 }
 
 /// Sends due deliveries; one per process, any number per database.
@@ -172,8 +180,9 @@ pub fn disabled_event(id: EventId, webhook: &Webhook, reason: DisableReason, at:
     }
 }
 
-/// What one attempt's response means for the delivery and its webhook.
-pub fn judge(job: &DeliveryJob, response: &OutboundResponse, now: DateTime<Utc>) -> AttemptResult {
+/// What one attempt's response means for the delivery and its webhook: the attempt is
+/// stamped with when it was `sent`, what follows is reckoned from `now` (its end).
+pub fn judge(job: &DeliveryJob, response: &OutboundResponse, sent: DateTime<Utc>, now: DateTime<Utc>) -> AttemptResult {
     let attempt_no = job.attempts_so_far + 1;
     // A stable per-delivery jitter, so retries of many deliveries spread out.
     let jitter = (job.delivery_id.as_uuid().as_u128() % 1_000) as f64 / 1_000.0;
@@ -183,7 +192,7 @@ pub fn judge(job: &DeliveryJob, response: &OutboundResponse, now: DateTime<Utc>)
         _ => None,
     });
     let attempt = Attempt {
-        attempted_at: now,
+        attempted_at: sent,
         status_code: response.status,
         latency_ms: u64::try_from(response.latency.as_millis()).unwrap_or(u64::MAX),
         error,
@@ -256,18 +265,35 @@ impl DeliveryWorker {
         // Record results as they come (in small groups), so a crash re-sends only what
         // was really in flight, not a whole batch that had already been delivered.
         let mut results = futures::stream::iter(jobs)
-            .map(|job| async move {
+            .map(|(job, deadline)| async move {
                 let ordered = job.webhook.ordering == DeliveryOrder::PerProject;
-                (self.attempt(job).await, ordered)
+                (self.attempt(job, deadline).await, ordered)
             })
             .buffer_unordered(self.config.concurrency.max(1))
             .ready_chunks(COMPLETE_CHUNK);
         while let Some(chunk) = results.next().await {
-            for (result, ordered) in &chunk {
-                round.wake(due_again(result, *ordered));
+            let mut done = Vec::with_capacity(chunk.len());
+            let mut late = Vec::new();
+            for (sent, ordered) in chunk {
+                match sent {
+                    Sent::Done(result) => {
+                        round.wake(due_again(&result, ordered));
+                        done.push(result);
+                    }
+                    Sent::Late(id, due) => {
+                        round.wake(Some(due));
+                        late.push((id, due));
+                    }
+                }
             }
-            let chunk: Vec<AttemptResult> = chunk.into_iter().map(|(r, _)| r).collect();
-            self.queue.complete(&chunk).await?;
+            if !done.is_empty() {
+                self.queue.complete(&done).await?;
+            }
+            // Each late one is due when its budget's second ended: already, so at once.
+            if let Some(due) = late.iter().map(|(_, due)| *due).max() {
+                let ids: Vec<DeliveryId> = late.into_iter().map(|(id, _)| id).collect();
+                self.queue.postpone(&self.config.worker_id, &ids, due).await?;
+            }
         }
         Ok(round)
     }
@@ -275,12 +301,13 @@ impl DeliveryWorker {
     /// Keeps, of each throttled webhook's claimed jobs (in due order), what its budget for
     /// this second allows, and hands the rest back due when the next second starts: they
     /// wait, nothing is counted against them.
-    /// Returns the jobs to send now and, if some were handed back, when they are due.
+    /// Returns the jobs to send now, each throttled one with the end of the second its
+    /// budget is for, and, if some were handed back, when they are due.
     async fn throttle(
         &self,
         jobs: Vec<DeliveryJob>,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<DeliveryJob>, Option<DateTime<Utc>>), RepoError> {
+    ) -> Result<(Vec<(DeliveryJob, Option<DateTime<Utc>>)>, Option<DateTime<Utc>>), RepoError> {
         let mut wanted: BTreeMap<WebhookId, (u32, u32)> = BTreeMap::new();
         for job in &jobs {
             if let Some(limit) = job.webhook.rate_limit {
@@ -288,7 +315,7 @@ impl DeliveryWorker {
             }
         }
         if wanted.is_empty() {
-            return Ok((jobs, None));
+            return Ok((jobs.into_iter().map(|job| (job, None)).collect(), None));
         }
         let (window, next) = throttle_window(now);
         let mut budget = BTreeMap::new();
@@ -302,9 +329,9 @@ impl DeliveryWorker {
                 Some(0) => later.push(job.delivery_id),
                 Some(left) => {
                     *left -= 1;
-                    keep.push(job);
+                    keep.push((job, Some(next)));
                 }
-                None => keep.push(job),
+                None => keep.push((job, None)),
             }
         }
         if later.is_empty() {
@@ -314,8 +341,13 @@ impl DeliveryWorker {
         Ok((keep, Some(next)))
     }
 
-    async fn attempt(&self, job: DeliveryJob) -> AttemptResult {
+    /// Sends `job` and judges the answer, unless its budget's second ended at
+    /// `deadline` before the send could start: a send is counted in the second it starts.
+    async fn attempt(&self, job: DeliveryJob, deadline: Option<DateTime<Utc>>) -> Sent {
         let now = self.clock.now();
+        if let Some(deadline) = deadline.filter(|d| now >= *d) {
+            return Sent::Late(job.delivery_id, deadline);
+        }
         let response = match build_request(&job, &self.keyring, now) {
             Ok(request) => self.sender.send(request).await,
             Err(error) => OutboundResponse {
@@ -327,12 +359,12 @@ impl DeliveryWorker {
                 latency: Duration::ZERO,
             },
         };
-        let mut result = judge(&job, &response, self.clock.now());
+        let mut result = judge(&job, &response, now, self.clock.now());
         if let WebhookEffect::Disable(reason) = result.webhook_effect {
             let id = EventId::from_uuid(self.ids.next_uuid());
             result.announcement = Some(disabled_event(id, &job.webhook, reason, result.attempt.attempted_at));
         }
-        result
+        Sent::Done(result)
     }
 
     /// Releases this worker's claims (on shutdown).
@@ -443,31 +475,31 @@ mod tests {
 
     #[test]
     fn outcomes_set_status_retry_and_webhook_health() {
-        let ok = judge(&job(Some(now()), 0), &response(Some(200)), now());
+        let ok = judge(&job(Some(now()), 0), &response(Some(200)), now(), now());
         assert_eq!((ok.status, ok.webhook_effect), (DeliveryStatus::Succeeded, WebhookEffect::Healthy));
-        let retry = judge(&job(None, 0), &response(Some(500)), now());
+        let retry = judge(&job(None, 0), &response(Some(500)), now(), now());
         assert_eq!(retry.status, DeliveryStatus::Pending);
         assert_eq!(retry.webhook_effect, WebhookEffect::Failing(now()));
         assert!(retry.next_attempt_at.unwrap() > now());
         assert_eq!(retry.attempt.error.as_deref(), Some("receiver answered 500"));
-        let gone = judge(&job(None, 0), &response(Some(410)), now());
+        let gone = judge(&job(None, 0), &response(Some(410)), now(), now());
         assert_eq!(
             (gone.status, gone.webhook_effect),
             (DeliveryStatus::Failed, WebhookEffect::Disable(DisableReason::Gone))
         );
-        let last = judge(&job(None, 8), &response(Some(500)), now());
+        let last = judge(&job(None, 8), &response(Some(500)), now(), now());
         assert_eq!(last.status, DeliveryStatus::Failed);
     }
 
     #[test]
     fn a_webhook_failing_for_five_days_is_disabled() {
         let since = now() - DISABLE_AFTER;
-        let r = judge(&job(Some(since), 3), &response(None), now());
+        let r = judge(&job(Some(since), 3), &response(None), now(), now());
         assert_eq!(
             (r.status, r.webhook_effect),
             (DeliveryStatus::Failed, WebhookEffect::Disable(DisableReason::Failing))
         );
-        let recent = judge(&job(Some(now() - chrono::Duration::days(4)), 3), &response(None), now());
+        let recent = judge(&job(Some(now() - chrono::Duration::days(4)), 3), &response(None), now(), now());
         assert_eq!(recent.webhook_effect, WebhookEffect::Failing(now()));
     }
 
@@ -534,10 +566,52 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_throttled_send_that_would_start_after_its_budgets_second_is_handed_back_unsent() {
+        let mut throttled = job(None, 0);
+        throttled.webhook.rate_limit = Some(2);
+        let id = throttled.delivery_id;
+        let (_, second_ends) = throttle_window(now());
+        let mut queue = tengine_ports::MockDeliveryQueue::new();
+        queue.expect_claim_due().times(1).return_once(move |_, _, _, _| Ok(vec![throttled]));
+        queue.expect_take_send_budget().times(1).returning(|_, _, _, _| Ok(1));
+        queue
+            .expect_postpone()
+            .times(1)
+            .withf(move |_, ids, until| ids == [id].as_slice() && *until == second_ends)
+            .returning(|_, _, _| Ok(()));
+        queue.expect_complete().never();
+        let mut sender = tengine_ports::MockWebhookSender::new();
+        sender.expect_send().never();
+        // The claim and the budget are read in one second; the send would start in the next.
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let mut clock = tengine_ports::MockClock::new();
+        clock.expect_now().returning(move || {
+            if reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                now()
+            } else {
+                second_ends
+            }
+        });
+        let config =
+            WorkerConfig { worker_id: "w".to_owned(), batch: 10, concurrency: 4, lease: Duration::from_secs(60) };
+        let worker = DeliveryWorker::new(
+            Arc::new(queue),
+            Arc::new(sender),
+            Arc::new(clock),
+            Arc::new(tengine_ports::MockIdGenerator::new()),
+            Arc::new(ring()),
+            config,
+        );
+        let round = worker.run_once().await.unwrap();
+        assert_eq!(round.handled, 1);
+        assert_eq!(round.wake_at, Some(second_ends), "due again at once, with the next second's budget");
+    }
+
     #[test]
     fn a_round_wakes_for_its_retries_and_for_the_next_in_line_of_an_ordered_webhook() {
-        let ok = judge(&job(None, 0), &response(Some(200)), now());
-        let retry = judge(&job(None, 0), &response(Some(500)), now());
+        let ok = judge(&job(None, 0), &response(Some(200)), now(), now());
+        let retry = judge(&job(None, 0), &response(Some(500)), now(), now());
         assert_eq!(due_again(&ok, false), None, "a success of an unordered webhook leaves nothing due");
         assert_eq!(due_again(&ok, true), Some(now()), "the next of an ordered webhook is due at once");
         assert_eq!(due_again(&retry, true), retry.next_attempt_at, "a retry is due at its time");
