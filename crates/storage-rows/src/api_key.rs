@@ -5,23 +5,24 @@ use tengine_ports::RepoError;
 
 use crate::{at, opt_at, Dialect};
 
-/// A row of `api_keys`.
-#[derive(sqlx::FromRow)]
-pub struct ApiKeyRow<D: Dialect> {
-    id: String,
-    account_id: String,
-    project_id: Option<String>,
-    name: String,
-    permissions: D::SmallInt,
-    prefix: String,
-    digest: Vec<u8>,
-    previous_digest: Option<Vec<u8>>,
-    previous_expires_at: Option<D::Timestamp>,
-    expires_at: Option<D::Timestamp>,
-    created_at: D::Timestamp,
-    updated_at: D::Timestamp,
-    last_used_at: Option<D::Timestamp>,
-    revoked_at: Option<D::Timestamp>,
+positional_row! {
+    /// A row of `api_keys`.
+    pub struct ApiKeyRow<D: Dialect> {
+        id: String = "id",
+        account_id: String = "account_id",
+        project_id: Option<String> = "project_id",
+        name: String = "name",
+        permissions: D::SmallInt = "permissions",
+        prefix: String = "prefix",
+        digest: Vec<u8> = "digest",
+        previous_digest: Option<Vec<u8>> = "previous_digest",
+        previous_expires_at: Option<D::Timestamp> = "previous_expires_at",
+        expires_at: Option<D::Timestamp> = "expires_at",
+        created_at: D::Timestamp = "created_at",
+        updated_at: D::Timestamp = "updated_at",
+        last_used_at: Option<D::Timestamp> = "last_used_at",
+        revoked_at: Option<D::Timestamp> = "revoked_at",
+    }
 }
 
 fn digest(bytes: &[u8]) -> Result<ApiKeyDigest, RepoError> {

@@ -9,17 +9,18 @@ use tengine_ports::RepoError;
 use crate::event::event_type;
 use crate::{at, narrow, opt_at, Dialect};
 
-/// A row of `deliveries` (its attempts are read separately).
-#[derive(sqlx::FromRow)]
-pub struct DeliveryRow<D: Dialect> {
-    /// The delivery's id, to read its attempts by.
-    pub id: String,
-    event_id: String,
-    webhook_id: String,
-    event_type: String,
-    status: String,
-    next_attempt_at: Option<D::Timestamp>,
-    created_at: D::Timestamp,
+positional_row! {
+    /// A row of `deliveries` (its attempts are read separately).
+    pub struct DeliveryRow<D: Dialect> {
+        /// The delivery's id, to read its attempts by.
+        pub id: String = "id",
+        event_id: String = "event_id",
+        webhook_id: String = "webhook_id",
+        event_type: String = "event_type",
+        status: String = "status",
+        next_attempt_at: Option<D::Timestamp> = "next_attempt_at",
+        created_at: D::Timestamp = "created_at",
+    }
 }
 
 impl<D: Dialect> DeliveryRow<D> {
@@ -48,11 +49,23 @@ impl<D: Dialect> DeliveryRow<D> {
 /// JSON array of `[attempted_at in µs since the epoch, status_code, latency_ms, error,
 /// response_excerpt]`, oldest first (`NULL` for none): one statement per page instead of
 /// the page and then its attempts.
-#[derive(sqlx::FromRow)]
 pub struct DeliveryPageRow<D: Dialect> {
-    #[sqlx(flatten)]
     row: DeliveryRow<D>,
     attempts: Option<String>,
+}
+
+impl<'r, D: Dialect, R: sqlx::Row> sqlx::FromRow<'r, R> for DeliveryPageRow<D>
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<D::Timestamp>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    D::Timestamp: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let mut next = 0;
+        let delivery = DeliveryRow::read_at(row, &mut next)?;
+        Ok(Self { row: delivery, attempts: crate::column(row, &mut next, "attempts")? })
+    }
 }
 
 /// An attempt as [`DeliveryPageRow`] carries it.

@@ -6,16 +6,16 @@ use tengine_ports::RepoError;
 
 use crate::{at, Dialect};
 
-/// A row of `events`, with `data` read as JSON text.
-#[derive(sqlx::FromRow)]
-pub struct EventRow<D: Dialect> {
-    pub(crate) id: String,
-    pub(crate) account_id: String,
-    pub(crate) project_id: Option<String>,
-    #[sqlx(rename = "type")]
-    pub(crate) event_type: String,
-    pub(crate) data: String,
-    pub(crate) created_at: D::Timestamp,
+positional_row! {
+    /// A row of `events`, with `data` read as JSON text.
+    pub struct EventRow<D: Dialect> {
+        pub(crate) id: String = "id",
+        pub(crate) account_id: String = "account_id",
+        pub(crate) project_id: Option<String> = "project_id",
+        pub(crate) event_type: String = "type",
+        pub(crate) data: String = "data",
+        pub(crate) created_at: D::Timestamp = "created_at",
+    }
 }
 
 /// An event type as stored.

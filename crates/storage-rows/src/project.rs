@@ -5,15 +5,16 @@ use tengine_ports::RepoError;
 
 use crate::{at, Dialect};
 
-/// A row of `projects`.
-#[derive(sqlx::FromRow)]
-pub struct ProjectRow<D: Dialect> {
-    id: String,
-    account_id: String,
-    name: String,
-    description: Option<String>,
-    created_at: D::Timestamp,
-    updated_at: D::Timestamp,
+positional_row! {
+    /// A row of `projects`.
+    pub struct ProjectRow<D: Dialect> {
+        id: String = "id",
+        account_id: String = "account_id",
+        name: String = "name",
+        description: Option<String> = "description",
+        created_at: D::Timestamp = "created_at",
+        updated_at: D::Timestamp = "updated_at",
+    }
 }
 
 impl<D: Dialect> TryFrom<ProjectRow<D>> for Project {

@@ -6,24 +6,25 @@ use tengine_ports::RepoError;
 
 use crate::{at, opt_at, Dialect};
 
-/// A row of `webhooks`.
-#[derive(sqlx::FromRow)]
-pub struct WebhookRow<D: Dialect> {
-    pub(crate) id: String,
-    pub(crate) account_id: String,
-    pub(crate) project_id: String,
-    pub(crate) url: String,
-    pub(crate) description: Option<String>,
-    pub(crate) events: String,
-    pub(crate) active: bool,
-    pub(crate) secret: String,
-    pub(crate) previous_secret: Option<String>,
-    pub(crate) previous_secret_expires_at: Option<D::Timestamp>,
-    pub(crate) failing_since: Option<D::Timestamp>,
-    pub(crate) created_at: D::Timestamp,
-    pub(crate) updated_at: D::Timestamp,
-    pub(crate) rate_limit: Option<i64>,
-    pub(crate) ordering: String,
+positional_row! {
+    /// A row of `webhooks`.
+    pub struct WebhookRow<D: Dialect> {
+        pub(crate) id: String = "id",
+        pub(crate) account_id: String = "account_id",
+        pub(crate) project_id: String = "project_id",
+        pub(crate) url: String = "url",
+        pub(crate) description: Option<String> = "description",
+        pub(crate) events: String = "events",
+        pub(crate) active: bool = "active",
+        pub(crate) secret: String = "secret",
+        pub(crate) previous_secret: Option<String> = "previous_secret",
+        pub(crate) previous_secret_expires_at: Option<D::Timestamp> = "previous_secret_expires_at",
+        pub(crate) failing_since: Option<D::Timestamp> = "failing_since",
+        pub(crate) created_at: D::Timestamp = "created_at",
+        pub(crate) updated_at: D::Timestamp = "updated_at",
+        pub(crate) rate_limit: Option<i64> = "rate_limit",
+        pub(crate) ordering: String = "ordering",
+    }
 }
 
 /// A subscription as stored: wire names, comma-separated, or `*`.

@@ -295,6 +295,16 @@ impl<T> ListBody<T> {
             data: page.items,
         }
     }
+
+    /// How many items the page holds.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the page holds no items.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
 }
 
 #[cfg(test)]

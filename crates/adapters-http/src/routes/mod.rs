@@ -15,7 +15,6 @@ pub mod webhooks;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 use tengine_domain::{Cursor, Page};
 
@@ -74,11 +73,27 @@ pub fn keyset_response<D, T: Serialize>(
     if let Some(last) = page.items.last().filter(|_| !after || page.has_more) {
         links.push(format!("<{path}?starting_after={}&per_page={per}{filter}>; rel=\"next\"", id(last)));
     }
-    let mut res = Json(ListBody::new(page.map(body))).into_response();
+    let mut res = page_json(&ListBody::new(page.map(body)));
     if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
         res.headers_mut().insert(header::LINK, v);
     }
     res
+}
+
+/// What one item of a page takes in JSON, about: a key is ~330 bytes, a webhook ~450.
+const ITEM_BYTES: usize = 512;
+
+/// A page's JSON, written into a buffer sized for its items up front: `Json` starts at
+/// 128 bytes and grows by copying, five or six times for a page of 20.
+fn page_json<T: Serialize>(body: &ListBody<T>) -> Response {
+    let mut buf = Vec::with_capacity(ITEM_BYTES * (body.len() + 1));
+    match serde_json::to_writer(&mut buf, body) {
+        Ok(()) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], buf).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page did not serialize");
+            crate::error::ApiError::internal().into_response()
+        }
+    }
 }
 
 /// A list body with an RFC 8288 `Link` header (first, prev, next, last) for `path`.
@@ -96,7 +111,7 @@ pub fn list_response<T: Serialize>(page: Page<T>, path: &str) -> Response {
         links.push(link(current + 1, "next"));
     }
     links.push(link(last, "last"));
-    let mut res = Json(ListBody::new(page)).into_response();
+    let mut res = page_json(&ListBody::new(page));
     if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
         res.headers_mut().insert(header::LINK, v);
     }
