@@ -1,6 +1,6 @@
 //! Rows of `webhooks`.
 
-use tengine_domain::delivery::{EventFilter, PreviousWebhookSecret, Webhook};
+use tengine_domain::delivery::{EventFilter, PreviousWebhookSecret, Webhook, WebhookUrl};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_ports::RepoError;
 
@@ -48,7 +48,7 @@ impl<D: Dialect> TryFrom<WebhookRow<D>> for Webhook {
             id: row.id.parse().map_err(RepoError::other)?,
             account_id: row.account_id.parse().map_err(RepoError::other)?,
             project_id: row.project_id.parse().map_err(RepoError::other)?,
-            url: row.url.parse().map_err(RepoError::other)?,
+            url: WebhookUrl::from_stored(row.url),
             description: row.description,
             events: EventFilter::parse_list(&names).map_err(RepoError::other)?,
             active: row.active,
