@@ -503,6 +503,24 @@ mod tests {
         assert_eq!(recent.webhook_effect, WebhookEffect::Failing(now()));
     }
 
+    /// A worker named `w` over mocks, ten jobs a round, four sends at once.
+    fn worker(
+        queue: tengine_ports::MockDeliveryQueue,
+        sender: tengine_ports::MockWebhookSender,
+        clock: tengine_ports::MockClock,
+    ) -> DeliveryWorker {
+        let config =
+            WorkerConfig { worker_id: "w".to_owned(), batch: 10, concurrency: 4, lease: Duration::from_secs(60) };
+        DeliveryWorker::new(
+            Arc::new(queue),
+            Arc::new(sender),
+            Arc::new(clock),
+            Arc::new(tengine_ports::MockIdGenerator::new()),
+            Arc::new(ring()),
+            config,
+        )
+    }
+
     #[tokio::test]
     async fn a_throttled_webhook_sends_its_budget_and_the_rest_waits_for_the_next_second() {
         let throttled = |n: u128| {
@@ -547,16 +565,7 @@ mod tests {
         });
         let mut clock = tengine_ports::MockClock::new();
         clock.expect_now().returning(now);
-        let config =
-            WorkerConfig { worker_id: "w".to_owned(), batch: 10, concurrency: 4, lease: Duration::from_secs(60) };
-        let worker = DeliveryWorker::new(
-            Arc::new(queue),
-            Arc::new(sender),
-            Arc::new(clock),
-            Arc::new(tengine_ports::MockIdGenerator::new()),
-            Arc::new(ring()),
-            config,
-        );
+        let worker = worker(queue, sender, clock);
         let round = worker.run_once().await.unwrap();
         assert_eq!(round.handled, 4, "every claimed job counts as handled");
         assert_eq!(
@@ -593,16 +602,7 @@ mod tests {
                 second_ends
             }
         });
-        let config =
-            WorkerConfig { worker_id: "w".to_owned(), batch: 10, concurrency: 4, lease: Duration::from_secs(60) };
-        let worker = DeliveryWorker::new(
-            Arc::new(queue),
-            Arc::new(sender),
-            Arc::new(clock),
-            Arc::new(tengine_ports::MockIdGenerator::new()),
-            Arc::new(ring()),
-            config,
-        );
+        let worker = worker(queue, sender, clock);
         let round = worker.run_once().await.unwrap();
         assert_eq!(round.handled, 1);
         assert_eq!(round.wake_at, Some(second_ends), "due again at once, with the next second's budget");
