@@ -7,13 +7,11 @@ pub fn format(at: DateTime<Utc>) -> String {
     // Written digit by digit into a fixed buffer for years 0 to 9999 (every item of every
     // page has one to four timestamps); chrono's general formatter for the rest and for
     // leap seconds, and the test below holds the two to the same text.
-    let (year, nanos) = (at.year(), at.nanosecond());
-    let (Ok(year), true) = (u32::try_from(year), nanos < 1_000_000_000) else {
-        return at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let nanos = at.nanosecond();
+    let year = match u32::try_from(at.year()) {
+        Ok(year) if year <= 9999 && nanos < 1_000_000_000 => year,
+        _ => return at.to_rfc3339_opts(SecondsFormat::Micros, true),
     };
-    if year > 9999 {
-        return at.to_rfc3339_opts(SecondsFormat::Micros, true);
-    }
     let mut out = *b"0000-00-00T00:00:00.000000Z";
     digits(&mut out[0..4], year);
     digits(&mut out[5..7], at.month());

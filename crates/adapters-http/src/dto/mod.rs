@@ -296,14 +296,9 @@ impl<T> ListBody<T> {
         }
     }
 
-    /// How many items the page holds.
-    pub fn len(&self) -> usize {
+    /// How many items the page holds (to size its JSON buffer).
+    pub(crate) fn len(&self) -> usize {
         self.data.len()
-    }
-
-    /// Whether the page holds no items.
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
     }
 }
 
