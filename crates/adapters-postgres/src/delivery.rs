@@ -37,22 +37,24 @@ const APPEND_AND_CANDIDATES: &str = concat!(
      FOR KEY SHARE"
 );
 
-/// One pending delivery per (id, webhook, event, event type, due time), and a wake-up
-/// for the workers on channel `$6`, sent when the transaction commits (and dropped with
-/// it), in the same round trip.
+/// One pending delivery per (id, webhook, event, event type, due time, paced), and a
+/// wake-up for the workers on channel `$7`, sent when the transaction commits (and
+/// dropped with it), in the same round trip.
 const INSERT_MANY: &str = "\
 WITH inserted AS ( \
-    INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
-    SELECT d.id, d.event_id, d.webhook_id, d.event_type, 'pending', 0, d.due, d.due \
-    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) \
-    AS d(id, webhook_id, event_id, event_type, due)) \
-SELECT pg_notify($6, '')";
+    INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, paced) \
+    SELECT d.id, d.event_id, d.webhook_id, d.event_type, 'pending', 0, d.due, d.due, d.paced \
+    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bool[]) \
+    AS d(id, webhook_id, event_id, event_type, due, paced)) \
+SELECT pg_notify($7, '')";
 
 /// One pending delivery of a stored event to a stored webhook; no row if either is
-/// missing.
+/// missing; paced as its webhook is (the key share lock waits for a change to that in
+/// flight, as the fan-out's does).
 const INSERT_ONE: &str = "\
-INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
-SELECT $1, e.id, w.id, e.type, 'pending', 0, $4, $4 FROM events e, webhooks w WHERE e.id = $2 AND w.id = $3";
+INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, paced) \
+SELECT $1, e.id, w.id, e.type, 'pending', 0, $4, $4, w.paced FROM events e, webhooks w WHERE e.id = $2 AND w.id = $3 \
+FOR KEY SHARE OF w";
 
 /// Queues a wake-up for the workers, sent when the transaction commits (and dropped
 /// with it).
@@ -85,6 +87,7 @@ pub(crate) async fn append_and_fan_out(conn: &mut PgConnection, events: &[Event]
         return Ok(0);
     }
     let (mut ids, mut webhooks, mut event_ids, mut types, mut due) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut paced = vec![];
     for e in events {
         for w in candidates.iter().filter(|w| w.account_id == e.account_id && w.receives(e.event_type, e.project_id)) {
             ids.push(DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string());
@@ -92,6 +95,7 @@ pub(crate) async fn append_and_fan_out(conn: &mut PgConnection, events: &[Event]
             event_ids.push(e.id.to_string());
             types.push(e.event_type.as_str());
             due.push(e.created_at);
+            paced.push(w.paced());
         }
     }
     if ids.is_empty() {
@@ -104,6 +108,7 @@ pub(crate) async fn append_and_fan_out(conn: &mut PgConnection, events: &[Event]
         .bind(event_ids)
         .bind(types)
         .bind(due)
+        .bind(paced)
         .bind(CHANNEL)
         .execute(&mut *conn)
         .await

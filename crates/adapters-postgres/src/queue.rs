@@ -17,13 +17,21 @@ use crate::rows::{
 use crate::PgStore;
 
 /// Leases up to `$4` due deliveries to worker `$1` until `$3`, in one statement, but
-/// none of a throttled webhook whose second `$5` is used up. First the ordered
-/// webhooks' heads: only each one's oldest pending delivery (found through the partial
-/// index of pending deliveries, so the cost is one probe per ordered webhook whatever
-/// their backlogs), and only when it is due and not leased; a head another claim holds
-/// is skipped, never passed over for the one after it. Then the unordered webhooks' due
-/// deliveries, up to the limit. Rows another claim has locked are skipped, so
-/// concurrent claims never wait or overlap.
+/// none of a throttled webhook whose second `$5` is used up. Three lanes, disjoint:
+/// - `heads`: the ordered webhooks' heads, only each one's oldest pending delivery
+///   (found through the partial index of pending deliveries, so the cost is one probe
+///   per ordered webhook whatever their backlogs), and only when it is due and not
+///   leased; a head another claim holds is skipped, never passed over for the one after.
+/// - `throttled`: each active, unordered, throttled webhook's due deliveries, at most
+///   what is left of its budget, so a throttled backlog costs what its budget takes.
+///   They are locked where they are read: joined back to `deliveries` by id instead, the
+///   planner (which cannot estimate a per-webhook limit) chose a hash join over the
+///   whole table.
+/// - `rest`: the due deliveries that are not paced, in due order, up to the limit,
+///   straight from their index. None of a switched-off, ordered or throttled webhook is
+///   among them (see the `paced_deliveries` migration), so no webhook is read.
+///
+/// Rows another claim has locked are skipped, so concurrent claims never wait or overlap.
 const CLAIM: &str = "\
 WITH heads AS ( \
     UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
@@ -38,17 +46,53 @@ WITH heads AS ( \
         ORDER BY d.next_attempt_at, d.id LIMIT $4 \
         FOR UPDATE OF d SKIP LOCKED)) \
     RETURNING id, event_id, webhook_id, attempt_count, created_at), \
+throttled AS ( \
+    UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
+    WHERE id = ANY(ARRAY( \
+        SELECT h.id FROM webhooks w \
+        CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM deliveries e WHERE e.webhook_id = w.id \
+            AND e.status = 'pending' AND e.paced AND e.next_attempt_at <= $2 \
+            AND (e.lease_until IS NULL OR e.lease_until < $2) \
+            ORDER BY e.next_attempt_at, e.id \
+            LIMIT CASE WHEN w.throttle_window IS NULL OR w.throttle_window < $5 THEN LEAST(w.rate_limit, $4) \
+                ELSE LEAST(GREATEST(w.rate_limit - w.throttle_used, 0), $4) END \
+            FOR UPDATE SKIP LOCKED) h \
+        WHERE w.rate_limit IS NOT NULL AND w.ordering = 'none' AND w.active \
+        ORDER BY h.next_attempt_at, h.id LIMIT GREATEST($4 - (SELECT count(*) FROM heads), 0))) \
+    RETURNING id, event_id, webhook_id, attempt_count, created_at), \
 rest AS ( \
     UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
     WHERE id = ANY(ARRAY( \
-        SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-        WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.active AND w.ordering = 'none' \
-          AND (d.lease_until IS NULL OR d.lease_until < $2) \
-          AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
-        ORDER BY d.next_attempt_at, d.id LIMIT GREATEST($4 - (SELECT count(*) FROM heads), 0) \
-        FOR UPDATE OF d SKIP LOCKED)) \
+        SELECT id FROM deliveries \
+        WHERE status = 'pending' AND NOT paced AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+        ORDER BY next_attempt_at, id \
+        LIMIT GREATEST($4 - (SELECT count(*) FROM heads) - (SELECT count(*) FROM throttled), 0) \
+        FOR UPDATE SKIP LOCKED)) \
     RETURNING id, event_id, webhook_id, attempt_count, created_at) \
-SELECT * FROM heads UNION ALL SELECT * FROM rest";
+SELECT * FROM heads UNION ALL SELECT * FROM throttled UNION ALL SELECT * FROM rest";
+
+/// When the next delivery that is not leased is due: the earliest of the common queue's
+/// first (straight from its index), each throttled webhook's first (no sooner than its
+/// next second if this one is used up) and each ordered webhook's oldest. No part reads a
+/// backlog that is waiting, so the cost does not grow with one. A lease's end is left to
+/// the worker's poll: finding leased rows cheaply needs statistics a new table lacks.
+/// GREATEST ignores NULLs.
+const NEXT_DUE: &str = "\
+SELECT MIN(due) FROM ( \
+    (SELECT next_attempt_at AS due FROM deliveries WHERE status = 'pending' AND NOT paced AND claimed_by IS NULL \
+     ORDER BY next_attempt_at, id LIMIT 1) \
+    UNION ALL \
+    SELECT MIN(GREATEST(h.next_attempt_at, CASE WHEN w.throttle_used >= w.rate_limit \
+        THEN w.throttle_window + interval '1 second' END)) FROM webhooks w \
+    CROSS JOIN LATERAL (SELECT e.next_attempt_at FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+        AND e.paced AND e.claimed_by IS NULL ORDER BY e.next_attempt_at, e.id LIMIT 1) h \
+    WHERE w.rate_limit IS NOT NULL AND w.ordering = 'none' AND w.active \
+    UNION ALL \
+    SELECT MIN(GREATEST(d.next_attempt_at, CASE WHEN w.throttle_used >= w.rate_limit \
+        THEN w.throttle_window + interval '1 second' END)) FROM webhooks w \
+    CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+        ORDER BY e.created_at, e.id LIMIT 1) h \
+    JOIN deliveries d ON d.id = h.id WHERE w.ordering = 'per_project' AND w.active AND d.claimed_by IS NULL) due";
 
 /// Takes up to `$4` of webhook `$1`'s budget of `$3` per second in window `$2` (a newer
 /// window another instance already moved to counts instead); returns what it got.
@@ -150,14 +194,15 @@ SELECT count(*) FROM done"
 );
 
 /// Applies each webhook's folded health change (see [`Health`]) and disables some,
-/// recording why and when (a webhook already off keeps its reason).
+/// recording why and when (a webhook already off keeps its reason); one switched off is
+/// paced from then on (its pending deliveries are failed with it, see [`FAIL_PENDING`]).
 const EFFECTS: &str = "\
 UPDATE webhooks w SET \
     failing_since = CASE e.health WHEN 'clear' THEN NULL WHEN 'set' THEN e.since \
         WHEN 'coalesce' THEN COALESCE(w.failing_since, e.since) ELSE w.failing_since END, \
     disabled_reason = CASE WHEN w.active AND e.reason IS NOT NULL THEN e.reason ELSE w.disabled_reason END, \
     disabled_at = CASE WHEN w.active AND e.reason IS NOT NULL THEN e.at ELSE w.disabled_at END, \
-    active = w.active AND e.reason IS NULL \
+    active = w.active AND e.reason IS NULL, paced = w.paced OR e.reason IS NOT NULL \
 FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[]) AS e(id, health, since, reason, at) \
 WHERE w.id = e.id";
 
@@ -381,8 +426,11 @@ impl DeliveryQueue for PgStore {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Webhooks, then deliveries, each in id order: the order deleting a webhook
         // takes, so concurrent completions and deletes queue instead of deadlocking.
+        // Locked for update, not only for a non-key update: switching one off changes
+        // whether it is paced, so a fan-out (which holds its candidates' key share
+        // locks) must not read it between that and its commit.
         let was_on: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM (SELECT id, active FROM webhooks WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) w \
+            "SELECT id FROM (SELECT id, active FROM webhooks WHERE id = ANY($1) ORDER BY id FOR UPDATE) w \
              WHERE w.active",
         )
         .bind(&webhook_ids)
@@ -507,24 +555,7 @@ impl DeliveryQueue for PgStore {
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
-        // GREATEST ignores NULLs: an unleased delivery is due at its next attempt, and
-        // one of a throttled webhook whose last second was used up no sooner than the
-        // next. Of an ordered webhook only the oldest pending delivery can be due.
-        sqlx::query_scalar(
-            "SELECT MIN(due) FROM ( \
-               SELECT MIN(GREATEST(d.next_attempt_at, d.lease_until, CASE WHEN w.throttle_used >= w.rate_limit \
-                 THEN w.throttle_window + interval '1 second' END)) AS due FROM deliveries d \
-               JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active AND w.ordering = 'none' \
-               UNION ALL \
-               SELECT MIN(GREATEST(d.next_attempt_at, d.lease_until, CASE WHEN w.throttle_used >= w.rate_limit \
-                 THEN w.throttle_window + interval '1 second' END)) FROM webhooks w \
-               CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
-                 ORDER BY e.created_at, e.id LIMIT 1) h \
-               JOIN deliveries d ON d.id = h.id WHERE w.ordering = 'per_project' AND w.active) due",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)
+        sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await.map_err(map_err)
     }
 }
 

@@ -22,10 +22,10 @@ const CANDIDATES: &str =
     concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE account_id = ?1 AND ", live_project!());
 
 /// One pending delivery of a stored event to a stored webhook, due at `?4`; no row if
-/// either is missing.
+/// either is missing; paced as its webhook is.
 const INSERT: &str = "\
-INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) \
-SELECT ?1, e.id, w.id, e.type, 'pending', 0, ?4, ?4 FROM events e, webhooks w WHERE e.id = ?2 AND w.id = ?3";
+INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, paced) \
+SELECT ?1, e.id, w.id, e.type, 'pending', 0, ?4, ?4, w.paced FROM events e, webhooks w WHERE e.id = ?2 AND w.id = ?3";
 
 /// `SELECT <columns> FROM <table> WHERE <column> IN (<ids>) <suffix>`, with bound ids.
 pub(crate) fn select_in<'a>(head: &str, ids: &'a [String], tail: &str) -> QueryBuilder<'a, Sqlite> {
@@ -68,7 +68,7 @@ pub(crate) async fn fan_out(conn: &mut SqliteConnection, events: &[Event]) -> Re
         return Ok(0);
     }
     let mut q = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at) ",
+        "INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, paced) ",
     );
     q.push_values(&due, |mut row, (e, w)| {
         row.push_bind(DeliveryId::from_uuid(uuid::Uuid::now_v7()).to_string())
@@ -78,7 +78,8 @@ pub(crate) async fn fan_out(conn: &mut SqliteConnection, events: &[Event]) -> Re
             .push_bind("pending")
             .push_bind(0i64)
             .push_bind(micros(e.created_at))
-            .push_bind(micros(e.created_at));
+            .push_bind(micros(e.created_at))
+            .push_bind(w.paced());
     });
     q.build().execute(&mut *conn).await.map_err(map_err)?;
     Ok(due.len())

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::{Sqlite, SqliteConnection};
 use tengine_domain::delivery::throttle_window;
 use tengine_domain::delivery::DeliveryStatus;
 use tengine_domain::{DeliveryId, EventId, WebhookId};
@@ -19,16 +20,16 @@ use crate::rows::{
 };
 use crate::SqliteStore;
 
-/// Leases up to `?4` due deliveries of active unordered webhooks to worker `?1` until
-/// `?3`, but none of a throttled webhook whose second `?5` is used up.
+/// Leases up to `?4` due deliveries that are not paced to worker `?1` until `?3`, straight
+/// from their index. None of a switched-off, ordered or throttled webhook is among them
+/// (see the `paced_deliveries` migration), so no webhook is read. (`?5` is unused, bound
+/// as for every lane.)
 const CLAIM: &str = "\
 UPDATE deliveries SET claimed_by = ?1, lease_until = ?3 \
 WHERE id IN ( \
-    SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-    WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND w.active AND w.ordering = 'none' \
-      AND (d.lease_until IS NULL OR d.lease_until < ?2) \
-      AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < ?5) \
-    ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
+    SELECT id FROM deliveries \
+    WHERE status = 'pending' AND paced = 0 AND next_attempt_at <= ?2 AND (lease_until IS NULL OR lease_until < ?2) \
+    ORDER BY next_attempt_at, id LIMIT ?4) \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
 
 /// As [`CLAIM`] for ordered webhooks: only each one's oldest pending delivery (one probe
@@ -47,6 +48,23 @@ const CLAIM_HEADS: &str = concat!(
        ORDER BY d.next_attempt_at, d.id LIMIT ?4) \
      RETURNING id, event_id, webhook_id, attempt_count, created_at"
 );
+
+/// The active, unordered, throttled webhooks, each with how many it may send now: up to
+/// `?1`, and no more than is left of its budget for second `?2`.
+const THROTTLED_ROOM: &str = "\
+SELECT id, CASE WHEN throttle_window IS NULL OR throttle_window < ?2 THEN MIN(rate_limit, ?1) \
+    ELSE MIN(MAX(rate_limit - throttle_used, 0), ?1) END AS room \
+FROM webhooks WHERE rate_limit IS NOT NULL AND ordering = 'none' AND active";
+
+/// Leases up to `?4` of throttled webhook `?5`'s due deliveries, in due order, to worker
+/// `?1` until `?3`: a throttled backlog costs what its budget takes.
+const CLAIM_THROTTLED: &str = "\
+UPDATE deliveries SET claimed_by = ?1, lease_until = ?3 \
+WHERE id IN ( \
+    SELECT id FROM deliveries WHERE webhook_id = ?5 AND status = 'pending' AND paced = 1 AND next_attempt_at <= ?2 \
+      AND (lease_until IS NULL OR lease_until < ?2) \
+    ORDER BY next_attempt_at, id LIMIT ?4) \
+RETURNING id, event_id, webhook_id, attempt_count, created_at";
 
 /// Up to `?2` finished deliveries minted before id `?1` (ids are UUIDv7, so the
 /// primary key orders them by creation); their attempts go by cascade.
@@ -97,6 +115,35 @@ fn due(r: &AttemptResult) -> Option<i64> {
     }
 }
 
+/// Who claims, when, and until when, as a claim lane binds them (`?1`..`?3`).
+struct Lease<'a> {
+    worker: &'a str,
+    now: i64,
+    until: i64,
+}
+
+/// Runs one lane of a claim: up to `room` (`?4`) deliveries, with the lane's own `?5`.
+async fn lane<'q, T>(
+    conn: &mut SqliteConnection,
+    sql: &'q str,
+    lease: &Lease<'q>,
+    room: i64,
+    fifth: T,
+) -> Result<Vec<ClaimRow>, RepoError>
+where
+    T: 'q + Send + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
+{
+    sqlx::query_as::<_, ClaimRow>(sql)
+        .bind(lease.worker)
+        .bind(lease.now)
+        .bind(lease.until)
+        .bind(room)
+        .bind(fifth)
+        .fetch_all(conn)
+        .await
+        .map_err(map_err)
+}
+
 #[async_trait::async_trait]
 impl DeliveryQueue for SqliteStore {
     async fn claim_due(
@@ -111,25 +158,27 @@ impl DeliveryQueue for SqliteStore {
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
         let mut tx = self.begin_immediate().await?;
+        let window = micros(throttle_window(now).0);
+        let lease = Lease { worker, now: micros(now), until: micros(until) };
+        let whole = i64::try_from(limit).map_err(RepoError::other)?;
         // Ordered webhooks' heads first (few, and each holds its webhook's queue), then
-        // the rest up to the limit.
-        let mut claimed = Vec::new();
-        for sql in [CLAIM_HEADS, CLAIM] {
-            let room = limit.saturating_sub(claimed.len());
-            if room == 0 {
+        // the throttled webhooks' deliveries, each up to its budget, then the rest up to
+        // the limit: three lanes that never meet the same delivery.
+        let mut claimed = lane(&mut tx, CLAIM_HEADS, &lease, whole, window).await?;
+        let throttled: Vec<(String, i64)> =
+            sqlx::query_as(THROTTLED_ROOM).bind(whole).bind(window).fetch_all(&mut *tx).await.map_err(map_err)?;
+        for (webhook, room) in throttled {
+            let left = whole - i64::try_from(claimed.len()).map_err(RepoError::other)?;
+            if left <= 0 {
                 break;
             }
-            claimed.extend(
-                sqlx::query_as::<_, ClaimRow>(sql)
-                    .bind(worker)
-                    .bind(micros(now))
-                    .bind(micros(until))
-                    .bind(i64::try_from(room).map_err(RepoError::other)?)
-                    .bind(micros(throttle_window(now).0))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(map_err)?,
-            );
+            if room > 0 {
+                claimed.extend(lane(&mut tx, CLAIM_THROTTLED, &lease, room.min(left), webhook).await?);
+            }
+        }
+        let left = whole - i64::try_from(claimed.len()).map_err(RepoError::other)?;
+        if left > 0 {
+            claimed.extend(lane(&mut tx, CLAIM, &lease, left, window).await?);
         }
         if claimed.is_empty() {
             return Ok(Vec::new());
@@ -217,7 +266,7 @@ impl DeliveryQueue for SqliteStore {
             }
             sqlx::query(
                 "UPDATE webhooks SET disabled_reason = CASE WHEN active THEN ?2 ELSE disabled_reason END, \
-                 disabled_at = CASE WHEN active THEN ?3 ELSE disabled_at END, active = 0 WHERE id = ?1",
+                 disabled_at = CASE WHEN active THEN ?3 ELSE disabled_at END, active = 0, paced = 1 WHERE id = ?1",
             )
             .bind(webhook)
             .bind(reason.as_str())
@@ -340,25 +389,31 @@ impl DeliveryQueue for SqliteStore {
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
-        // Scalar MAX is NULL if any argument is: an unleased delivery is due at its
-        // next attempt, and one of a throttled webhook whose last second was used up no
-        // sooner than the next. Of an ordered webhook only the oldest pending delivery
-        // can be due.
+        // The earliest of the common queue's first free delivery (straight from its
+        // index), each throttled webhook's first free one (no sooner than its next second
+        // if this one is used up) and each ordered webhook's oldest, if free; as on
+        // PostgreSQL, a lease's end is left to the worker's poll. No part reads a backlog
+        // that is waiting. A multi-argument MAX is NULL if an argument is; MIN skips NULLs.
         let due: Option<i64> = sqlx::query_scalar(concat!(
             "SELECT MIN(due) FROM ( \
-               SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at), \
-                 COALESCE(CASE WHEN w.throttle_used >= w.rate_limit THEN w.throttle_window + 1000000 END, \
-                 d.next_attempt_at))) AS due FROM deliveries d \
-               JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.active AND w.ordering = 'none' \
+               SELECT (SELECT next_attempt_at FROM deliveries WHERE status = 'pending' AND paced = 0 \
+                 AND claimed_by IS NULL ORDER BY next_attempt_at, id LIMIT 1) AS due \
                UNION ALL \
-               SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at), \
+               SELECT MIN(MAX(t.next, COALESCE(CASE WHEN t.throttle_used >= t.rate_limit \
+                 THEN t.throttle_window + 1000000 END, t.next))) FROM ( \
+                 SELECT w.rate_limit, w.throttle_used, w.throttle_window, \
+                   (SELECT e.next_attempt_at FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+                    AND e.paced = 1 AND e.claimed_by IS NULL ORDER BY e.next_attempt_at, e.id LIMIT 1) AS next \
+                 FROM webhooks w WHERE w.rate_limit IS NOT NULL AND w.ordering = 'none' AND w.active) t \
+               UNION ALL \
+               SELECT MIN(MAX(d.next_attempt_at, \
                  COALESCE(CASE WHEN h.throttle_used >= h.rate_limit THEN h.throttle_window + 1000000 END, \
                  d.next_attempt_at))) FROM (",
             "SELECT w.id AS webhook_id, w.rate_limit, w.throttle_used, w.throttle_window, \
                (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
                 ORDER BY e.created_at, e.id LIMIT 1) AS head \
              FROM webhooks w WHERE w.ordering = 'per_project' AND w.active",
-            ") h JOIN deliveries d ON d.id = h.head)"
+            ") h JOIN deliveries d ON d.id = h.head WHERE d.claimed_by IS NULL)"
         ))
         .fetch_one(&self.reader)
         .await

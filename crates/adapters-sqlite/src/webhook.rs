@@ -42,7 +42,7 @@ pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
     sqlx::query(concat!(
         "INSERT INTO webhooks (",
         webhook_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        ", paced) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     ))
     .bind(w.id.to_string())
     .bind(w.account_id.to_string())
@@ -59,6 +59,7 @@ pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
     .bind(micros(w.updated_at))
     .bind(w.rate_limit.map(i64::from))
     .bind(w.ordering.as_str())
+    .bind(w.paced())
     .execute(ex)
     .await
     .map_err(map_err)?;
@@ -66,13 +67,14 @@ pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
 }
 
 /// Writes every mutable field of a webhook; switching it off records `manual` as the reason (the
-/// worker records its own), switching it on clears it.
-pub(crate) async fn update(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(), RepoError> {
+/// worker records its own), switching it on clears it. Its pending deliveries follow it
+/// into or out of the paced queue (see the `paced_deliveries` migration).
+pub(crate) async fn update(conn: &mut sqlx::SqliteConnection, w: &Webhook) -> Result<(), RepoError> {
     let done = sqlx::query(
         "UPDATE webhooks SET url = ?3, description = ?4, events = ?5, active = ?6, secret = ?7, \
          previous_secret = ?8, previous_secret_expires_at = ?9, failing_since = ?10, updated_at = ?11, rate_limit = ?12, ordering = ?13, \
          disabled_reason = CASE WHEN ?6 THEN NULL WHEN active THEN 'manual' ELSE disabled_reason END, \
-         disabled_at = CASE WHEN ?6 THEN NULL WHEN active THEN ?11 ELSE disabled_at END \
+         disabled_at = CASE WHEN ?6 THEN NULL WHEN active THEN ?11 ELSE disabled_at END, paced = ?14 \
          WHERE project_id = ?1 AND id = ?2",
     )
     .bind(w.project_id.to_string())
@@ -88,10 +90,18 @@ pub(crate) async fn update(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
     .bind(micros(w.updated_at))
     .bind(w.rate_limit.map(i64::from))
     .bind(w.ordering.as_str())
-    .execute(ex)
+    .bind(w.paced())
+    .execute(&mut *conn)
     .await
     .map_err(map_err)?;
-    affected(done)
+    affected(done)?;
+    sqlx::query("UPDATE deliveries SET paced = ?2 WHERE webhook_id = ?1 AND status = 'pending' AND paced <> ?2")
+        .bind(w.id.to_string())
+        .bind(w.paced())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
 }
 
 /// Deletes a webhook of `project`; its deliveries and their attempts go by cascade.

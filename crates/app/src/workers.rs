@@ -100,9 +100,9 @@ pub async fn sync_limiter(limiter: Arc<SlidingWindowLimiter>, mut stop: watch::R
 /// Sends due deliveries: drains everything due, then sleeps until a commit
 /// notification, the soonest time its own rounds made something due again (a retry, a
 /// throttled second, the next in line of an ordered webhook), or at most a few seconds.
-/// It asks the store when the next delivery is due (a scan of the pending deliveries)
-/// only when it starts and when a sleep ran out with nothing waking it, not after every
-/// notification. On stop, releases its claims.
+/// It asks the store when the next delivery is due (a few index probes; a claim whose
+/// lease ran out is found by the poll) only when it starts and when a sleep ran out with
+/// nothing waking it, not after every notification. On stop, releases its claims.
 pub async fn deliver(
     worker: Arc<DeliveryWorker>,
     notifier: Arc<dyn DeliveryNotifier>,

@@ -251,6 +251,13 @@ impl Webhook {
         self.active && scoped && t != EventType::WebhookTest && self.events.wants(t)
     }
 
+    /// Whether its deliveries wait on more than their due time: a throttle's budget, an
+    /// earlier delivery, or the webhook being switched on again. Stores queue these
+    /// apart, so that the common claim never walks a backlog that is only waiting.
+    pub fn paced(&self) -> bool {
+        self.rate_limit.is_some() || self.ordering == DeliveryOrder::PerProject || !self.active
+    }
+
     /// Sets a new secret; the old one keeps signing for [`SECRET_OVERLAP`].
     pub fn rotate_secret(&mut self, new: SealedSecret, now: DateTime<Utc>) {
         let old = std::mem::replace(&mut self.secret, new);
@@ -505,11 +512,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rotation_signs_with_both_secrets_for_a_day() {
-        let s1 = SealedSecret::from_stored("first-secret".to_owned());
-        let s2 = SealedSecret::from_stored("second-secret".to_owned());
-        let mut w = Webhook {
+    fn webhook(secret: SealedSecret) -> Webhook {
+        Webhook {
             id: WebhookId::from_uuid(uuid::Uuid::from_u128(1)),
             account_id: AccountId::from_uuid(uuid::Uuid::from_u128(2)),
             project_id: ProjectId::from_uuid(uuid::Uuid::from_u128(3)),
@@ -517,14 +521,21 @@ mod tests {
             description: None,
             events: EventFilter::All,
             active: true,
-            secret: s1.clone(),
+            secret,
             previous_secret: None,
             failing_since: None,
             rate_limit: None,
             ordering: DeliveryOrder::default(),
             created_at: t0(),
             updated_at: t0(),
-        };
+        }
+    }
+
+    #[test]
+    fn rotation_signs_with_both_secrets_for_a_day() {
+        let s1 = SealedSecret::from_stored("first-secret".to_owned());
+        let s2 = SealedSecret::from_stored("second-secret".to_owned());
+        let mut w = webhook(s1.clone());
         w.rotate_secret(s2.clone(), t0());
         assert_eq!(w.signing_secrets(t0()), vec![&s2, &s1]);
         assert_eq!(w.signing_secrets(t0() + SECRET_OVERLAP), vec![&s2]);
@@ -532,5 +543,19 @@ mod tests {
         assert!(!w.receives(EventType::ApiKeyCreated, Some(ProjectId::from_uuid(uuid::Uuid::from_u128(9)))));
         w.active = false;
         assert!(!w.receives(EventType::ApiKeyCreated, Some(w.project_id)));
+    }
+
+    #[test]
+    fn a_throttle_an_order_or_being_off_paces_a_webhook() {
+        let mut w = webhook(SealedSecret::from_stored("s".to_owned()));
+        assert!(!w.paced(), "a plain webhook's deliveries wait only on their due time");
+        w.rate_limit = Some(5);
+        assert!(w.paced());
+        w.rate_limit = None;
+        w.ordering = DeliveryOrder::PerProject;
+        assert!(w.paced());
+        w.ordering = DeliveryOrder::Unordered;
+        w.active = false;
+        assert!(w.paced());
     }
 }

@@ -202,7 +202,8 @@ pub trait DeliveryQueue: Send + Sync {
     /// `Unavailable` when the store cannot be reached.
     async fn pending_deliveries(&self) -> Result<u64, RepoError>;
 
-    /// When the next pending delivery is due (or its lease ends), if any.
+    /// When the next pending delivery that is not leased is due, if any. A lease's end
+    /// is not reported: a dead instance's claims are found by the worker's poll.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.

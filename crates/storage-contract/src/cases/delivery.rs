@@ -254,9 +254,9 @@ pub async fn failed_deliveries_are_taken_for_recovery_once<S: Store>(store: &S) 
     assert_eq!(taken, expected);
 }
 
-/// The next due time is the earliest of pending deliveries of active webhooks, each
-/// counted at its next attempt or, while leased, at its lease's end.
-pub async fn next_due_is_the_earliest_pending_time_or_lease_end<S: Store>(store: &S) {
+/// The next due time is the earliest next attempt of the pending deliveries of active
+/// webhooks that are not leased (a lease's end is found by the worker's poll).
+pub async fn next_due_is_the_earliest_unleased_pending_time<S: Store>(store: &S) {
     assert_eq!(store.next_due().await.expect("next due"), None);
     let acct = account(store).await;
     let p = project(store, acct.id, at(0)).await;
@@ -275,7 +275,7 @@ pub async fn next_due_is_the_earliest_pending_time_or_lease_end<S: Store>(store:
     assert_eq!(ids(&store.claim_due("a", at(30), lease, 10).await.expect("claim")), vec![soon]);
     assert_eq!(store.next_due().await.expect("next due"), Some(at(50)));
     assert_eq!(store.claim_due("a", at(55), lease, 10).await.expect("claim").len(), 1);
-    assert_eq!(store.next_due().await.expect("next due"), Some(at(90)), "the first lease ends at 90");
+    assert_eq!(store.next_due().await.expect("next due"), None, "all leased: a lease's end is the poll's to find");
     store.release("a").await.expect("release");
     assert_eq!(store.next_due().await.expect("next due"), Some(at(20)));
 }
@@ -414,8 +414,9 @@ pub async fn a_webhooks_health_counts_its_attempts_and_says_why_it_is_off<S: Sto
 }
 
 /// A throttled webhook's budget is shared per second: taking it is atomic, a claim skips
-/// the webhook while its second is used up (and the next due time says when it is not),
-/// an older window counts against a newer one, and postponed deliveries wait unclaimed.
+/// the webhook while its second is used up (and the next due time says when it is not)
+/// and takes no more than its budget, an older window counts against a newer one, and
+/// postponed deliveries wait unclaimed.
 pub async fn a_throttled_webhooks_budget_is_shared_per_second<S: Store>(store: &S) {
     let acct = account(store).await;
     let p = project(store, acct.id, at(0)).await;
@@ -425,7 +426,7 @@ pub async fn a_throttled_webhooks_budget_is_shared_per_second<S: Store>(store: &
     tx.update_webhook(&w).await.expect("update");
     tx.commit().await.expect("commit");
     assert_eq!(store.get_webhook(p.id, w.id).await.expect("get").expect("stored").rate_limit, Some(2));
-    for _ in 0..4 {
+    for _ in 0..3 {
         append(store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await;
     }
     let (window, next) = tengine_domain::delivery::throttle_window(at(10));
@@ -441,25 +442,83 @@ pub async fn a_throttled_webhooks_budget_is_shared_per_second<S: Store>(store: &
     assert_eq!(store.next_due().await.expect("next due"), Some(next), "due again when the next second starts");
 
     let jobs = store.claim_due("a", next, LEASE, 10).await.expect("claim");
-    assert_eq!(jobs.len(), 4, "a new second: claimable again");
+    assert_eq!(jobs.len(), 2, "a new second: claimable again, as many as its budget");
     assert_eq!(jobs[0].webhook.rate_limit, Some(2), "the claim carries the throttle");
     let (_, after) = tengine_domain::delivery::throttle_window(next);
-    let waiting: Vec<DeliveryId> = jobs[2..].iter().map(|j| j.delivery_id).collect();
+    let waiting: Vec<DeliveryId> = jobs[1..].iter().map(|j| j.delivery_id).collect();
     store.postpone("a", &waiting, after).await.expect("postpone");
     store.postpone("someone else", &[jobs[0].delivery_id], after).await.expect("not theirs: no change");
     for d in deliveries_of(store, &w).await.into_iter().filter(|d| waiting.contains(&d.id)) {
         assert_eq!((d.status, d.next_attempt_at, d.attempts.len()), (DeliveryStatus::Pending, Some(after), 0));
     }
     let again = store.claim_due("b", after, LEASE, 10).await.expect("claim");
+    let never: Vec<DeliveryId> = deliveries_of(store, &w)
+        .await
+        .into_iter()
+        .filter(|d| !jobs.iter().any(|j| j.delivery_id == d.id))
+        .map(|d| d.id)
+        .collect();
     assert_eq!(
         ids(&again),
         {
-            let mut w = waiting.clone();
+            let mut w = [waiting.clone(), never].concat();
             w.sort();
             w
         },
-        "the postponed ones, free, due then"
+        "the postponed one, free, due then, with the one the budget left"
     );
+}
+
+/// A throttled, ordered or switched-off webhook's backlog is queued apart from the rest
+/// and follows its webhook's settings as they change: throttling a webhook with a
+/// backlog holds the backlog to the budget at once, lifting the throttle or the order
+/// frees what was queued under it, a delivery addressed to the webhook later is claimed
+/// too, and switching it off holds everything (not due, not claimed, not lost).
+pub async fn a_webhooks_backlog_follows_its_throttle_and_order_as_they_change<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let mut w = webhook(store, acct.id, p.id, &["*"]).await;
+    let update = |w: Webhook| async move {
+        let mut tx = store.begin().await.expect("begin");
+        tx.update_webhook(&w).await.expect("update");
+        tx.commit().await.expect("commit");
+    };
+    for _ in 0..4 {
+        append(store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await;
+    }
+    w.rate_limit = Some(2);
+    update(w.clone()).await;
+    let held = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    assert_eq!(held.len(), 2, "the backlog queued before the throttle is held to its budget");
+    store.release("a").await.expect("release");
+
+    w.rate_limit = None;
+    update(w.clone()).await;
+    let freed = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    assert_eq!(freed.len(), 4, "the throttle lifted: everything queued under it goes");
+    store.release("a").await.expect("release");
+
+    w.ordering = tengine_domain::delivery::DeliveryOrder::PerProject;
+    update(w.clone()).await;
+    assert_eq!(store.claim_due("a", at(10), LEASE, 10).await.expect("claim").len(), 1, "ordered: the head only");
+    store.release("a").await.expect("release");
+    w.ordering = tengine_domain::delivery::DeliveryOrder::Unordered;
+    update(w.clone()).await;
+    let addressed_later = addressed(store, &w, at(10)).await;
+    let all = store.claim_due("a", at(10), LEASE, 10).await.expect("claim");
+    assert_eq!(all.len(), 5, "the order lifted: the backlog and the one addressed later");
+    assert!(all.iter().any(|j| j.delivery_id == addressed_later));
+    store.release("a").await.expect("release");
+
+    w.active = false;
+    update(w.clone()).await;
+    assert!(store.claim_due("a", at(10), LEASE, 10).await.expect("claim").is_empty(), "switched off: none goes");
+    assert_eq!(store.next_due().await.expect("next due"), None, "and none is due");
+    assert_eq!(store.pending_deliveries().await.expect("depth"), 5, "but all are kept");
+    w.active = true;
+    update(w.clone()).await;
+    assert_eq!(store.next_due().await.expect("next due"), Some(at(5)));
+    assert_eq!(store.claim_due("a", at(10), LEASE, 10).await.expect("claim").len(), 5, "on again: all go");
 }
 
 /// An ordered webhook's deliveries are claimed one at a time in creation order: the next
