@@ -24,9 +24,10 @@ use crate::PgStore;
 ///   leased; a head another claim holds is skipped, never passed over for the one after.
 /// - `throttled`: each active, unordered, throttled webhook's due deliveries, at most
 ///   what is left of its budget, so a throttled backlog costs what its budget takes.
-///   They are locked where they are read: joined back to `deliveries` by id instead, the
-///   planner (which cannot estimate a per-webhook limit) chose a hash join over the
-///   whole table.
+///   The ids are chosen first and then locked by primary key, only those taken: joined
+///   back to `deliveries` instead, the planner (which cannot estimate a per-webhook
+///   limit) chose a hash join over the whole table, and locking them where they are read
+///   would lock each webhook's share even when the limit takes fewer.
 /// - `rest`: the due deliveries that are not paced, in due order, up to the limit,
 ///   straight from their index. None of a switched-off, ordered or throttled webhook is
 ///   among them (see the `paced_deliveries` migration), so no webhook is read.
@@ -49,16 +50,18 @@ WITH heads AS ( \
 throttled AS ( \
     UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
     WHERE id = ANY(ARRAY( \
-        SELECT h.id FROM webhooks w \
-        CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM deliveries e WHERE e.webhook_id = w.id \
-            AND e.status = 'pending' AND e.paced AND e.next_attempt_at <= $2 \
-            AND (e.lease_until IS NULL OR e.lease_until < $2) \
-            ORDER BY e.next_attempt_at, e.id \
-            LIMIT CASE WHEN w.throttle_window IS NULL OR w.throttle_window < $5 THEN LEAST(w.rate_limit, $4) \
-                ELSE LEAST(GREATEST(w.rate_limit - w.throttle_used, 0), $4) END \
-            FOR UPDATE SKIP LOCKED) h \
-        WHERE w.rate_limit IS NOT NULL AND w.ordering = 'none' AND w.active \
-        ORDER BY h.next_attempt_at, h.id LIMIT GREATEST($4 - (SELECT count(*) FROM heads), 0))) \
+        SELECT id FROM deliveries WHERE id = ANY(ARRAY( \
+            SELECT h.id FROM webhooks w \
+            CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM deliveries e WHERE e.webhook_id = w.id \
+                AND e.status = 'pending' AND e.paced AND e.next_attempt_at <= $2 \
+                AND (e.lease_until IS NULL OR e.lease_until < $2) \
+                ORDER BY e.next_attempt_at, e.id \
+                LIMIT CASE WHEN w.throttle_window IS NULL OR w.throttle_window < $5 THEN LEAST(w.rate_limit, $4) \
+                    ELSE LEAST(GREATEST(w.rate_limit - w.throttle_used, 0), $4) END) h \
+            WHERE w.rate_limit IS NOT NULL AND w.ordering = 'none' AND w.active \
+            ORDER BY h.next_attempt_at, h.id LIMIT GREATEST($4 - (SELECT count(*) FROM heads), 0))) \
+          AND status = 'pending' AND (lease_until IS NULL OR lease_until < $2) \
+        FOR UPDATE SKIP LOCKED)) \
     RETURNING id, event_id, webhook_id, attempt_count, created_at), \
 rest AS ( \
     UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
