@@ -108,7 +108,7 @@ impl Transaction for PgTransaction {
     }
 
     async fn update_webhook(&mut self, w: &Webhook) -> Result<(), RepoError> {
-        webhook::update(&mut self.tx, w).await
+        webhook::update(&mut *self.tx, w).await
     }
 
     async fn delete_webhook(&mut self, project: ProjectId, id: WebhookId) -> Result<(), RepoError> {

@@ -77,14 +77,20 @@ pub(crate) async fn insert(ex: impl PgExecutor<'_>, w: &Webhook) -> Result<(), R
 /// into or out of the paced queue (see the `paced_deliveries` migration). The caller holds
 /// the webhook's row lock (`lock_webhook`): a fan-out that read the webhook before has
 /// committed, one after reads the new row, and a completion, which takes the webhook
-/// before its deliveries, waits rather than deadlocking with the move.
-pub(crate) async fn update(conn: &mut sqlx::PgConnection, w: &Webhook) -> Result<(), RepoError> {
-    let done = sqlx::query(
-        "UPDATE webhooks SET url = $3, description = $4, events = $5, active = $6, secret = $7, \
+/// before its deliveries, waits rather than deadlocking with the move. The move reads
+/// the deliveries only when being paced changes (`was`: every part of the statement sees
+/// the row as it was), not on every edit of a webhook with a backlog.
+pub(crate) async fn update(ex: impl PgExecutor<'_>, w: &Webhook) -> Result<(), RepoError> {
+    let updated: i64 = sqlx::query_scalar(
+        "WITH was AS (SELECT paced FROM webhooks WHERE project_id = $1 AND id = $2), \
+         w AS (UPDATE webhooks SET url = $3, description = $4, events = $5, active = $6, secret = $7, \
          previous_secret = $8, previous_secret_expires_at = $9, failing_since = $10, updated_at = $11, rate_limit = $12, ordering = $13, \
          disabled_reason = CASE WHEN $6 THEN NULL WHEN active THEN 'manual' ELSE disabled_reason END, \
          disabled_at = CASE WHEN $6 THEN NULL WHEN active THEN $11 ELSE disabled_at END, paced = $14 \
-         WHERE project_id = $1 AND id = $2",
+         WHERE project_id = $1 AND id = $2 RETURNING id), \
+         moved AS (UPDATE deliveries SET paced = $14 WHERE (SELECT paced FROM was) <> $14 \
+           AND webhook_id = $2 AND status = 'pending' AND paced <> $14) \
+         SELECT count(*) FROM w",
     )
     .bind(w.project_id.to_string())
     .bind(w.id.to_string())
@@ -100,16 +106,12 @@ pub(crate) async fn update(conn: &mut sqlx::PgConnection, w: &Webhook) -> Result
     .bind(w.rate_limit.map(i64::from))
     .bind(w.ordering.as_str())
     .bind(w.paced())
-    .execute(&mut *conn)
+    .fetch_one(ex)
     .await
     .map_err(map_err)?;
-    affected(done)?;
-    sqlx::query("UPDATE deliveries SET paced = $2 WHERE webhook_id = $1 AND status = 'pending' AND paced <> $2")
-        .bind(w.id.to_string())
-        .bind(w.paced())
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+    if updated == 0 {
+        return Err(RepoError::NotFound);
+    }
     Ok(())
 }
 

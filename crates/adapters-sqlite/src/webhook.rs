@@ -68,8 +68,20 @@ pub(crate) async fn insert(ex: impl SqliteExecutor<'_>, w: &Webhook) -> Result<(
 
 /// Writes every mutable field of a webhook; switching it off records `manual` as the reason (the
 /// worker records its own), switching it on clears it. Its pending deliveries follow it
-/// into or out of the paced queue (see the `paced_deliveries` migration).
+/// into or out of the paced queue (see the `paced_deliveries` migration): moved first,
+/// while the stored row still says how it was, and only when being paced changes, not on
+/// every edit of a webhook with a backlog.
 pub(crate) async fn update(conn: &mut sqlx::SqliteConnection, w: &Webhook) -> Result<(), RepoError> {
+    sqlx::query(
+        "UPDATE deliveries SET paced = ?3 WHERE (SELECT paced FROM webhooks WHERE project_id = ?1 AND id = ?2) <> ?3 \
+         AND webhook_id = ?2 AND status = 'pending' AND paced <> ?3",
+    )
+    .bind(w.project_id.to_string())
+    .bind(w.id.to_string())
+    .bind(w.paced())
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
     let done = sqlx::query(
         "UPDATE webhooks SET url = ?3, description = ?4, events = ?5, active = ?6, secret = ?7, \
          previous_secret = ?8, previous_secret_expires_at = ?9, failing_since = ?10, updated_at = ?11, rate_limit = ?12, ordering = ?13, \
@@ -94,14 +106,7 @@ pub(crate) async fn update(conn: &mut sqlx::SqliteConnection, w: &Webhook) -> Re
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
-    affected(done)?;
-    sqlx::query("UPDATE deliveries SET paced = ?2 WHERE webhook_id = ?1 AND status = 'pending' AND paced <> ?2")
-        .bind(w.id.to_string())
-        .bind(w.paced())
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    Ok(())
+    affected(done)
 }
 
 /// Deletes a webhook of `project`; its deliveries and their attempts go by cascade.
