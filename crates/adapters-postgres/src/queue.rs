@@ -33,7 +33,7 @@ use crate::PgStore;
 ///   among them (see the `paced_deliveries` migration), so no webhook is read.
 ///
 /// Rows another claim has locked are skipped, so concurrent claims never wait or overlap.
-const CLAIM: &str = "\
+pub const CLAIM: &str = "\
 WITH heads AS ( \
     UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
     WHERE id = ANY(ARRAY( \
@@ -173,7 +173,7 @@ const RECORD: &str = concat!("WITH ", recorded!(""), attempts!());
 /// deadlocking with it, while other completions go on: every change waits on
 /// `(SELECT count(*) FROM lw)`, a constant condition PostgreSQL evaluates once, before
 /// the node it guards reads a row.
-const COMPLETE_ONCE: &str = concat!(
+pub const COMPLETE_ONCE: &str = concat!(
     "WITH lw AS (SELECT id FROM webhooks WHERE id = ANY($9) ORDER BY id FOR KEY SHARE), ",
     recorded!(" AND (SELECT count(*) FROM lw) >= 0"),
     ", attempts AS (",
@@ -355,7 +355,7 @@ impl PgStore {
             .bind(hourly.iter().map(|h| h.attempts).collect::<Vec<_>>())
             .bind(hourly.iter().map(|h| h.succeeded).collect::<Vec<_>>())
             .bind(hourly.iter().map(|h| h.latency_ms_sum).collect::<Vec<_>>())
-            .execute(&self.pool)
+            .execute(&self.queue)
             .await
             .map_err(map_err)?;
         Ok(())
@@ -381,7 +381,7 @@ impl DeliveryQueue for PgStore {
             .bind(until)
             .bind(i64::try_from(limit).map_err(RepoError::other)?)
             .bind(throttle_window(now).0)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.queue)
             .await
             .map_err(map_err)?;
         if claimed.is_empty() {
@@ -392,7 +392,7 @@ impl DeliveryQueue for PgStore {
         let events =
             sqlx::query_as::<_, EventRow>(concat!("SELECT ", event_columns!(), " FROM events WHERE id = ANY($1)"))
                 .bind(&event_ids)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.queue)
                 .await
                 .map_err(map_err)?;
         let webhooks = sqlx::query_as::<_, WebhookRow>(concat!(
@@ -401,12 +401,12 @@ impl DeliveryQueue for PgStore {
             " FROM webhooks WHERE id = ANY($1)"
         ))
         .bind(&webhook_ids)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.queue)
         .await
         .map_err(map_err)?;
         let claim = assemble_claim(claimed, events, webhooks)?;
         if !claim.orphans.is_empty() {
-            sqlx::query(FAIL_ORPHANS).bind(&claim.orphans).bind(worker).execute(&self.pool).await.map_err(map_err)?;
+            sqlx::query(FAIL_ORPHANS).bind(&claim.orphans).bind(worker).execute(&self.queue).await.map_err(map_err)?;
         }
         Ok(claim.jobs)
     }
@@ -426,7 +426,7 @@ impl DeliveryQueue for PgStore {
         delivery_ids.sort();
         delivery_ids.dedup();
         let webhook_ids: Vec<&str> = effects.keys().map(String::as_str).collect();
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.queue.begin().await.map_err(map_err)?;
         // Webhooks, then deliveries, each in id order: the order deleting a webhook
         // takes, so concurrent completions and deletes queue instead of deadlocking.
         // Locked for update, not only for a non-key update: switching one off changes
@@ -493,7 +493,7 @@ impl DeliveryQueue for PgStore {
     async fn release(&self, worker: &str) -> Result<(), RepoError> {
         sqlx::query("UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1")
             .bind(worker)
-            .execute(&self.pool)
+            .execute(&self.queue)
             .await
             .map_err(map_err)?;
         Ok(())
@@ -501,14 +501,14 @@ impl DeliveryQueue for PgStore {
 
     async fn pending_deliveries(&self) -> Result<u64, RepoError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.queue)
             .await
             .map_err(map_err)?;
         u64::try_from(n).map_err(RepoError::other)
     }
 
     async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<Purged, RepoError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.queue.begin().await.map_err(map_err)?;
         let deliveries = sqlx::query(PURGE_DELIVERIES)
             .bind(DeliveryId::first_at(before).to_string())
             .bind(i64::from(limit))
@@ -544,7 +544,7 @@ impl DeliveryQueue for PgStore {
             .bind(window)
             .bind(i64::from(limit))
             .bind(i64::from(want))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.queue)
             .await
             .map_err(map_err)?;
         // A webhook deleted meanwhile has no budget: its deliveries went with it.
@@ -553,12 +553,12 @@ impl DeliveryQueue for PgStore {
 
     async fn postpone(&self, worker: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> Result<(), RepoError> {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        sqlx::query(POSTPONE).bind(&ids).bind(worker).bind(until).execute(&self.pool).await.map_err(map_err)?;
+        sqlx::query(POSTPONE).bind(&ids).bind(worker).bind(until).execute(&self.queue).await.map_err(map_err)?;
         Ok(())
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
-        sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await.map_err(map_err)
+        sqlx::query_scalar(NEXT_DUE).fetch_one(&self.queue).await.map_err(map_err)
     }
 }
 

@@ -208,3 +208,47 @@ async fn a_project_lookup_uses_the_primary_key_even_without_statistics() {
     store.close().await;
     drop_test_database(&admin, &url).await;
 }
+
+/// The generic plan `statement` gets on a delivery-queue connection of a new database,
+/// with `args` for its parameters.
+async fn queue_plan(store: &PgStore, statement: &str, types: &str, args: &str) -> String {
+    use sqlx::Connection;
+
+    let options = store.queue_pool().connect_options().as_ref().clone();
+    let mut conn = sqlx::PgConnection::connect_with(&options).await.expect("connect");
+    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode").fetch_one(&mut conn).await.expect("show");
+    assert_eq!(mode, "force_generic_plan");
+    sqlx::query(&format!("PREPARE s({types}) AS {statement}")).execute(&mut conn).await.expect("prepare");
+    let plan: Vec<String> =
+        sqlx::query_scalar(&format!("EXPLAIN EXECUTE s({args})")).fetch_all(&mut conn).await.expect("explain");
+    conn.close().await.expect("close");
+    plan.join("\n")
+}
+
+#[tokio::test]
+async fn the_delivery_queue_plans_once_and_by_index_on_a_new_database() {
+    let (store, cleanup) = fresh_store().await;
+    // A table never analyzed is taken for ten pages; a plan cached then, with sequential
+    // scans allowed, read every row of `deliveries` on each call as the table grew.
+    let claim = queue_plan(
+        &store,
+        tengine_adapters_postgres::CLAIM_SQL,
+        "text, timestamptz, timestamptz, bigint, timestamptz",
+        "'w', now(), now() + interval '1 minute', 64, date_trunc('second', now())",
+    )
+    .await;
+    assert!(!claim.contains("Seq Scan on deliveries"), "{claim}");
+    assert!(claim.contains("deliveries_due_unpaced_idx"), "{claim}");
+    let complete = queue_plan(
+        &store,
+        tengine_adapters_postgres::COMPLETE_SQL,
+        "text[], text[], timestamptz[], timestamptz[], int[], bigint[], text[], text[], text[], text[], \
+         timestamptz[], text[], timestamptz[], bigint[], bigint[], bigint[]",
+        "'{d}', '{delivered}', '{NULL}', ARRAY[now()], '{200}', '{1}', '{NULL}', '{NULL}', '{w}', '{clear}', \
+         ARRAY[now()], '{w}', ARRAY[now()], '{1}', '{1}', '{1}'",
+    )
+    .await;
+    assert!(!complete.contains("Seq Scan on deliveries"), "{complete}");
+    assert!(complete.contains("deliveries_pkey"), "{complete}");
+    cleanup.await;
+}
