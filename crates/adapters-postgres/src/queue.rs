@@ -491,11 +491,15 @@ impl DeliveryQueue for PgStore {
     }
 
     async fn release(&self, worker: &str) -> Result<(), RepoError> {
-        sqlx::query("UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1")
-            .bind(worker)
-            .execute(&self.queue)
-            .await
-            .map_err(map_err)?;
+        // Only pending deliveries are claimed; `claimed_by` has no index (see the
+        // `hot_claims` migration), the pending ones have.
+        sqlx::query(
+            "UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE status = 'pending' AND claimed_by = $1",
+        )
+        .bind(worker)
+        .execute(&self.queue)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 

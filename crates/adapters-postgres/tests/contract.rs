@@ -252,3 +252,28 @@ async fn the_delivery_queue_plans_once_and_by_index_on_a_new_database() {
     assert!(complete.contains("deliveries_pkey"), "{complete}");
     cleanup.await;
 }
+
+#[tokio::test]
+async fn a_claim_changes_no_indexed_column_so_it_can_stay_on_its_page() {
+    let (store, cleanup) = fresh_store().await;
+    // An index on (or a partial index's condition over) a column the claim writes would
+    // make every claim a full update, with a new entry in each index.
+    let touching: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE i.indrelid = 'deliveries'::regclass AND (EXISTS (SELECT 1 FROM pg_attribute a \
+             WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) AND a.attname IN ('claimed_by', 'lease_until')) \
+           OR pg_get_expr(i.indpred, i.indrelid) ~ '(claimed_by|lease_until)' \
+           OR pg_get_expr(i.indexprs, i.indrelid) ~ '(claimed_by|lease_until)')",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("indexes");
+    assert!(touching.is_empty(), "{touching:?}");
+    let options: Option<Vec<String>> =
+        sqlx::query_scalar("SELECT reloptions FROM pg_class WHERE oid = 'deliveries'::regclass")
+            .fetch_one(store.pool())
+            .await
+            .expect("options");
+    assert_eq!(options, Some(vec!["fillfactor=90".to_owned()]));
+    cleanup.await;
+}
