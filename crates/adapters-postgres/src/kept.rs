@@ -1,4 +1,6 @@
-//! Connections kept out of the pool for the hot single-statement reads.
+//! Connections kept out of the pool for the hot single statements: reads, and the
+//! delivery queue's claims and completions (each one statement, in its own transaction,
+//! so a connection that answered is idle and safe to hand on).
 //!
 //! sqlx pings every connection it takes back (a `Sync` and a wait for `ReadyForQuery`):
 //! one more round trip to PostgreSQL after each query, which cost the authenticated

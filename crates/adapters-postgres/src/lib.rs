@@ -60,6 +60,9 @@ pub struct PgStore {
     /// The delivery queue's connections (see [`queue_pool`]).
     queue: PgPool,
     kept: std::sync::Arc<kept::Kept>,
+    /// The queue's single statements keep their connections too: each delivery takes
+    /// a claim, two reads and a completion, and sqlx would ping after every one.
+    queue_kept: std::sync::Arc<kept::Kept>,
 }
 
 /// A pool for the delivery queue's statements, which run for every delivery and are
@@ -106,13 +109,15 @@ impl PgStore {
     /// Wraps an existing pool.
     pub fn from_pool(pool: PgPool) -> PgStore {
         let kept = kept::Kept::new(pool.options().get_max_connections(), pool.options().get_acquire_timeout());
-        PgStore { queue: queue_pool(&pool), pool, kept }
+        let queue_kept = kept::Kept::new(QUEUE_CONNECTIONS, pool.options().get_acquire_timeout());
+        PgStore { queue: queue_pool(&pool), pool, kept, queue_kept }
     }
 
     /// Closes the pool, waiting for every connection to come back (use this rather than
     /// `pool().close()`, which would wait for the connections kept for reads).
     pub async fn close(&self) {
         self.kept.close();
+        self.queue_kept.close();
         self.queue.close().await;
         self.pool.close().await;
     }
@@ -125,6 +130,12 @@ impl PgStore {
     /// The underlying pool (for other adapters sharing the database).
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Connections the delivery queue keeps idle (counted by its pool as in use).
+    #[doc(hidden)]
+    pub fn queue_kept_idle(&self) -> usize {
+        self.queue_kept.idle()
     }
 
     /// The delivery queue's pool (for tests of its plans).

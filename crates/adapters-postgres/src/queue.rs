@@ -11,6 +11,7 @@ use tengine_ports::webhook::Purged;
 use tengine_ports::{AttemptResult, DeliveryJob, DeliveryQueue, RepoError, WebhookEffect};
 
 use crate::error::map_err;
+use crate::kept::ReadConnection;
 use crate::rows::{
     announcements, assemble_claim, event_columns, hourly_stats, webhook_columns, ClaimRow, EventRow, WebhookRow,
 };
@@ -346,6 +347,7 @@ impl PgStore {
         let (healths, sinces): (Vec<&str>, Vec<Option<DateTime<Utc>>>) =
             effects.values().map(|(health, _)| health.parts()).unzip();
         let hourly = hourly_stats(results);
+        let mut conn = self.queue_connection().await?;
         bind_round(sqlx::query(COMPLETE_ONCE), round)?
             .bind(webhook_ids)
             .bind(healths)
@@ -355,10 +357,16 @@ impl PgStore {
             .bind(hourly.iter().map(|h| h.attempts).collect::<Vec<_>>())
             .bind(hourly.iter().map(|h| h.succeeded).collect::<Vec<_>>())
             .bind(hourly.iter().map(|h| h.latency_ms_sum).collect::<Vec<_>>())
-            .execute(&self.queue)
+            .execute(&mut *conn)
             .await
             .map_err(map_err)?;
+        conn.keep();
         Ok(())
+    }
+
+    /// A connection for one of the queue's single statements, kept after success.
+    async fn queue_connection(&self) -> Result<ReadConnection, RepoError> {
+        self.queue_kept.acquire(&self.queue).await
     }
 }
 
@@ -375,16 +383,18 @@ impl DeliveryQueue for PgStore {
             return Ok(Vec::new());
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
+        let mut conn = self.queue_connection().await?;
         let claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
             .bind(worker)
             .bind(now)
             .bind(until)
             .bind(i64::try_from(limit).map_err(RepoError::other)?)
             .bind(throttle_window(now).0)
-            .fetch_all(&self.queue)
+            .fetch_all(&mut *conn)
             .await
             .map_err(map_err)?;
         if claimed.is_empty() {
+            conn.keep();
             return Ok(Vec::new());
         }
         let event_ids: Vec<&str> = claimed.iter().map(|c| c.event_id.as_str()).collect();
@@ -392,7 +402,7 @@ impl DeliveryQueue for PgStore {
         let events =
             sqlx::query_as::<_, EventRow>(concat!("SELECT ", event_columns!(), " FROM events WHERE id = ANY($1)"))
                 .bind(&event_ids)
-                .fetch_all(&self.queue)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(map_err)?;
         let webhooks = sqlx::query_as::<_, WebhookRow>(concat!(
@@ -401,13 +411,14 @@ impl DeliveryQueue for PgStore {
             " FROM webhooks WHERE id = ANY($1)"
         ))
         .bind(&webhook_ids)
-        .fetch_all(&self.queue)
+        .fetch_all(&mut *conn)
         .await
         .map_err(map_err)?;
         let claim = assemble_claim(claimed, events, webhooks)?;
         if !claim.orphans.is_empty() {
-            sqlx::query(FAIL_ORPHANS).bind(&claim.orphans).bind(worker).execute(&self.queue).await.map_err(map_err)?;
+            sqlx::query(FAIL_ORPHANS).bind(&claim.orphans).bind(worker).execute(&mut *conn).await.map_err(map_err)?;
         }
+        conn.keep();
         Ok(claim.jobs)
     }
 
@@ -504,10 +515,12 @@ impl DeliveryQueue for PgStore {
     }
 
     async fn pending_deliveries(&self) -> Result<u64, RepoError> {
+        let mut conn = self.queue_connection().await?;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
-            .fetch_one(&self.queue)
+            .fetch_one(&mut *conn)
             .await
             .map_err(map_err)?;
+        conn.keep();
         u64::try_from(n).map_err(RepoError::other)
     }
 
@@ -543,26 +556,33 @@ impl DeliveryQueue for PgStore {
         limit: u32,
         want: u32,
     ) -> Result<u32, RepoError> {
+        let mut conn = self.queue_connection().await?;
         let granted: Option<i64> = sqlx::query_scalar(TAKE_BUDGET)
             .bind(webhook.to_string())
             .bind(window)
             .bind(i64::from(limit))
             .bind(i64::from(want))
-            .fetch_optional(&self.queue)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(map_err)?;
+        conn.keep();
         // A webhook deleted meanwhile has no budget: its deliveries went with it.
         u32::try_from(granted.unwrap_or(0)).map_err(RepoError::other)
     }
 
     async fn postpone(&self, worker: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> Result<(), RepoError> {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        sqlx::query(POSTPONE).bind(&ids).bind(worker).bind(until).execute(&self.queue).await.map_err(map_err)?;
+        let mut conn = self.queue_connection().await?;
+        sqlx::query(POSTPONE).bind(&ids).bind(worker).bind(until).execute(&mut *conn).await.map_err(map_err)?;
+        conn.keep();
         Ok(())
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
-        sqlx::query_scalar(NEXT_DUE).fetch_one(&self.queue).await.map_err(map_err)
+        let mut conn = self.queue_connection().await?;
+        let due = sqlx::query_scalar(NEXT_DUE).fetch_one(&mut *conn).await.map_err(map_err)?;
+        conn.keep();
+        Ok(due)
     }
 }
 

@@ -277,3 +277,38 @@ async fn a_claim_changes_no_indexed_column_so_it_can_stay_on_its_page() {
     assert_eq!(options, Some(vec!["fillfactor=90".to_owned()]));
     cleanup.await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_keeps_its_connections_and_recovers_when_the_server_drops_them() {
+    use tengine_ports::DeliveryQueue;
+
+    let (store, admin, url) = small_store(2).await;
+    let lease = std::time::Duration::from_secs(60);
+    let claimed = store.claim_due("w", chrono::Utc::now(), lease, 8).await.expect("claim");
+    assert!(claimed.is_empty());
+    assert_eq!(store.queue_kept_idle(), 1, "the claim's connection is kept");
+    assert!(store.next_due().await.expect("next due").is_none());
+    assert_eq!(store.queue_kept_idle(), 1, "and handed to the next statement");
+    let db = url.rsplit('/').next().expect("a database name");
+    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("admin connection");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(db)
+        .execute(&mut admin_conn)
+        .await
+        .expect("terminate the sessions");
+    // The dead kept connection fails one claim as unavailable, and is not kept.
+    let mut answered = false;
+    for _ in 0..3 {
+        match store.claim_due("w", chrono::Utc::now(), lease, 8).await {
+            Ok(jobs) => {
+                assert!(jobs.is_empty());
+                answered = true;
+                break;
+            }
+            Err(e) => assert!(matches!(e, tengine_ports::RepoError::Unavailable(_)), "{e:?}"),
+        }
+    }
+    assert!(answered, "claims answer again");
+    tokio::time::timeout(std::time::Duration::from_secs(10), store.close()).await.expect("the store closes");
+    drop_test_database(&admin, &url).await;
+}
