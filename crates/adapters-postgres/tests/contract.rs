@@ -114,6 +114,18 @@ async fn small_store(max: u32) -> (PgStore, String, String) {
     (store, admin, url)
 }
 
+/// The server ends every session of the database at `url` (a restart or failover looks
+/// alike).
+async fn end_sessions(admin: &str, url: &str) {
+    let db = url.rsplit('/').next().expect("a database name");
+    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await.expect("admin connection");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(db)
+        .execute(&mut admin_conn)
+        .await
+        .expect("terminate the sessions");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_kept_for_reads_leave_room_for_transactions_and_close_cleanly() {
     use tengine_ports::{ProjectRepository, UnitOfWork};
@@ -149,14 +161,7 @@ async fn reads_recover_when_the_server_drops_kept_connections() {
         assert!(read.expect("read").is_some());
     }
     assert!(store.kept_idle() > 0, "reads keep connections");
-    // The server ends every session of this database (a restart or failover looks alike).
-    let db = url.rsplit('/').next().expect("a database name");
-    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("admin connection");
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-        .bind(db)
-        .execute(&mut admin_conn)
-        .await
-        .expect("terminate the sessions");
+    end_sessions(&admin, &url).await;
     // A read on a dead kept connection fails as unavailable (no panic) and is not kept;
     // within as many reads as were kept, they answer again.
     let mut failures = 0;
@@ -289,13 +294,7 @@ async fn the_queue_keeps_its_connections_and_recovers_when_the_server_drops_them
     assert_eq!(store.queue_kept_idle(), 1, "the claim's connection is kept");
     assert!(store.next_due().await.expect("next due").is_none());
     assert_eq!(store.queue_kept_idle(), 1, "and handed to the next statement");
-    let db = url.rsplit('/').next().expect("a database name");
-    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("admin connection");
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-        .bind(db)
-        .execute(&mut admin_conn)
-        .await
-        .expect("terminate the sessions");
+    end_sessions(&admin, &url).await;
     // The dead kept connection fails one claim as unavailable, and is not kept.
     let mut answered = false;
     for _ in 0..3 {
