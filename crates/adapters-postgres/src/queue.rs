@@ -34,46 +34,42 @@ use crate::PgStore;
 ///   among them (see the `paced_deliveries` migration), so no webhook is read.
 ///
 /// Rows another claim has locked are skipped, so concurrent claims never wait or overlap.
+/// Each lane only picks and locks its rows; one `UPDATE` leases them all, so a claim
+/// starts one modifying node, not three (each opened all of the table's indexes, on every
+/// claim, even with no ordered or throttled webhook).
 pub const CLAIM: &str = "\
-WITH heads AS ( \
-    UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
-    WHERE id = ANY(ARRAY( \
-        SELECT d.id FROM webhooks w \
-        CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
-            ORDER BY e.created_at, e.id LIMIT 1) h \
-        JOIN deliveries d ON d.id = h.id \
-        WHERE w.ordering = 'per_project' AND w.active AND d.status = 'pending' AND d.next_attempt_at <= $2 \
-          AND (d.lease_until IS NULL OR d.lease_until < $2) \
-          AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
-        ORDER BY d.next_attempt_at, d.id LIMIT $4 \
-        FOR UPDATE OF d SKIP LOCKED)) \
-    RETURNING id, event_id, webhook_id, attempt_count, created_at), \
-throttled AS ( \
-    UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
-    WHERE id = ANY(ARRAY( \
-        SELECT id FROM deliveries WHERE id = ANY(ARRAY( \
-            SELECT h.id FROM webhooks w \
-            CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM deliveries e WHERE e.webhook_id = w.id \
-                AND e.status = 'pending' AND e.paced AND e.next_attempt_at <= $2 \
-                AND (e.lease_until IS NULL OR e.lease_until < $2) \
-                ORDER BY e.next_attempt_at, e.id \
-                LIMIT CASE WHEN w.throttle_window IS NULL OR w.throttle_window < $5 THEN LEAST(w.rate_limit, $4) \
-                    ELSE LEAST(GREATEST(w.rate_limit - w.throttle_used, 0), $4) END) h \
-            WHERE w.rate_limit IS NOT NULL AND w.ordering = 'none' AND w.active \
-            ORDER BY h.next_attempt_at, h.id LIMIT GREATEST($4 - (SELECT count(*) FROM heads), 0))) \
-          AND status = 'pending' AND (lease_until IS NULL OR lease_until < $2) \
-        FOR UPDATE SKIP LOCKED)) \
-    RETURNING id, event_id, webhook_id, attempt_count, created_at), \
-rest AS ( \
-    UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
-    WHERE id = ANY(ARRAY( \
-        SELECT id FROM deliveries \
-        WHERE status = 'pending' AND NOT paced AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
-        ORDER BY next_attempt_at, id \
-        LIMIT GREATEST($4 - (SELECT count(*) FROM heads) - (SELECT count(*) FROM throttled), 0) \
-        FOR UPDATE SKIP LOCKED)) \
-    RETURNING id, event_id, webhook_id, attempt_count, created_at) \
-SELECT * FROM heads UNION ALL SELECT * FROM throttled UNION ALL SELECT * FROM rest";
+WITH heads AS MATERIALIZED ( \
+    SELECT d.id FROM webhooks w \
+    CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE e.webhook_id = w.id AND e.status = 'pending' \
+        ORDER BY e.created_at, e.id LIMIT 1) h \
+    JOIN deliveries d ON d.id = h.id \
+    WHERE w.ordering = 'per_project' AND w.active AND d.status = 'pending' AND d.next_attempt_at <= $2 \
+      AND (d.lease_until IS NULL OR d.lease_until < $2) \
+      AND (w.rate_limit IS NULL OR w.throttle_used < w.rate_limit OR w.throttle_window < $5) \
+    ORDER BY d.next_attempt_at, d.id LIMIT $4 \
+    FOR UPDATE OF d SKIP LOCKED), \
+throttled AS MATERIALIZED ( \
+    SELECT id FROM deliveries WHERE id = ANY(ARRAY( \
+        SELECT h.id FROM webhooks w \
+        CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM deliveries e WHERE e.webhook_id = w.id \
+            AND e.status = 'pending' AND e.paced AND e.next_attempt_at <= $2 \
+            AND (e.lease_until IS NULL OR e.lease_until < $2) \
+            ORDER BY e.next_attempt_at, e.id \
+            LIMIT CASE WHEN w.throttle_window IS NULL OR w.throttle_window < $5 THEN LEAST(w.rate_limit, $4) \
+                ELSE LEAST(GREATEST(w.rate_limit - w.throttle_used, 0), $4) END) h \
+        WHERE w.rate_limit IS NOT NULL AND w.ordering = 'none' AND w.active \
+        ORDER BY h.next_attempt_at, h.id LIMIT GREATEST($4 - (SELECT count(*) FROM heads), 0))) \
+      AND status = 'pending' AND (lease_until IS NULL OR lease_until < $2) \
+    FOR UPDATE SKIP LOCKED), \
+rest AS MATERIALIZED ( \
+    SELECT id FROM deliveries \
+    WHERE status = 'pending' AND NOT paced AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+    ORDER BY next_attempt_at, id \
+    LIMIT GREATEST($4 - (SELECT count(*) FROM heads) - (SELECT count(*) FROM throttled), 0) \
+    FOR UPDATE SKIP LOCKED) \
+UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
+WHERE id = ANY(ARRAY(SELECT id FROM heads UNION ALL SELECT id FROM throttled UNION ALL SELECT id FROM rest)) \
+RETURNING id, event_id, webhook_id, attempt_count, created_at";
 
 /// When the next delivery that is not leased is due: the earliest of the common queue's
 /// first (straight from its index), each throttled webhook's first (no sooner than its
