@@ -132,6 +132,13 @@ impl PgStore {
         &self.pool
     }
 
+    /// Connections doing work now, in both pools: those kept idle for hot reads and for
+    /// the queue are lent out by their pools but idle all the same.
+    pub fn connections_in_use(&self) -> usize {
+        let lent = |pool: &PgPool| usize::try_from(pool.size()).unwrap_or(usize::MAX).saturating_sub(pool.num_idle());
+        (lent(&self.pool) + lent(&self.queue)).saturating_sub(self.kept.idle() + self.queue_kept.idle())
+    }
+
     /// Connections the delivery queue keeps idle (counted by its pool as in use).
     #[doc(hidden)]
     pub fn queue_kept_idle(&self) -> usize {

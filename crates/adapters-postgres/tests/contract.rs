@@ -294,6 +294,7 @@ async fn the_queue_keeps_its_connections_and_recovers_when_the_server_drops_them
     assert_eq!(store.queue_kept_idle(), 1, "the claim's connection is kept");
     assert!(store.next_due().await.expect("next due").is_none());
     assert_eq!(store.queue_kept_idle(), 1, "and handed to the next statement");
+    assert_eq!(store.connections_in_use(), 0, "a kept connection is idle, not in use");
     end_sessions(&admin, &url).await;
     // The dead kept connection fails one claim as unavailable, and is not kept.
     let mut answered = false;

@@ -68,8 +68,7 @@ impl Database for PgStore {
     }
 
     fn connections_in_use(&self) -> f64 {
-        // Connections kept for hot reads are idle too, though the pool lent them out.
-        f64::from(self.pool().size()) - (self.pool().num_idle() + self.kept_idle()) as f64
+        PgStore::connections_in_use(self) as f64
     }
 
     fn delivery_loops(&self) -> usize {
