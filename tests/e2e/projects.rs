@@ -9,6 +9,7 @@ both!(
     the_reference_quick_start_works_as_written,
     a_created_project_has_the_documented_shape,
     patch_changes_only_the_fields_it_names,
+    concurrent_patches_of_one_project_each_answer_and_record_their_own_change,
     names_and_descriptions_are_trimmed_and_bounded,
     lists_are_newest_first_and_paginated_with_link_headers,
     cursor_pages_follow_their_links_both_ways_and_name_bad_cursors,
@@ -105,6 +106,51 @@ async fn patch_changes_only_the_fields_it_names(backend: Backend) {
     assert_eq!(got.body["name"], "final");
     assert_eq!(got.body["description"], "second", "a rejected PATCH changed nothing, a later one applied");
     assert_eq!(got.body, both.body);
+}
+
+/// Updates of one project that arrive together are applied in one transaction; each
+/// still answers the project as its own patch left it, and records one event with that
+/// state, in the order they applied.
+async fn concurrent_patches_of_one_project_each_answer_and_record_their_own_change(backend: Backend) {
+    const PATCHES: usize = 24;
+    let app = TestApp::spawn(backend).await;
+    let p = app.create_project(json!({"name": "start"}), StatusCode::CREATED).await;
+    let path = format!("/api/v1/projects/{}", p["id"].as_str().expect("id"));
+    let key = app.admin_key();
+
+    let bodies: Vec<serde_json::Value> =
+        (0..PATCHES).map(|i| json!({"name": format!("name {i}"), "description": "same"})).collect();
+    let answers = futures::future::join_all(bodies.iter().map(|body| app.patch_json(&path, key, body))).await;
+    let mut updated_at = Vec::new();
+    for (i, answer) in answers.iter().enumerate() {
+        answer.expect(StatusCode::OK);
+        assert_eq!(answer.body["name"], format!("name {i}"), "each answer is the project as its own patch left it");
+        assert_eq!(answer.body["description"], "same");
+        updated_at.push(assert_timestamp(&answer.body["updated_at"]));
+    }
+
+    let log = app.get(&format!("{path}/events?type=project.updated&per_page=100"), key).await;
+    log.expect(StatusCode::OK);
+    assert_eq!(log.body["pagination"]["total"], PATCHES, "one event per patch: {}", log.body);
+    // Newest first: reversed, the events are in the order the patches applied.
+    let events: Vec<&serde_json::Value> = log.body["data"].as_array().expect("data").iter().rev().collect();
+    let mut applied: Vec<String> =
+        events.iter().map(|e| e["data"]["name"].as_str().expect("a name").to_owned()).collect();
+    let last = applied.last().cloned().expect("events");
+    for pair in events.windows(2) {
+        assert!(
+            assert_timestamp(&pair[0]["data"]["updated_at"]) <= assert_timestamp(&pair[1]["data"]["updated_at"]),
+            "each event carries the state after its patch, in order"
+        );
+    }
+    applied.sort();
+    let mut sent: Vec<String> = (0..PATCHES).map(|i| format!("name {i}")).collect();
+    sent.sort();
+    assert_eq!(applied, sent, "every patch recorded exactly once");
+    let got = app.get(&path, key).await;
+    got.expect(StatusCode::OK);
+    assert_eq!(got.body["name"], last, "the project is as the last applied patch left it");
+    assert_eq!(assert_timestamp(&got.body["updated_at"]), updated_at.into_iter().max().expect("answers"));
 }
 
 async fn names_and_descriptions_are_trimmed_and_bounded(backend: Backend) {

@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod mcp;
 pub mod member_sessions;
 pub mod oauth;
+mod project_updates;
 pub mod projects;
 pub mod rate_limit;
 pub mod secrets;
@@ -96,6 +97,7 @@ pub struct Tengine {
     recent: Arc<tool_calls::replay::RecentCalls>,
     tools: Arc<tool_cache::ToolCache>,
     project_writer: Arc<group_commit::ProjectWriter>,
+    project_updates: Arc<project_updates::ProjectUpdates>,
     tool_changes: tokio::sync::broadcast::Sender<ProjectId>,
     /// Whether tools may use plain `http` base URLs (see `with_tools_allow_private`).
     tools_allow_private: bool,
@@ -121,6 +123,7 @@ impl Tengine {
             recent: Arc::default(),
             tools: Arc::default(),
             project_writer: Arc::default(),
+            project_updates: Arc::default(),
             tool_changes: tokio::sync::broadcast::channel(TOOL_CHANGES_BUFFER).0,
             tools_allow_private: false,
             public_url: None,

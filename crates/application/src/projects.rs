@@ -75,16 +75,9 @@ impl Tengine {
         if !who.sees(&id) {
             return Err(AppError::ProjectNotFound);
         }
-        let mut tx = self.deps.store.begin().await?;
-        let mut project = tx.lock_project(who.account_id, id).await?.ok_or(AppError::ProjectNotFound)?;
-        if project.apply(patch, self.deps.clock.now()) {
-            tx.update_project(&project).await.map_err(not_found_as_project)?;
-            let event = self.event(EventType::ProjectUpdated, who.account_id, Some(id), project_data(&project));
-            self.record(&mut *tx, event).await?;
-            tx.commit().await?;
-            tracing::info!(project_id = %id, "project updated");
-        }
-        Ok(project)
+        // Applied with the updates of this project that arrive at the same time (see
+        // `project_updates`).
+        self.update_together(who.account_id, id, patch).await
     }
 
     /// Soft-deletes a project: it, its keys and its webhooks stop working at once.
