@@ -101,7 +101,7 @@ impl Default for ServeConfig {
             bootstrap_key: None,
             shutdown_timeout: Duration::from_secs(30),
             webhook_allow_private: false,
-            webhook_concurrency: 64,
+            webhook_concurrency: 256,
             tools_allow_private: false,
             max_concurrent_requests: 1024,
             request_timeout: Duration::from_secs(30),

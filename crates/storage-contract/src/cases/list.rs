@@ -198,7 +198,7 @@ pub async fn list_totals_follow_inserts_and_deletes<S: Store>(store: &S) {
         "a soft-deleted project leaves the total"
     );
     let w = webhook(store, acct.id, a.id, &["*"]).await;
-    webhook(store, acct.id, a.id, &["*"]).await;
+    let v = webhook(store, acct.id, a.id, &["*"]).await;
     assert_eq!(store.list_webhooks(acct.id, a.id, PageRequest::new(1, 1)).await.expect("list").total, 2);
     append(store, &new_event(acct.id, Some(a.id), EventType::ProjectUpdated)).await;
     append(store, &new_event(acct.id, Some(a.id), EventType::ProjectCreated)).await;
@@ -208,6 +208,15 @@ pub async fn list_totals_follow_inserts_and_deletes<S: Store>(store: &S) {
     assert_eq!((events.total, updated.total), (2, 1));
     let deliveries = store.list_deliveries(acct.id, a.id, w.id, PageRequest::new(1, 1)).await.expect("deliveries");
     assert_eq!((deliveries.total, deliveries.has_more), (2, true));
+    // One statement that fans events out to both webhooks counts each one's share.
+    let mut tx = store.begin().await.expect("begin");
+    let more: Vec<_> = (0..3).map(|_| new_event(acct.id, Some(a.id), EventType::ProjectUpdated)).collect();
+    assert_eq!(tx.append_events(&more).await.expect("fan out"), 6);
+    tx.commit().await.expect("commit");
+    for hook in [w.id, v.id] {
+        let deliveries = store.list_deliveries(acct.id, a.id, hook, PageRequest::new(1, 1)).await.expect("deliveries");
+        assert_eq!(deliveries.total, 5, "each webhook's total counts its deliveries of a many-row fan-out");
+    }
     let mut tx = store.begin().await.expect("begin");
     tx.delete_webhook(a.id, w.id).await.expect("delete webhook");
     tx.commit().await.expect("commit");
