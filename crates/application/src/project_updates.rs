@@ -203,6 +203,12 @@ mod tests {
             .returning(move || Ok(Box::new(txs.lock().unwrap().next().unwrap()) as Box<dyn Transaction>));
     }
 
+    /// Renames project 1, as an account-wide writer, in a task of its own.
+    fn spawn_rename(app: &Tengine, name: &'static str) -> tokio::task::JoinHandle<Result<Project, AppError>> {
+        let (app, who) = (app.clone(), principal(&[Permission::Write], KeyScope::Account));
+        tokio::spawn(async move { app.update_project(&who, project_id(1), rename(name)).await })
+    }
+
     /// Waits (briefly) until `ready` holds.
     async fn until(ready: impl Fn() -> bool) {
         for _ in 0..500 {
@@ -249,11 +255,7 @@ mod tests {
             .returning(|_| Ok(2));
         second.expect_commit().times(1).returning(|| Ok(()));
         let app = harness(|s| transactions(s, vec![first, second]));
-        let who = principal(&[Permission::Write], KeyScope::Account);
-        let update = |name: &'static str| {
-            let (app, who) = (app.clone(), who.clone());
-            tokio::spawn(async move { app.update_project(&who, project_id(1), rename(name)).await })
-        };
+        let update = |name: &'static str| spawn_rename(&app, name);
 
         let a = update("first");
         tokio::task::spawn_blocking(move || has_entered.recv().unwrap()).await.unwrap();
@@ -295,11 +297,7 @@ mod tests {
                 }
             });
         });
-        let who = principal(&[Permission::Write], KeyScope::Account);
-        let update = |name: &'static str| {
-            let (app, who) = (app.clone(), who.clone());
-            tokio::spawn(async move { app.update_project(&who, project_id(1), rename(name)).await })
-        };
+        let update = |name: &'static str| spawn_rename(&app, name);
 
         let a = update("first");
         tokio::task::spawn_blocking(move || has_entered.recv().unwrap()).await.unwrap();
@@ -314,7 +312,7 @@ mod tests {
         }
         until(|| app.project_updates.lock().is_empty()).await;
         // A project deleted meanwhile: not found, for this one and for what comes next.
-        let gone = app.update_project(&who, project_id(1), rename("fourth")).await;
+        let gone = update("fourth").await.unwrap();
         assert!(matches!(gone, Err(AppError::ProjectNotFound)), "{gone:?}");
     }
 }
