@@ -25,6 +25,34 @@ pub use tengine_domain::event::API_VERSION;
 /// At most this many finished attempts are recorded in one statement.
 const COMPLETE_CHUNK: usize = 32;
 
+/// How long after one attempt finishes the worker waits for more to record with it.
+/// Sends of one claim finish within a few hundred microseconds of each other, but not in
+/// one poll: recorded as each poll found them, a claim of ten took two or three
+/// statements, each with the fixed cost of a whole completion.
+const COMPLETE_GATHER: Duration = Duration::from_millis(1);
+
+/// The next group of finished attempts: the first, then whatever else finishes within
+/// [`COMPLETE_GATHER`] of it, up to [`COMPLETE_CHUNK`]; `None` when all are done.
+async fn gather<T>(results: &mut (impl futures::Stream<Item = T> + Unpin)) -> Option<Vec<T>> {
+    let first = results.next().await?;
+    let mut chunk = Vec::with_capacity(COMPLETE_CHUNK);
+    chunk.push(first);
+    let window = tokio::time::sleep(COMPLETE_GATHER);
+    tokio::pin!(window);
+    while chunk.len() < COMPLETE_CHUNK {
+        tokio::select! {
+            biased;
+            next = results.next() => match next {
+                Some(result) => chunk.push(result),
+                None => break,
+            },
+            // Polled after the attempts (`biased`), so what is ready is never left out.
+            () = &mut window => break,
+        }
+    }
+    Some(chunk)
+}
+
 /// How long after a throttled webhook's next second starts its worker wakes.
 const THROTTLE_WAKE_MARGIN: chrono::Duration = chrono::Duration::milliseconds(10);
 
@@ -264,14 +292,13 @@ impl DeliveryWorker {
         let mut round = Round { handled, wake_at: postponed.map(|next| next + THROTTLE_WAKE_MARGIN) };
         // Record results as they come (in small groups), so a crash re-sends only what
         // was really in flight, not a whole batch that had already been delivered.
-        let mut results = futures::stream::iter(jobs)
+        let mut results = std::pin::pin!(futures::stream::iter(jobs)
             .map(|(job, deadline)| async move {
                 let ordered = job.webhook.ordering == DeliveryOrder::PerProject;
                 (self.attempt(job, deadline).await, ordered)
             })
-            .buffer_unordered(self.config.concurrency.max(1))
-            .ready_chunks(COMPLETE_CHUNK);
-        while let Some(chunk) = results.next().await {
+            .buffer_unordered(self.config.concurrency.max(1)));
+        while let Some(chunk) = gather(&mut results).await {
             let mut done = Vec::with_capacity(chunk.len());
             let mut late = Vec::new();
             for (sent, ordered) in chunk {
@@ -620,5 +647,27 @@ mod tests {
             round.wake(at);
         }
         assert_eq!(round.wake_at, Some(now()), "the soonest wins");
+    }
+
+    #[tokio::test]
+    async fn results_are_recorded_in_groups_gathered_briefly_and_capped() {
+        let (tx, mut results) = futures::channel::mpsc::unbounded::<usize>();
+        for i in 0..40 {
+            tx.unbounded_send(i).expect("send");
+        }
+        assert_eq!(gather(&mut results).await.map(|g| g.len()), Some(COMPLETE_CHUNK), "a group is capped");
+        assert_eq!(gather(&mut results).await.map(|g| g.len()), Some(40 - COMPLETE_CHUNK));
+        // One that finishes well after the window goes into the next group, which waits
+        // for nothing once every attempt is in.
+        tx.unbounded_send(40).expect("send");
+        let late = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            tx.unbounded_send(41).expect("send");
+            tx.unbounded_send(42).expect("send");
+        });
+        assert_eq!(gather(&mut results).await, Some(vec![40]));
+        assert_eq!(gather(&mut results).await, Some(vec![41, 42]), "those that finish together go together");
+        late.await.expect("sender");
+        assert_eq!(gather(&mut results).await, None);
     }
 }
