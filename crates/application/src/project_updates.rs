@@ -26,7 +26,7 @@ use crate::projects::not_found_as_project;
 use crate::{AppError, Tengine};
 
 /// The most updates one transaction applies; the rest wait for the next.
-pub(crate) const MAX_BATCH: usize = 128;
+const MAX_BATCH: usize = 128;
 
 /// A project's updates by the project: present while a writer runs for it, holding
 /// those that arrived since its batch began.
@@ -116,11 +116,12 @@ impl Tengine {
                     }
                 }
                 Err(e) => {
-                    let mut dones = dones.into_iter();
-                    for done in dones.by_ref().take(patches.len() - 1) {
+                    let mut dones = dones;
+                    let last = dones.pop();
+                    for done in dones {
                         let _ = done.send(Err(same_error(&e)));
                     }
-                    if let Some(last) = dones.next() {
+                    if let Some(last) = last {
                         let _ = last.send(Err(e));
                     }
                 }
