@@ -167,6 +167,11 @@ impl TestApp {
 
     /// Starts another server process on the same PostgreSQL database (scale-out).
     pub async fn spawn_sibling(&self) -> Self {
+        self.spawn_sibling_with(Vec::new()).await
+    }
+
+    /// [`TestApp::spawn_sibling`] with `env` set on top of this instance's options.
+    pub async fn spawn_sibling_with(&self, env: Vec<(String, String)>) -> Self {
         let pg = self.pg.as_ref().expect("only PostgreSQL is shared by several instances");
         let dir = std::env::temp_dir().join(format!("tengine-e2e-{}", uuid::Uuid::new_v4().simple()));
         fs::create_dir_all(dir.join("data")).expect("create the sibling's temp dir");
@@ -176,7 +181,7 @@ impl TestApp {
             admin_key: self.admin_key.clone(),
             dir,
             pg: Some(PgDatabase { admin_url: pg.admin_url.clone(), url: pg.url.clone(), owned: false }),
-            options: self.options.clone(),
+            options: Options { env: [self.options.env.clone(), env].concat(), ..self.options.clone() },
             child: None,
             generation: 0,
         };

@@ -2,7 +2,9 @@
 //! database and its delivery queue. 2,000 deliveries fan out to 10 receivers; every one
 //! arrives, none twice. Then again with one instance killed (SIGKILL) mid-run: every
 //! delivery still arrives once the survivor retakes the dead instance's claims after
-//! their 60 s lease, and duplicates stay within what was in flight at the kill.
+//! their 60 s lease, and duplicates stay within what was in flight at the kill. And an
+//! API-only instance (`TENGINE_WEBHOOK_CONCURRENCY=0`) sends nothing: its events wait
+//! for one that does.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -176,4 +178,23 @@ async fn a_killed_instances_claims_are_retaken_and_only_sends_in_flight_arrive_t
         t.duplicates <= CONCURRENCY,
         "only sends in flight at the kill may arrive twice (at most {CONCURRENCY} per instance): {t:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_api_only_instance_sends_nothing_and_its_events_wait_for_one_that_does() {
+    let api_only = ("TENGINE_WEBHOOK_CONCURRENCY".to_owned(), "0".to_owned());
+    let options = Options { env: [allow_private().env, vec![api_only]].concat(), ..Options::default() };
+    let a = TestApp::spawn_with(Backend::Postgres, options).await;
+    let receivers = Receiver::start_many(RECEIVERS).await;
+    let project = fan_out(&a, "api only", &receivers).await;
+    key_operations(a.client(), a.admin_key().to_owned(), vec![a.base_url().to_owned()], project).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(tally(&receivers).requests, 0, "an instance with TENGINE_WEBHOOK_CONCURRENCY=0 sends nothing");
+    let b = a.spawn_sibling_with(vec![("TENGINE_WEBHOOK_CONCURRENCY".to_owned(), CONCURRENCY.to_string())]).await;
+    all_arrive(&receivers, Duration::from_secs(60), "once an instance that sends started").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t = tally(&receivers);
+    assert_eq!(t.duplicates, 0, "each waiting delivery arrives once: {t:?}");
+    assert!(receivers.iter().all(|r| r.delivery_counts().len() == OPERATIONS), "each receiver got every event");
+    drop(b);
 }

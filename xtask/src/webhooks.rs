@@ -9,6 +9,10 @@
 //!
 //! Engine phases: 100,000 due deliveries are written with no server up, then one or two
 //! instances start and drain them: the worker alone, without the API's work.
+//!
+//! Creation phases, last: the same PATCHes on an API-only instance
+//! (`TENGINE_WEBHOOK_CONCURRENCY=0`), so the API's cost of an event shows without the
+//! worker's.
 
 use std::path::Path;
 use std::process::Command;
@@ -186,6 +190,29 @@ fn live_phase(
     })
 }
 
+/// Events made by `writers` wrk PATCHes for `seconds` on an API-only instance (no
+/// delivery worker anywhere): what creating an event costs, apart from delivering it.
+/// A row of the creation table.
+fn creation_phase(server: &Server, key: &str, projects: &[String], writers: u32, seconds: u32) -> Result<String> {
+    let script = patch_script(projects)?;
+    let before = events_total(&server.base, key, projects)?;
+    let (cpu0, pg0) = (cpu_ticks(server.pid()), postgres_ticks());
+    let load = wrk_script(&format!("{}/api/v1/projects/{}", server.base, projects[0]), key, writers, seconds, &script)?;
+    let (cpu, pg) = (cpu_ticks(server.pid()) - cpu0, postgres_ticks() - pg0);
+    if load.non_2xx > 0 {
+        return Err(format!("{} PATCHes were refused during the webhooks bench", load.non_2xx));
+    }
+    let events = events_total(&server.base, key, projects)? - before;
+    Ok(format!(
+        "| {writers} | {events:.0} | {:.0} | {:.2} | {:.2} | {:.3} | {:.3} |\n",
+        events / f64::from(seconds),
+        load.p50_ms,
+        load.p99_ms,
+        cpu as f64 * TICK_MS / events.max(1.0),
+        pg as f64 * TICK_MS / events.max(1.0),
+    ))
+}
+
 /// Due deliveries written with no server up, drained by `instances` new instances.
 #[allow(clippy::too_many_arguments)]
 fn engine_phase(
@@ -287,6 +314,13 @@ fn phases(bin: &Path, seeder: &Path, db: &str) -> Result<String> {
             rows.push_str(&engine_phase(bin, seeder, db, &account, project, *hooks, instances, &rx)?.line());
         }
     }
+    // Last: the deliveries these events make are never sent.
+    let api_only = Server::start(bin, db, &[("TENGINE_WEBHOOK_CONCURRENCY", "0")])?;
+    let mut creation = String::new();
+    for writers in [1, 16] {
+        creation.push_str(&creation_phase(&api_only, &key, &live, writers, 5)?);
+    }
+    drop(api_only);
     Ok(format!(
         "\nWebhooks: project.updated events made by wrk PATCHes (live phases) or written with no server up \
          (engine phases: {ENGINE_DELIVERIES} due deliveries), delivered to a loopback receiver\n\
@@ -295,7 +329,11 @@ fn phases(bin: &Path, seeder: &Path, db: &str) -> Result<String> {
          (Live: CPU includes the API requests that made the events; latency is event created_at to arrival; \
          backlog is events x webhooks not yet delivered when wrk stopped; drain s from then until the last arrival. \
          Engine: server CPU is every instance's from its start, backlog the deliveries written before it, drain s \
-         from the first instance's start.)\n"
+         from the first instance's start.)\n\n\
+         Creating events: project.updated by wrk PATCHes of the project with 10 webhooks, on an instance with \
+         TENGINE_WEBHOOK_CONCURRENCY=0 and no other instance (nothing is sent; each event writes its 10 deliveries)\n\
+         | writers | events | events/s | PATCH p50 ms | PATCH p99 ms | server CPU ms/event | PostgreSQL CPU ms/event |\n\
+         |---|---|---|---|---|---|---|\n{creation}"
     ))
 }
 

@@ -141,7 +141,8 @@ pub struct Serve {
     /// plain http (tests and local development only).
     #[arg(long, env = "TENGINE_TOOLS_ALLOW_PRIVATE", default_value_t = ServeConfig::default().tools_allow_private, action = clap::ArgAction::Set)]
     pub tools_allow_private: bool,
-    /// Webhook deliveries in flight at once per instance.
+    /// Webhook deliveries in flight at once per instance; 0 sends none (an API-only
+    /// instance beside others that deliver).
     #[arg(long, env = "TENGINE_WEBHOOK_CONCURRENCY", default_value_t = ServeConfig::default().webhook_concurrency)]
     pub webhook_concurrency: usize,
     /// Requests handled at once; past it, a clean 503.

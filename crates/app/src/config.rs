@@ -68,7 +68,7 @@ pub struct ServeConfig {
     pub shutdown_timeout: Duration,
     /// Whether webhooks may target loopback, private and metadata addresses.
     pub webhook_allow_private: bool,
-    /// Webhook deliveries in flight at once.
+    /// Webhook deliveries in flight at once; 0 runs no delivery worker.
     pub webhook_concurrency: usize,
     /// Whether tool calls may reach loopback, private and metadata addresses over http.
     pub tools_allow_private: bool,

@@ -135,13 +135,18 @@ impl Application {
         seal_plaintext_secrets(&tengine).await;
 
         let syncer = limiter.is_shared().then(|| tokio::spawn(workers::sync_limiter(limiter.clone(), stop_rx.clone())));
-        let notifier = backend.delivery_notifier().await?;
         // A worker (with its own claim name) per loop: a loop that hands its claims back
         // after a failed round hands back only its own, never another's sends in flight.
         let mut deliveries = Vec::new();
-        for _ in 0..backend.delivery_loops() {
-            let worker = wiring::delivery_worker(&backend, serve, keyring.clone())?;
-            deliveries.push(tokio::spawn(workers::deliver(worker, notifier.clone(), stop_rx.clone())));
+        if serve.webhook_concurrency == 0 {
+            // An API-only instance: its events wait in the outbox for an instance that sends.
+            tracing::info!("webhook delivery is off on this instance (TENGINE_WEBHOOK_CONCURRENCY=0)");
+        } else {
+            let notifier = backend.delivery_notifier().await?;
+            for _ in 0..backend.delivery_loops() {
+                let worker = wiring::delivery_worker(&backend, serve, keyring.clone())?;
+                deliveries.push(tokio::spawn(workers::deliver(worker, notifier.clone(), stop_rx.clone())));
+            }
         }
         let mut http = HttpConfig {
             max_concurrent_requests: serve.max_concurrent_requests,
