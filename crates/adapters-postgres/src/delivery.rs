@@ -9,7 +9,7 @@ use tengine_domain::delivery::{Attempt, Delivery, Webhook};
 use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, ProjectId, WebhookId};
 use tengine_ports::RepoError;
 
-use crate::error::{affected, map_err, map_missing};
+use crate::error::{affected, map_err};
 use crate::list::List;
 use crate::rows::{
     attempt_columns, attempts_by_delivery, convert, delivery_columns, webhook_columns, AttemptRow, DeliveryPageRow,
@@ -49,12 +49,13 @@ WITH inserted AS ( \
 SELECT pg_notify($7, '')";
 
 /// One pending delivery of a stored event to a stored webhook; no row if either is
-/// missing; paced as its webhook is (the key share lock waits for a change to that in
-/// flight, as the fan-out's does).
+/// missing; paced as its webhook is. The key share locks stand in for foreign keys (see
+/// the `delivery_references_by_trigger` migration): a delete of either waits for this
+/// transaction, or happened first and leaves no row to insert.
 const INSERT_ONE: &str = "\
 INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, paced) \
 SELECT $1, e.id, w.id, e.type, 'pending', 0, $4, $4, w.paced FROM events e, webhooks w WHERE e.id = $2 AND w.id = $3 \
-FOR KEY SHARE OF w";
+FOR KEY SHARE OF e, w";
 
 /// Queues a wake-up for the workers, sent when the transaction commits (and dropped
 /// with it).
@@ -132,7 +133,7 @@ pub(crate) async fn insert(
         .bind(at)
         .execute(&mut *conn)
         .await
-        .map_err(map_missing)?;
+        .map_err(map_err)?;
     affected(done)?;
     notify(conn).await
 }

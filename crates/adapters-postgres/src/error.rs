@@ -36,11 +36,3 @@ pub(crate) fn affected(result: sqlx::postgres::PgQueryResult) -> Result<(), Repo
         Ok(())
     }
 }
-
-/// Like [`map_err`], but a foreign-key violation means a referenced row is missing.
-pub(crate) fn map_missing(e: sqlx::Error) -> RepoError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => RepoError::NotFound,
-        _ => map_err(e),
-    }
-}

@@ -22,14 +22,9 @@ async fn fresh_store() -> (PgStore, impl Future<Output = ()>) {
     (store, cleanup)
 }
 
-/// Deletes an event row but not its deliveries, as a manual edit would.
+/// Deletes an event row but not its deliveries, as a manual edit would (no foreign key
+/// stops it: see the `delivery_references_by_trigger` migration).
 async fn remove_event(store: PgStore, id: tengine_domain::EventId) {
-    // Dropping the foreign key needs only table ownership (replica mode would need a
-    // superuser); the database is a throwaway.
-    sqlx::query("ALTER TABLE deliveries DROP CONSTRAINT deliveries_event_id_fkey")
-        .execute(store.pool())
-        .await
-        .expect("drop the foreign key");
     let done = sqlx::query("DELETE FROM events WHERE id = $1")
         .bind(id.to_string())
         .execute(store.pool())
@@ -311,4 +306,66 @@ async fn the_queue_keeps_its_connections_and_recovers_when_the_server_drops_them
     assert!(answered, "claims answer again");
     tokio::time::timeout(std::time::Duration::from_secs(10), store.close()).await.expect("the store closes");
     drop_test_database(&admin, &url).await;
+}
+
+/// Rows of `table` whose `column` is one of `ids`.
+async fn rows_of(store: &PgStore, table: &str, column: &str, ids: &[String]) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = ANY($1)"))
+        .bind(ids)
+        .fetch_one(store.pool())
+        .await
+        .expect("count")
+}
+
+/// Deliveries and attempts have no foreign keys (see the `delivery_references_by_trigger`
+/// migration); their cascades are triggers. A deleted webhook leaves no delivery and no
+/// attempt behind, a purged delivery no attempt, and another webhook's rows stay.
+#[tokio::test]
+async fn deletes_cascade_to_deliveries_and_attempts_without_foreign_keys() {
+    use chrono::Utc;
+    use tengine_domain::delivery::DeliveryStatus;
+    use tengine_domain::EventType;
+    use tengine_ports::{AttemptResult, DeliveryQueue, UnitOfWork, WebhookEffect};
+    use tengine_storage_contract::fixtures::{account, append, at, attempt, new_event, project, webhook};
+
+    let (store, cleanup) = fresh_store().await;
+    let acct = account(&store).await;
+    let p = project(&store, acct.id, at(0)).await;
+    let (gone, kept) = (webhook(&store, acct.id, p.id, &["*"]).await, webhook(&store, acct.id, p.id, &["*"]).await);
+    for _ in 0..3 {
+        assert_eq!(append(&store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await, 2);
+    }
+    let jobs = store.claim_due("w", at(10), std::time::Duration::from_secs(30), 10).await.expect("claim");
+    assert_eq!(jobs.len(), 6);
+    let results: Vec<AttemptResult> = jobs
+        .iter()
+        .map(|j| AttemptResult {
+            delivery_id: j.delivery_id,
+            webhook_id: j.webhook.id,
+            attempt: attempt(at(11), Some(200), 5, None, None),
+            status: DeliveryStatus::Succeeded,
+            next_attempt_at: None,
+            webhook_effect: WebhookEffect::Healthy,
+            announcement: None,
+        })
+        .collect();
+    store.complete(&results).await.expect("complete");
+    let ids_of = |w: tengine_domain::WebhookId| -> Vec<String> {
+        jobs.iter().filter(|j| j.webhook.id == w).map(|j| j.delivery_id.to_string()).collect()
+    };
+    let (gone_ids, kept_ids) = (ids_of(gone.id), ids_of(kept.id));
+    assert_eq!(rows_of(&store, "delivery_attempts", "delivery_id", &gone_ids).await, 3);
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_webhook(p.id, gone.id).await.expect("delete");
+    tx.commit().await.expect("commit");
+    assert_eq!(rows_of(&store, "deliveries", "webhook_id", &[gone.id.to_string()]).await, 0);
+    assert_eq!(rows_of(&store, "delivery_attempts", "delivery_id", &gone_ids).await, 0);
+    assert_eq!(rows_of(&store, "deliveries", "id", &kept_ids).await, 3, "the other webhook keeps its deliveries");
+    assert_eq!(rows_of(&store, "delivery_attempts", "delivery_id", &kept_ids).await, 3);
+
+    let purged = store.purge_delivered(Utc::now(), 10).await.expect("purge");
+    assert_eq!(purged.deliveries, 3);
+    assert_eq!(rows_of(&store, "delivery_attempts", "delivery_id", &kept_ids).await, 0, "purged with their deliveries");
+    cleanup.await;
 }
