@@ -59,8 +59,9 @@ pub fn assemble_claim<D: Dialect>(
                 created_at: at::<D>(c.created_at)?,
             }),
             (_, None) => {
-                // Deliveries go with their webhook (ON DELETE CASCADE): deleted after the
-                // claim, so the delivery is most likely gone as well.
+                // Deliveries go with their webhook (a cascade: a foreign key on SQLite, a
+                // trigger on PostgreSQL): deleted after the claim, so the delivery is most
+                // likely gone as well.
                 tracing::info!(delivery = %c.id, webhook = %c.webhook_id, "claimed delivery's webhook was deleted; dropping it");
                 claim.orphans.push(c.id);
             }
