@@ -165,13 +165,31 @@ impl Tengine {
 }
 
 /// The error a batch failed with, for each of its requests: they share one transaction,
-/// so one outcome (the store's own error, with its cause, goes to the last of them).
+/// so one outcome (the store's own error goes to the last of them; the others get its
+/// kind and its causes' text, for their logs).
 fn same_error(e: &AppError) -> AppError {
     match e {
         AppError::ProjectNotFound => AppError::ProjectNotFound,
-        AppError::Unavailable(cause) => AppError::Unavailable(RepoError::Unavailable(cause.to_string().into())),
-        other => AppError::Internal(RepoError::Other(other.to_string().into())),
+        AppError::NotFound(what) => AppError::NotFound(what),
+        AppError::Unavailable(cause) => AppError::Unavailable(RepoError::Unavailable(below(cause).into())),
+        AppError::Internal(cause) => AppError::Internal(RepoError::Other(below(cause).into())),
+        other => AppError::Internal(RepoError::Other(causes(other).into())),
     }
+}
+
+/// An error and its sources, as one line.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(source) = e.source() {
+        text.push_str(": ");
+        text.push_str(&causes(source));
+    }
+    text
+}
+
+/// What a store error wraps, as one line: its copy wraps the same text.
+fn below(e: &RepoError) -> String {
+    std::error::Error::source(e).map_or_else(|| e.to_string(), causes)
 }
 
 #[cfg(test)]
@@ -276,6 +294,20 @@ mod tests {
         }
         assert_eq!(names, ["first", "second", "third", "third"]);
         until(|| app.project_updates.lock().is_empty()).await;
+    }
+
+    #[test]
+    fn a_failed_batchs_error_keeps_its_kind_and_causes_for_every_request() {
+        let refused = || -> Box<dyn std::error::Error + Send + Sync> { "connection refused".into() };
+        let copy = same_error(&AppError::Unavailable(RepoError::Unavailable(refused())));
+        assert!(
+            matches!(&copy, AppError::Unavailable(c) if causes(c) == "store unavailable: connection refused"),
+            "{copy:?}"
+        );
+        let copy = same_error(&AppError::Internal(RepoError::Other(refused())));
+        assert!(matches!(&copy, AppError::Internal(c) if causes(c) == "store error: connection refused"), "{copy:?}");
+        assert!(matches!(same_error(&AppError::ProjectNotFound), AppError::ProjectNotFound));
+        assert!(matches!(same_error(&AppError::NotFound("webhook")), AppError::NotFound("webhook")));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
