@@ -23,7 +23,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// A JSON body: `application/json`, at most 1 MiB, deserialized with field paths.
 pub struct ApiJson<T>(pub T);
 
-/// Like [`ApiJson`], but an empty body (with or without a content type) is `None`.
+/// Like [`ApiJson`], but an empty body (with or without a content type) is `None`. A
+/// body of only whitespace is not empty: as JSON it is malformed.
 pub struct OptionalJson<T>(pub Option<T>);
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -116,7 +117,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let json = is_json(req.headers());
         let bytes = read_body(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.is_empty() {
             return Ok(OptionalJson(None));
         }
         if !json {
