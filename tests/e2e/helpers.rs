@@ -146,8 +146,11 @@ impl TestApp {
             }
             Backend::Sqlite => None,
         };
+        // The server closes a connection idle for its header timeout (10 s by default);
+        // dropping idle ones sooner means none is reused just as the server closes it.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("build an HTTP client");
