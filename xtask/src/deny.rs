@@ -24,13 +24,12 @@ fn installed(bin: &std::path::Path) -> bool {
 
 /// Installs cargo-deny `VERSION` if needed, then runs `cargo deny check` on the workspace.
 pub(crate) fn deny() -> Result {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let tools = tools_dir();
     let bin = tools.join("bin");
     if !installed(&bin) {
         eprintln!("xtask: installing cargo-deny {VERSION} into {} (a few minutes, once)", tools.display());
         // Its own temporary target dir: the tool's release build would only bloat ours.
-        let status = Command::new(&cargo)
+        let status = crate::cargo_command()
             .args(["install", "cargo-deny", "--locked", "--version", VERSION, "--root"])
             .arg(&tools)
             .env_remove("CARGO_TARGET_DIR")
@@ -45,7 +44,7 @@ pub(crate) fn deny() -> Result {
         .map_err(|e| format!("bad PATH: {e}"))?;
     let run = |args: &[&str]| {
         eprintln!("xtask: cargo deny {}", args.join(" "));
-        Command::new(&cargo)
+        crate::cargo_command()
             .args(["deny", "--locked", "--manifest-path"])
             .arg(root().join("Cargo.toml"))
             .args(args)

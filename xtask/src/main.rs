@@ -64,15 +64,32 @@ fn main() -> ExitCode {
 
 pub(crate) type Result<T = ()> = std::result::Result<T, String>;
 
+/// A cargo command without the variables `cargo run` set for xtask itself
+/// (`CARGO_PKG_NAME=xtask`, ...): build scripts that read them (ring's does) would see a
+/// change from a build run in the shell and rebuild half the tree each time the two alternate.
+pub(crate) fn cargo_command() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || matches!(name.as_ref(), "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE")
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
 /// The workspace root.
 pub(crate) fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
+/// Runs cargo with `args`, as if from the shell.
 pub(crate) fn cargo(args: &[&str]) -> Result {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask: cargo {}", args.join(" "));
-    let status = Command::new(cargo).args(args).status().map_err(|e| format!("could not run cargo: {e}"))?;
+    let status = cargo_command().args(args).status().map_err(|e| format!("could not run cargo: {e}"))?;
     if status.success() {
         Ok(())
     } else {
