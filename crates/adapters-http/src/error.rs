@@ -4,6 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use tengine_application::{AppError, AuthFailure};
+use tengine_domain::error::error_chain;
 use tengine_domain::{Denied, ValidationError};
 
 use crate::doc::schemas::{ErrorBody, ErrorObject};
@@ -227,18 +228,6 @@ fn reason(f: AuthFailure) -> &'static str {
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
-}
-
-/// Renders an error and its sources on one line, for the log.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }
 
 impl IntoResponse for ApiError {

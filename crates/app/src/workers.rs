@@ -121,7 +121,7 @@ pub async fn deliver(
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %tengine_adapters_http::error::error_chain(&e), "delivery round failed; retrying shortly");
+                    tracing::warn!(error = %tengine_domain::error::error_chain(&e), "delivery round failed; retrying shortly");
                     // Hand this round's claims back at once rather than after the lease.
                     let _ = worker.release().await;
                     wake_at = soonest(wake_at, Some(Utc::now() + chrono::Duration::seconds(1)));

@@ -17,6 +17,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use tengine_domain::error::error_chain;
 use tengine_domain::{AccountId, EventType, Project, ProjectId, ProjectPatch};
 use tengine_ports::RepoError;
 use tokio::sync::oneshot;
@@ -173,23 +174,13 @@ fn same_error(e: &AppError) -> AppError {
         AppError::NotFound(what) => AppError::NotFound(what),
         AppError::Unavailable(cause) => AppError::Unavailable(RepoError::Unavailable(below(cause).into())),
         AppError::Internal(cause) => AppError::Internal(RepoError::Other(below(cause).into())),
-        other => AppError::Internal(RepoError::Other(causes(other).into())),
+        other => AppError::Internal(RepoError::Other(error_chain(other).into())),
     }
-}
-
-/// An error and its sources, as one line.
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(source) = e.source() {
-        text.push_str(": ");
-        text.push_str(&causes(source));
-    }
-    text
 }
 
 /// What a store error wraps, as one line: its copy wraps the same text.
 fn below(e: &RepoError) -> String {
-    std::error::Error::source(e).map_or_else(|| e.to_string(), causes)
+    std::error::Error::source(e).map_or_else(|| e.to_string(), error_chain)
 }
 
 #[cfg(test)]
@@ -301,11 +292,14 @@ mod tests {
         let refused = || -> Box<dyn std::error::Error + Send + Sync> { "connection refused".into() };
         let copy = same_error(&AppError::Unavailable(RepoError::Unavailable(refused())));
         assert!(
-            matches!(&copy, AppError::Unavailable(c) if causes(c) == "store unavailable: connection refused"),
+            matches!(&copy, AppError::Unavailable(c) if error_chain(c) == "store unavailable: connection refused"),
             "{copy:?}"
         );
         let copy = same_error(&AppError::Internal(RepoError::Other(refused())));
-        assert!(matches!(&copy, AppError::Internal(c) if causes(c) == "store error: connection refused"), "{copy:?}");
+        assert!(
+            matches!(&copy, AppError::Internal(c) if error_chain(c) == "store error: connection refused"),
+            "{copy:?}"
+        );
         assert!(matches!(same_error(&AppError::ProjectNotFound), AppError::ProjectNotFound));
         assert!(matches!(same_error(&AppError::NotFound("webhook")), AppError::NotFound("webhook")));
     }

@@ -1,4 +1,5 @@
-//! Validation errors: which field failed and why, in words a client can act on.
+//! Validation errors: which field failed and why, in words a client can act on; and any
+//! error with its causes on one line.
 
 use std::fmt;
 
@@ -204,6 +205,18 @@ pub(crate) fn clean_text(
         return Err(ValidationError::field(field, reason));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Renders an error and its sources on one line, for a log.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
 }
 
 #[cfg(test)]
