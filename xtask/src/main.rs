@@ -188,3 +188,20 @@ pub(crate) fn ensure_postgres() -> Result {
     }
     Err("PostgreSQL did not come up on 127.0.0.1:5432".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cargo_command;
+
+    #[test]
+    fn cargo_runs_without_the_package_variables_cargo_set_for_xtask() {
+        // `cargo test` sets them for this process as `cargo run` does for xtask.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some() && std::env::var_os("CARGO_PKG_NAME").is_some());
+        let command = cargo_command();
+        let removed: Vec<_> = command.get_envs().filter(|(_, v)| v.is_none()).map(|(k, _)| k.to_owned()).collect();
+        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION"] {
+            assert!(removed.iter().any(|k| k == name), "{name} is passed on: {removed:?}");
+        }
+        assert!(!removed.iter().any(|k| k == "CARGO_TARGET_DIR" || k == "CARGO_HOME"), "{removed:?}");
+    }
+}
