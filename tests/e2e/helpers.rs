@@ -10,6 +10,7 @@ use rand::distributions::{Alphanumeric, DistString};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+pub use tengine_domain::error::error_chain;
 use tengine_domain::PlainApiKey;
 
 /// Runs an `async fn case(backend: Backend)` once per storage backend, as
@@ -712,16 +713,4 @@ fn append(path: &Path) -> File {
 
 fn read(path: &Path) -> String {
     fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
-}
-
-/// An error and its sources on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }
