@@ -1,20 +1,15 @@
 //! Deliveries: the fan-out of an event to its webhooks, single deliveries, and reads
 //! of deliveries with their attempts.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
-use tengine_domain::delivery::{Attempt, Delivery, Webhook};
+use sqlx::PgConnection;
+use tengine_domain::delivery::{Delivery, Webhook};
 use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, ProjectId, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{
-    attempt_columns, attempts_by_delivery, convert, delivery_columns, webhook_columns, AttemptRow, DeliveryPageRow,
-    DeliveryRow, Guard, WebhookRow,
-};
+use crate::rows::{convert, delivery_columns, webhook_columns, DeliveryRow, Guard, WebhookRow};
 use crate::PgStore;
 
 /// The channel workers listen on; a notification means "deliveries were committed".
@@ -138,20 +133,6 @@ pub(crate) async fn insert(
     notify(conn).await
 }
 
-/// The attempts of some deliveries, oldest first, by delivery id (one query).
-async fn attempts_of(ex: impl PgExecutor<'_>, ids: &[String]) -> Result<HashMap<String, Vec<Attempt>>, RepoError> {
-    let rows = sqlx::query_as::<_, AttemptRow>(concat!(
-        "SELECT ",
-        attempt_columns!(),
-        " FROM delivery_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, n"
-    ))
-    .bind(ids)
-    .fetch_all(ex)
-    .await
-    .map_err(map_err)?;
-    attempts_by_delivery(rows)
-}
-
 /// A page of a webhook's deliveries, newest first, with their attempts, and the total.
 pub(crate) async fn list(
     store: &PgStore,
@@ -163,20 +144,13 @@ pub(crate) async fn list(
     let (webhook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
     let list = List {
         table: "deliveries",
-        // The attempts ride along as JSON (see `DeliveryPageRow`): one statement a page.
-        columns: concat!(
-            delivery_columns!(),
-            ", ",
-            "(SELECT json_agg(json_build_array(CAST(EXTRACT(EPOCH FROM a.attempted_at) * 1000000 AS BIGINT), \
-             a.status_code, a.latency_ms, a.error, a.response_excerpt) ORDER BY a.n)::text \
-             FROM delivery_attempts a WHERE a.delivery_id = deliveries.id) AS attempts"
-        ),
+        columns: delivery_columns!(),
         scope: "webhook_id = $1",
         binds: &[Some(&webhook), Some(project.as_str()), Some(account.as_str())],
         counter: Some(format!("deliveries:{webhook}")),
         guard: Some(Guard::ProjectWebhook),
     };
-    list.read::<DeliveryPageRow>(store, page).await?.try_map(DeliveryPageRow::into_delivery)
+    list.read::<DeliveryRow>(store, page).await?.try_map(DeliveryRow::into_delivery)
 }
 
 /// One delivery of a webhook, with its attempts.
@@ -196,10 +170,7 @@ pub(crate) async fn get(
     .fetch_optional(pool)
     .await
     .map_err(map_err)?;
-    let Some(row) = row else { return Ok(None) };
-    let mut attempts = attempts_of(pool, std::slice::from_ref(&row.id)).await?;
-    let a = attempts.remove(&row.id).unwrap_or_default();
-    row.into_delivery(a).map(Some)
+    row.map(DeliveryRow::into_delivery).transpose()
 }
 
 /// Marks recovered up to `limit` failed, never-recovered deliveries of `webhook` created in

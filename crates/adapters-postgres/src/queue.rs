@@ -131,7 +131,9 @@ UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_by = NU
 WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'";
 
 /// The CTEs `r` (a batch's results, `$1`..`$8` as [`bind_round`] binds them) and
-/// `done` (the deliveries they update, when `$guard` holds), and the attempts' insert.
+/// `done` (the deliveries they update, when `$guard` holds): each takes its new status
+/// and due time, counts the attempt, drops its claim and appends the attempt to the
+/// JSON array it carries (see `tengine_storage_rows::DeliveryRow`).
 macro_rules! recorded {
     ($guard:literal) => {
         concat!(
@@ -139,27 +141,20 @@ macro_rules! recorded {
              $6::bigint[], $7::text[], $8::text[]) \
              AS r(id, status, next_attempt_at, attempted_at, status_code, latency_ms, error, response_excerpt)), \
              done AS (UPDATE deliveries d SET status = r.status, next_attempt_at = r.next_attempt_at, \
-                 attempt_count = d.attempt_count + 1, claimed_by = NULL, lease_until = NULL \
+                 attempt_count = d.attempt_count + 1, claimed_by = NULL, lease_until = NULL, \
+                 attempts = COALESCE(left(d.attempts, -1) || ',', '[') || json_build_array(\
+                     CAST(EXTRACT(EPOCH FROM r.attempted_at) * 1000000 AS BIGINT), r.status_code, r.latency_ms, \
+                     r.error, r.response_excerpt)::text || ']' \
              FROM r WHERE d.id = r.id",
             $guard,
-            " RETURNING d.id, d.attempt_count) "
+            " RETURNING d.id) "
         )
     };
 }
 
-/// Inserts the attempts of `done` (see [`recorded`]).
-macro_rules! attempts {
-    () => {
-        "INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
-         SELECT done.id, done.attempt_count, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_excerpt \
-         FROM done JOIN r ON r.id = done.id"
-    };
-}
-
-/// Records one attempt per delivery (at most one per delivery id): the delivery takes
-/// its new status and due time, counts the attempt and drops its claim; the attempt
-/// is numbered by the new count. Deliveries deleted meanwhile are skipped.
-const RECORD: &str = concat!("WITH ", recorded!(""), attempts!());
+/// Records one attempt per delivery (at most one per delivery id), as [`recorded`]
+/// says. Deliveries deleted meanwhile are skipped.
+const RECORD: &str = concat!("WITH ", recorded!(""), "SELECT count(*) FROM done");
 
 /// The common completion as one statement, so one round trip and its own transaction:
 /// each delivery once, no webhook switched off. It records the attempts as [`RECORD`]
@@ -173,9 +168,7 @@ const RECORD: &str = concat!("WITH ", recorded!(""), attempts!());
 pub const COMPLETE_ONCE: &str = concat!(
     "WITH lw AS (SELECT id FROM webhooks WHERE id = ANY($9) ORDER BY id FOR KEY SHARE), ",
     recorded!(" AND (SELECT count(*) FROM lw) >= 0"),
-    ", attempts AS (",
-    attempts!(),
-    "), \
+    ", \
 health AS ( \
     UPDATE webhooks w SET failing_since = CASE e.health WHEN 'clear' THEN NULL WHEN 'set' THEN e.since \
         ELSE COALESCE(w.failing_since, e.since) END \

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use tengine_ports::RepoError;
 use tengine_storage_rows::Dialect;
 pub(crate) use tengine_storage_rows::{
-    announcements, assemble_claim, attempts_by_delivery, convert, counted, event_filter, headers_json,
-    histogram_columns, hourly_stats, plan_limit, single_page, Guard, ListShape, TOTAL_COLUMN,
+    announcements, assemble_claim, convert, counted, event_filter, headers_json, histogram_columns, hourly_stats,
+    plan_limit, single_page, Guard, ListShape, TOTAL_COLUMN,
 };
 
 /// The columns of [`AccountRow`], in order.
@@ -65,20 +65,13 @@ macro_rules! event_columns {
 /// The columns of [`DeliveryRow`], in order.
 macro_rules! delivery_columns {
     () => {
-        "id, event_id, webhook_id, event_type, status, next_attempt_at, created_at"
-    };
-}
-
-/// The columns of [`AttemptRow`], in order.
-macro_rules! attempt_columns {
-    () => {
-        "delivery_id, attempted_at, status_code, latency_ms, error, response_excerpt"
+        "id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, attempts"
     };
 }
 
 pub(crate) use {
-    account_columns, api_key_columns, attempt_columns, delivery_columns, event_columns, idempotency_columns,
-    project_columns, tool_columns, webhook_columns,
+    account_columns, api_key_columns, delivery_columns, event_columns, idempotency_columns, project_columns,
+    tool_columns, webhook_columns,
 };
 
 /// PostgreSQL's column types for the shared rows: native timestamps, SMALLINT and
@@ -109,12 +102,8 @@ pub(crate) type ToolRow = tengine_storage_rows::ToolRow<Pg>;
 pub(crate) type ToolCallRow = tengine_storage_rows::ToolCallRow<Pg>;
 /// A row of `events`.
 pub(crate) type EventRow = tengine_storage_rows::EventRow<Pg>;
-/// A row of `deliveries`.
+/// A row of `deliveries`, with its attempts.
 pub(crate) type DeliveryRow = tengine_storage_rows::DeliveryRow<Pg>;
-/// A delivery of a list page, with its attempts.
-pub(crate) type DeliveryPageRow = tengine_storage_rows::DeliveryPageRow<Pg>;
-/// A row of `delivery_attempts`.
-pub(crate) type AttemptRow = tengine_storage_rows::AttemptRow<Pg>;
 /// A delivery just claimed.
 pub(crate) type ClaimRow = tengine_storage_rows::ClaimRow<Pg>;
 /// What an idempotency claim reads of an existing record.

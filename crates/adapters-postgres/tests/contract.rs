@@ -317,15 +317,16 @@ async fn rows_of(store: &PgStore, table: &str, column: &str, ids: &[String]) -> 
         .expect("count")
 }
 
-/// Deliveries and attempts have no foreign keys (see the `delivery_references_by_trigger`
-/// migration); their cascades are triggers. A deleted webhook leaves no delivery and no
-/// attempt behind, a purged delivery no attempt, and another webhook's rows stay.
+/// Deliveries have no foreign keys (see the `delivery_references_by_trigger` migration);
+/// a deleted webhook's cascade is a trigger. It leaves no delivery behind, and another
+/// webhook's deliveries stay with their attempts (which they carry on their rows, see
+/// the `attempts_on_the_delivery` migration) until they are purged.
 #[tokio::test]
-async fn deletes_cascade_to_deliveries_and_attempts_without_foreign_keys() {
+async fn deletes_cascade_to_deliveries_without_foreign_keys() {
     use chrono::Utc;
     use tengine_domain::delivery::DeliveryStatus;
     use tengine_domain::EventType;
-    use tengine_ports::{AttemptResult, DeliveryQueue, UnitOfWork, WebhookEffect};
+    use tengine_ports::{AttemptResult, DeliveryQueue, UnitOfWork, WebhookEffect, WebhookRepository};
     use tengine_storage_contract::fixtures::{account, append, at, attempt, new_event, project, webhook};
 
     let (store, cleanup) = fresh_store().await;
@@ -354,18 +355,80 @@ async fn deletes_cascade_to_deliveries_and_attempts_without_foreign_keys() {
         jobs.iter().filter(|j| j.webhook.id == w).map(|j| j.delivery_id.to_string()).collect()
     };
     let (gone_ids, kept_ids) = (ids_of(gone.id), ids_of(kept.id));
-    assert_eq!(rows_of(&store, "delivery_attempts", "delivery_id", &gone_ids).await, 3);
+    assert_eq!(rows_of(&store, "deliveries", "id", &gone_ids).await, 3);
 
     let mut tx = store.begin().await.expect("begin");
     tx.delete_webhook(p.id, gone.id).await.expect("delete");
     tx.commit().await.expect("commit");
     assert_eq!(rows_of(&store, "deliveries", "webhook_id", &[gone.id.to_string()]).await, 0);
-    assert_eq!(rows_of(&store, "delivery_attempts", "delivery_id", &gone_ids).await, 0);
     assert_eq!(rows_of(&store, "deliveries", "id", &kept_ids).await, 3, "the other webhook keeps its deliveries");
-    assert_eq!(rows_of(&store, "delivery_attempts", "delivery_id", &kept_ids).await, 3);
+    for id in &kept_ids {
+        let d = store.get_delivery(kept.id, id.parse().expect("an id")).await.expect("read").expect("kept");
+        assert_eq!(d.attempts.len(), 1, "with its attempt");
+    }
 
     let purged = store.purge_delivered(Utc::now(), 10).await.expect("purge");
     assert_eq!(purged.deliveries, 3);
-    assert_eq!(rows_of(&store, "delivery_attempts", "delivery_id", &kept_ids).await, 0, "purged with their deliveries");
+    assert_eq!(rows_of(&store, "deliveries", "id", &kept_ids).await, 0, "purged");
     cleanup.await;
+}
+
+/// The `attempts_on_the_delivery` migration moves each delivery's attempts onto its
+/// row, oldest first, text intact; a delivery without attempts gets none.
+#[tokio::test]
+async fn attempts_move_onto_their_deliveries() {
+    use tengine_domain::delivery::Attempt;
+    use tengine_domain::EventType;
+    use tengine_ports::WebhookRepository;
+    use tengine_storage_contract::fixtures::{account, append, at, attempt, deliveries_of, migrator_before, new_event};
+    use tengine_storage_contract::fixtures::{project, webhook};
+
+    let admin = std::env::var("TENGINE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+    let url = create_test_database(&admin).await;
+    let store = PgStore::connect(&url, 2).await.expect("connect");
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let scratch = std::env::temp_dir().join(format!("tengine-migrations-{}", uuid::Uuid::new_v4().simple()));
+    let older = migrator_before(&migrations, 20250125000000, &scratch).await;
+    older.run(store.pool()).await.expect("the older schema");
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let acct = account(&store).await;
+    let p = project(&store, acct.id, at(0)).await;
+    let w = webhook(&store, acct.id, p.id, &["*"]).await;
+    for _ in 0..2 {
+        assert_eq!(append(&store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await, 1);
+    }
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM deliveries ORDER BY id").fetch_all(store.pool()).await.expect("ids");
+    let first = at(100) + chrono::Duration::microseconds(1);
+    let later = [
+        attempt(first, None, 3000, Some("timed out"), None),
+        attempt(at(160), Some(200), 12, None, Some("{\"ok\":\"qu\\\"oted ü\"}")),
+    ];
+    // Numbered 2 then 1: the order comes from `n`, not from the insert.
+    for (n, a) in [(2, &later[1]), (1, &later[0])] {
+        sqlx::query(
+            "INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, \
+             response_excerpt) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&ids[0])
+        .bind(n)
+        .bind(a.attempted_at)
+        .bind(a.status_code.map(i32::from))
+        .bind(i64::try_from(a.latency_ms).expect("small"))
+        .bind(a.error.as_deref())
+        .bind(a.response_excerpt.as_deref())
+        .execute(store.pool())
+        .await
+        .expect("an attempt");
+    }
+
+    store.migrate().await.expect("migrate");
+    let moved = store.get_delivery(w.id, ids[0].parse().expect("an id")).await.expect("read").expect("there");
+    assert_eq!(moved.attempts, later.to_vec());
+    let none = store.get_delivery(w.id, ids[1].parse().expect("an id")).await.expect("read").expect("there");
+    assert_eq!(none.attempts, Vec::<Attempt>::new());
+    assert_eq!(deliveries_of(&store, &w).await.iter().map(|d| d.attempts.len()).sum::<usize>(), 2, "the page too");
+    store.close().await;
+    drop_test_database(&admin, &url).await;
 }

@@ -1,20 +1,17 @@
 //! Deliveries: the fan-out of an event to its webhooks, single deliveries, and reads
 //! of deliveries with their attempts.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
-use tengine_domain::delivery::{Attempt, Delivery, Webhook};
+use tengine_domain::delivery::{Delivery, Webhook};
 use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, ProjectId, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err, map_missing};
 use crate::list::List;
-use crate::rows::{
-    attempt_columns, attempts_by_delivery, convert, delivery_columns, live_project, micros, webhook_columns,
-    AttemptRow, DeliveryPageRow, DeliveryRow, Guard, WebhookRow,
-};
+use crate::rows::{convert, delivery_columns, live_project, micros, webhook_columns, DeliveryRow, Guard, WebhookRow};
 
 /// Every webhook of account `?1` on a live project: the fan-out's candidates, at one
 /// key lookup per webhook whatever the number of projects.
@@ -105,23 +102,6 @@ pub(crate) async fn insert(
     affected(done)
 }
 
-/// The attempts of some deliveries, oldest first, by delivery id (one query).
-async fn attempts_of(ex: impl SqliteExecutor<'_>, ids: &[String]) -> Result<HashMap<String, Vec<Attempt>>, RepoError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = select_in(
-        concat!("SELECT ", attempt_columns!(), " FROM delivery_attempts WHERE delivery_id"),
-        ids,
-        "ORDER BY delivery_id, n",
-    )
-    .build_query_as::<AttemptRow>()
-    .fetch_all(ex)
-    .await
-    .map_err(map_err)?;
-    attempts_by_delivery(rows)
-}
-
 /// A page of a webhook's deliveries, newest first, with their attempts, and the total.
 pub(crate) async fn list(
     pool: &SqlitePool,
@@ -133,20 +113,13 @@ pub(crate) async fn list(
     let (webhook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
     let list = List {
         table: "deliveries",
-        // The attempts ride along as JSON (see `DeliveryPageRow`): one statement a page.
-        columns: concat!(
-            delivery_columns!(),
-            ", ",
-            "(SELECT json_group_array(json_array(a.attempted_at, a.status_code, a.latency_ms, a.error, \
-             a.response_excerpt) ORDER BY a.n) \
-             FROM delivery_attempts a WHERE a.delivery_id = deliveries.id) AS attempts"
-        ),
+        columns: delivery_columns!(),
         scope: "webhook_id = ?1",
         binds: &[Some(&webhook), Some(project.as_str()), Some(account.as_str())],
         counter: Some(format!("deliveries:{webhook}")),
         guard: Some(Guard::ProjectWebhook),
     };
-    list.fetch::<DeliveryPageRow>(pool, page).await?.try_map(DeliveryPageRow::into_delivery)
+    list.fetch::<DeliveryRow>(pool, page).await?.try_map(DeliveryRow::into_delivery)
 }
 
 /// One delivery of a webhook, with its attempts.
@@ -161,10 +134,7 @@ pub(crate) async fn get(pool: &SqlitePool, webhook: WebhookId, id: DeliveryId) -
     .fetch_optional(pool)
     .await
     .map_err(map_err)?;
-    let Some(row) = row else { return Ok(None) };
-    let mut attempts = attempts_of(pool, std::slice::from_ref(&row.id)).await?;
-    let a = attempts.remove(&row.id).unwrap_or_default();
-    row.into_delivery(a).map(Some)
+    row.map(DeliveryRow::into_delivery).transpose()
 }
 
 /// Marks recovered up to `limit` failed, never-recovered deliveries of `webhook` created in

@@ -91,16 +91,16 @@ const FAIL_ORPHAN: &str = "\
 UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL \
 WHERE id = ?1 AND status = 'pending'";
 
-/// Gives a delivery its new status and due time, counts the attempt and drops the
-/// claim; returns the new count (the attempt's number), or no row if it was deleted.
+/// Gives a delivery its new status and due time, counts the attempt, drops the claim
+/// and appends the attempt (`?4`..`?8`) to the JSON array the row carries (see
+/// `tengine_storage_rows::DeliveryRow`). A delivery deleted meanwhile is not there to
+/// update.
 const RECORD: &str = "\
 UPDATE deliveries SET status = ?2, next_attempt_at = ?3, attempt_count = attempt_count + 1, \
-    claimed_by = NULL, lease_until = NULL \
-WHERE id = ?1 RETURNING attempt_count";
-
-const INSERT_ATTEMPT: &str = "\
-INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, response_excerpt) \
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    claimed_by = NULL, lease_until = NULL, \
+    attempts = COALESCE(substr(attempts, 1, length(attempts) - 1) || ',', '[') \
+        || json_array(?4, ?5, ?6, ?7, ?8) || ']' \
+WHERE id = ?1";
 
 /// Fails every pending delivery of a disabled webhook.
 const FAIL_PENDING: &str = "\
@@ -211,18 +211,10 @@ impl DeliveryQueue for SqliteStore {
         // results apply in the order given, like the PostgreSQL adapter's batches.
         let mut tx = self.begin_immediate().await?;
         for r in results {
-            let n: Option<i64> = sqlx::query_scalar(RECORD)
+            sqlx::query(RECORD)
                 .bind(r.delivery_id.to_string())
                 .bind(r.status.as_str())
                 .bind(due(r))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            // A delivery deleted (with its webhook) while in flight has nothing to record.
-            let Some(n) = n else { continue };
-            sqlx::query(INSERT_ATTEMPT)
-                .bind(r.delivery_id.to_string())
-                .bind(n)
                 .bind(micros(r.attempt.attempted_at))
                 .bind(r.attempt.status_code.map(i64::from))
                 .bind(i64::try_from(r.attempt.latency_ms).map_err(RepoError::other)?)

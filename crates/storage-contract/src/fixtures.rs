@@ -231,3 +231,27 @@ pub async fn deliveries_of<S: Store>(store: &S, webhook: &Webhook) -> Vec<Delive
     let (account, project) = (webhook.account_id, webhook.project_id);
     store.list_deliveries(account, project, webhook.id, PageRequest::new(1, 100)).await.expect("list deliveries").items
 }
+
+/// The migrations in `dir` older than `version`, as a migrator: the schema an older
+/// release left, to fill before testing the migration that follows. The files are
+/// copied unchanged into `scratch` (created), so their checksums match the full set's
+/// when it runs afterwards.
+///
+/// # Panics
+/// When `dir` cannot be read or `scratch` written: a broken test setup.
+pub async fn migrator_before(
+    dir: &std::path::Path,
+    version: i64,
+    scratch: &std::path::Path,
+) -> sqlx::migrate::Migrator {
+    std::fs::create_dir_all(scratch).expect("create the scratch folder");
+    for entry in std::fs::read_dir(dir).expect("read the migrations") {
+        let path = entry.expect("a migration").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("a file name").to_owned();
+        let older = name.split('_').next().and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v < version);
+        if older {
+            std::fs::copy(&path, scratch.join(&name)).expect("copy a migration");
+        }
+    }
+    sqlx::migrate::Migrator::new(scratch).await.expect("the older migrations")
+}

@@ -1,6 +1,4 @@
-//! Rows of deliveries and their attempts.
-
-use std::collections::HashMap;
+//! Rows of deliveries, with their attempts.
 
 use chrono::{DateTime, DurationRound, Utc};
 use tengine_domain::delivery::{Attempt, Delivery};
@@ -10,68 +8,26 @@ use crate::event::event_type;
 use crate::{at, narrow, opt_at, Dialect};
 
 positional_row! {
-    /// A row of `deliveries` (its attempts are read separately).
+    /// A row of `deliveries`, with its attempts as the row carries them: a JSON array
+    /// of `[attempted_at in µs since the epoch, status_code, latency_ms, error,
+    /// response_excerpt]`, oldest first (`NULL` before the first), which the completion
+    /// appends to, so a page of deliveries reads one table.
     pub struct DeliveryRow<D: Dialect> {
-        /// The delivery's id, to read its attempts by.
-        pub id: String = "id",
+        id: String = "id",
         event_id: String = "event_id",
         webhook_id: String = "webhook_id",
         event_type: String = "event_type",
         status: String = "status",
         next_attempt_at: Option<D::Timestamp> = "next_attempt_at",
         created_at: D::Timestamp = "created_at",
+        attempts: Option<String> = "attempts",
     }
 }
 
-impl<D: Dialect> DeliveryRow<D> {
-    /// The delivery, with `attempts` (oldest first).
-    ///
-    /// # Errors
-    /// `RepoError::Other` on a row that does not convert.
-    pub fn into_delivery(self, attempts: Vec<Attempt>) -> Result<Delivery, RepoError> {
-        Ok(Delivery {
-            id: self.id.parse().map_err(RepoError::other)?,
-            event_id: self.event_id.parse().map_err(RepoError::other)?,
-            event_type: event_type(&self.event_type)?,
-            webhook_id: self.webhook_id.parse().map_err(RepoError::other)?,
-            status: self
-                .status
-                .parse()
-                .map_err(|()| RepoError::other(format!("unknown delivery status {:?}", self.status)))?,
-            attempts,
-            next_attempt_at: opt_at::<D>(self.next_attempt_at)?,
-            created_at: at::<D>(self.created_at)?,
-        })
-    }
-}
-
-/// A delivery row of a list page with its attempts, read in the page's statement as a
-/// JSON array of `[attempted_at in µs since the epoch, status_code, latency_ms, error,
-/// response_excerpt]`, oldest first (`NULL` for none): one statement per page instead of
-/// the page and then its attempts.
-pub struct DeliveryPageRow<D: Dialect> {
-    row: DeliveryRow<D>,
-    attempts: Option<String>,
-}
-
-impl<'r, D: Dialect, R: sqlx::Row> sqlx::FromRow<'r, R> for DeliveryPageRow<D>
-where
-    usize: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<D::Timestamp>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    D::Timestamp: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        let mut next = 0;
-        let delivery = DeliveryRow::read_at(row, &mut next)?;
-        Ok(Self { row: delivery, attempts: crate::column(row, &mut next, "attempts")? })
-    }
-}
-
-/// An attempt as [`DeliveryPageRow`] carries it.
+/// An attempt as [`DeliveryRow`] carries it.
 type AttemptTuple = (i64, Option<i64>, i64, Option<String>, Option<String>);
 
-impl<D: Dialect> DeliveryPageRow<D> {
+impl<D: Dialect> DeliveryRow<D> {
     /// The delivery with its attempts.
     ///
     /// # Errors
@@ -94,46 +50,20 @@ impl<D: Dialect> DeliveryPageRow<D> {
                 })
             })
             .collect::<Result<Vec<_>, RepoError>>()?;
-        self.row.into_delivery(attempts)
-    }
-}
-
-/// A row of `delivery_attempts`.
-#[derive(sqlx::FromRow)]
-pub struct AttemptRow<D: Dialect> {
-    delivery_id: String,
-    attempted_at: D::Timestamp,
-    status_code: Option<D::Int>,
-    latency_ms: i64,
-    error: Option<String>,
-    response_excerpt: Option<String>,
-}
-
-impl<D: Dialect> TryFrom<AttemptRow<D>> for Attempt {
-    type Error = RepoError;
-
-    fn try_from(row: AttemptRow<D>) -> Result<Self, RepoError> {
-        Ok(Attempt {
-            attempted_at: at::<D>(row.attempted_at)?,
-            status_code: row.status_code.map(narrow::<u16>).transpose()?,
-            latency_ms: narrow(row.latency_ms)?,
-            error: row.error,
-            response_excerpt: row.response_excerpt,
+        Ok(Delivery {
+            id: self.id.parse().map_err(RepoError::other)?,
+            event_id: self.event_id.parse().map_err(RepoError::other)?,
+            event_type: event_type(&self.event_type)?,
+            webhook_id: self.webhook_id.parse().map_err(RepoError::other)?,
+            status: self
+                .status
+                .parse()
+                .map_err(|()| RepoError::other(format!("unknown delivery status {:?}", self.status)))?,
+            attempts,
+            next_attempt_at: opt_at::<D>(self.next_attempt_at)?,
+            created_at: at::<D>(self.created_at)?,
         })
     }
-}
-
-/// Attempt rows, read in order of delivery then number, grouped by delivery id.
-///
-/// # Errors
-/// `RepoError::Other` on a row that does not convert.
-pub fn attempts_by_delivery<D: Dialect>(rows: Vec<AttemptRow<D>>) -> Result<HashMap<String, Vec<Attempt>>, RepoError> {
-    let mut by_delivery: HashMap<String, Vec<Attempt>> = HashMap::new();
-    for row in rows {
-        let id = row.delivery_id.clone();
-        by_delivery.entry(id).or_default().push(Attempt::try_from(row)?);
-    }
-    Ok(by_delivery)
 }
 
 /// The `webhook.disabled` events to record for a batch: the first announcement of each

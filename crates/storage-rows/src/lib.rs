@@ -87,9 +87,7 @@ mod webhook;
 pub use account::{plan_limit, AccountRow};
 pub use api_key::ApiKeyRow;
 pub use claim::{assemble_claim, Claim, ClaimRow};
-pub use delivery::{
-    announcements, attempts_by_delivery, hourly_stats, AttemptRow, DeliveryPageRow, DeliveryRow, HourlyStats,
-};
+pub use delivery::{announcements, hourly_stats, DeliveryRow, HourlyStats};
 pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
 pub use integration::{
