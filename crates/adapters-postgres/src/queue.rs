@@ -111,7 +111,7 @@ UPDATE deliveries SET claimed_by = NULL, lease_until = NULL, next_attempt_at = $
 WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'";
 
 /// Up to `$2` finished deliveries minted before id `$1` (ids are UUIDv7, so the
-/// primary key orders them by creation); their attempts go by cascade.
+/// primary key orders them by creation), with the attempts they carry.
 const PURGE_DELIVERIES: &str = "\
 DELETE FROM deliveries WHERE id IN ( \
     SELECT id FROM deliveries WHERE id < $1 AND status <> 'pending' ORDER BY id LIMIT $2 \

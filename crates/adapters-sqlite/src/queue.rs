@@ -67,7 +67,7 @@ WHERE id IN ( \
 RETURNING id, event_id, webhook_id, attempt_count, created_at";
 
 /// Up to `?2` finished deliveries minted before id `?1` (ids are UUIDv7, so the
-/// primary key orders them by creation); their attempts go by cascade.
+/// primary key orders them by creation), with the attempts they carry.
 const PURGE_DELIVERIES: &str = "\
 DELETE FROM deliveries WHERE id IN ( \
     SELECT id FROM deliveries WHERE id < ?1 AND status <> 'pending' ORDER BY id LIMIT ?2)";

@@ -109,7 +109,7 @@ pub(crate) async fn update(conn: &mut sqlx::SqliteConnection, w: &Webhook) -> Re
     affected(done)
 }
 
-/// Deletes a webhook of `project`; its deliveries and their attempts go by cascade.
+/// Deletes a webhook of `project`; its deliveries (with their attempts) go by cascade.
 pub(crate) async fn delete(ex: impl SqliteExecutor<'_>, project: ProjectId, id: WebhookId) -> Result<(), RepoError> {
     let done = sqlx::query("DELETE FROM webhooks WHERE project_id = ?1 AND id = ?2")
         .bind(project.to_string())
