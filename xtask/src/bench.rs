@@ -242,8 +242,8 @@ pub fn bench(args: &[String]) -> Result {
     // Another build of the server (say, the commit before a change) for an A/B run, and
     // of the seeder when the change moves the schema (it migrates what it seeds).
     let bin = std::env::var_os("TENGINE_BENCH_BIN").map_or_else(|| target_dir().join("release/tengine"), PathBuf::from);
-    let seeder =
-        std::env::var_os("TENGINE_BENCH_SEEDER").map_or_else(|| target_dir().join("release/tengine-bench"), PathBuf::from);
+    let seeder = std::env::var_os("TENGINE_BENCH_SEEDER")
+        .map_or_else(|| target_dir().join("release/tengine-bench"), PathBuf::from);
     let which: Vec<&str> = if args.is_empty() {
         vec!["perf", "usage", "analytics", "webhooks", "mcp", "console", "growth", "memory"]
     } else {

@@ -198,33 +198,21 @@ async fn a_commit_that_creates_deliveries_wakes_the_notifier_within_a_second() {
 /// row, oldest first, text intact; a delivery without attempts gets none.
 #[tokio::test]
 async fn attempts_move_onto_their_deliveries() {
-    use tengine_domain::delivery::Attempt;
-    use tengine_domain::EventType;
-    use tengine_ports::WebhookRepository;
-    use tengine_storage_contract::fixtures::{account, append, at, attempt, deliveries_of, migrator_before, new_event};
-    use tengine_storage_contract::fixtures::{project, webhook};
+    use tengine_storage_contract::fixtures::{
+        assert_attempts_moved, attempts_to_migrate, migrator_before, webhook_with_two_deliveries,
+    };
 
     let dir = std::env::temp_dir().join(format!("tengine-test-{}", uuid::Uuid::new_v4().simple()));
     let store = SqliteStore::open(&dir.join("tengine.db")).await.expect("open");
     let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let older = migrator_before(&migrations, 20250125000000, &dir.join("migrations")).await;
     older.run(store.writer()).await.expect("the older schema");
-
-    let acct = account(&store).await;
-    let p = project(&store, acct.id, at(0)).await;
-    let w = webhook(&store, acct.id, p.id, &["*"]).await;
-    for _ in 0..2 {
-        assert_eq!(append(&store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await, 1);
-    }
+    let w = webhook_with_two_deliveries(&store).await;
     let ids: Vec<String> =
         sqlx::query_scalar("SELECT id FROM deliveries ORDER BY id").fetch_all(store.reader()).await.expect("ids");
-    let first = at(100) + chrono::Duration::microseconds(1);
-    let later = [
-        attempt(first, None, 3000, Some("timed out"), None),
-        attempt(at(160), Some(200), 12, None, Some("{\"ok\":\"qu\\\"oted ü\"}")),
-    ];
+    let attempts = attempts_to_migrate();
     // Numbered 2 then 1: the order comes from `n`, not from the insert.
-    for (n, a) in [(2, &later[1]), (1, &later[0])] {
+    for (n, a) in [(2, &attempts[1]), (1, &attempts[0])] {
         sqlx::query(
             "INSERT INTO delivery_attempts (delivery_id, n, attempted_at, status_code, latency_ms, error, \
              response_excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -242,11 +230,7 @@ async fn attempts_move_onto_their_deliveries() {
     }
 
     store.migrate().await.expect("migrate");
-    let moved = store.get_delivery(w.id, ids[0].parse().expect("an id")).await.expect("read").expect("there");
-    assert_eq!(moved.attempts, later.to_vec());
-    let none = store.get_delivery(w.id, ids[1].parse().expect("an id")).await.expect("read").expect("there");
-    assert_eq!(none.attempts, Vec::<Attempt>::new());
-    assert_eq!(deliveries_of(&store, &w).await.iter().map(|d| d.attempts.len()).sum::<usize>(), 2, "the page too");
+    assert_attempts_moved(&store, &w, &ids[0], &ids[1]).await;
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,8 +7,8 @@ use tengine_domain::delivery::{Attempt, Delivery, EventFilter, Webhook};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::usage::{UsageCounts, HISTOGRAM_LEN};
 use tengine_domain::{
-    Account, AccountId, ApiKey, ApiKeyId, Event, EventId, EventType, KeyScope, PageRequest, PermissionSet, PlainApiKey,
-    Plan, Project, ProjectId, WebhookId,
+    Account, AccountId, ApiKey, ApiKeyId, DeliveryId, Event, EventId, EventType, KeyScope, PageRequest, PermissionSet,
+    PlainApiKey, Plan, Project, ProjectId, WebhookId,
 };
 use tengine_ports::{Store, UsageDelta};
 use uuid::Uuid;
@@ -254,4 +254,37 @@ pub async fn migrator_before(
         }
     }
     sqlx::migrate::Migrator::new(scratch).await.expect("the older migrations")
+}
+
+/// The attempts the migration tests fold into one delivery, oldest first: a time to
+/// the microsecond, no status, then a quote and a non-ASCII character in an excerpt.
+pub fn attempts_to_migrate() -> [Attempt; 2] {
+    [
+        attempt(at(100) + Duration::microseconds(1), None, 3000, Some("timed out"), None),
+        attempt(at(160), Some(200), 12, None, Some("{\"ok\":\"qu\\\"oted ü\"}")),
+    ]
+}
+
+/// A webhook with two pending deliveries, written through ports that read no attempts,
+/// so it works on a schema from before `attempts_on_the_delivery`.
+pub async fn webhook_with_two_deliveries<S: Store>(store: &S) -> Webhook {
+    let acct = account(store).await;
+    let p = project(store, acct.id, at(0)).await;
+    let w = webhook(store, acct.id, p.id, &["*"]).await;
+    for _ in 0..2 {
+        assert_eq!(append(store, &new_event(acct.id, Some(p.id), EventType::ProjectUpdated)).await, 1);
+    }
+    w
+}
+
+/// After the attempts migration: delivery `with` of `webhook` reads back exactly
+/// [`attempts_to_migrate`], `without` none, and the page shows both.
+pub async fn assert_attempts_moved<S: Store>(store: &S, webhook: &Webhook, with: &str, without: &str) {
+    let read = |id: &str| {
+        let id: DeliveryId = id.parse().expect("a delivery id");
+        async move { store.get_delivery(webhook.id, id).await.expect("read").expect("kept") }
+    };
+    assert_eq!(read(with).await.attempts, attempts_to_migrate().to_vec());
+    assert_eq!(read(without).await.attempts, Vec::<Attempt>::new());
+    assert_eq!(deliveries_of(store, webhook).await.iter().map(|d| d.attempts.len()).sum::<usize>(), 2, "the page too");
 }
