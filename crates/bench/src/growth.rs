@@ -35,7 +35,7 @@ pub async fn seed(database_url: &str, account: &str, hooks_account: &str, rows: 
     let hooks_account: AccountId = hooks_account.parse().context("--hooks-account")?;
     // The seeded deliveries are history: delivered, so the server's worker has nothing
     // to send while the bench measures, each with the attempt that delivered it (a page
-    // of deliveries shows every delivery's attempts; a page without any costs half as much).
+    // of deliveries shows every delivery's attempts).
     // The attempt as the completion appends it (µs since the epoch first).
     const PG_DELIVERED: &str = "UPDATE deliveries SET status = 'succeeded', next_attempt_at = NULL, \
         attempt_count = 1, attempts = json_build_array(json_build_array(\

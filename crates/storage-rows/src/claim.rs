@@ -81,19 +81,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-
-    /// Native timestamps and integers, as PostgreSQL decodes them.
-    enum Native {}
-
-    impl Dialect for Native {
-        type Timestamp = DateTime<Utc>;
-        type SmallInt = i16;
-        type Int = i32;
-
-        fn timestamp(stored: DateTime<Utc>) -> Result<DateTime<Utc>, RepoError> {
-            Ok(stored)
-        }
-    }
+    use crate::Native;
 
     fn event(id: &str, account: &str) -> EventRow<Native> {
         EventRow {

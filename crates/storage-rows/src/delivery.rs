@@ -163,4 +163,53 @@ mod tests {
         );
         assert!(stats[0].webhook_id < stats[1].webhook_id);
     }
+
+    fn row(attempts: Option<&str>) -> DeliveryRow<crate::Native> {
+        DeliveryRow {
+            id: DeliveryId::from_uuid(Uuid::from_u128(1)).to_string(),
+            event_id: tengine_domain::EventId::from_uuid(Uuid::from_u128(2)).to_string(),
+            webhook_id: WebhookId::from_uuid(Uuid::from_u128(3)).to_string(),
+            event_type: "project.updated".to_owned(),
+            status: "failed".to_owned(),
+            next_attempt_at: None,
+            created_at: DateTime::from_timestamp_micros(0).expect("a time"),
+            attempts: attempts.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_rows_attempts_are_read_from_its_json_and_a_malformed_array_is_an_error() {
+        assert_eq!(row(None).into_delivery().expect("none yet").attempts, Vec::new());
+        let two = row(Some("[[1, 503, 7, null, \"busy\"], [2000001, null, 30000, \"timed out\", null]]"));
+        let attempts = two.into_delivery().expect("two").attempts;
+        assert_eq!(
+            attempts,
+            vec![
+                Attempt {
+                    attempted_at: DateTime::from_timestamp_micros(1).expect("a time"),
+                    status_code: Some(503),
+                    latency_ms: 7,
+                    error: None,
+                    response_excerpt: Some("busy".to_owned()),
+                },
+                Attempt {
+                    attempted_at: DateTime::from_timestamp_micros(2_000_001).expect("a time"),
+                    status_code: None,
+                    latency_ms: 30_000,
+                    error: Some("timed out".to_owned()),
+                    response_excerpt: None,
+                },
+            ]
+        );
+        for bad in [
+            "{}",
+            "[[1, 200]]",
+            "[[1, 70000, 7, null, null]]",
+            "[[1, 200, -1, null, null]]",
+            "[[9223372036854775807, 200, 7, null, null]]",
+            "[[",
+        ] {
+            assert!(matches!(row(Some(bad)).into_delivery(), Err(RepoError::Other(_))), "{bad} was read");
+        }
+    }
 }

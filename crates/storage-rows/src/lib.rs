@@ -119,6 +119,22 @@ pub trait Dialect {
     fn timestamp(stored: Self::Timestamp) -> Result<DateTime<Utc>, RepoError>;
 }
 
+/// Native timestamps and integers, as PostgreSQL decodes them: the dialect of the unit
+/// tests.
+#[cfg(test)]
+pub(crate) enum Native {}
+
+#[cfg(test)]
+impl Dialect for Native {
+    type Timestamp = DateTime<Utc>;
+    type SmallInt = i16;
+    type Int = i32;
+
+    fn timestamp(stored: DateTime<Utc>) -> Result<DateTime<Utc>, RepoError> {
+        Ok(stored)
+    }
+}
+
 /// A stored timestamp read back.
 fn at<D: Dialect>(stored: D::Timestamp) -> Result<DateTime<Utc>, RepoError> {
     D::timestamp(stored)
