@@ -76,7 +76,7 @@ pub fn assemble_claim<D: Dialect>(
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
+    use chrono::DateTime;
     use tengine_domain::{AccountId, DeliveryId, EventId, ProjectId, WebhookId};
     use uuid::Uuid;
 
