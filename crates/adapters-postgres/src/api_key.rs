@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
-use tengine_domain::{AccountId, ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, ProjectId};
+use tengine_domain::{AccountId, ApiKey, ApiKeyDigest, ApiKeyId, ApiKeySummary, Page, PageRequest, ProjectId};
 use tengine_ports::{ApiKeyRepository, RepoError};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{api_key_columns, ApiKeyRow, Guard};
+use crate::rows::{api_key_columns, ApiKeyRow, ApiKeySummaryRow, Guard, API_KEY_SUMMARY_COLUMNS};
 use crate::PgStore;
 
 /// Reads any key by id and locks it.
@@ -131,17 +131,17 @@ impl ApiKeyRepository for PgStore {
         account: AccountId,
         project: ProjectId,
         page: PageRequest,
-    ) -> Result<Page<ApiKey>, RepoError> {
+    ) -> Result<Page<ApiKeySummary>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
         let list = List {
             table: "api_keys",
-            columns: api_key_columns!(),
+            columns: API_KEY_SUMMARY_COLUMNS,
             scope: "project_id = $1",
             binds: &[Some(project.as_str()), Some(account.as_str())],
             counter: Some(format!("api_keys:{project}")),
             guard: Some(Guard::Project),
         };
-        list.read::<ApiKeyRow>(self, page).await?.try_map(ApiKey::try_from)
+        list.read::<ApiKeySummaryRow>(self, page).await?.try_map(ApiKeySummary::try_from)
     }
 
     async fn touch_last_used(&self, uses: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), RepoError> {

@@ -6,7 +6,7 @@ use tengine_ports::RepoError;
 use tengine_storage_rows::Dialect;
 pub(crate) use tengine_storage_rows::{
     announcements, assemble_claim, convert, counted, event_filter, headers_json, histogram_columns, hourly_stats,
-    plan_limit, single_page, Guard, ListShape, TOTAL_COLUMN,
+    plan_limit, single_page, Guard, ListShape, API_KEY_SUMMARY_COLUMNS, TOTAL_COLUMN, WEBHOOK_SUMMARY_COLUMNS,
 };
 
 /// The columns of [`AccountRow`], in order.
@@ -94,8 +94,12 @@ pub(crate) type AccountRow = tengine_storage_rows::AccountRow<Pg>;
 pub(crate) type ProjectRow = tengine_storage_rows::ProjectRow<Pg>;
 /// A row of `api_keys`.
 pub(crate) type ApiKeyRow = tengine_storage_rows::ApiKeyRow<Pg>;
+/// What a page of keys reads of a row of `api_keys`.
+pub(crate) type ApiKeySummaryRow = tengine_storage_rows::ApiKeySummaryRow<Pg>;
 /// A row of `webhooks`.
 pub(crate) type WebhookRow = tengine_storage_rows::WebhookRow<Pg>;
+/// What a page of webhooks reads of a row of `webhooks`.
+pub(crate) type WebhookSummaryRow = tengine_storage_rows::WebhookSummaryRow<Pg>;
 /// A row of `tools`.
 pub(crate) type ToolRow = tengine_storage_rows::ToolRow<Pg>;
 /// A row of `tool_calls`.

@@ -3,14 +3,17 @@
 
 use chrono::{DateTime, DurationRound, Utc};
 use sqlx::PgExecutor;
-use tengine_domain::delivery::{Delivery, DeliveryStats, Webhook};
+use tengine_domain::delivery::{Delivery, DeliveryStats, Webhook, WebhookSummary};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{AccountId, DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
 use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository, WebhookStats};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{convert, event_columns, event_filter, webhook_columns, EventRow, Guard, WebhookRow};
+use crate::rows::{
+    convert, event_columns, event_filter, webhook_columns, EventRow, Guard, WebhookRow, WebhookSummaryRow,
+    WEBHOOK_SUMMARY_COLUMNS,
+};
 use crate::{delivery, PgStore};
 
 // By primary key, then the project (see `project::SELECT_LIVE`).
@@ -160,17 +163,17 @@ impl WebhookRepository for PgStore {
         account: AccountId,
         project: ProjectId,
         page: PageRequest,
-    ) -> Result<Page<Webhook>, RepoError> {
+    ) -> Result<Page<WebhookSummary>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
         let list = List {
             table: "webhooks",
-            columns: webhook_columns!(),
+            columns: WEBHOOK_SUMMARY_COLUMNS,
             scope: "project_id = $1",
             binds: &[Some(project.as_str()), Some(account.as_str())],
             counter: Some(format!("webhooks:{project}")),
             guard: Some(Guard::Project),
         };
-        list.read::<WebhookRow>(self, page).await?.try_map(Webhook::try_from)
+        list.read::<WebhookSummaryRow>(self, page).await?.try_map(WebhookSummary::try_from)
     }
 
     async fn list_deliveries(

@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteExecutor;
-use tengine_domain::{AccountId, ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, ProjectId};
+use tengine_domain::{AccountId, ApiKey, ApiKeyDigest, ApiKeyId, ApiKeySummary, Page, PageRequest, ProjectId};
 use tengine_ports::{ApiKeyRepository, RepoError};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{api_key_columns, micros, opt_micros, ApiKeyRow, Guard};
+use crate::rows::{api_key_columns, micros, opt_micros, ApiKeyRow, ApiKeySummaryRow, Guard, API_KEY_SUMMARY_COLUMNS};
 use crate::SqliteStore;
 
 /// Reads any key by id (a lock inside an immediate transaction).
@@ -128,17 +128,17 @@ impl ApiKeyRepository for SqliteStore {
         account: AccountId,
         project: ProjectId,
         page: PageRequest,
-    ) -> Result<Page<ApiKey>, RepoError> {
+    ) -> Result<Page<ApiKeySummary>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
         let list = List {
             table: "api_keys",
-            columns: api_key_columns!(),
+            columns: API_KEY_SUMMARY_COLUMNS,
             scope: "project_id = ?1",
             binds: &[Some(project.as_str()), Some(account.as_str())],
             counter: Some(format!("api_keys:{project}")),
             guard: Some(Guard::Project),
         };
-        list.fetch::<ApiKeyRow>(&self.reader, page).await?.try_map(ApiKey::try_from)
+        list.fetch::<ApiKeySummaryRow>(&self.reader, page).await?.try_map(ApiKeySummary::try_from)
     }
 
     async fn touch_last_used(&self, uses: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), RepoError> {

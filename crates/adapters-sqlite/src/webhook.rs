@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, DurationRound, Utc};
 use sqlx::SqliteExecutor;
-use tengine_domain::delivery::{Delivery, DeliveryStats, Webhook};
+use tengine_domain::delivery::{Delivery, DeliveryStats, Webhook, WebhookSummary};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{AccountId, DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
 use tengine_ports::{RepoError, StoredWebhookSecrets, WebhookRepository, WebhookStats};
@@ -12,7 +12,7 @@ use crate::error::{affected, map_err};
 use crate::list::List;
 use crate::rows::{
     convert, event_columns, event_filter, live_project, micros, opt_micros, webhook_columns, EventRow, Guard,
-    WebhookRow,
+    WebhookRow, WebhookSummaryRow, WEBHOOK_SUMMARY_COLUMNS,
 };
 use crate::{delivery, SqliteStore};
 
@@ -158,18 +158,17 @@ impl WebhookRepository for SqliteStore {
         account: AccountId,
         project: ProjectId,
         page: PageRequest,
-    ) -> Result<Page<Webhook>, RepoError> {
+    ) -> Result<Page<WebhookSummary>, RepoError> {
         let (project, account) = (project.to_string(), account.to_string());
         let list = List {
             table: "webhooks",
-            columns: webhook_columns!(),
+            columns: WEBHOOK_SUMMARY_COLUMNS,
             scope: "project_id = ?1",
             binds: &[Some(project.as_str()), Some(account.as_str())],
             counter: Some(format!("webhooks:{project}")),
             guard: Some(Guard::Project),
         };
-        let page = list.fetch::<WebhookRow>(&self.reader, page).await?;
-        page.try_map(Webhook::try_from)
+        list.fetch::<WebhookSummaryRow>(&self.reader, page).await?.try_map(WebhookSummary::try_from)
     }
 
     async fn list_deliveries(

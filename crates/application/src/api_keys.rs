@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tengine_domain::{
-    ApiKey, ApiKeyId, ApiKeyName, Denied, EventType, FieldError, KeyScope, Page, PageRequest, Permission,
-    PermissionSet, PlainApiKey, Principal, ProjectId,
+    ApiKey, ApiKeyId, ApiKeyName, ApiKeySummary, Denied, EventType, FieldError, KeyScope, Page, PageRequest,
+    Permission, PermissionSet, PlainApiKey, Principal, ProjectId,
 };
 use tengine_ports::Transaction;
 
@@ -44,7 +44,7 @@ impl Tengine {
         who: &Principal,
         project: ProjectId,
         page: PageRequest,
-    ) -> Result<Page<ApiKey>, AppError> {
+    ) -> Result<Page<ApiKeySummary>, AppError> {
         who.require(Permission::Read)?;
         who.portal_shows(Some(PortalSection::Keys))?;
         Self::sees_project(who, project)?;

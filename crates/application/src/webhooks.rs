@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use tengine_domain::delivery::{
-    Delivery, DeliveryStats, DisableReason, EventFilter, Webhook, WebhookUrl, HEALTH_WINDOW,
+    Delivery, DeliveryStats, DisableReason, EventFilter, Webhook, WebhookSummary, WebhookUrl, HEALTH_WINDOW,
 };
 use tengine_domain::webhook::WebhookSecret;
 use tengine_domain::{
@@ -89,7 +89,7 @@ impl Tengine {
         who: &Principal,
         project: ProjectId,
         page: PageRequest,
-    ) -> Result<Page<Webhook>, AppError> {
+    ) -> Result<Page<WebhookSummary>, AppError> {
         who.require(Permission::Webhook)?;
         who.portal_shows(Some(PortalSection::Webhooks))?;
         Self::sees_project(who, project)?;

@@ -218,6 +218,47 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// What a list of keys shows of each: the record without its digests, the previous
+/// secret's expiry and `updated_at`, which a page never returns (so a page neither reads
+/// nor carries them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeySummary {
+    /// The key's id.
+    pub id: ApiKeyId,
+    /// What it can reach.
+    pub scope: KeyScope,
+    /// Its display name.
+    pub name: ApiKeyName,
+    /// What it may do.
+    pub permissions: PermissionSet,
+    /// The first 12 characters of the current secret.
+    pub prefix: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used (updated at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for ApiKeySummary {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            scope: k.scope,
+            name: k.name,
+            permissions: k.permissions,
+            prefix: k.prefix,
+            expires_at: k.expires_at,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
 impl ApiKey {
     /// Whether the key is expired at `now`.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {

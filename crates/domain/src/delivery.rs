@@ -171,6 +171,52 @@ pub struct Webhook {
     pub ordering: DeliveryOrder,
 }
 
+/// What a list of webhooks shows of each: the webhook without its account and its
+/// sealed secrets, which a page never returns (so a page neither reads nor carries them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSummary {
+    /// Its id.
+    pub id: WebhookId,
+    /// The project it belongs to.
+    pub project_id: ProjectId,
+    /// Where deliveries go.
+    pub url: WebhookUrl,
+    /// A description, if any.
+    pub description: Option<String>,
+    /// What it subscribes to.
+    pub events: EventFilter,
+    /// Whether deliveries are made.
+    pub active: bool,
+    /// Since when every delivery has failed (reset by a success).
+    pub failing_since: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// At most this many deliveries per second; `None` for no limit.
+    pub rate_limit: Option<u32>,
+    /// Whether its deliveries go one at a time, in creation order.
+    pub ordering: DeliveryOrder,
+}
+
+impl From<Webhook> for WebhookSummary {
+    fn from(w: Webhook) -> Self {
+        Self {
+            id: w.id,
+            project_id: w.project_id,
+            url: w.url,
+            description: w.description,
+            events: w.events,
+            active: w.active,
+            failing_since: w.failing_since,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            rate_limit: w.rate_limit,
+            ordering: w.ordering,
+        }
+    }
+}
+
 /// The order a webhook's deliveries are sent in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DeliveryOrder {

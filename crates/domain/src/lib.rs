@@ -27,7 +27,9 @@ pub mod usage;
 pub mod webhook;
 
 pub use account::{Account, AccountName, Plan};
-pub use api_key::{ApiKey, ApiKeyDigest, ApiKeyName, KeyFormatError, KeyScope, PlainApiKey, PreviousSecret};
+pub use api_key::{
+    ApiKey, ApiKeyDigest, ApiKeyName, ApiKeySummary, KeyFormatError, KeyScope, PlainApiKey, PreviousSecret,
+};
 pub use error::{CollectFields, FieldError, ValidationError, Validator};
 pub use event::{Event, EventType};
 pub use ids::{

@@ -133,7 +133,7 @@ mod mock_store {
             async fn find_by_digest(&self, digest: &ApiKeyDigest) -> Result<Option<ApiKey>, RepoError>;
             async fn find_api_key_by_id(&self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
             async fn get_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
-            async fn list_api_keys(&self, account: AccountId, project: ProjectId, page: PageRequest) -> Result<Page<ApiKey>, RepoError>;
+            async fn list_api_keys(&self, account: AccountId, project: ProjectId, page: PageRequest) -> Result<Page<tengine_domain::ApiKeySummary>, RepoError>;
             async fn touch_last_used(&self, uses: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), RepoError>;
         }
 
@@ -154,7 +154,7 @@ mod mock_store {
         #[async_trait::async_trait]
         impl WebhookRepository for Store {
             async fn get_webhook(&self, project: ProjectId, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
-            async fn list_webhooks(&self, account: AccountId, project: ProjectId, page: PageRequest) -> Result<Page<Webhook>, RepoError>;
+            async fn list_webhooks(&self, account: AccountId, project: ProjectId, page: PageRequest) -> Result<Page<tengine_domain::delivery::WebhookSummary>, RepoError>;
             async fn failing_webhooks(&self, account: AccountId, project: Option<ProjectId>, limit: u32) -> Result<Vec<Webhook>, RepoError>;
             async fn list_deliveries(&self, account: AccountId, project: ProjectId, webhook: WebhookId, page: PageRequest) -> Result<Page<Delivery>, RepoError>;
             async fn get_delivery(&self, webhook: WebhookId, id: DeliveryId) -> Result<Option<Delivery>, RepoError>;

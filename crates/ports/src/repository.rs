@@ -2,7 +2,9 @@
 //! traits, since one store implements them all (and one mock mocks them all).
 
 use chrono::{DateTime, Utc};
-use tengine_domain::{Account, AccountId, ApiKey, ApiKeyDigest, ApiKeyId, Page, PageRequest, Project, ProjectId};
+use tengine_domain::{
+    Account, AccountId, ApiKey, ApiKeyDigest, ApiKeyId, ApiKeySummary, Page, PageRequest, Project, ProjectId,
+};
 
 use crate::RepoError;
 
@@ -64,7 +66,8 @@ pub trait ApiKeyRepository: Send + Sync {
     /// `Unavailable` when the store cannot be reached.
     async fn get_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
 
-    /// A page of the project's keys, newest first, revoked ones included.
+    /// A page of the project's keys, newest first, revoked ones included, as a list
+    /// shows them.
     ///
     /// # Errors
     /// `NotFound` when `project` is not a live project of `account` (checked in the
@@ -74,7 +77,7 @@ pub trait ApiKeyRepository: Send + Sync {
         account: AccountId,
         project: ProjectId,
         page: PageRequest,
-    ) -> Result<Page<ApiKey>, RepoError>;
+    ) -> Result<Page<ApiKeySummary>, RepoError>;
 
     /// Sets `last_used_at` for each key, never moving it backwards.
     ///

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tengine_domain::delivery::{Attempt, Delivery, DeliveryStats, DeliveryStatus, DisableReason, Webhook};
+use tengine_domain::delivery::{
+    Attempt, Delivery, DeliveryStats, DeliveryStatus, DisableReason, Webhook, WebhookSummary,
+};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_domain::{AccountId, DeliveryId, Event, EventType, Page, PageRequest, ProjectId, WebhookId};
 
@@ -32,7 +34,7 @@ pub trait WebhookRepository: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Webhook>, RepoError>;
 
-    /// A page of the project's webhooks, newest first.
+    /// A page of the project's webhooks, newest first, as a list shows them.
     ///
     /// # Errors
     /// `NotFound` when `project` is not a live project of `account`; `Unavailable` when
@@ -42,7 +44,7 @@ pub trait WebhookRepository: Send + Sync {
         account: AccountId,
         project: ProjectId,
         page: PageRequest,
-    ) -> Result<Page<Webhook>, RepoError>;
+    ) -> Result<Page<WebhookSummary>, RepoError>;
 
     /// A page of a webhook's deliveries, newest first, with their attempts.
     ///

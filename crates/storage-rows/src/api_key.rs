@@ -1,6 +1,6 @@
 //! Rows of `api_keys`.
 
-use tengine_domain::{ApiKey, ApiKeyDigest, ApiKeyName, KeyScope, PermissionSet, PreviousSecret};
+use tengine_domain::{ApiKey, ApiKeyDigest, ApiKeyName, ApiKeySummary, KeyScope, PermissionSet, PreviousSecret};
 use tengine_ports::RepoError;
 
 use crate::{at, opt_at, Dialect};
@@ -25,23 +25,48 @@ positional_row! {
     }
 }
 
+/// The columns of [`ApiKeySummaryRow`], in order.
+pub const API_KEY_SUMMARY_COLUMNS: &str =
+    "id, project_id, name, permissions, prefix, expires_at, created_at, last_used_at, revoked_at";
+
+positional_row! {
+    /// What a page of keys reads of a row of `api_keys`: no digests, no `updated_at`.
+    pub struct ApiKeySummaryRow<D: Dialect> {
+        id: String = "id",
+        project_id: Option<String> = "project_id",
+        name: String = "name",
+        permissions: D::SmallInt = "permissions",
+        prefix: String = "prefix",
+        expires_at: Option<D::Timestamp> = "expires_at",
+        created_at: D::Timestamp = "created_at",
+        last_used_at: Option<D::Timestamp> = "last_used_at",
+        revoked_at: Option<D::Timestamp> = "revoked_at",
+    }
+}
+
 fn digest(bytes: &[u8]) -> Result<ApiKeyDigest, RepoError> {
     <[u8; 32]>::try_from(bytes).map(ApiKeyDigest::from_bytes).map_err(RepoError::other)
+}
+
+fn scope(project_id: Option<String>) -> Result<KeyScope, RepoError> {
+    match project_id {
+        None => Ok(KeyScope::Account),
+        Some(p) => Ok(KeyScope::Project(p.parse().map_err(RepoError::other)?)),
+    }
+}
+
+fn permissions(stored: impl Into<i64>) -> Result<PermissionSet, RepoError> {
+    let bits: i64 = stored.into();
+    u8::try_from(bits)
+        .ok()
+        .and_then(PermissionSet::from_bits)
+        .ok_or_else(|| RepoError::other(format!("invalid permission bits {bits}")))
 }
 
 impl<D: Dialect> TryFrom<ApiKeyRow<D>> for ApiKey {
     type Error = RepoError;
 
     fn try_from(row: ApiKeyRow<D>) -> Result<Self, RepoError> {
-        let scope = match row.project_id {
-            None => KeyScope::Account,
-            Some(p) => KeyScope::Project(p.parse().map_err(RepoError::other)?),
-        };
-        let bits: i64 = row.permissions.into();
-        let permissions = u8::try_from(bits)
-            .ok()
-            .and_then(PermissionSet::from_bits)
-            .ok_or_else(|| RepoError::other(format!("invalid permission bits {bits}")))?;
         let previous = match (row.previous_digest, row.previous_expires_at) {
             (Some(d), Some(expires)) => Some(PreviousSecret { digest: digest(&d)?, expires_at: at::<D>(expires)? }),
             (None, None) => None,
@@ -50,15 +75,33 @@ impl<D: Dialect> TryFrom<ApiKeyRow<D>> for ApiKey {
         Ok(ApiKey {
             id: row.id.parse().map_err(RepoError::other)?,
             account_id: row.account_id.parse().map_err(RepoError::other)?,
-            scope,
+            scope: scope(row.project_id)?,
             name: ApiKeyName::from_stored(row.name),
-            permissions,
+            permissions: permissions(row.permissions)?,
             prefix: row.prefix,
             digest: digest(&row.digest)?,
             previous,
             expires_at: opt_at::<D>(row.expires_at)?,
             created_at: at::<D>(row.created_at)?,
             updated_at: at::<D>(row.updated_at)?,
+            last_used_at: opt_at::<D>(row.last_used_at)?,
+            revoked_at: opt_at::<D>(row.revoked_at)?,
+        })
+    }
+}
+
+impl<D: Dialect> TryFrom<ApiKeySummaryRow<D>> for ApiKeySummary {
+    type Error = RepoError;
+
+    fn try_from(row: ApiKeySummaryRow<D>) -> Result<Self, RepoError> {
+        Ok(ApiKeySummary {
+            id: row.id.parse().map_err(RepoError::other)?,
+            scope: scope(row.project_id)?,
+            name: ApiKeyName::from_stored(row.name),
+            permissions: permissions(row.permissions)?,
+            prefix: row.prefix,
+            expires_at: opt_at::<D>(row.expires_at)?,
+            created_at: at::<D>(row.created_at)?,
             last_used_at: opt_at::<D>(row.last_used_at)?,
             revoked_at: opt_at::<D>(row.revoked_at)?,
         })

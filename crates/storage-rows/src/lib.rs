@@ -85,7 +85,7 @@ mod usage;
 mod webhook;
 
 pub use account::{plan_limit, AccountRow};
-pub use api_key::ApiKeyRow;
+pub use api_key::{ApiKeyRow, ApiKeySummaryRow, API_KEY_SUMMARY_COLUMNS};
 pub use claim::{assemble_claim, Claim, ClaimRow};
 pub use delivery::{announcements, hourly_stats, DeliveryRow, HourlyStats};
 pub use event::EventRow;
@@ -101,7 +101,7 @@ pub use signing_key::{stored_public_key, SigningKeyRow, SIGNING_KEY_COLUMNS};
 pub use tool::{ToolRow, ToolValues};
 pub use tool_call::ToolCallRow;
 pub use usage::{histogram_columns, UsageRow};
-pub use webhook::{event_filter, WebhookRow};
+pub use webhook::{event_filter, WebhookRow, WebhookSummaryRow, WEBHOOK_SUMMARY_COLUMNS};
 
 /// The column types one database decodes into, where the two databases differ.
 pub trait Dialect {

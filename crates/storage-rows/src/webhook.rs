@@ -1,6 +1,6 @@
 //! Rows of `webhooks`.
 
-use tengine_domain::delivery::{EventFilter, PreviousWebhookSecret, Webhook, WebhookUrl};
+use tengine_domain::delivery::{EventFilter, PreviousWebhookSecret, Webhook, WebhookSummary, WebhookUrl};
 use tengine_domain::secret_key::SealedSecret;
 use tengine_ports::RepoError;
 
@@ -27,6 +27,27 @@ positional_row! {
     }
 }
 
+/// The columns of [`WebhookSummaryRow`], in order.
+pub const WEBHOOK_SUMMARY_COLUMNS: &str = "id, project_id, url, description, events, active, failing_since, \
+     created_at, updated_at, rate_limit, ordering";
+
+positional_row! {
+    /// What a page of webhooks reads of a row of `webhooks`: no account, no sealed secrets.
+    pub struct WebhookSummaryRow<D: Dialect> {
+        id: String = "id",
+        project_id: String = "project_id",
+        url: String = "url",
+        description: Option<String> = "description",
+        events: String = "events",
+        active: bool = "active",
+        failing_since: Option<D::Timestamp> = "failing_since",
+        created_at: D::Timestamp = "created_at",
+        updated_at: D::Timestamp = "updated_at",
+        rate_limit: Option<i64> = "rate_limit",
+        ordering: String = "ordering",
+    }
+}
+
 /// A subscription as stored: wire names, comma-separated, or `*`.
 pub fn event_filter(events: &EventFilter) -> String {
     events.names().join(",")
@@ -36,7 +57,6 @@ impl<D: Dialect> TryFrom<WebhookRow<D>> for Webhook {
     type Error = RepoError;
 
     fn try_from(row: WebhookRow<D>) -> Result<Self, RepoError> {
-        let names: Vec<&str> = row.events.split(',').collect();
         let previous_secret = match (row.previous_secret, row.previous_secret_expires_at) {
             (Some(s), Some(expires)) => {
                 Some(PreviousWebhookSecret { secret: SealedSecret::from_stored(s), expires_at: at::<D>(expires)? })
@@ -50,15 +70,45 @@ impl<D: Dialect> TryFrom<WebhookRow<D>> for Webhook {
             project_id: row.project_id.parse().map_err(RepoError::other)?,
             url: WebhookUrl::from_stored(row.url),
             description: row.description,
-            events: EventFilter::parse_list(&names).map_err(RepoError::other)?,
+            events: events(&row.events)?,
             active: row.active,
             secret: SealedSecret::from_stored(row.secret),
             previous_secret,
             failing_since: opt_at::<D>(row.failing_since)?,
             created_at: at::<D>(row.created_at)?,
             updated_at: at::<D>(row.updated_at)?,
-            rate_limit: row.rate_limit.map(u32::try_from).transpose().map_err(RepoError::other)?,
+            rate_limit: rate_limit(row.rate_limit)?,
             ordering: row.ordering.parse().map_err(RepoError::other)?,
         })
     }
+}
+
+impl<D: Dialect> TryFrom<WebhookSummaryRow<D>> for WebhookSummary {
+    type Error = RepoError;
+
+    fn try_from(row: WebhookSummaryRow<D>) -> Result<Self, RepoError> {
+        Ok(WebhookSummary {
+            id: row.id.parse().map_err(RepoError::other)?,
+            project_id: row.project_id.parse().map_err(RepoError::other)?,
+            url: WebhookUrl::from_stored(row.url),
+            description: row.description,
+            events: events(&row.events)?,
+            active: row.active,
+            failing_since: opt_at::<D>(row.failing_since)?,
+            created_at: at::<D>(row.created_at)?,
+            updated_at: at::<D>(row.updated_at)?,
+            rate_limit: rate_limit(row.rate_limit)?,
+            ordering: row.ordering.parse().map_err(RepoError::other)?,
+        })
+    }
+}
+
+/// A stored subscription read back.
+fn events(stored: &str) -> Result<EventFilter, RepoError> {
+    let names: Vec<&str> = stored.split(',').collect();
+    EventFilter::parse_list(&names).map_err(RepoError::other)
+}
+
+fn rate_limit(stored: Option<i64>) -> Result<Option<u32>, RepoError> {
+    stored.map(u32::try_from).transpose().map_err(RepoError::other)
 }

@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use tengine_domain::{time, ApiKey, Page, PlainApiKey, Project, ValidationError};
+use tengine_domain::{time, ApiKey, ApiKeySummary, Page, PlainApiKey, Project, ValidationError};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -197,8 +197,9 @@ pub struct ApiKeyBody {
 }
 
 impl ApiKeyBody {
-    /// The metadata view, without a secret.
-    pub fn new(k: ApiKey) -> Self {
+    /// The metadata view, without a secret: of a stored key or of a list's summary.
+    pub fn new(k: impl Into<ApiKeySummary>) -> Self {
+        let k = k.into();
         Self {
             id: k.id.to_string(),
             project_id: k.scope.project().map(|p| p.to_string()),

@@ -3,7 +3,7 @@
 use super::DeliveryBody;
 use crate::doc::schemas::{DeliveryStatusName, EventSubscription};
 use serde::Serialize;
-use tengine_domain::delivery::Webhook;
+use tengine_domain::delivery::WebhookSummary;
 use tengine_domain::time;
 use tengine_domain::webhook::WebhookSecret;
 use utoipa::ToSchema;
@@ -66,7 +66,8 @@ pub struct WebhookBody {
 }
 
 impl WebhookBody {
-    pub(crate) fn new(w: Webhook, secret: Option<&WebhookSecret>) -> Self {
+    pub(crate) fn new(w: impl Into<WebhookSummary>, secret: Option<&WebhookSecret>) -> Self {
+        let w = w.into();
         Self {
             id: w.id.to_string(),
             project_id: w.project_id.to_string(),

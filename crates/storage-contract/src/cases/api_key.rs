@@ -1,6 +1,8 @@
 //! API key records: reads, listing, lookups by secret, updates and last-use stamps.
 
-use tengine_domain::{ApiKey, ApiKeyId, KeyScope, PageRequest, Permission, PermissionSet, PreviousSecret, ProjectId};
+use tengine_domain::{
+    ApiKey, ApiKeyId, ApiKeySummary, KeyScope, PageRequest, Permission, PermissionSet, PreviousSecret, ProjectId,
+};
 use tengine_ports::Store;
 use uuid::Uuid;
 
@@ -63,6 +65,8 @@ pub async fn keys_are_listed_newest_first_with_pages_and_totals<S: Store>(store:
     key(store, acct.id, KeyScope::Project(other.id), at(9)).await;
     key(store, acct.id, KeyScope::Account, at(9)).await;
     all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    // A page shows each key as a list does, digests left out.
+    let all: Vec<ApiKeySummary> = all.into_iter().map(ApiKeySummary::from).collect();
 
     let page = store.list_api_keys(acct.id, p.id, PageRequest::new(1, 100)).await.expect("list");
     assert_eq!((&page.items, page.total), (&all, 5));

@@ -69,7 +69,7 @@ pub async fn committed_writes_become_visible<S: Store>(store: &S) {
     assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), Some(p.clone()));
     assert_eq!(store.find_by_digest(&plain.digest()).await.expect("find"), Some(k.clone()));
     let page = store.list_api_keys(acct.id, p.id, PageRequest::default()).await.expect("list");
-    assert_eq!((page.items, page.total), (vec![k], 1));
+    assert_eq!((page.items, page.total), (vec![k.into()], 1));
 }
 
 /// Reads through a transaction see its own uncommitted inserts, updates and deletes.
