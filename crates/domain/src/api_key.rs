@@ -149,6 +149,11 @@ impl ApiKeyName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The text, moved out (a response body takes it without a copy).
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl FromStr for ApiKeyName {

@@ -22,12 +22,19 @@ pub fn digit(b: u8) -> Option<u8> {
 /// Encodes `value` in exactly `width` digits, most significant first, zero-padded.
 ///
 /// Digits beyond `width` are dropped, so callers pick a width that fits their range.
-pub fn encode_fixed(mut value: u128, width: usize) -> String {
+pub fn encode_fixed(value: u128, width: usize) -> String {
+    let mut out = vec![b'0'; width];
+    encode_into(value, &mut out);
+    out.into_iter().map(char::from).collect()
+}
+
+/// Writes `value` into `out` in exactly `out.len()` digits, as [`encode_fixed`] does,
+/// without allocating: ids are written into responses from a stack buffer.
+pub fn encode_into(mut value: u128, out: &mut [u8]) {
     /// 62^10, the most digits a `u64` holds: one 128-bit division per ten digits (the
     /// 64-bit ones by a constant compile to multiplications); ids are encoded on every
     /// item of every list.
     const CHUNK: u128 = 839_299_365_868_340_224;
-    let mut out = vec![b'0'; width];
     for digits in out.rchunks_mut(10) {
         let mut chunk = (value % CHUNK) as u64;
         value /= CHUNK;
@@ -36,7 +43,6 @@ pub fn encode_fixed(mut value: u128, width: usize) -> String {
             chunk /= 62;
         }
     }
-    out.into_iter().map(char::from).collect()
 }
 
 /// Decodes a base62 string into a `u128`, refusing other bytes and overflow.

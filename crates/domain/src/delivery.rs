@@ -33,6 +33,11 @@ impl WebhookUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The text, moved out (a response body takes it without a copy).
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl FromStr for WebhookUrl {

@@ -310,14 +310,14 @@ pub const API_VERSION: &str = "v1";
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EventEnvelope {
     /// The event id (also `webhook-id` on deliveries).
-    pub id: String,
+    pub id: EventId,
     /// The event type's name.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The payload.
     pub data: EventData,
     /// When it happened, RFC 3339.
-    pub created_at: String,
+    pub created_at: crate::time::Stamp,
     /// [`API_VERSION`].
     pub api_version: &'static str,
 }
@@ -332,9 +332,9 @@ impl From<&Event> for EventEnvelope {
 impl From<Event> for EventEnvelope {
     fn from(e: Event) -> Self {
         Self {
-            id: e.id.to_string(),
+            id: e.id,
             kind: e.event_type.as_str(),
-            created_at: crate::time::format(e.created_at),
+            created_at: crate::time::Stamp(e.created_at),
             data: e.data,
             api_version: API_VERSION,
         }

@@ -52,8 +52,19 @@ macro_rules! define_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // From the stack: ids are written on every item of every page.
+                let mut digits = [0u8; base62::U128_WIDTH];
+                base62::encode_into(self.0.as_u128(), &mut digits);
                 f.write_str(Self::PREFIX)?;
-                f.write_str(&base62::encode_fixed(self.0.as_u128(), base62::U128_WIDTH))
+                f.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)
+            }
+        }
+
+        /// Serialized as its text, written without a `String` (every item of every page
+        /// has one or more ids).
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
             }
         }
 
@@ -135,6 +146,15 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// An id is written to JSON as its text, and the text parses back to it.
+        #[test]
+        fn ids_serialize_as_their_text(value in any::<u128>()) {
+            let id = ProjectId::from_uuid(Uuid::from_u128(value));
+            let json = serde_json::to_string(&id).expect("serializes");
+            prop_assert_eq!(&json, &format!("\"proj_{}\"", base62::encode_fixed(value, base62::U128_WIDTH)));
+            prop_assert_eq!(json.trim_matches('"').parse::<ProjectId>(), Ok(id));
+        }
+
         /// An id minted in millisecond `ms` (version 7, any random bits) sorts, as a
         /// value and as text, at or after `first_at(ms)` and before `first_at(ms + 1)`.
         #[test]

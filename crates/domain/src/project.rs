@@ -22,6 +22,11 @@ impl ProjectName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The text, moved out (a response body takes it without a copy).
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl FromStr for ProjectName {
@@ -46,6 +51,11 @@ impl ProjectDescription {
     /// The trimmed description.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The text, moved out (a response body takes it without a copy).
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 

@@ -3,7 +3,8 @@
 use crate::doc::schemas::{DeliveryStatusName, EventTypeName};
 use serde::Serialize;
 use tengine_domain::delivery::Delivery;
-use tengine_domain::time;
+use tengine_domain::time::Stamp;
+use tengine_domain::{DeliveryId, EventId};
 use utoipa::ToSchema;
 
 /// One attempt to deliver.
@@ -11,8 +12,8 @@ use utoipa::ToSchema;
 #[schema(as = DeliveryAttempt)]
 pub struct AttemptBody {
     /// When it was made.
-    #[schema(format = DateTime)]
-    pub(crate) attempted_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub(crate) attempted_at: Stamp,
     /// The receiver's status code, or null when no response arrived.
     #[schema(required = true, minimum = 100, maximum = 599)]
     pub(crate) status_code: Option<u16>,
@@ -31,11 +32,11 @@ pub struct AttemptBody {
 #[schema(as = Delivery)]
 pub struct DeliveryBody {
     /// The delivery's id.
-    #[schema(pattern = r"^del_[0-9A-Za-z]{22}$")]
-    pub(crate) id: String,
+    #[schema(value_type = String, pattern = r"^del_[0-9A-Za-z]{22}$")]
+    pub(crate) id: DeliveryId,
     /// The event delivered.
-    #[schema(pattern = r"^evt_[0-9A-Za-z]{22}$")]
-    pub(crate) event_id: String,
+    #[schema(value_type = String, pattern = r"^evt_[0-9A-Za-z]{22}$")]
+    pub(crate) event_id: EventId,
     /// The event's type.
     #[schema(value_type = EventTypeName)]
     pub(crate) event_type: &'static str,
@@ -45,33 +46,33 @@ pub struct DeliveryBody {
     /// Every attempt so far, oldest first.
     pub(crate) attempts: Vec<AttemptBody>,
     /// When the next attempt is due, or null when none is.
-    #[schema(format = DateTime, required = true)]
-    pub(crate) next_attempt_at: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub(crate) next_attempt_at: Option<Stamp>,
     /// When it was created.
-    #[schema(format = DateTime)]
-    pub(crate) created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub(crate) created_at: Stamp,
 }
 
 impl From<Delivery> for DeliveryBody {
     fn from(d: Delivery) -> Self {
         Self {
-            id: d.id.to_string(),
-            event_id: d.event_id.to_string(),
+            id: d.id,
+            event_id: d.event_id,
             event_type: d.event_type.as_str(),
             status: d.status.as_str(),
             attempts: d
                 .attempts
                 .into_iter()
                 .map(|a| AttemptBody {
-                    attempted_at: time::format(a.attempted_at),
+                    attempted_at: Stamp(a.attempted_at),
                     status_code: a.status_code,
                     latency_ms: a.latency_ms,
                     error: a.error,
                     response_excerpt: a.response_excerpt,
                 })
                 .collect(),
-            next_attempt_at: d.next_attempt_at.map(time::format),
-            created_at: time::format(d.created_at),
+            next_attempt_at: d.next_attempt_at.map(Stamp),
+            created_at: Stamp(d.created_at),
         }
     }
 }

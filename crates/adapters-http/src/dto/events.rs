@@ -3,7 +3,8 @@
 use crate::doc::schemas::EventTypeName;
 use serde::Serialize;
 use tengine_domain::event::{EventData, EventEnvelope};
-use tengine_domain::Event;
+use tengine_domain::time::Stamp;
+use tengine_domain::{Event, EventId};
 use utoipa::ToSchema;
 
 /// An event of the log, in the delivery envelope's shape.
@@ -20,8 +21,8 @@ use utoipa::ToSchema;
 )]
 pub struct EventBody {
     /// The event's id (also `webhook-id` on deliveries).
-    #[schema(pattern = r"^evt_[0-9A-Za-z]{22}$")]
-    pub(crate) id: String,
+    #[schema(value_type = String, pattern = r"^evt_[0-9A-Za-z]{22}$")]
+    pub(crate) id: EventId,
     /// The event's type.
     #[serde(rename = "type")]
     #[schema(value_type = EventTypeName)]
@@ -30,8 +31,8 @@ pub struct EventBody {
     #[schema(value_type = Object)]
     pub(crate) data: EventData,
     /// When it happened.
-    #[schema(format = DateTime)]
-    pub(crate) created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub(crate) created_at: Stamp,
     /// The API version of the payload.
     #[schema(example = "v1")]
     pub(crate) api_version: &'static str,

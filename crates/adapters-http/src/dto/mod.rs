@@ -27,7 +27,8 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use tengine_domain::{time, ApiKey, ApiKeySummary, Page, PlainApiKey, Project, ValidationError};
+use tengine_domain::time::Stamp;
+use tengine_domain::{ApiKey, ApiKeyId, ApiKeySummary, Page, PlainApiKey, Project, ProjectId, ValidationError};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -116,8 +117,8 @@ pub fn optional_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, 
 )]
 pub struct ProjectBody {
     /// The project's id.
-    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
-    id: String,
+    #[schema(value_type = String, pattern = r"^proj_[0-9A-Za-z]{22}$")]
+    id: ProjectId,
     /// The name, trimmed: 1..=100 characters, no control characters.
     #[schema(min_length = 1, max_length = 100)]
     name: String,
@@ -125,21 +126,21 @@ pub struct ProjectBody {
     #[schema(max_length = 1000, required = true)]
     description: Option<String>,
     /// When it was created (RFC 3339, UTC).
-    #[schema(format = DateTime)]
-    created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Stamp,
     /// When it was last changed (RFC 3339, UTC).
-    #[schema(format = DateTime)]
-    updated_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: Stamp,
 }
 
 impl From<Project> for ProjectBody {
     fn from(p: Project) -> Self {
         Self {
-            id: p.id.to_string(),
-            name: p.name.as_str().to_owned(),
-            description: p.description.map(|d| d.as_str().to_owned()),
-            created_at: time::format(p.created_at),
-            updated_at: time::format(p.updated_at),
+            id: p.id,
+            name: p.name.into_string(),
+            description: p.description.map(|d| d.into_string()),
+            created_at: Stamp(p.created_at),
+            updated_at: Stamp(p.updated_at),
         }
     }
 }
@@ -163,11 +164,11 @@ impl From<Project> for ProjectBody {
 )]
 pub struct ApiKeyBody {
     /// The key record's id (not its secret).
-    #[schema(pattern = r"^key_[0-9A-Za-z]{22}$")]
-    id: String,
+    #[schema(value_type = String, pattern = r"^key_[0-9A-Za-z]{22}$")]
+    id: ApiKeyId,
     /// The project the key is scoped to; null for an account-wide key.
-    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$", required = true)]
-    project_id: Option<String>,
+    #[schema(value_type = Option<String>, pattern = r"^proj_[0-9A-Za-z]{22}$", required = true)]
+    project_id: Option<ProjectId>,
     /// The key's display name.
     #[schema(min_length = 1, max_length = 100)]
     name: String,
@@ -183,17 +184,17 @@ pub struct ApiKeyBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,
     /// When the key stops working, or null for never.
-    #[schema(format = DateTime, required = true)]
-    expires_at: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    expires_at: Option<Stamp>,
     /// When it was created.
-    #[schema(format = DateTime)]
-    created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Stamp,
     /// When it last authenticated a request (updated at most once a minute), or null.
-    #[schema(format = DateTime, required = true)]
-    last_used_at: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    last_used_at: Option<Stamp>,
     /// When it was revoked, or null.
-    #[schema(format = DateTime, required = true)]
-    revoked_at: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    revoked_at: Option<Stamp>,
 }
 
 impl ApiKeyBody {
@@ -201,16 +202,16 @@ impl ApiKeyBody {
     pub fn new(k: impl Into<ApiKeySummary>) -> Self {
         let k = k.into();
         Self {
-            id: k.id.to_string(),
-            project_id: k.scope.project().map(|p| p.to_string()),
-            name: k.name.as_str().to_owned(),
+            id: k.id,
+            project_id: k.scope.project(),
+            name: k.name.into_string(),
             permissions: k.permissions.names(),
             prefix: k.prefix,
             key: None,
-            expires_at: k.expires_at.map(time::format),
-            created_at: time::format(k.created_at),
-            last_used_at: k.last_used_at.map(time::format),
-            revoked_at: k.revoked_at.map(time::format),
+            expires_at: k.expires_at.map(Stamp),
+            created_at: Stamp(k.created_at),
+            last_used_at: k.last_used_at.map(Stamp),
+            revoked_at: k.revoked_at.map(Stamp),
         }
     }
 

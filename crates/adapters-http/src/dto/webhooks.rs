@@ -4,8 +4,9 @@ use super::DeliveryBody;
 use crate::doc::schemas::{DeliveryStatusName, EventSubscription};
 use serde::Serialize;
 use tengine_domain::delivery::WebhookSummary;
-use tengine_domain::time;
+use tengine_domain::time::{self, Stamp};
 use tengine_domain::webhook::WebhookSecret;
+use tengine_domain::{ProjectId, WebhookId};
 use utoipa::ToSchema;
 
 /// A webhook as the API shows it; `secret` only on create and rotate-secret.
@@ -26,11 +27,11 @@ use utoipa::ToSchema;
 )]
 pub struct WebhookBody {
     /// The webhook's id.
-    #[schema(pattern = r"^wh_[0-9A-Za-z]{22}$")]
-    pub(crate) id: String,
+    #[schema(value_type = String, pattern = r"^wh_[0-9A-Za-z]{22}$")]
+    pub(crate) id: WebhookId,
     /// The project it belongs to.
-    #[schema(pattern = r"^proj_[0-9A-Za-z]{22}$")]
-    pub(crate) project_id: String,
+    #[schema(value_type = String, pattern = r"^proj_[0-9A-Za-z]{22}$")]
+    pub(crate) project_id: ProjectId,
     /// Where deliveries are POSTed: an absolute http(s) URL as it was given (it may hold
     /// characters a strict RFC 3986 URI would percent-encode).
     #[schema(max_length = 2048)]
@@ -45,18 +46,18 @@ pub struct WebhookBody {
     pub(crate) active: bool,
     /// When its deliveries started failing with no success since, or null when healthy
     /// (a disabled webhook with this set was disabled by its failures).
-    #[schema(format = DateTime, required = true)]
-    pub(crate) failing_since: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub(crate) failing_since: Option<Stamp>,
     /// The signing secret. Present only in the create and rotate-secret responses.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String, min_length = 8, max_length = 256)]
     pub(crate) secret: Option<String>,
     /// When it was created.
-    #[schema(format = DateTime)]
-    pub(crate) created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub(crate) created_at: Stamp,
     /// When it was last changed.
-    #[schema(format = DateTime)]
-    pub(crate) updated_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub(crate) updated_at: Stamp,
     /// At most this many deliveries per second, or null for no limit.
     #[schema(required = true, minimum = 1, maximum = 10000)]
     pub(crate) rate_limit: Option<u32>,
@@ -69,16 +70,16 @@ impl WebhookBody {
     pub(crate) fn new(w: impl Into<WebhookSummary>, secret: Option<&WebhookSecret>) -> Self {
         let w = w.into();
         Self {
-            id: w.id.to_string(),
-            project_id: w.project_id.to_string(),
-            url: w.url.as_str().to_owned(),
+            id: w.id,
+            project_id: w.project_id,
+            url: w.url.into_string(),
             description: w.description,
             events: w.events.names(),
             active: w.active,
-            failing_since: w.failing_since.map(time::format),
+            failing_since: w.failing_since.map(Stamp),
             secret: secret.map(|s| s.expose_secret().to_owned()),
-            created_at: time::format(w.created_at),
-            updated_at: time::format(w.updated_at),
+            created_at: Stamp(w.created_at),
+            updated_at: Stamp(w.updated_at),
             rate_limit: w.rate_limit,
             ordering: w.ordering.as_str(),
         }
