@@ -141,16 +141,16 @@ pub(crate) async fn list(
     webhook: WebhookId,
     page: PageRequest,
 ) -> Result<Page<Delivery>, RepoError> {
-    let (webhook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
+    let (hook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
     let list = List {
         table: "deliveries",
         columns: delivery_columns!(),
         scope: "webhook_id = $1",
-        binds: &[Some(&webhook), Some(project.as_str()), Some(account.as_str())],
-        counter: Some(format!("deliveries:{webhook}")),
+        binds: &[Some(&hook), Some(project.as_str()), Some(account.as_str())],
+        counter: Some(format!("deliveries:{hook}")),
         guard: Some(Guard::ProjectWebhook),
     };
-    list.read::<DeliveryRow>(store, page).await?.try_map(DeliveryRow::into_delivery)
+    list.read::<DeliveryRow>(store, page).await?.try_map(|row| row.into_delivery(webhook))
 }
 
 /// One delivery of a webhook, with its attempts.
@@ -161,16 +161,18 @@ pub(crate) async fn get(
 ) -> Result<Option<Delivery>, RepoError> {
     let row = sqlx::query_as::<_, DeliveryRow>(concat!(
         // By primary key, then the webhook (see `project::SELECT_LIVE`).
-        "WITH d AS MATERIALIZED (SELECT ",
+        "WITH d AS MATERIALIZED (SELECT webhook_id, ",
         delivery_columns!(),
-        " FROM deliveries WHERE id = $2) SELECT * FROM d WHERE webhook_id = $1"
+        " FROM deliveries WHERE id = $2) SELECT ",
+        delivery_columns!(),
+        " FROM d WHERE webhook_id = $1"
     ))
     .bind(webhook.to_string())
     .bind(id.to_string())
     .fetch_optional(pool)
     .await
     .map_err(map_err)?;
-    row.map(DeliveryRow::into_delivery).transpose()
+    row.map(|row| row.into_delivery(webhook)).transpose()
 }
 
 /// Marks recovered up to `limit` failed, never-recovered deliveries of `webhook` created in

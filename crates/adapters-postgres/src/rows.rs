@@ -65,7 +65,7 @@ macro_rules! event_columns {
 /// The columns of [`DeliveryRow`], in order.
 macro_rules! delivery_columns {
     () => {
-        "id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, attempts"
+        "id, event_id, event_type, status, next_attempt_at, created_at, attempts"
     };
 }
 

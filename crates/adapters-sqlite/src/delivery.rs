@@ -110,16 +110,16 @@ pub(crate) async fn list(
     webhook: WebhookId,
     page: PageRequest,
 ) -> Result<Page<Delivery>, RepoError> {
-    let (webhook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
+    let (hook, project, account) = (webhook.to_string(), project.to_string(), account.to_string());
     let list = List {
         table: "deliveries",
         columns: delivery_columns!(),
         scope: "webhook_id = ?1",
-        binds: &[Some(&webhook), Some(project.as_str()), Some(account.as_str())],
-        counter: Some(format!("deliveries:{webhook}")),
+        binds: &[Some(&hook), Some(project.as_str()), Some(account.as_str())],
+        counter: Some(format!("deliveries:{hook}")),
         guard: Some(Guard::ProjectWebhook),
     };
-    list.fetch::<DeliveryRow>(pool, page).await?.try_map(DeliveryRow::into_delivery)
+    list.fetch::<DeliveryRow>(pool, page).await?.try_map(|row| row.into_delivery(webhook))
 }
 
 /// One delivery of a webhook, with its attempts.
@@ -134,7 +134,7 @@ pub(crate) async fn get(pool: &SqlitePool, webhook: WebhookId, id: DeliveryId) -
     .fetch_optional(pool)
     .await
     .map_err(map_err)?;
-    row.map(DeliveryRow::into_delivery).transpose()
+    row.map(|row| row.into_delivery(webhook)).transpose()
 }
 
 /// Marks recovered up to `limit` failed, never-recovered deliveries of `webhook` created in

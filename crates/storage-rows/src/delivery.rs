@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, DurationRound, Utc};
 use tengine_domain::delivery::{Attempt, Delivery};
+use tengine_domain::WebhookId;
 use tengine_ports::RepoError;
 
 use crate::event::event_type;
@@ -11,11 +12,11 @@ positional_row! {
     /// A row of `deliveries`, with its attempts as the row carries them: a JSON array
     /// of `[attempted_at in µs since the epoch, status_code, latency_ms, error,
     /// response_excerpt]`, oldest first (`NULL` before the first), which the completion
-    /// appends to, so a page of deliveries reads one table.
+    /// appends to, so a page of deliveries reads one table. Not its webhook: every read
+    /// of deliveries names the webhook, so the row does not send it again.
     pub struct DeliveryRow<D: Dialect> {
         id: String = "id",
         event_id: String = "event_id",
-        webhook_id: String = "webhook_id",
         event_type: String = "event_type",
         status: String = "status",
         next_attempt_at: Option<D::Timestamp> = "next_attempt_at",
@@ -28,11 +29,11 @@ positional_row! {
 type AttemptTuple = (i64, Option<i64>, i64, Option<String>, Option<String>);
 
 impl<D: Dialect> DeliveryRow<D> {
-    /// The delivery with its attempts.
+    /// The delivery of `webhook` (the one it was read for) with its attempts.
     ///
     /// # Errors
     /// `RepoError::Other` on a row or an attempt that does not convert.
-    pub fn into_delivery(self) -> Result<Delivery, RepoError> {
+    pub fn into_delivery(self, webhook: WebhookId) -> Result<Delivery, RepoError> {
         let tuples: Vec<AttemptTuple> = match &self.attempts {
             Some(json) => serde_json::from_str(json).map_err(RepoError::other)?,
             None => Vec::new(),
@@ -54,7 +55,7 @@ impl<D: Dialect> DeliveryRow<D> {
             id: self.id.parse().map_err(RepoError::other)?,
             event_id: self.event_id.parse().map_err(RepoError::other)?,
             event_type: event_type(&self.event_type)?,
-            webhook_id: self.webhook_id.parse().map_err(RepoError::other)?,
+            webhook_id: webhook,
             status: self
                 .status
                 .parse()
@@ -168,7 +169,6 @@ mod tests {
         DeliveryRow {
             id: DeliveryId::from_uuid(Uuid::from_u128(1)).to_string(),
             event_id: tengine_domain::EventId::from_uuid(Uuid::from_u128(2)).to_string(),
-            webhook_id: WebhookId::from_uuid(Uuid::from_u128(3)).to_string(),
             event_type: "project.updated".to_owned(),
             status: "failed".to_owned(),
             next_attempt_at: None,
@@ -179,9 +179,11 @@ mod tests {
 
     #[test]
     fn a_rows_attempts_are_read_from_its_json_and_a_malformed_array_is_an_error() {
-        assert_eq!(row(None).into_delivery().expect("none yet").attempts, Vec::new());
+        let webhook = WebhookId::from_uuid(Uuid::from_u128(3));
+        let none = row(None).into_delivery(webhook).expect("none yet");
+        assert_eq!((none.webhook_id, none.attempts), (webhook, Vec::new()));
         let two = row(Some("[[1, 503, 7, null, \"busy\"], [2000001, null, 30000, \"timed out\", null]]"));
-        let attempts = two.into_delivery().expect("two").attempts;
+        let attempts = two.into_delivery(webhook).expect("two").attempts;
         assert_eq!(
             attempts,
             vec![
@@ -209,7 +211,7 @@ mod tests {
             "[[9223372036854775807, 200, 7, null, null]]",
             "[[",
         ] {
-            assert!(matches!(row(Some(bad)).into_delivery(), Err(RepoError::Other(_))), "{bad} was read");
+            assert!(matches!(row(Some(bad)).into_delivery(webhook), Err(RepoError::Other(_))), "{bad} was read");
         }
     }
 }
