@@ -107,3 +107,42 @@ impl<D: Dialect> TryFrom<ApiKeySummaryRow<D>> for ApiKeySummary {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use tengine_domain::{ApiKeyId, ProjectId};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::Native;
+
+    fn row(project_id: Option<String>, permissions: i16) -> ApiKeySummaryRow<Native> {
+        let at = DateTime::from_timestamp_micros(1).expect("a time");
+        ApiKeySummaryRow {
+            id: ApiKeyId::from_uuid(Uuid::from_u128(1)).to_string(),
+            project_id,
+            name: "Production".to_owned(),
+            permissions,
+            prefix: "tng_7Hk2pQ9x".to_owned(),
+            expires_at: None,
+            created_at: at,
+            last_used_at: Some(at),
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_summary_row_reads_its_scope_and_permissions_and_refuses_bad_ones() {
+        let project = ProjectId::from_uuid(Uuid::from_u128(2));
+        let read = ApiKeySummary::try_from(row(Some(project.to_string()), 0b11)).expect("a key");
+        assert_eq!(read.scope, KeyScope::Project(project));
+        assert_eq!(read.permissions.bits(), 0b11);
+        assert_eq!(ApiKeySummary::try_from(row(None, 0b1)).expect("an account key").scope, KeyScope::Account);
+        for bad in
+            [row(Some("proj_nope".to_owned()), 1), row(None, 0), row(None, 0b1_0000), row(None, 256), row(None, -1)]
+        {
+            assert!(matches!(ApiKeySummary::try_from(bad), Err(RepoError::Other(_))));
+        }
+    }
+}

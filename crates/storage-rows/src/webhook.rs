@@ -112,3 +112,42 @@ fn events(stored: &str) -> Result<EventFilter, RepoError> {
 fn rate_limit(stored: Option<i64>) -> Result<Option<u32>, RepoError> {
     stored.map(u32::try_from).transpose().map_err(RepoError::other)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use tengine_domain::delivery::DeliveryOrder;
+    use tengine_domain::{EventType, ProjectId, WebhookId};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::Native;
+
+    fn row(events: &str, rate_limit: Option<i64>, ordering: &str) -> WebhookSummaryRow<Native> {
+        WebhookSummaryRow {
+            id: WebhookId::from_uuid(Uuid::from_u128(1)).to_string(),
+            project_id: ProjectId::from_uuid(Uuid::from_u128(2)).to_string(),
+            url: "https://example.com/hook".to_owned(),
+            description: None,
+            events: events.to_owned(),
+            active: true,
+            failing_since: None,
+            created_at: DateTime::from_timestamp_micros(1).expect("a time"),
+            updated_at: DateTime::from_timestamp_micros(2).expect("a time"),
+            rate_limit,
+            ordering: ordering.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_summary_row_reads_its_subscription_limit_and_order_and_refuses_bad_ones() {
+        let read = WebhookSummary::try_from(row("project.created,project.updated", Some(50), "per_project"))
+            .expect("a webhook");
+        assert_eq!(read.events, EventFilter::Only(vec![EventType::ProjectCreated, EventType::ProjectUpdated]));
+        assert_eq!((read.rate_limit, read.ordering), (Some(50), DeliveryOrder::PerProject));
+        assert_eq!(WebhookSummary::try_from(row("*", None, "none")).expect("all").events, EventFilter::All);
+        for bad in [row("no.such_event", None, "none"), row("*", Some(-1), "none"), row("*", None, "sideways")] {
+            assert!(matches!(WebhookSummary::try_from(bad), Err(RepoError::Other(_))));
+        }
+    }
+}
