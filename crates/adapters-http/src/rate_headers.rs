@@ -12,8 +12,11 @@ pub fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
     // `Date` is the second the decision was made in, so that `X-RateLimit-Reset` is
     // exactly `Date + Retry-After` (hyper would stamp the second the answer leaves in).
     let decided = d.reset_at - chrono::Duration::seconds(i64::try_from(reset_in).unwrap_or(0));
-    if let Ok(v) = HeaderValue::from_str(&decided.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
-        headers.insert(axum::http::header::DATE, v);
+    // Before the epoch only with a broken clock; httpdate would panic on it.
+    if decided.timestamp() >= 0 {
+        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(decided.into())) {
+            headers.insert(axum::http::header::DATE, v);
+        }
     }
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -37,6 +40,27 @@ pub(crate) fn named_project(path: &str) -> Option<ProjectId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_is_the_decisions_second_in_imf_fixdate() {
+        let reset_at = chrono::DateTime::parse_from_rfc3339("2026-03-01T09:05:07Z").expect("time").to_utc();
+        let d = RateDecision {
+            allowed: true,
+            limit: 1000,
+            remaining: 999,
+            reset_at,
+            reset_in_secs: 3600,
+            retry_after_secs: 0,
+            window_start: reset_at - chrono::Duration::hours(1),
+            crossed_threshold: false,
+        };
+        let mut headers = HeaderMap::new();
+        rate_headers(&mut headers, &d);
+        // A month's first day and a one-digit hour, as the former strftime pattern wrote them.
+        assert_eq!(headers[axum::http::header::DATE], "Sun, 01 Mar 2026 08:05:07 GMT");
+        assert_eq!(headers["x-ratelimit-reset"], reset_at.timestamp().to_string().as_str());
+        assert_eq!(headers["ratelimit"], "\"hourly\";r=999;t=3600");
+    }
 
     #[test]
     fn the_named_project_is_read_with_or_without_the_prefix() {
