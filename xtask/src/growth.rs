@@ -4,15 +4,17 @@
 //! database is seeded through the storage adapter, then wrk measures: get by id, list
 //! page 1, a deep page in the middle of the list by number and by cursor, page 1 of the
 //! other four lists, create, and analytics over 30 days; each against the baseline (axum
-//! plus one primary-key SELECT on PostgreSQL) at the same size. The curves are printed, written to
-//! `target/bench/growth.json`, and drawn to `target/bench/growth.png`.
+//! plus one primary-key SELECT on PostgreSQL's database of the same size), measured in
+//! turns with the scenario so that a machine that slows down or speeds up mid-run moves
+//! both sides of a ratio. The curves are printed, written to `target/bench/growth.json`,
+//! and drawn to `target/bench/growth.png`.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::bench::{
     chrono_like_days_ago, curl, drop_database, fresh_database, json_field, median, run, start_baseline, target_dir,
-    wrk, wrk_script, Load, Server, BENCH_SECRET_KEY,
+    wrk, wrk_script, Baseline, Load, Server, BENCH_SECRET_KEY,
 };
 use crate::Result;
 
@@ -40,31 +42,32 @@ struct Point {
 /// Runs the growth curves; returns the report's text.
 pub fn growth_bench(bin: &Path, seeder: &Path) -> Result<String> {
     let mut points = Vec::new();
-    let mut baselines = Vec::new();
     let mut seeding = String::new();
-    for backend in ["postgres", "sqlite"] {
-        for rows in sizes() {
-            let (pg_name, db) = match backend {
-                "postgres" => {
-                    let (name, url) = fresh_database()?;
-                    (Some(name), url)
-                }
-                _ => {
-                    let path = target_dir().join(format!("bench/growth-{rows}.db"));
-                    for suffix in ["", "-wal", "-shm"] {
-                        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                    }
-                    (None, format!("sqlite://{}?mode=rwc", path.display()))
-                }
-            };
-            let result = measure(bin, seeder, backend, rows, &db, &mut baselines);
-            if let Some(name) = pg_name {
-                drop_database(&name);
+    for rows in sizes() {
+        // PostgreSQL's database of this size stays until SQLite's points are measured too:
+        // the baseline runs on it, in turns with every scenario of both backends.
+        let (pg_name, pg_db) = fresh_database()?;
+        let path = target_dir().join(format!("bench/growth-{rows}.db"));
+        let remove_sqlite = || {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
-            let (seeded, mut measured) = result?;
-            seeding.push_str(&format!("{backend} {rows}: {}\n", seeded.trim()));
-            points.append(&mut measured);
-        }
+        };
+        remove_sqlite();
+        let sqlite_db = format!("sqlite://{}?mode=rwc", path.display());
+        let mut baseline = None;
+        let result = [("postgres", pg_db.as_str()), ("sqlite", sqlite_db.as_str())].into_iter().try_for_each(
+            |(backend, db)| -> Result<()> {
+                let (seeded, mut measured) = measure(bin, seeder, backend, rows, db, &mut baseline)?;
+                seeding.push_str(&format!("{backend} {rows}: {}\n", seeded.trim()));
+                points.append(&mut measured);
+                Ok(())
+            },
+        );
+        drop(baseline);
+        drop_database(&pg_name);
+        remove_sqlite();
+        result?;
     }
     let report = report(&points, &seeding);
     let dir = target_dir().join("bench");
@@ -89,14 +92,21 @@ pub fn growth_bench(bin: &Path, seeder: &Path) -> Result<String> {
     }
 }
 
-/// Seeds one database and measures every scenario on it.
+/// The baseline server on PostgreSQL's database of one size, and the URL it is measured at.
+struct Yardstick {
+    _server: Baseline,
+    url: String,
+}
+
+/// Seeds one database and measures every scenario on it, in turns with the baseline.
+/// PostgreSQL comes first at each size and starts the baseline on its database.
 fn measure(
     bin: &Path,
     seeder: &Path,
     backend: &'static str,
     rows: u64,
     db: &str,
-    baselines: &mut Vec<(u64, Load)>,
+    baseline: &mut Option<Yardstick>,
 ) -> Result<(String, Vec<Point>)> {
     let made = run(Command::new(bin)
         .args(["accounts", "create", "--name", "growth", "--plan", "enterprise", "--limit", "1000000000"])
@@ -122,12 +132,13 @@ fn measure(
     let measured = json_field(&seeded, "measured_project")?;
     let (hook, hooks_project) = (json_field(&seeded, "measured_webhook")?, json_field(&seeded, "hooks_project")?);
     let server = Server::start(bin, db, &[])?;
-    // The baseline is PostgreSQL's; SQLite's points are compared with the one measured
-    // at the same size.
     if backend == "postgres" {
-        baselines.push((rows, baseline_load(seeder, db, &measured)?));
+        let server = start_baseline(seeder, db, &measured)?;
+        let url = format!("{}/api/v1/projects/{measured}", server.1);
+        let _ = wrk(&url, "none", 64, 1)?;
+        *baseline = Some(Yardstick { _server: server, url });
     }
-    let baseline = baselines.iter().find(|(r, _)| *r == rows).map(|(_, l)| *l).unwrap_or_default();
+    let yardstick = &baseline.as_ref().ok_or("the baseline starts with PostgreSQL's database")?.url;
     let api = format!("{}/api/v1", server.base);
     let middle = (rows / 2 / 20).max(1);
     let page = curl(&["-sf", &format!("{api}/projects?page={middle}&per_page=20"), "-H", &auth(&key)])?;
@@ -164,14 +175,12 @@ fn measure(
             None => wrk(&url, key, 64, seconds),
         };
         let _ = once(1)?;
-        let runs = (0..3).map(|_| once(3)).collect::<Result<Vec<Load>>>()?;
-        let m = |f: fn(&Load) -> f64| median(runs.iter().map(f).collect());
-        let load = Load {
-            rps: m(|l| l.rps),
-            p50_ms: m(|l| l.p50_ms),
-            p99_ms: m(|l| l.p99_ms),
-            non_2xx: runs.iter().map(|l| l.non_2xx).sum(),
-        };
+        let (mut runs, mut base_runs) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            base_runs.push(wrk(yardstick, "none", 64, 2)?);
+            runs.push(once(3)?);
+        }
+        let (load, baseline) = (medians(&runs), medians(&base_runs));
         // As it goes, so a run cut short still shows what it measured.
         eprintln!(
             "growth: {backend} {rows} rows, {scenario}: {:.0} req/s ({:.2}), p99 {:.2} ms, {} non-2xx",
@@ -190,24 +199,22 @@ fn auth(key: &str) -> String {
     format!("Authorization: Bearer {key}")
 }
 
-/// The baseline's GET by id on `db`, 64 connections, the median of three rounds.
-fn baseline_load(seeder: &Path, db: &str, project: &str) -> Result<Load> {
-    let baseline = start_baseline(seeder, db, project)?;
-    let url = format!("{}/api/v1/projects/{project}", baseline.1);
-    let _ = wrk(&url, "none", 64, 1)?;
-    let runs = (0..3).map(|_| wrk(&url, "none", 64, 3)).collect::<Result<Vec<Load>>>()?;
-    Ok(Load {
-        rps: median(runs.iter().map(|l| l.rps).collect()),
-        p50_ms: median(runs.iter().map(|l| l.p50_ms).collect()),
-        p99_ms: median(runs.iter().map(|l| l.p99_ms).collect()),
-        non_2xx: 0,
-    })
+/// The median of each figure of `runs`; their non-2xx answers summed.
+fn medians(runs: &[Load]) -> Load {
+    let m = |f: fn(&Load) -> f64| median(runs.iter().map(f).collect());
+    Load {
+        rps: m(|l| l.rps),
+        p50_ms: m(|l| l.p50_ms),
+        p99_ms: m(|l| l.p99_ms),
+        non_2xx: runs.iter().map(|l| l.non_2xx).sum(),
+    }
 }
 
 /// The tables: per backend, each scenario's req/s (ratio to the baseline) and p99 by size.
 fn report(points: &[Point], seeding: &str) -> String {
     let mut out = String::from(
-        "\nGrowth curves: 64 connections, wrk, medians of 3 x 3 s; ratio = req/s / baseline req/s at the same size\n",
+        "\nGrowth curves: 64 connections, wrk, medians of 3 x 3 s; ratio = req/s / the baseline's req/s, \
+         measured in turns with the scenario (3 x 2 s) on PostgreSQL's database of the same size\n",
     );
     out.push_str(&format!("seeding:\n{seeding}"));
     for backend in ["postgres", "sqlite"] {
@@ -249,11 +256,13 @@ fn report(points: &[Point], seeding: &str) -> String {
             }
             out.push('\n');
         }
-        let mut base = String::from("| baseline (GET by id, PostgreSQL) |");
+        // Each ratio has its own turns of the baseline; this row is their median.
+        let mut base = String::from("| baseline (GET by id, PostgreSQL; median of the turns) |");
         for s in &sizes {
-            if let Some(p) = mine.iter().find(|p| p.rows == *s) {
-                base.push_str(&format!(" {:.0} | {:.2} |", p.baseline.rps, p.baseline.p99_ms));
-            }
+            let at: Vec<&Point> = mine.iter().copied().filter(|p| p.rows == *s).collect();
+            let rps = median(at.iter().map(|p| p.baseline.rps).collect());
+            let p99 = median(at.iter().map(|p| p.baseline.p99_ms).collect());
+            base.push_str(&format!(" {rps:.0} | {p99:.2} |"));
         }
         out.push_str(&base);
         out.push('\n');
