@@ -181,6 +181,10 @@ fn measure(
             runs.push(once(3)?);
         }
         let (load, baseline) = (medians(&runs), medians(&base_runs));
+        // A refused answer is fast: a baseline with any would flatter every ratio.
+        if baseline.non_2xx > 0 {
+            return Err(format!("the baseline answered {} non-2xx during {scenario}", baseline.non_2xx));
+        }
         // As it goes, so a run cut short still shows what it measured.
         eprintln!(
             "growth: {backend} {rows} rows, {scenario}: {:.0} req/s ({:.2}), p99 {:.2} ms, {} non-2xx",
