@@ -15,20 +15,37 @@ use crate::PgStore;
 /// The channel workers listen on; a notification means "deliveries were committed".
 pub(crate) const CHANNEL: &str = "tengine_deliveries";
 
-/// Inserts the events `$2`..`$7` and reads every webhook of the accounts `$1` on a live
-/// project: the fan-out's candidates, in the same round trip. The key share lock makes
-/// a concurrent delete of one wait (or be seen), so the deliveries inserted next never
-/// miss their webhook.
-const APPEND_AND_CANDIDATES: &str = concat!(
-    "WITH appended AS ( \
-        INSERT INTO events (id, account_id, project_id, type, data, created_at) \
-        SELECT id, account_id, project_id, type, data::json, created_at \
-        FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) \
-        AS e(id, account_id, project_id, type, data, created_at)) \
-     SELECT ",
-    webhook_columns!(),
+/// Inserts the events `$2`..`$7`, then reads the fan-out's candidates (the rest of the
+/// statement), in the same round trip.
+macro_rules! append_then {
+    ($candidates:literal) => {
+        concat!(
+            "WITH appended AS ( \
+                INSERT INTO events (id, account_id, project_id, type, data, created_at) \
+                SELECT id, account_id, project_id, type, data::json, created_at \
+                FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) \
+                AS e(id, account_id, project_id, type, data, created_at)) \
+             SELECT ",
+            webhook_columns!(),
+            $candidates
+        )
+    };
+}
+
+/// [`append_then`] every webhook of the accounts `$1` on a live project: the candidates
+/// of an account-wide event. The key share lock makes a concurrent delete of one wait
+/// (or be seen), so the deliveries inserted next never miss their webhook.
+const APPEND_AND_CANDIDATES: &str = append_then!(
     " FROM webhooks WHERE account_id = ANY($1) \
      AND project_id IN (SELECT id FROM projects WHERE account_id = ANY($1) AND deleted_at IS NULL) \
+     FOR KEY SHARE"
+);
+
+/// [`append_then`] the webhooks of the live projects `$8` of the accounts `$1`: the
+/// candidates of events about those projects alone, by key, whatever the account holds.
+const APPEND_AND_PROJECT_CANDIDATES: &str = append_then!(
+    " FROM webhooks WHERE project_id = ANY($8) AND account_id = ANY($1) \
+     AND project_id IN (SELECT id FROM projects WHERE id = ANY($8) AND account_id = ANY($1) AND deleted_at IS NULL) \
      FOR KEY SHARE"
 );
 
@@ -60,24 +77,28 @@ async fn notify(conn: &mut PgConnection) -> Result<(), RepoError> {
 }
 
 /// Appends events and creates one pending delivery, due at the event's time, for every
-/// webhook of the event's account that receives it ([`Webhook::receives`] decides, not
-/// SQL): two round trips. Returns the number of deliveries. `Conflict` on a duplicate
-/// event id.
+/// webhook of the event's account that receives it ([`Webhook::receives`] decides, of
+/// the candidates [`tengine_storage_rows::fan_out_projects`] names): two round trips.
+/// Returns the number of deliveries. `Conflict` on a duplicate event id.
 pub(crate) async fn append_and_fan_out(conn: &mut PgConnection, events: &[Event]) -> Result<usize, RepoError> {
     let mut accounts: Vec<String> = events.iter().map(|e| e.account_id.to_string()).collect();
     accounts.sort_unstable();
     accounts.dedup();
-    let rows = sqlx::query_as::<_, WebhookRow>(APPEND_AND_CANDIDATES)
+    let projects = tengine_storage_rows::fan_out_projects(events);
+    let sql = if projects.is_some() { APPEND_AND_PROJECT_CANDIDATES } else { APPEND_AND_CANDIDATES };
+    let query = sqlx::query_as::<_, WebhookRow>(sql)
         .bind(accounts)
         .bind(events.iter().map(|e| e.id.to_string()).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.account_id.to_string()).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.project_id.map(|p| p.to_string())).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
+        .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>());
+    let query = match projects {
+        Some(projects) => query.bind(projects),
+        None => query,
+    };
+    let rows = query.fetch_all(&mut *conn).await.map_err(map_err)?;
     let candidates: Vec<Webhook> = convert(rows)?;
     if candidates.is_empty() {
         return Ok(0);

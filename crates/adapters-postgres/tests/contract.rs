@@ -373,6 +373,46 @@ async fn deletes_cascade_to_deliveries_without_foreign_keys() {
     cleanup.await;
 }
 
+/// Whether another transaction would wait for webhook `id`'s row: a fan-out's key share
+/// lock on it is held.
+async fn webhook_locked(store: &PgStore, id: tengine_domain::WebhookId) -> bool {
+    sqlx::query("SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE NOWAIT")
+        .bind(id.to_string())
+        .fetch_optional(store.pool())
+        .await
+        .is_err()
+}
+
+/// A project's event reads, and key share locks, the webhooks of its project alone, so
+/// its cost does not grow with the account's other projects and it holds none of their
+/// webhooks; an account-wide event reads every webhook of the account.
+#[tokio::test]
+async fn a_projects_event_locks_only_its_projects_webhooks() {
+    use tengine_domain::EventType;
+    use tengine_ports::UnitOfWork;
+    use tengine_storage_contract::fixtures::{account, at, new_event, project, webhook};
+
+    let (store, cleanup) = fresh_store().await;
+    let acct = account(&store).await;
+    let (mine, other) = (project(&store, acct.id, at(0)).await, project(&store, acct.id, at(0)).await);
+    let hook = webhook(&store, acct.id, mine.id, &["*"]).await;
+    let elsewhere = webhook(&store, acct.id, other.id, &["*"]).await;
+
+    let mut tx = store.begin().await.expect("begin");
+    let updated = new_event(acct.id, Some(mine.id), EventType::ProjectUpdated);
+    assert_eq!(tx.append_event(&updated).await.expect("append"), 1);
+    assert!(webhook_locked(&store, hook.id).await, "its project's webhook is held until the commit");
+    assert!(!webhook_locked(&store, elsewhere.id).await, "another project's webhook is not");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    let created = new_event(acct.id, Some(mine.id), EventType::ProjectCreated);
+    assert_eq!(tx.append_event(&created).await.expect("append"), 2, "account-wide: every webhook receives it");
+    assert!(webhook_locked(&store, elsewhere.id).await, "and every webhook is held");
+    tx.commit().await.expect("commit");
+    cleanup.await;
+}
+
 /// The `attempts_on_the_delivery` migration moves each delivery's attempts onto its
 /// row, oldest first, text intact; a delivery without attempts gets none.
 #[tokio::test]

@@ -18,6 +18,24 @@ use crate::rows::{convert, delivery_columns, live_project, micros, webhook_colum
 const CANDIDATES: &str =
     concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE account_id = ?1 AND ", live_project!());
 
+/// [`CANDIDATES`] of `n` projects (`?2`..) alone: the candidates of events about those
+/// projects, by key, whatever the account (`?1`) holds. The index is named: without
+/// statistics SQLite takes the account's equality for the narrower condition and would
+/// walk the account's webhooks.
+fn project_candidates(n: usize) -> String {
+    let projects: Vec<String> = (2..n + 2).map(|i| format!("?{i}")).collect();
+    format!(
+        concat!(
+            "SELECT ",
+            webhook_columns!(),
+            " FROM webhooks INDEXED BY webhooks_project_idx WHERE account_id = ?1 AND ",
+            live_project!(),
+            " AND project_id IN ({})"
+        ),
+        projects.join(", ")
+    )
+}
+
 /// One pending delivery of a stored event to a stored webhook, due at `?4`; no row if
 /// either is missing; paced as its webhook is.
 const INSERT: &str = "\
@@ -43,13 +61,21 @@ pub(crate) fn select_in<'a>(head: &str, ids: &'a [String], tail: &str) -> QueryB
 /// statement.
 pub(crate) async fn fan_out(conn: &mut SqliteConnection, events: &[Event]) -> Result<usize, RepoError> {
     let accounts: BTreeSet<AccountId> = events.iter().map(|e| e.account_id).collect();
+    let projects = tengine_storage_rows::fan_out_projects(events);
     let mut candidates: Vec<Webhook> = Vec::new();
     for account in accounts {
-        let rows = sqlx::query_as::<_, WebhookRow>(CANDIDATES)
-            .bind(account.to_string())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(map_err)?;
+        let rows = match &projects {
+            None => sqlx::query_as::<_, WebhookRow>(CANDIDATES).bind(account.to_string()).fetch_all(&mut *conn).await,
+            Some(projects) => {
+                let sql = project_candidates(projects.len());
+                let mut query = sqlx::query_as::<_, WebhookRow>(&sql).bind(account.to_string());
+                for project in projects {
+                    query = query.bind(project.as_str());
+                }
+                query.fetch_all(&mut *conn).await
+            }
+        }
+        .map_err(map_err)?;
         candidates.extend(convert::<_, Webhook>(rows)?);
     }
     let due: Vec<(&Event, &Webhook)> = events
@@ -193,6 +219,10 @@ mod tests {
             );
             assert!(steps.iter().any(|s| s.contains("projects") && s.contains("(id=?)")), "{steps:?}");
         }
+        // A project's event: its project's webhooks, by that index, not the account's.
+        let steps = plan(&store, &super::project_candidates(2), 3).await;
+        assert!(steps.iter().all(|s| !s.starts_with("SCAN")), "{steps:?}");
+        assert!(steps.iter().any(|s| s.contains("webhooks") && s.contains("(project_id=?)")), "{steps:?}");
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -67,6 +67,21 @@ impl<D: Dialect> DeliveryRow<D> {
     }
 }
 
+/// The projects whose webhooks can receive one of `events` (sorted, once each), or
+/// `None` when one of them is account-wide, so every webhook of its account can. A
+/// fan-out reads only these candidates: its cost follows the webhooks of the events'
+/// projects, not of the whole account ([`Webhook::receives`] still decides).
+///
+/// [`Webhook::receives`]: tengine_domain::delivery::Webhook::receives
+pub fn fan_out_projects(events: &[tengine_domain::Event]) -> Option<Vec<String>> {
+    if events.iter().any(|e| e.event_type.is_account_wide()) {
+        return None;
+    }
+    let projects: std::collections::BTreeSet<String> =
+        events.iter().filter_map(|e| e.project_id).map(|p| p.to_string()).collect();
+    Some(projects.into_iter().collect())
+}
+
 /// The `webhook.disabled` events to record for a batch: the first announcement of each
 /// webhook that `switched_off` says this batch turned off (one already off is not
 /// announced again).
@@ -141,6 +156,31 @@ mod tests {
             next_attempt_at: None,
             webhook_effect: WebhookEffect::Healthy,
             announcement: None,
+        }
+    }
+
+    fn event(project: Option<u128>, event_type: tengine_domain::EventType) -> tengine_domain::Event {
+        tengine_domain::Event {
+            id: tengine_domain::EventId::from_uuid(Uuid::now_v7()),
+            account_id: tengine_domain::AccountId::from_uuid(Uuid::from_u128(9)),
+            project_id: project.map(|p| tengine_domain::ProjectId::from_uuid(Uuid::from_u128(p))),
+            event_type,
+            data: tengine_domain::event::EventData::from_json("{}".to_owned()).expect("json"),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_fan_out_reads_the_webhooks_of_its_events_projects_unless_one_is_account_wide() {
+        use tengine_domain::EventType::{ApiKeyCreated, ProjectCreated, ProjectUpdated, UsageLimitExceeded};
+
+        let id = |p: u128| tengine_domain::ProjectId::from_uuid(Uuid::from_u128(p)).to_string();
+        let events = [event(Some(2), ProjectUpdated), event(Some(1), ApiKeyCreated), event(Some(2), ApiKeyCreated)];
+        assert_eq!(fan_out_projects(&events), Some(vec![id(1), id(2)]), "each project once, sorted");
+        // A project's event with no project reaches no webhook: it adds no candidate.
+        assert_eq!(fan_out_projects(&[event(None, ProjectUpdated)]), Some(vec![]));
+        for wide in [ProjectCreated, UsageLimitExceeded] {
+            assert_eq!(fan_out_projects(&[event(Some(1), ProjectUpdated), event(Some(1), wide)]), None);
         }
     }
 

@@ -87,7 +87,7 @@ mod webhook;
 pub use account::{plan_limit, AccountRow};
 pub use api_key::{ApiKeyRow, ApiKeySummaryRow, API_KEY_SUMMARY_COLUMNS};
 pub use claim::{assemble_claim, Claim, ClaimRow};
-pub use delivery::{announcements, hourly_stats, DeliveryRow, HourlyStats};
+pub use delivery::{announcements, fan_out_projects, hourly_stats, DeliveryRow, HourlyStats};
 pub use event::EventRow;
 pub use idempotency::{headers_json, IdempotencyRow};
 pub use integration::{
