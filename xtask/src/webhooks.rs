@@ -12,7 +12,8 @@
 //!
 //! Creation phases, last: the same PATCHes on an API-only instance
 //! (`TENGINE_WEBHOOK_CONCURRENCY=0`), so the API's cost of an event shows without the
-//! worker's.
+//! worker's; then PATCHes of a project with one webhook in an account with 1,000 more on
+//! other projects, whose events should cost what a lone project's do.
 
 use std::path::Path;
 use std::process::Command;
@@ -26,6 +27,12 @@ use crate::Result;
 
 /// Deliveries the engine phases drain.
 const ENGINE_DELIVERIES: u64 = 100_000;
+
+/// Other projects of the account beside the project of the last creation phases.
+const WIDE_PROJECTS: usize = 100;
+
+/// Webhooks on each of those projects.
+const WIDE_HOOKS: usize = 10;
 
 /// The kernel's clock ticks per second (`/proc/<pid>/stat` counts in them).
 const TICK_MS: f64 = 10.0;
@@ -193,7 +200,14 @@ fn live_phase(
 /// Events made by `writers` wrk PATCHes for `seconds` on an API-only instance (no
 /// delivery worker anywhere): what creating an event costs, apart from delivering it.
 /// A row of the creation table.
-fn creation_phase(server: &Server, key: &str, projects: &[String], writers: u32, seconds: u32) -> Result<String> {
+fn creation_phase(
+    server: &Server,
+    key: &str,
+    label: &str,
+    projects: &[String],
+    writers: u32,
+    seconds: u32,
+) -> Result<String> {
     let script = patch_script(projects)?;
     let before = events_total(&server.base, key, projects)?;
     let (cpu0, pg0) = (cpu_ticks(server.pid()), postgres_ticks());
@@ -204,7 +218,7 @@ fn creation_phase(server: &Server, key: &str, projects: &[String], writers: u32,
     }
     let events = events_total(&server.base, key, projects)? - before;
     Ok(format!(
-        "| {writers} | {events:.0} | {:.0} | {:.2} | {:.2} | {:.3} | {:.3} |\n",
+        "| {label} | {writers} | {events:.0} | {:.0} | {:.2} | {:.2} | {:.3} | {:.3} |\n",
         events / f64::from(seconds),
         load.p50_ms,
         load.p99_ms,
@@ -318,7 +332,19 @@ fn phases(bin: &Path, seeder: &Path, db: &str) -> Result<String> {
     let api_only = Server::start(bin, db, &[("TENGINE_WEBHOOK_CONCURRENCY", "0")])?;
     let mut creation = String::new();
     for writers in [1, 16] {
-        creation.push_str(&creation_phase(&api_only, &key, &live, writers, 5)?);
+        creation.push_str(&creation_phase(&api_only, &key, "10 webhooks", &live, writers, 5)?);
+    }
+    // Then a project with one webhook in an account with many more elsewhere: an event's
+    // cost should follow its project's webhooks, not the account's.
+    let wide = vec![create_project(&api_only.base, &key, "wide")?];
+    create_webhooks(&api_only.base, &key, &wide[0], &rx, 1, 300)?;
+    for i in 0..WIDE_PROJECTS {
+        let other = create_project(&api_only.base, &key, &format!("elsewhere {i}"))?;
+        create_webhooks(&api_only.base, &key, &other, &rx, WIDE_HOOKS, 400 + WIDE_HOOKS * i)?;
+    }
+    let wide_label = format!("1 webhook, {} more on other projects", WIDE_PROJECTS * WIDE_HOOKS);
+    for writers in [1, 16] {
+        creation.push_str(&creation_phase(&api_only, &key, &wide_label, &wide, writers, 5)?);
     }
     drop(api_only);
     Ok(format!(
@@ -330,10 +356,11 @@ fn phases(bin: &Path, seeder: &Path, db: &str) -> Result<String> {
          backlog is events x webhooks not yet delivered when wrk stopped; drain s from then until the last arrival. \
          Engine: server CPU is every instance's from its start, backlog the deliveries written before it, drain s \
          from the first instance's start.)\n\n\
-         Creating events: project.updated by wrk PATCHes of the project with 10 webhooks, on an instance with \
-         TENGINE_WEBHOOK_CONCURRENCY=0 and no other instance (nothing is sent; each event writes its 10 deliveries)\n\
-         | writers | events | events/s | PATCH p50 ms | PATCH p99 ms | server CPU ms/event | PostgreSQL CPU ms/event |\n\
-         |---|---|---|---|---|---|---|\n{creation}"
+         Creating events: project.updated by wrk PATCHes of one project (its webhooks in the first column), on an \
+         instance with TENGINE_WEBHOOK_CONCURRENCY=0 and no other instance (nothing is sent; each event writes a \
+         delivery for each of its project's webhooks)\n\
+         | project | writers | events | events/s | PATCH p50 ms | PATCH p99 ms | server CPU ms/event | PostgreSQL CPU ms/event |\n\
+         |---|---|---|---|---|---|---|---|\n{creation}"
     ))
 }
 

@@ -397,6 +397,8 @@ async fn a_projects_event_locks_only_its_projects_webhooks() {
     let (mine, other) = (project(&store, acct.id, at(0)).await, project(&store, acct.id, at(0)).await);
     let hook = webhook(&store, acct.id, mine.id, &["*"]).await;
     let elsewhere = webhook(&store, acct.id, other.id, &["*"]).await;
+    let third = project(&store, acct.id, at(0)).await;
+    let idle = webhook(&store, acct.id, third.id, &["*"]).await;
 
     let mut tx = store.begin().await.expect("begin");
     let updated = new_event(acct.id, Some(mine.id), EventType::ProjectUpdated);
@@ -405,10 +407,21 @@ async fn a_projects_event_locks_only_its_projects_webhooks() {
     assert!(!webhook_locked(&store, elsewhere.id).await, "another project's webhook is not");
     tx.commit().await.expect("commit");
 
+    // A batch about two projects: theirs, not a third's.
+    let mut tx = store.begin().await.expect("begin");
+    let both = [
+        new_event(acct.id, Some(mine.id), EventType::ProjectUpdated),
+        new_event(acct.id, Some(other.id), EventType::ProjectUpdated),
+    ];
+    assert_eq!(tx.append_events(&both).await.expect("append"), 2);
+    assert!(webhook_locked(&store, hook.id).await && webhook_locked(&store, elsewhere.id).await);
+    assert!(!webhook_locked(&store, idle.id).await, "a third project's webhook is not held");
+    tx.commit().await.expect("commit");
+
     let mut tx = store.begin().await.expect("begin");
     let created = new_event(acct.id, Some(mine.id), EventType::ProjectCreated);
-    assert_eq!(tx.append_event(&created).await.expect("append"), 2, "account-wide: every webhook receives it");
-    assert!(webhook_locked(&store, elsewhere.id).await, "and every webhook is held");
+    assert_eq!(tx.append_event(&created).await.expect("append"), 3, "account-wide: every webhook receives it");
+    assert!(webhook_locked(&store, idle.id).await, "and every webhook is held");
     tx.commit().await.expect("commit");
     cleanup.await;
 }

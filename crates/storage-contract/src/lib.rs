@@ -85,6 +85,7 @@ macro_rules! contract_tests {
             webhooks_are_listed_newest_first_with_pages_and_totals,
             deleting_a_webhook_removes_it_with_its_deliveries,
             events_fan_out_to_the_webhooks_that_receive_them,
+            a_batch_of_several_projects_events_reaches_each_projects_webhooks,
             a_delivery_can_be_addressed_to_one_webhook,
             events_are_listed_newest_first_and_filtered_by_type,
             deliveries_are_listed_newest_first_with_their_attempts_in_order,

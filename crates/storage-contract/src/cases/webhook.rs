@@ -207,6 +207,36 @@ pub async fn events_fan_out_to_the_webhooks_that_receive_them<S: Store>(store: &
     }
 }
 
+/// One batch of events about several projects (as one transaction appends them) reaches
+/// each project's webhooks and no other project's; with an account-wide event in the
+/// batch, every webhook of the account is a candidate for that one.
+pub async fn a_batch_of_several_projects_events_reaches_each_projects_webhooks<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let (p1, p2) = (project(store, acct.id, at(0)).await, project(store, acct.id, at(0)).await);
+    let p3 = project(store, acct.id, at(0)).await;
+    let w1 = webhook(store, acct.id, p1.id, &["*"]).await;
+    let w2 = webhook(store, acct.id, p2.id, &["*"]).await;
+    let w3 = webhook(store, acct.id, p3.id, &["*"]).await;
+    let e1 = event_at(acct.id, Some(p1.id), EventType::ProjectUpdated, 1);
+    let e2 = event_at(acct.id, Some(p2.id), EventType::ProjectUpdated, 2);
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.append_events(&[e1.clone(), e2.clone()]).await.expect("append"), 2);
+    tx.commit().await.expect("commit");
+    let set = |events: &[&Event]| events.iter().map(|e| e.id).collect::<BTreeSet<_>>();
+    assert_eq!(delivered(store, &w1).await, set(&[&e1]));
+    assert_eq!(delivered(store, &w2).await, set(&[&e2]));
+    assert!(delivered(store, &w3).await.is_empty());
+
+    let e3 = event_at(acct.id, Some(p3.id), EventType::ProjectUpdated, 3);
+    let wide = event_at(acct.id, Some(p1.id), EventType::ProjectCreated, 4);
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.append_events(&[e3.clone(), wide.clone()]).await.expect("append"), 4);
+    tx.commit().await.expect("commit");
+    assert_eq!(delivered(store, &w1).await, set(&[&e1, &wide]));
+    assert_eq!(delivered(store, &w2).await, set(&[&e2, &wide]));
+    assert_eq!(delivered(store, &w3).await, set(&[&e3, &wide]));
+}
+
 /// A stored event can be addressed to one webhook whatever its subscription; a
 /// missing event or webhook is not found, a duplicate id a conflict.
 pub async fn a_delivery_can_be_addressed_to_one_webhook<S: Store>(store: &S) {
