@@ -94,24 +94,21 @@ pub(crate) async fn append_and_fan_out(conn: &mut PgConnection, events: &[Event]
     let mut accounts: Vec<String> = events.iter().map(|e| e.account_id.to_string()).collect();
     accounts.sort_unstable();
     accounts.dedup();
-    let projects = tengine_storage_rows::fan_out_projects(events);
-    let sql = match projects.as_deref() {
-        None => APPEND_AND_CANDIDATES,
-        Some([_]) => APPEND_AND_PROJECT_CANDIDATES,
-        Some(_) => APPEND_AND_PROJECTS_CANDIDATES,
+    let appending = |sql| {
+        sqlx::query_as::<_, WebhookRow>(sql)
+            .bind(accounts)
+            .bind(events.iter().map(|e| e.id.to_string()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.account_id.to_string()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.project_id.map(|p| p.to_string())).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
     };
-    let query = sqlx::query_as::<_, WebhookRow>(sql)
-        .bind(accounts)
-        .bind(events.iter().map(|e| e.id.to_string()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.account_id.to_string()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.project_id.map(|p| p.to_string())).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>());
+    let projects = tengine_storage_rows::fan_out_projects(events);
     let query = match projects.as_deref() {
-        None => query,
-        Some([project]) => query.bind(project.as_str()),
-        Some(many) => query.bind(many),
+        None => appending(APPEND_AND_CANDIDATES),
+        Some([project]) => appending(APPEND_AND_PROJECT_CANDIDATES).bind(project.as_str()),
+        Some(many) => appending(APPEND_AND_PROJECTS_CANDIDATES).bind(many),
     };
     let rows = query.fetch_all(&mut *conn).await.map_err(map_err)?;
     let candidates: Vec<Webhook> = convert(rows)?;
