@@ -9,14 +9,14 @@ use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{convert, delivery_columns, webhook_columns, DeliveryRow, Guard, WebhookRow};
+use crate::rows::{convert, count_inserted, delivery_columns, webhook_columns, DeliveryRow, Guard, WebhookRow};
 use crate::PgStore;
 
 /// The channel workers listen on; a notification means "deliveries were committed".
 pub(crate) const CHANNEL: &str = "tengine_deliveries";
 
-/// Inserts the events `$2`..`$7`, then reads the fan-out's candidates (the rest of the
-/// statement), in the same round trip.
+/// Inserts the events `$2`..`$7` and counts them in their projects' lists, then reads
+/// the fan-out's candidates (the rest of the statement), in the same round trip.
 macro_rules! append_then {
     ($candidates:literal) => {
         concat!(
@@ -24,8 +24,9 @@ macro_rules! append_then {
                 INSERT INTO events (id, account_id, project_id, type, data, created_at) \
                 SELECT id, account_id, project_id, type, data::json, created_at \
                 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) \
-                AS e(id, account_id, project_id, type, data, created_at)) \
-             SELECT ",
+                AS e(id, account_id, project_id, type, data, created_at) RETURNING project_id), ",
+            count_inserted!("events", "project_id", "appended"),
+            " SELECT ",
             webhook_columns!(),
             $candidates
         )
@@ -59,25 +60,31 @@ const APPEND_AND_PROJECTS_CANDIDATES: &str = append_then!(
      FOR KEY SHARE"
 );
 
-/// One pending delivery per (id, webhook, event, event type, due time, paced), and a
-/// wake-up for the workers on channel `$7`, sent when the transaction commits (and
-/// dropped with it), in the same round trip.
-const INSERT_MANY: &str = "\
+/// One pending delivery per (id, webhook, event, event type, due time, paced), counted
+/// in its webhook's list, and a wake-up for the workers on channel `$7`, sent when the
+/// transaction commits (and dropped with it), in the same round trip.
+const INSERT_MANY: &str = concat!(
+    "WITH inserted AS ( \
+        INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, paced) \
+        SELECT d.id, d.event_id, d.webhook_id, d.event_type, 'pending', 0, d.due, d.due, d.paced \
+        FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bool[]) \
+        AS d(id, webhook_id, event_id, event_type, due, paced) RETURNING webhook_id), ",
+    count_inserted!("deliveries", "webhook_id", "inserted"),
+    " SELECT pg_notify($7, '')"
+);
+
+/// One pending delivery of a stored event to a stored webhook, counted in the webhook's
+/// list; no row if either is missing; paced as its webhook is. The key share locks stand
+/// in for foreign keys (see the `delivery_references_by_trigger` migration): a delete of
+/// either waits for this transaction, or happened first and leaves no row to insert. The
+/// rows it affects are the counter's: one exactly when the delivery was inserted.
+const INSERT_ONE: &str = "\
 WITH inserted AS ( \
     INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, paced) \
-    SELECT d.id, d.event_id, d.webhook_id, d.event_type, 'pending', 0, d.due, d.due, d.paced \
-    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bool[]) \
-    AS d(id, webhook_id, event_id, event_type, due, paced)) \
-SELECT pg_notify($7, '')";
-
-/// One pending delivery of a stored event to a stored webhook; no row if either is
-/// missing; paced as its webhook is. The key share locks stand in for foreign keys (see
-/// the `delivery_references_by_trigger` migration): a delete of either waits for this
-/// transaction, or happened first and leaves no row to insert.
-const INSERT_ONE: &str = "\
-INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, paced) \
-SELECT $1, e.id, w.id, e.type, 'pending', 0, $4, $4, w.paced FROM events e, webhooks w WHERE e.id = $2 AND w.id = $3 \
-FOR KEY SHARE OF e, w";
+    SELECT $1, e.id, w.id, e.type, 'pending', 0, $4, $4, w.paced FROM events e, webhooks w WHERE e.id = $2 AND w.id = $3 \
+    FOR KEY SHARE OF e, w RETURNING webhook_id) \
+INSERT INTO row_counts (scope, slot, n) SELECT 'deliveries:' || webhook_id, pg_backend_pid() % 16, 1 FROM inserted \
+ON CONFLICT (scope, slot) DO UPDATE SET n = row_counts.n + EXCLUDED.n";
 
 /// Queues a wake-up for the workers, sent when the transaction commits (and dropped
 /// with it).

@@ -7,7 +7,7 @@ use tengine_ports::{ProjectRepository, RepoError};
 
 use crate::error::{affected, map_err};
 use crate::list::List;
-use crate::rows::{project_columns, single_page, ProjectRow};
+use crate::rows::{count_inserted, project_columns, single_page, ProjectRow};
 use crate::PgStore;
 
 // By primary key first, then the owner: without statistics (a new database, or
@@ -49,7 +49,8 @@ pub(crate) async fn fetch(
         .transpose()
 }
 
-/// Inserts projects in one statement; `Conflict` on a duplicate id.
+/// Inserts projects and counts them in their accounts' lists, in one statement;
+/// `Conflict` on a duplicate id.
 pub(crate) async fn insert(ex: impl PgExecutor<'_>, projects: &[Project]) -> Result<(), RepoError> {
     let ids: Vec<String> = projects.iter().map(|p| p.id.to_string()).collect();
     let accounts: Vec<String> = projects.iter().map(|p| p.account_id.to_string()).collect();
@@ -57,10 +58,13 @@ pub(crate) async fn insert(ex: impl PgExecutor<'_>, projects: &[Project]) -> Res
     let descriptions: Vec<Option<&str>> = projects.iter().map(|p| p.description.as_ref().map(|d| d.as_str())).collect();
     let created: Vec<DateTime<Utc>> = projects.iter().map(|p| p.created_at).collect();
     let updated: Vec<DateTime<Utc>> = projects.iter().map(|p| p.updated_at).collect();
-    sqlx::query(
-        "INSERT INTO projects (id, account_id, name, description, created_at, updated_at) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])",
-    )
+    sqlx::query(concat!(
+        "WITH inserted AS (INSERT INTO projects (id, account_id, name, description, created_at, updated_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[]) \
+             RETURNING account_id), ",
+        count_inserted!("projects", "account_id", "inserted"),
+        " SELECT 1"
+    ))
     .bind(ids)
     .bind(accounts)
     .bind(names)

@@ -69,9 +69,34 @@ macro_rules! delivery_columns {
     };
 }
 
+/// A data-modifying `WITH` item that adds the rows of `$rows` (a `RETURNING $owner` of
+/// an insert) to their owners' `$list` counters, one upsert per owner in owner order (so
+/// two statements that share a slot take its rows in the same order), in the inserting
+/// statement itself: a trigger did it before, at the cost of a plpgsql call, a
+/// transition table and a statement of its own per insert.
+macro_rules! count_inserted {
+    ($list:literal, $owner:literal, $rows:literal) => {
+        concat!(
+            "counted AS (INSERT INTO row_counts (scope, slot, n) SELECT '",
+            $list,
+            ":' || ",
+            $owner,
+            ", pg_backend_pid() % 16, COUNT(*) FROM ",
+            $rows,
+            " WHERE ",
+            $owner,
+            " IS NOT NULL GROUP BY ",
+            $owner,
+            " ORDER BY ",
+            $owner,
+            " ON CONFLICT (scope, slot) DO UPDATE SET n = row_counts.n + EXCLUDED.n)"
+        )
+    };
+}
+
 pub(crate) use {
-    account_columns, api_key_columns, delivery_columns, event_columns, idempotency_columns, project_columns,
-    tool_columns, webhook_columns,
+    account_columns, api_key_columns, count_inserted, delivery_columns, event_columns, idempotency_columns,
+    project_columns, tool_columns, webhook_columns,
 };
 
 /// PostgreSQL's column types for the shared rows: native timestamps, SMALLINT and

@@ -6,8 +6,9 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 
-use tengine_domain::{Cursor, EventType, KeyScope, Page, PageRequest};
+use tengine_domain::{Cursor, DeliveryId, EventId, EventType, KeyScope, Page, PageRequest};
 use tengine_ports::{RepoError, Store};
+use uuid::Uuid;
 
 use crate::fixtures::{account, append, at, key, new_event, new_webhook, project, store_webhook, webhook};
 
@@ -217,6 +218,21 @@ pub async fn list_totals_follow_inserts_and_deletes<S: Store>(store: &S) {
         let deliveries = store.list_deliveries(acct.id, a.id, hook, PageRequest::new(1, 1)).await.expect("deliveries");
         assert_eq!(deliveries.total, 5, "each webhook's total counts its deliveries of a many-row fan-out");
     }
+    // A single delivery (a re-send) counts too, and one that is refused counts nothing.
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_delivery(DeliveryId::from_uuid(Uuid::now_v7()), more[0].id, v.id, at(5)).await.expect("re-send");
+    let missing =
+        tx.insert_delivery(DeliveryId::from_uuid(Uuid::now_v7()), EventId::from_uuid(Uuid::now_v7()), v.id, at(5));
+    assert!(matches!(missing.await, Err(RepoError::NotFound)), "a delivery of no stored event");
+    tx.commit().await.expect("commit");
+    let deliveries = store.list_deliveries(acct.id, a.id, v.id, PageRequest::new(1, 1)).await.expect("deliveries");
+    assert_eq!(deliveries.total, 6, "a single insert counts once, a refused one not at all");
+    // Projects written together (the group commit's batch) each count.
+    let mut tx = store.begin().await.expect("begin");
+    let batch: Vec<_> = (10..13).map(|n| crate::fixtures::new_project(acct.id, at(n))).collect();
+    tx.insert_projects(&batch).await.expect("insert batch");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.list_projects(acct.id, None, PageRequest::new(1, 1)).await.expect("list").total, 4);
     let mut tx = store.begin().await.expect("begin");
     tx.delete_webhook(a.id, w.id).await.expect("delete webhook");
     tx.commit().await.expect("commit");
