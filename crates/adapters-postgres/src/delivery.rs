@@ -2,9 +2,11 @@
 //! of deliveries with their attempts.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{FromRow, PgConnection, Postgres, Row};
 use tengine_domain::delivery::{Delivery, Webhook};
-use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, ProjectId, WebhookId};
+use tengine_domain::{AccountId, DeliveryId, Event, EventId, Page, PageRequest, Project, ProjectId, WebhookId};
 use tengine_ports::RepoError;
 
 use crate::error::{affected, map_err};
@@ -15,21 +17,37 @@ use crate::PgStore;
 /// The channel workers listen on; a notification means "deliveries were committed".
 pub(crate) const CHANNEL: &str = "tengine_deliveries";
 
-/// Inserts the events `$2`..`$7` and counts them in their projects' lists, then reads
-/// the fan-out's candidates (the rest of the statement), in the same round trip.
-macro_rules! append_then {
-    ($candidates:literal) => {
+/// The events `$2`..`$7` inserted (`WHERE` the condition given holds) and counted in
+/// their projects' lists: two `WITH` items.
+macro_rules! appending {
+    ($condition:literal) => {
         concat!(
-            "WITH appended AS ( \
+            "appended AS ( \
                 INSERT INTO events (id, account_id, project_id, type, data, created_at) \
                 SELECT id, account_id, project_id, type, data::json, created_at \
                 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) \
-                AS e(id, account_id, project_id, type, data, created_at) RETURNING project_id), ",
-            count_inserted!("events", "project_id", "appended"),
-            " SELECT ",
-            webhook_columns!(),
-            $candidates
+                AS e(id, account_id, project_id, type, data, created_at)",
+            $condition,
+            " RETURNING project_id), ",
+            count_inserted!("events", "project_id", "appended")
         )
+    };
+}
+
+/// Inserts the events `$2`..`$7` and counts them in their projects' lists, then reads
+/// the fan-out's candidates (the rest of the statement), in the same round trip.
+macro_rules! append_then {
+    ($candidates:expr) => {
+        concat!("WITH ", appending!(""), " SELECT ", webhook_columns!(), $candidates)
+    };
+}
+
+/// The webhooks of the live project `$8` of the accounts `$1`, key share locked.
+macro_rules! project_candidates {
+    () => {
+        " FROM webhooks WHERE project_id = $8 AND account_id = ANY($1) \
+         AND project_id IN (SELECT id FROM projects WHERE id = $8 AND account_id = ANY($1) AND deleted_at IS NULL) \
+         FOR KEY SHARE"
     };
 }
 
@@ -47,17 +65,32 @@ const APPEND_AND_CANDIDATES: &str = append_then!(
 /// One project (what a batch of one project's updates holds) is a plain parameter: for
 /// `= ANY($8)` PostgreSQL's generic plan assumes ten elements and, from a thousand
 /// webhooks in the account, reads them all instead of the project's index.
-const APPEND_AND_PROJECT_CANDIDATES: &str = append_then!(
-    " FROM webhooks WHERE project_id = $8 AND account_id = ANY($1) \
-     AND project_id IN (SELECT id FROM projects WHERE id = $8 AND account_id = ANY($1) AND deleted_at IS NULL) \
-     FOR KEY SHARE"
-);
+const APPEND_AND_PROJECT_CANDIDATES: &str = append_then!(project_candidates!());
 
 /// [`APPEND_AND_PROJECT_CANDIDATES`] of the projects `$8`.
 const APPEND_AND_PROJECTS_CANDIDATES: &str = append_then!(
     " FROM webhooks WHERE project_id = ANY($8) AND account_id = ANY($1) \
      AND project_id IN (SELECT id FROM projects WHERE id = ANY($8) AND account_id = ANY($1) AND deleted_at IS NULL) \
      FOR KEY SHARE"
+);
+
+/// The column of [`UPDATE_APPEND_AND_PROJECT_CANDIDATES`] that counts the projects
+/// updated (one, or none when the project is missing or deleted).
+const UPDATED_COLUMN: &str = "updated_";
+
+/// Writes the live project `$8` of the account `$12` (name `$9`, description `$10`,
+/// `updated_at` `$11`), then, if it was there, [`APPEND_AND_PROJECT_CANDIDATES`]: a
+/// project update's three statements in one round trip. Every row carries how many
+/// projects were updated; with no candidate there is still one row, its webhook
+/// columns null.
+const UPDATE_APPEND_AND_PROJECT_CANDIDATES: &str = concat!(
+    "WITH updated AS (UPDATE projects SET name = $9, description = $10, updated_at = $11 \
+        WHERE account_id = $12 AND id = $8 AND deleted_at IS NULL RETURNING 1), ",
+    appending!(" WHERE EXISTS (SELECT 1 FROM updated)"),
+    ", locked AS (SELECT ",
+    webhook_columns!(),
+    project_candidates!(),
+    ") SELECT locked.*, (SELECT COUNT(*) FROM updated) AS updated_ FROM (SELECT 1) AS one LEFT JOIN locked ON true"
 );
 
 /// One pending delivery per (id, webhook, event, event type, due time, paced), counted
@@ -98,27 +131,76 @@ async fn notify(conn: &mut PgConnection) -> Result<(), RepoError> {
 /// the candidates [`tengine_storage_rows::fan_out_projects`] names): two round trips.
 /// Returns the number of deliveries. `Conflict` on a duplicate event id.
 pub(crate) async fn append_and_fan_out(conn: &mut PgConnection, events: &[Event]) -> Result<usize, RepoError> {
+    let projects = tengine_storage_rows::fan_out_projects(events);
+    let query = match projects.as_deref() {
+        None => appending(APPEND_AND_CANDIDATES, events),
+        Some([project]) => appending(APPEND_AND_PROJECT_CANDIDATES, events).bind(project.as_str()),
+        Some(many) => appending(APPEND_AND_PROJECTS_CANDIDATES, events).bind(many),
+    };
+    let rows = query.fetch_all(&mut *conn).await.map_err(map_err)?;
+    let candidates = rows.iter().map(WebhookRow::from_row).collect::<Result<Vec<_>, _>>().map_err(map_err)?;
+    fan_out(conn, events, convert(candidates)?).await
+}
+
+/// Writes `project` and appends `events` with their fan-out ([`append_and_fan_out`]):
+/// in two round trips when the events are all about that project (a project update's),
+/// else in three. `NotFound`, with nothing appended, when the project is missing or
+/// deleted.
+pub(crate) async fn update_append_and_fan_out(
+    conn: &mut PgConnection,
+    project: &Project,
+    events: &[Event],
+) -> Result<usize, RepoError> {
+    let id = project.id.to_string();
+    let ours = matches!(tengine_storage_rows::fan_out_projects(events).as_deref(), Some([only]) if *only == id);
+    if !ours {
+        crate::project::update(&mut *conn, project).await?;
+        return append_and_fan_out(conn, events).await;
+    }
+    let rows = appending(UPDATE_APPEND_AND_PROJECT_CANDIDATES, events)
+        .bind(id)
+        .bind(project.name.as_str())
+        .bind(project.description.as_ref().map(|d| d.as_str()))
+        .bind(project.updated_at)
+        .bind(project.account_id.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let updated: i64 = match rows.first() {
+        Some(row) => row.try_get(UPDATED_COLUMN).map_err(map_err)?,
+        None => 0,
+    };
+    if updated != 1 {
+        return Err(RepoError::NotFound);
+    }
+    let mut candidates = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // The one row of an update without candidates has null webhook columns.
+        if row.try_get::<Option<&str>, _>(0).map_err(map_err)?.is_some() {
+            candidates.push(WebhookRow::from_row(row).map_err(map_err)?);
+        }
+    }
+    fan_out(conn, events, convert(candidates)?).await
+}
+
+/// `sql` with the events bound as `$1` (their accounts, once each) to `$7`.
+fn appending<'q>(sql: &'static str, events: &'q [Event]) -> Query<'q, Postgres, PgArguments> {
     let mut accounts: Vec<String> = events.iter().map(|e| e.account_id.to_string()).collect();
     accounts.sort_unstable();
     accounts.dedup();
-    let appending = |sql| {
-        sqlx::query_as::<_, WebhookRow>(sql)
-            .bind(accounts)
-            .bind(events.iter().map(|e| e.id.to_string()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.account_id.to_string()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.project_id.map(|p| p.to_string())).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
-    };
-    let projects = tengine_storage_rows::fan_out_projects(events);
-    let query = match projects.as_deref() {
-        None => appending(APPEND_AND_CANDIDATES),
-        Some([project]) => appending(APPEND_AND_PROJECT_CANDIDATES).bind(project.as_str()),
-        Some(many) => appending(APPEND_AND_PROJECTS_CANDIDATES).bind(many),
-    };
-    let rows = query.fetch_all(&mut *conn).await.map_err(map_err)?;
-    let candidates: Vec<Webhook> = convert(rows)?;
+    sqlx::query(sql)
+        .bind(accounts)
+        .bind(events.iter().map(|e| e.id.to_string()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.account_id.to_string()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.project_id.map(|p| p.to_string())).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
+}
+
+/// Creates one pending delivery of each of `events` to each of `candidates` that
+/// receives it, in one statement. Returns how many.
+async fn fan_out(conn: &mut PgConnection, events: &[Event], candidates: Vec<Webhook>) -> Result<usize, RepoError> {
     if candidates.is_empty() {
         return Ok(0);
     }

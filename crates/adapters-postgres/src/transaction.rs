@@ -78,6 +78,10 @@ impl Transaction for PgTransaction {
         delivery::append_and_fan_out(&mut self.tx, es).await
     }
 
+    async fn update_project_and_append(&mut self, p: &Project, es: &[Event]) -> Result<usize, RepoError> {
+        delivery::update_append_and_fan_out(&mut self.tx, p, es).await
+    }
+
     async fn insert_delivery(
         &mut self,
         id: DeliveryId,

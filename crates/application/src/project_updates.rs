@@ -156,8 +156,7 @@ impl Tengine {
             states.push(project.clone());
         }
         if !events.is_empty() {
-            tx.update_project(&project).await.map_err(not_found_as_project)?;
-            tx.append_events(&events).await?;
+            tx.update_project_and_append(&project, &events).await.map_err(not_found_as_project)?;
             tx.commit().await?;
             tracing::info!(project_id = %id, updates = events.len(), "project updated");
         }
@@ -247,22 +246,26 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn updates_that_wait_behind_one_being_written_share_the_next_transaction_in_arrival_order() {
         let (mut first, has_entered, open) = gated();
-        first.expect_update_project().times(1).withf(|p| p.name.as_str() == "first").returning(|_| Ok(()));
-        first.expect_append_events().times(1).withf(|es| es.len() == 1).returning(|_| Ok(1));
+        first
+            .expect_update_project_and_append()
+            .times(1)
+            .withf(|p, es| p.name.as_str() == "first" && es.len() == 1)
+            .returning(|_, _| Ok(1));
         first.expect_commit().times(1).returning(|| Ok(()));
         let mut second = MockTransaction::new();
         second.expect_lock_project().times(1).returning(|_, _| Ok(Some(named("first"))));
         // The row is written once, as the last patch left it; one event per patch that
         // changed something, each with the state that patch made, in arrival order.
-        second.expect_update_project().times(1).withf(|p| p.name.as_str() == "third").returning(|_| Ok(()));
         second
-            .expect_append_events()
+            .expect_update_project_and_append()
             .times(1)
-            .withf(|es| {
-                es.iter().map(|e| e.data.as_str().contains("\"name\":\"second\"")).collect::<Vec<_>>() == [true, false]
+            .withf(|p, es| {
+                p.name.as_str() == "third"
+                    && es.iter().map(|e| e.data.as_str().contains("\"name\":\"second\"")).collect::<Vec<_>>()
+                        == [true, false]
                     && es[1].data.as_str().contains("\"name\":\"third\"")
             })
-            .returning(|_| Ok(2));
+            .returning(|_, _| Ok(2));
         second.expect_commit().times(1).returning(|| Ok(()));
         let app = harness(|s| transactions(s, vec![first, second]));
         let update = |name: &'static str| spawn_rename(&app, name);
@@ -307,8 +310,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_update_of_a_batch_that_fails_gets_the_error_and_later_ones_start_afresh() {
         let (mut first, has_entered, open) = gated();
-        first.expect_update_project().returning(|_| Ok(()));
-        first.expect_append_events().returning(|_| Ok(1));
+        first.expect_update_project_and_append().returning(|_, _| Ok(1));
         first.expect_commit().returning(|| Ok(()));
         let mut gone = MockTransaction::new();
         gone.expect_lock_project().times(1).returning(|_, _| Ok(None));

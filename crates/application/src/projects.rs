@@ -204,7 +204,7 @@ mod tests {
                 if cell.1 {
                     expect_tx(s, |tx| {
                         tx.expect_lock_project().returning(|_, _| Ok(Some(stored(1))));
-                        tx.expect_update_project().times(1).returning(|_| Ok(()));
+                        tx.expect_update_project_and_append().times(1).returning(|_, _| Ok(0));
                     });
                 }
             });
@@ -317,7 +317,7 @@ mod tests {
         let app = harness(|s| {
             expect_tx_without_commit(s, |tx| {
                 tx.expect_lock_project().returning(|_, _| Ok(Some(stored(1))));
-                tx.expect_update_project().returning(|_| Err(RepoError::NotFound));
+                tx.expect_update_project_and_append().returning(|_, _| Err(RepoError::NotFound));
             });
         });
         let result =
@@ -382,7 +382,10 @@ mod tests {
                 tx.expect_lock_project()
                     .withf(|account, id| *account == account_id() && *id == project_id(1))
                     .returning(|_, _| Ok(Some(stored(1))));
-                tx.expect_update_project().withf(move |p| *p == written).times(1).returning(|_| Ok(()));
+                tx.expect_update_project_and_append()
+                    .withf(move |p, es| *p == written && es.len() == 1)
+                    .times(1)
+                    .returning(|_, _| Ok(0));
             });
         });
         let updated = app

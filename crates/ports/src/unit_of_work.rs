@@ -120,6 +120,19 @@ pub trait Transaction: Send {
         Ok(deliveries)
     }
 
+    /// [`update_project`](Self::update_project) then
+    /// [`append_events`](Self::append_events): a project's change and the events that
+    /// say so, which a backend may write in one statement. Returns the number of
+    /// deliveries created.
+    ///
+    /// # Errors
+    /// `NotFound` if the project is missing or deleted (and nothing is appended);
+    /// `Conflict` if an event id exists.
+    async fn update_project_and_append(&mut self, project: &Project, events: &[Event]) -> Result<usize, RepoError> {
+        self.update_project(project).await?;
+        self.append_events(events).await
+    }
+
     /// Creates a pending delivery, due now, of a stored event to one webhook (test
     /// events and redeliveries), waking workers on commit.
     ///

@@ -38,6 +38,7 @@ macro_rules! contract_tests {
             project_pages_report_the_total_and_honour_the_offset,
             a_project_list_can_be_restricted_to_one_project,
             updating_a_project_writes_name_description_and_updated_at,
+            a_project_update_and_its_events_are_written_together,
             a_soft_deleted_project_disappears_with_its_keys,
             changing_a_missing_or_foreign_project_is_not_found,
             a_duplicate_project_id_is_a_conflict,

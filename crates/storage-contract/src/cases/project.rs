@@ -1,11 +1,11 @@
 //! Projects: reads, listing, updates and soft deletion.
 
-use tengine_domain::{KeyScope, PageRequest, Project, ProjectDescription, ProjectId, ProjectName};
+use tengine_domain::{EventType, KeyScope, PageRequest, Project, ProjectDescription, ProjectId, ProjectName};
 use tengine_ports::Store;
 use uuid::Uuid;
 
 use super::{assert_conflict, assert_not_found};
-use crate::fixtures::{account, at, key, new_project, project};
+use crate::fixtures::{account, at, deliveries_of, key, new_event, new_project, project, webhook};
 
 /// The expected listing order: newest first, ties broken by id, descending.
 fn newest_first(mut projects: Vec<Project>) -> Vec<Project> {
@@ -123,6 +123,62 @@ pub async fn updating_a_project_writes_name_description_and_updated_at<S: Store>
     let mut tx = store.begin().await.expect("begin");
     tx.update_project(&p).await.expect("update");
     tx.commit().await.expect("commit");
+    assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), Some(p));
+}
+
+/// A project's change and its events written together: the row as given, the events
+/// in its log and fanned out to its webhooks, with or without webhooks; events about
+/// another project too; a missing, deleted or foreign project is not found and appends
+/// nothing, even if the transaction then commits.
+pub async fn a_project_update_and_its_events_are_written_together<S: Store>(store: &S) {
+    let acct = account(store).await;
+    let mut p = project(store, acct.id, at(1)).await;
+    let bare = project(store, acct.id, at(2)).await;
+    let hook = webhook(store, acct.id, p.id, &["project.updated"]).await;
+    let other = webhook(store, acct.id, bare.id, &["project.updated"]).await;
+    p.name = "Together".parse().expect("name");
+    p.updated_at = at(9);
+    let updated = |id| new_event(acct.id, Some(id), EventType::ProjectUpdated);
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.update_project_and_append(&p, &[updated(p.id), updated(p.id)]).await.expect("write"), 2);
+    tx.commit().await.expect("commit");
+    assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), Some(p.clone()));
+    assert_eq!(store.list_events(acct.id, p.id, None, PageRequest::default()).await.expect("events").total, 2);
+    assert_eq!(deliveries_of(store, &hook).await.len(), 2);
+
+    // A project without webhooks (its update's statement returns no candidate).
+    let mut q = bare.clone();
+    q.description = Some("No webhooks here".parse().expect("description"));
+    q.updated_at = at(10);
+    let quiet = project(store, acct.id, at(3)).await;
+    let mut quiet_changed = quiet.clone();
+    quiet_changed.updated_at = at(10);
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.update_project_and_append(&quiet_changed, &[updated(quiet.id)]).await.expect("write"), 0);
+    // Events about another project than the one written still fan out.
+    assert_eq!(tx.update_project_and_append(&q, &[updated(bare.id), updated(p.id)]).await.expect("write"), 2);
+    tx.commit().await.expect("commit");
+    assert_eq!(store.get_project(acct.id, quiet.id).await.expect("get"), Some(quiet_changed));
+    assert_eq!(store.get_project(acct.id, bare.id).await.expect("get"), Some(q));
+    assert_eq!(store.list_events(acct.id, quiet.id, None, PageRequest::default()).await.expect("events").total, 1);
+    assert_eq!((deliveries_of(store, &hook).await.len(), deliveries_of(store, &other).await.len()), (3, 1));
+
+    let gone = project(store, acct.id, at(4)).await;
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_project(acct.id, gone.id, at(5)).await.expect("delete");
+    tx.commit().await.expect("commit");
+    let stranger = account(store).await;
+    let mut foreign = p.clone();
+    foreign.account_id = stranger.id;
+    // Each with events about itself; the foreign one's are about `p`, which is live and
+    // has a webhook, so what a refused write appended would show.
+    for missing in [gone, new_project(acct.id, at(6)), foreign] {
+        let mut tx = store.begin().await.expect("begin");
+        assert_not_found(tx.update_project_and_append(&missing, &[updated(missing.id)]).await);
+        tx.commit().await.expect("commit");
+    }
+    assert_eq!(store.list_events(acct.id, p.id, None, PageRequest::default()).await.expect("events").total, 3);
+    assert_eq!(deliveries_of(store, &hook).await.len(), 3);
     assert_eq!(store.get_project(acct.id, p.id).await.expect("get"), Some(p));
 }
 
