@@ -1,6 +1,7 @@
 //! List pages whose cost does not grow with the list: the total from the `row_counts`
-//! counters (kept by triggers in the same transaction as the rows), and deep pages by
-//! keyset (`starting_after` / `ending_before`) instead of OFFSET. The statements are
+//! counters (kept in the same transaction as the rows: by the inserting statement for
+//! projects, events and deliveries, by triggers for the rest), and deep pages by keyset
+//! (`starting_after` / `ending_before`) instead of OFFSET. The statements are
 //! [`ListShape`]'s, shared with SQLite.
 
 use sqlx::postgres::PgRow;
