@@ -131,7 +131,16 @@ async fn notify(conn: &mut PgConnection) -> Result<(), RepoError> {
 /// the candidates [`tengine_storage_rows::fan_out_projects`] names): two round trips.
 /// Returns the number of deliveries. `Conflict` on a duplicate event id.
 pub(crate) async fn append_and_fan_out(conn: &mut PgConnection, events: &[Event]) -> Result<usize, RepoError> {
-    let projects = tengine_storage_rows::fan_out_projects(events);
+    append_for(conn, events, tengine_storage_rows::fan_out_projects(events)).await
+}
+
+/// [`append_and_fan_out`] with the events' [`tengine_storage_rows::fan_out_projects`]
+/// already named.
+async fn append_for(
+    conn: &mut PgConnection,
+    events: &[Event],
+    projects: Option<Vec<String>>,
+) -> Result<usize, RepoError> {
     let query = match projects.as_deref() {
         None => appending(APPEND_AND_CANDIDATES, events),
         Some([project]) => appending(APPEND_AND_PROJECT_CANDIDATES, events).bind(project.as_str()),
@@ -152,10 +161,10 @@ pub(crate) async fn update_append_and_fan_out(
     events: &[Event],
 ) -> Result<usize, RepoError> {
     let id = project.id.to_string();
-    let ours = matches!(tengine_storage_rows::fan_out_projects(events).as_deref(), Some([only]) if *only == id);
-    if !ours {
+    let projects = tengine_storage_rows::fan_out_projects(events);
+    if !matches!(projects.as_deref(), Some([only]) if *only == id) {
         crate::project::update(&mut *conn, project).await?;
-        return append_and_fan_out(conn, events).await;
+        return append_for(conn, events, projects).await;
     }
     let rows = appending(UPDATE_APPEND_AND_PROJECT_CANDIDATES, events)
         .bind(id)
