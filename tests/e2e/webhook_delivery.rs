@@ -262,13 +262,13 @@ async fn the_retention_purge_deletes_only_finished_history_past_its_horizon(back
         // PostgreSQL's server counts the rows it inserts in the inserting statement (no
         // trigger does), so rows written behind its back are counted here as it would.
         if backend == Backend::Postgres {
-            for (scope, table, id) in [
-                ("events:' || project_id", "events", &old_event),
-                ("deliveries:' || webhook_id", "deliveries", &old_delivery),
-            ] {
+            // A list's counter is named by its table and its owner's id.
+            for (table, owner, id) in
+                [("events", "project_id", &old_event), ("deliveries", "webhook_id", &old_delivery)]
+            {
                 app.sql(&format!(
-                    "INSERT INTO row_counts (scope, slot, n) SELECT '{scope}, 0, 1 FROM {table} WHERE id = '{id}' \
-                     ON CONFLICT (scope, slot) DO UPDATE SET n = row_counts.n + 1"
+                    "INSERT INTO row_counts (scope, slot, n) SELECT '{table}:' || {owner}, 0, 1 FROM {table} \
+                     WHERE id = '{id}' ON CONFLICT (scope, slot) DO UPDATE SET n = row_counts.n + 1"
                 ));
             }
         }

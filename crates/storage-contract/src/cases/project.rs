@@ -170,11 +170,14 @@ pub async fn a_project_update_and_its_events_are_written_together<S: Store>(stor
     let stranger = account(store).await;
     let mut foreign = p.clone();
     foreign.account_id = stranger.id;
-    // Each with events about itself; the foreign one's are about `p`, which is live and
-    // has a webhook, so what a refused write appended would show.
-    for missing in [gone, new_project(acct.id, at(6)), foreign] {
+    // Each with events about itself (the foreign one's are about `p`, which is live and
+    // has a webhook, so what a refused write appended would show), and a missing one
+    // whose events are about `p`: a change and events about different projects, which
+    // PostgreSQL writes in two statements rather than one.
+    let absent = new_project(acct.id, at(6));
+    for (missing, about) in [(gone.clone(), gone.id), (absent.clone(), absent.id), (foreign, p.id), (absent, p.id)] {
         let mut tx = store.begin().await.expect("begin");
-        assert_not_found(tx.update_project_and_append(&missing, &[updated(missing.id)]).await);
+        assert_not_found(tx.update_project_and_append(&missing, &[updated(about)]).await);
         tx.commit().await.expect("commit");
     }
     assert_eq!(store.list_events(acct.id, p.id, None, PageRequest::default()).await.expect("events").total, 3);
