@@ -403,8 +403,8 @@ fn perf_bench(
     let mut json = Vec::new();
     let rounds = 3;
     // Nine: on two cores a round now and then catches a scheduling stall of 40-70 ms on
-    // either side, which sets that round's p99 alone; the median of five rounds let two
-    // such rounds of one side decide the p99 ratio.
+    // either side, which sets that round's p99 alone; a median of nine moves only when
+    // five rounds of one side stall, a median of five when three did.
     let hot_rounds = 9;
     for conns in [16u32, 64] {
         let _ = wrk(&by_id, key, conns, 2)?;
