@@ -142,9 +142,9 @@ async fn append_for(
     projects: Option<Vec<String>>,
 ) -> Result<usize, RepoError> {
     let query = match projects.as_deref() {
-        None => appending(APPEND_AND_CANDIDATES, events),
-        Some([project]) => appending(APPEND_AND_PROJECT_CANDIDATES, events).bind(project.as_str()),
-        Some(many) => appending(APPEND_AND_PROJECTS_CANDIDATES, events).bind(many),
+        None => events_bound(APPEND_AND_CANDIDATES, events),
+        Some([project]) => events_bound(APPEND_AND_PROJECT_CANDIDATES, events).bind(project.as_str()),
+        Some(many) => events_bound(APPEND_AND_PROJECTS_CANDIDATES, events).bind(many),
     };
     let rows = query.fetch_all(&mut *conn).await.map_err(map_err)?;
     let candidates = rows.iter().map(WebhookRow::from_row).collect::<Result<Vec<_>, _>>().map_err(map_err)?;
@@ -166,7 +166,7 @@ pub(crate) async fn update_append_and_fan_out(
         crate::project::update(&mut *conn, project).await?;
         return append_for(conn, events, projects).await;
     }
-    let rows = appending(UPDATE_APPEND_AND_PROJECT_CANDIDATES, events)
+    let rows = events_bound(UPDATE_APPEND_AND_PROJECT_CANDIDATES, events)
         .bind(id)
         .bind(project.name.as_str())
         .bind(project.description.as_ref().map(|d| d.as_str()))
@@ -193,7 +193,7 @@ pub(crate) async fn update_append_and_fan_out(
 }
 
 /// `sql` with the events bound as `$1` (their accounts, once each) to `$7`.
-fn appending<'q>(sql: &'static str, events: &'q [Event]) -> Query<'q, Postgres, PgArguments> {
+fn events_bound<'q>(sql: &'static str, events: &'q [Event]) -> Query<'q, Postgres, PgArguments> {
     let mut accounts: Vec<String> = events.iter().map(|e| e.account_id.to_string()).collect();
     accounts.sort_unstable();
     accounts.dedup();
