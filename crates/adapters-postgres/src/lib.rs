@@ -53,6 +53,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The delivery queue's own connections: its two loops and the odd purge or count.
 const QUEUE_CONNECTIONS: u32 = 4;
 
+/// The connections that take and hand back the queue's leases: one per delivery loop.
+const LEASE_CONNECTIONS: u32 = 2;
+
 /// Every storage port, backed by one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -63,6 +66,9 @@ pub struct PgStore {
     /// The queue's single statements keep their connections too: each delivery takes
     /// a claim, two reads and a completion, and sqlx would ping after every one.
     queue_kept: std::sync::Arc<kept::Kept>,
+    /// Claims and hand-backs (see [`lease_pool`]), kept like the queue's.
+    leases: PgPool,
+    leases_kept: std::sync::Arc<kept::Kept>,
 }
 
 /// A pool for the delivery queue's statements, which run for every delivery and are
@@ -75,13 +81,33 @@ pub struct PgStore {
 /// autovacuum first analyzed it. These connections plan each statement once and never
 /// choose a sequential scan where an index serves.
 fn queue_pool(pool: &PgPool) -> PgPool {
-    let options = pool
-        .connect_options()
-        .as_ref()
-        .clone()
-        .options([("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")]);
     PgPoolOptions::new()
         .max_connections(QUEUE_CONNECTIONS)
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .test_before_acquire(false)
+        .connect_lazy_with(queue_options(pool))
+}
+
+/// The queue's connection options: `pool`'s, planning each statement once, by index.
+fn queue_options(pool: &PgPool) -> sqlx::postgres::PgConnectOptions {
+    pool.connect_options()
+        .as_ref()
+        .clone()
+        .options([("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")])
+}
+
+/// A pool like [`queue_pool`] whose commits do not wait for the WAL to reach disk, for
+/// the statements that only take or hand back a lease. A lease is soft state: if the
+/// database crashes before one is flushed, the delivery is simply unclaimed again, which
+/// is what a lost round already means (its completion fails with the connection and it is
+/// sent again), only without waiting for the lease to run out. A completion, committed
+/// durably afterwards, flushes the WAL up to and past its claim. Every write of the API,
+/// events and deliveries included, stays synchronous. Measured with one writer and one
+/// webhook, the claim's flush was one of three per delivery (docs/PERFORMANCE.md).
+fn lease_pool(pool: &PgPool) -> PgPool {
+    let options = queue_options(pool).options([("synchronous_commit", "off")]);
+    PgPoolOptions::new()
+        .max_connections(LEASE_CONNECTIONS)
         .acquire_timeout(pool.options().get_acquire_timeout())
         .test_before_acquire(false)
         .connect_lazy_with(options)
@@ -110,7 +136,8 @@ impl PgStore {
     pub fn from_pool(pool: PgPool) -> PgStore {
         let kept = kept::Kept::new(pool.options().get_max_connections(), pool.options().get_acquire_timeout());
         let queue_kept = kept::Kept::new(QUEUE_CONNECTIONS, pool.options().get_acquire_timeout());
-        PgStore { queue: queue_pool(&pool), pool, kept, queue_kept }
+        let leases_kept = kept::Kept::new(LEASE_CONNECTIONS, pool.options().get_acquire_timeout());
+        PgStore { queue: queue_pool(&pool), leases: lease_pool(&pool), pool, kept, queue_kept, leases_kept }
     }
 
     /// Closes the pool, waiting for every connection to come back (use this rather than
@@ -118,7 +145,9 @@ impl PgStore {
     pub async fn close(&self) {
         self.kept.close();
         self.queue_kept.close();
+        self.leases_kept.close();
         self.queue.close().await;
+        self.leases.close().await;
         self.pool.close().await;
     }
 
@@ -132,17 +161,30 @@ impl PgStore {
         &self.pool
     }
 
-    /// Connections doing work now, in both pools: those kept idle for hot reads and for
-    /// the queue are lent out by their pools but idle all the same.
+    /// Connections doing work now, in all three pools: those kept idle for hot reads,
+    /// for the queue and for its leases are lent out by their pools but idle all the same.
     pub fn connections_in_use(&self) -> usize {
         let lent = |pool: &PgPool| usize::try_from(pool.size()).unwrap_or(usize::MAX).saturating_sub(pool.num_idle());
-        (lent(&self.pool) + lent(&self.queue)).saturating_sub(self.kept.idle() + self.queue_kept.idle())
+        (lent(&self.pool) + lent(&self.queue) + lent(&self.leases))
+            .saturating_sub(self.kept.idle() + self.queue_kept.idle() + self.leases_kept.idle())
     }
 
     /// Connections the delivery queue keeps idle (counted by its pool as in use).
     #[doc(hidden)]
     pub fn queue_kept_idle(&self) -> usize {
         self.queue_kept.idle()
+    }
+
+    /// Connections kept idle for the queue's leases (counted by their pool as in use).
+    #[doc(hidden)]
+    pub fn leases_kept_idle(&self) -> usize {
+        self.leases_kept.idle()
+    }
+
+    /// The pool of the queue's claims and hand-backs (for tests of its settings).
+    #[doc(hidden)]
+    pub fn lease_pool(&self) -> &PgPool {
+        &self.leases
     }
 
     /// The delivery queue's pool (for tests of its plans).

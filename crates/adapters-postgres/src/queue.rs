@@ -357,6 +357,12 @@ impl PgStore {
     async fn queue_connection(&self) -> Result<ReadConnection, RepoError> {
         self.queue_kept.acquire(&self.queue).await
     }
+
+    /// A connection for a claim or a hand-back, whose commit does not wait for the WAL
+    /// (see `lease_pool`), kept after success.
+    async fn lease_connection(&self) -> Result<ReadConnection, RepoError> {
+        self.leases_kept.acquire(&self.leases).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -372,7 +378,7 @@ impl DeliveryQueue for PgStore {
             return Ok(Vec::new());
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
-        let mut conn = self.queue_connection().await?;
+        let mut conn = self.lease_connection().await?;
         let claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
             .bind(worker)
             .bind(now)
@@ -561,7 +567,7 @@ impl DeliveryQueue for PgStore {
 
     async fn postpone(&self, worker: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> Result<(), RepoError> {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let mut conn = self.queue_connection().await?;
+        let mut conn = self.lease_connection().await?;
         sqlx::query(POSTPONE).bind(&ids).bind(worker).bind(until).execute(&mut *conn).await.map_err(map_err)?;
         conn.keep();
         Ok(())

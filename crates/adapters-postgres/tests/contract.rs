@@ -253,6 +253,24 @@ async fn the_delivery_queue_plans_once_and_by_index_on_a_new_database() {
     cleanup.await;
 }
 
+/// Only claims and hand-backs commit without waiting for the WAL's flush: the API's
+/// writes (events and deliveries included) and the queue's completions stay durable.
+#[tokio::test]
+async fn only_the_queues_leases_commit_without_waiting_for_the_wal() {
+    let (store, cleanup) = fresh_store().await;
+    let setting = |pool: &sqlx::PgPool| {
+        let pool = pool.clone();
+        async move { sqlx::query_scalar::<_, String>("SHOW synchronous_commit").fetch_one(&pool).await.expect("show") }
+    };
+    assert_eq!(setting(store.lease_pool()).await, "off");
+    assert_eq!(setting(store.queue_pool()).await, "on");
+    assert_eq!(setting(store.pool()).await, "on");
+    // The leases plan like the rest of the queue.
+    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode").fetch_one(store.lease_pool()).await.expect("show");
+    assert_eq!(mode, "force_generic_plan");
+    cleanup.await;
+}
+
 #[tokio::test]
 async fn a_claim_changes_no_indexed_column_so_it_can_stay_on_its_page() {
     let (store, cleanup) = fresh_store().await;
@@ -286,9 +304,14 @@ async fn the_queue_keeps_its_connections_and_recovers_when_the_server_drops_them
     let lease = std::time::Duration::from_secs(60);
     let claimed = store.claim_due("w", chrono::Utc::now(), lease, 8).await.expect("claim");
     assert!(claimed.is_empty());
-    assert_eq!(store.queue_kept_idle(), 1, "the claim's connection is kept");
+    assert_eq!(store.leases_kept_idle(), 1, "the claim's connection is kept with the leases'");
+    assert!(store.claim_due("w", chrono::Utc::now(), lease, 8).await.expect("claim").is_empty());
+    assert_eq!(store.leases_kept_idle(), 1, "and handed to the next claim");
+    assert_eq!(store.queue_kept_idle(), 0);
     assert!(store.next_due().await.expect("next due").is_none());
-    assert_eq!(store.queue_kept_idle(), 1, "and handed to the next statement");
+    assert_eq!(store.queue_kept_idle(), 1, "the queue's other statements keep theirs");
+    assert!(store.next_due().await.expect("next due").is_none());
+    assert_eq!(store.queue_kept_idle(), 1, "and hand it to the next statement");
     assert_eq!(store.connections_in_use(), 0, "a kept connection is idle, not in use");
     end_sessions(&admin, &url).await;
     // The dead kept connection fails one claim as unavailable, and is not kept.
