@@ -417,9 +417,9 @@ fn perf_bench(
         let _ = wrk(&base_by_id, key, conns, 2)?;
         let (mut t, mut b) = (Vec::new(), Vec::new());
         // Server CPU per request (user + system) tells the two apart more steadily than
-        // throughput on a machine that wrk and PostgreSQL share.
-        // User time apart: the kernel's share (sockets) is alike on both sides, so the
-        // difference in user time is what Tengine's own code costs.
+        // throughput on a machine that wrk and PostgreSQL share. User time is shown apart
+        // because the two make different system calls (the baseline's pool pings on every
+        // release): it is what each one's own code costs.
         let (mut t_cpu, mut b_cpu, mut t_user, mut b_user) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let seconds = 6;
         let per_request_us = |ticks: u64, load: &Load| ticks as f64 * 10_000.0 / (load.rps * f64::from(seconds));

@@ -258,17 +258,17 @@ async fn the_delivery_queue_plans_once_and_by_index_on_a_new_database() {
 #[tokio::test]
 async fn only_the_queues_leases_commit_without_waiting_for_the_wal() {
     let (store, cleanup) = fresh_store().await;
-    let setting = |pool: &sqlx::PgPool| {
-        let pool = pool.clone();
-        async move { sqlx::query_scalar::<_, String>("SHOW synchronous_commit").fetch_one(&pool).await.expect("show") }
-    };
-    assert_eq!(setting(store.lease_pool()).await, "off");
-    assert_eq!(setting(store.queue_pool()).await, "on");
-    assert_eq!(setting(store.pool()).await, "on");
+    assert_eq!(show(store.lease_pool(), "synchronous_commit").await, "off");
+    assert_eq!(show(store.queue_pool(), "synchronous_commit").await, "on");
+    assert_eq!(show(store.pool(), "synchronous_commit").await, "on");
     // The leases plan like the rest of the queue.
-    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode").fetch_one(store.lease_pool()).await.expect("show");
-    assert_eq!(mode, "force_generic_plan");
+    assert_eq!(show(store.lease_pool(), "plan_cache_mode").await, "force_generic_plan");
     cleanup.await;
+}
+
+/// A setting of a connection of `pool`.
+async fn show(pool: &sqlx::PgPool, setting: &str) -> String {
+    sqlx::query_scalar(&format!("SHOW {setting}")).fetch_one(pool).await.expect("show")
 }
 
 #[tokio::test]
@@ -327,6 +327,19 @@ async fn the_queue_keeps_its_connections_and_recovers_when_the_server_drops_them
         }
     }
     assert!(answered, "claims answer again");
+    // The queue's own kept connection died too, and recovers the same way.
+    let mut answered = false;
+    for _ in 0..3 {
+        match store.next_due().await {
+            Ok(due) => {
+                assert!(due.is_none());
+                answered = true;
+                break;
+            }
+            Err(e) => assert!(matches!(e, tengine_ports::RepoError::Unavailable(_)), "{e:?}"),
+        }
+    }
+    assert!(answered, "the queue's other statements answer again");
     tokio::time::timeout(std::time::Duration::from_secs(10), store.close()).await.expect("the store closes");
     drop_test_database(&admin, &url).await;
 }
