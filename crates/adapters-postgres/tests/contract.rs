@@ -314,34 +314,29 @@ async fn the_queue_keeps_its_connections_and_recovers_when_the_server_drops_them
     assert_eq!(store.queue_kept_idle(), 1, "and hand it to the next statement");
     assert_eq!(store.connections_in_use(), 0, "a kept connection is idle, not in use");
     end_sessions(&admin, &url).await;
-    // The dead kept connection fails one claim as unavailable, and is not kept.
-    let mut answered = false;
-    for _ in 0..3 {
-        match store.claim_due("w", chrono::Utc::now(), lease, 8).await {
-            Ok(jobs) => {
-                assert!(jobs.is_empty());
-                answered = true;
-                break;
-            }
-            Err(e) => assert!(matches!(e, tengine_ports::RepoError::Unavailable(_)), "{e:?}"),
-        }
-    }
-    assert!(answered, "claims answer again");
-    // The queue's own kept connection died too, and recovers the same way.
-    let mut answered = false;
-    for _ in 0..3 {
-        match store.next_due().await {
-            Ok(due) => {
-                assert!(due.is_none());
-                answered = true;
-                break;
-            }
-            Err(e) => assert!(matches!(e, tengine_ports::RepoError::Unavailable(_)), "{e:?}"),
-        }
-    }
-    assert!(answered, "the queue's other statements answer again");
+    // The dead kept connections fail one statement each as unavailable, and are not kept.
+    let jobs = answered_again(|| store.claim_due("w", chrono::Utc::now(), lease, 8)).await;
+    assert!(jobs.is_empty(), "claims answer again");
+    let due = answered_again(|| store.next_due()).await;
+    assert!(due.is_none(), "the queue's other statements answer again");
     tokio::time::timeout(std::time::Duration::from_secs(10), store.close()).await.expect("the store closes");
     drop_test_database(&admin, &url).await;
+}
+
+/// What `call` answers within three tries, each failure being `Unavailable` (a
+/// connection the server dropped).
+async fn answered_again<T, F, Fut>(mut call: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tengine_ports::RepoError>>,
+{
+    for _ in 0..3 {
+        match call().await {
+            Ok(answer) => return answer,
+            Err(e) => assert!(matches!(e, tengine_ports::RepoError::Unavailable(_)), "{e:?}"),
+        }
+    }
+    panic!("no answer within three tries");
 }
 
 /// Rows of `table` whose `column` is one of `ids`.
