@@ -41,7 +41,9 @@ pub use notifier::PgDeliveryNotifier;
 #[doc(hidden)]
 pub use project::SELECT_LIVE as PROJECT_LOOKUP_SQL;
 #[doc(hidden)]
-pub use queue::{CLAIM as CLAIM_SQL, COMPLETE_ONCE as COMPLETE_SQL};
+pub use queue::{
+    CLAIM as CLAIM_SQL, COMPLETE_ONCE as COMPLETE_SQL, FAIL_ORPHANS as FAIL_ORPHANS_SQL, POSTPONE as POSTPONE_SQL,
+};
 pub use transaction::PgTransaction;
 
 /// The embedded schema migrations.

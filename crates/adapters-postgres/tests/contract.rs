@@ -225,6 +225,14 @@ async fn queue_plan(store: &PgStore, statement: &str, types: &str, args: &str) -
     plan.join("\n")
 }
 
+/// Rows named by id are reached by primary key, never by reading some other index and
+/// filtering it by id: such a plan, cached while the table was empty, read every pending
+/// delivery on each call once there was a backlog.
+fn assert_by_key(plan: &str) {
+    let filtered = plan.lines().find(|l| l.contains("Filter:") && l.contains("(id = ANY"));
+    assert!(filtered.is_none(), "a lookup by id is a filter: {plan}");
+}
+
 #[tokio::test]
 async fn the_delivery_queue_plans_once_and_by_index_on_a_new_database() {
     let (store, cleanup) = fresh_store().await;
@@ -239,6 +247,12 @@ async fn the_delivery_queue_plans_once_and_by_index_on_a_new_database() {
     .await;
     assert!(!claim.contains("Seq Scan on deliveries"), "{claim}");
     assert!(claim.contains("deliveries_due_unpaced_idx"), "{claim}");
+    assert_by_key(&claim);
+    for statement in [tengine_adapters_postgres::POSTPONE_SQL, tengine_adapters_postgres::FAIL_ORPHANS_SQL] {
+        let plan = queue_plan(&store, statement, "text[], text, timestamptz", "'{d}', 'w', now()").await;
+        assert!(plan.contains("deliveries_pkey"), "{plan}");
+        assert_by_key(&plan);
+    }
     let complete = queue_plan(
         &store,
         tengine_adapters_postgres::COMPLETE_SQL,
