@@ -65,8 +65,9 @@ pub struct PgStore {
     /// The delivery queue's connections (see [`queue_pool`]).
     queue: PgPool,
     kept: std::sync::Arc<kept::Kept>,
-    /// The queue's single statements keep their connections too: each delivery takes
-    /// a claim, two reads and a completion, and sqlx would ping after every one.
+    /// The queue's single statements keep their connections too: each delivery takes a
+    /// claim (which reads its event and webhook too) and a completion, and sqlx would
+    /// ping after every one.
     queue_kept: std::sync::Arc<kept::Kept>,
     /// Claims and hand-backs (see [`lease_pool`]), kept like the queue's.
     leases: PgPool,

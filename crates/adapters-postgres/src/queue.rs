@@ -1,10 +1,12 @@
 //! The delivery queue: leased claims with `FOR UPDATE SKIP LOCKED`, batched results,
 //! releases and the next due time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
 use tengine_domain::delivery::{throttle_window, DeliveryStatus, DisableReason};
 use tengine_domain::{DeliveryId, EventId, WebhookId};
 use tengine_ports::webhook::Purged;
@@ -47,6 +49,11 @@ macro_rules! still_pending {
 ///
 /// Rows another claim has locked are skipped, so concurrent claims never wait or overlap.
 /// The throttled lane locks its picks by primary key (see `still_pending!`).
+///
+/// Each claimed delivery comes back with its event's and its webhook's columns (null
+/// when one is gone), read in the same round trip: they were two more statements on
+/// every claim. Each is read by primary key, one probe per delivery (`OFFSET 0` keeps the
+/// planner from turning a probe into a join it might plan over the whole table).
 /// Each lane only picks and locks its rows; one `UPDATE` leases them all, so a claim
 /// starts one modifying node, not three (each opened all of the table's indexes, on every
 /// claim, even with no ordered or throttled webhook).
@@ -82,10 +89,17 @@ rest AS MATERIALIZED ( \
     WHERE status = 'pending' AND NOT paced AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
     ORDER BY next_attempt_at, id \
     LIMIT GREATEST($4 - (SELECT count(*) FROM heads) - (SELECT count(*) FROM throttled), 0) \
-    FOR UPDATE SKIP LOCKED) \
-UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
-WHERE id = ANY(ARRAY(SELECT id FROM heads UNION ALL SELECT id FROM throttled UNION ALL SELECT id FROM rest)) \
-RETURNING id, event_id, webhook_id, attempt_count, created_at"
+    FOR UPDATE SKIP LOCKED), \
+claimed AS (UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
+    WHERE id = ANY(ARRAY(SELECT id FROM heads UNION ALL SELECT id FROM throttled UNION ALL SELECT id FROM rest)) \
+    RETURNING id, event_id, webhook_id, attempt_count, created_at) \
+SELECT c.*, e.*, w.* FROM claimed c \
+LEFT JOIN LATERAL (SELECT ",
+    event_columns!(),
+    " FROM events WHERE id = c.event_id OFFSET 0) e ON true \
+LEFT JOIN LATERAL (SELECT ",
+    webhook_columns!(),
+    " FROM webhooks WHERE id = c.webhook_id OFFSET 0) w ON true"
 );
 
 /// When the next delivery that is not leased is due: the earliest of the common queue's
@@ -346,6 +360,34 @@ async fn record(tx: &mut sqlx::PgConnection, round: &[&AttemptResult]) -> Result
     Ok(())
 }
 
+/// [`CLAIM`]'s rows as work: the claimed deliveries, paired with their events and
+/// webhooks that still exist (each read once).
+fn read_claim(rows: &[PgRow]) -> Result<tengine_storage_rows::Claim, RepoError> {
+    let mut claimed = Vec::with_capacity(rows.len());
+    let mut events = Vec::new();
+    let mut webhooks = Vec::new();
+    let mut seen_events = HashSet::new();
+    let mut seen_webhooks = HashSet::new();
+    for row in rows {
+        let mut next = 0;
+        let claim = ClaimRow::read_at(row, &mut next).map_err(map_err)?;
+        if seen_events.insert(claim.event_id.clone()) && present(row, next)? {
+            events.push(EventRow::read_at(row, &mut next).map_err(map_err)?);
+        }
+        next = ClaimRow::COLUMNS + EventRow::COLUMNS;
+        if seen_webhooks.insert(claim.webhook_id.clone()) && present(row, next)? {
+            webhooks.push(WebhookRow::read_at(row, &mut next).map_err(map_err)?);
+        }
+        claimed.push(claim);
+    }
+    assemble_claim(claimed, events, webhooks)
+}
+
+/// Whether the joined row starting at column `at` (its id) is there.
+fn present(row: &PgRow, at: usize) -> Result<bool, RepoError> {
+    Ok(row.try_get::<Option<&str>, _>(at).map_err(map_err)?.is_some())
+}
+
 impl PgStore {
     /// The common completion in one statement ([`COMPLETE_ONCE`]).
     async fn complete_once(
@@ -401,7 +443,7 @@ impl DeliveryQueue for PgStore {
         }
         let until = now + chrono::Duration::from_std(lease).map_err(RepoError::other)?;
         let mut conn = self.lease_connection().await?;
-        let claimed = sqlx::query_as::<_, ClaimRow>(CLAIM)
+        let rows = sqlx::query(CLAIM)
             .bind(worker)
             .bind(now)
             .bind(until)
@@ -410,28 +452,11 @@ impl DeliveryQueue for PgStore {
             .fetch_all(&mut *conn)
             .await
             .map_err(map_err)?;
-        if claimed.is_empty() {
+        if rows.is_empty() {
             conn.keep();
             return Ok(Vec::new());
         }
-        let event_ids: Vec<&str> = claimed.iter().map(|c| c.event_id.as_str()).collect();
-        let webhook_ids: Vec<&str> = claimed.iter().map(|c| c.webhook_id.as_str()).collect();
-        let events =
-            sqlx::query_as::<_, EventRow>(concat!("SELECT ", event_columns!(), " FROM events WHERE id = ANY($1)"))
-                .bind(&event_ids)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(map_err)?;
-        let webhooks = sqlx::query_as::<_, WebhookRow>(concat!(
-            "SELECT ",
-            webhook_columns!(),
-            " FROM webhooks WHERE id = ANY($1)"
-        ))
-        .bind(&webhook_ids)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
-        let claim = assemble_claim(claimed, events, webhooks)?;
+        let claim = read_claim(&rows)?;
         if !claim.orphans.is_empty() {
             sqlx::query(FAIL_ORPHANS).bind(&claim.orphans).bind(worker).execute(&mut *conn).await.map_err(map_err)?;
         }

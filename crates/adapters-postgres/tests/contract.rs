@@ -248,6 +248,9 @@ async fn the_delivery_queue_plans_once_and_by_index_on_a_new_database() {
     assert!(!claim.contains("Seq Scan on deliveries"), "{claim}");
     assert!(claim.contains("deliveries_due_unpaced_idx"), "{claim}");
     assert_by_key(&claim);
+    // The claim reads each delivery's event and webhook by key, one probe a delivery.
+    assert!(claim.contains("Index Scan using events_pkey"), "{claim}");
+    assert!(claim.contains("Index Scan using webhooks_pkey"), "{claim}");
     for statement in [tengine_adapters_postgres::POSTPONE_SQL, tengine_adapters_postgres::FAIL_ORPHANS_SQL] {
         let plan = queue_plan(&store, statement, "text[], text, timestamptz", "'{d}', 'w', now()").await;
         assert!(plan.contains("deliveries_pkey"), "{plan}");

@@ -8,17 +8,18 @@ use tengine_ports::{DeliveryJob, RepoError};
 
 use crate::{at, narrow, Dialect, EventRow, WebhookRow};
 
-/// A delivery just claimed.
-#[derive(sqlx::FromRow)]
-pub struct ClaimRow<D: Dialect> {
-    /// The delivery's id.
-    pub id: String,
-    /// Its event's id, to read the event by.
-    pub event_id: String,
-    /// Its webhook's id, to read the webhook by.
-    pub webhook_id: String,
-    attempt_count: D::Int,
-    created_at: D::Timestamp,
+positional_row! {
+    /// A delivery just claimed.
+    pub struct ClaimRow<D: Dialect> {
+        /// The delivery's id.
+        pub id: String = "id",
+        /// Its event's id, to read the event by.
+        pub event_id: String = "event_id",
+        /// Its webhook's id, to read the webhook by.
+        pub webhook_id: String = "webhook_id",
+        attempt_count: D::Int = "attempt_count",
+        created_at: D::Timestamp = "created_at",
+    }
 }
 
 /// A claim turned into work.
@@ -32,7 +33,7 @@ pub struct Claim {
     pub orphans: Vec<String>,
 }
 
-/// Pairs each claimed delivery with its event and webhook, read after the claim.
+/// Pairs each claimed delivery with its event and webhook (read after the claim, or with it).
 /// A delivery whose event or webhook is missing becomes an orphan (logged) instead
 /// of failing the whole claim.
 ///

@@ -27,8 +27,11 @@ macro_rules! positional_row {
         }
 
         impl<D: Dialect> $name<D> {
+            /// How many columns the row takes.
+            pub const COLUMNS: usize = [$($column),*].len();
+
             /// Reads the row's fields from the columns at `next` on, leaving `next` after them.
-            pub(crate) fn read_at<'r, R: sqlx::Row>(row: &'r R, next: &mut usize) -> Result<Self, sqlx::Error>
+            pub fn read_at<'r, R: sqlx::Row>(row: &'r R, next: &mut usize) -> Result<Self, sqlx::Error>
             where
                 usize: sqlx::ColumnIndex<R>,
                 $($ty: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,)*
