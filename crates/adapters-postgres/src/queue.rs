@@ -49,14 +49,15 @@ macro_rules! still_pending {
 ///
 /// Rows another claim has locked are skipped, so concurrent claims never wait or overlap.
 /// The throttled lane locks its picks by primary key (see `still_pending!`).
-///
-/// Each claimed delivery comes back with its event's and its webhook's columns (null
-/// when one is gone), read in the same round trip: they were two more statements on
-/// every claim. Each is read by primary key, one probe per delivery (`OFFSET 0` keeps the
-/// planner from turning a probe into a join it might plan over the whole table).
 /// Each lane only picks and locks its rows; one `UPDATE` leases them all, so a claim
 /// starts one modifying node, not three (each opened all of the table's indexes, on every
 /// claim, even with no ordered or throttled webhook).
+///
+/// The claimed deliveries come back with their events' and webhooks' columns, read in the
+/// same round trip: they were two more statements on every claim. Each event and each
+/// webhook is read once, by primary key, on one of its deliveries' rows (null on the
+/// others, and on all of them when it is gone); `OFFSET 0` keeps the planner from turning
+/// a probe into a join it might plan over the whole table.
 pub const CLAIM: &str = concat!(
     "\
 WITH heads AS MATERIALIZED ( \
@@ -93,13 +94,15 @@ rest AS MATERIALIZED ( \
 claimed AS (UPDATE deliveries SET claimed_by = $1, lease_until = $3 \
     WHERE id = ANY(ARRAY(SELECT id FROM heads UNION ALL SELECT id FROM throttled UNION ALL SELECT id FROM rest)) \
     RETURNING id, event_id, webhook_id, attempt_count, created_at) \
-SELECT c.*, e.*, w.* FROM claimed c \
+SELECT c.id, c.event_id, c.webhook_id, c.attempt_count, c.created_at, e.*, w.* FROM ( \
+    SELECT *, row_number() OVER (PARTITION BY event_id) AS event_nth, \
+        row_number() OVER (PARTITION BY webhook_id) AS webhook_nth FROM claimed) c \
 LEFT JOIN LATERAL (SELECT ",
     event_columns!(),
-    " FROM events WHERE id = c.event_id OFFSET 0) e ON true \
+    " FROM events WHERE id = c.event_id AND c.event_nth = 1 OFFSET 0) e ON true \
 LEFT JOIN LATERAL (SELECT ",
     webhook_columns!(),
-    " FROM webhooks WHERE id = c.webhook_id OFFSET 0) w ON true"
+    " FROM webhooks WHERE id = c.webhook_id AND c.webhook_nth = 1 OFFSET 0) w ON true"
 );
 
 /// When the next delivery that is not leased is due: the earliest of the common queue's
@@ -361,7 +364,7 @@ async fn record(tx: &mut sqlx::PgConnection, round: &[&AttemptResult]) -> Result
 }
 
 /// [`CLAIM`]'s rows as work: the claimed deliveries, paired with their events and
-/// webhooks that still exist (each read once).
+/// webhooks that still exist (each on one row, whichever).
 fn read_claim(rows: &[PgRow]) -> Result<tengine_storage_rows::Claim, RepoError> {
     let mut claimed = Vec::with_capacity(rows.len());
     let mut events = Vec::new();
@@ -371,11 +374,11 @@ fn read_claim(rows: &[PgRow]) -> Result<tengine_storage_rows::Claim, RepoError> 
     for row in rows {
         let mut next = 0;
         let claim = ClaimRow::read_at(row, &mut next).map_err(map_err)?;
-        if seen_events.insert(claim.event_id.clone()) && present(row, next)? {
+        if present(row, next)? && seen_events.insert(claim.event_id.clone()) {
             events.push(EventRow::read_at(row, &mut next).map_err(map_err)?);
         }
         next = ClaimRow::COLUMNS + EventRow::COLUMNS;
-        if seen_webhooks.insert(claim.webhook_id.clone()) && present(row, next)? {
+        if present(row, next)? && seen_webhooks.insert(claim.webhook_id.clone()) {
             webhooks.push(WebhookRow::read_at(row, &mut next).map_err(map_err)?);
         }
         claimed.push(claim);
