@@ -1,7 +1,7 @@
 //! The delivery queue: leased claims with `FOR UPDATE SKIP LOCKED`, batched results,
 //! releases and the next due time.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -364,31 +364,34 @@ async fn record(tx: &mut sqlx::PgConnection, round: &[&AttemptResult]) -> Result
 }
 
 /// [`CLAIM`]'s rows as work: the claimed deliveries, paired with their events and
-/// webhooks that still exist (each on one row, whichever).
+/// webhooks that still exist (each on the one row that carries it).
 fn read_claim(rows: &[PgRow]) -> Result<tengine_storage_rows::Claim, RepoError> {
     let mut claimed = Vec::with_capacity(rows.len());
     let mut events = Vec::new();
     let mut webhooks = Vec::new();
-    let mut seen_events = HashSet::new();
-    let mut seen_webhooks = HashSet::new();
     for row in rows {
-        let mut next = 0;
-        let claim = ClaimRow::read_at(row, &mut next).map_err(map_err)?;
-        if present(row, next)? && seen_events.insert(claim.event_id.clone()) {
-            events.push(EventRow::read_at(row, &mut next).map_err(map_err)?);
+        claimed.push(ClaimRow::read_at(row, &mut 0).map_err(map_err)?);
+        if let Some(event) = joined(row, ClaimRow::COLUMNS, EventRow::read_at)? {
+            events.push(event);
         }
-        next = ClaimRow::COLUMNS + EventRow::COLUMNS;
-        if present(row, next)? && seen_webhooks.insert(claim.webhook_id.clone()) {
-            webhooks.push(WebhookRow::read_at(row, &mut next).map_err(map_err)?);
+        if let Some(webhook) = joined(row, ClaimRow::COLUMNS + EventRow::COLUMNS, WebhookRow::read_at)? {
+            webhooks.push(webhook);
         }
-        claimed.push(claim);
     }
     assemble_claim(claimed, events, webhooks)
 }
 
-/// Whether the joined row starting at column `at` (its id) is there.
-fn present(row: &PgRow, at: usize) -> Result<bool, RepoError> {
-    Ok(row.try_get::<Option<&str>, _>(at).map_err(map_err)?.is_some())
+/// The joined row whose columns start at `at` (its id first), if the row carries it.
+fn joined<'r, T>(
+    row: &'r PgRow,
+    at: usize,
+    read: impl FnOnce(&'r PgRow, &mut usize) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, RepoError> {
+    if row.try_get::<Option<&str>, _>(at).map_err(map_err)?.is_none() {
+        return Ok(None);
+    }
+    let mut next = at;
+    read(row, &mut next).map(Some).map_err(map_err)
 }
 
 impl PgStore {
